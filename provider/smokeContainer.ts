@@ -1,0 +1,198 @@
+// SmokeContainer: the end-to-end proof that a Docker endpoint really works (the seed's
+// containers/hello-world): pull an image through the given socket, run it, check what it
+// printed, and record the image digest. Delete removes only what this resource added.
+import * as pulumi from "@pulumi/pulumi";
+import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { run } from "./lib/process";
+
+// ---- Args ---------------------------------------------------------------------------------
+
+export interface SmokeContainerArgs {
+  /** Docker endpoint, e.g. `unix:///Users/ops/.colima/default/docker.sock`. */
+  dockerHost: pulumi.Input<string>;
+  /** Image to pull and run. Default `hello-world:latest` (the seed's smoke test). */
+  image?: pulumi.Input<string>;
+  /** Text the container must print for the test to pass. Default `Hello from Docker!`. */
+  expectOutput?: pulumi.Input<string>;
+  /** The docker CLI. Default `docker` from PATH (Homebrew's on a Mac). */
+  dockerPath?: pulumi.Input<string>;
+  /** Seconds each of pull and run may take. Default 120. */
+  timeoutSeconds?: pulumi.Input<number>;
+}
+
+// ---- schema and types ---------------------------------------------------------------------
+
+// A Docker image reference: [host[:port]/]path[:tag][@sha256:…]; never starts with "-" (argv).
+const IMAGE_REF =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+export function smokeContainerSchema(z: Zod) {
+  return z.strictObject({
+    resourceName: z.string().min(1),
+    dockerHost: z
+      .string()
+      .regex(/^unix:\/\/\/[^\0\n]+$/, "must be unix:///<absolute path to docker.sock>"),
+    image: z.string().regex(IMAGE_REF, "must be a Docker image reference such as hello-world:latest").default("hello-world:latest"),
+    expectOutput: z.string().min(1, "must not be empty").default("Hello from Docker!"),
+    dockerPath: z.string().min(1).default("docker"),
+    timeoutSeconds: z.number().int().min(1).max(3600).default(120),
+  });
+}
+
+export type SmokeContainerInputs = {
+  resourceName: string;
+  dockerHost: string;
+  image: string;
+  expectOutput: string;
+  dockerPath: string;
+  timeoutSeconds: number;
+};
+
+export interface SmokeContainerOutputs extends SmokeContainerInputs {
+  /** Local image id (`sha256:…`); "" when `read` finds the image gone (drift: re-run). */
+  imageId: string;
+  /** The pulled repo digest, `repo@sha256:…`. */
+  imageDigest: string;
+  /** First line the container printed. */
+  output: string;
+  /** Docker Engine version that answered. */
+  serverVersion: string;
+  /** True when the image was not on the engine before: delete removes it again. */
+  pulledByUs: boolean;
+}
+
+const INPUT_KEYS = ["dockerHost", "image", "expectOutput", "dockerPath", "timeoutSeconds"] as const;
+
+// ---- pure functions -----------------------------------------------------------------------
+
+/** The docker CLI argv for one subcommand against `dockerHost`. */
+export function dockerArgv(inputs: Pick<SmokeContainerInputs, "dockerPath" | "dockerHost">, ...args: string[]): string[] {
+  return [inputs.dockerPath, "--host", inputs.dockerHost, ...args];
+}
+
+/** The digest recorded for `image`: the RepoDigest of the same repository, else the first. */
+export function pickDigest(image: string, repoDigests: readonly string[]): string {
+  const repo = image.replace(/@sha256:[a-f0-9]+$/, "").replace(/:[\w][\w.-]*$/, "");
+  return repoDigests.find((d) => d.startsWith(`${repo}@`)) ?? repoDigests[0] ?? "";
+}
+
+/** What changed, and what must re-run, between the stored state and the new inputs. */
+export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeContainerInputs): pulumi.dynamic.DiffResult {
+  const changed: string[] = changedKeys(olds, news, INPUT_KEYS).map(String);
+  if (olds.imageId === "") changed.push("imageId"); // refresh found the image gone: prove it again
+  return {
+    changes: changed.length > 0,
+    // A new image or endpoint is a different smoke test; the old one's image is then removed.
+    replaces: changed.filter((k) => k === "image" || k === "dockerHost"),
+    deleteBeforeReplace: false,
+  };
+}
+
+// ---- executor -----------------------------------------------------------------------------
+
+function say(inputs: SmokeContainerInputs, message: string): void {
+  console.log(`[${inputs.resourceName}] ${message}`);
+}
+
+/** The local image's id and repo digests, or undefined when the engine does not have it. */
+async function inspectImage(inputs: SmokeContainerInputs): Promise<{ id: string; repoDigests: string[] } | undefined> {
+  const r = await run(dockerArgv(inputs, "image", "inspect", "--format", "{{json .}}", inputs.image), {
+    allowFailure: true,
+    timeoutMs: 30_000,
+  });
+  if (r.exitCode !== 0) {
+    if (/no such image/i.test(r.stderr)) return undefined;
+    throw new Error(`docker image inspect failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
+  }
+  const parsed = JSON.parse(r.stdout) as { Id: string; RepoDigests?: string[] };
+  return { id: parsed.Id, repoDigests: parsed.RepoDigests ?? [] };
+}
+
+async function smokeTest(inputs: SmokeContainerInputs, pulledBefore?: boolean): Promise<SmokeContainerOutputs> {
+  const timeoutMs = inputs.timeoutSeconds * 1000;
+  const version = await run(dockerArgv(inputs, "version", "--format", "{{.Server.Version}}"), { timeoutMs: 30_000 });
+  const serverVersion = version.stdout.trim();
+  const before = await inspectImage(inputs);
+  say(inputs, `Docker Engine ${serverVersion} answers at ${inputs.dockerHost}; pulling ${inputs.image}`);
+  await run(dockerArgv(inputs, "pull", "--quiet", inputs.image), { timeoutMs });
+  const ran = await run(dockerArgv(inputs, "run", "--rm", "--label", `io.colima-pulse.smoke=${inputs.resourceName}`, inputs.image), {
+    timeoutMs,
+  });
+  if (!ran.stdout.includes(inputs.expectOutput)) {
+    throw new Error(
+      `smoke container ${inputs.image} ran but did not print ${JSON.stringify(inputs.expectOutput)}; it printed:\n${ran.stdout.trim()}`,
+    );
+  }
+  const after = await inspectImage(inputs);
+  if (!after) throw new Error(`image ${inputs.image} is missing right after a successful pull and run`);
+  const imageDigest = pickDigest(inputs.image, after.repoDigests);
+  say(inputs, `ran ${inputs.image} (${imageDigest || after.id}): output as expected`);
+  return {
+    ...inputs,
+    imageId: after.id,
+    imageDigest,
+    output: ran.stdout.trim().split("\n")[0] ?? "",
+    serverVersion,
+    pulledByUs: pulledBefore ?? before === undefined,
+  };
+}
+
+// pulumi.dynamic.ResourceProvider's methods take and return `any`: these wrappers are the one
+// place where the engine's untyped values meet our types.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: any, news: any) {
+    return checkInputs(news, smokeContainerSchema);
+  },
+  async diff(_id: string, olds: any, news: any) {
+    return diffSmokeContainer(olds as SmokeContainerOutputs, news as SmokeContainerInputs);
+  },
+  async create(inputs: any) {
+    const outs = await smokeTest(inputs as SmokeContainerInputs);
+    return { id: `smoke-${(inputs as SmokeContainerInputs).resourceName}`, outs };
+  },
+  async update(_id: string, olds: any, news: any) {
+    // Re-run the proof; an image that was ours stays ours until delete removes it.
+    const outs = await smokeTest(news as SmokeContainerInputs, (olds as SmokeContainerOutputs).pulledByUs);
+    return { outs };
+  },
+  async read(id: string, props: any) {
+    const stored = props as SmokeContainerOutputs;
+    // The engine being unreachable reads as "image gone": diff then asks for a re-run.
+    const found = await inspectImage(stored).catch(() => undefined);
+    return {
+      id,
+      props: { ...stored, imageId: found?.id ?? "", imageDigest: found ? pickDigest(stored.image, found.repoDigests) : stored.imageDigest },
+    };
+  },
+  async delete(_id: string, props: any) {
+    const stored = props as SmokeContainerOutputs;
+    if (!stored.pulledByUs) return; // the image was there before us: not ours to remove
+    const r = await run(dockerArgv(stored, "image", "rm", stored.image), { allowFailure: true, timeoutMs: 60_000 });
+    if (r.exitCode !== 0 && !/no such image/i.test(r.stderr)) {
+      throw new Error(`[${stored.resourceName}] could not remove image ${stored.image}: ${r.stderr.trim()}`);
+    }
+    say(stored, `removed image ${stored.image}`);
+  },
+};
+
+// ---- resource -----------------------------------------------------------------------------
+
+export class SmokeContainer extends pulumi.dynamic.Resource {
+  declare readonly image: pulumi.Output<string>;
+  declare readonly imageId: pulumi.Output<string>;
+  declare readonly imageDigest: pulumi.Output<string>;
+  declare readonly output: pulumi.Output<string>;
+  declare readonly serverVersion: pulumi.Output<string>;
+
+  constructor(name: string, args: SmokeContainerArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      smokeContainerProvider,
+      name,
+      { resourceName: name, ...args, imageId: undefined, imageDigest: undefined, output: undefined, serverVersion: undefined },
+      opts,
+      "colima-pulse",
+      "SmokeContainer",
+    );
+  }
+}
