@@ -76,15 +76,24 @@ export function pickDigest(image: string, repoDigests: readonly string[]): strin
   return repoDigests.find((d) => d.startsWith(`${repo}@`)) ?? repoDigests[0] ?? "";
 }
 
-/** What changed, and what must re-run, between the stored state and the new inputs. */
-export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeContainerInputs): pulumi.dynamic.DiffResult {
+/** What changed, and what must re-run, between the stored state and the new inputs. The engine
+ * shows no per-property reasons for dynamic resources, so `reasons` says why, for the log. */
+export function diffSmokeContainer(
+  olds: SmokeContainerOutputs,
+  news: SmokeContainerInputs,
+): pulumi.dynamic.DiffResult & { reasons: string[] } {
   const changed: string[] = changedKeys(olds, news, INPUT_KEYS).map(String);
-  if (olds.imageId === "") changed.push("imageId"); // refresh found the image gone: prove it again
+  const reasons = changed.map((k) => `${k} changed`);
+  if (olds.imageId === "") {
+    changed.push("imageId"); // refresh found the image gone (or the engine silent): prove it again
+    reasons.push(`image ${olds.image} is no longer on the engine`);
+  }
   return {
     changes: changed.length > 0,
     // A new image or endpoint is a different smoke test; the old one's image is then removed.
     replaces: changed.filter((k) => k === "image" || k === "dockerHost"),
     deleteBeforeReplace: false,
+    reasons,
   };
 }
 
@@ -145,7 +154,9 @@ export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
     return checkInputs(news, smokeContainerSchema);
   },
   async diff(_id: string, olds: any, news: any) {
-    return diffSmokeContainer(olds as SmokeContainerOutputs, news as SmokeContainerInputs);
+    const { reasons, ...result } = diffSmokeContainer(olds as SmokeContainerOutputs, news as SmokeContainerInputs);
+    if (reasons.length > 0) say(news as SmokeContainerInputs, `will run again: ${reasons.join("; ")}`);
+    return result;
   },
   async create(inputs: any) {
     const outs = await smokeTest(inputs as SmokeContainerInputs);

@@ -1,0 +1,103 @@
+// Drives the real `pulumi` CLI (the engine scripts/engine.sh provides) against a copy of this
+// project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
+// never touches the checkout's stacks/ or .state/.
+import { execFile } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const repoRoot = resolve(__dirname, "../..");
+
+/** Files of the project a stack needs to run (the program, its code and its settings). */
+const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "stacks/index.ts", "provider", "components"];
+
+export interface CliResult {
+  args: string[];
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestStack {
+  private constructor(
+    readonly dir: string,
+    readonly stack: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** A new stack `name` in a fresh copy of the project, with `config` set through the CLI. */
+  static async create(name: string, config: Record<string, string>): Promise<TestStack> {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-stack-"));
+    for (const file of PROJECT_FILES.filter((f) => existsSync(join(repoRoot, f)))) {
+      cpSync(join(repoRoot, file), join(dir, file), { recursive: true, errorOnExist: false });
+    }
+    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    mkdirSync(join(dir, ".state/backend"), { recursive: true });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PULUMI_BACKEND_URL: `file://${join(dir, ".state/backend")}`,
+      PULUMI_HOME: join(dir, ".pulumi-home"),
+      PULUMI_CONFIG_PASSPHRASE: "colima-pulse-tests",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+      NO_COLOR: "1",
+    };
+    const stack = new TestStack(dir, name, env);
+    await stack.must(["stack", "init", name]);
+    for (const [key, value] of Object.entries(config)) await stack.must(["config", "set", key, value]);
+    return stack;
+  }
+
+  /** Runs `pulumi <args> --non-interactive` in the project copy; never throws on exit codes. */
+  cli(args: string[], timeoutMs = 300_000): Promise<CliResult> {
+    const full = [...args, "--non-interactive"];
+    return new Promise((done) => {
+      execFile("pulumi", full, { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        done({ args: full, code, stdout, stderr });
+      });
+    });
+  }
+
+  /** Like cli(), but throws with the whole output when the command fails. */
+  async must(args: string[]): Promise<CliResult> {
+    const r = await this.cli(args);
+    if (r.code !== 0) throw new Error(`pulumi ${r.args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r;
+  }
+
+  /** The stack's checkpoint, as the engine wrote it (`pulumi stack export`). */
+  async state(): Promise<{ resources?: StateResource[] }> {
+    const r = await this.must(["stack", "export"]);
+    return (JSON.parse(r.stdout) as { deployment: { resources?: StateResource[] } }).deployment;
+  }
+
+  /** The stored outputs of the one resource of `type` (e.g. `colima-pulse:SmokeContainer`). */
+  async outputsOf(type: string): Promise<Record<string, unknown>> {
+    const found = ((await this.state()).resources ?? []).filter((r) => r.type.endsWith(type));
+    if (found.length !== 1) throw new Error(`expected one ${type} in state, found ${found.length}`);
+    return found[0]?.outputs ?? {};
+  }
+
+  /** Destroys what is left, removes the stack and the project copy. */
+  async dispose(): Promise<void> {
+    try {
+      await this.cli(["destroy", "--yes", "--skip-preview"]);
+      await this.cli(["stack", "rm", this.stack, "--yes", "--force"]);
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  readFile(relative: string): string {
+    return readFileSync(join(this.dir, relative), "utf8");
+  }
+}
+
+export interface StateResource {
+  urn: string;
+  type: string;
+  id?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+}

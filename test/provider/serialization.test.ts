@@ -1,0 +1,114 @@
+// Every dynamic provider in provider/ is serialized the way `pulumi up` serializes it into the
+// state file, its size is checked, and the text is run in a fresh Node process the way the
+// engine's plugin runs it. This catches, without the engine, the traps of DESIGN.md §7: imports
+// that serialize to forbidden deep paths, unserializable module-level values (zod schemas),
+// ESM-only packages loaded with require, relative requires, captured live handles.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { repoRoot } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
+
+/** Serialized providers larger than this bloat every state file and every plugin start. */
+const MAX_PROVIDER_BYTES = 48 * 1024;
+
+type Call = { method: string; args: unknown[] };
+type Answer = { ok: true; value: any } | { ok: false; error: string }; // any: whatever the provider returned
+
+const work = mkdtempSync(join(tmpdir(), "cpulse-serialized-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** provider/<file>.ts → its exported `…Provider` objects. */
+function discoverProviders(): { file: string; name: string; provider: pulumi.dynamic.ResourceProvider }[] {
+  const found = [];
+  for (const file of readdirSync(join(repoRoot, "provider")).filter((f) => f.endsWith(".ts"))) {
+    const mod = require(join(repoRoot, "provider", file)) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(mod)) {
+      if (name.endsWith("Provider") && typeof (value as { create?: unknown })?.create === "function") {
+        found.push({ file, name, provider: value as pulumi.dynamic.ResourceProvider });
+      }
+    }
+  }
+  return found;
+}
+
+async function serialize(provider: pulumi.dynamic.ResourceProvider): Promise<string> {
+  // The same call @pulumi/pulumi/dynamic makes for `__provider`.
+  const sf = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+  return sf.text;
+}
+
+function runInFreshProcess(text: string, calls: Call[]): Answer[] {
+  const id = Math.random().toString(36).slice(2);
+  writeFileSync(join(work, `${id}.provider.js`), text);
+  writeFileSync(join(work, `${id}.calls.json`), JSON.stringify(calls));
+  const out = execFileSync(process.execPath, [join(__dirname, "runSerialized.cjs"), join(work, `${id}.provider.js`), join(work, `${id}.calls.json`)], {
+    cwd: repoRoot, // the plugin resolves packages from the project, as here
+    encoding: "utf8",
+    env: { ...process.env, NODE_OPTIONS: "" }, // no tsx: the plugin runs plain node
+    timeout: 120_000,
+  });
+  return out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Answer);
+}
+
+describe("serialized providers", () => {
+  const providers = discoverProviders();
+
+  it("finds the providers in provider/", () => {
+    assert.deepEqual(providers.map((p) => `${p.file}:${p.name}`).sort(), ["smokeContainer.ts:smokeContainerProvider"]);
+  });
+
+  for (const { file, name, provider } of providers) {
+    it(`${file}:${name} serializes small and self-contained`, async () => {
+      const text = await serialize(provider);
+      console.log(`${name}: ${text.length} bytes`);
+      assert.ok(text.length < MAX_PROVIDER_BYTES, `${name} serializes to ${text.length} bytes (limit ${MAX_PROVIDER_BYTES})`);
+      assert.doesNotMatch(text, /require\("\.\.?\//, "relative requires fail in the plugin process");
+      assert.doesNotMatch(text, /require\("(execa|plist)(\/|")/, "ESM-only packages must be loaded with import() inside methods");
+      const answers = runInFreshProcess(text, [{ method: "check", args: [{}, {}] }]);
+      assert.equal(answers.length, 1);
+      assert.ok(answers[0]?.ok, `check from the serialized text threw: ${JSON.stringify(answers[0])}`);
+    });
+  }
+
+  it("SmokeContainer runs its whole life from the serialized text against the real dockerd", async () => {
+    const services = testServices();
+    const { smokeContainerProvider } = await import("../../provider/smokeContainer");
+    const text = await serialize(smokeContainerProvider);
+    const news = { resourceName: "serialized", dockerHost: services.dockerHost, image: services.smokeImage, __provider: "x" };
+    const [checked, bad] = runInFreshProcess(text, [
+      { method: "check", args: [{}, news] },
+      { method: "check", args: [{}, { resourceName: "serialized", dockerHost: "tcp://nope", image: "-rm", colour: 1 }] },
+    ]);
+    assert.ok(checked?.ok && bad?.ok);
+    const inputs = checked.value.inputs;
+    assert.deepEqual(checked.value, {
+      inputs: { ...inputs, dockerPath: "docker", expectOutput: "Hello from Docker!", timeoutSeconds: 120 },
+    });
+    assert.deepEqual(
+      bad.value.failures.map((f: { property: string }) => f.property),
+      ["dockerHost", "image", "colour"],
+    );
+    const [created] = runInFreshProcess(text, [{ method: "create", args: [inputs] }]);
+    assert.ok(created?.ok, JSON.stringify(created));
+    const outs = created.value.outs;
+    assert.match(outs.imageDigest, /@sha256:[a-f0-9]{64}$/);
+    const later = runInFreshProcess(text, [
+      { method: "read", args: [created.value.id, outs] },
+      { method: "diff", args: [created.value.id, outs, inputs] },
+      { method: "delete", args: [created.value.id, outs] },
+      { method: "read", args: [created.value.id, outs] },
+    ]);
+    assert.deepEqual(
+      later.map((a) => (a.ok ? "ok" : a.error)),
+      ["ok", "ok", "ok", "ok"],
+    );
+    assert.equal(later[0]?.ok && later[0].value.props.imageId, outs.imageId, "read sees the pulled image");
+    assert.equal(later[1]?.ok && later[1].value.changes, false, "no diff against its own inputs");
+    assert.equal(later[3]?.ok && later[3].value.props.imageId, "", "read after delete sees it gone");
+  });
+});

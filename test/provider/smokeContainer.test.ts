@@ -1,0 +1,122 @@
+// Pure layer of SmokeContainer: validation, argv, digest choice and diff, as exact tables.
+// Cannot prove: that Docker answers the way these functions expect (the e2e and serialization
+// tests do that against a real dockerd).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { UNKNOWN } from "../../provider/lib/checkInputs";
+import {
+  diffSmokeContainer,
+  dockerArgv,
+  pickDigest,
+  smokeContainerProvider,
+  type SmokeContainerOutputs,
+} from "../../provider/smokeContainer";
+
+const check = (news: Record<string, unknown>) => smokeContainerProvider.check!({}, news);
+
+describe("SmokeContainer check", () => {
+  it("fills the seed's defaults", async () => {
+    assert.deepEqual(await check({ resourceName: "smoke", dockerHost: "unix:///Users/ops/.colima/default/docker.sock" }), {
+      inputs: {
+        resourceName: "smoke",
+        dockerHost: "unix:///Users/ops/.colima/default/docker.sock",
+        image: "hello-world:latest",
+        expectOutput: "Hello from Docker!",
+        dockerPath: "docker",
+        timeoutSeconds: 120,
+      },
+    });
+  });
+
+  it("reports every problem at once, by property, with the value given", async () => {
+    const r = await check({ resourceName: "smoke", dockerHost: "/var/run/docker.sock", image: "--privileged", timeoutSeconds: 0, extra: true });
+    assert.deepEqual(r.failures, [
+      { property: "dockerHost", reason: 'must be unix:///<absolute path to docker.sock> (got "/var/run/docker.sock")' },
+      { property: "image", reason: 'must be a Docker image reference such as hello-world:latest (got "--privileged")' },
+      { property: "timeoutSeconds", reason: "Too small: expected number to be >=1 (got 0)" },
+      { property: "extra", reason: "is not a known input (allowed: resourceName, dockerHost, image, expectOutput, dockerPath, timeoutSeconds)" },
+    ]);
+  });
+
+  it("lets values unknown during preview through unvalidated", async () => {
+    const r = await check({ resourceName: "smoke", dockerHost: UNKNOWN, __provider: "text" });
+    assert.equal(r.failures, undefined);
+    assert.equal(r.inputs.dockerHost, UNKNOWN);
+    assert.equal("__provider" in r.inputs, false, "the engine adds __provider back itself");
+  });
+
+  const refs: [string, boolean][] = [
+    ["hello-world", true],
+    ["hello-world:latest", true],
+    ["127.0.0.1:5000/colima-pulse/hello-world:latest", true],
+    [`ghcr.io/org/app@sha256:${"a".repeat(64)}`, true],
+    ["-v", false],
+    ["Hello", false],
+    ["img;rm -rf /", false],
+    ["img latest", false],
+  ];
+  for (const [image, ok] of refs) {
+    it(`image ${JSON.stringify(image)} is ${ok ? "accepted" : "refused"}`, async () => {
+      const r = await check({ resourceName: "s", dockerHost: "unix:///d.sock", image });
+      assert.equal(r.failures === undefined, ok, JSON.stringify(r.failures));
+    });
+  }
+});
+
+describe("SmokeContainer pure functions", () => {
+  it("builds docker argv against the given host, never a shell string", () => {
+    assert.deepEqual(dockerArgv({ dockerPath: "/opt/homebrew/bin/docker", dockerHost: "unix:///a b/docker.sock" }, "pull", "x"), [
+      "/opt/homebrew/bin/docker",
+      "--host",
+      "unix:///a b/docker.sock",
+      "pull",
+      "x",
+    ]);
+  });
+
+  it("records the digest of the image's own repository", () => {
+    const digests = ["mirror.local/hello-world@sha256:1", "127.0.0.1:5000/hello-world@sha256:2"];
+    assert.equal(pickDigest("127.0.0.1:5000/hello-world:latest", digests), "127.0.0.1:5000/hello-world@sha256:2");
+    assert.equal(pickDigest("other:1", digests), "mirror.local/hello-world@sha256:1");
+    assert.equal(pickDigest("hello-world", []), "");
+  });
+
+  const stored: SmokeContainerOutputs = {
+    resourceName: "smoke",
+    dockerHost: "unix:///d.sock",
+    image: "hello-world:latest",
+    expectOutput: "Hello from Docker!",
+    dockerPath: "docker",
+    timeoutSeconds: 120,
+    imageId: "sha256:abc",
+    imageDigest: "hello-world@sha256:def",
+    output: "Hello from Docker!",
+    serverVersion: "28.2.2",
+    pulledByUs: true,
+  };
+  const { imageId, imageDigest, output, serverVersion, pulledByUs, ...inputs } = stored;
+  void [imageId, imageDigest, output, serverVersion, pulledByUs];
+
+  it("is quiet when nothing changed (no perpetual diff)", () => {
+    assert.deepEqual(diffSmokeContainer(stored, inputs), { changes: false, replaces: [], deleteBeforeReplace: false, reasons: [] });
+  });
+
+  it("re-runs in place for a new expectation, replaces for a new image or endpoint", () => {
+    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, expectOutput: "Hi" }).replaces, []);
+    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, image: "busybox", dockerHost: "unix:///e.sock" }), {
+      changes: true,
+      replaces: ["dockerHost", "image"],
+      deleteBeforeReplace: false,
+      reasons: ["dockerHost changed", "image changed"],
+    });
+  });
+
+  it("asks for a re-run when refresh found the image gone", () => {
+    assert.deepEqual(diffSmokeContainer({ ...stored, imageId: "" }, inputs), {
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+      reasons: ["image hello-world:latest is no longer on the engine"],
+    });
+  });
+});
