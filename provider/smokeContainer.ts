@@ -29,9 +29,7 @@ const IMAGE_REF =
 export function smokeContainerSchema(z: Zod) {
   return z.strictObject({
     resourceName: z.string().min(1),
-    dockerHost: z
-      .string()
-      .regex(/^unix:\/\/\/[^\0\n]+$/, "must be unix:///<absolute path to docker.sock>"),
+    dockerHost: z.string().regex(/^unix:\/\/\/[^\0\n]+$/, "must be unix:///<absolute path to docker.sock>"),
     image: z.string().regex(IMAGE_REF, "must be a Docker image reference such as hello-world:latest").default("hello-world:latest"),
     expectOutput: z.string().min(1, "must not be empty").default("Hello from Docker!"),
     dockerPath: z.string().min(1).default("docker"),
@@ -146,38 +144,31 @@ async function smokeTest(inputs: SmokeContainerInputs, pulledBefore?: boolean): 
   };
 }
 
-// pulumi.dynamic.ResourceProvider's methods take and return `any`: these wrappers are the one
-// place where the engine's untyped values meet our types.
-/* eslint-disable @typescript-eslint/no-explicit-any */
+// The engine hands these methods untyped values; check() is what makes them SmokeContainerInputs
+// (and the stored outputs are what create/update returned), so the types below hold.
 export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds: any, news: any) {
+  async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, smokeContainerSchema);
   },
-  async diff(_id: string, olds: any, news: any) {
-    const { reasons, ...result } = diffSmokeContainer(olds as SmokeContainerOutputs, news as SmokeContainerInputs);
-    if (reasons.length > 0) say(news as SmokeContainerInputs, `will run again: ${reasons.join("; ")}`);
+  async diff(_id: string, olds: SmokeContainerOutputs, news: SmokeContainerInputs) {
+    const { reasons, ...result } = diffSmokeContainer(olds, news);
+    if (reasons.length > 0) say(news, `will run again: ${reasons.join("; ")}`);
     return result;
   },
-  async create(inputs: any) {
-    const outs = await smokeTest(inputs as SmokeContainerInputs);
-    return { id: `smoke-${(inputs as SmokeContainerInputs).resourceName}`, outs };
+  async create(inputs: SmokeContainerInputs) {
+    return { id: `smoke-${inputs.resourceName}`, outs: await smokeTest(inputs) };
   },
-  async update(_id: string, olds: any, news: any) {
+  async update(_id: string, olds: SmokeContainerOutputs, news: SmokeContainerInputs) {
     // Re-run the proof; an image that was ours stays ours until delete removes it.
-    const outs = await smokeTest(news as SmokeContainerInputs, (olds as SmokeContainerOutputs).pulledByUs);
-    return { outs };
+    return { outs: await smokeTest(news, olds.pulledByUs) };
   },
-  async read(id: string, props: any) {
-    const stored = props as SmokeContainerOutputs;
+  async read(id: string, stored: SmokeContainerOutputs) {
     // The engine being unreachable reads as "image gone": diff then asks for a re-run.
     const found = await inspectImage(stored).catch(() => undefined);
-    return {
-      id,
-      props: { ...stored, imageId: found?.id ?? "", imageDigest: found ? pickDigest(stored.image, found.repoDigests) : stored.imageDigest },
-    };
+    const imageDigest = found ? pickDigest(stored.image, found.repoDigests) : stored.imageDigest;
+    return { id, props: { ...stored, imageId: found?.id ?? "", imageDigest } };
   },
-  async delete(_id: string, props: any) {
-    const stored = props as SmokeContainerOutputs;
+  async delete(_id: string, stored: SmokeContainerOutputs) {
     if (!stored.pulledByUs) return; // the image was there before us: not ours to remove
     const r = await run(dockerArgv(stored, "image", "rm", stored.image), { allowFailure: true, timeoutMs: 60_000 });
     if (r.exitCode !== 0 && !/no such image/i.test(r.stderr)) {

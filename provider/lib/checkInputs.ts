@@ -34,7 +34,10 @@ export async function checkInputs<Shape extends zod.ZodRawShape>(
   return {
     failures: parsed.error.issues.flatMap((issue) => {
       if (issue.code === "unrecognized_keys") {
-        return issue.keys.map((key) => ({ property: key, reason: `is not a known input (allowed: ${Object.keys(schema.shape).join(", ")})` }));
+        return issue.keys.map((key) => ({
+          property: key,
+          reason: `is not a known input (allowed: ${Object.keys(schema.shape).join(", ")})`,
+        }));
       }
       const property = issue.path.length > 0 ? issue.path.map(String).join(".") : "(inputs)";
       return [{ property, reason: `${issue.message} (got ${JSON.stringify(valueAt(given, issue.path))})` }];

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { testServices } from "../helpers/services";
 import { TestStack } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
 
 const services = testServices();
 
@@ -49,7 +49,13 @@ describe("SmokeContainer through the real Pulumi engine", { concurrency: false }
 
   it("up pulls from the registry, runs the container and records the digest", async () => {
     const r = await stack.must(["up", "--yes", "--skip-preview"]);
-    console.log(r.stdout.split("\n").filter((l) => /\[smoke\]|created|Resources/.test(l)).slice(0, 6).join("\n"));
+    console.log(
+      r.stdout
+        .split("\n")
+        .filter((l) => /\[smoke\]|created|Resources/.test(l))
+        .slice(0, 6)
+        .join("\n"),
+    );
     assert.match(r.stdout, /\+ 2 created/);
     assert.match(r.stdout, /\[smoke\] ran .* output as expected/);
     const outs = await stack.outputsOf("colima-pulse:SmokeContainer");

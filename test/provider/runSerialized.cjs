@@ -16,7 +16,7 @@ async function main() {
       const value = await provider[method](...args);
       process.stdout.write(`${JSON.stringify({ ok: true, value: value ?? null })}\n`);
     } catch (e) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: String(e && e.message ? e.message : e) })}\n`);
+      process.stdout.write(`${JSON.stringify({ ok: false, error: String(e?.message ?? e) })}\n`);
     }
   }
 }

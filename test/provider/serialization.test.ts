@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { smokeContainerProvider } from "../../provider/smokeContainer";
 import { repoRoot } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 
@@ -17,7 +18,8 @@ import { testServices } from "../helpers/services";
 const MAX_PROVIDER_BYTES = 48 * 1024;
 
 type Call = { method: string; args: unknown[] };
-type Answer = { ok: true; value: any } | { ok: false; error: string }; // any: whatever the provider returned
+// biome-ignore lint/suspicious/noExplicitAny: whatever the provider returned, checked field by field below
+type Answer = { ok: true; value: any } | { ok: false; error: string };
 
 const work = mkdtempSync(join(tmpdir(), "cpulse-serialized-"));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -46,13 +48,21 @@ function runInFreshProcess(text: string, calls: Call[]): Answer[] {
   const id = Math.random().toString(36).slice(2);
   writeFileSync(join(work, `${id}.provider.js`), text);
   writeFileSync(join(work, `${id}.calls.json`), JSON.stringify(calls));
-  const out = execFileSync(process.execPath, [join(__dirname, "runSerialized.cjs"), join(work, `${id}.provider.js`), join(work, `${id}.calls.json`)], {
-    cwd: repoRoot, // the plugin resolves packages from the project, as here
-    encoding: "utf8",
-    env: { ...process.env, NODE_OPTIONS: "" }, // no tsx: the plugin runs plain node
-    timeout: 120_000,
-  });
-  return out.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Answer);
+  const out = execFileSync(
+    process.execPath,
+    [join(__dirname, "runSerialized.cjs"), join(work, `${id}.provider.js`), join(work, `${id}.calls.json`)],
+    {
+      cwd: repoRoot, // the plugin resolves packages from the project, as here
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "" }, // no tsx: the plugin runs plain node
+      timeout: 120_000,
+    },
+  );
+  return out
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Answer);
 }
 
 describe("serialized providers", () => {
@@ -77,7 +87,6 @@ describe("serialized providers", () => {
 
   it("SmokeContainer runs its whole life from the serialized text against the real dockerd", async () => {
     const services = testServices();
-    const { smokeContainerProvider } = await import("../../provider/smokeContainer");
     const text = await serialize(smokeContainerProvider);
     const news = { resourceName: "serialized", dockerHost: services.dockerHost, image: services.smokeImage, __provider: "x" };
     const [checked, bad] = runInFreshProcess(text, [

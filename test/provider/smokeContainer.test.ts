@@ -8,11 +8,14 @@ import {
   diffSmokeContainer,
   dockerArgv,
   pickDigest,
-  smokeContainerProvider,
   type SmokeContainerOutputs,
+  smokeContainerProvider,
 } from "../../provider/smokeContainer";
 
-const check = (news: Record<string, unknown>) => smokeContainerProvider.check!({}, news);
+const check = (news: Record<string, unknown>) => {
+  if (!smokeContainerProvider.check) throw new Error("SmokeContainer has no check");
+  return smokeContainerProvider.check({}, news);
+};
 
 describe("SmokeContainer check", () => {
   it("fills the seed's defaults", async () => {
@@ -29,12 +32,21 @@ describe("SmokeContainer check", () => {
   });
 
   it("reports every problem at once, by property, with the value given", async () => {
-    const r = await check({ resourceName: "smoke", dockerHost: "/var/run/docker.sock", image: "--privileged", timeoutSeconds: 0, extra: true });
+    const r = await check({
+      resourceName: "smoke",
+      dockerHost: "/var/run/docker.sock",
+      image: "--privileged",
+      timeoutSeconds: 0,
+      extra: true,
+    });
     assert.deepEqual(r.failures, [
       { property: "dockerHost", reason: 'must be unix:///<absolute path to docker.sock> (got "/var/run/docker.sock")' },
       { property: "image", reason: 'must be a Docker image reference such as hello-world:latest (got "--privileged")' },
       { property: "timeoutSeconds", reason: "Too small: expected number to be >=1 (got 0)" },
-      { property: "extra", reason: "is not a known input (allowed: resourceName, dockerHost, image, expectOutput, dockerPath, timeoutSeconds)" },
+      {
+        property: "extra",
+        reason: "is not a known input (allowed: resourceName, dockerHost, image, expectOutput, dockerPath, timeoutSeconds)",
+      },
     ]);
   });
 

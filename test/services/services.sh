@@ -61,8 +61,10 @@ stop() {
   rm -f "$envfile"
 }
 
-free_port() {
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+free_port() { # the checkout's own port when free (so image references stay the same), else any
+  node -e 'const n=require("net");const p=(port,next)=>{const s=n.createServer().once("error",next)
+    .listen(port,"127.0.0.1",()=>{console.log(s.address().port);s.close()})};p(+process.argv[1],()=>p(0))' \
+    "$((20000 + key % 20000))"
 }
 
 start() {

@@ -5,7 +5,12 @@ import { describeFailure, run, tail } from "../../../provider/lib/process";
 
 describe("run", () => {
   it("returns output of a command that exits 0", async () => {
-    assert.deepEqual(await run(["sh", "-c", "printf out; printf err >&2"]), { argv: ["sh", "-c", "printf out; printf err >&2"], exitCode: 0, stdout: "out", stderr: "err" });
+    assert.deepEqual(await run(["sh", "-c", "printf out; printf err >&2"]), {
+      argv: ["sh", "-c", "printf out; printf err >&2"],
+      exitCode: 0,
+      stdout: "out",
+      stderr: "err",
+    });
   });
 
   it("passes arguments as argv, untouched by any shell", async () => {
@@ -25,7 +30,10 @@ describe("run", () => {
 
   it("never allows a timeout or a missing program", async () => {
     await assert.rejects(run(["sleep", "5"], { timeoutMs: 100, allowFailure: true }), { message: "timed out after 100 ms: sleep 5" });
-    await assert.rejects(run(["/nonexistent/colima", "status"], { allowFailure: true }), /^Error: could not start \(ENOENT\): \/nonexistent\/colima status$/);
+    await assert.rejects(
+      run(["/nonexistent/colima", "status"], { allowFailure: true }),
+      /^Error: could not start \(ENOENT\): \/nonexistent\/colima status$/,
+    );
   });
 
   it("keeps long output readable", () => {
