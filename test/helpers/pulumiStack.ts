@@ -64,7 +64,10 @@ export class TestStack {
     const r = await this.cli(args);
     if (r.code !== 0) throw new Error(`pulumi ${r.args.join(" ")} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
     // The engine's own summary, so the test log shows what each command did.
-    const summary = r.stdout.match(/^Resources:\n((?: {4}.*\n)+)/m)?.[1]?.trim().replace(/\s*\n\s*/g, ", ");
+    const summary = r.stdout
+      .match(/^Resources:\n((?: {4}.*\n)+)/m)?.[1]
+      ?.trim()
+      .replace(/\s*\n\s*/g, ", ");
     if (summary) console.log(`pulumi ${args.join(" ")}: ${summary}`);
     return r;
   }
