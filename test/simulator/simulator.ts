@@ -1,0 +1,278 @@
+// The simulated Mac, as tests drive it: a sandbox root with the simulated tools installed at
+// their macOS paths, a small launchd really running jobs, fault injection, reboots and power
+// cuts, and the record of every command run. Code under test reaches it only through real
+// processes and files (README.md).
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildSync } from "esbuild";
+import { bundlePath, installTool } from "./tools/install";
+import { alive, commandLine, type RecordEntry, type SimFaults, type SimState, type SimUser, sleep, World } from "./tools/world";
+
+export interface SimOptions {
+  /** Apple silicon (Homebrew in /opt/homebrew) or Intel (/usr/local). Default arm64. */
+  arch?: "arm64" | "x86_64";
+  /** macOS version (colima defaults to vz from 13 on). Default 15.6. */
+  macosVersion?: string;
+  /** Users besides root. Default: `ops` (uid 501, admin, passwordless sudo). */
+  users?: Record<string, SimUser>;
+  /** The user the code under test runs as. Default `ops`. */
+  operator?: string;
+  /** FileVault on: after a reboot the users' homes stay locked until `unlockFileVault()`. */
+  fileVault?: boolean;
+  /** Formulae already installed (brew itself always is). Default none. */
+  formulae?: string[];
+  /** The real Docker Engine socket path the simulated VMs expose. */
+  dockerTarget: string;
+}
+
+export interface ToolRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Real Linux tools the simulated Mac has at the same paths (symlinks). */
+const PASSTHROUGH = [
+  "/bin/ps",
+  "/bin/kill",
+  "/bin/sh",
+  "/bin/cat",
+  "/bin/chmod",
+  "/usr/sbin/chown",
+  "/bin/mkdir",
+  "/bin/mv",
+  "/bin/rm",
+  "/bin/ln",
+  "/usr/bin/stat",
+  "/usr/bin/env",
+];
+
+/** Simulated system tools and where macOS keeps them. */
+const SYSTEM_TOOLS: Record<string, string> = {
+  "/bin/launchctl": "launchctl",
+  "/usr/bin/sudo": "sudo",
+  "/usr/bin/su": "su",
+  "/usr/bin/sw_vers": "sw_vers",
+  "/usr/bin/uname": "uname",
+  "/usr/bin/id": "id",
+  "/usr/bin/fdesetup": "fdesetup",
+  "/sbin/launchd": "launchd",
+};
+
+export class MacSimulator {
+  readonly world: World;
+  readonly operator: string;
+
+  private constructor(
+    readonly root: string,
+    operator: string,
+  ) {
+    this.world = new World(root);
+    this.operator = operator;
+  }
+
+  static async create(options: SimOptions): Promise<MacSimulator> {
+    const root = mkdtempSync(join(tmpdir(), "cpulse-mac-"));
+    const sim = new MacSimulator(root, options.operator ?? "ops");
+    const world = sim.world;
+    mkdirSync(world.simDir, { recursive: true });
+    buildSync({
+      entryPoints: [join(__dirname, "tools/main.ts")],
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      outfile: bundlePath(world),
+      logLevel: "error",
+    });
+    const users = options.users ?? { ops: { uid: 501, gid: 20, admin: true, sudo: "nopasswd" } };
+    const state: SimState = {
+      arch: options.arch ?? "arm64",
+      macos: { version: options.macosVersion ?? "15.6", build: "24G84" },
+      users,
+      fileVault: { enabled: options.fileVault ?? false, locked: false },
+      brew: {},
+      loggedIn: [],
+      dockerTarget: options.dockerTarget,
+    };
+    writeFileSync(join(world.simDir, "state.json"), JSON.stringify(state, null, 2));
+    writeFileSync(join(world.simDir, "record.jsonl"), "");
+    for (const dir of ["/Library/LaunchDaemons", "/var/log", "/var/root", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
+      mkdirSync(world.path(dir), { recursive: true, mode: 0o755 });
+    }
+    for (const name of Object.keys(users)) mkdirSync(join(world.home(name), "Library/LaunchAgents"), { recursive: true });
+    for (const [path, tool] of Object.entries(SYSTEM_TOOLS)) installTool(world, world.path(path), tool);
+    for (const path of PASSTHROUGH) {
+      const real = ["/bin", "/usr/bin", "/usr/sbin", "/sbin"].map((d) => join(d, path.split("/").pop() as string)).find(existsSync);
+      if (real) symlinkSync(real, world.path(path));
+    }
+    installTool(world, join(world.brewPrefix(), "bin/brew"), "brew");
+    if (options.formulae?.length) {
+      const r = await sim.run([join(world.brewPrefix(), "bin/brew"), "install", ...options.formulae]);
+      if (r.code !== 0) throw new Error(`simulator: preinstalling ${options.formulae.join(" ")} failed: ${r.stderr}`);
+      writeFileSync(join(world.simDir, "record.jsonl"), ""); // setup is not part of what a test observes
+    }
+    await sim.boot();
+    return sim;
+  }
+
+  /** The sandbox path of a macOS path. */
+  path(mac: string): string {
+    return this.world.path(mac);
+  }
+
+  /** The environment of a process running as `user` on the simulated Mac. */
+  env(user = this.operator): NodeJS.ProcessEnv {
+    return { ...process.env, ...this.world.loginEnv(user) };
+  }
+
+  /** Runs argv as `user` (default: the operator) and collects its output. */
+  run(argv: string[], options: { user?: string; input?: string; timeoutMs?: number } = {}): Promise<ToolRun> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        argv[0] as string,
+        argv.slice(1),
+        { env: this.env(options.user), timeout: options.timeoutMs ?? 60_000, cwd: this.root },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+      if (options.input !== undefined) child.stdin?.end(options.input);
+      else child.stdin?.end();
+    });
+  }
+
+  /** Every command the simulated tools ran, in order (start entries of long-running ones included). */
+  records(): RecordEntry[] {
+    return readFileSync(join(this.world.simDir, "record.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as RecordEntry);
+  }
+
+  clearRecords(): void {
+    writeFileSync(join(this.world.simDir, "record.jsonl"), "");
+  }
+
+  setFaults(faults: SimFaults): void {
+    writeFileSync(join(this.world.simDir, "faults.json"), JSON.stringify(faults));
+  }
+
+  state(): SimState {
+    return this.world.state();
+  }
+
+  /** Starts launchd, which bootstraps /Library/LaunchDaemons (and logged-in users' agents). */
+  async boot(): Promise<void> {
+    for (const f of ["launchd.ready", "launchd.pid"]) rmSync(join(this.world.simDir, f), { force: true });
+    const child = spawn(this.path("/sbin/launchd"), [], { detached: true, stdio: "ignore", env: { ...process.env, SIM_USER: "root" } });
+    child.unref();
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(join(this.world.simDir, "launchd.ready"))) {
+      if (Date.now() > deadline) throw new Error("simulator: launchd did not come up in 30 s");
+      await sleep(20);
+    }
+  }
+
+  /** Every live process of this simulated Mac (its tools, jobs and VMs), from /proc. */
+  processes(): { pid: number; command: string }[] {
+    const out: { pid: number; command: string }[] = [];
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      const cmd = commandLine(pid);
+      if (cmd?.includes(`${this.root}/`)) out.push({ pid, command: cmd });
+    }
+    return out;
+  }
+
+  /** Ends every process of this Mac: SIGTERM, then SIGKILL after `graceMs` (0: power cut). */
+  private async haltAll(graceMs: number): Promise<void> {
+    const signal = (sig: NodeJS.Signals) => {
+      for (const p of this.processes()) {
+        try {
+          process.kill(p.pid, sig);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    if (graceMs > 0) {
+      signal("SIGTERM");
+      const deadline = Date.now() + graceMs;
+      while (this.processes().length > 0 && Date.now() < deadline) await sleep(50);
+    }
+    for (let i = 0; i < 20 && this.processes().length > 0; i++) {
+      signal("SIGKILL");
+      await sleep(50);
+    }
+  }
+
+  /** A clean reboot: every process told to stop, then launchd boots again. With FileVault on,
+   *  the users' homes are locked until `unlockFileVault()` (the seed's "FileVault" section). */
+  async reboot(): Promise<void> {
+    await this.haltAll(5_000);
+    this.lockIfFileVault();
+    await this.boot();
+  }
+
+  /** Power cut: every process killed at once, every file left as it was, then a boot. */
+  async powerCut(): Promise<void> {
+    await this.haltAll(0);
+    this.lockIfFileVault();
+    await this.boot();
+  }
+
+  private lockIfFileVault(): void {
+    const s = this.world.updateState((st) => {
+      st.fileVault.locked = st.fileVault.enabled;
+    });
+    if (!s.fileVault.locked) return;
+    // A locked data volume: the homes are simply not there until someone unlocks the disk.
+    mkdirSync(join(this.world.simDir, "locked"), { recursive: true });
+    for (const user of Object.keys(s.users)) {
+      const home = this.world.home(user);
+      if (existsSync(home)) renameSync(home, join(this.world.simDir, "locked", user));
+    }
+  }
+
+  /** Someone typed the password at the login window: the homes are back. */
+  unlockFileVault(): void {
+    const s = this.world.updateState((st) => {
+      st.fileVault.locked = false;
+    });
+    for (const user of Object.keys(s.users)) {
+      const parked = join(this.world.simDir, "locked", user);
+      if (existsSync(parked)) renameSync(parked, this.world.home(user));
+    }
+  }
+
+  /** An unrelated long-running process (to stand in for a PID reused after a power cut). */
+  startUnrelatedProcess(): number {
+    const child = spawn("sleep", ["3600"], { detached: true, stdio: "ignore" });
+    child.unref();
+    this.unrelated.push(child.pid as number);
+    return child.pid as number;
+  }
+  private readonly unrelated: number[] = [];
+
+  isAlive(pid: number): boolean {
+    return alive(pid);
+  }
+
+  /** Stops everything and removes the sandbox. */
+  async dispose(): Promise<void> {
+    await this.haltAll(2_000);
+    for (const pid of this.unrelated) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,311 @@
+// Colima as the provider and an operator see it (abiosoft/colima v0.10.3, cmd/ and app/; README.md
+// "Colima" cites each behaviour). Logs are logrus text lines on stderr, in the non-TTY form.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Instance, type LimaConfig } from "./lima";
+import { ToolExit, type World, writeAtomic } from "./world";
+
+export const COLIMA_VERSION = "0.10.3";
+
+interface ColimaConfig {
+  cpu: number;
+  disk: number;
+  memory: number;
+  arch: "aarch64" | "x86_64";
+  runtime: string;
+  vmType: "qemu" | "vz";
+  mountType: string;
+}
+
+/** config/profile.go#ProfileFromName: default ↔ instance "colima", others "colima-<name>". */
+export function profileOf(name: string): { id: string; short: string; display: string } {
+  if (name === "" || name === "colima" || name === "default") return { id: "colima", short: "default", display: "colima" };
+  const short = name.replace(/^colima-/, "");
+  return { id: `colima-${short}`, short, display: `colima [profile=${short}]` };
+}
+
+function log(level: "info" | "warning" | "fatal", msg: string, context?: string): void {
+  const ctx = context ? ` context=${context}` : "";
+  process.stderr.write(`time="${new Date().toISOString()}" level=${level} msg="${msg.replace(/"/g, '\\"')}"${ctx}\n`);
+}
+
+function fatal(msg: string): never {
+  log("fatal", msg);
+  throw new ToolExit(1);
+}
+
+/** colima.yaml, the flat keys we use (colima writes them with comments; same keys). */
+function writeYaml(file: string, cfg: ColimaConfig): void {
+  writeAtomic(
+    file,
+    `${Object.entries(cfg)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join("\n")}\n`,
+  );
+}
+function readYaml(file: string): Partial<ColimaConfig> | undefined {
+  if (!existsSync(file)) return undefined;
+  const out: Record<string, string | number> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^(\w+):\s*(.*)$/.exec(line);
+    if (m) out[m[1] as string] = /^\d+(\.\d+)?$/.test(m[2] as string) ? Number(m[2]) : (m[2] as string);
+  }
+  return out as Partial<ColimaConfig>;
+}
+
+interface Parsed {
+  sub: string;
+  positional: string[];
+  flags: Record<string, string | boolean>;
+}
+
+const SHORT: Record<string, string> = {
+  p: "profile",
+  r: "runtime",
+  t: "vm-type",
+  c: "cpus",
+  m: "memory",
+  d: "disk",
+  a: "arch",
+  j: "json",
+  e: "extended",
+};
+const BOOLEAN = new Set(["foreground", "force", "json", "data", "extended"]);
+
+function parse(argv: string[]): Parsed {
+  const flags: Record<string, string | boolean> = {};
+  const positional: string[] = [];
+  let sub = "";
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith("-")) {
+      if (!sub) sub = a;
+      else positional.push(a);
+      continue;
+    }
+    let [name, value] = a.replace(/^--?/, "").split("=", 2) as [string, string | undefined];
+    if (!a.startsWith("--")) {
+      // -f is --foreground for start, --force for stop/delete (cmd/start.go, cmd/stop.go)
+      name = name === "f" ? (sub === "start" ? "foreground" : "force") : (SHORT[name] ?? name);
+    }
+    if (BOOLEAN.has(name)) flags[name] = value === undefined ? true : value !== "false";
+    else flags[name] = value ?? (argv[++i] as string);
+  }
+  return { sub, positional, flags };
+}
+
+export async function colima(world: World, argv: string[]): Promise<number> {
+  const { sub, positional, flags } = parse(argv);
+  const profile = profileOf(String(flags.profile ?? positional[0] ?? process.env.COLIMA_PROFILE ?? "default"));
+  const home = process.env.HOME ?? "";
+  if (!home.startsWith(`${world.root}/`)) fatal(`error creating config directory: mkdir ${join(home, ".colima")}: permission denied`);
+  const base = join(home, ".colima");
+  const inst = new Instance(world, home, profile.id);
+  const configFile = join(base, profile.short, "colima.yaml");
+  const stateFile = inst.file("colima.yaml");
+  const limactl = join(world.brewPrefix(), "bin", "limactl");
+
+  switch (sub) {
+    case "version":
+      process.stdout.write(`colima version ${COLIMA_VERSION}\ngit commit: 490420d9b98d2e6a558426bfefaea1bb37b67115\n`);
+      return 0;
+
+    case "start": {
+      if (!existsSync(limactl))
+        fatal(`lima compatibility error: error checking Lima version: exec: "limactl": executable file not found in $PATH`);
+      const st = world.state();
+      const hostArch = st.arch === "arm64" ? "aarch64" : "x86_64";
+      // environment/vm.go#DefaultVMType: vz on macOS 13 or newer, qemu before.
+      const defaultVm = Number(st.macos.version.split(".")[0]) >= 13 ? "vz" : "qemu";
+      const saved = readYaml(configFile) ?? {};
+      const cfg: ColimaConfig = {
+        cpu: Number(flags.cpus ?? saved.cpu ?? 2),
+        disk: Number(flags.disk ?? saved.disk ?? 100),
+        memory: Number(flags.memory ?? saved.memory ?? 2),
+        arch: normaliseArch(String(flags.arch ?? saved.arch ?? hostArch)),
+        runtime: String(flags.runtime ?? saved.runtime ?? "docker"),
+        vmType: String(flags["vm-type"] ?? saved.vmType ?? defaultVm) as ColimaConfig["vmType"],
+        mountType: "sshfs",
+      };
+      if (!["qemu", "vz"].includes(cfg.vmType)) fatal(`error in config: invalid vmType: '${cfg.vmType}'`);
+      if (cfg.vmType === "qemu" && !existsSync(join(world.brewPrefix(), "bin", "qemu-img"))) {
+        fatal(`error in config: cannot use vmType: 'qemu', error: qemu-img not found, run 'brew install qemu' to install`);
+      }
+      // cmd/start.go#setFixedConfigs: settings fixed at creation are kept, with a warning.
+      const fixed = readYaml(stateFile);
+      if (fixed) {
+        const keep: [keyof ColimaConfig, string][] = [
+          ["vmType", "virtual machine type"],
+          ["arch", "architecture"],
+          ["runtime", "runtime"],
+        ];
+        for (const [key, words] of keep) {
+          if (fixed[key] !== undefined && fixed[key] !== cfg[key]) {
+            log("warning", `'${words}' cannot be updated after initial setup, discarded`);
+            (cfg as unknown as Record<string, unknown>)[key] = fixed[key];
+          }
+        }
+      }
+      cfg.mountType = cfg.vmType === "vz" ? "virtiofs" : "sshfs";
+      mkdirSync(join(base, profile.short), { recursive: true });
+      writeYaml(configFile, cfg); // --save-config (default true), before the running check
+
+      if ((await inst.inspect()).status === "Running") {
+        log("warning", "already running, ignoring");
+        return 0;
+      }
+      log("info", `starting ${profile.display}`);
+      log("info", `runtime: ${cfg.runtime}`);
+      const created = existsSync(inst.file("lima.yaml"));
+      log("info", created ? "starting ..." : "creating and starting ...", "vm");
+      mkdirSync(inst.dir, { recursive: true });
+      const lima: LimaConfig = {
+        vmType: cfg.vmType,
+        arch: cfg.arch,
+        cpus: cfg.cpu,
+        memoryMiB: Math.round(cfg.memory * 1024),
+        diskGiB: cfg.disk,
+        dockerSocket: join(base, profile.short, "docker.sock"),
+      };
+      writeAtomic(inst.file("lima.yaml"), `${JSON.stringify(lima, null, 2)}\n`);
+      const stage = created ? "starting" : "creating and starting";
+      if (world.faults().startFails) {
+        // colima#1490: every failed attempt left limactl processes behind, outside the job.
+        spawn(limactl, ["usernet", "-p", join(inst.limaHome, "_networks/user-v2/usernet_user-v2.pid")], {
+          detached: true,
+          stdio: "ignore",
+          env: process.env,
+        }).unref();
+        fatal(`error starting vm: error at '${stage}': exit status 1`);
+      }
+      const code = await runChild(limactl, ["start", profile.id]);
+      if (code !== 0) fatal(`error starting vm: error at '${stage}': exit status ${code}`);
+      log("info", "provisioning ...", "docker");
+      writeYaml(stateFile, cfg); // lima.go#addPostStartActions: "preserve state"
+      writeAtomic(join(base, "_store", `${profile.id}.json`), JSON.stringify({ disk_formatted: true, disk_runtime: cfg.runtime }));
+      log("info", "done");
+      if (!flags.foreground) return 0;
+      // cmd/start.go#awaitForInterruption: wait for SIGINT/SIGTERM only; the VM is not watched.
+      log("info", "keeping Colima in the foreground, press ctrl+c to exit...");
+      const keepAlive = setInterval(() => undefined, 1 << 30);
+      const signal = await new Promise<string>((resolve) => {
+        process.once("SIGINT", () => resolve("interrupt"));
+        process.once("SIGTERM", () => resolve("terminated"));
+      });
+      clearInterval(keepAlive);
+      log("info", `interrupted by: ${signal}`);
+      return stop(inst, profile.display, limactl, false);
+    }
+
+    case "stop":
+      return stop(inst, profile.display, limactl, Boolean(flags.force));
+
+    case "delete": {
+      if (!flags.force) {
+        process.stdout.write(`are you sure you want to delete ${profile.display} and all settings? [y/N] `);
+        const answer = readFileSync(0, "utf8").trim(); // EOF (no terminal) reads as "no"
+        if (!/^y/i.test(answer)) return 0;
+      }
+      log("info", `deleting ${profile.display}`);
+      if (existsSync(inst.dir)) await inst.stop(true, () => undefined);
+      rmSync(inst.dir, { recursive: true, force: true });
+      rmSync(join(base, profile.short), { recursive: true, force: true });
+      if (flags.data) {
+        log("info", "deleting container data");
+        rmSync(inst.diskDir, { recursive: true, force: true });
+        rmSync(join(base, "_store", `${profile.id}.json`), { force: true });
+      }
+      log("info", "done");
+      return 0;
+    }
+
+    case "status": {
+      const st = await inst.inspect();
+      if (st.status !== "Running") fatal(`${profile.display} is not running`);
+      const cfg = readYaml(stateFile) ?? {};
+      const lima = inst.config();
+      const socket = join(base, profile.short, "docker.sock");
+      const status = {
+        display_name: profile.display,
+        driver: cfg.vmType === "vz" ? "macOS Virtualization.Framework" : "QEMU",
+        arch: cfg.arch,
+        runtime: cfg.runtime,
+        mount_type: cfg.mountType,
+        docker_socket: `unix://${socket}`,
+        containerd_socket: `unix://${join(base, profile.short, "containerd.sock")}`,
+        kubernetes: false,
+        cpu: lima?.cpus,
+        memory: (lima?.memoryMiB ?? 0) * 1024 * 1024,
+        disk: Number(cfg.disk ?? 0) * 1024 ** 3,
+      };
+      if (flags.json) process.stdout.write(`${JSON.stringify(status)}\n`);
+      else {
+        log("info", `${profile.display} is running using ${status.driver}`);
+        log("info", `arch: ${status.arch}`);
+        log("info", `runtime: ${status.runtime}`);
+        log("info", `docker socket: ${status.docker_socket}`);
+      }
+      return 0;
+    }
+
+    case "list":
+    case "ls": {
+      const ids = existsSync(inst.limaHome)
+        ? readdirSync(inst.limaHome)
+            .filter((d) => d.startsWith("colima") && existsSync(join(inst.limaHome, d, "lima.yaml")))
+            .sort()
+        : [];
+      for (const id of ids) {
+        const other = new Instance(world, home, id);
+        const cfg = readYaml(other.file("colima.yaml")) ?? {};
+        const lima = other.config();
+        const st = await other.inspect();
+        const short = id === "colima" ? "default" : id.replace(/^colima-/, "");
+        const row = {
+          name: short,
+          status: st.status,
+          arch: lima?.arch,
+          cpus: lima?.cpus,
+          memory: (lima?.memoryMiB ?? 0) * 1024 * 1024,
+          disk: Number(cfg.disk ?? lima?.diskGiB ?? 0) * 1024 ** 3,
+          runtime: cfg.runtime,
+        };
+        process.stdout.write(flags.json ? `${JSON.stringify(row)}\n` : `${short}\t${st.status}\t${row.arch}\t${row.cpus}\n`);
+      }
+      return 0;
+    }
+
+    default:
+      fatal(`unknown command "${sub}" for "colima"`);
+  }
+}
+
+async function stop(inst: Instance, display: string, limactl: string, force: boolean): Promise<number> {
+  log("info", `stopping ${display}`);
+  const st = await inst.inspect();
+  if (st.status !== "Running" && !force) {
+    log("info", "not running", "vm");
+    return 0;
+  }
+  log("info", "stopping ...", "vm");
+  const code = await runChild(limactl, ["stop", ...(force ? ["--force"] : []), inst.id]);
+  if (code !== 0) fatal(`error stopping vm: error at 'stopping': exit status ${code}`);
+  log("info", "done");
+  return 0;
+}
+
+function normaliseArch(a: string): ColimaConfig["arch"] {
+  if (["aarch64", "arm64", "arm", "m1"].includes(a)) return "aarch64";
+  if (["x86_64", "amd64", "amd", "x86", "x64"].includes(a)) return "x86_64";
+  fatal(`invalid arch: '${a}'`);
+}
+
+/** Runs a child with colima's output handling (limactl's lines go to stdout when not a TTY). */
+function runChild(file: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ["ignore", "inherit", process.stdout], env: process.env });
+    child.on("error", () => resolve(127));
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+}

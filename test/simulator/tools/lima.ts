@@ -1,0 +1,416 @@
+// Lima as Colima drives it (lima-vm/lima; README.md "Lima" cites each point):
+// - an instance dir `~/.colima/_lima/<id>/` with lima.yaml, ha.pid, ha.sock, qemu.pid, logs;
+// - `limactl start <id>` spawns a host agent in its own process group (Setpgid, so it outlives
+//   its parent and a launchd job's process group), waits until it is ready, and exits;
+// - the host agent writes ha.pid, serves ha.sock, locks the data disk (`_disks/<id>/in_use_by`, a
+//   symlink to the instance dir), starts qemu as its child (or is the VM itself for vz), forwards
+//   the guest's docker.sock to `~/.colima/<profile>/docker.sock`, and exits when qemu dies;
+// - "Running" = ha.pid alive (signal 0, no identity check) AND ha.sock answers /v1/info AND the
+//   driver's pid file is alive (pkg/store/instance.go#Inspect).
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { request } from "node:http";
+import { connect, createServer, type Server } from "node:net";
+import { basename, join } from "node:path";
+import { alive, forever, sleep, ToolExit, type World, writeAtomic } from "./world";
+
+/** What colima writes into lima.yaml (here in JSON form, which is valid YAML). */
+export interface LimaConfig {
+  vmType: "qemu" | "vz";
+  arch: "aarch64" | "x86_64";
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  /** Host side of the docker.sock port forward. */
+  dockerSocket: string;
+}
+
+export type LimaStatus = "Running" | "Stopped" | "Broken";
+
+export class Instance {
+  constructor(
+    readonly world: World,
+    readonly home: string,
+    readonly id: string,
+  ) {}
+
+  get limaHome(): string {
+    return join(this.home, ".colima/_lima");
+  }
+  get dir(): string {
+    return join(this.limaHome, this.id);
+  }
+  file(name: string): string {
+    return join(this.dir, name);
+  }
+  get diskDir(): string {
+    return join(this.limaHome, "_disks", this.id);
+  }
+  get inUseBy(): string {
+    return join(this.diskDir, "in_use_by");
+  }
+
+  config(): LimaConfig | undefined {
+    const f = this.file("lima.yaml");
+    return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as LimaConfig) : undefined;
+  }
+
+  /** lima's ReadPIDFile: a dead PID's file is removed and reads as 0; EPERM counts as alive. */
+  readPid(name: string): number {
+    const f = this.file(name);
+    if (!existsSync(f)) return 0;
+    const pid = Number.parseInt(readFileSync(f, "utf8").trim(), 10);
+    if (!Number.isInteger(pid)) return 0;
+    if (!alive(pid)) {
+      rmSync(f, { force: true });
+      return 0;
+    }
+    return pid;
+  }
+
+  /** pkg/store/instance.go#Inspect, reduced to what colima and the provider observe. */
+  async inspect(): Promise<{ status: LimaStatus; errors: string[]; haPid: number; driverPid: number }> {
+    const cfg = this.config();
+    if (!cfg) return { status: "Broken", errors: [`instance "${this.id}" does not exist`], haPid: 0, driverPid: 0 };
+    const haPid = this.readPid("ha.pid");
+    const driverPid = this.readPid(`${cfg.vmType}.pid`);
+    if (haPid !== 0) {
+      const sock = this.file("ha.sock");
+      if (!existsSync(sock)) {
+        return { status: "Broken", errors: [`failed to connect to "${sock}": stat ${sock}: no such file or directory`], haPid, driverPid };
+      }
+      const info = await getInfo(sock);
+      if (!info.ok) {
+        return {
+          status: "Broken",
+          errors: [`failed to get Info from "${sock}": Get "http://lima-hostagent/v1/info": dial unix ${sock}: connect: ${info.error}`],
+          haPid,
+          driverPid,
+        };
+      }
+    }
+    if (haPid && driverPid) return { status: "Running", errors: [], haPid, driverPid };
+    if (!haPid && !driverPid) return { status: "Stopped", errors: [], haPid, driverPid };
+    const error = haPid ? "host agent is running but driver is not" : `${cfg.vmType} driver is running but host agent is not`;
+    return { status: "Broken", errors: [error], haPid, driverPid };
+  }
+
+  /** `limactl start <id>`: spawn the host agent and wait until it is ready or has failed. */
+  async start(limactl: string, log: (msg: string) => void): Promise<void> {
+    const state = await this.inspect();
+    log(`Using the existing instance "${this.id}"`);
+    if (state.errors.length > 0 && state.status === "Broken") {
+      throw new ToolExit(
+        1,
+        `time="${new Date().toISOString()}" level=fatal msg="errors inspecting instance: [${state.errors.join(" ")}]"\n`,
+      );
+    }
+    if (state.status === "Running") return;
+    for (const f of ["ha.stdout.log", "ha.stderr.log"]) writeFileSync(this.file(f), "");
+    const ha = spawn(limactl, ["hostagent", "--pidfile", this.file("ha.pid"), "--socket", this.file("ha.sock"), this.id], {
+      detached: true, // Setpgid: its own process group, orphaned when limactl start exits
+      stdio: ["ignore", "ignore", "ignore"],
+      env: process.env,
+    });
+    ha.unref();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (existsSync(this.file("ha.ready"))) return;
+      if (ha.exitCode !== null || !alive(ha.pid ?? 0)) break;
+      await sleep(20);
+    }
+    const stderr = existsSync(this.file("ha.stderr.log")) ? readFileSync(this.file("ha.stderr.log"), "utf8").trim() : "";
+    if (stderr) log(`[hostagent] ${stderr}`);
+    throw new ToolExit(
+      1,
+      `time="${new Date().toISOString()}" level=fatal msg="exiting, status={Running:false Degraded:false Exiting:true Errors:[] SSHLocalPort:0} (hint: see \\"${this.file("ha.stderr.log")}\\")"\n`,
+    );
+  }
+
+  /** `limactl stop [-f]`: graceful = SIGINT to the host agent and wait; force = SIGKILL and sweep. */
+  async stop(force: boolean, log: (msg: string) => void): Promise<void> {
+    const cfg = this.config();
+    if (force) {
+      const driverPid = this.readPid(`${cfg?.vmType ?? "qemu"}.pid`);
+      if (driverPid && cfg?.vmType === "qemu") {
+        log(`Sending SIGKILL to the qemu driver process ${driverPid}`);
+        killQuietly(driverPid, "SIGKILL");
+      }
+      rmSync(this.inUseBy, { force: true });
+      const haPid = this.readPid("ha.pid");
+      if (haPid) {
+        // lima checks no identity here: a reused PID is killed too (lima issue #5088 discussion).
+        log(`Sending SIGKILL to the host agent process ${haPid}`);
+        killQuietly(haPid, "SIGKILL");
+      }
+      for (const f of existsSync(this.dir) ? readdirSafe(this.dir) : []) {
+        if (/\.(pid|sock|tmp)$/.test(f)) {
+          log(`Removing "${this.file(f)}"`);
+          rmSync(this.file(f), { force: true });
+        }
+      }
+      rmSync(this.file("ha.ready"), { force: true });
+      return;
+    }
+    const state = await this.inspect();
+    if (state.status !== "Running") {
+      throw new ToolExit(
+        1,
+        `time="${new Date().toISOString()}" level=fatal msg="expected status \\"Running\\", got \\"${state.status}\\" (maybe use \`limactl stop -f\`?)"\n`,
+      );
+    }
+    log(`Sending SIGINT to hostagent process ${state.haPid}`);
+    killQuietly(state.haPid, "SIGINT");
+    const deadline = Date.now() + 190_000;
+    while (alive(state.haPid) && Date.now() < deadline) await sleep(20);
+  }
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+function getInfo(sock: string): Promise<{ ok: true } | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: sock, path: "/v1/info", host: "lima-hostagent", timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200 ? { ok: true } : { ok: false, error: `status ${res.statusCode}` });
+    });
+    req.on("error", (e: NodeJS.ErrnoException) =>
+      resolve({ ok: false, error: e.code === "ECONNREFUSED" ? "connection refused" : e.message }),
+    );
+    req.on("timeout", () => req.destroy(new Error("i/o timeout")));
+    req.end();
+  });
+}
+
+/** The host agent: `limactl hostagent --pidfile P --socket S <id>` (cmd/limactl/hostagent.go). */
+export async function hostagent(world: World, argv: string[]): Promise<number> {
+  const pidfile = argv[argv.indexOf("--pidfile") + 1] as string;
+  const socket = argv[argv.indexOf("--socket") + 1] as string;
+  const id = argv[argv.length - 1] as string;
+  const inst = new Instance(world, process.env.HOME ?? "", id);
+  const stderr = (msg: string) =>
+    writeFileSync(inst.file("ha.stderr.log"), `${JSON.stringify({ level: "fatal", msg, time: new Date().toISOString() })}\n`, {
+      flag: "a",
+    });
+  const existing = inst.readPid("ha.pid");
+  if (existing) {
+    stderr(`another hostagent may already be running with pid ${existing} (pidfile "${pidfile}")`);
+    return 1;
+  }
+  const cfg = inst.config();
+  if (!cfg) {
+    stderr(`instance "${id}" has no lima.yaml`);
+    return 1;
+  }
+  writeFileSync(pidfile, `${process.pid}\n`);
+  const servers: Server[] = [];
+  let vm: ReturnType<typeof spawn> | undefined;
+  let shuttingDown = false;
+  const cleanUp = (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    for (const s of servers) s.close();
+    if (vm && vm.exitCode === null) killQuietly(vm.pid ?? 0, "SIGTERM");
+    rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
+    for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
+    rmSync(cfg.dockerSocket, { force: true });
+    setTimeout(() => process.exit(code), 20);
+  };
+  process.on("SIGINT", () => cleanUp(0));
+  process.on("SIGTERM", () => cleanUp(0));
+
+  // Data disk lock (pkg/store/disk.go#LockForInstance): another instance's lock is fatal; a
+  // stale lock of this same instance is replaced (qemu since lima v0.20.0).
+  mkdirSync(inst.diskDir, { recursive: true });
+  let lockedBy: string | undefined;
+  try {
+    lockedBy = readlinkSync(inst.inUseBy);
+  } catch {
+    lockedBy = undefined;
+  }
+  if (lockedBy && lockedBy !== inst.dir) {
+    stderr(`could not attach disk "${id}", in use by instance "${basename(lockedBy)}"`);
+    cleanUp(1);
+    return 1;
+  }
+  if (lockedBy) unlinkSync(inst.inUseBy);
+
+  // ha.sock: the host agent's API (GET /v1/info).
+  rmSync(socket, { force: true });
+  servers.push(
+    await listen(socket, (conn) => {
+      conn.once("data", () =>
+        conn.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{"sshLocalPort":0}'),
+      );
+    }),
+  );
+
+  if (cfg.vmType === "qemu") {
+    const qemu = join(world.brewPrefix(), "bin", `qemu-system-${cfg.arch}`);
+    vm = spawn(
+      qemu,
+      [
+        "-m",
+        String(cfg.memoryMiB),
+        "-cpu",
+        "host",
+        "-machine",
+        `virt,accel=hvf`,
+        "-smp",
+        `${cfg.cpus},sockets=1,cores=${cfg.cpus},threads=1`,
+        "-name",
+        `lima-${id}`,
+        "-pidfile",
+        inst.file("qemu.pid"),
+      ],
+      { detached: true, stdio: "ignore", env: process.env },
+    );
+    vm.on("error", (e) => {
+      stderr(`failed to start qemu: ${e.message}`);
+      cleanUp(1);
+    });
+    vm.on("exit", (code, signal) => {
+      // pkg/hostagent/hostagent.go: "Driver stopped due to error" → shut down, ha.pid removed.
+      if (!shuttingDown) stderr(`Driver stopped due to error: qemu exited (code=${code}, signal=${signal})`);
+      cleanUp(1);
+    });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(inst.file("qemu.pid")) && Date.now() < deadline && !shuttingDown) await sleep(10);
+  } else {
+    writeFileSync(inst.file("vz.pid"), `${process.pid}\n`); // vz: the host agent is the VM
+  }
+  symlinkSync(inst.dir, inst.inUseBy);
+
+  // The docker.sock port forward, with the injected readiness faults.
+  const bootedAt = Date.now();
+  const faults = () => world.faults();
+  await sleep(faults().socketDelayMs ?? 0);
+  if (shuttingDown) return 1;
+  rmSync(cfg.dockerSocket, { force: true });
+  mkdirSync(join(cfg.dockerSocket, ".."), { recursive: true });
+  servers.push(
+    await listen(cfg.dockerSocket, (conn) => {
+      const f = faults();
+      const sinceBoot = Date.now() - bootedAt;
+      const flapDown = f.apiFlapMs ? Math.floor(sinceBoot / f.apiFlapMs) % 2 === 1 : false;
+      if (f.apiNeverReady || sinceBoot < (f.apiDelayMs ?? 0) || flapDown) {
+        conn.destroy(); // the guest's dockerd is not answering yet
+        return;
+      }
+      const upstream = connect(world.state().dockerTarget);
+      conn.pipe(upstream).pipe(conn);
+      upstream.on("error", () => conn.destroy());
+      conn.on("error", () => upstream.destroy());
+    }),
+  );
+  writeAtomic(inst.file("ha.ready"), String(Date.now()));
+  await forever(); // until a signal or the VM's exit ends us
+  return 0;
+}
+
+function listen(path: string, onConn: (c: import("node:net").Socket) => void): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(onConn);
+    server.once("error", reject);
+    server.listen(path, () => resolve(server));
+  });
+}
+
+/** The VM: a long-running process named like QEMU, until SIGTERM/SIGKILL. */
+export async function qemuVm(_world: World, argv: string[]): Promise<number> {
+  const pidfile = argv[argv.indexOf("-pidfile") + 1];
+  if (pidfile) writeFileSync(pidfile, `${process.pid}\n`);
+  process.on("SIGTERM", () => process.exit(0));
+  process.on("SIGINT", () => process.exit(0));
+  return forever();
+}
+
+/** `limactl`: the subcommands colima uses, plus `usernet` (the process colima#1490 leaked). */
+export async function limactl(world: World, argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const home = process.env.HOME ?? "";
+  const log = (msg: string) => process.stderr.write(`time="${new Date().toISOString()}" level=info msg="${msg.replace(/"/g, '\\"')}"\n`);
+  switch (sub) {
+    case "info":
+      process.stdout.write(`${JSON.stringify({ version: LIMA_VERSION })}\n`);
+      return 0;
+    case "hostagent":
+      return hostagent(world, rest);
+    case "usernet":
+      // A stand-in for lima's user-mode network daemon: it daemonizes and lives on.
+      return forever();
+    case "start":
+      await new Instance(world, home, rest[rest.length - 1] as string).start(process.argv[1] as string, log);
+      return 0;
+    case "stop": {
+      const force = rest.includes("-f") || rest.includes("--force");
+      await new Instance(world, home, rest.filter((a) => !a.startsWith("-"))[0] as string).stop(force, log);
+      return 0;
+    }
+    case "list": {
+      const json = rest.includes("--json");
+      const ids = rest.filter((a) => !a.startsWith("-"));
+      const limaHome = join(home, ".colima/_lima");
+      const all = existsSync(limaHome)
+        ? readdirSafe(limaHome).filter((d) => !d.startsWith("_") && existsSync(join(limaHome, d, "lima.yaml")))
+        : [];
+      for (const id of ids.length ? ids : all.sort()) {
+        const inst = new Instance(world, home, id);
+        const cfg = inst.config();
+        if (!cfg) continue;
+        const st = await inst.inspect();
+        const row = {
+          name: id,
+          status: st.status,
+          dir: inst.dir,
+          vmType: cfg.vmType,
+          arch: cfg.arch,
+          cpus: cfg.cpus,
+          memory: cfg.memoryMiB * 1024 * 1024,
+          disk: 20 * 1024 ** 3,
+          errors: st.errors.length ? st.errors : undefined,
+        };
+        process.stdout.write(json ? `${JSON.stringify(row)}\n` : `${id}\t${st.status}\n`);
+      }
+      return 0;
+    }
+    default:
+      throw new ToolExit(1, `time="${new Date().toISOString()}" level=fatal msg="unknown command \\"${sub}\\" for \\"limactl\\""\n`);
+  }
+}
+
+export const LIMA_VERSION = "1.2.1";
+
+/** Is the file at `path` a unix socket? */
+export function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}

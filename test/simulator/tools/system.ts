@@ -1,0 +1,136 @@
+// Small system tools: sw_vers, uname, id, fdesetup, sudo, su. Output formats follow the real
+// tools (README.md "System tools" cites each).
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { ToolExit, type World } from "./world";
+
+export async function swVers(world: World, argv: string[]): Promise<number> {
+  const { macos } = world.state();
+  const values: Record<string, string> = { "-productName": "macOS", "-productVersion": macos.version, "-buildVersion": macos.build };
+  if (argv[0]) {
+    const v = values[argv[0]];
+    if (v === undefined) throw new ToolExit(1, `usage: sw_vers [-productName|-productVersion|-productVersionExtra|-buildVersion]\n`);
+    process.stdout.write(`${v}\n`);
+    return 0;
+  }
+  process.stdout.write(`ProductName:\t\tmacOS\nProductVersion:\t\t${macos.version}\nBuildVersion:\t\t${macos.build}\n`);
+  return 0;
+}
+
+export async function uname(world: World, argv: string[]): Promise<number> {
+  const { arch, macos } = world.state();
+  const darwin = Number(macos.version.split(".")[0]) + 9; // macOS 15 is Darwin 24
+  const fields: Record<string, string> = { s: "Darwin", n: "sim-mac", r: `${darwin}.6.0`, m: arch, p: arch === "arm64" ? "arm" : "i386" };
+  const flags = argv.join("").replace(/-/g, "");
+  const order = flags.includes("a") ? "snrm" : flags || "s";
+  process.stdout.write(`${[...order].map((f) => fields[f] ?? "").join(" ")}\n`);
+  return 0;
+}
+
+export async function id(world: World, argv: string[]): Promise<number> {
+  const flags = argv.filter((a) => a.startsWith("-")).join("");
+  const name = argv.find((a) => !a.startsWith("-")) ?? world.user;
+  const info = world.userInfo(name);
+  if (!info) throw new ToolExit(1, `id: ${name}: no such user\n`);
+  const group = info.gid === 0 ? "wheel" : "staff";
+  if (flags.includes("u")) process.stdout.write(`${flags.includes("n") ? name : info.uid}\n`);
+  else if (flags.includes("g")) process.stdout.write(`${flags.includes("n") ? group : info.gid}\n`);
+  else {
+    const groups = [`${info.gid}(${group})`, ...(info.admin && info.uid !== 0 ? ["80(admin)"] : [])].join(",");
+    process.stdout.write(`uid=${info.uid}(${name}) gid=${info.gid}(${group}) groups=${groups}\n`);
+  }
+  return 0;
+}
+
+export async function fdesetup(world: World, argv: string[]): Promise<number> {
+  if (argv[0] !== "status") throw new ToolExit(1, "Usage: fdesetup status\n");
+  const fv = world.state().fileVault;
+  process.stdout.write(fv.enabled ? "FileVault is On.\n" : "FileVault is Off.\n");
+  return 0;
+}
+
+/** Runs argv as `user` with `env`, relaying signals, and resolves with its exit code. */
+function runAs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { env, cwd, stdio: "inherit" });
+    const relay = (sig: NodeJS.Signals) => child.kill(sig);
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, relay);
+    child.on("error", (e) => {
+      process.stderr.write(`${argv[0]}: ${e.message}\n`);
+      resolve(127);
+    });
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
+  });
+}
+
+/** sudo(8): -n (never prompt), -u user, -H (set HOME); env_reset keeps a few variables. */
+export async function sudo(world: World, argv: string[]): Promise<number> {
+  let target = "root";
+  let nonInteractive = false;
+  let setHome = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--") {
+      i++;
+      break;
+    }
+    if (!a.startsWith("-")) break;
+    if (a === "-u") target = argv[++i] ?? "";
+    else if (a.startsWith("-u")) target = a.slice(2);
+    else
+      for (const f of a.slice(1)) {
+        if (f === "n") nonInteractive = true;
+        else if (f === "H" || f === "i") setHome = true;
+        else if (f !== "E") throw new ToolExit(1, `sudo: invalid option -- '${f}'\n`);
+      }
+  }
+  const cmd = argv.slice(i);
+  if (cmd.length === 0) throw new ToolExit(1, "usage: sudo [-nH] [-u user] command [arg ...]\n");
+  const me = world.userInfo(world.user);
+  if (world.user !== "root") {
+    if (!me || me.sudo === "none") throw new ToolExit(1, `${world.user} is not in the sudoers file.\n`);
+    if (me.sudo === "password") {
+      throw new ToolExit(
+        1,
+        nonInteractive
+          ? "sudo: a password is required\n"
+          : "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\nsudo: a password is required\n",
+      );
+    }
+  }
+  if (!world.userInfo(target)) throw new ToolExit(1, `sudo: unknown user ${target}\nsudo: error initializing audit plugin sudoers_audit\n`);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    TERM: process.env.TERM,
+    HOME: setHome ? world.home(target) : process.env.HOME,
+    USER: target,
+    LOGNAME: target,
+    SUDO_USER: world.user,
+    SIM_USER: target,
+  };
+  return runAs(cmd, env, process.cwd());
+}
+
+/** su(1): `su [-|-l] user [-c command]`; only root may switch without a password. */
+export async function su(world: World, argv: string[]): Promise<number> {
+  const args = argv.filter((a) => a !== "-" && a !== "-l");
+  const login = args.length !== argv.length;
+  const [target = "root", flag, command] = args;
+  if (!world.userInfo(target)) throw new ToolExit(1, `su: unknown login: ${target}\n`);
+  if (world.user !== "root") throw new ToolExit(1, "su: Sorry\n");
+  const env = login ? world.loginEnv(target) : { ...process.env, SIM_USER: target, USER: target };
+  let cwd = process.cwd();
+  if (login) {
+    const home = world.home(target);
+    if (existsSync(home)) cwd = home;
+    else {
+      // A locked FileVault data volume (or a deleted home) looks like this to a login.
+      process.stderr.write(`No home directory ${home}!\nLogging in with home = "/".\n`);
+      env.HOME = "/";
+      cwd = "/";
+    }
+  }
+  const cmd = flag === "-c" && command !== undefined ? ["/bin/sh", "-c", command] : ["/bin/sh"];
+  return runAs(cmd, env, cwd);
+}

@@ -1,0 +1,203 @@
+// The simulated Mac every tool sees: a sandbox root standing for "/", the machine's facts and
+// users (state.json), injected faults (faults.json), and the record of every command run
+// (record.jsonl). All paths the tools print or accept are real paths on this machine under the
+// root ("<root>/opt/homebrew"), so the provider reaches them with the same code it uses on a Mac
+// with hostRoot "/" (README.md, "Paths").
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+export interface SimUser {
+  uid: number;
+  gid: number;
+  /** Member of the admin group: may use sudo. */
+  admin: boolean;
+  /** How sudo treats this user: without a password, asking for one, or not at all. */
+  sudo: "nopasswd" | "password" | "none";
+}
+
+export interface SimState {
+  arch: "arm64" | "x86_64";
+  macos: { version: string; build: string };
+  users: Record<string, SimUser>;
+  /** FileVault: on/off, and whether the data volume is still locked after a boot. */
+  fileVault: { enabled: boolean; locked: boolean };
+  /** Homebrew formulae installed, with their versions. */
+  brew: Record<string, string>;
+  /** Users with a GUI session (their gui/<uid> domain exists). */
+  loggedIn: string[];
+  /** Absolute path of the real Docker Engine socket the simulated VMs expose. */
+  dockerTarget: string;
+}
+
+/** Faults a test injects; every tool reads them fresh on each call. */
+export interface SimFaults {
+  /** Formulae whose `brew install` fails (true: all). */
+  brewInstallFails?: string[] | true;
+  /** The VM's docker.sock appears this long after the VM starts. */
+  socketDelayMs?: number;
+  /** The Docker API answers this long after the VM starts. */
+  apiDelayMs?: number;
+  /** The Docker API never answers (the socket accepts and closes). */
+  apiNeverReady?: boolean;
+  /** The Docker API alternates up/down with this period. */
+  apiFlapMs?: number;
+  /** `colima start` fails after leaving a hostagent behind (colima#1490). */
+  startFails?: boolean;
+  /** `launchctl bootstrap` fails with this launchd error for every job. */
+  bootstrapError?: "io" | "provenance";
+}
+
+export interface RecordEntry {
+  /** The tool's name as the caller ran it (colima, launchctl, …). */
+  tool: string;
+  argv: string[];
+  /** The simulated user it ran as. */
+  user: string;
+  /** Exit code; absent in the entry written when a long-running command started. */
+  exit?: number;
+  /** ms since the epoch. */
+  at: number;
+  pid: number;
+}
+
+export class World {
+  constructor(readonly root: string) {}
+
+  /** The sandbox path standing for the Mac path `mac` ("/opt/homebrew" → "<root>/opt/homebrew"). */
+  path(mac: string): string {
+    return join(this.root, mac);
+  }
+
+  get simDir(): string {
+    return join(this.root, ".sim");
+  }
+
+  state(): SimState {
+    return JSON.parse(readFileSync(join(this.simDir, "state.json"), "utf8")) as SimState;
+  }
+
+  /** Read-modify-write of state.json under a lock, so concurrent tools do not lose updates. */
+  updateState(change: (s: SimState) => void): SimState {
+    return this.locked("state", () => {
+      const s = this.state();
+      change(s);
+      writeAtomic(join(this.simDir, "state.json"), `${JSON.stringify(s, null, 2)}\n`);
+      return s;
+    });
+  }
+
+  faults(): SimFaults {
+    const file = join(this.simDir, "faults.json");
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as SimFaults) : {};
+  }
+
+  /** The simulated user this process runs as (every real process here is root). */
+  get user(): string {
+    return process.env.SIM_USER || "root";
+  }
+
+  userInfo(name: string): SimUser | undefined {
+    if (name === "root") return { uid: 0, gid: 0, admin: true, sudo: "nopasswd" };
+    return this.state().users[name];
+  }
+
+  /** The home directory of `name` (root's is /var/root, as on macOS). */
+  home(name: string): string {
+    return this.path(name === "root" ? "/var/root" : `/Users/${name}`);
+  }
+
+  /** Homebrew's prefix on this architecture (Homebrew docs: "Installation"). */
+  brewPrefix(): string {
+    return this.path(this.state().arch === "arm64" ? "/opt/homebrew" : "/usr/local");
+  }
+
+  /** The environment of a login shell of `name` (`su -`, launchd UserName jobs). */
+  loginEnv(name: string): NodeJS.ProcessEnv {
+    const prefix = this.brewPrefix();
+    return {
+      HOME: this.home(name),
+      USER: name,
+      LOGNAME: name,
+      SHELL: "/bin/zsh",
+      // macOS's default PATH, mapped into the root; the real Linux dirs last, for sh's helpers.
+      PATH:
+        [`${prefix}/bin`, "/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => (d.startsWith(this.root) ? d : this.path(d))).join(":") +
+        ":/usr/bin:/bin",
+      SIM_USER: name,
+    };
+  }
+
+  record(entry: Omit<RecordEntry, "at" | "pid" | "user"> & { user?: string }): void {
+    const full: RecordEntry = { user: this.user, ...entry, at: Date.now(), pid: process.pid };
+    appendFileSync(join(this.simDir, "record.jsonl"), `${JSON.stringify(full)}\n`);
+  }
+
+  /** Runs `fn` while holding a lock directory (mkdir is atomic); breaks locks older than 10 s. */
+  locked<T>(name: string, fn: () => T): T {
+    const lock = join(this.simDir, `${name}.lock`);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        mkdirSync(lock);
+        break;
+      } catch {
+        if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+        sleepSync(5);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+}
+
+export function writeAtomic(file: string, text: string, mode?: number): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, mode === undefined ? undefined : { mode });
+  renameSync(tmp, file);
+}
+
+export function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Never resolves, and keeps the process alive (a bare pending promise does not). */
+export function forever(): Promise<never> {
+  setInterval(() => undefined, 1 << 30);
+  return new Promise<never>(() => undefined);
+}
+
+/** Is `pid` a live process? (signal 0 checks existence without touching it) */
+export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The command line of a live process, from /proc (what `ps -o command=` prints). */
+export function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A tool's failure: message to stderr, then exit with `code`. */
+export class ToolExit extends Error {
+  constructor(
+    readonly code: number,
+    message = "",
+  ) {
+    super(message);
+  }
+}
