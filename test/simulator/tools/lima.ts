@@ -118,6 +118,7 @@ export class Instance {
     }
     if (state.status === "Running") return;
     for (const f of ["ha.stdout.log", "ha.stderr.log"]) writeFileSync(this.file(f), "");
+    rmSync(this.file("ha.ready"), { force: true }); // a power cut may have left one behind
     const ha = spawn(limactl, ["hostagent", "--pidfile", this.file("ha.pid"), "--socket", this.file("ha.sock"), this.id], {
       detached: true, // Setpgid: its own process group, orphaned when limactl start exits
       stdio: ["ignore", "ignore", "ignore"],
@@ -126,7 +127,8 @@ export class Instance {
     ha.unref();
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (existsSync(this.file("ha.ready"))) return;
+      // Ready means: *this* host agent said so (lima waits for its "READY" event on ha.stdout.log).
+      if (existsSync(this.file("ha.ready")) && readFileSync(this.file("ha.ready"), "utf8") === String(ha.pid)) return;
       if (ha.exitCode !== null || !alive(ha.pid ?? 0)) break;
       await sleep(20);
     }
@@ -328,7 +330,7 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
       conn.on("error", () => upstream.destroy());
     }),
   );
-  writeAtomic(inst.file("ha.ready"), String(Date.now()));
+  writeAtomic(inst.file("ha.ready"), String(process.pid));
   await forever(); // until a signal or the VM's exit ends us
   return 0;
 }

@@ -49,7 +49,7 @@ export async function fdesetup(world: World, argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Runs argv as `user` with `env`, relaying signals, and resolves with its exit code. */
+/** Runs argv with `env`, relaying SIGTERM/SIGINT/SIGHUP as sudo does, and resolves with its exit code. */
 function runAs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { env, cwd, stdio: "inherit" });
@@ -112,7 +112,11 @@ export async function sudo(world: World, argv: string[]): Promise<number> {
   return runAs(cmd, env, process.cwd());
 }
 
-/** su(1): `su [-|-l] user [-c command]`; only root may switch without a password. */
+/** su(1) as macOS's shell_cmds su/su.c does it: only root may switch without a password; the
+ *  user's shell runs in a process group of its own (setpgid(child, child)); su ignores SIGINT
+ *  and SIGQUIT and dies on SIGTERM without passing it on; it exits with the shell's status. So a
+ *  launchd job whose program is `su - user -c …` does not deliver launchd's SIGTERM to the
+ *  command, and the command is outside the job's process group. */
 export async function su(world: World, argv: string[]): Promise<number> {
   const args = argv.filter((a) => a !== "-" && a !== "-l");
   const login = args.length !== argv.length;
@@ -132,5 +136,11 @@ export async function su(world: World, argv: string[]): Promise<number> {
     }
   }
   const cmd = flag === "-c" && command !== undefined ? ["/bin/sh", "-c", command] : ["/bin/sh"];
-  return runAs(cmd, env, cwd);
+  for (const sig of ["SIGINT", "SIGQUIT"] as const) process.on(sig, () => undefined);
+  return new Promise((resolve) => {
+    // detached: setsid, which also gives the child its own process group, as setpgid does.
+    const child = spawn(cmd[0] as string, cmd.slice(1), { env, cwd, stdio: "inherit", detached: true });
+    child.on("error", () => resolve(127));
+    child.on("exit", (code, signal) => resolve(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
+  });
 }

@@ -172,19 +172,31 @@ export function forever(): Promise<never> {
   return new Promise<never>(() => undefined);
 }
 
-/** Is `pid` a live process? (signal 0 checks existence without touching it) */
+/** Is `pid` a live process? (signal 0 checks existence without touching it.) A zombie counts
+ *  as dead: on a Mac launchd reaps orphans at once, while PID 1 of a Linux sandbox may not. */
 export function alive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …" — the state follows the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 
 /** The command line of a live process, from /proc (what `ps -o command=` prints). */
 export function commandLine(pid: number): string | undefined {
+  if (isZombie(pid)) return undefined;
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
   } catch {

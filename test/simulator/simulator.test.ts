@@ -1,0 +1,286 @@
+// The simulator's own tests: its launchd really supervises, its VM really exposes the test
+// dockerd, and the faults a provider must survive really happen. Everything goes through the
+// simulated tools as real processes. Cannot prove: that a real Mac behaves the same — the
+// contract suite (test/contract/) checks that part against real tools on a Mac.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chmodSync, existsSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { testServices } from "../helpers/services";
+import { MacSimulator } from "./simulator";
+
+const dockerTarget = testServices().dockerHost.replace(/^unix:\/\//, "");
+
+/** Polls `probe` every 50 ms until it returns true; fails with `what` after `ms`. */
+async function waitFor(what: string, probe: () => boolean | Promise<boolean>, ms = 30_000): Promise<number> {
+  const start = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return Date.now() - start;
+}
+
+function dockerAnswers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile("docker", ["--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"], { timeout: 5000 }, (error, stdout) =>
+      resolve(!error && /^\d+\./.test(stdout)),
+    );
+  });
+}
+
+async function plistFor(sim: MacSimulator, label: string, def: Record<string, unknown>): Promise<string> {
+  const { build } = await import("plist");
+  const path = sim.path(`/Library/LaunchDaemons/${label}.plist`);
+  writeFileSync(path, build({ Label: label, ...def } as never), { mode: 0o644 });
+  return path;
+}
+
+describe("macOS simulator", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let colima: string;
+  let socket: string;
+  const sudo = (...argv: string[]) => sim.run([sim.path("/usr/bin/sudo"), "-n", ...argv]);
+  const launchctl = (...argv: string[]) => sudo(sim.path("/bin/launchctl"), ...argv);
+  /** Boots a job out and removes its plist, so later boots do not bring it back. */
+  const unload = async (label: string) => {
+    const r = await launchctl("bootout", `system/${label}`);
+    rmSync(sim.path(`/Library/LaunchDaemons/${label}.plist`), { force: true });
+    return r;
+  };
+
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget, formulae: ["colima", "qemu", "docker"] });
+    colima = join(sim.world.brewPrefix(), "bin/colima");
+    socket = sim.path("/Users/ops/.colima/default/docker.sock");
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("Homebrew refuses root, lists versions, installs as the user, and fails on demand", async () => {
+    const brew = join(sim.world.brewPrefix(), "bin/brew");
+    const asRoot = await sim.run([brew, "install", "qemu"], { user: "root" });
+    assert.equal(asRoot.code, 1);
+    assert.match(asRoot.stderr, /^Error: Running Homebrew as root is extremely dangerous and no longer supported\./);
+    assert.deepEqual(await sim.run([brew, "list", "--versions", "colima", "qemu"]), {
+      code: 0,
+      stdout: "colima 0.10.3\nqemu 10.1.0\n",
+      stderr: "",
+    });
+    assert.equal((await sim.run([brew, "list", "--versions", "hello"])).code, 1);
+    sim.setFaults({ brewInstallFails: ["hello"] });
+    const failed = await sim.run([brew, "install", "hello"]);
+    sim.setFaults({});
+    assert.equal(failed.code, 1);
+  });
+
+  it("a launchd job keeps `colima start --foreground` alive across a kill; the socket answers only while the VM is up", async () => {
+    const label = "com.example.colima";
+    const cmd = `'${colima}' start --foreground --runtime docker --vm-type qemu --cpus 2 --memory 2 --disk 10`;
+    const plist = await plistFor(sim, label, {
+      ProgramArguments: [sim.path("/usr/bin/su"), "-", "ops", "-c", cmd],
+      KeepAlive: true,
+      ThrottleInterval: 1,
+      StandardErrorPath: sim.path("/var/log/colima-test.log"),
+    });
+    assert.equal(await dockerAnswers(socket), false, "no VM yet, no Docker");
+    assert.deepEqual(await launchctl("bootstrap", "system", plist), { code: 0, stdout: "", stderr: "" });
+    const upAfter = await waitFor("Docker through the profile socket", () => dockerAnswers(socket));
+    console.log(`docker answered ${upAfter} ms after bootstrap`);
+    const foreground = () => sim.processes().find((p) => p.command.includes("bin/colima start --foreground"));
+    const first = foreground();
+    assert.ok(first, "colima --foreground is the supervised process");
+    process.kill(first.pid, "SIGTERM"); // colima stops the VM on SIGTERM, exits 0, launchd respawns it
+    await waitFor("Docker to go away with the VM", async () => !(await dockerAnswers(socket)));
+    await waitFor("Docker back after the respawn", () => dockerAnswers(socket));
+    const second = foreground();
+    assert.ok(second && second.pid !== first.pid, "a new colima process");
+    const printed = await launchctl("print", `system/${label}`);
+    assert.match(printed.stdout, /\tstate = running\n/);
+    assert.match(printed.stdout, /\truns = 2\n/);
+    assert.match(printed.stdout, /\tlast exit code = 0\n/);
+    // bootout SIGTERMs `su`, which dies without passing it on; colima sits in its own process
+    // group, so it and the VM outlive the job (shell_cmds su/su.c). Found here, kept as a fact.
+    assert.deepEqual(await unload(label), { code: 0, stdout: "", stderr: "" });
+    assert.ok(sim.isAlive(second.pid), "colima outlives the booted-out job");
+    assert.equal(await dockerAnswers(socket), true);
+    process.kill(second.pid, "SIGTERM");
+    await waitFor("the VM stopped with colima", async () => !(await dockerAnswers(socket)));
+  });
+
+  it("`colima start` on a running profile says `already running, ignoring` and exits 0 (DESIGN.md §2)", async () => {
+    assert.equal((await sim.run([colima, "start", "--vm-type", "qemu", "--disk", "10"])).code, 0);
+    const again = await sim.run([colima, "start", "--vm-type", "qemu", "--foreground"]);
+    assert.equal(again.code, 0);
+    assert.match(again.stderr, /level=warning msg="already running, ignoring"/);
+    const status = JSON.parse((await sim.run([colima, "status", "--json"])).stdout);
+    assert.deepEqual(Object.keys(status), [
+      "display_name",
+      "driver",
+      "arch",
+      "runtime",
+      "mount_type",
+      "docker_socket",
+      "containerd_socket",
+      "kubernetes",
+      "cpu",
+      "memory",
+      "disk",
+    ]);
+    assert.equal(status.driver, "QEMU");
+    assert.equal(status.docker_socket, `unix://${socket}`);
+  });
+
+  it("the VM is a long-running qemu-system process; killing it leaves `colima --foreground` unaware", async () => {
+    const vm = sim.processes().find((p) => /qemu-system-aarch64 .*-name lima-colima /.test(p.command));
+    assert.ok(vm, "a qemu-system-aarch64 process for instance colima");
+    process.kill(vm.pid, "SIGKILL");
+    await waitFor("Docker to stop answering", async () => !(await dockerAnswers(socket)));
+    const status = await sim.run([colima, "status"]);
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /msg="colima is not running"/);
+    assert.equal(existsSync(sim.path("/Users/ops/.colima/_lima/colima/ha.pid")), false, "the host agent exited with its VM");
+  });
+
+  it("an existing vz profile stays vz: the vm type is fixed after creation", async () => {
+    const r = await sim.run([colima, "start", "--profile", "vzp", "--vm-type", "vz", "--disk", "10"]);
+    assert.equal(r.code, 0, r.stderr);
+    await sim.run([colima, "stop", "--profile", "vzp"]);
+    const again = await sim.run([colima, "start", "--profile", "vzp", "--vm-type", "qemu"]);
+    assert.match(again.stderr, /'virtual machine type' cannot be updated after initial setup, discarded/);
+    const status = JSON.parse((await sim.run([colima, "status", "--profile", "vzp", "--json"])).stdout);
+    assert.equal(status.driver, "macOS Virtualization.Framework");
+    await sim.run([colima, "delete", "--profile", "vzp", "--force"]);
+  });
+
+  it("without --vm-type, Colima on macOS 13+ picks vz (DefaultVMType)", async () => {
+    assert.equal((await sim.run([colima, "start", "--profile", "dflt", "--disk", "10"])).code, 0);
+    assert.equal(JSON.parse((await sim.run([colima, "status", "-p", "dflt", "--json"])).stdout).driver, "macOS Virtualization.Framework");
+    await sim.run([colima, "delete", "-p", "dflt", "--force"]);
+  });
+
+  it("after a power cut with the stale PID reused by an unrelated process, start fails until the stale state is cleared", async () => {
+    const started = await sim.run([colima, "start", "--vm-type", "qemu"]);
+    assert.equal(started.code, 0, started.stderr);
+    await sim.powerCut();
+    const inst = sim.path("/Users/ops/.colima/_lima/colima");
+    assert.equal(existsSync(join(inst, "ha.sock")), true, "stale socket left behind");
+    assert.equal(readlinkSync(sim.path("/Users/ops/.colima/_lima/_disks/colima/in_use_by")), inst, "stale disk lock left behind");
+    const unrelated = sim.startUnrelatedProcess();
+    writeFileSync(join(inst, "ha.pid"), `${unrelated}\n`);
+    const r = await sim.run([colima, "start", "--vm-type", "qemu"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout + r.stderr, /errors inspecting instance: \[failed to get Info from .*ha\.sock.*connection refused\]/);
+    assert.match(r.stderr, /error starting vm: error at 'starting': exit status 1/);
+    assert.equal(sim.isAlive(unrelated), true);
+    // The operator's fix (README troubleshooting): remove the stale files, then start.
+    for (const f of ["ha.pid", "ha.sock"]) rmSync(join(inst, f));
+    const recovered = await sim.run([colima, "start", "--vm-type", "qemu"]);
+    assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
+    assert.equal(await dockerAnswers(socket), true);
+    assert.equal(sim.isAlive(unrelated), true, "the unrelated process was never touched");
+  });
+
+  it("a start that keeps failing under KeepAlive=true leaks a process per attempt (colima#1490)", async () => {
+    await sim.run([colima, "stop"]);
+    sim.setFaults({ startFails: true });
+    const label = "com.example.leaky";
+    const plist = await plistFor(sim, label, {
+      ProgramArguments: [sim.path("/usr/bin/su"), "-", "ops", "-c", `'${colima}' start --foreground --vm-type qemu`],
+      KeepAlive: true,
+      ThrottleInterval: 1,
+    });
+    await launchctl("bootstrap", "system", plist);
+    const leaked = () => sim.processes().filter((p) => p.command.includes("limactl usernet")).length;
+    await waitFor("three leaked limactl processes", () => leaked() >= 3, 20_000);
+    await unload(label);
+    sim.setFaults({});
+    assert.ok(leaked() >= 3, "bootout does not reap processes that left the job's process group");
+  });
+
+  it("launchctl errs like the real one", async () => {
+    const plist = await plistFor(sim, "com.example.sleeper", { ProgramArguments: ["/bin/sleep", "600"], RunAtLoad: true });
+    assert.equal((await launchctl("bootstrap", "system", plist)).code, 0);
+    assert.deepEqual(await launchctl("bootstrap", "system", plist), {
+      code: 5,
+      stdout: "",
+      stderr: "Bootstrap failed: 5: Input/output error\n",
+    });
+    const asUser = await sim.run([sim.path("/bin/launchctl"), "bootout", "system/com.example.sleeper"]);
+    assert.deepEqual(asUser, {
+      code: 5,
+      stdout: "",
+      stderr: "Boot-out failed: 5: Input/output error\nTry re-running the command as root for richer errors.\n",
+    });
+    assert.equal((await launchctl("bootout", "system/com.example.sleeper")).code, 0);
+    assert.deepEqual(await launchctl("bootout", "system/com.example.sleeper"), {
+      code: 3,
+      stdout: "",
+      stderr: "Boot-out failed: 3: No such process\n",
+    });
+    assert.deepEqual(await launchctl("print", "system/com.example.nothing"), {
+      code: 113,
+      stdout: "",
+      stderr: 'Bad request.\nCould not find service "com.example.nothing" in domain for system\n',
+    });
+    chmodSync(plist, 0o666);
+    assert.equal((await launchctl("bootstrap", "system", plist)).code, 5, "group/world-writable plist refused");
+    chmodSync(plist, 0o644);
+    assert.equal((await launchctl("disable", "system/com.example.sleeper")).code, 0);
+    assert.equal((await launchctl("bootstrap", "system", plist)).code, 5, "disabled label refused");
+    assert.match(
+      (await launchctl("print-disabled", "system")).stdout,
+      /^disabled services = \{\n\t"com\.example\.sleeper" => disabled\n\}\n$/,
+    );
+    assert.equal((await launchctl("enable", "system/com.example.sleeper")).code, 0);
+    rmSync(plist);
+  });
+
+  it("sudo -n fails without a password rule; su switches users only for root", async () => {
+    sim.world.updateState((s) => {
+      s.users.guest = { uid: 502, gid: 20, admin: false, sudo: "password" };
+    });
+    assert.deepEqual(await sim.run([sim.path("/usr/bin/sudo"), "-n", "true"], { user: "guest" }), {
+      code: 1,
+      stdout: "",
+      stderr: "sudo: a password is required\n",
+    });
+    assert.deepEqual(await sim.run([sim.path("/usr/bin/su"), "-", "root", "-c", "true"], { user: "guest" }), {
+      code: 1,
+      stdout: "",
+      stderr: "su: Sorry\n",
+    });
+    const who = await sim.run([sim.path("/usr/bin/su"), "-", "ops", "-c", `'${sim.path("/usr/bin/id")}' -un; echo "$HOME"`], {
+      user: "root",
+    });
+    assert.deepEqual(who.stdout.split("\n").slice(0, 2), ["ops", sim.path("/Users/ops")]);
+    assert.ok(
+      sim.records().some((r) => r.tool === "id" && r.user === "ops"),
+      "the record knows who ran what",
+    );
+  });
+
+  it("reboot re-runs /Library/LaunchDaemons; with FileVault the homes stay locked until unlock", async () => {
+    await sim.run([colima, "stop"]);
+    sim.world.updateState((s) => {
+      s.fileVault.enabled = true;
+    });
+    const label = "com.example.colima-boot";
+    await plistFor(sim, label, {
+      ProgramArguments: [sim.path("/usr/bin/su"), "-", "ops", "-c", `'${colima}' start --foreground --vm-type qemu`],
+      KeepAlive: true,
+      ThrottleInterval: 1,
+    });
+    await sim.reboot();
+    assert.equal((await sim.run([sim.path("/usr/bin/fdesetup"), "status"])).stdout, "FileVault is On.\n");
+    assert.equal(existsSync(sim.path("/Users/ops")), false, "home unavailable before unlock");
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(await dockerAnswers(socket), false, "nothing comes up while locked");
+    sim.unlockFileVault();
+    const after = await waitFor("Docker after unlock", () => dockerAnswers(socket));
+    console.log(`docker answered ${after} ms after unlock`);
+    await unload(label);
+  });
+});
