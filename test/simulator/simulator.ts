@@ -39,6 +39,7 @@ const PASSTHROUGH = [
   "/bin/kill",
   "/bin/sh",
   "/bin/cat",
+  "/bin/cp",
   "/bin/chmod",
   "/usr/sbin/chown",
   "/bin/mkdir",

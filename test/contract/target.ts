@@ -1,0 +1,65 @@
+// Where the contract suite runs: the simulator (default, in CI) or this Mac's real tools
+// (CONTRACT_TARGET=mac). On a Mac only read-only contracts run unless
+// CONTRACT_ALLOW_CHANGES=1 is set (they then start and delete a throwaway Colima profile and a
+// throwaway LaunchDaemon, using `sudo -n`).
+import { execFile } from "node:child_process";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { testServices } from "../helpers/services";
+import { MacSimulator, type ToolRun } from "../simulator/simulator";
+
+export interface ContractTarget {
+  name: "simulator" | "mac";
+  /** Maps a macOS path onto the target ("/" on a Mac, the sandbox root on the simulator). */
+  path(mac: string): string;
+  brewPrefix: string;
+  /** The operator's home (where Colima keeps ~/.colima). */
+  home: string;
+  /** Contracts that change the machine may run. */
+  allowChanges: boolean;
+  /** Runs argv as the operator, or through `sudo -n` when `root`. */
+  run(argv: string[], options?: { root?: boolean }): Promise<ToolRun>;
+  dispose(): Promise<void>;
+}
+
+function exec(argv: string[], env?: NodeJS.ProcessEnv): Promise<ToolRun> {
+  return new Promise((resolve) => {
+    execFile(argv[0] as string, argv.slice(1), { env, timeout: 300_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+export async function contractTarget(): Promise<ContractTarget> {
+  if (process.env.CONTRACT_TARGET === "mac") {
+    if (process.platform !== "darwin") throw new Error("CONTRACT_TARGET=mac runs on macOS only");
+    const brewPrefix = (await exec(["brew", "--prefix"])).stdout.trim();
+    return {
+      name: "mac",
+      path: (mac) => mac,
+      brewPrefix,
+      home: homedir(),
+      allowChanges: process.env.CONTRACT_ALLOW_CHANGES === "1",
+      run: (argv, options) => exec(options?.root ? ["/usr/bin/sudo", "-n", ...argv] : argv),
+      dispose: async () => undefined,
+    };
+  }
+  const sim = await MacSimulator.create({
+    dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, ""),
+    formulae: ["colima", "qemu", "docker"],
+  });
+  return {
+    name: "simulator",
+    path: (mac) => sim.path(mac),
+    brewPrefix: sim.world.brewPrefix(),
+    home: sim.world.home(sim.operator),
+    allowChanges: true,
+    run: (argv, options) => (options?.root ? sim.run([sim.path("/usr/bin/sudo"), "-n", ...argv]) : sim.run(argv)),
+    dispose: () => sim.dispose(),
+  };
+}
+
+/** The binary of a Homebrew formula on the target. */
+export function brewBin(t: ContractTarget, name: string): string {
+  return join(t.brewPrefix, "bin", name);
+}
