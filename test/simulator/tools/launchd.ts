@@ -54,7 +54,7 @@ interface Job {
 
 /** One request from launchctl. */
 export interface LaunchdRequest {
-  cmd: "bootstrap" | "bootout" | "enable" | "disable" | "kickstart" | "print" | "print-disabled" | "list" | "shutdown";
+  cmd: "bootstrap" | "bootout" | "enable" | "disable" | "kickstart" | "print" | "print-disabled" | "list";
   domain?: string;
   label?: string;
   paths?: string[];
@@ -184,10 +184,6 @@ export class Launchd {
               `${j.pid && alive(j.pid) ? j.pid : "-"}\t${j.lastExit?.code ?? (j.lastExit?.signal ? -signalNumber(j.lastExit.signal) : 0)}\t${j.def.Label}`,
           );
         return { code: 0, stdout: `PID\tStatus\tLabel\n${rows.join("\n")}${rows.length ? "\n" : ""}` };
-      }
-      case "shutdown": {
-        await Promise.all([...this.jobs.values()].map((j) => this.remove(j)));
-        return { code: 0 };
       }
     }
   }
@@ -438,7 +434,6 @@ export async function runLaunchd(world: World): Promise<number> {
       const req = JSON.parse(buf.slice(0, nl)) as LaunchdRequest & { login?: string };
       const reply = req.login ? launchd.login(req.login).then(() => ({ code: 0 })) : launchd.handle(req);
       reply.catch((e: unknown) => ({ code: 1, stderr: `launchd: ${String(e)}\n` })).then((r) => conn.end(`${JSON.stringify(r)}\n`));
-      if (req.cmd === "shutdown") void reply.then(() => setTimeout(() => process.exit(0), 50));
     });
   });
   await new Promise<void>((resolve) => server.listen(sock, resolve));

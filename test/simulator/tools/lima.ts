@@ -8,18 +8,7 @@
 // - "Running" = ha.pid alive (signal 0, no identity check) AND ha.sock answers /v1/info AND the
 //   driver's pid file is alive (pkg/store/instance.go#Inspect).
 import { spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect, createServer, type Server } from "node:net";
 import { basename, join } from "node:path";
@@ -407,12 +396,3 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
 }
 
 export const LIMA_VERSION = "1.2.1";
-
-/** Is the file at `path` a unix socket? */
-export function isSocket(path: string): boolean {
-  try {
-    return statSync(path).isSocket();
-  } catch {
-    return false;
-  }
-}
