@@ -1,0 +1,170 @@
+// The settings layers: precedence, defaults, and the exact error for every kind of bad input.
+// Pure: no engine, no files except the readLayers case.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { ConfigError, type LayerValues, parseDotenv, readLayers, resolveSettings } from "../../stacks/config";
+
+const project = (values: Record<string, unknown>): LayerValues => ({ layer: "project", file: "Pulumi.yaml", values });
+const dotenv = (values: Record<string, unknown>): LayerValues => ({ layer: ".env", file: ".env", values });
+const stack = (values: Record<string, unknown>): LayerValues => ({ layer: "stack", file: "stacks/Pulumi.mac1.yaml", values });
+
+function problems(layers: LayerValues[]): string[] {
+  try {
+    resolveSettings(layers);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+describe("settings: precedence and defaults", () => {
+  it("project < .env < stack, with defaults for the rest and where each came from", () => {
+    const r = resolveSettings([
+      project({ COLIMA_CPUS: 2, COLIMA_MEMORY: 4 }),
+      dotenv({ HOMEBREW_USER: "ops", COLIMA_CPUS: "3" }),
+      stack({ COLIMA_CPUS: 6 }),
+    ]);
+    assert.equal(r.settings.COLIMA_CPUS, 6);
+    assert.equal(r.settings.COLIMA_MEMORY, 4);
+    assert.equal(r.settings.HOMEBREW_USER, "ops");
+    assert.equal(r.settings.COLIMA_PROFILE, "default");
+    assert.equal(r.settings.BACKUP_DIR_BASE, "/Users/ops/colima-pulse-backups");
+    assert.equal(r.settings.PRUNE_DOCKER_AFTER_START, false);
+    assert.deepEqual(
+      [r.sources.COLIMA_CPUS, r.sources.COLIMA_MEMORY, r.sources.HOMEBREW_USER, r.sources.LABEL],
+      ["stack", "project", ".env", "default"],
+    );
+  });
+
+  it("takes .env text for numbers and flags", () => {
+    const r = resolveSettings([dotenv({ HOMEBREW_USER: "ops", COLIMA_DISK: "60", PRUNE_DOCKER_AFTER_START: "yes" })]);
+    assert.deepEqual([r.settings.COLIMA_DISK, r.settings.PRUNE_DOCKER_AFTER_START], [60, true]);
+  });
+});
+
+describe("settings: bad input is refused with key, layer, value and what is allowed", () => {
+  const cases: [string, LayerValues[], string[]][] = [
+    ["HOMEBREW_USER missing", [project({})], ["HOMEBREW_USER (no layer sets it): is required"]],
+    [
+      "root as HOMEBREW_USER",
+      [stack({ HOMEBREW_USER: "root" })],
+      ['HOMEBREW_USER (stack: stacks/Pulumi.mac1.yaml) = "root": must not be root: Homebrew refuses to run as root'],
+    ],
+    [
+      "hostile user name",
+      [dotenv({ HOMEBREW_USER: "ops; rm -rf /" })],
+      ['HOMEBREW_USER (.env: .env) = "ops; rm -rf /": must be a macOS short user name (lower-case letters, digits, _ . -)'],
+    ],
+    [
+      "CPUs 0, memory as words, a fractional disk",
+      [stack({ HOMEBREW_USER: "ops", COLIMA_CPUS: 0, COLIMA_MEMORY: "lots", COLIMA_DISK: 20.5 })],
+      [
+        "COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = 0: must be a whole number from 1 to 64",
+        'COLIMA_MEMORY (stack: stacks/Pulumi.mac1.yaml) = "lots": must be a whole number from 1 to 1024',
+        "COLIMA_DISK (stack: stacks/Pulumi.mac1.yaml) = 20.5: must be a whole number from 10 to 8192",
+      ],
+    ],
+    [
+      "a boolean where a number belongs",
+      [stack({ HOMEBREW_USER: "ops", WAIT_SOCKET_MAX: true })],
+      ["WAIT_SOCKET_MAX (stack: stacks/Pulumi.mac1.yaml) = true: must be a whole number from 1 to 3600"],
+    ],
+    ["an empty string", [dotenv({ HOMEBREW_USER: "ops", LABEL: "" })], ['LABEL (.env: .env) = "": must not be empty']],
+    [
+      "a label with a shell metacharacter, a profile with a slash",
+      [stack({ HOMEBREW_USER: "ops", LABEL: "com.x$(id)" }), dotenv({ COLIMA_PROFILE: "a/b" })],
+      [
+        'COLIMA_PROFILE (.env: .env) = "a/b": must be a Colima profile name (letters, digits, _ -; up to 63)',
+        'LABEL (stack: stacks/Pulumi.mac1.yaml) = "com.x$(id)": must be a reverse-DNS launchd label such as com.example.colima',
+      ],
+    ],
+    [
+      "relative, traversing and quoted paths",
+      [stack({ HOMEBREW_USER: "ops", LOG_PATH: "logs/colima.log", BACKUP_DIR_BASE: "/Users/ops/../../etc" }), dotenv({})],
+      [
+        'LOG_PATH (stack: stacks/Pulumi.mac1.yaml) = "logs/colima.log": must be an absolute path of letters, digits, space and ._@+- (no quotes, $, ;, newlines)',
+        "BACKUP_DIR_BASE (stack: stacks/Pulumi.mac1.yaml) = \"/Users/ops/../../etc\": must not contain '..'",
+      ],
+    ],
+    [
+      "a newline in a path",
+      [stack({ HOMEBREW_USER: "ops", LOG_PATH: "/var/log/a\nb" })],
+      [
+        'LOG_PATH (stack: stacks/Pulumi.mac1.yaml) = "/var/log/a\\nb": must be an absolute path of letters, digits, space and ._@+- (no quotes, $, ;, newlines)',
+      ],
+    ],
+    [
+      "the `brew services` label",
+      [stack({ HOMEBREW_USER: "ops", LABEL: "homebrew.mxcl.colima" })],
+      [
+        'LABEL (stack: stacks/Pulumi.mac1.yaml) = "homebrew.mxcl.colima": must not be a `brew services` label (homebrew.mxcl.*): that job is a conflict we remove',
+      ],
+    ],
+    [
+      "PRUNE_MODE outside its set",
+      [stack({ HOMEBREW_USER: "ops", PRUNE_MODE: "everything" })],
+      ['PRUNE_MODE (stack: stacks/Pulumi.mac1.yaml) = "everything": must be one of dangling, images, system'],
+    ],
+    [
+      "danger switches in .env and in the stack",
+      [dotenv({ HOMEBREW_USER: "ops", FULL_RESET: "true" }), stack({ RESET_BACKUP_MODE: "false" })],
+      [
+        'FULL_RESET (.env: .env) = "true": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")',
+        'RESET_BACKUP_MODE (stack: stacks/Pulumi.mac1.yaml) = "false": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")',
+      ],
+    ],
+    [
+      "a typo, with a suggestion",
+      [stack({ HOMEBREW_USER: "ops", COLIMA_CPU: 4 })],
+      [
+        "COLIMA_CPU (stack: stacks/Pulumi.mac1.yaml) = 4: unknown setting (did you mean COLIMA_CPUS?); allowed: HOMEBREW_USER, COLIMA_PROFILE, COLIMA_CPUS, COLIMA_MEMORY, COLIMA_DISK, LABEL, LOG_PATH, BACKUP_DIR_BASE, PRUNE_DOCKER_AFTER_START, PRUNE_MODE, WAIT_SOCKET_MAX, WAIT_DOCKER_API_MAX, WAIT_QEMU_MAX, WAIT_STABLE_REQUIRED",
+      ],
+    ],
+  ];
+  for (const [name, layers, expected] of cases) {
+    it(name, () => assert.deepEqual(problems(layers), expected));
+  }
+  it(`covers ${cases.length} bad-input cases in one table`, () => {
+    console.log(`bad-input cases: ${cases.length}`);
+    assert.ok(cases.length >= 13);
+  });
+});
+
+describe("settings: reading the layers", () => {
+  it("parses the seed's .env syntax", () => {
+    assert.deepEqual(
+      parseDotenv("# machine\nexport HOMEBREW_USER=\"ops\"\nCOLIMA_CPUS=4 # four\nLOG_PATH='/var/log/x y.log'\n", ".env").values,
+      {
+        HOMEBREW_USER: "ops",
+        COLIMA_CPUS: "4",
+        LOG_PATH: "/var/log/x y.log",
+      },
+    );
+    assert.throws(() => parseDotenv("COLIMA_CPUS 4\n", ".env"), /\.env:1: not a KEY=value line/);
+  });
+
+  it("reads Pulumi.yaml defaults, .env and the stack file, keeping only seed-style keys", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-config-"));
+    mkdirSync(join(dir, "stacks"));
+    writeFileSync(
+      join(dir, "Pulumi.yaml"),
+      "name: colima-pulse\nstackConfigDir: stacks\nconfig:\n  COLIMA_CPUS:\n    default: 2\n  smokeImage:\n    default: hello-world\n",
+    );
+    writeFileSync(join(dir, ".env"), "HOMEBREW_USER=ops\n");
+    writeFileSync(
+      join(dir, "stacks/Pulumi.mac1.yaml"),
+      "encryptionsalt: x\nconfig:\n  colima-pulse:COLIMA_CPUS: 4\n  colima-pulse:dockerHost: unix:///x\n",
+    );
+    const layers = readLayers(dir, "mac1");
+    assert.deepEqual(layers, [
+      { layer: "project", file: "Pulumi.yaml", values: { COLIMA_CPUS: 2 } },
+      { layer: ".env", file: ".env", values: { HOMEBREW_USER: "ops" } },
+      { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { COLIMA_CPUS: 4 } },
+    ]);
+    assert.equal(resolveSettings(layers).settings.COLIMA_CPUS, 4);
+  });
+});
