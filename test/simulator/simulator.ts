@@ -65,6 +65,8 @@ const SYSTEM_TOOLS: Record<string, string> = {
 export class MacSimulator {
   readonly world: World;
   readonly operator: string;
+  /** PIDs of the stand-ins for reused PIDs, killed on dispose. */
+  private readonly unrelated: number[] = [];
 
   private constructor(
     readonly root: string,
@@ -258,7 +260,6 @@ export class MacSimulator {
     this.unrelated.push(child.pid as number);
     return child.pid as number;
   }
-  private readonly unrelated: number[] = [];
 
   isAlive(pid: number): boolean {
     return alive(pid);
