@@ -1,17 +1,40 @@
-// The program `pulumi up` runs: one stack per machine (stacks/Pulumi.<machine>.yaml), fleet-wide
-// defaults in Pulumi.yaml's `config:` block.
+// The program `pulumi up` runs: one stack per Mac (stacks/Pulumi.<machine>.yaml), fleet-wide
+// defaults in Pulumi.yaml, optional .env (stacks/config.ts). Bad settings stop it here, before
+// any resource exists or any command runs.
+import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { SmokeContainer } from "../provider/smokeContainer";
+import { ColimaPulse } from "../components/colimaPulse";
+import { ConfigError, readLayers, resolveSettings } from "./config";
+
+function settings() {
+  try {
+    return resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack()));
+  } catch (e) {
+    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    throw e;
+  }
+}
+
+// "/" on a Mac. The simulator (scripts/simulate.ts, the tests) points it at the simulated Mac.
+const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
+if (!hostRoot.startsWith("/"))
+  throw new pulumi.RunError(`COLIMA_PULSE_HOST_ROOT (environment) = ${JSON.stringify(hostRoot)}: must be an absolute path`);
 
 const config = new pulumi.Config();
-
-const smoke = new SmokeContainer("smoke", {
-  dockerHost: config.require("dockerHost"),
-  image: config.require("smokeImage"),
-  expectOutput: config.require("smokeExpectOutput"),
+const { settings: machine, sources } = settings();
+const pulse = new ColimaPulse("colima", {
+  settings: machine,
+  hostRoot,
+  smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
 });
 
-export const dockerHost = config.require("dockerHost");
-export const smokeImageDigest = smoke.imageDigest;
-export const smokeOutput = smoke.output;
-export const dockerServerVersion = smoke.serverVersion;
+export const dockerHost = pulse.dockerHost;
+export const dockerVersion = pulse.dockerVersion;
+export const colimaVersion = pulse.colimaVersion;
+export const driver = pulse.driver;
+export const gateTimings = pulse.gateTimings;
+export const fileVault = pulse.fileVault;
+export const fileVaultNote = pulse.fileVaultNote;
+export const launchdLabel = pulse.launchdLabel;
+export const smokeImageDigest = pulse.smokeImageDigest;
+export const settingSources = sources;

@@ -10,6 +10,18 @@ import { testServices } from "../helpers/services";
 
 const services = testServices();
 
+/** A program holding only a SmokeContainer against the harness's dockerd (no Mac needed). */
+const SMOKE_ONLY = `import * as pulumi from "@pulumi/pulumi";
+import { SmokeContainer } from "../provider/smokeContainer";
+const config = new pulumi.Config();
+const smoke = new SmokeContainer("smoke", {
+  dockerHost: config.require("dockerHost"),
+  image: config.require("smokeImage"),
+  expectOutput: config.require("smokeExpectOutput"),
+});
+export const smokeImageDigest = smoke.imageDigest;
+`;
+
 function docker(...args: string[]): { ok: boolean; out: string } {
   try {
     return { ok: true, out: execFileSync("docker", ["--host", services.dockerHost, ...args], { encoding: "utf8", stdio: "pipe" }) };
@@ -26,7 +38,11 @@ describe("SmokeContainer through the real Pulumi engine", { concurrency: false }
     console.log(`pulumi binary: ${version}`);
     assert.match(version, /^v3\.\d+\.\d+/);
     docker("image", "rm", services.smokeImage); // the first up must really pull
-    stack = await TestStack.create("e2e-smoke", { dockerHost: services.dockerHost, smokeImage: services.smokeImage });
+    stack = await TestStack.create(
+      "e2e-smoke",
+      { dockerHost: services.dockerHost, smokeImage: services.smokeImage },
+      { program: SMOKE_ONLY },
+    );
   });
 
   after(async () => {

@@ -2,14 +2,14 @@
 // project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
 // never touches the checkout's stacks/ or .state/.
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const repoRoot = resolve(__dirname, "../..");
 
 /** Files of the project a stack needs to run (the program, its code and its settings). */
-const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "stacks/index.ts", "provider", "components"];
+const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "stacks", "provider", "components"];
 
 export interface CliResult {
   args: string[];
@@ -25,13 +25,24 @@ export class TestStack {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  /** A new stack `name` in a fresh copy of the project, with `config` set through the CLI. */
-  static async create(name: string, config: Record<string, string>): Promise<TestStack> {
+  /** A new stack `name` in a fresh copy of the project, with `config` set through the CLI.
+   *  `program` replaces stacks/index.ts; `env` is added to every pulumi command's environment. */
+  static async create(
+    name: string,
+    config: Record<string, string>,
+    options: { program?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<TestStack> {
     const dir = mkdtempSync(join(tmpdir(), "cpulse-stack-"));
     for (const file of PROJECT_FILES.filter((f) => existsSync(join(repoRoot, f)))) {
-      cpSync(join(repoRoot, file), join(dir, file), { recursive: true, errorOnExist: false });
+      // Not the checkout's own stack files: a test stack starts from nothing.
+      cpSync(join(repoRoot, file), join(dir, file), {
+        recursive: true,
+        errorOnExist: false,
+        filter: (src) => !/\/stacks\/Pulumi\.[^/]+\.yaml$/.test(src),
+      });
     }
     symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
+    if (options.program !== undefined) writeFileSync(join(dir, "stacks/index.ts"), options.program);
     mkdirSync(join(dir, ".state/backend"), { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -41,6 +52,7 @@ export class TestStack {
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
       NO_COLOR: "1",
+      ...options.env,
     };
     const stack = new TestStack(dir, name, env);
     await stack.must(["stack", "init", name]);

@@ -48,6 +48,12 @@ const PASSTHROUGH = [
   "/bin/ln",
   "/usr/bin/stat",
   "/usr/bin/env",
+  "/usr/bin/install",
+  "/usr/bin/readlink",
+  "/bin/ls",
+  "/bin/sleep",
+  "/bin/date",
+  "/bin/echo",
 ];
 
 /** Simulated system tools and where macOS keeps them. */

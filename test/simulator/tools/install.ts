@@ -16,7 +16,7 @@ export function installTool(world: World, path: string, tool: string): void {
   rmSync(path, { force: true });
   writeFileSync(
     path,
-    `#!/usr/bin/env node\nrequire(${JSON.stringify(bundlePath(world))}).main(${JSON.stringify(tool)}, ${JSON.stringify(world.root)});\n`,
+    `#!${process.execPath}\nrequire(${JSON.stringify(bundlePath(world))}).main(${JSON.stringify(tool)}, ${JSON.stringify(world.root)});\n`,
     { mode: 0o755 },
   );
 }

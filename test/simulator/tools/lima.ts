@@ -313,7 +313,7 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
         conn.destroy(); // the guest's dockerd is not answering yet
         return;
       }
-      const upstream = connect(world.state().dockerTarget);
+      const upstream = connect({ path: world.state().dockerTarget, allowHalfOpen: true });
       conn.pipe(upstream).pipe(conn);
       upstream.on("error", () => conn.destroy());
       conn.on("error", () => upstream.destroy());
@@ -326,7 +326,8 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
 
 function listen(path: string, onConn: (c: import("node:net").Socket) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer(onConn);
+    // Half-open allowed: docker's attach half-closes its side and still reads the output.
+    const server = createServer({ allowHalfOpen: true }, onConn);
     server.once("error", reject);
     server.listen(path, () => resolve(server));
   });

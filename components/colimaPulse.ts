@@ -1,0 +1,108 @@
+// ColimaPulse: Docker on one Mac as the seed's lifecycle, each stage a resource and the engine's
+// dependency graph the order: pre-flight and packages → profile (launchd hygiene, process
+// hygiene, stale-state sweep, provisioning, hand-over) → LaunchDaemon (supervision) → health
+// gates → smoke test → optional container installers.
+import * as pulumi from "@pulumi/pulumi";
+import { ColimaProfile } from "../provider/colimaProfile";
+import { HealthGate } from "../provider/healthGate";
+import { HomebrewPackages } from "../provider/homebrewPackages";
+import { LaunchDaemon } from "../provider/launchDaemon";
+import { type Host, hostPath } from "../provider/lib/host";
+import { SmokeContainer } from "../provider/smokeContainer";
+import type { Settings } from "../stacks/config";
+
+export interface ColimaPulseArgs {
+  /** The validated machine settings (stacks/config.ts). */
+  settings: Settings;
+  /** "/" on a Mac; the simulated Mac's root in tests. */
+  hostRoot: string;
+  /** The smoke test's image and expected output. */
+  smoke: { image: string; expectOutput: string };
+}
+
+export class ColimaPulse extends pulumi.ComponentResource {
+  /** unix:///Users/<user>/.colima/<profile>/docker.sock — the supervised instance's Docker. */
+  declare readonly dockerHost: pulumi.Output<string>;
+  declare readonly dockerVersion: pulumi.Output<string>;
+  declare readonly colimaVersion: pulumi.Output<string>;
+  declare readonly driver: pulumi.Output<string>;
+  declare readonly gateTimings: pulumi.Output<{ socket: number; qemu: number; api: number; stable: number }>;
+  declare readonly fileVault: pulumi.Output<string>;
+  declare readonly fileVaultNote: pulumi.Output<string>;
+  declare readonly launchdLabel: pulumi.Output<string>;
+  declare readonly smokeImageDigest: pulumi.Output<string>;
+
+  constructor(name: string, args: ColimaPulseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("colima-pulse:index:ColimaPulse", name, {}, opts);
+    const s = args.settings;
+    const host: Host = { root: args.hostRoot, user: s.HOMEBREW_USER };
+    const parent = { parent: this };
+
+    const packages = new HomebrewPackages(`${name}-packages`, { host }, parent);
+    const arch = packages.arch.apply((a) => (a === "arm64" ? "aarch64" : "x86_64"));
+    const machine = {
+      host,
+      prefix: packages.prefix,
+      profile: s.COLIMA_PROFILE,
+      cpus: s.COLIMA_CPUS,
+      memory: s.COLIMA_MEMORY,
+      disk: s.COLIMA_DISK,
+      arch,
+    };
+
+    // Settings name macOS paths; on the simulated Mac they live under its root.
+    const backupDirBase = hostPath(host, s.BACKUP_DIR_BASE);
+    const logPath = hostPath(host, s.LOG_PATH);
+    const profile = new ColimaProfile(
+      `${name}-profile`,
+      { ...machine, label: s.LABEL, backupDirBase },
+      { ...parent, dependsOn: [packages] },
+    );
+    const daemon = new LaunchDaemon(`${name}-daemon`, { ...machine, label: s.LABEL, logPath }, { ...parent, dependsOn: [profile] });
+    const gate = new HealthGate(
+      `${name}-health`,
+      {
+        host,
+        prefix: packages.prefix,
+        profile: s.COLIMA_PROFILE,
+        socketTimeout: s.WAIT_SOCKET_MAX,
+        qemuTimeout: s.WAIT_QEMU_MAX,
+        apiTimeout: s.WAIT_DOCKER_API_MAX,
+        stableRequired: s.WAIT_STABLE_REQUIRED,
+        trigger: daemon.filesHash,
+      },
+      { ...parent, dependsOn: [daemon] },
+    );
+    const smoke = new SmokeContainer(
+      `${name}-smoke`,
+      {
+        dockerHost: gate.dockerHost,
+        image: args.smoke.image,
+        expectOutput: args.smoke.expectOutput,
+        dockerPath: pulumi.interpolate`${packages.prefix}/bin/docker`,
+      },
+      { ...parent, dependsOn: [gate] },
+    );
+
+    this.dockerHost = gate.dockerHost;
+    this.dockerVersion = gate.dockerVersion;
+    this.colimaVersion = profile.colimaVersion;
+    this.driver = gate.driver;
+    this.gateTimings = gate.timings;
+    this.fileVault = packages.fileVault;
+    this.fileVaultNote = packages.fileVaultNote;
+    this.launchdLabel = pulumi.output(s.LABEL);
+    this.smokeImageDigest = smoke.imageDigest;
+    this.registerOutputs({
+      dockerHost: this.dockerHost,
+      dockerVersion: this.dockerVersion,
+      colimaVersion: this.colimaVersion,
+      driver: this.driver,
+      gateTimings: this.gateTimings,
+      fileVault: this.fileVault,
+      fileVaultNote: this.fileVaultNote,
+      launchdLabel: this.launchdLabel,
+      smokeImageDigest: this.smokeImageDigest,
+    });
+  }
+}

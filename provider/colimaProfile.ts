@@ -1,0 +1,295 @@
+// ColimaProfile: one Colima profile with runtime docker and vm type qemu (never vz). Create
+// removes what would fight it (brew services' job, stray and orphaned processes, stale pid and
+// lock files whose PID is dead or now belongs to something else), provisions the VM once,
+// verifies the driver, and stops it again so the LaunchDaemon's supervised colima is the one that
+// starts it (DESIGN.md §2: `colima start` on a running profile supervises nothing).
+// Delete never removes state unless this run is a full reset (`npm run reset`), and then only
+// after the state was moved to the backup folder (or `--backup=false` was asked for).
+import * as pulumi from "@pulumi/pulumi";
+import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { asUser, colimaPaths, type Host, hostPath, listProcesses, type ProcessInfo } from "./lib/host";
+import { bootout, removeConflictingJobs } from "./lib/launchd";
+import { run } from "./lib/process";
+
+// ---- Args ---------------------------------------------------------------------------------
+
+export interface ColimaProfileArgs {
+  host: pulumi.Input<Host>;
+  /** Homebrew prefix (from HomebrewPackages). */
+  prefix: pulumi.Input<string>;
+  /** Colima profile name (COLIMA_PROFILE). */
+  profile: pulumi.Input<string>;
+  cpus: pulumi.Input<number>;
+  /** GiB. */
+  memory: pulumi.Input<number>;
+  /** GiB; can grow, never shrink. */
+  disk: pulumi.Input<number>;
+  /** aarch64 or x86_64. */
+  arch: pulumi.Input<string>;
+  /** The LaunchDaemon that will supervise the profile (booted out before provisioning). */
+  label: pulumi.Input<string>;
+  /** Where a full reset moves the old state (BACKUP_DIR_BASE). */
+  backupDirBase: pulumi.Input<string>;
+}
+
+// ---- schema and types ---------------------------------------------------------------------
+
+export function colimaProfileSchema(z: Zod) {
+  return z.strictObject({
+    resourceName: z.string().min(1),
+    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/) }),
+    prefix: z.string().startsWith("/"),
+    profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name"),
+    cpus: z.number().int().min(1).max(64),
+    memory: z.number().int().min(1).max(1024),
+    disk: z.number().int().min(10).max(8192),
+    arch: z.enum(["aarch64", "x86_64"]),
+    label: z.string().regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/),
+    backupDirBase: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/),
+  });
+}
+
+export interface ColimaProfileInputs {
+  resourceName: string;
+  host: Host;
+  prefix: string;
+  profile: string;
+  cpus: number;
+  memory: number;
+  disk: number;
+  arch: "aarch64" | "x86_64";
+  label: string;
+  backupDirBase: string;
+}
+
+export interface ColimaProfileOutputs extends ColimaProfileInputs {
+  instanceId: string;
+  dockerSocket: string;
+  /** "QEMU" once verified; "" when refresh finds the profile gone. */
+  driver: string;
+  colimaVersion: string;
+}
+
+const RESIZE_KEYS = ["cpus", "memory", "disk", "prefix", "label", "backupDirBase"] as const;
+
+// ---- pure functions -----------------------------------------------------------------------
+
+/** Settings a running profile cannot take: replacing means a new profile (old state kept). */
+export function diffColimaProfile(
+  olds: ColimaProfileOutputs,
+  news: ColimaProfileInputs,
+): pulumi.dynamic.DiffResult & { reasons: string[] } {
+  const replaces = changedKeys(olds, news, ["profile", "arch", "host"]).map(String);
+  const changed = [...replaces, ...changedKeys(olds, news, RESIZE_KEYS).map(String)];
+  const reasons = changed.map((k) => `${k} changed`);
+  if (olds.driver !== "QEMU") {
+    changed.push("driver");
+    reasons.push(olds.driver ? `profile runs on ${olds.driver}, not QEMU` : "profile is gone");
+  }
+  return { changes: changed.length > 0, replaces, deleteBeforeReplace: true, reasons };
+}
+
+/** Processes of this profile that are not the supervised job's: colima commands naming the
+ *  profile, its host agent, its qemu. `ps` matches by command line, as on a Mac. */
+export function profileProcesses(procs: ProcessInfo[], paths: ReturnType<typeof colimaPaths>, profile: string): ProcessInfo[] {
+  const inst = paths.instanceDir;
+  const colimaCmd = new RegExp(`/colima (start|stop|restart)\\b.*(--profile|-p) ${profile}(\\s|$)`);
+  return procs.filter(
+    (p) =>
+      p.command.includes(`hostagent --pidfile ${inst}/ha.pid`) ||
+      p.command.includes(`-name lima-${paths.id} `) ||
+      p.command.endsWith(`-name lima-${paths.id}`) ||
+      colimaCmd.test(p.command),
+  );
+}
+
+/** The backup folder of a full reset at `now`. */
+export function backupFolder(base: string, profile: string, now: Date): string {
+  return `${base.replace(/\/+$/, "")}/${now.toISOString().replace(/[:.]/g, "-")}-${profile}`;
+}
+
+// ---- executor -----------------------------------------------------------------------------
+
+function say(inputs: ColimaProfileInputs, message: string): void {
+  console.log(`[${inputs.resourceName}] ${message}`);
+}
+
+function colima(inputs: ColimaProfileInputs, ...args: string[]): string[] {
+  return [`${inputs.prefix}/bin/colima`, ...args];
+}
+
+/** The profile's fixed vm type from Colima's state file, or undefined when never provisioned. */
+async function recordedVmType(inputs: ColimaProfileInputs): Promise<string | undefined> {
+  const paths = colimaPaths(inputs.host, inputs.profile);
+  const r = await asUser(inputs.host, [hostPath(inputs.host, "/bin/cat"), `${paths.instanceDir}/colima.yaml`], { allowFailure: true });
+  return r.exitCode === 0 ? /^vmType:\s*(\S+)/m.exec(r.stdout)?.[1] : undefined;
+}
+
+/** TERM, then KILL after `graceMs`, of processes whose command line we just matched. */
+async function terminate(inputs: ColimaProfileInputs, procs: ProcessInfo[], graceMs = 10_000): Promise<void> {
+  if (procs.length === 0) return;
+  say(inputs, `stopping stray processes of profile ${inputs.profile}: ${procs.map((p) => p.pid).join(", ")}`);
+  const kill = hostPath(inputs.host, "/bin/kill");
+  await asUser(inputs.host, [kill, "-TERM", ...procs.map((p) => String(p.pid))], { allowFailure: true });
+  const deadline = Date.now() + graceMs;
+  let left = procs;
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const live = new Set((await listProcesses(inputs.host)).map((p) => p.pid));
+    left = left.filter((p) => live.has(p.pid));
+  }
+  if (left.length > 0) await asUser(inputs.host, [kill, "-KILL", ...left.map((p) => String(p.pid))], { allowFailure: true });
+}
+
+/** Removes pid/socket/lock files whose process is dead or is not what the file claims; never
+ *  signals a PID it has not identified (after a power cut PIDs belong to others: colima#381). */
+async function sweepStaleState(inputs: ColimaProfileInputs, procs: ProcessInfo[]): Promise<void> {
+  const paths = colimaPaths(inputs.host, inputs.profile);
+  const cat = hostPath(inputs.host, "/bin/cat");
+  const read = async (f: string) => (await asUser(inputs.host, [cat, f], { allowFailure: true })).stdout.trim();
+  const byPid = new Map(procs.map((p) => [p.pid, p]));
+  const stale: string[] = [];
+  const ha = Number.parseInt(await read(`${paths.instanceDir}/ha.pid`), 10);
+  if (ha && !byPid.get(ha)?.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`)) stale.push("ha.pid", "ha.sock");
+  const qemu = Number.parseInt(await read(`${paths.instanceDir}/qemu.pid`), 10);
+  if (qemu && !byPid.get(qemu)?.command.includes(`-name lima-${paths.id}`)) stale.push("qemu.pid");
+  const lock = `${paths.diskDir}/in_use_by`;
+  const lockTarget = (await asUser(inputs.host, [hostPath(inputs.host, "/usr/bin/readlink"), lock], { allowFailure: true })).stdout.trim();
+  const files = stale.map((f) => `${paths.instanceDir}/${f}`);
+  if (lockTarget && !procs.some((p) => p.command.includes(`hostagent --pidfile ${lockTarget}/ha.pid`))) files.push(lock);
+  if (files.length === 0) return;
+  for (const f of files) {
+    const who = f.endsWith("ha.pid") ? ha : f.endsWith("qemu.pid") ? qemu : undefined;
+    say(inputs, `removing stale ${f}${who ? ` (PID ${who} is ${byPid.has(who) ? "another process now" : "gone"})` : ""}`);
+  }
+  await asUser(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-f", ...files]);
+}
+
+async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutputs> {
+  const paths = colimaPaths(inputs.host, inputs.profile);
+  const vmType = await recordedVmType(inputs);
+  if (vmType && vmType !== "qemu") {
+    throw new Error(
+      `profile ${inputs.profile} was created with vm type ${vmType}; Colima fixes the type at creation ("cannot be updated after initial setup"), and colima-pulse runs QEMU only. Converting it needs a full reset, which first moves its state to ${inputs.backupDirBase}: npm run reset`,
+    );
+  }
+  // launchd hygiene: nothing else may start or restart this profile while we provision it.
+  const uid = (await run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
+  await removeConflictingJobs(inputs.host, uid, (m) => say(inputs, m));
+  // process hygiene: our own earlier supervisor (a re-create) first, then strays and orphans.
+  if (await bootout(inputs.host, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label} to provision`);
+  let procs = await listProcesses(inputs.host);
+  const running = procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`));
+  if (running) await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+  procs = await listProcesses(inputs.host);
+  await terminate(inputs, profileProcesses(procs, paths, inputs.profile));
+  await sweepStaleState(inputs, await listProcesses(inputs.host));
+
+  say(inputs, `provisioning profile ${inputs.profile} (qemu, docker, ${inputs.cpus} CPUs, ${inputs.memory} GiB, ${inputs.disk} GiB disk)`);
+  const start = colima(inputs, "start", "--profile", inputs.profile, "--runtime", "docker", "--vm-type", "qemu");
+  start.push("--cpus", String(inputs.cpus), "--memory", String(inputs.memory), "--disk", String(inputs.disk), "--arch", inputs.arch);
+  await asUser(inputs.host, start, { timeoutMs: 20 * 60_000 });
+  const status = JSON.parse((await asUser(inputs.host, colima(inputs, "status", "--profile", inputs.profile, "--json"))).stdout) as {
+    driver?: string;
+    runtime?: string;
+    docker_socket?: string;
+  };
+  if (status.driver !== "QEMU" || status.runtime !== "docker") {
+    throw new Error(
+      `profile ${inputs.profile} came up with driver ${status.driver} and runtime ${status.runtime}; colima-pulse needs QEMU and docker`,
+    );
+  }
+  // Hand over: the supervised `colima start --foreground` must be the one that starts the VM.
+  await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+  const version = (await asUser(inputs.host, colima(inputs, "version"))).stdout.match(/colima version (\S+)/)?.[1] ?? "";
+  say(inputs, `profile ${inputs.profile} verified on QEMU and handed over to launchd`);
+  return { ...inputs, instanceId: paths.id, dockerSocket: paths.dockerSocket, driver: "QEMU", colimaVersion: version };
+}
+
+/** A full reset of this profile for this run only, from the command line (scripts/reset.sh). */
+function resetDecision(profile: string): { reset: boolean; backup: "move" | "false" } {
+  const reset = process.env.COLIMA_PULSE_FULL_RESET === profile;
+  const backup = process.env.COLIMA_PULSE_BACKUP === "false" ? "false" : "move";
+  return { reset, backup };
+}
+
+async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
+  const paths = colimaPaths(stored.host, stored.profile);
+  const { reset, backup } = resetDecision(stored.profile);
+  const procs = await listProcesses(stored.host);
+  if (procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`))) {
+    await asUser(stored.host, colima(stored, "stop", "--profile", stored.profile), { timeoutMs: 300_000 });
+  }
+  if (!reset) {
+    say(stored, `kept the state of profile ${stored.profile} (${paths.instanceDir}); a full reset is: npm run reset`);
+    return;
+  }
+  if (backup === "move") {
+    const dest = backupFolder(stored.backupDirBase, stored.profile, new Date());
+    const sources = [paths.configDir, paths.instanceDir, paths.diskDir];
+    say(stored, `full reset: moving ${sources.join(", ")} to ${dest}`);
+    await asUser(stored.host, [hostPath(stored.host, "/bin/mkdir"), "-p", dest]);
+    for (const [i, src] of sources.entries()) {
+      const exists = await asUser(stored.host, [hostPath(stored.host, "/bin/ls"), "-d", src], { allowFailure: true });
+      if (exists.exitCode !== 0) continue;
+      // mv is a rename here (same volume) or a copy+delete that only deletes after a full copy.
+      await asUser(stored.host, [hostPath(stored.host, "/bin/mv"), src, `${dest}/${["config", "instance", "disk"][i]}`], {
+        timeoutMs: 60 * 60_000,
+      });
+    }
+  } else {
+    say(stored, "full reset with --backup=false: deleting the profile's state without a backup, as asked");
+  }
+  await asUser(stored.host, colima(stored, "delete", "--force", "--data", "--profile", stored.profile), { timeoutMs: 300_000 });
+}
+
+// The engine hands these methods untyped values; check() is what makes them inputs.
+export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = {
+  async check(olds: Partial<ColimaProfileOutputs>, news: Record<string, unknown>) {
+    const result = await checkInputs(news, colimaProfileSchema);
+    if (olds?.disk && typeof news.disk === "number" && news.disk < olds.disk) {
+      const failure = {
+        property: "disk",
+        reason: `cannot shrink from ${olds.disk} to ${news.disk} GiB (Lima cannot shrink a disk); a smaller disk needs a full reset: npm run reset`,
+      };
+      return { inputs: result.inputs, failures: [...(result.failures ?? []), failure] };
+    }
+    return result;
+  },
+  async diff(_id: string, olds: ColimaProfileOutputs, news: ColimaProfileInputs) {
+    const { reasons, ...result } = diffColimaProfile(olds, news);
+    if (reasons.length > 0) say(news, `will converge: ${reasons.join("; ")}`);
+    return result;
+  },
+  async create(inputs: ColimaProfileInputs) {
+    return { id: `colima-${inputs.host.user}-${inputs.profile}`, outs: await provision(inputs) };
+  },
+  async update(_id: string, olds: ColimaProfileOutputs, news: ColimaProfileInputs) {
+    // CPU, memory and disk reach the VM when its supervisor restarts it with the new flags (the
+    // LaunchDaemon's plist changes with them); a profile that is not on QEMU is provisioned again.
+    if (olds.driver !== "QEMU") return { outs: await provision(news) };
+    return { outs: { ...olds, ...news } };
+  },
+  async read(id: string, stored: ColimaProfileOutputs) {
+    const vmType = await recordedVmType(stored).catch(() => undefined);
+    const driver = vmType === "qemu" ? "QEMU" : vmType === "vz" ? "macOS Virtualization.Framework" : "";
+    return { id, props: { ...stored, driver } };
+  },
+  async delete(_id: string, stored: ColimaProfileOutputs) {
+    await removeProfile(stored);
+  },
+};
+
+// ---- resource -----------------------------------------------------------------------------
+
+export class ColimaProfile extends pulumi.dynamic.Resource {
+  declare readonly instanceId: pulumi.Output<string>;
+  declare readonly dockerSocket: pulumi.Output<string>;
+  declare readonly driver: pulumi.Output<string>;
+  declare readonly colimaVersion: pulumi.Output<string>;
+
+  constructor(name: string, args: ColimaProfileArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = { instanceId: undefined, dockerSocket: undefined, driver: undefined, colimaVersion: undefined };
+    super(colimaProfileProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "ColimaProfile");
+  }
+}

@@ -1,0 +1,254 @@
+// HealthGate: proof that the *supervised* instance is usable, in the seed's order — the socket
+// exists, the VM is QEMU with a live qemu process, the Docker API answers /_ping and /version,
+// and then stays up for N probes in a row. Each gate polls with a short, capped backoff (it
+// notices readiness within ~250 ms), says what it is waiting for, and fails exactly at its
+// timeout with the last thing it saw.
+import { statSync } from "node:fs";
+import { request } from "node:http";
+import * as pulumi from "@pulumi/pulumi";
+import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { asUser, colimaPaths, type Host, listProcesses } from "./lib/host";
+
+// ---- Args ---------------------------------------------------------------------------------
+
+export interface HealthGateArgs {
+  host: pulumi.Input<Host>;
+  prefix: pulumi.Input<string>;
+  profile: pulumi.Input<string>;
+  /** Seconds to wait for the socket (WAIT_SOCKET_MAX). */
+  socketTimeout: pulumi.Input<number>;
+  /** Seconds to wait for QEMU (WAIT_QEMU_MAX). */
+  qemuTimeout: pulumi.Input<number>;
+  /** Seconds to wait for the Docker API (WAIT_DOCKER_API_MAX). */
+  apiTimeout: pulumi.Input<number>;
+  /** Consecutive good probes (WAIT_STABLE_REQUIRED). */
+  stableRequired: pulumi.Input<number>;
+  /** Anything whose change means "prove it again" (the LaunchDaemon's files hash). */
+  trigger: pulumi.Input<string>;
+}
+
+// ---- schema and types ---------------------------------------------------------------------
+
+export function healthGateSchema(z: Zod) {
+  const seconds = z.number().int().min(1).max(3600);
+  return z.strictObject({
+    resourceName: z.string().min(1),
+    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().min(1) }),
+    prefix: z.string().startsWith("/"),
+    profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/),
+    socketTimeout: seconds,
+    qemuTimeout: seconds,
+    apiTimeout: seconds,
+    stableRequired: z.number().int().min(1).max(100),
+    trigger: z.string(),
+  });
+}
+
+export interface HealthGateInputs {
+  resourceName: string;
+  host: Host;
+  prefix: string;
+  profile: string;
+  socketTimeout: number;
+  qemuTimeout: number;
+  apiTimeout: number;
+  stableRequired: number;
+  trigger: string;
+}
+
+export interface HealthGateOutputs extends HealthGateInputs {
+  dockerHost: string;
+  dockerVersion: string;
+  driver: string;
+  /** Milliseconds each gate waited, in order. */
+  timings: { socket: number; qemu: number; api: number; stable: number };
+  /** false when refresh found the Docker API not answering. */
+  healthy: boolean;
+}
+
+/** One observation: passed, or what was seen instead. */
+export type Probe = { ok: true; value?: string } | { ok: false; seen: string };
+
+// ---- pure functions -----------------------------------------------------------------------
+
+/** Next poll delay: short first (readiness noticed fast), growing to a cap (no busy loop). */
+export function nextDelay(previous: number): number {
+  return Math.min(250, Math.max(25, Math.round(previous * 1.5)));
+}
+
+export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs): pulumi.dynamic.DiffResult & { reasons: string[] } {
+  const changed = changedKeys(olds, news, ["host", "prefix", "profile", "trigger", "stableRequired"]).map(String);
+  const reasons = changed.map((k) => (k === "trigger" ? "the supervised daemon changed" : `${k} changed`));
+  if (olds.healthy === false) {
+    changed.push("healthy");
+    reasons.push("the Docker API did not answer at refresh");
+  }
+  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, reasons };
+}
+
+// ---- executor -----------------------------------------------------------------------------
+
+function say(inputs: HealthGateInputs, message: string): void {
+  console.log(`[${inputs.resourceName}] ${message}`);
+}
+
+/** Polls `probe` until it passes; logs every ~2 s; throws at the timeout with the last observation. */
+export async function waitGate(
+  name: string,
+  timeoutS: number,
+  probe: () => Promise<Probe>,
+  log: (m: string) => void,
+): Promise<{ ms: number; value?: string }> {
+  const start = Date.now();
+  const deadline = start + timeoutS * 1000;
+  let delay = 0;
+  let lastLog = start;
+  let seen = "nothing yet";
+  for (;;) {
+    const r = await probe().catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+    if (r.ok) return { ms: Date.now() - start, value: r.value };
+    seen = r.seen;
+    const now = Date.now();
+    if (now >= deadline) {
+      throw new Error(
+        `gate "${name}" did not pass within ${timeoutS}s (waited ${((now - start) / 1000).toFixed(1)}s); last observation: ${seen}`,
+      );
+    }
+    if (now - lastLog >= 2000) {
+      log(`waiting for ${name}: ${((now - start) / 1000).toFixed(1)}s of ${timeoutS}s; last: ${seen}`);
+      lastLog = now;
+    }
+    delay = nextDelay(delay);
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
+  }
+}
+
+/** GET `path` from the Docker API over its unix socket. */
+export function dockerGet(socket: string, path: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, path, host: "docker", timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.on("data", (d) => {
+        body += d;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code ?? e.message)));
+    req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.end();
+  });
+}
+
+async function ping(socket: string): Promise<Probe> {
+  const r = await dockerGet(socket, "/_ping");
+  return r.status === 200 && r.body.trim() === "OK"
+    ? { ok: true }
+    : { ok: false, seen: `/_ping answered ${r.status} ${r.body.trim().slice(0, 80)}` };
+}
+
+async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
+  const paths = colimaPaths(inputs.host, inputs.profile);
+  const socket = paths.dockerSocket;
+  const log = (m: string) => say(inputs, m);
+  const sock = await waitGate(
+    "the Docker socket",
+    inputs.socketTimeout,
+    async () => {
+      try {
+        return statSync(socket).isSocket() ? { ok: true } : { ok: false, seen: `${socket} is not a socket` };
+      } catch {
+        return { ok: false, seen: `${socket} does not exist` };
+      }
+    },
+    log,
+  );
+  const qemu = await waitGate(
+    "QEMU",
+    inputs.qemuTimeout,
+    async () => {
+      const st = await asUser(inputs.host, [`${inputs.prefix}/bin/colima`, "status", "--profile", inputs.profile, "--json"], {
+        allowFailure: true,
+      });
+      if (st.exitCode !== 0) return { ok: false, seen: `colima status: ${st.stderr.trim().split("\n").pop()}` };
+      const driver = (JSON.parse(st.stdout) as { driver?: string }).driver ?? "";
+      if (driver !== "QEMU") return { ok: false, seen: `driver is ${driver}` };
+      const vm = (await listProcesses(inputs.host)).find(
+        (p) => /qemu-system-/.test(p.command) && p.command.includes(`-name lima-${paths.id}`),
+      );
+      return vm ? { ok: true, value: driver } : { ok: false, seen: `no live qemu-system process for lima-${paths.id}` };
+    },
+    log,
+  );
+  const api = await waitGate(
+    "the Docker API",
+    inputs.apiTimeout,
+    async () => {
+      const p = await ping(socket);
+      if (!p.ok) return p;
+      const v = await dockerGet(socket, "/version");
+      return v.status === 200
+        ? { ok: true, value: (JSON.parse(v.body) as { Version?: string }).Version ?? "" }
+        : { ok: false, seen: `/version answered ${v.status}` };
+    },
+    log,
+  );
+  let good = 0;
+  const stable = await waitGate(
+    `${inputs.stableRequired} good probes in a row`,
+    Math.max(10, inputs.stableRequired * 3),
+    async () => {
+      const p = await ping(socket).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+      good = p.ok ? good + 1 : 0;
+      if (good >= inputs.stableRequired) return { ok: true };
+      await new Promise((r) => setTimeout(r, 200));
+      return p.ok ? { ok: false, seen: `${good} good so far` } : p;
+    },
+    log,
+  );
+  const timings = { socket: sock.ms, qemu: qemu.ms, api: api.ms, stable: stable.ms };
+  say(
+    inputs,
+    `healthy: socket ${timings.socket} ms, QEMU ${timings.qemu} ms, API ${timings.api} ms (Docker ${api.value}), stable ${timings.stable} ms`,
+  );
+  return { ...inputs, dockerHost: `unix://${socket}`, dockerVersion: api.value ?? "", driver: qemu.value ?? "", timings, healthy: true };
+}
+
+// The engine hands these methods untyped values; check() is what makes them inputs.
+export const healthGateProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: unknown, news: Record<string, unknown>) {
+    return checkInputs(news, healthGateSchema);
+  },
+  async diff(_id: string, olds: HealthGateOutputs, news: HealthGateInputs) {
+    const { reasons, ...result } = diffHealthGate(olds, news);
+    if (reasons.length > 0) say(news, `will check again: ${reasons.join("; ")}`);
+    return result;
+  },
+  async create(inputs: HealthGateInputs) {
+    return { id: `gate-${inputs.profile}`, outs: await runGates(inputs) };
+  },
+  async update(_id: string, _olds: HealthGateOutputs, news: HealthGateInputs) {
+    return { outs: await runGates(news) };
+  },
+  async read(id: string, stored: HealthGateOutputs) {
+    const socket = colimaPaths(stored.host, stored.profile).dockerSocket;
+    const healthy = (await ping(socket).catch((): Probe => ({ ok: false, seen: "" }))).ok;
+    return { id, props: { ...stored, healthy } };
+  },
+  async delete() {
+    // A proof owns nothing.
+  },
+};
+
+// ---- resource -----------------------------------------------------------------------------
+
+export class HealthGate extends pulumi.dynamic.Resource {
+  declare readonly dockerHost: pulumi.Output<string>;
+  declare readonly dockerVersion: pulumi.Output<string>;
+  declare readonly driver: pulumi.Output<string>;
+  declare readonly timings: pulumi.Output<{ socket: number; qemu: number; api: number; stable: number }>;
+
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = { dockerHost: undefined, dockerVersion: undefined, driver: undefined, timings: undefined, healthy: undefined };
+    super(healthGateProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "HealthGate");
+  }
+}

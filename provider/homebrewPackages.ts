@@ -1,0 +1,216 @@
+// HomebrewPackages: the pre-flight audits (macOS, architecture, the Homebrew user, admin rights,
+// FileVault) and the formulae colima-pulse needs (colima, lima, qemu, docker) installed under
+// the Homebrew prefix, as the Homebrew user (brew refuses root). Check → act → verify: install
+// only what is missing, then list again and fail if anything still is. Delete leaves packages in
+// place: they are shared with whatever else the Mac runs.
+import { existsSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
+import { run } from "./lib/process";
+
+// ---- Args ---------------------------------------------------------------------------------
+
+export interface HomebrewPackagesArgs {
+  /** The Mac: its root ("/") and the Homebrew user. */
+  host: pulumi.Input<Host>;
+  /** Formulae to have installed. Default colima, lima, qemu, docker. */
+  formulae?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+// ---- schema and types ---------------------------------------------------------------------
+
+export function homebrewPackagesSchema(z: Zod) {
+  return z.strictObject({
+    resourceName: z.string().min(1),
+    host: z.strictObject({
+      root: z.string().regex(/^\/[^\0\n]*$/, "must be an absolute path"),
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a macOS short user name")
+        .refine((u) => u !== "root", "must not be root: Homebrew refuses to run as root"),
+    }),
+    formulae: z
+      .array(z.string().regex(/^[a-z0-9][a-z0-9@+._-]*$/, "must be Homebrew formula names"))
+      .min(1)
+      .default(["colima", "lima", "qemu", "docker"]),
+  });
+}
+
+export interface HomebrewPackagesInputs {
+  resourceName: string;
+  host: Host;
+  formulae: string[];
+}
+
+export interface HomebrewPackagesOutputs extends HomebrewPackagesInputs {
+  /** /opt/homebrew (Apple silicon) or /usr/local (Intel), under the host root. */
+  prefix: string;
+  arch: "arm64" | "x86_64";
+  macosVersion: string;
+  /** `fdesetup status`: "On" or "Off". */
+  fileVault: string;
+  /** What FileVault means for unattended boots (the seed's FileVault section). */
+  fileVaultNote: string;
+  /** Installed version of each declared formula ("" when refresh finds it gone). */
+  versions: Record<string, string>;
+  /** Formulae this resource installed. */
+  installedByUs: string[];
+}
+
+// ---- pure functions -----------------------------------------------------------------------
+
+/** `brew list --versions` output → { formula: version } (the last version listed wins). */
+export function parseVersions(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const [name, ...versions] = line.trim().split(/\s+/);
+    if (name && versions.length > 0) out[name] = versions[versions.length - 1] as string;
+  }
+  return out;
+}
+
+export function brewPrefixFor(host: Host, arch: string): string {
+  return hostPath(host, arch === "arm64" ? "/opt/homebrew" : "/usr/local");
+}
+
+export function fileVaultNote(status: string): string {
+  return status === "On"
+    ? "FileVault is on: after a reboot Docker comes up only once someone unlocks the disk (seed: FileVault and unattended reboots)"
+    : "FileVault is off: Docker comes up unattended after a reboot";
+}
+
+export function diffHomebrewPackages(
+  olds: HomebrewPackagesOutputs,
+  news: HomebrewPackagesInputs,
+): pulumi.dynamic.DiffResult & { reasons: string[] } {
+  const changed = changedKeys(olds, news, ["host", "formulae"]).map(String);
+  const reasons = changed.map((k) => `${k} changed`);
+  const missing = news.formulae.filter((f) => !olds.versions?.[f]);
+  if (missing.length > 0) {
+    changed.push("versions");
+    reasons.push(`not installed: ${missing.join(", ")}`);
+  }
+  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, reasons };
+}
+
+// ---- executor -----------------------------------------------------------------------------
+
+function say(inputs: HomebrewPackagesInputs, message: string): void {
+  console.log(`[${inputs.resourceName}] ${message}`);
+}
+
+/** The pre-flight audits: each failure says what to do about it. */
+async function audit(inputs: HomebrewPackagesInputs) {
+  const { host } = inputs;
+  const swVers = hostPath(host, "/usr/bin/sw_vers");
+  if (!existsSync(swVers)) throw new Error(`pre-flight: ${swVers} not found: colima-pulse converges macOS only`);
+  const macosVersion = (await run([swVers, "-productVersion"])).stdout.trim();
+  const arch = (await run([hostPath(host, "/usr/bin/uname"), "-m"])).stdout.trim();
+  if (arch !== "arm64" && arch !== "x86_64")
+    throw new Error(`pre-flight: unsupported architecture ${JSON.stringify(arch)} (need arm64 or x86_64)`);
+  const id = await run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true });
+  if (id.exitCode !== 0)
+    throw new Error(`pre-flight: HOMEBREW_USER ${JSON.stringify(host.user)} does not exist on this Mac (${id.stderr.trim()})`);
+  if (id.stdout.trim() === "0")
+    throw new Error(`pre-flight: HOMEBREW_USER ${JSON.stringify(host.user)} is root; Homebrew refuses to run as root`);
+  const me = await currentUser(host);
+  if (me !== "root") {
+    const sudo = await run([hostPath(host, "/usr/bin/sudo"), "-n", "true"], { allowFailure: true });
+    if (sudo.exitCode !== 0) {
+      throw new Error(
+        `pre-flight: ${me} cannot use sudo without a password (${sudo.stderr.trim()}); the system LaunchDaemon needs root. Run \`sudo -v\` in this terminal first, then \`pulumi up\` again.`,
+      );
+    }
+  }
+  const fv = (await asRoot(host, [hostPath(host, "/usr/bin/fdesetup"), "status"], { allowFailure: true })).stdout;
+  const fileVault = /FileVault is On/.test(fv) ? "On" : /FileVault is Off/.test(fv) ? "Off" : "unknown";
+  return { macosVersion, arch: arch as "arm64" | "x86_64", fileVault };
+}
+
+async function listVersions(inputs: HomebrewPackagesInputs, brew: string): Promise<Record<string, string>> {
+  const r = await asUser(inputs.host, [brew, "list", "--versions", ...inputs.formulae], { allowFailure: true, timeoutMs: 60_000 });
+  return parseVersions(r.stdout);
+}
+
+async function converge(inputs: HomebrewPackagesInputs, installedBefore: string[] = []): Promise<HomebrewPackagesOutputs> {
+  const facts = await audit(inputs);
+  const prefix = brewPrefixFor(inputs.host, facts.arch);
+  const brew = `${prefix}/bin/brew`;
+  if (!existsSync(brew))
+    throw new Error(`pre-flight: Homebrew not found at ${brew}: install it (https://brew.sh) as ${inputs.host.user}, then run again`);
+  return withLock("brew", async () => {
+    let versions = await listVersions(inputs, brew);
+    const missing = inputs.formulae.filter((f) => !versions[f]);
+    if (missing.length > 0) {
+      say(inputs, `installing ${missing.join(", ")} as ${inputs.host.user}`);
+      // No auto-update, so that repeated runs are idempotent (nix-darwin's homebrew module).
+      await asUser(inputs.host, [brew, "install", ...missing], {
+        env: { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_INSTALL_CLEANUP: "1", HOMEBREW_NO_ENV_HINTS: "1" },
+        timeoutMs: 30 * 60_000,
+      });
+      versions = await listVersions(inputs, brew);
+      const still = inputs.formulae.filter((f) => !versions[f]);
+      if (still.length > 0) throw new Error(`brew install reported success but ${still.join(", ")} is still not installed under ${prefix}`);
+    }
+    say(inputs, `${inputs.formulae.map((f) => `${f} ${versions[f]}`).join(", ")} under ${prefix}`);
+    return {
+      ...inputs,
+      ...facts,
+      prefix,
+      fileVaultNote: fileVaultNote(facts.fileVault),
+      versions,
+      installedByUs: [...new Set([...installedBefore, ...missing])],
+    };
+  });
+}
+
+// The engine hands these methods untyped values; check() is what makes them inputs.
+export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: unknown, news: Record<string, unknown>) {
+    return checkInputs(news, homebrewPackagesSchema);
+  },
+  async diff(_id: string, olds: HomebrewPackagesOutputs, news: HomebrewPackagesInputs) {
+    const { reasons, ...result } = diffHomebrewPackages(olds, news);
+    if (reasons.length > 0) say(news, `will converge: ${reasons.join("; ")}`);
+    return result;
+  },
+  async create(inputs: HomebrewPackagesInputs) {
+    return { id: `homebrew-${inputs.host.user}`, outs: await converge(inputs) };
+  },
+  async update(_id: string, olds: HomebrewPackagesOutputs, news: HomebrewPackagesInputs) {
+    return { outs: await converge(news, olds.installedByUs) };
+  },
+  async read(id: string, stored: HomebrewPackagesOutputs) {
+    const brew = `${stored.prefix}/bin/brew`;
+    const found = existsSync(brew) ? await listVersions(stored, brew).catch(() => ({}) as Record<string, string>) : {};
+    const versions = Object.fromEntries(stored.formulae.map((f) => [f, found[f] ?? ""]));
+    return { id, props: { ...stored, versions } };
+  },
+  async delete(_id: string, stored: HomebrewPackagesOutputs) {
+    say(stored, `left ${stored.formulae.join(", ")} installed: Homebrew packages are shared with the rest of the Mac`);
+  },
+};
+
+// ---- resource -----------------------------------------------------------------------------
+
+export class HomebrewPackages extends pulumi.dynamic.Resource {
+  declare readonly prefix: pulumi.Output<string>;
+  declare readonly arch: pulumi.Output<string>;
+  declare readonly macosVersion: pulumi.Output<string>;
+  declare readonly fileVault: pulumi.Output<string>;
+  declare readonly fileVaultNote: pulumi.Output<string>;
+  declare readonly versions: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: HomebrewPackagesArgs, opts?: pulumi.CustomResourceOptions) {
+    const outputs = {
+      prefix: undefined,
+      arch: undefined,
+      macosVersion: undefined,
+      fileVault: undefined,
+      fileVaultNote: undefined,
+      versions: undefined,
+    };
+    super(homebrewPackagesProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "HomebrewPackages");
+  }
+}
