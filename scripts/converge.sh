@@ -26,16 +26,13 @@ fi
 
 cat >&2 <<'BANNER'
 +----------------------------------------------------------------------------+
-|  SIMULATION - this is not a Mac. The program runs against colima-pulse's    |
-|  bundled test services (a private dockerd and a loopback registry), not    |
-|  against Colima. Nothing outside this checkout and its /tmp run dir changes.|
+|  SIMULATION - this is not a Mac. The program converges colima-pulse's      |
+|  bundled macOS simulator (brew, colima, launchd ... in /tmp), whose VM     |
+|  exposes a private test dockerd. Nothing outside this checkout and /tmp    |
+|  changes.                                                                  |
 +----------------------------------------------------------------------------+
 BANNER
 trap 'test/services/services.sh stop' EXIT
 envfile="$(test/services/services.sh start)"
 set -a; source "$envfile"; set +a
-select_stack simulated
-pulumi config set dockerHost "$TEST_DOCKER_HOST" >&2
-pulumi config set smokeImage "$TEST_SMOKE_IMAGE" >&2
-pulumi up --yes --skip-preview "$@"
-pulumi stack output
+npx tsx scripts/simulate.ts "$@"

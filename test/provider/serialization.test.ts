@@ -4,7 +4,7 @@
 // that serialize to forbidden deep paths, unserializable module-level values (zod schemas),
 // ESM-only packages loaded with require, relative requires, captured live handles.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,7 +69,13 @@ describe("serialized providers", () => {
   const providers = discoverProviders();
 
   it("finds the providers in provider/", () => {
-    assert.deepEqual(providers.map((p) => `${p.file}:${p.name}`).sort(), ["smokeContainer.ts:smokeContainerProvider"]);
+    assert.deepEqual(providers.map((p) => `${p.file}:${p.name}`).sort(), [
+      "colimaProfile.ts:colimaProfileProvider",
+      "healthGate.ts:healthGateProvider",
+      "homebrewPackages.ts:homebrewPackagesProvider",
+      "launchDaemon.ts:launchDaemonProvider",
+      "smokeContainer.ts:smokeContainerProvider",
+    ]);
   });
 
   for (const { file, name, provider } of providers) {
@@ -87,6 +93,8 @@ describe("serialized providers", () => {
 
   it("SmokeContainer runs its whole life from the serialized text against the real dockerd", async () => {
     const services = testServices();
+    // Start from an engine without the image, whatever ran before, so create really pulls.
+    spawnSync("docker", ["--host", services.dockerHost, "image", "rm", "--force", services.smokeImage], { stdio: "ignore" });
     const text = await serialize(smokeContainerProvider);
     const news = { resourceName: "serialized", dockerHost: services.dockerHost, image: services.smokeImage, __provider: "x" };
     const [checked, bad] = runInFreshProcess(text, [

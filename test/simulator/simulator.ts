@@ -82,8 +82,18 @@ export class MacSimulator {
     this.operator = operator;
   }
 
-  static async create(options: SimOptions): Promise<MacSimulator> {
-    const root = mkdtempSync(join(tmpdir(), "cpulse-mac-"));
+  /** A simulated Mac at `root` that persists between runs: booted again when it exists (what
+   *  ran on it before is stopped first, like a power cycle), created there otherwise. */
+  static async open(root: string, options: SimOptions): Promise<MacSimulator> {
+    if (!existsSync(join(root, ".sim/state.json"))) return MacSimulator.create(options, root);
+    const sim = new MacSimulator(root, options.operator ?? "ops");
+    await sim.haltAll(5_000);
+    await sim.boot();
+    return sim;
+  }
+
+  static async create(options: SimOptions, at?: string): Promise<MacSimulator> {
+    const root = at ?? mkdtempSync(join(tmpdir(), "cpulse-mac-"));
     const sim = new MacSimulator(root, options.operator ?? "ops");
     const world = sim.world;
     mkdirSync(world.simDir, { recursive: true });
@@ -198,8 +208,9 @@ export class MacSimulator {
     return out;
   }
 
-  /** Ends every process of this Mac: SIGTERM, then SIGKILL after `graceMs` (0: power cut). */
-  private async haltAll(graceMs: number): Promise<void> {
+  /** Ends every process of this Mac: SIGTERM, then SIGKILL after `graceMs` (0: power cut).
+   *  With a grace period this is a shutdown: launchd's jobs stop Colima cleanly. */
+  async haltAll(graceMs: number): Promise<void> {
     const signal = (sig: NodeJS.Signals) => {
       for (const p of this.processes()) {
         try {
