@@ -58,7 +58,18 @@ export class ColimaPulse extends pulumi.ComponentResource {
       { ...machine, label: s.LABEL, backupDirBase },
       { ...parent, dependsOn: [packages] },
     );
-    const daemon = new LaunchDaemon(`${name}-daemon`, { ...machine, label: s.LABEL, logPath }, { ...parent, dependsOn: [profile] });
+    const daemon = new LaunchDaemon(
+      `${name}-daemon`,
+      {
+        ...machine,
+        label: s.LABEL,
+        logPath,
+        throttleInterval: s.RESTART_THROTTLE_SECONDS,
+        maxFailedStarts: s.MAX_FAILED_STARTS,
+        profileGeneration: profile.generation,
+      },
+      { ...parent, dependsOn: [profile] },
+    );
     const gate = new HealthGate(
       `${name}-health`,
       {

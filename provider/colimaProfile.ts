@@ -68,6 +68,8 @@ export interface ColimaProfileOutputs extends ColimaProfileInputs {
   /** "QEMU" once verified; "" when refresh finds the profile gone. */
   driver: string;
   colimaVersion: string;
+  /** When this profile was last provisioned: the LaunchDaemon reloads when it changes. */
+  generation: string;
 }
 
 const RESIZE_KEYS = ["cpus", "memory", "disk", "prefix", "label", "backupDirBase"] as const;
@@ -203,7 +205,14 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
   await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
   const version = (await asUser(inputs.host, colima(inputs, "version"))).stdout.match(/colima version (\S+)/)?.[1] ?? "";
   say(inputs, `profile ${inputs.profile} verified on QEMU and handed over to launchd`);
-  return { ...inputs, instanceId: paths.id, dockerSocket: paths.dockerSocket, driver: "QEMU", colimaVersion: version };
+  return {
+    ...inputs,
+    instanceId: paths.id,
+    dockerSocket: paths.dockerSocket,
+    driver: "QEMU",
+    colimaVersion: version,
+    generation: new Date().toISOString(),
+  };
 }
 
 /** A full reset of this profile for this run only, from the command line (scripts/reset.sh). */
@@ -216,6 +225,8 @@ function resetDecision(profile: string): { reset: boolean; backup: "move" | "fal
 async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
   const paths = colimaPaths(stored.host, stored.profile);
   const { reset, backup } = resetDecision(stored.profile);
+  // Our supervisor first, so nothing starts the profile again while we stop or move it.
+  if (await bootout(stored.host, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}`);
   const procs = await listProcesses(stored.host);
   if (procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`))) {
     await asUser(stored.host, colima(stored, "stop", "--profile", stored.profile), { timeoutMs: 300_000 });
@@ -287,9 +298,10 @@ export class ColimaProfile extends pulumi.dynamic.Resource {
   declare readonly dockerSocket: pulumi.Output<string>;
   declare readonly driver: pulumi.Output<string>;
   declare readonly colimaVersion: pulumi.Output<string>;
+  declare readonly generation: pulumi.Output<string>;
 
   constructor(name: string, args: ColimaProfileArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { instanceId: undefined, dockerSocket: undefined, driver: undefined, colimaVersion: undefined };
+    const outputs = { instanceId: undefined, dockerSocket: undefined, driver: undefined, colimaVersion: undefined, generation: undefined };
     super(colimaProfileProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "ColimaProfile");
   }
 }

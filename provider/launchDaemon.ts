@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
-import { asRoot, type Host, hostPath, shellQuote, withLock } from "./lib/host";
-import { explainBootstrapFailure, isLoaded, bootout as launchdBootout, removeConflictingJobs } from "./lib/launchd";
+import { asRoot, colimaPaths, type Host, hostPath, shellQuote, withLock } from "./lib/host";
+import { CONFLICTING_LABELS, explainBootstrapFailure, isLoaded, bootout as launchdBootout, removeConflictingJobs } from "./lib/launchd";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -30,12 +30,14 @@ export interface LaunchDaemonArgs {
   arch: pulumi.Input<string>;
   /** stdout/stderr of the job (LOG_PATH). */
   logPath: pulumi.Input<string>;
-  /** Seconds between restarts (launchd ThrottleInterval). Default 30. */
+  /** Seconds between restarts (launchd ThrottleInterval). Default 10, launchd's own. */
   throttleInterval?: pulumi.Input<number>;
   /** Seconds launchd waits after SIGTERM before SIGKILL (a `colima stop` takes a while). Default 120. */
   exitTimeOut?: pulumi.Input<number>;
   /** Failed starts in a row after which the supervisor stops retrying. Default 5. */
   maxFailedStarts?: pulumi.Input<number>;
+  /** The profile's provisioning generation: a re-provisioned profile means a reload. */
+  profileGeneration: pulumi.Input<string>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -53,9 +55,10 @@ export function launchDaemonSchema(z: Zod) {
     disk: z.number().int().min(10),
     arch: z.enum(["aarch64", "x86_64"]),
     logPath: path,
-    throttleInterval: z.number().int().min(1).max(3600).default(30),
+    throttleInterval: z.number().int().min(1).max(3600).default(10),
     exitTimeOut: z.number().int().min(5).max(3600).default(120),
     maxFailedStarts: z.number().int().min(1).max(100).default(5),
+    profileGeneration: z.string(),
   });
 }
 
@@ -73,6 +76,7 @@ export interface LaunchDaemonInputs {
   throttleInterval: number;
   exitTimeOut: number;
   maxFailedStarts: number;
+  profileGeneration: string;
 }
 
 export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
@@ -82,6 +86,8 @@ export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
   filesHash: string;
   /** Whether `launchctl print system/<label>` found the job. */
   loaded: boolean;
+  /** Conflicting Colima jobs found loaded (e.g. `brew services`' homebrew.mxcl.colima). */
+  conflicts: string[];
 }
 
 // ---- pure functions -----------------------------------------------------------------------
@@ -107,11 +113,33 @@ PROFILE=${q(inputs.profile)}
 FAILURES="$HOME/.colima/.colima-pulse-$PROFILE.failures"
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) colima-pulse[$$] $*"; }
 
+INSTANCE=${q(colimaPaths(inputs.host, inputs.profile).instanceDir)}
+DISK=${q(colimaPaths(inputs.host, inputs.profile).diskDir)}
+PS=${q(hostPath(inputs.host, "/bin/ps"))}
+
+# A PID file whose process is gone, or is now some other process (PIDs are reused after a power
+# cut), blocks every start (colima#381); remove such files, never signal what they name.
+is_hostagent() { "$PS" -p "$1" -o command= 2>/dev/null | grep -q -- "hostagent --pidfile $2/ha.pid"; }
+sweep() {
+  if [ -f "$INSTANCE/ha.pid" ] && ! is_hostagent "$(cat "$INSTANCE/ha.pid")" "$INSTANCE"; then
+    log "removing stale $INSTANCE/ha.pid and ha.sock"
+    rm -f "$INSTANCE/ha.pid" "$INSTANCE/ha.sock"
+  fi
+  if [ -L "$DISK/in_use_by" ]; then
+    holder=$(readlink "$DISK/in_use_by")
+    if ! [ -f "$holder/ha.pid" ] || ! is_hostagent "$(cat "$holder/ha.pid")" "$holder"; then
+      log "removing stale disk lock $DISK/in_use_by"
+      rm -f "$DISK/in_use_by"
+    fi
+  fi
+}
+
 failed=$(cat "$FAILURES" 2>/dev/null || echo 0)
 if [ "$failed" -ge ${inputs.maxFailedStarts} ]; then
   log "gave up after $failed failed starts in a row; run \\\`pulumi up\\\` to try again"
   exit 0
 fi
+sweep
 "$COLIMA" ${start.map(q).join(" ")} &
 child=$!
 stopping=0
@@ -193,10 +221,12 @@ export function filesHash(plist: string, script: string): string {
 export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonInputs): pulumi.dynamic.DiffResult & { reasons: string[] } {
   const replaces = changedKeys(olds, news, ["label", "host"]).map(String);
   const reasons = replaces.map((k) => `${k} changed`);
+  if (olds.profileGeneration !== news.profileGeneration) reasons.push("the profile was provisioned again");
   const wanted = filesHash(renderPlist(news), renderSupervisor(news));
   if (olds.filesHash !== wanted)
     reasons.push(olds.filesHash ? "plist or supervisor differs from the declared one" : "plist or supervisor is missing");
   if (!olds.loaded) reasons.push(`system/${news.label} is not loaded`);
+  if (olds.conflicts?.length) reasons.push(`conflicting job loaded: ${olds.conflicts.join(", ")}`);
   return { changes: reasons.length > 0, replaces, deleteBeforeReplace: true, reasons };
 }
 
@@ -242,7 +272,7 @@ async function converge(inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs):
     await installFile(inputs.host, plist, plistPath, "0644");
     if (await launchdBootout(inputs.host, target)) say(inputs, `${target} changed: reloading it`);
   } else if (olds?.loaded && (await isLoaded(inputs.host, target))) {
-    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true };
+    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [] };
   }
   await withLock("launchctl", async () => {
     if (await isLoaded(inputs.host, target)) return;
@@ -255,7 +285,7 @@ async function converge(inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs):
     }
   });
   say(inputs, `${target} loaded: supervising profile ${inputs.profile} as ${inputs.host.user}`);
-  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true };
+  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [] };
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
@@ -279,7 +309,12 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = {
     const plist = readOrEmpty(plistPath);
     const script = readOrEmpty(scriptPath);
     const hash = plist && script ? filesHash(plist, script) : "";
-    return { id, props: { ...stored, filesHash: hash, loaded: await isLoaded(stored.host, `system/${stored.label}`) } };
+    const uid = (await run([hostPath(stored.host, "/usr/bin/id"), "-u", stored.host.user], { allowFailure: true })).stdout.trim();
+    const conflicts: string[] = [];
+    for (const label of CONFLICTING_LABELS) {
+      for (const target of [`system/${label}`, `gui/${uid}/${label}`]) if (await isLoaded(stored.host, target)) conflicts.push(target);
+    }
+    return { id, props: { ...stored, filesHash: hash, loaded: await isLoaded(stored.host, `system/${stored.label}`), conflicts } };
   },
   async delete(_id: string, stored: LaunchDaemonOutputs) {
     const { plistPath, scriptPath } = daemonPaths(stored);
@@ -298,7 +333,7 @@ export class LaunchDaemon extends pulumi.dynamic.Resource {
   declare readonly loaded: pulumi.Output<boolean>;
 
   constructor(name: string, args: LaunchDaemonArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { plistPath: undefined, scriptPath: undefined, filesHash: undefined, loaded: undefined };
+    const outputs = { plistPath: undefined, scriptPath: undefined, filesHash: undefined, loaded: undefined, conflicts: undefined };
     super(launchDaemonProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "LaunchDaemon");
   }
 }

@@ -63,6 +63,9 @@ export const SETTINGS = {
   WAIT_DOCKER_API_MAX: wholeNumber(1, 3600).default(120),
   WAIT_QEMU_MAX: wholeNumber(1, 3600).default(60),
   WAIT_STABLE_REQUIRED: wholeNumber(1, 100).default(3),
+  // Not in the seed (it restarts by hand): how the LaunchDaemon's supervisor retries.
+  RESTART_THROTTLE_SECONDS: wholeNumber(1, 3600).default(10),
+  MAX_FAILED_STARTS: wholeNumber(1, 100).default(5),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

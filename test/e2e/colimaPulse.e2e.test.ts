@@ -4,70 +4,26 @@
 // plistlib), Docker's own answers and the engine's output and state.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
-import { MacSimulator } from "../simulator/simulator";
-import type { RecordEntry } from "../simulator/tools/world";
-
-const services = testServices();
-const LABEL = "com.colima-pulse.colima";
-
-/** Commands that change the machine (start or end of each, once): what a converged `pulumi up`
- *  must not run. The supervisor's periodic `colima status` is not among them. */
-function mutating(records: RecordEntry[]): string[] {
-  const seen = new Set<string>();
-  for (const r of records) {
-    const command = `${r.tool} ${r.argv.join(" ")}`;
-    if (
-      /^(colima (start|stop|delete)|launchctl (bootstrap|bootout|kickstart|enable|disable)|brew install|limactl (start|stop))\b/.test(
-        command,
-      )
-    ) {
-      seen.add(`${r.pid} ${command}`);
-    }
-  }
-  return [...seen];
-}
-
-function dockerAnswers(socket: string): boolean {
-  try {
-    return /^\d+\./.test(
-      execFileSync("docker", ["--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"], {
-        encoding: "utf8",
-        stdio: "pipe",
-      }),
-    );
-  } catch {
-    return false;
-  }
-}
+import { dockerAnswers, LABEL, mutating, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
 
 describe("ColimaPulse on a simulated Mac, through the real engine", { concurrency: false }, () => {
-  let sim: MacSimulator;
-  let stack: TestStack;
+  let mac: SimulatedMac;
+  const sim = () => mac.sim;
+  const stack = () => mac.stack;
 
   before(async () => {
-    sim = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
-    stack = await TestStack.create(
-      "e2e-mac",
-      { HOMEBREW_USER: "ops", COLIMA_CPUS: "2", COLIMA_MEMORY: "2", COLIMA_DISK: "20", smokeImage: services.smokeImage },
-      { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: "ops" } },
-    );
+    mac = await simulatedMac("e2e-mac", { COLIMA_CPUS: "2", COLIMA_MEMORY: "2" });
   });
   after(async () => {
-    // What the supervised job said, for whoever reads a failed run's log.
-    const log = sim?.path("/var/log/colima-pulse/colima.log");
-    if (log && existsSync(log)) console.log(`--- ${log} (last lines)\n${readFileSync(log, "utf8").split("\n").slice(-15).join("\n")}`);
-    await stack?.dispose();
-    await sim?.dispose();
+    await mac?.dispose();
   });
 
   it("1. a fresh Mac: packages as the Homebrew user, a QEMU profile, the LaunchDaemon, every gate, the smoke image", async () => {
-    const r = await stack.must(["up", "--yes", "--skip-preview"]);
+    const r = await stack().must(["up", "--yes", "--skip-preview"]);
     assert.match(r.stdout, /\+ 7 created/);
-    const records = sim.records();
+    const records = sim().records();
     const installs = records.filter((e) => e.tool === "brew" && e.argv[0] === "install" && e.exit !== undefined);
     assert.deepEqual(
       installs.map((e) => [e.user, e.exit, e.argv.slice(1).sort().join(" ")]),
@@ -80,7 +36,7 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
       ),
       "provisioned with --vm-type qemu as ops",
     );
-    const plist = sim.path(`/Library/LaunchDaemons/${LABEL}.plist`);
+    const plist = sim().path(`/Library/LaunchDaemons/${LABEL}.plist`);
     const st = statSync(plist);
     assert.deepEqual([st.uid, st.gid, (st.mode & 0o777).toString(8)], [0, 0, "644"]);
     const parsed = JSON.parse(
@@ -94,26 +50,28 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
     assert.equal(parsed.RunAtLoad, true);
     assert.equal(parsed.ExitTimeOut, 120);
     assert.equal(typeof parsed.ThrottleInterval, "number");
-    const printed = await sim.run([sim.path("/bin/launchctl"), "print", `system/${LABEL}`]);
+    const printed = await sim().run([sim().path("/bin/launchctl"), "print", `system/${LABEL}`]);
     assert.match(printed.stdout, /\tstate = running\n/);
-    const outs = (await stack.cli(["stack", "output", "--json"])).stdout;
+    const outs = (await stack().cli(["stack", "output", "--json"])).stdout;
     const o = JSON.parse(outs) as Record<string, unknown>;
     assert.equal(o.driver, "QEMU");
-    assert.equal(o.dockerHost, `unix://${sim.path("/Users/ops/.colima/default/docker.sock")}`);
+    assert.equal(o.dockerHost, `unix://${sim().path("/Users/ops/.colima/default/docker.sock")}`);
     assert.match(String(o.smokeImageDigest), /@sha256:[a-f0-9]{64}$/);
     assert.equal(o.fileVault, "Off");
-    assert.ok(dockerAnswers(sim.path("/Users/ops/.colima/default/docker.sock")));
-    const vm = sim.processes().filter((p) => /qemu-system-aarch64 .*-name lima-colima/.test(p.command));
+    assert.ok(dockerAnswers(sim().path("/Users/ops/.colima/default/docker.sock")));
+    const vm = sim()
+      .processes()
+      .filter((p) => /qemu-system-aarch64 .*-name lima-colima/.test(p.command));
     assert.equal(vm.length, 1, "exactly one VM");
     console.log(`gate timings: ${JSON.stringify(o.gateTimings)}`);
   });
 
   it("2. a second up changes nothing and restarts nothing; refresh finds no drift", async () => {
-    sim.clearRecords();
-    const r = await stack.must(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+    sim().clearRecords();
+    const r = await stack().must(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
     assert.match(r.stdout, /7 unchanged/);
-    const drift = await stack.cli(["preview", "--refresh", "--expect-no-changes"]);
+    const drift = await stack().cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(drift.code, 0, drift.stdout + drift.stderr);
-    assert.deepEqual(mutating(sim.records()), []);
+    assert.deepEqual(mutating(sim().records()), []);
   });
 });

@@ -61,13 +61,18 @@ export class TestStack {
   }
 
   /** Runs `pulumi <args> --non-interactive` in the project copy; never throws on exit codes. */
-  cli(args: string[], timeoutMs = 300_000): Promise<CliResult> {
+  cli(args: string[], timeoutMs = 300_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     const full = [...args, "--non-interactive"];
     return new Promise((done) => {
-      execFile("pulumi", full, { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        done({ args: full, code, stdout, stderr });
-      });
+      execFile(
+        "pulumi",
+        full,
+        { cwd: this.dir, env: { ...this.env, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+          done({ args: full, code, stdout, stderr });
+        },
+      );
     });
   }
 

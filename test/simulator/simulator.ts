@@ -50,6 +50,7 @@ const PASSTHROUGH = [
   "/usr/bin/env",
   "/usr/bin/install",
   "/usr/bin/readlink",
+  "/usr/bin/grep",
   "/bin/ls",
   "/bin/sleep",
   "/bin/date",

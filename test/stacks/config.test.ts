@@ -121,7 +121,7 @@ describe("settings: bad input is refused with key, layer, value and what is allo
       "a typo, with a suggestion",
       [stack({ HOMEBREW_USER: "ops", COLIMA_CPU: 4 })],
       [
-        "COLIMA_CPU (stack: stacks/Pulumi.mac1.yaml) = 4: unknown setting (did you mean COLIMA_CPUS?); allowed: HOMEBREW_USER, COLIMA_PROFILE, COLIMA_CPUS, COLIMA_MEMORY, COLIMA_DISK, LABEL, LOG_PATH, BACKUP_DIR_BASE, PRUNE_DOCKER_AFTER_START, PRUNE_MODE, WAIT_SOCKET_MAX, WAIT_DOCKER_API_MAX, WAIT_QEMU_MAX, WAIT_STABLE_REQUIRED",
+        "COLIMA_CPU (stack: stacks/Pulumi.mac1.yaml) = 4: unknown setting (did you mean COLIMA_CPUS?); allowed: HOMEBREW_USER, COLIMA_PROFILE, COLIMA_CPUS, COLIMA_MEMORY, COLIMA_DISK, LABEL, LOG_PATH, BACKUP_DIR_BASE, PRUNE_DOCKER_AFTER_START, PRUNE_MODE, WAIT_SOCKET_MAX, WAIT_DOCKER_API_MAX, WAIT_QEMU_MAX, WAIT_STABLE_REQUIRED, RESTART_THROTTLE_SECONDS, MAX_FAILED_STARTS",
       ],
     ],
   ];

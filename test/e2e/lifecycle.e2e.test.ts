@@ -1,0 +1,241 @@
+// The lifecycle beyond the first converge, through the real engine on simulated Macs: drift
+// (reported by preview, repaired by `up --refresh`), the watchdog, reboots, FileVault, a power
+// cut, the full reset and its safety rails, destroy, and a gate that cannot pass.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { dockerAnswers, LABEL, mutating, plannedSteps, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+
+const launchctl = (mac: SimulatedMac, ...argv: string[]) =>
+  mac.sim.run([mac.sim.path("/usr/bin/sudo"), "-n", mac.sim.path("/bin/launchctl"), ...argv]);
+const colima = (mac: SimulatedMac, ...argv: string[]) => mac.sim.run([mac.sim.path("/opt/homebrew/bin/colima"), ...argv]);
+
+/** preview --refresh must report drift (exit ≠ 0) and plan exactly `expected`. */
+async function expectDrift(mac: SimulatedMac, expected: string[]): Promise<void> {
+  const r = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes", "--json"]);
+  assert.notEqual(r.code, 0, "drift must fail --expect-no-changes");
+  assert.deepEqual(plannedSteps(r.stdout), expected);
+}
+
+async function repair(mac: SimulatedMac): Promise<void> {
+  await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
+  await waitFor("Docker through the supervised profile", () => dockerAnswers(mac.socket));
+  const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
+  assert.equal(clean.code, 0, `converged again: ${clean.stdout}`);
+}
+
+const DAEMON = "update pulumi-nodejs:dynamic/colima-pulse:LaunchDaemon::colima-daemon";
+const GATE = "update pulumi-nodejs:dynamic/colima-pulse:HealthGate::colima-health";
+
+describe("3. drift: reported by preview, repaired by up --refresh", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac("e2e-drift");
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+  after(async () => mac?.dispose());
+
+  it("the plist edited by hand", async () => {
+    const plist = mac.sim.path(`/Library/LaunchDaemons/${LABEL}.plist`);
+    const original = readFileSync(plist, "utf8");
+    writeFileSync(plist, original.replace("<integer>120</integer>", "<integer>1</integer>"));
+    await expectDrift(mac, [DAEMON, GATE]);
+    await repair(mac);
+    assert.equal(readFileSync(plist, "utf8"), original);
+  });
+
+  it("the daemon booted out by hand", async () => {
+    assert.equal((await launchctl(mac, "bootout", `system/${LABEL}`)).code, 0);
+    await waitFor("Docker to go away with the job", () => !dockerAnswers(mac.socket));
+    await expectDrift(mac, [DAEMON, GATE]);
+    await repair(mac);
+  });
+
+  it("a `brew services` job for colima appears", async () => {
+    const r = await mac.sim.run([mac.sim.path("/opt/homebrew/bin/brew"), "services", "start", "colima"]);
+    assert.equal(r.code, 0, r.stderr);
+    await expectDrift(mac, [DAEMON, GATE]);
+    await repair(mac);
+    const still = await mac.sim.run([mac.sim.path("/bin/launchctl"), "print", "gui/501/homebrew.mxcl.colima"]);
+    assert.equal(still.code, 113, "brew's job is gone");
+    assert.equal(existsSync(mac.sim.path("/Users/ops/Library/LaunchAgents/homebrew.mxcl.colima.plist")), false);
+  });
+
+  it("the VM killed: the watchdog brings it back with no pulumi up", async () => {
+    const vm = mac.sim.processes().find((p) => /qemu-system-aarch64 .*-name lima-colima/.test(p.command));
+    assert.ok(vm);
+    process.kill(vm.pid, "SIGKILL");
+    await waitFor("Docker to go away with the VM", () => !dockerAnswers(mac.socket), 10_000);
+    const back = await waitFor("the supervisor to restart the VM", () => dockerAnswers(mac.socket), 60_000);
+    console.log(`VM restarted by the supervisor ${back} ms after it died`);
+    const log = readFileSync(mac.sim.path("/var/log/colima-pulse/colima.log"), "utf8");
+    assert.match(log, /the VM of profile default is gone under colima; restarting it/);
+  });
+
+  it("CPUs and memory changed in stack config: the daemon restarts Colima with them", async () => {
+    await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]);
+    await mac.stack.must(["config", "set", "COLIMA_MEMORY", "3"]);
+    const preview = await mac.stack.must(["preview", "--json"]);
+    assert.deepEqual(
+      plannedSteps(preview.stdout).filter((s) => !s.includes("pulumi:Stack")),
+      ["update pulumi-nodejs:dynamic/colima-pulse:ColimaProfile::colima-profile", DAEMON, GATE],
+    );
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    const status = JSON.parse((await colima(mac, "status", "--json")).stdout) as { cpu: number; memory: number };
+    assert.deepEqual([status.cpu, status.memory], [3, 3 * 1024 ** 3]);
+  });
+
+  it("the profile switched to VZ by hand: refused with what to do, nothing deleted", async () => {
+    await launchctl(mac, "bootout", `system/${LABEL}`);
+    await colima(mac, "delete", "--force");
+    assert.equal((await colima(mac, "start", "--vm-type", "vz", "--disk", "20")).code, 0);
+    await colima(mac, "stop");
+    await expectDrift(mac, ["update pulumi-nodejs:dynamic/colima-pulse:ColimaProfile::colima-profile", DAEMON, GATE]);
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--refresh"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /profile default was created with vm type vz; .* Converting it needs a full reset, .*: npm run reset/);
+    assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/_lima/colima/lima.yaml")), true, "state untouched");
+  });
+});
+
+describe("a start that keeps failing leaves a bounded number of processes", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac("e2e-failing", { MAX_FAILED_STARTS: "3", RESTART_THROTTLE_SECONDS: "1" });
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+  after(async () => mac?.dispose());
+
+  it("gives up after MAX_FAILED_STARTS, and says so", async () => {
+    mac.sim.setFaults({ startFails: true });
+    await colima(mac, "stop"); // the supervisor restarts it, and every start now fails
+    const log = mac.sim.path("/var/log/colima-pulse/colima.log");
+    await waitFor("the supervisor to give up", () => /gave up after 3 failed starts in a row/.test(readFileSync(log, "utf8")), 60_000);
+    const leaked = () => mac.sim.processes().filter((p) => p.command.includes("limactl usernet")).length;
+    const count = leaked();
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal(leaked(), count, "no further attempts");
+    assert.ok(count <= 3, `at most one leaked process per attempt (${count})`);
+    mac.sim.setFaults({});
+  });
+});
+
+describe("4. reboot, FileVault and power cut", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac("e2e-reboot");
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+  after(async () => mac?.dispose());
+
+  it("Docker comes back after a reboot with nobody logged in", async () => {
+    await mac.sim.reboot();
+    assert.deepEqual(mac.sim.state().loggedIn, []);
+    const t = await waitFor("Docker after the reboot", () => dockerAnswers(mac.socket));
+    console.log(`Docker back ${t} ms after boot`);
+  });
+
+  it("with FileVault on it waits while the disk is locked, and comes up after unlock", async () => {
+    mac.sim.world.updateState((s) => {
+      s.fileVault.enabled = true;
+    });
+    await mac.sim.reboot();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(dockerAnswers(mac.socket), false, "nothing while locked");
+    mac.sim.unlockFileVault();
+    await waitFor("Docker after unlock", () => dockerAnswers(mac.socket));
+    mac.sim.world.updateState((s) => {
+      s.fileVault.enabled = false;
+    });
+  });
+
+  it("after a power cut with a stale PID now owned by an unrelated process, it comes back without killing that process", async () => {
+    await mac.sim.haltAll(0); // the power goes
+    const inst = mac.sim.path("/Users/ops/.colima/_lima/colima");
+    const unrelated = mac.sim.startUnrelatedProcess();
+    writeFileSync(join(inst, "ha.pid"), `${unrelated}\n`);
+    await mac.sim.boot(); // and comes back
+    await waitFor("Docker after the power cut", () => dockerAnswers(mac.socket));
+    assert.equal(mac.sim.isAlive(unrelated), true);
+    assert.match(readFileSync(mac.sim.path("/var/log/colima-pulse/colima.log"), "utf8"), /removing stale .*ha\.pid/);
+  });
+});
+
+describe("5-6. full reset, its safety rails, and destroy", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  let urn: string;
+  before(async () => {
+    mac = await simulatedMac("e2e-reset", { BACKUP_DIR_BASE: "/Users/ops/backups" });
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    const state = await mac.stack.state();
+    urn = (state.resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+  });
+  after(async () => mac?.dispose());
+
+  it("a danger switch in config is refused before anything runs", async () => {
+    mac.sim.clearRecords();
+    await mac.stack.must(["config", "set", "FULL_RESET", "true"]);
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+    await mac.stack.must(["config", "rm", "FULL_RESET"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /FULL_RESET \(stack: stacks\/Pulumi\.e2e-reset\.yaml\) = "true": a danger switch is not a setting/);
+    assert.deepEqual(mac.sim.records(), [], "no command ran");
+  });
+
+  it("without the decision, even --replace deletes nothing", async () => {
+    await mac.stack.must(["up", "--yes", "--skip-preview", "--replace", urn]);
+    assert.equal(existsSync(mac.sim.path("/Users/ops/backups")), false);
+    assert.ok(dockerAnswers(mac.socket));
+  });
+
+  it("with `move`: old state intact in the backup folder, new VM healthy", async () => {
+    const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker-from-before");
+    writeFileSync(marker, "old state");
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, {
+      COLIMA_PULSE_FULL_RESET: "default",
+      COLIMA_PULSE_BACKUP: "move",
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const backups = readdirSync(mac.sim.path("/Users/ops/backups"));
+    assert.equal(backups.length, 1);
+    const saved = join(mac.sim.path("/Users/ops/backups"), backups[0] as string);
+    assert.equal(readFileSync(join(saved, "instance/marker-from-before"), "utf8"), "old state");
+    assert.equal(existsSync(join(saved, "config/colima.yaml")), true);
+    assert.equal(existsSync(marker), false, "the new profile is new");
+    await waitFor("Docker on the new profile", () => dockerAnswers(mac.socket));
+  });
+
+  it("destroy boots the daemon out, removes the plist and keeps Colima's state", async () => {
+    const r = await mac.stack.must(["destroy", "--yes", "--skip-preview"]);
+    assert.match(r.stdout, /- 7 deleted/);
+    assert.equal((await mac.sim.run([mac.sim.path("/bin/launchctl"), "print", `system/${LABEL}`])).code, 113);
+    assert.equal(existsSync(mac.sim.path(`/Library/LaunchDaemons/${LABEL}.plist`)), false);
+    assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/_lima/colima/lima.yaml")), true, "state kept");
+    assert.equal(dockerAnswers(mac.socket), false, "VM stopped");
+    assert.deepEqual(
+      mutating(mac.sim.records()).filter((c) => /colima delete/.test(c)),
+      [],
+    );
+  });
+});
+
+describe("7. a gate that cannot pass", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac("e2e-gate", { WAIT_DOCKER_API_MAX: "3" });
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+  after(async () => mac?.dispose());
+
+  it("fails at its timeout with its name, the time waited and the last observation; the next up converges", async () => {
+    mac.sim.setFaults({ apiNeverReady: true });
+    await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]); // a daemon change: the gates run again
+    const failed = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stdout, /gate "the Docker API" did not pass within 3s \(waited 3\.\ds\); last observation: \S+/);
+    mac.sim.setFaults({});
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    assert.ok(dockerAnswers(mac.socket));
+  });
+});

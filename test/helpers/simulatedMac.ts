@@ -1,0 +1,92 @@
+// A simulated Mac and a stack of the real program converging it, for the end-to-end tests.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { MacSimulator, type SimOptions } from "../simulator/simulator";
+import type { RecordEntry } from "../simulator/tools/world";
+import { TestStack } from "./pulumiStack";
+import { testServices } from "./services";
+
+export const LABEL = "com.colima-pulse.colima";
+
+export interface SimulatedMac {
+  sim: MacSimulator;
+  stack: TestStack;
+  /** The default profile's Docker socket on the simulated Mac. */
+  socket: string;
+  dispose(): Promise<void>;
+}
+
+/** A fresh simulated Mac (nothing installed but Homebrew) and a stack for it; `config` adds to
+ *  HOMEBREW_USER=ops, the local smoke image and quick restarts. */
+export async function simulatedMac(
+  name: string,
+  config: Record<string, string> = {},
+  options: Partial<SimOptions> = {},
+): Promise<SimulatedMac> {
+  const services = testServices();
+  const sim = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, ""), ...options });
+  const stack = await TestStack.create(
+    name,
+    { HOMEBREW_USER: "ops", COLIMA_DISK: "20", RESTART_THROTTLE_SECONDS: "2", smokeImage: services.smokeImage, ...config },
+    { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: "ops" } },
+  );
+  return {
+    sim,
+    stack,
+    socket: sim.path("/Users/ops/.colima/default/docker.sock"),
+    async dispose() {
+      // What the supervised job said, for whoever reads a failed run's log.
+      const log = sim.path("/var/log/colima-pulse/colima.log");
+      if (existsSync(log)) console.log(`--- ${name}: ${log} (last lines)\n${readFileSync(log, "utf8").split("\n").slice(-12).join("\n")}`);
+      await stack.dispose();
+      await sim.dispose();
+    },
+  };
+}
+
+/** Commands that change the machine (each once): what a converged `pulumi up` must not run. */
+export function mutating(records: RecordEntry[]): string[] {
+  const seen = new Set<string>();
+  for (const r of records) {
+    const command = `${r.tool} ${r.argv.join(" ")}`;
+    if (
+      /^(colima (start|stop|delete)|launchctl (bootstrap|bootout|kickstart|enable|disable)|brew install|limactl (start|stop))\b/.test(
+        command,
+      )
+    ) {
+      seen.add(`${r.pid} ${command}`);
+    }
+  }
+  return [...seen];
+}
+
+export function dockerAnswers(socket: string): boolean {
+  try {
+    return /^\d+\./.test(
+      execFileSync("docker", ["--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"], {
+        encoding: "utf8",
+        stdio: "pipe",
+      }),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `probe` every 100 ms; fails with `what` after `ms`. Returns the time it took. */
+export async function waitFor(what: string, probe: () => boolean | Promise<boolean>, ms = 60_000): Promise<number> {
+  const start = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return Date.now() - start;
+}
+
+/** The JSON steps of `pulumi preview --refresh --json` that are not refreshes, as "op type::name". */
+export function plannedSteps(previewJson: string): string[] {
+  const steps = (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps ?? [];
+  return steps
+    .filter((s) => s.op !== "refresh" && s.op !== "same" && !s.urn.includes("::pulumi:pulumi:Stack::"))
+    .map((s) => `${s.op} ${s.urn.split("::").slice(2).join("::")}`);
+}
