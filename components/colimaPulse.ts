@@ -7,7 +7,7 @@ import { ColimaProfile } from "../provider/colimaProfile";
 import { HealthGate } from "../provider/healthGate";
 import { HomebrewPackages } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
-import { type Host, hostPath } from "../provider/lib/host";
+import { colimaPaths, type Host, hostPath } from "../provider/lib/host";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { Settings } from "../stacks/config";
 
@@ -87,7 +87,9 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const smoke = new SmokeContainer(
       `${name}-smoke`,
       {
-        dockerHost: gate.dockerHost,
+        // A path known before anything runs: a preview of a gate re-run must not look like a
+        // new endpoint (the gate's own output is unknown until it has run again).
+        dockerHost: `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`,
         image: args.smoke.image,
         expectOutput: args.smoke.expectOutput,
         dockerPath: pulumi.interpolate`${packages.prefix}/bin/docker`,

@@ -88,5 +88,8 @@ export function plannedSteps(previewJson: string): string[] {
   const steps = (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps ?? [];
   return steps
     .filter((s) => s.op !== "refresh" && s.op !== "same" && !s.urn.includes("::pulumi:pulumi:Stack::"))
-    .map((s) => `${s.op} ${s.urn.split("::").slice(2).join("::")}`);
+    .map((s) => {
+      const [, , type = "", name = ""] = s.urn.split("::");
+      return `${s.op} ${type.split("$").pop()}::${name}`;
+    });
 }
