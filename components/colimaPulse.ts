@@ -67,6 +67,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         throttleInterval: s.RESTART_THROTTLE_SECONDS,
         maxFailedStarts: s.MAX_FAILED_STARTS,
         profileGeneration: profile.generation,
+        startupGrace: Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX),
       },
       { ...parent, dependsOn: [profile] },
     );

@@ -38,6 +38,8 @@ export interface LaunchDaemonArgs {
   maxFailedStarts?: pulumi.Input<number>;
   /** The profile's provisioning generation: a re-provisioned profile means a reload. */
   profileGeneration: pulumi.Input<string>;
+  /** Seconds a start may take before the supervisor counts it as failed. Default 300. */
+  startupGrace?: pulumi.Input<number>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -59,6 +61,7 @@ export function launchDaemonSchema(z: Zod) {
     exitTimeOut: z.number().int().min(5).max(3600).default(120),
     maxFailedStarts: z.number().int().min(1).max(100).default(5),
     profileGeneration: z.string(),
+    startupGrace: z.number().int().min(10).max(7200).default(300),
   });
 }
 
@@ -77,6 +80,7 @@ export interface LaunchDaemonInputs {
   exitTimeOut: number;
   maxFailedStarts: number;
   profileGeneration: string;
+  startupGrace: number;
 }
 
 export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
@@ -146,6 +150,7 @@ stopping=0
 trap 'stopping=1; log "stop requested: stopping Colima"; kill -TERM "$child" 2>/dev/null' TERM INT
 up=0
 misses=0
+checks=0
 while kill -0 "$child" 2>/dev/null; do
   sleep 2 &
   wait $! 2>/dev/null
@@ -154,7 +159,16 @@ while kill -0 "$child" 2>/dev/null; do
     if [ "$up" = 0 ]; then log "profile $PROFILE is up"; echo 0 > "$FAILURES"; fi
     up=1
     misses=0
-  elif [ "$up" = 1 ]; then
+  elif [ "$up" = 0 ]; then
+    checks=$((checks + 1))
+    if [ "$checks" -ge ${Math.ceil(inputs.startupGrace / 2)} ]; then
+      log "profile $PROFILE did not come up within ${inputs.startupGrace}s; stopping this attempt"
+      kill -TERM "$child" 2>/dev/null
+      wait "$child"
+      echo $((failed + 1)) > "$FAILURES"
+      exit 75
+    fi
+  else
     misses=$((misses + 1))
     if [ "$misses" -ge 2 ]; then
       log "the VM of profile $PROFILE is gone under colima; restarting it"
@@ -202,7 +216,6 @@ export function renderPlist(inputs: LaunchDaemonInputs): string {
       LOGNAME: inputs.host.user,
       PATH: [`${inputs.prefix}/bin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(inputs.host, d))].join(":"),
     },
-    WorkingDirectory: home,
     RunAtLoad: true,
     // Restart only after a failure; a clean stop stays stopped. Never bare `true` (colima#1490).
     KeepAlive: { SuccessfulExit: false },

@@ -1,7 +1,10 @@
 // The one way the provider starts processes: argv arrays (never shell strings), a deadline per
 // command, and failures that say why (exit code, signal or timeout), which command, and what it
-// printed. execa is ESM-only and a module-level import would be serialized into the state file
-// as a deep path its `exports` forbid (DESIGN.md §7), so it is imported inside the function.
+// printed. Built on node:child_process, which serializes into the provider text as a plain
+// builtin require. (execa was the first choice; loaded with import() inside the plugin's
+// require-from-string modules it failed intermittently with "crossSpawn._parse is not a
+// function" — an ESM/CJS loading race — so the provider carries no ESM process library.)
+import { spawn } from "node:child_process";
 
 /** What a finished command left behind. */
 export interface CommandResult {
@@ -37,31 +40,40 @@ export function describeFailure(reason: string, argv: readonly string[], stdout:
 }
 
 /** Runs `argv` and returns its output; throws a described error unless it exited 0. */
-export async function run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-  const { execa } = await import("execa");
+export function run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
   const [file, ...args] = argv;
-  if (!file) throw new Error("run: empty argv");
-  const result = await execa(file, args, {
-    reject: false,
-    timeout: options.timeoutMs ?? 60_000,
-    env: options.env,
-    input: options.input,
-    stdin: options.input === undefined ? "ignore" : "pipe",
+  if (!file) return Promise.reject(new Error("run: empty argv"));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout?.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(describeFailure(`could not start (${e.code ?? e.message})`, argv, stdout, stderr)));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const result = { argv: [...argv], exitCode: code ?? -1, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") };
+      if (timedOut) return reject(new Error(describeFailure(`timed out after ${timeoutMs} ms`, argv, stdout, stderr)));
+      if (signal) return reject(new Error(describeFailure(`killed by ${signal}`, argv, stdout, stderr)));
+      if (code !== 0 && !options.allowFailure) return reject(new Error(describeFailure(`exited with code ${code}`, argv, stdout, stderr)));
+      resolve(result);
+    });
   });
-  const stdout = String(result.stdout ?? "");
-  const stderr = String(result.stderr ?? "");
-  const exitCode = result.exitCode ?? -1;
-  // A timeout, a signal or a spawn error (ENOENT) is never "allowed": the command did not answer.
-  const answered = !result.timedOut && !result.signal && result.exitCode !== undefined;
-  if (result.failed && !(options.allowFailure && answered)) {
-    const reason = result.timedOut
-      ? `timed out after ${options.timeoutMs ?? 60_000} ms`
-      : result.signal
-        ? `killed by ${result.signal}`
-        : result.exitCode === undefined
-          ? `could not start (${result.code ?? result.originalMessage})`
-          : `exited with code ${result.exitCode}`;
-    throw new Error(describeFailure(reason, argv, stdout, stderr));
-  }
-  return { argv: [...argv], exitCode, stdout, stderr };
 }

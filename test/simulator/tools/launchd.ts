@@ -259,7 +259,14 @@ export class Launchd {
     }
     job.child = child;
     job.pid = child.pid;
-    child.on("error", () => undefined); // reported through "exit" (spawn failure: code null)
+    // launchd cannot spawn the job (program or WorkingDirectory missing): EX_CONFIG, no run.
+    child.on("error", () => {
+      if (job.child === child && child.exitCode === null) {
+        job.child = undefined;
+        job.pid = undefined;
+        this.exited(job, 78, null);
+      }
+    });
     child.on("exit", (code, signal) => {
       job.child = undefined;
       const pid = job.pid;
