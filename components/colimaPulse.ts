@@ -56,7 +56,9 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const profile = new ColimaProfile(
       `${name}-profile`,
       { ...machine, label: s.LABEL, backupDirBase },
-      { ...parent, dependsOn: [packages] },
+      // One profile of a name per Mac: the old one goes first, also for `pulumi up --replace`
+      // (which follows this option, not the provider's diff).
+      { ...parent, dependsOn: [packages], deleteBeforeReplace: true },
     );
     const daemon = new LaunchDaemon(
       `${name}-daemon`,
@@ -81,7 +83,8 @@ export class ColimaPulse extends pulumi.ComponentResource {
         qemuTimeout: s.WAIT_QEMU_MAX,
         apiTimeout: s.WAIT_DOCKER_API_MAX,
         stableRequired: s.WAIT_STABLE_REQUIRED,
-        trigger: daemon.filesHash,
+        // Prove it again whenever the daemon or the profile behind it is new.
+        trigger: pulumi.interpolate`${daemon.filesHash} ${profile.generation}`,
       },
       { ...parent, dependsOn: [daemon] },
     );
