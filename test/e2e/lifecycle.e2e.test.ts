@@ -215,6 +215,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   });
 
   it("destroy boots the daemon out, removes the plist and keeps Colima's state", async () => {
+    mac.sim.clearRecords();
     const r = await mac.stack.must(["destroy", "--yes", "--skip-preview"]);
     assert.match(r.stdout, /- 7 deleted/);
     assert.equal((await mac.sim.run([mac.sim.path("/bin/launchctl"), "print", `system/${LABEL}`])).code, 113);

@@ -100,6 +100,10 @@ export async function colima(world: World, argv: string[]): Promise<number> {
   const profile = profileOf(String(flags.profile ?? positional[0] ?? process.env.COLIMA_PROFILE ?? "default"));
   const home = process.env.HOME ?? "";
   if (!home.startsWith(`${world.root}/`)) fatal(`error creating config directory: mkdir ${join(home, ".colima")}: permission denied`);
+  // A FileVault-locked data volume: the homes cannot be read or created until it is unlocked.
+  if (world.state().fileVault.locked && home.startsWith(world.path("/Users/"))) {
+    fatal(`error creating config directory: mkdir ${join(home, ".colima")}: operation not permitted`);
+  }
   const base = join(home, ".colima");
   const inst = new Instance(world, home, profile.id);
   const configFile = join(base, profile.short, "colima.yaml");
