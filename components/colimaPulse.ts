@@ -70,6 +70,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         maxFailedStarts: s.MAX_FAILED_STARTS,
         profileGeneration: profile.generation,
         startupGrace: Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX),
+        pruneMode: s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : "",
       },
       { ...parent, dependsOn: [profile] },
     );

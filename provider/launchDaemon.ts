@@ -40,6 +40,8 @@ export interface LaunchDaemonArgs {
   profileGeneration: pulumi.Input<string>;
   /** Seconds a start may take before the supervisor counts it as failed. Default 300. */
   startupGrace?: pulumi.Input<number>;
+  /** Prune after each start (PRUNE_DOCKER_AFTER_START/PRUNE_MODE): "" (off), dangling, images, system. */
+  pruneMode?: pulumi.Input<string>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -62,6 +64,7 @@ export function launchDaemonSchema(z: Zod) {
     maxFailedStarts: z.number().int().min(1).max(100).default(5),
     profileGeneration: z.string(),
     startupGrace: z.number().int().min(10).max(7200).default(300),
+    pruneMode: z.enum(["", "dangling", "images", "system"]).default(""),
   });
 }
 
@@ -81,7 +84,15 @@ export interface LaunchDaemonInputs {
   maxFailedStarts: number;
   profileGeneration: string;
   startupGrace: number;
+  pruneMode: "" | "dangling" | "images" | "system";
 }
+
+/** The docker prune each PRUNE_MODE means, after every start (the seed's PRUNE_*). */
+export const PRUNE_ARGS: Record<string, string[]> = {
+  dangling: ["image", "prune", "--force"],
+  images: ["image", "prune", "--all", "--force"],
+  system: ["system", "prune", "--force"],
+};
 
 export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
   plistPath: string;
@@ -156,7 +167,19 @@ while kill -0 "$child" 2>/dev/null; do
   wait $! 2>/dev/null
   [ "$stopping" = 1 ] && break
   if "$COLIMA" status --profile "$PROFILE" >/dev/null 2>&1; then
-    if [ "$up" = 0 ]; then log "profile $PROFILE is up"; echo 0 > "$FAILURES"; fi
+    if [ "$up" = 0 ]; then
+      log "profile $PROFILE is up"
+      echo 0 > "$FAILURES"${
+        inputs.pruneMode
+          ? `
+      if ${q(`${inputs.prefix}/bin/docker`)} --host ${q(`unix://${colimaPaths(inputs.host, inputs.profile).dockerSocket}`)} ${(PRUNE_ARGS[inputs.pruneMode] ?? []).map(q).join(" ")} >/dev/null 2>&1; then
+        log "pruned Docker (${inputs.pruneMode})"
+      else
+        log "prune (${inputs.pruneMode}) failed; Docker keeps running"
+      fi`
+          : ""
+      }
+    fi
     up=1
     misses=0
   elif [ "$up" = 0 ]; then

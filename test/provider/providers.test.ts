@@ -1,0 +1,205 @@
+// Pure layer of the Mac-facing providers: rendering, quoting, diff decisions and gate timing, as
+// exact tables. The rendered supervisor is parsed by a real sh (-n) and run for its quoting.
+// Cannot prove: that launchd, colima and brew behave as assumed — the e2e tests do that on the
+// simulated Mac, and the contract suite pins the simulator to real Macs.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { backupFolder, diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
+import { nextDelay, waitGate } from "../../provider/healthGate";
+import { parseVersions } from "../../provider/homebrewPackages";
+import { diffLaunchDaemon, filesHash, type LaunchDaemonInputs, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
+import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
+
+const daemon: LaunchDaemonInputs = {
+  resourceName: "d",
+  host: { root: "/", user: "ops" },
+  label: "com.example.colima",
+  prefix: "/opt/homebrew",
+  profile: "default",
+  cpus: 2,
+  memory: 4,
+  disk: 60,
+  arch: "aarch64",
+  logPath: "/var/log/colima-pulse/colima.log",
+  throttleInterval: 10,
+  exitTimeOut: 120,
+  maxFailedStarts: 5,
+  profileGeneration: "g1",
+  startupGrace: 300,
+  pruneMode: "",
+};
+
+describe("host paths and quoting", () => {
+  it("maps macOS paths onto the host root", () => {
+    assert.equal(hostPath({ root: "/" }, "/opt/homebrew"), "/opt/homebrew");
+    assert.equal(hostPath({ root: "/tmp/mac/" }, "/opt/homebrew"), "/tmp/mac/opt/homebrew");
+    assert.deepEqual(colimaPaths({ root: "/", user: "ops" }, "work"), {
+      configDir: "/Users/ops/.colima/work",
+      dockerSocket: "/Users/ops/.colima/work/docker.sock",
+      instanceDir: "/Users/ops/.colima/_lima/colima-work",
+      diskDir: "/Users/ops/.colima/_lima/_disks/colima-work",
+      id: "colima-work",
+    });
+    assert.deepEqual(["default", "colima", "x"].map(instanceId), ["colima", "colima", "colima-x"]);
+  });
+
+  const hostile = [`it's`, `$(touch /tmp/cpulse-pwned)`, "`id`", 'a"b', "semi;colon", "new\nline", "back\\slash", "-rf", ""];
+  for (const word of hostile) {
+    it(`shellQuote survives ${JSON.stringify(word)} in a real sh`, () => {
+      const out = execFileSync("/bin/sh", ["-c", `printf %s ${shellQuote(word)}`], { encoding: "utf8" });
+      assert.equal(out, word);
+    });
+  }
+});
+
+describe("LaunchDaemon rendering", () => {
+  it("renders a plist launchd accepts, parsed back by Python's plistlib", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-plist-"));
+    writeFileSync(join(dir, "p.plist"), renderPlist({ ...daemon, logPath: "/var/log/a & <b>.log" }));
+    const parsed = JSON.parse(
+      execFileSync(
+        "python3",
+        ["-c", "import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],'rb'))))", join(dir, "p.plist")],
+        { encoding: "utf8" },
+      ),
+    );
+    assert.deepEqual(parsed, {
+      Label: "com.example.colima",
+      ProgramArguments: ["/bin/sh", "/Library/Application Support/colima-pulse/com.example.colima.sh"],
+      UserName: "ops",
+      GroupName: "staff",
+      EnvironmentVariables: { HOME: "/Users/ops", USER: "ops", LOGNAME: "ops", PATH: "/opt/homebrew/bin:/usr/bin:/bin:/usr/sbin:/sbin" },
+      RunAtLoad: true,
+      KeepAlive: { SuccessfulExit: false },
+      ThrottleInterval: 10,
+      ExitTimeOut: 120,
+      StandardOutPath: "/var/log/a & <b>.log",
+      StandardErrorPath: "/var/log/a & <b>.log",
+    });
+  });
+
+  it("renders a supervisor that sh parses, with and without prune", () => {
+    for (const pruneMode of ["", "dangling", "images", "system"] as const) {
+      const script = renderSupervisor({ ...daemon, pruneMode, prefix: "/opt/home brew's" });
+      execFileSync("/bin/sh", ["-n", "-c", script]);
+      assert.equal(script.includes("prune"), pruneMode !== "", pruneMode);
+    }
+    const script = renderSupervisor({ ...daemon, pruneMode: "images" });
+    assert.match(script, /--host 'unix:\/\/\/Users\/ops\/\.colima\/default\/docker\.sock' 'image' 'prune' '--all' '--force'/);
+    assert.match(
+      script,
+      /"\$COLIMA" 'start' '--foreground' '--profile' 'default' '--runtime' 'docker' '--vm-type' 'qemu' '--cpus' '2' '--memory' '4' '--disk' '60' '--arch' 'aarch64' &/,
+    );
+  });
+
+  it("reloads only when the rendered files differ or the job is not loaded", () => {
+    const hash = filesHash(renderPlist(daemon), renderSupervisor(daemon));
+    const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [] };
+    assert.deepEqual(diffLaunchDaemon(stored, daemon), { changes: false, replaces: [], deleteBeforeReplace: true, reasons: [] });
+    assert.deepEqual(diffLaunchDaemon({ ...stored, loaded: false, conflicts: ["gui/501/homebrew.mxcl.colima"] }, daemon).reasons, [
+      "system/com.example.colima is not loaded",
+      "conflicting job loaded: gui/501/homebrew.mxcl.colima",
+    ]);
+    assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 4 }).reasons, ["plist or supervisor differs from the declared one"]);
+    assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, label: "com.example.other" }).replaces, ["label"]);
+  });
+});
+
+describe("ColimaProfile decisions", () => {
+  const stored = {
+    resourceName: "p",
+    host: { root: "/", user: "ops" },
+    prefix: "/opt/homebrew",
+    profile: "default",
+    cpus: 2,
+    memory: 2,
+    disk: 60,
+    arch: "aarch64" as const,
+    label: "com.example.colima",
+    backupDirBase: "/Users/ops/backups",
+    instanceId: "colima",
+    dockerSocket: "/Users/ops/.colima/default/docker.sock",
+    driver: "QEMU",
+    colimaVersion: "0.10.3",
+    generation: "g1",
+  };
+  const { instanceId: _i, dockerSocket: _d, driver: _dr, colimaVersion: _c, generation: _g, ...inputs } = stored;
+
+  it("is quiet when converged; resizes in place; replaces for a new name or architecture", () => {
+    assert.equal(diffColimaProfile(stored, inputs).changes, false);
+    assert.deepEqual(diffColimaProfile(stored, { ...inputs, cpus: 4 }), {
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+      reasons: ["cpus changed"],
+    });
+    assert.deepEqual(diffColimaProfile(stored, { ...inputs, profile: "work", arch: "x86_64" }).replaces, ["profile", "arch"]);
+    assert.deepEqual(diffColimaProfile({ ...stored, driver: "macOS Virtualization.Framework" }, inputs).reasons, [
+      "profile runs on macOS Virtualization.Framework, not QEMU",
+    ]);
+  });
+
+  it("finds this profile's processes by command line, and only them", () => {
+    const paths = colimaPaths(stored.host, "default");
+    const procs = [
+      {
+        pid: 1,
+        user: "ops",
+        command: "/opt/homebrew/bin/limactl hostagent --pidfile /Users/ops/.colima/_lima/colima/ha.pid --socket x colima",
+      },
+      { pid: 2, user: "ops", command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima -pidfile q" },
+      { pid: 3, user: "ops", command: "/opt/homebrew/bin/colima start --foreground --profile default --runtime docker" },
+      { pid: 4, user: "ops", command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima-work -pidfile q" },
+      { pid: 5, user: "ops", command: "/opt/homebrew/bin/colima start --profile defaultish" },
+      { pid: 6, user: "ops", command: "sleep 3600" },
+    ];
+    assert.deepEqual(
+      profileProcesses(procs, paths, "default").map((p) => p.pid),
+      [1, 2, 3],
+    );
+  });
+
+  it("names the backup folder after the time and the profile", () => {
+    assert.equal(
+      backupFolder("/Users/ops/backups/", "default", new Date("2026-11-29T14:05:06.789Z")),
+      "/Users/ops/backups/2026-11-29T14-05-06-789Z-default",
+    );
+  });
+});
+
+describe("HomebrewPackages and HealthGate", () => {
+  it("parses `brew list --versions`", () => {
+    assert.deepEqual(parseVersions("colima 0.10.3\nqemu 9.2.0 10.1.0\n\n"), { colima: "0.10.3", qemu: "10.1.0" });
+  });
+
+  it("polls fast first, then at most every 250 ms", () => {
+    const delays = [0];
+    for (let i = 0; i < 8; i++) delays.push(nextDelay(delays[delays.length - 1] as number));
+    assert.deepEqual(delays, [0, 25, 38, 57, 86, 129, 194, 250, 250]);
+  });
+
+  it("a gate passes as soon as its probe does, and fails at its timeout with the last observation", async () => {
+    let n = 0;
+    const passed = await waitGate(
+      "thing",
+      5,
+      async () => (++n >= 3 ? { ok: true, value: "v" } : { ok: false, seen: `try ${n}` }),
+      () => undefined,
+    );
+    assert.equal(passed.value, "v");
+    assert.ok(passed.ms < 1000, `${passed.ms} ms`);
+    await assert.rejects(
+      waitGate(
+        "the Docker API",
+        1,
+        async () => ({ ok: false, seen: "ECONNREFUSED" }),
+        () => undefined,
+      ),
+      /^Error: gate "the Docker API" did not pass within 1s \(waited 1\.\ds\); last observation: ECONNREFUSED$/,
+    );
+  });
+});
