@@ -12,8 +12,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
-import { asRoot, colimaPaths, type Host, hostPath, shellQuote, withLock } from "./lib/host";
-import { CONFLICTING_LABELS, explainBootstrapFailure, isLoaded, bootout as launchdBootout, removeConflictingJobs } from "./lib/launchd";
+import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, shellQuote, withLock } from "./lib/host";
+import {
+  CONFLICTING_LABELS,
+  explainBootstrapFailure,
+  isLoaded,
+  isRunning,
+  bootout as launchdBootout,
+  removeConflictingJobs,
+} from "./lib/launchd";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -103,6 +110,8 @@ export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
   loaded: boolean;
   /** Conflicting Colima jobs found loaded (e.g. `brew services`' homebrew.mxcl.colima). */
   conflicts: string[];
+  /** Whether the job's supervisor is running (false after it gave up on failed starts). */
+  running: boolean;
 }
 
 // ---- pure functions -----------------------------------------------------------------------
@@ -263,6 +272,7 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
     reasons.push(olds.filesHash ? "plist or supervisor differs from the declared one" : "plist or supervisor is missing");
   if (!olds.loaded) reasons.push(`system/${news.label} is not loaded`);
   if (olds.conflicts?.length) reasons.push(`conflicting job loaded: ${olds.conflicts.join(", ")}`);
+  if (olds.loaded && olds.running === false) reasons.push(`system/${news.label} is loaded but not running`);
   return { changes: reasons.length > 0, replaces, deleteBeforeReplace: true, reasons };
 }
 
@@ -292,7 +302,7 @@ function readOrEmpty(path: string): string {
   }
 }
 
-async function converge(inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs): Promise<LaunchDaemonOutputs> {
+async function converge(inputs: LaunchDaemonInputs): Promise<LaunchDaemonOutputs> {
   const { plistPath, scriptPath, scriptDir } = daemonPaths(inputs);
   const plist = renderPlist(inputs);
   const script = renderSupervisor(inputs);
@@ -307,8 +317,15 @@ async function converge(inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs):
     await installFile(inputs.host, script, scriptPath, "0755");
     await installFile(inputs.host, plist, plistPath, "0644");
     if (await launchdBootout(inputs.host, target)) say(inputs, `${target} changed: reloading it`);
-  } else if (olds?.loaded && (await isLoaded(inputs.host, target))) {
-    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [] };
+  } else if (await isLoaded(inputs.host, target)) {
+    if (!(await isRunning(inputs.host, target))) {
+      // The supervisor gave up after failed starts: a new count, and a new start.
+      const failures = `${homeOf(inputs.host)}/.colima/.colima-pulse-${inputs.profile}.failures`;
+      await asUser(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-f", failures]);
+      await asRoot(inputs.host, [hostPath(inputs.host, "/bin/launchctl"), "kickstart", "-k", target]);
+      say(inputs, `${target} was not running: restarted it`);
+    }
+    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true };
   }
   await withLock("launchctl", async () => {
     if (await isLoaded(inputs.host, target)) return;
@@ -321,7 +338,7 @@ async function converge(inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs):
     }
   });
   say(inputs, `${target} loaded: supervising profile ${inputs.profile} as ${inputs.host.user}`);
-  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [] };
+  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true };
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
@@ -337,8 +354,8 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: LaunchDaemonInputs) {
     return { id: `system/${inputs.label}`, outs: await converge(inputs) };
   },
-  async update(_id: string, olds: LaunchDaemonOutputs, news: LaunchDaemonInputs) {
-    return { outs: await converge(news, olds) };
+  async update(_id: string, _olds: LaunchDaemonOutputs, news: LaunchDaemonInputs) {
+    return { outs: await converge(news) };
   },
   async read(id: string, stored: LaunchDaemonOutputs) {
     const { plistPath, scriptPath } = daemonPaths(stored);
@@ -350,7 +367,17 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = {
     for (const label of CONFLICTING_LABELS) {
       for (const target of [`system/${label}`, `gui/${uid}/${label}`]) if (await isLoaded(stored.host, target)) conflicts.push(target);
     }
-    return { id, props: { ...stored, filesHash: hash, loaded: await isLoaded(stored.host, `system/${stored.label}`), conflicts } };
+    const target = `system/${stored.label}`;
+    return {
+      id,
+      props: {
+        ...stored,
+        filesHash: hash,
+        loaded: await isLoaded(stored.host, target),
+        running: await isRunning(stored.host, target),
+        conflicts,
+      },
+    };
   },
   async delete(_id: string, stored: LaunchDaemonOutputs) {
     const { plistPath, scriptPath } = daemonPaths(stored);
@@ -369,7 +396,14 @@ export class LaunchDaemon extends pulumi.dynamic.Resource {
   declare readonly loaded: pulumi.Output<boolean>;
 
   constructor(name: string, args: LaunchDaemonArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { plistPath: undefined, scriptPath: undefined, filesHash: undefined, loaded: undefined, conflicts: undefined };
+    const outputs = {
+      plistPath: undefined,
+      scriptPath: undefined,
+      filesHash: undefined,
+      loaded: undefined,
+      conflicts: undefined,
+      running: undefined,
+    };
     super(launchDaemonProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "LaunchDaemon");
   }
 }

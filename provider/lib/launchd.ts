@@ -13,6 +13,12 @@ export async function isLoaded(host: Host, target: string): Promise<boolean> {
   return r.exitCode === 0;
 }
 
+/** Is `target` loaded and its program running (`state = running` in `launchctl print`)? */
+export async function isRunning(host: Host, target: string): Promise<boolean> {
+  const r = await run([hostPath(host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
+  return r.exitCode === 0 && /^\tstate = running$/m.test(r.stdout);
+}
+
 /** Boots `target` out if loaded; "not loaded" (3, 113) is success. Returns whether it was loaded. */
 export async function bootout(host: Host, target: string): Promise<boolean> {
   return withLock("launchctl", async () => {

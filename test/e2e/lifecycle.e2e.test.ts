@@ -121,6 +121,10 @@ describe("a start that keeps failing leaves a bounded number of processes", { co
     assert.equal(leaked(), count, "no further attempts");
     assert.ok(count <= 3, `at most one leaked process per attempt (${count})`);
     mac.sim.setFaults({});
+    // Refresh sees the supervisor stopped; up starts it again with a fresh count.
+    const r = await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
+    assert.match(r.stdout, /was not running: restarted it/);
+    await waitFor("Docker after the fault cleared", () => dockerAnswers(mac.socket));
   });
 });
 

@@ -98,11 +98,14 @@ describe("LaunchDaemon rendering", () => {
 
   it("reloads only when the rendered files differ or the job is not loaded", () => {
     const hash = filesHash(renderPlist(daemon), renderSupervisor(daemon));
-    const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [] };
+    const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [], running: true };
     assert.deepEqual(diffLaunchDaemon(stored, daemon), { changes: false, replaces: [], deleteBeforeReplace: true, reasons: [] });
     assert.deepEqual(diffLaunchDaemon({ ...stored, loaded: false, conflicts: ["gui/501/homebrew.mxcl.colima"] }, daemon).reasons, [
       "system/com.example.colima is not loaded",
       "conflicting job loaded: gui/501/homebrew.mxcl.colima",
+    ]);
+    assert.deepEqual(diffLaunchDaemon({ ...stored, running: false }, daemon).reasons, [
+      "system/com.example.colima is loaded but not running",
     ]);
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 4 }).reasons, ["plist or supervisor differs from the declared one"]);
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, label: "com.example.other" }).replaces, ["label"]);

@@ -1,11 +1,11 @@
 // The settings layers: precedence, defaults, and the exact error for every kind of bad input.
 // Pure: no engine, no files except the readLayers case.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, type LayerValues, parseDotenv, readLayers, resolveSettings } from "../../stacks/config";
+import { ConfigError, type LayerValues, parseDotenv, readLayers, resolveSettings, SETTINGS } from "../../stacks/config";
 
 const project = (values: Record<string, unknown>): LayerValues => ({ layer: "project", file: "Pulumi.yaml", values });
 const dotenv = (values: Record<string, unknown>): LayerValues => ({ layer: ".env", file: ".env", values });
@@ -135,6 +135,13 @@ describe("settings: bad input is refused with key, layer, value and what is allo
 });
 
 describe("settings: reading the layers", () => {
+  it(".env.example is valid and names every setting", () => {
+    const example = readFileSync(join(__dirname, "../../.env.example"), "utf8");
+    const layer = parseDotenv(example, ".env.example");
+    assert.equal(resolveSettings([layer]).settings.HOMEBREW_USER, "your-short-user-name");
+    for (const key of Object.keys(SETTINGS)) assert.match(example, new RegExp(`^#? ?${key}=`, "m"), key);
+  });
+
   it("parses the seed's .env syntax", () => {
     assert.deepEqual(
       parseDotenv("# machine\nexport HOMEBREW_USER=\"ops\"\nCOLIMA_CPUS=4 # four\nLOG_PATH='/var/log/x y.log'\n", ".env").values,
