@@ -4,12 +4,20 @@
 // gates → smoke test → optional container installers.
 import * as pulumi from "@pulumi/pulumi";
 import { ColimaProfile } from "../provider/colimaProfile";
+import { ContainerInstaller } from "../provider/containerInstaller";
 import { HealthGate } from "../provider/healthGate";
 import { HomebrewPackages } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
 import { colimaPaths, type Host, hostPath } from "../provider/lib/host";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { Settings } from "../stacks/config";
+
+/** One folder of containers/ with an install.sh (stacks/index.ts finds them). */
+export interface InstallerSpec {
+  name: string;
+  dir: string;
+  filesHash: string;
+}
 
 export interface ColimaPulseArgs {
   /** The validated machine settings (stacks/config.ts). */
@@ -18,6 +26,10 @@ export interface ColimaPulseArgs {
   hostRoot: string;
   /** The smoke test's image and expected output. */
   smoke: { image: string; expectOutput: string };
+  /** Local installers, run after the smoke test against the profile's socket. */
+  installers?: InstallerSpec[];
+  /** Environment per installer name (config `installerEnv`, kept secret). */
+  installerEnv?: pulumi.Input<Record<string, Record<string, string>>>;
 }
 
 export class ColimaPulse extends pulumi.ComponentResource {
@@ -101,6 +113,21 @@ export class ColimaPulse extends pulumi.ComponentResource {
       },
       { ...parent, dependsOn: [gate] },
     );
+
+    for (const installer of args.installers ?? []) {
+      new ContainerInstaller(
+        `${name}-install-${installer.name}`,
+        {
+          host,
+          dir: installer.dir,
+          filesHash: installer.filesHash,
+          dockerHost: `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`,
+          prefix: packages.prefix,
+          env: pulumi.output(args.installerEnv ?? {}).apply((all) => all[installer.name] ?? {}),
+        },
+        { ...parent, dependsOn: [smoke] },
+      );
+    }
 
     this.dockerHost = gate.dockerHost;
     this.dockerVersion = gate.dockerVersion;

@@ -4,8 +4,10 @@
 // plistlib), Docker's own answers and the engine's output and state.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { testServices } from "../helpers/services";
 import { dockerAnswers, LABEL, mutating, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
 
 describe("ColimaPulse on a simulated Mac, through the real engine", { concurrency: false }, () => {
@@ -73,5 +75,28 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
     const drift = await stack().cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(drift.code, 0, drift.stdout + drift.stderr);
     assert.deepEqual(mutating(sim().records()), []);
+  });
+
+  it("an installer in containers/ runs against the profile's socket, again when its files change; its secrets stay encrypted", async () => {
+    const dir = join(stack().dir, "containers/demo");
+    const marker = join(stack().dir, "demo-ran.log");
+    mkdirSync(dir, { recursive: true });
+    const script = (v: string) =>
+      `#!/bin/sh\nset -e\ndocker run --rm "$IMAGE" >> ${JSON.stringify(marker)}\necho "v${v} token-length=\${#TOKEN}" >> ${JSON.stringify(marker)}\n`;
+    writeFileSync(join(dir, "install.sh"), script("1"));
+    await stack().must(["config", "set", "--path", "installerEnv.demo.IMAGE", testServices().smokeImage]);
+    await stack().must(["config", "set", "--secret", "--path", "installerEnv.demo.TOKEN", "s3cr3t-installer-token"]);
+    const first = await stack().must(["up", "--yes", "--skip-preview"]);
+    assert.match(readFileSync(marker, "utf8"), /Hello from Docker![\s\S]*v1 token-length=22/);
+    const same = await stack().must(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
+    writeFileSync(join(dir, "install.sh"), script("2"));
+    const second = await stack().must(["up", "--yes", "--skip-preview"]);
+    assert.match(readFileSync(marker, "utf8"), /v2 token-length=22/);
+    assert.equal((readFileSync(marker, "utf8").match(/token-length/g) ?? []).length, 2, "ran once per change, not on the no-change up");
+    const state = (await stack().cli(["stack", "export"])).stdout;
+    for (const text of [state, first.stdout, first.stderr, same.stdout, second.stdout, second.stderr]) {
+      assert.doesNotMatch(text, /s3cr3t-installer-token/);
+    }
+    assert.match(state, /"installerEnv"|"ciphertext"/);
   });
 });

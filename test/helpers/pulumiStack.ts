@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 export const repoRoot = resolve(__dirname, "../..");
 
 /** Files of the project a stack needs to run (the program, its code and its settings). */
-const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "stacks", "provider", "components"];
+const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "stacks", "provider", "components", "containers/README.md"];
 
 export interface CliResult {
   args: string[];

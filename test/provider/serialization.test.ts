@@ -71,6 +71,7 @@ describe("serialized providers", () => {
   it("finds the providers in provider/", () => {
     assert.deepEqual(providers.map((p) => `${p.file}:${p.name}`).sort(), [
       "colimaProfile.ts:colimaProfileProvider",
+      "containerInstaller.ts:containerInstallerProvider",
       "healthGate.ts:healthGateProvider",
       "homebrewPackages.ts:homebrewPackagesProvider",
       "launchDaemon.ts:launchDaemonProvider",

@@ -1,0 +1,123 @@
+// ContainerInstaller: one local installer from containers/<name>/ (the seed's drop-zone), run
+// after the smoke test against the profile's Docker socket, as the Homebrew user, and run again
+// whenever its files or its environment change. An installer is a folder with `install.sh`
+// (required) and `uninstall.sh` (optional, run on delete). DESIGN.md §1 names
+// @pulumi/command's local.Command for this; its provider plugin cannot be built here (the module
+// proxy refuses github.com/pulumi/pulumi-command/provider), so this small resource does the job.
+import { existsSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { asUser, type Host, hostPath } from "./lib/host";
+
+// ---- Args ---------------------------------------------------------------------------------
+
+export interface ContainerInstallerArgs {
+  host: pulumi.Input<Host>;
+  /** Absolute path of containers/<name>. */
+  dir: pulumi.Input<string>;
+  /** sha256 of the folder's files (the program computes it): a change means "run again". */
+  filesHash: pulumi.Input<string>;
+  /** unix:// socket of the profile. */
+  dockerHost: pulumi.Input<string>;
+  /** Homebrew prefix (for docker on PATH). */
+  prefix: pulumi.Input<string>;
+  /** Extra environment for the scripts; may hold secrets (they stay encrypted in state). */
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+// ---- schema and types ---------------------------------------------------------------------
+
+export function containerInstallerSchema(z: Zod) {
+  return z.strictObject({
+    resourceName: z.string().min(1),
+    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().min(1) }),
+    dir: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters"),
+    filesHash: z.string().regex(/^[a-f0-9]{64}$/),
+    dockerHost: z.string().regex(/^unix:\/\/\/[^\0\n]+$/),
+    prefix: z.string().startsWith("/"),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"), z.string()).default({}),
+  });
+}
+
+export interface ContainerInstallerInputs {
+  resourceName: string;
+  host: Host;
+  dir: string;
+  filesHash: string;
+  dockerHost: string;
+  prefix: string;
+  env: Record<string, string>;
+}
+
+export interface ContainerInstallerOutputs extends ContainerInstallerInputs {
+  /** When install.sh last succeeded. */
+  installedAt: string;
+}
+
+// ---- pure functions -----------------------------------------------------------------------
+
+export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: ContainerInstallerInputs): pulumi.dynamic.DiffResult {
+  const changed = changedKeys(olds, news, ["host", "dir", "filesHash", "dockerHost", "prefix", "env"]).map(String);
+  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+}
+
+// ---- executor -----------------------------------------------------------------------------
+
+async function runScript(inputs: ContainerInstallerInputs, script: string): Promise<void> {
+  const env = {
+    ...inputs.env,
+    DOCKER_HOST: inputs.dockerHost,
+    PATH: [`${inputs.prefix}/bin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(inputs.host, d))].join(":"),
+  };
+  console.log(`[${inputs.resourceName}] running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
+  try {
+    await asUser(inputs.host, [hostPath(inputs.host, "/bin/sh"), "-c", `cd "$1" && exec /bin/sh "./$2"`, "sh", inputs.dir, script], {
+      env,
+      timeoutMs: 30 * 60_000,
+    });
+  } catch (e) {
+    // The installer's own output can carry its secrets: say which script failed, not what it printed.
+    const reason = /exited with code \d+|timed out after \d+ ms|killed by \w+/.exec((e as Error).message)?.[0] ?? "failed";
+    throw new Error(
+      `[${inputs.resourceName}] ${inputs.dir}/${script} ${reason}; run it by hand with DOCKER_HOST=${inputs.dockerHost} to see why`,
+    );
+  }
+}
+
+// The engine hands these methods untyped values; check() is what makes them inputs.
+export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds: unknown, news: Record<string, unknown>) {
+    return checkInputs(news, containerInstallerSchema);
+  },
+  async diff(_id: string, olds: ContainerInstallerOutputs, news: ContainerInstallerInputs) {
+    return diffContainerInstaller(olds, news);
+  },
+  async create(inputs: ContainerInstallerInputs) {
+    await runScript(inputs, "install.sh");
+    return { id: `installer-${inputs.resourceName}`, outs: { ...inputs, installedAt: new Date().toISOString() } };
+  },
+  async update(_id: string, _olds: ContainerInstallerOutputs, news: ContainerInstallerInputs) {
+    await runScript(news, "install.sh");
+    return { outs: { ...news, installedAt: new Date().toISOString() } };
+  },
+  async delete(_id: string, stored: ContainerInstallerOutputs) {
+    if (existsSync(`${stored.dir}/uninstall.sh`)) await runScript(stored, "uninstall.sh");
+  },
+};
+
+// ---- resource -----------------------------------------------------------------------------
+
+export class ContainerInstaller extends pulumi.dynamic.Resource {
+  declare readonly installedAt: pulumi.Output<string>;
+
+  constructor(name: string, args: ContainerInstallerArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      containerInstallerProvider,
+      name,
+      { resourceName: name, ...args, installedAt: undefined },
+      opts,
+      "colima-pulse",
+      "ContainerInstaller",
+    );
+  }
+}
