@@ -6,7 +6,7 @@
 // Delete never removes state unless this run is a full reset (`npm run reset`), and then only
 // after the state was moved to the backup folder (or `--backup=false` was asked for).
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, type Host, hostPath, listProcesses, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { run } from "./lib/process";
@@ -37,7 +37,7 @@ export interface ColimaProfileArgs {
 export function colimaProfileSchema(z: Zod) {
   return z.strictObject({
     resourceName: z.string().min(1),
-    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/) }),
+    host: hostSchema(z),
     prefix: z.string().startsWith("/"),
     profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name"),
     cpus: z.number().int().min(1).max(64),
@@ -111,10 +111,6 @@ export function backupFolder(base: string, profile: string, now: Date): string {
 }
 
 // ---- executor -----------------------------------------------------------------------------
-
-function say(inputs: ColimaProfileInputs, message: string): void {
-  console.log(`[${inputs.resourceName}] ${message}`);
-}
 
 function colima(inputs: ColimaProfileInputs, ...args: string[]): string[] {
   return [`${inputs.prefix}/bin/colima`, ...args];

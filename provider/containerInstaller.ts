@@ -6,7 +6,7 @@
 // proxy refuses github.com/pulumi/pulumi-command/provider), so this small resource does the job.
 import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, type Host, hostPath } from "./lib/host";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -30,7 +30,7 @@ export interface ContainerInstallerArgs {
 export function containerInstallerSchema(z: Zod) {
   return z.strictObject({
     resourceName: z.string().min(1),
-    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().min(1) }),
+    host: hostSchema(z),
     dir: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters"),
     filesHash: z.string().regex(/^[a-f0-9]{64}$/),
     dockerHost: z.string().regex(/^unix:\/\/\/[^\0\n]+$/),
@@ -69,7 +69,7 @@ async function runScript(inputs: ContainerInstallerInputs, script: string): Prom
     DOCKER_HOST: inputs.dockerHost,
     PATH: [`${inputs.prefix}/bin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(inputs.host, d))].join(":"),
   };
-  console.log(`[${inputs.resourceName}] running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
+  say(inputs, `running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
   try {
     await asUser(inputs.host, [hostPath(inputs.host, "/bin/sh"), "-c", `cd "$1" && exec /bin/sh "./$2"`, "sh", inputs.dir, script], {
       env,

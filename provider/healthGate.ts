@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { request } from "node:http";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, type Host, listProcesses } from "./lib/host";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ export function healthGateSchema(z: Zod) {
   const seconds = z.number().int().min(1).max(3600);
   return z.strictObject({
     resourceName: z.string().min(1),
-    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().min(1) }),
+    host: hostSchema(z),
     prefix: z.string().startsWith("/"),
     profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/),
     socketTimeout: seconds,
@@ -87,10 +87,6 @@ export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs):
 }
 
 // ---- executor -----------------------------------------------------------------------------
-
-function say(inputs: HealthGateInputs, message: string): void {
-  console.log(`[${inputs.resourceName}] ${message}`);
-}
 
 /** Polls `probe` until it passes; logs every ~2 s; throws at the timeout with the last observation. */
 export async function waitGate(

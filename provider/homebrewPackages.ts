@@ -5,7 +5,7 @@
 // place: they are shared with whatever else the Mac runs.
 import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
 import { run } from "./lib/process";
 
@@ -23,13 +23,7 @@ export interface HomebrewPackagesArgs {
 export function homebrewPackagesSchema(z: Zod) {
   return z.strictObject({
     resourceName: z.string().min(1),
-    host: z.strictObject({
-      root: z.string().regex(/^\/[^\0\n]*$/, "must be an absolute path"),
-      user: z
-        .string()
-        .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a macOS short user name")
-        .refine((u) => u !== "root", "must not be root: Homebrew refuses to run as root"),
-    }),
+    host: hostSchema(z),
     formulae: z
       .array(z.string().regex(/^[a-z0-9][a-z0-9@+._-]*$/, "must be Homebrew formula names"))
       .min(1)
@@ -95,10 +89,6 @@ export function diffHomebrewPackages(
 }
 
 // ---- executor -----------------------------------------------------------------------------
-
-function say(inputs: HomebrewPackagesInputs, message: string): void {
-  console.log(`[${inputs.resourceName}] ${message}`);
-}
 
 /** The pre-flight audits: each failure says what to do about it. */
 async function audit(inputs: HomebrewPackagesInputs) {

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
@@ -57,7 +57,7 @@ export function launchDaemonSchema(z: Zod) {
   const path = z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters");
   return z.strictObject({
     resourceName: z.string().min(1),
-    host: z.strictObject({ root: z.string().startsWith("/"), user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/) }),
+    host: hostSchema(z),
     label: z.string().regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/, "must be a reverse-DNS label"),
     prefix: path,
     profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/),
@@ -277,10 +277,6 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
 }
 
 // ---- executor -----------------------------------------------------------------------------
-
-function say(inputs: LaunchDaemonInputs, message: string): void {
-  console.log(`[${inputs.resourceName}] ${message}`);
-}
 
 /** Writes `text` to `dest` as root:wheel with `mode` (via install(1), atomically replacing it). */
 async function installFile(host: Host, text: string, dest: string, mode: string): Promise<void> {

@@ -2,7 +2,7 @@
 // containers/hello-world): pull an image through the given socket, run it, check what it
 // printed, and record the image digest. Delete removes only what this resource added.
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, type Zod } from "./lib/checkInputs";
+import { changedKeys, checkInputs, say, type Zod } from "./lib/checkInputs";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -96,10 +96,6 @@ export function diffSmokeContainer(
 }
 
 // ---- executor -----------------------------------------------------------------------------
-
-function say(inputs: SmokeContainerInputs, message: string): void {
-  console.log(`[${inputs.resourceName}] ${message}`);
-}
 
 /** The local image's id and repo digests, or undefined when the engine does not have it. */
 async function inspectImage(inputs: SmokeContainerInputs): Promise<{ id: string; repoDigests: string[] } | undefined> {

@@ -58,3 +58,19 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
 export function changedKeys<T extends object>(olds: T, news: T, keys: readonly (keyof T)[]): (keyof T)[] {
   return keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
 }
+
+/** The Mac (Host) as every resource's input: an absolute root and a macOS short user name. */
+export function hostSchema(z: Zod) {
+  return z.strictObject({
+    root: z.string().regex(/^\/[^\0\n]*$/, "must be an absolute path"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a macOS short user name")
+      .refine((u) => u !== "root", "must not be root: Homebrew refuses to run as root"),
+  });
+}
+
+/** A progress line on the stack row, prefixed with the resource's name (DESIGN.md §7). */
+export function say(inputs: { resourceName: string }, message: string): void {
+  console.log(`[${inputs.resourceName}] ${message}`);
+}
