@@ -7,25 +7,13 @@
 // after the state was moved to the backup folder (or `--backup=false` was asked for).
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
-import { asUser, colimaPaths, type Host, hostPath, listProcesses, type ProcessInfo } from "./lib/host";
+import { asUser, colimaPaths, type Host, hostPath, listProcesses, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
-export interface ColimaProfileArgs {
-  host: pulumi.Input<Host>;
-  /** Homebrew prefix (from HomebrewPackages). */
-  prefix: pulumi.Input<string>;
-  /** Colima profile name (COLIMA_PROFILE). */
-  profile: pulumi.Input<string>;
-  cpus: pulumi.Input<number>;
-  /** GiB. */
-  memory: pulumi.Input<number>;
-  /** GiB; can grow, never shrink. */
-  disk: pulumi.Input<number>;
-  /** aarch64 or x86_64. */
-  arch: pulumi.Input<string>;
+export interface ColimaProfileArgs extends MachineArgs {
   /** The LaunchDaemon that will supervise the profile (booted out before provisioning). */
   label: pulumi.Input<string>;
   /** Where a full reset moves the old state (BACKUP_DIR_BASE). */

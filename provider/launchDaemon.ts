@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
-import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, shellQuote, withLock } from "./lib/host";
+import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
   explainBootstrapFailure,
@@ -25,16 +25,9 @@ import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
-export interface LaunchDaemonArgs {
-  host: pulumi.Input<Host>;
+export interface LaunchDaemonArgs extends MachineArgs {
   /** launchd label (LABEL). */
   label: pulumi.Input<string>;
-  prefix: pulumi.Input<string>;
-  profile: pulumi.Input<string>;
-  cpus: pulumi.Input<number>;
-  memory: pulumi.Input<number>;
-  disk: pulumi.Input<number>;
-  arch: pulumi.Input<string>;
   /** stdout/stderr of the job (LOG_PATH). */
   logPath: pulumi.Input<string>;
   /** Seconds between restarts (launchd ThrottleInterval). Default 10, launchd's own. */

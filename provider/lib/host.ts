@@ -2,6 +2,7 @@
 // under /Library) or as the Homebrew user (brew, colima), with absolute paths for every system
 // tool (no PATH hijack) and argv arrays (no shell). `root` is "/" on a Mac; tests point it at the
 // simulator's sandbox, which mirrors macOS's paths, so the same code runs in both places.
+import type { Input } from "@pulumi/pulumi";
 import { type CommandResult, type RunOptions, run } from "./process";
 
 /** Plain data (it is part of resource inputs and is serialized into state). */
@@ -10,6 +11,23 @@ export interface Host {
   root: string;
   /** The user who owns Homebrew and runs Colima (never root). */
   user: string;
+}
+
+/** The Colima machine both the profile and its LaunchDaemon are made of (resource inputs). */
+export interface MachineArgs {
+  host: Input<Host>;
+  /** Homebrew prefix (from HomebrewPackages). */
+  prefix: Input<string>;
+  /** Colima profile name (COLIMA_PROFILE). */
+  profile: Input<string>;
+  /** COLIMA_CPUS. */
+  cpus: Input<number>;
+  /** GiB (COLIMA_MEMORY). */
+  memory: Input<number>;
+  /** GiB (COLIMA_DISK); can grow, never shrink. */
+  disk: Input<number>;
+  /** aarch64 or x86_64. */
+  arch: Input<string>;
 }
 
 /** The path on this host of the macOS path `mac`. */
