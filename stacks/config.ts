@@ -149,10 +149,15 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
   return { settings: settings as Settings, sources: sources as ResolvedSettings["sources"] };
 }
 
-/** A known key within edit distance 2 of `key`, or a case-insensitive match. */
+/** A known key that `key` is a case variant, a near-miss (edit distance ≤ 2) or a prefix of. */
 function suggest(key: string): string | undefined {
   const known = Object.keys(SETTINGS);
-  return known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? known.find((k) => distance(k, key.toUpperCase()) <= 2);
+  const upper = key.toUpperCase();
+  return (
+    known.find((k) => k === upper) ??
+    known.find((k) => distance(k, upper) <= 2) ??
+    known.find((k) => upper.length >= 4 && k.startsWith(upper))
+  );
 }
 
 function distance(a: string, b: string): number {
