@@ -122,7 +122,8 @@ export async function waitGate(
 /** GET `path` from the Docker API over its unix socket. */
 export function dockerGet(socket: string, path: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, path, host: "docker", timeout: timeoutMs }, (res) => {
+    // A fresh connection per probe (no keep-alive): the question is whether the API accepts now.
+    const req = request({ socketPath: socket, path, host: "docker", timeout: timeoutMs, agent: false }, (res) => {
       let body = "";
       res.on("data", (d) => {
         body += d;

@@ -1,0 +1,94 @@
+// Faults, through the real engine on a simulated Mac: each run fails with what the operator needs
+// to see, deletes nothing, and the next `pulumi up` converges once the fault is gone.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { dockerAnswers, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+
+describe("faults: nothing lost, the next run converges", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac("e2e-faults", { BACKUP_DIR_BASE: "/Users/ops/not-a-dir/backups" });
+  });
+  after(async () => mac?.dispose());
+
+  it("brew install fails: the error names it, nothing after it runs; then it converges", async () => {
+    mac.sim.setFaults({ brewInstallFails: ["qemu"] });
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /exited with code 1: .*brew install colima lima qemu docker[\s\S]*Error: qemu: Failed to download resource/);
+    assert.equal(
+      mac.sim.records().some((e) => e.tool === "colima"),
+      false,
+      "no colima command after a failed install",
+    );
+    mac.sim.setFaults({});
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    assert.ok(dockerAnswers(mac.socket));
+  });
+
+  it("launchctl bootstrap fails: the error says which cause it could see; then it converges", async () => {
+    mac.sim.setFaults({ bootstrapError: "io" });
+    await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]); // the daemon must reload
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stdout,
+      /launchctl bootstrap system .*\.plist failed \(exit 5: Bootstrap failed: 5: Input\/output error\): no visible cause: on macOS 15 check `xattr -l/,
+    );
+    mac.sim.setFaults({});
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    await waitFor("Docker after the reload", () => dockerAnswers(mac.socket));
+  });
+
+  it("the Docker API flaps during the stability window: the gate fails with the last observation; then it converges", async () => {
+    mac.sim.setFaults({ apiFlapMs: 300 });
+    try {
+      await mac.stack.must(["config", "set", "COLIMA_CPUS", "2"]);
+      await mac.stack.must(["config", "set", "WAIT_STABLE_REQUIRED", "8"]);
+      const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+      assert.notEqual(r.code, 0);
+      assert.match(
+        r.stdout,
+        /gate "(8 good probes in a row|the Docker API)" did not pass within \d+s \(waited [\d.]+s\); last observation: /,
+      );
+    } finally {
+      mac.sim.setFaults({});
+    }
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+
+  it("a full reset whose backup folder cannot be made deletes nothing", async () => {
+    writeFileSync(mac.sim.path("/Users/ops/not-a-dir"), "a file where the backup base should be a folder");
+    const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
+    writeFileSync(marker, "keep me");
+    const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, {
+      COLIMA_PULSE_FULL_RESET: "default",
+      COLIMA_PULSE_BACKUP: "move",
+    });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /mkdir/);
+    assert.equal(readFileSync(marker, "utf8"), "keep me", "nothing deleted");
+    assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/default/colima.yaml")), true);
+    assert.equal(
+      mac.sim.records().some((e) => e.tool === "colima" && e.argv[0] === "delete"),
+      false,
+    );
+    // Pulumi kept the old profile in state; a plain up (no decision) brings the machine back.
+    await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
+    await waitFor("Docker after recovery", () => dockerAnswers(mac.socket));
+  });
+
+  it("two `pulumi up` at once: the second is refused by the stack lock, nothing is corrupted", async () => {
+    await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]);
+    const [a, b] = await Promise.all([mac.stack.cli(["up", "--yes", "--skip-preview"]), mac.stack.cli(["up", "--yes", "--skip-preview"])]);
+    const codes = [a.code, b.code].sort();
+    assert.equal(codes[0], 0, "one of them ran");
+    assert.notEqual(codes[1], 0, "the other was refused");
+    const refused = a.code === 0 ? b : a;
+    assert.match(refused.stdout + refused.stderr, /locked/i);
+    const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
+    assert.equal(clean.code, 0, clean.stdout);
+  });
+});
