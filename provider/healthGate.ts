@@ -1,7 +1,7 @@
 // HealthGate: proof that the *supervised* instance is usable, in the seed's order — the socket
 // exists, the VM is QEMU with a live qemu process, the Docker API answers /_ping and /version,
 // and then stays up for N probes in a row. Each gate polls with a short, capped backoff (it
-// notices readiness within ~250 ms), says what it is waiting for, and fails exactly at its
+// notices readiness within ~100 ms), says what it is waiting for, and fails exactly at its
 // timeout with the last thing it saw.
 import { statSync } from "node:fs";
 import { request } from "node:http";
@@ -71,9 +71,10 @@ export type Probe = { ok: true; value?: string } | { ok: false; seen: string };
 
 // ---- pure functions -----------------------------------------------------------------------
 
-/** Next poll delay: short first (readiness noticed fast), growing to a cap (no busy loop). */
+/** Next poll delay: short first, growing to a 100 ms cap, so readiness is noticed within ~100 ms
+ *  (DESIGN.md §6) without a busy loop: at most ten cheap probes a second. */
 export function nextDelay(previous: number): number {
-  return Math.min(250, Math.max(25, Math.round(previous * 1.5)));
+  return Math.min(100, Math.max(25, Math.round(previous * 1.5)));
 }
 
 export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs): pulumi.dynamic.DiffResult & { reasons: string[] } {

@@ -1,0 +1,174 @@
+// The benchmark (DESIGN.md §6): run on demand with `npm run bench`, prints a Markdown table, and
+// with `--write` stores it in bench/RESULTS.md with the machine it ran on. Not part of the tests:
+// timings on shared machines are noisy, so nothing here asserts a threshold.
+//   1. converged `pulumi up`: wall time and the provider's commands, against an empty program in
+//      the same run, and against the bash tool's restart-only cycle modelled in the simulator;
+//   2. gate latency: readiness at a known moment → time until the gate passes (median, p95);
+//   3. scale: preview of 1, 5 and 20 machine stacks with bounded concurrency.
+import { spawnSync } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { dockerGet, waitGate } from "../provider/healthGate";
+import { TestStack } from "../test/helpers/pulumiStack";
+import { simulatedMac } from "../test/helpers/simulatedMac";
+
+const rows: string[][] = [];
+const row = (...cells: (string | number)[]) => rows.push(cells.map(String));
+const ms = (n: number) => `${Math.round(n)} ms`;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await fn();
+  return [value, performance.now() - start];
+}
+
+async function convergedUp(): Promise<void> {
+  const mac = await simulatedMac("bench-converged");
+  try {
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    const runs = 3;
+    let upMs = 0;
+    let refreshMs = 0;
+    let upCommands = 0;
+    let refreshCommands = 0;
+    for (let i = 0; i < runs; i++) {
+      mac.sim.clearRecords();
+      upMs += (await timed(() => mac.stack.must(["up", "--yes", "--skip-preview", "--expect-no-changes"])))[1];
+      upCommands += mac.sim.records().filter((r) => !(r.tool === "colima" && r.argv[0] === "status")).length;
+      mac.sim.clearRecords();
+      refreshMs += (await timed(() => mac.stack.must(["up", "--yes", "--skip-preview", "--refresh", "--expect-no-changes"])))[1];
+      refreshCommands += mac.sim
+        .records()
+        .filter((r) => !(r.tool === "colima" && r.argv[0] === "status" && r.user === "ops" && r.exit === undefined)).length;
+    }
+    const empty = await TestStack.create("bench-empty", {}, { program: "export const nothing = 1;\n" });
+    await empty.must(["up", "--yes", "--skip-preview"]);
+    let emptyMs = 0;
+    for (let i = 0; i < runs; i++) emptyMs += (await timed(() => empty.must(["up", "--yes", "--skip-preview", "--expect-no-changes"])))[1];
+    await empty.dispose();
+
+    // The bash tool's restart-only run, as the seed describes it, on the same simulated Mac:
+    // boot out the job, TERM colima/limactl, start the profile again, wait for it, reload the job.
+    const sudo = mac.sim.path("/usr/bin/sudo");
+    const colima = mac.sim.path("/opt/homebrew/bin/colima");
+    const label = "system/com.colima-pulse.colima";
+    mac.sim.clearRecords();
+    const [, bashMs] = await timed(async () => {
+      await mac.sim.run([sudo, "-n", mac.sim.path("/bin/launchctl"), "bootout", label]);
+      for (const p of mac.sim.processes().filter((x) => /bin\/(colima|limactl) /.test(x.command))) process.kill(p.pid, "SIGTERM");
+      await mac.sim.run([colima, "start", "--vm-type", "qemu", "--runtime", "docker"]);
+      await mac.sim.run([colima, "stop"]);
+      await mac.sim.run([
+        sudo,
+        "-n",
+        mac.sim.path("/bin/launchctl"),
+        "bootstrap",
+        "system",
+        mac.sim.path("/Library/LaunchDaemons/com.colima-pulse.colima.plist"),
+      ]);
+    });
+    const disruptive = mac.sim
+      .records()
+      .filter((r) => r.exit !== undefined && /^(launchctl (bootout|bootstrap)|colima (start|stop))/.test(`${r.tool} ${r.argv[0]}`));
+    row("converged `pulumi up` (no refresh)", ms(upMs / runs), `${upCommands / runs} provider commands, 0 restarts`);
+    row("converged `pulumi up --refresh`", ms(refreshMs / runs), `${Math.round(refreshCommands / runs)} read-only commands, 0 restarts`);
+    row("empty program `pulumi up`, same engine", ms(emptyMs / runs), `ratio converged/empty: ${(upMs / emptyMs).toFixed(2)}`);
+    row("bash tool's restart-only cycle (modelled)", ms(bashMs), `${disruptive.length} disruptive commands, 1 VM restart`);
+  } finally {
+    await mac.dispose();
+  }
+}
+
+async function gateLatency(): Promise<void> {
+  const delays: number[] = [];
+  const dir = join(tmpdir(), `cpulse-bench-${process.pid}`);
+  for (let i = 0; i < 30; i++) {
+    const sock = `${dir}-${i}.sock`;
+    rmSync(sock, { force: true });
+    let readyAt = Number.POSITIVE_INFINITY;
+    const server = createServer((c) => {
+      if (performance.now() < readyAt) return c.destroy();
+      c.once("data", () => c.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK"));
+    });
+    await new Promise<void>((r) => server.listen(sock, r));
+    const readyIn = 300 + ((i * 37) % 400); // readiness at a known, varying moment
+    readyAt = performance.now() + readyIn;
+    const { ms: waited } = await waitGate(
+      "bench",
+      10,
+      async () => {
+        const r = await dockerGet(sock, "/_ping").catch(() => undefined);
+        return r?.status === 200 ? { ok: true } : { ok: false, seen: "not yet" };
+      },
+      () => undefined,
+    );
+    delays.push(waited - readyIn);
+    server.close();
+    rmSync(sock, { force: true });
+  }
+  row(
+    "gate latency after readiness (30 runs)",
+    `median ${ms(percentile(delays, 50))}`,
+    `p95 ${ms(percentile(delays, 95))}, max ${ms(Math.max(...delays))}`,
+  );
+}
+
+async function scale(): Promise<void> {
+  for (const n of [1, 5, 20]) {
+    const stacks = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        TestStack.create(
+          `bench-fleet-${i}`,
+          { HOMEBREW_USER: "ops", smokeImage: "hello-world:latest" },
+          { env: { COLIMA_PULSE_HOST_ROOT: "/tmp/cpulse-bench-mac" } },
+        ),
+      ),
+    );
+    const limit = 4; // bounded parallelism: 2 cores, each preview is a Node program plus the engine
+    const [, wall] = await timed(async () => {
+      const queue = [...stacks];
+      await Promise.all(
+        Array.from({ length: Math.min(limit, n) }, async () => {
+          for (let s = queue.shift(); s; s = queue.shift()) await s.must(["preview"]);
+        }),
+      );
+    });
+    row(`preview of ${n} machine stack${n > 1 ? "s" : ""} (≤${limit} at once)`, ms(wall), `${ms(wall / n)} per stack`);
+    await Promise.all(stacks.map((s) => s.dispose()));
+  }
+}
+
+async function main(): Promise<void> {
+  await convergedUp();
+  await gateLatency();
+  await scale();
+  const engine = spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, pulumi ${engine}`;
+  const table = [
+    `Run ${new Date().toISOString()} on ${machine}; macOS simulated (test/simulator), Docker = Debian's dockerd.`,
+    "",
+    "| measurement | result | detail |",
+    "|---|---|---|",
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    "",
+  ].join("\n");
+  console.log(table);
+  if (process.argv.includes("--write")) {
+    writeFileSync(
+      join(__dirname, "RESULTS.md"),
+      `# Benchmark results\n\n\`npm run bench\` (bench/run.ts). Numbers from one run; rerun to compare.\n\n${table}`,
+    );
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(e);
+  process.exit(1);
+});
