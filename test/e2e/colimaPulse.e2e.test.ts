@@ -41,6 +41,15 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
     const plist = sim().path(`/Library/LaunchDaemons/${LABEL}.plist`);
     const st = statSync(plist);
     assert.deepEqual([st.uid, st.gid, (st.mode & 0o777).toString(8)], [0, 0, "644"]);
+    // What launchd runs as the user, and the folders around it: root's, and writable by root only.
+    for (const [path, mode] of [
+      [`/Library/Application Support/colima-pulse/${LABEL}.sh`, "755"],
+      ["/Library/Application Support/colima-pulse", "755"],
+      ["/var/log/colima-pulse", "755"],
+    ]) {
+      const s = statSync(sim().path(path as string));
+      assert.deepEqual([path, s.uid, s.gid, (s.mode & 0o777).toString(8)], [path, 0, 0, mode]);
+    }
     const parsed = JSON.parse(
       execFileSync("python3", ["-c", "import json,plistlib,sys; print(json.dumps(plistlib.load(open(sys.argv[1],'rb'))))", plist], {
         encoding: "utf8",
