@@ -154,6 +154,9 @@ async function main(): Promise<void> {
   const table = [
     `Run ${new Date().toISOString()} on ${machine}; macOS simulated (test/simulator), Docker = Debian's dockerd.`,
     "",
+    "The simulated VM starts in milliseconds, so the bash cycle's wall time here hides what costs on a Mac: its VM restart",
+    "(tens of seconds, and every container restarted). Compare restarts and disruptive commands, not that row's time.",
+    "",
     "| measurement | result | detail |",
     "|---|---|---|",
     ...rows.map((r) => `| ${r.join(" | ")} |`),
