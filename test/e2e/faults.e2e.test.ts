@@ -1,7 +1,8 @@
 // Faults, through the real engine on a simulated Mac: each run fails with what the operator needs
 // to see, deletes nothing, and the next `pulumi up` converges once the fault is gone.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dockerAnswers, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 
@@ -90,5 +91,57 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     assert.match(refused.stdout + refused.stderr, /locked/i);
     const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(clean.code, 0, clean.stdout);
+  });
+});
+
+describe("the Pulumi process killed mid-run: `pulumi cancel`, then `pulumi up --refresh` converges", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac("e2e-killed", { BACKUP_DIR_BASE: "/Users/ops/backups" });
+  });
+  after(async () => mac?.dispose());
+
+  const recover = async () => {
+    const locked = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+    assert.match(locked.stdout + locked.stderr, /the stack is currently locked/, "the local backend's lock outlives a kill -9");
+    await mac.stack.must(["cancel", "--yes"]);
+    await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
+    await waitFor("Docker after recovery", () => dockerAnswers(mac.socket));
+  };
+
+  it("while the profile is being provisioned", async () => {
+    await mac.stack.killDuring(["up", "--yes", "--skip-preview"], () =>
+      mac.sim.records().some((r) => r.tool === "colima" && r.argv[0] === "start"),
+    );
+    await recover();
+  });
+
+  it("while the LaunchDaemon is being loaded", async () => {
+    await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]);
+    mac.sim.clearRecords();
+    await mac.stack.killDuring(["up", "--yes", "--skip-preview"], () =>
+      mac.sim.records().some((r) => r.tool === "launchctl" && r.argv[0] === "bootout"),
+    );
+    await recover();
+  });
+
+  it("during a full reset, right after the move: the backup is intact and findable", async () => {
+    const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
+    writeFileSync(marker, "before the reset");
+    const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+    const backups = mac.sim.path("/Users/ops/backups");
+    const moved = () => existsSync(backups) && readdirSync(backups).some((d) => existsSync(join(backups, d, "instance")));
+    await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], moved, {
+      COLIMA_PULSE_FULL_RESET: "default",
+      COLIMA_PULSE_BACKUP: "move",
+    });
+    const [folder] = readdirSync(backups);
+    assert.equal(readFileSync(join(backups, folder as string, "instance/marker"), "utf8"), "before the reset");
+    await recover();
+    assert.equal(
+      readFileSync(join(backups, folder as string, "instance/marker"), "utf8"),
+      "before the reset",
+      "still there after recovery",
+    );
   });
 });

@@ -1,7 +1,7 @@
 // Drives the real `pulumi` CLI (the engine scripts/engine.sh provides) against a copy of this
 // project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
 // never touches the checkout's stacks/ or .state/.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -74,6 +74,31 @@ export class TestStack {
         },
       );
     });
+  }
+
+  /** Starts `pulumi <args>` and SIGKILLs it (and its plugins) once `when()` is true: an operator's
+   *  kill -9 or a power loss mid-run. Resolves once it is dead. */
+  async killDuring(args: string[], when: () => boolean, env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<void> {
+    const child = spawn("pulumi", [...args, "--non-interactive"], {
+      cwd: this.dir,
+      env: { ...this.env, ...env },
+      stdio: "ignore",
+      detached: true,
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (!when()) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        try {
+          process.kill(-(child.pid as number), "SIGKILL");
+        } catch {
+          // already gone
+        }
+        throw new Error(`pulumi ${args.join(" ")}: the moment to kill it never came`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    process.kill(-(child.pid as number), "SIGKILL");
+    await new Promise((r) => child.once("exit", r));
   }
 
   /** Like cli(), but throws with the whole output when the command fails. */
