@@ -7,7 +7,7 @@
 // after the state was moved to the backup folder (or `--backup=false` was asked for).
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
-import { asUser, colimaPaths, type Host, hostPath, listProcesses, type MachineArgs, type ProcessInfo } from "./lib/host";
+import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { run } from "./lib/process";
 
@@ -37,15 +37,8 @@ export function colimaProfileSchema(z: Zod) {
   });
 }
 
-export interface ColimaProfileInputs {
+export interface ColimaProfileInputs extends Machine {
   resourceName: string;
-  host: Host;
-  prefix: string;
-  profile: string;
-  cpus: number;
-  memory: number;
-  disk: number;
-  arch: "aarch64" | "x86_64";
   label: string;
   backupDirBase: string;
 }

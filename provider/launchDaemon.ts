@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
-import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type MachineArgs, shellQuote, withLock } from "./lib/host";
+import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
   explainBootstrapFailure,
@@ -68,16 +68,9 @@ export function launchDaemonSchema(z: Zod) {
   });
 }
 
-export interface LaunchDaemonInputs {
+export interface LaunchDaemonInputs extends Machine {
   resourceName: string;
-  host: Host;
   label: string;
-  prefix: string;
-  profile: string;
-  cpus: number;
-  memory: number;
-  disk: number;
-  arch: "aarch64" | "x86_64";
   logPath: string;
   throttleInterval: number;
   exitTimeOut: number;

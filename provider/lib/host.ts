@@ -30,6 +30,17 @@ export interface MachineArgs {
   arch: Input<string>;
 }
 
+/** MachineArgs once the engine has resolved them (what the providers receive). */
+export interface Machine {
+  host: Host;
+  prefix: string;
+  profile: string;
+  cpus: number;
+  memory: number;
+  disk: number;
+  arch: "aarch64" | "x86_64";
+}
+
 /** The path on this host of the macOS path `mac`. */
 export function hostPath(host: Pick<Host, "root">, mac: string): string {
   return host.root === "/" ? mac : `${host.root.replace(/\/+$/, "")}${mac}`;
