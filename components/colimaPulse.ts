@@ -67,7 +67,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const logPath = hostPath(host, s.LOG_PATH);
     const profile = new ColimaProfile(
       `${name}-profile`,
-      { ...machine, label: s.LABEL, backupDirBase },
+      { ...machine, label: s.LABEL, backupDirBase, hostMemoryGiB: packages.hostMemoryGiB },
       // One profile of a name per Mac: the old one goes first, also for `pulumi up --replace`
       // (which follows this option, not the provider's diff).
       { ...parent, dependsOn: [packages], deleteBeforeReplace: true },

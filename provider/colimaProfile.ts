@@ -18,6 +18,8 @@ export interface ColimaProfileArgs extends MachineArgs {
   label: pulumi.Input<string>;
   /** Where a full reset moves the old state (BACKUP_DIR_BASE). */
   backupDirBase: pulumi.Input<string>;
+  /** This Mac's memory in GiB (from HomebrewPackages): the VM may not ask for more. */
+  hostMemoryGiB: pulumi.Input<number>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -34,6 +36,8 @@ export function colimaProfileSchema(z: Zod) {
     arch: z.enum(["aarch64", "x86_64"]),
     label: z.string().regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/),
     backupDirBase: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/),
+    // Absent in state written before this input existed: then there is nothing to compare.
+    hostMemoryGiB: z.number().int().min(1).optional(),
   });
 }
 
@@ -41,6 +45,7 @@ export interface ColimaProfileInputs extends Machine {
   resourceName: string;
   label: string;
   backupDirBase: string;
+  hostMemoryGiB?: number;
 }
 
 export interface ColimaProfileOutputs extends ColimaProfileInputs {
@@ -235,14 +240,21 @@ async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
 export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = {
   async check(olds: Partial<ColimaProfileOutputs>, news: Record<string, unknown>) {
     const result = await checkInputs(news, colimaProfileSchema);
+    const failures = [...(result.failures ?? [])];
     if (olds?.disk && typeof news.disk === "number" && news.disk < olds.disk) {
-      const failure = {
+      failures.push({
         property: "disk",
         reason: `cannot shrink from ${olds.disk} to ${news.disk} GiB (Lima cannot shrink a disk); a smaller disk needs a full reset: npm run reset`,
-      };
-      return { inputs: result.inputs, failures: [...(result.failures ?? []), failure] };
+      });
     }
-    return result;
+    // Known once HomebrewPackages has run (a number; in a first preview it is still unknown).
+    if (typeof news.hostMemoryGiB === "number" && typeof news.memory === "number" && news.memory > news.hostMemoryGiB) {
+      failures.push({
+        property: "memory",
+        reason: `COLIMA_MEMORY ${news.memory} GiB is more than this Mac has (${news.hostMemoryGiB} GiB)`,
+      });
+    }
+    return failures.length > 0 ? { inputs: result.inputs, failures } : result;
   },
   async diff(_id: string, olds: ColimaProfileOutputs, news: ColimaProfileInputs) {
     const { reasons, ...result } = diffColimaProfile(olds, news);

@@ -42,6 +42,8 @@ export interface HomebrewPackagesOutputs extends HomebrewPackagesInputs {
   prefix: string;
   arch: "arm64" | "x86_64";
   macosVersion: string;
+  /** Physical memory in GiB (`sysctl -n hw.memsize`), for the profile's memory check. */
+  hostMemoryGiB: number;
   /** `fdesetup status`: "On" or "Off". */
   fileVault: string;
   /** What FileVault means for unattended boots (the seed's FileVault section). */
@@ -115,7 +117,8 @@ async function audit(inputs: HomebrewPackagesInputs) {
   }
   const fv = (await asRoot(host, [hostPath(host, "/usr/bin/fdesetup"), "status"], { allowFailure: true })).stdout;
   const fileVault = /FileVault is On/.test(fv) ? "On" : /FileVault is Off/.test(fv) ? "Off" : "unknown";
-  return { macosVersion, arch: arch as "arm64" | "x86_64", fileVault };
+  const memsize = Number((await run([hostPath(host, "/usr/sbin/sysctl"), "-n", "hw.memsize"])).stdout.trim());
+  return { macosVersion, arch: arch as "arm64" | "x86_64", fileVault, hostMemoryGiB: Math.floor(memsize / 1024 ** 3) };
 }
 
 async function listVersions(inputs: HomebrewPackagesInputs, brew: string): Promise<Record<string, string>> {
@@ -191,6 +194,7 @@ export class HomebrewPackages extends pulumi.dynamic.Resource {
   declare readonly fileVault: pulumi.Output<string>;
   declare readonly fileVaultNote: pulumi.Output<string>;
   declare readonly versions: pulumi.Output<Record<string, string>>;
+  declare readonly hostMemoryGiB: pulumi.Output<number>;
 
   constructor(name: string, args: HomebrewPackagesArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = {
@@ -200,6 +204,7 @@ export class HomebrewPackages extends pulumi.dynamic.Resource {
       fileVault: undefined,
       fileVaultNote: undefined,
       versions: undefined,
+      hostMemoryGiB: undefined,
     };
     super(homebrewPackagesProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "HomebrewPackages");
   }

@@ -195,6 +195,16 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
     );
   });
 
+  it("more memory than the Mac has is refused by preview, before anything runs", async () => {
+    await mac.stack.must(["config", "set", "COLIMA_MEMORY", "64"]);
+    mac.sim.clearRecords();
+    const r = await mac.stack.cli(["preview"]);
+    await mac.stack.must(["config", "set", "COLIMA_MEMORY", "2"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /memory.*COLIMA_MEMORY 64 GiB is more than this Mac has \(16 GiB\)/);
+    assert.deepEqual(mutating(mac.sim.records()), []);
+  });
+
   it("without the decision, even --replace deletes nothing", async () => {
     await mac.stack.must(["up", "--yes", "--skip-preview", "--replace", urn]);
     assert.equal(existsSync(mac.sim.path("/Users/ops/backups")), false);

@@ -124,6 +124,7 @@ describe("ColimaProfile decisions", () => {
     arch: "aarch64" as const,
     label: "com.example.colima",
     backupDirBase: "/Users/ops/backups",
+    hostMemoryGiB: 16,
     instanceId: "colima",
     dockerSocket: "/Users/ops/.colima/default/docker.sock",
     driver: "QEMU",

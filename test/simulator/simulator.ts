@@ -66,6 +66,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   "/usr/bin/uname": "uname",
   "/usr/bin/id": "id",
   "/usr/bin/fdesetup": "fdesetup",
+  "/usr/sbin/sysctl": "sysctl",
   "/sbin/launchd": "launchd",
 };
 
@@ -116,6 +117,7 @@ export class MacSimulator {
       brew: {},
       loggedIn: [],
       dockerTarget: options.dockerTarget,
+      memoryBytes: 16 * 1024 ** 3,
     };
     writeFileSync(join(world.simDir, "state.json"), JSON.stringify(state, null, 2));
     writeFileSync(join(world.simDir, "record.jsonl"), "");

@@ -4,7 +4,7 @@ import { colima } from "./colima";
 import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
 import { limactl, qemuVm } from "./lima";
-import { fdesetup, id, su, sudo, swVers, uname } from "./system";
+import { fdesetup, id, su, sudo, swVers, sysctl, uname } from "./system";
 import { ToolExit, World } from "./world";
 
 type Tool = (world: World, argv: string[]) => Promise<number>;
@@ -23,6 +23,7 @@ const TOOLS: Record<string, Tool> = {
   uname,
   id,
   fdesetup,
+  sysctl,
 };
 
 /** Tools whose start is recorded too (they run for a long time or hand over to others). */

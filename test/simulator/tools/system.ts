@@ -42,6 +42,18 @@ export async function id(world: World, argv: string[]): Promise<number> {
   return 0;
 }
 
+/** sysctl(8): the two keys the provider reads, `-n` for the bare value. */
+export async function sysctl(world: World, argv: string[]): Promise<number> {
+  const names = argv.filter((a) => !a.startsWith("-"));
+  const values: Record<string, string> = { "hw.memsize": String(world.state().memoryBytes), "hw.ncpu": "8" };
+  for (const name of names) {
+    const v = values[name];
+    if (v === undefined) throw new ToolExit(1, `sysctl: unknown oid '${name}'\n`);
+    process.stdout.write(argv.includes("-n") ? `${v}\n` : `${name}: ${v}\n`);
+  }
+  return 0;
+}
+
 export async function fdesetup(world: World, argv: string[]): Promise<number> {
   if (argv[0] !== "status") throw new ToolExit(1, "Usage: fdesetup status\n");
   const fv = world.state().fileVault;

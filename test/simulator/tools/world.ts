@@ -27,6 +27,8 @@ export interface SimState {
   loggedIn: string[];
   /** Absolute path of the real Docker Engine socket the simulated VMs expose. */
   dockerTarget: string;
+  /** Physical memory, as `sysctl -n hw.memsize` reports it. */
+  memoryBytes: number;
 }
 
 /** Faults a test injects; every tool reads them fresh on each call. */
