@@ -4,10 +4,13 @@
 // (required) and `uninstall.sh` (optional, run on delete). DESIGN.md §1 names
 // @pulumi/command's local.Command for this; its provider plugin cannot be built here (the module
 // proxy refuses github.com/pulumi/pulumi-command/provider), so this small resource does the job.
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
-import { asUser, type Host, hostPath } from "./lib/host";
+import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
+import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -63,16 +66,32 @@ export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: Co
 
 // ---- executor -----------------------------------------------------------------------------
 
+/** Runs `script` of the installer as the Homebrew user. Its environment travels in a 0600 file
+ *  owned by that user and removed as soon as the shell has read it — never in an argv, where
+ *  secrets would show in `ps` and in error messages. */
 async function runScript(inputs: ContainerInstallerInputs, script: string): Promise<void> {
-  const env = {
+  const env: Record<string, string> = {
     ...inputs.env,
     DOCKER_HOST: inputs.dockerHost,
     PATH: [`${inputs.prefix}/bin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(inputs.host, d))].join(":"),
   };
   say(inputs, `running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
+  const dir = mkdtempSync(join(tmpdir(), "colima-pulse-env-"));
+  const envFile = join(dir, "env");
   try {
-    await asUser(inputs.host, [hostPath(inputs.host, "/bin/sh"), "-c", `cd "$1" && exec /bin/sh "./$2"`, "sh", inputs.dir, script], {
-      env,
+    writeFileSync(
+      envFile,
+      Object.entries(env)
+        .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
+        .join(""),
+      { mode: 0o600 },
+    );
+    if ((await currentUser(inputs.host)) !== inputs.host.user) {
+      const uid = (await run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
+      await asRoot(inputs.host, [hostPath(inputs.host, "/usr/sbin/chown"), "-R", uid, dir]);
+    }
+    const shell = `. "$1" && rm -f "$1" && cd "$2" && exec /bin/sh "./$3"`;
+    await asUser(inputs.host, [hostPath(inputs.host, "/bin/sh"), "-c", shell, "sh", envFile, inputs.dir, script], {
       timeoutMs: 30 * 60_000,
     });
   } catch (e) {
@@ -81,6 +100,8 @@ async function runScript(inputs: ContainerInstallerInputs, script: string): Prom
     throw new Error(
       `[${inputs.resourceName}] ${inputs.dir}/${script} ${reason}; run it by hand with DOCKER_HOST=${inputs.dockerHost} to see why`,
     );
+  } finally {
+    await asRoot(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-rf", dir]).catch(() => rmSync(dir, { recursive: true, force: true }));
   }
 }
 
