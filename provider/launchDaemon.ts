@@ -17,7 +17,7 @@ import {
   CONFLICTING_LABELS,
   explainBootstrapFailure,
   isLoaded,
-  isRunning,
+  jobState,
   bootout as launchdBootout,
   removeConflictingJobs,
 } from "./lib/launchd";
@@ -293,14 +293,15 @@ async function converge(inputs: LaunchDaemonInputs): Promise<LaunchDaemonOutputs
   const onDisk = filesHash(readOrEmpty(plistPath), readOrEmpty(scriptPath));
   const wanted = filesHash(plist, script);
   const target = `system/${inputs.label}`;
+  const state = onDisk === wanted ? await jobState(inputs.host, target) : { loaded: false, running: false };
   if (onDisk !== wanted) {
     const logDir = inputs.logPath.replace(/\/[^/]*$/, "") || "/";
     await asRoot(inputs.host, [hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir, logDir]);
     await installFile(inputs.host, script, scriptPath, "0755");
     await installFile(inputs.host, plist, plistPath, "0644");
     if (await launchdBootout(inputs.host, target)) say(inputs, `${target} changed: reloading it`);
-  } else if (await isLoaded(inputs.host, target)) {
-    if (!(await isRunning(inputs.host, target))) {
+  } else if (state.loaded) {
+    if (!state.running) {
       // The supervisor gave up after failed starts: a new count, and a new start.
       const failures = `${homeOf(inputs.host)}/.colima/.colima-pulse-${inputs.profile}.failures`;
       await asUser(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-f", failures]);
@@ -355,8 +356,7 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = {
       props: {
         ...stored,
         filesHash: hash,
-        loaded: await isLoaded(stored.host, target),
-        running: await isRunning(stored.host, target),
+        ...(await jobState(stored.host, target)),
         conflicts,
       },
     };

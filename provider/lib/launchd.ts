@@ -7,16 +7,15 @@ import { run } from "./process";
  *  gui domain (or the system one under sudo) with KeepAlive (homebrew-core colima.rb). */
 export const CONFLICTING_LABELS = ["homebrew.mxcl.colima"];
 
-/** Is `target` (e.g. `system/com.x`) loaded? `launchctl print` exits 113 when it is not. */
-export async function isLoaded(host: Host, target: string): Promise<boolean> {
+/** Whether `target` (e.g. `system/com.x`) is loaded, and whether its program runs — one
+ *  `launchctl print` (exit 113 when not loaded; `state = running` while it runs). */
+export async function jobState(host: Host, target: string): Promise<{ loaded: boolean; running: boolean }> {
   const r = await run([hostPath(host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
-  return r.exitCode === 0;
+  return { loaded: r.exitCode === 0, running: r.exitCode === 0 && /^\tstate = running$/m.test(r.stdout) };
 }
 
-/** Is `target` loaded and its program running (`state = running` in `launchctl print`)? */
-export async function isRunning(host: Host, target: string): Promise<boolean> {
-  const r = await run([hostPath(host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
-  return r.exitCode === 0 && /^\tstate = running$/m.test(r.stdout);
+export async function isLoaded(host: Host, target: string): Promise<boolean> {
+  return (await jobState(host, target)).loaded;
 }
 
 /** Boots `target` out if loaded; "not loaded" (3, 113) is success. Returns whether it was loaded. */

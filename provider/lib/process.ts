@@ -19,8 +19,6 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Variables added to the inherited environment. */
   env?: Record<string, string>;
-  /** Standard input for the command. */
-  input?: string;
   /** Return a non-zero exit as a result instead of throwing (for probes such as "is it there?"). */
   allowFailure?: boolean;
 }
@@ -47,7 +45,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       env: options.env ? { ...process.env, ...options.env } : process.env,
-      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
@@ -62,7 +60,6 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       timedOut = true;
       child.kill("SIGKILL");
     }, timeoutMs);
-    if (options.input !== undefined) child.stdin?.end(options.input);
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(new Error(describeFailure(`could not start (${e.code ?? e.message})`, argv, stdout, stderr)));

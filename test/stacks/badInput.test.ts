@@ -5,7 +5,8 @@
 // end to end in test/e2e/lifecycle.e2e.test.ts: the program stops before any resource.)
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, DANGER_SWITCHES, type Layer, type LayerValues, resolveSettings, SETTINGS } from "../../stacks/config";
+import { DANGER_SWITCHES, type Layer, type LayerValues, SETTINGS } from "../../stacks/config";
+import { settingsProblems } from "../helpers/settings";
 
 const FILES: Record<Layer, string> = { project: "Pulumi.yaml", ".env": ".env", stack: "stacks/Pulumi.mac1.yaml" };
 const HOSTILE = ["$(reboot)", "`id`", "a;b", "a'b", 'a"b', "a\nb", "../../etc", "a b|c"];
@@ -83,16 +84,6 @@ const BAD: Record<string, [unknown, string][]> = {
   ],
 };
 
-function problemsOf(layers: LayerValues[]): string[] {
-  try {
-    resolveSettings(layers);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  return [];
-}
-
 /** The layers with `values` in `layer` and a valid HOMEBREW_USER elsewhere (when it is not the key under test). */
 function layersWith(layer: Layer, values: Record<string, unknown>): LayerValues[] {
   const base: LayerValues = {
@@ -114,7 +105,7 @@ describe("bad input: every key in every layer", () => {
         const given = layer === ".env" && typeof value !== "string" ? String(value) : value;
         count++;
         it(`${layer} ${key}=${JSON.stringify(given)}`, () => {
-          const problems = problemsOf(layersWith(layer, { [key]: given }));
+          const problems = settingsProblems(layersWith(layer, { [key]: given }));
           assert.equal(problems.length, 1, problems.join("\n"));
           const p = problems[0] as string;
           assert.ok(p.startsWith(`${key} (${layer}: ${FILES[layer]}) = ${JSON.stringify(given)}: `), p);
@@ -126,7 +117,7 @@ describe("bad input: every key in every layer", () => {
     for (const key of DANGER_SWITCHES) {
       count++;
       it(`${layer} danger switch ${key}`, () => {
-        const [p] = problemsOf(layersWith(layer, { [key]: "true" }));
+        const [p] = settingsProblems(layersWith(layer, { [key]: "true" }));
         assert.equal(
           p,
           `${key} (${layer}: ${FILES[layer]}) = "true": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
@@ -136,7 +127,7 @@ describe("bad input: every key in every layer", () => {
     for (const typo of ["COLIMA_CPU", "colima_disk", "WAIT_SOCKET", "LABLE"]) {
       count++;
       it(`${layer} typo ${typo}`, () => {
-        const [p] = problemsOf(layersWith(layer, { [typo]: "1" }));
+        const [p] = settingsProblems(layersWith(layer, { [typo]: "1" }));
         assert.match(
           p as string,
           new RegExp(`^${typo} \\(${layer.replace(".", "\\.")}: .*\\) = "1": unknown setting \\(did you mean [A-Z_]+\\?\\)`),

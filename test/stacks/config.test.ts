@@ -5,21 +5,12 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { ConfigError, type LayerValues, parseDotenv, readLayers, resolveSettings, SETTINGS } from "../../stacks/config";
+import { type LayerValues, parseDotenv, readLayers, resolveSettings, SETTINGS } from "../../stacks/config";
+import { settingsProblems } from "../helpers/settings";
 
 const project = (values: Record<string, unknown>): LayerValues => ({ layer: "project", file: "Pulumi.yaml", values });
 const dotenv = (values: Record<string, unknown>): LayerValues => ({ layer: ".env", file: ".env", values });
 const stack = (values: Record<string, unknown>): LayerValues => ({ layer: "stack", file: "stacks/Pulumi.mac1.yaml", values });
-
-function problems(layers: LayerValues[]): string[] {
-  try {
-    resolveSettings(layers);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 describe("settings: precedence and defaults", () => {
   it("project < .env < stack, with defaults for the rest and where each came from", () => {
@@ -126,7 +117,7 @@ describe("settings: bad input is refused with key, layer, value and what is allo
     ],
   ];
   for (const [name, layers, expected] of cases) {
-    it(name, () => assert.deepEqual(problems(layers), expected));
+    it(name, () => assert.deepEqual(settingsProblems(layers), expected));
   }
   it(`covers ${cases.length} bad-input cases in one table`, () => {
     console.log(`bad-input cases: ${cases.length}`);
