@@ -2,7 +2,7 @@
 // project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
 // never touches the checkout's stacks/ or .state/.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -135,6 +135,14 @@ export class TestStack {
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+
+  /** The lock files the local backend holds for this project's stacks right now
+   *  (`.pulumi/locks/<org>/<project>/<stack>/<id>.json`, pkg/backend/diy/lock.go). */
+  locks(): string[] {
+    const dir = join(this.dir, ".state/backend/.pulumi/locks");
+    if (!existsSync(dir)) return [];
+    return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".json"));
   }
 
   readFile(relative: string): string {
