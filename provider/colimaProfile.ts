@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
+import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = {
+export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(olds: Partial<ColimaProfileOutputs>, news: Record<string, unknown>) {
     const result = await checkInputs(news, colimaProfileSchema);
     const failures = [...(result.failures ?? [])];
@@ -278,7 +279,7 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, stored: ColimaProfileOutputs) {
     await removeProfile(stored);
   },
-};
+});
 
 // ---- resource -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
+import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ async function runScript(inputs: ContainerInstallerInputs, script: string): Prom
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = {
+export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, containerInstallerSchema);
   },
@@ -124,7 +125,7 @@ export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, stored: ContainerInstallerOutputs) {
     if (existsSync(`${stored.dir}/uninstall.sh`)) await runScript(stored, "uninstall.sh");
   },
-};
+});
 
 // ---- resource -----------------------------------------------------------------------------
 

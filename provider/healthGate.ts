@@ -8,6 +8,7 @@ import { request } from "node:http";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, type Host, listProcesses } from "./lib/host";
+import { onTheMac } from "./lib/machineLock";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -212,7 +213,7 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const healthGateProvider: pulumi.dynamic.ResourceProvider = {
+export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, healthGateSchema);
   },
@@ -235,7 +236,7 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // A proof owns nothing.
   },
-};
+});
 
 // ---- resource -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
+import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ async function converge(inputs: HomebrewPackagesInputs, installedBefore: string[
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = {
+export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, homebrewPackagesSchema);
   },
@@ -183,7 +184,7 @@ export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, stored: HomebrewPackagesOutputs) {
     say(stored, `left ${stored.formulae.join(", ")} installed: Homebrew packages are shared with the rest of the Mac`);
   },
-};
+});
 
 // ---- resource -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import {
   bootout as launchdBootout,
   removeConflictingJobs,
 } from "./lib/launchd";
+import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ async function converge(inputs: LaunchDaemonInputs): Promise<LaunchDaemonOutputs
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = {
+export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, launchDaemonSchema);
   },
@@ -367,7 +368,7 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = {
     await asRoot(stored.host, [hostPath(stored.host, "/bin/rm"), "-f", plistPath, scriptPath]);
     if (existsSync(plistPath)) throw new Error(`${plistPath} is still there after rm`);
   },
-};
+});
 
 // ---- resource -----------------------------------------------------------------------------
 

@@ -8,9 +8,10 @@ import { run } from "./process";
 export const CONFLICTING_LABELS = ["homebrew.mxcl.colima"];
 
 /** Whether `target` (e.g. `system/com.x`) is loaded, and whether its program runs — one
- *  `launchctl print` (exit 113 when not loaded; `state = running` while it runs). */
+ *  `launchctl print` (exit 113 when not loaded; `state = running` while it runs). Asked as root,
+ *  so the answer does not depend on who the operator is: a gui domain belongs to its user. */
 export async function jobState(host: Host, target: string): Promise<{ loaded: boolean; running: boolean }> {
-  const r = await run([hostPath(host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
+  const r = await asRoot(host, [hostPath(host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
   return { loaded: r.exitCode === 0, running: r.exitCode === 0 && /^\tstate = running$/m.test(r.stdout) };
 }
 
@@ -64,7 +65,7 @@ export async function explainBootstrapFailure(host: Host, label: string, plistPa
   if (uid !== "0" || (mode && (Number.parseInt(mode, 8) & 0o022) !== 0)) {
     return `${plistPath} has bad ownership/permissions (owner uid ${uid}, mode ${mode}); launchd needs root:wheel and no group/world write (0644)`;
   }
-  const disabled = await run([hostPath(host, "/bin/launchctl"), "print-disabled", "system"], { allowFailure: true });
+  const disabled = await asRoot(host, [hostPath(host, "/bin/launchctl"), "print-disabled", "system"], { allowFailure: true });
   if (new RegExp(`"${label.replace(/\./g, "\\.")}" => (disabled|true)`).test(disabled.stdout)) {
     return `system/${label} is disabled (run: sudo launchctl enable system/${label})`;
   }

@@ -15,7 +15,8 @@ import { repoRoot } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 
 /** Serialized providers larger than this bloat every state file and every plugin start. */
-const MAX_PROVIDER_BYTES = 48 * 1024;
+// 56 KiB since the Mac lock and engine watchdog (provider/lib/machineLock.ts) joined every provider.
+const MAX_PROVIDER_BYTES = 56 * 1024;
 
 type Call = { method: string; args: unknown[] };
 // biome-ignore lint/suspicious/noExplicitAny: whatever the provider returned, checked field by field below

@@ -3,7 +3,18 @@
 // cuts, and the record of every command run. Code under test reaches it only through real
 // processes and files (README.md).
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
@@ -124,6 +135,9 @@ export class MacSimulator {
     for (const dir of ["/Library/LaunchDaemons", "/var/log", "/var/root", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
       mkdirSync(world.path(dir), { recursive: true, mode: 0o755 });
     }
+    // drwxrwxrwt root wheel, as /private/var/tmp is on every Mac.
+    mkdirSync(world.path("/var/tmp"), { recursive: true });
+    chmodSync(world.path("/var/tmp"), 0o1777);
     for (const name of Object.keys(users)) mkdirSync(join(world.home(name), "Library/LaunchAgents"), { recursive: true });
     for (const [path, tool] of Object.entries(SYSTEM_TOOLS)) installTool(world, world.path(path), tool);
     for (const path of PASSTHROUGH) {

@@ -1,0 +1,140 @@
+// The Mac's lock against real processes and files: one run drives a Mac at a time, a dead
+// holder's lock is taken over, and the steps of one run never wait for each other.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { Host } from "../../../provider/lib/host";
+import { LOCK_PATH, onMachine } from "../../../provider/lib/machineLock";
+
+/** A root with what the lock needs of a Mac: /bin/ps and a sticky /var/tmp. */
+function macRoot(): Host {
+  const root = mkdtempSync(join(tmpdir(), "cpulse-lock-"));
+  mkdirSync(join(root, "bin"));
+  symlinkSync("/bin/ps", join(root, "bin/ps"));
+  mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
+  return { root, user: "ops" };
+}
+
+function holdBy(host: Host, owner: { pid: number; command: string }): void {
+  const dir = join(host.root, LOCK_PATH);
+  mkdirSync(dir);
+  writeFileSync(join(dir, "owner.json"), JSON.stringify({ ...owner, since: "2026-11-29T00:00:00.000Z" }));
+}
+
+function sleeper(): ChildProcess {
+  return spawn("sleep", ["60"], { stdio: "ignore" });
+}
+
+const ownerOf = (host: Host) => JSON.parse(readFileSync(join(host.root, LOCK_PATH, "owner.json"), "utf8")) as { pid: number };
+
+describe("the Mac's lock", () => {
+  it("is taken once for all the concurrent steps of one provider process", async () => {
+    const host = macRoot();
+    const said: string[] = [];
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) =>
+        onMachine(
+          host,
+          (m) => said.push(m),
+          async () => n,
+        ),
+      ),
+    );
+    assert.deepEqual(results, [1, 2, 3, 4, 5]);
+    assert.equal(ownerOf(host).pid, process.pid);
+    assert.deepEqual(said, [], "no step waited");
+  });
+
+  it("waits for a live holder, says for whom, and takes over when it ends", async () => {
+    const host = macRoot();
+    const holder = sleeper();
+    holdBy(host, { pid: holder.pid as number, command: "sleep 60" });
+    const said: string[] = [];
+    let ran = false;
+    const step = onMachine(
+      host,
+      (m) => said.push(m),
+      async () => {
+        ran = true;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(ran, false, "the step waits while the holder lives");
+    assert.match(
+      said[0] ?? "",
+      new RegExp(
+        `waiting for another colima-pulse run on this Mac to finish its step \\(pid ${holder.pid}, holding it since 2026-11-29T00:00:00.000Z; waited 0s\\)`,
+      ),
+    );
+    holder.kill("SIGKILL");
+    await step;
+    assert.equal(ran, true);
+    assert.equal(ownerOf(host).pid, process.pid);
+  });
+
+  it("takes over at once from a holder that died (kill -9, power cut)", async () => {
+    const host = macRoot();
+    const gone = sleeper();
+    gone.kill("SIGKILL");
+    await new Promise((r) => gone.once("exit", r));
+    holdBy(host, { pid: gone.pid as number, command: "sleep 60" });
+    const said: string[] = [];
+    await onMachine(
+      host,
+      (m) => said.push(m),
+      async () => undefined,
+    );
+    assert.deepEqual(said, []);
+    assert.equal(ownerOf(host).pid, process.pid);
+  });
+
+  it("takes over from a PID that now belongs to another program (reused after a reboot)", async () => {
+    const host = macRoot();
+    const other = sleeper();
+    try {
+      holdBy(host, { pid: other.pid as number, command: "node /opt/pulumi/dynamic-provider/index.js 127.0.0.1:4000" });
+      await onMachine(
+        host,
+        () => undefined,
+        async () => undefined,
+      );
+      assert.equal(ownerOf(host).pid, process.pid);
+    } finally {
+      other.kill("SIGKILL");
+    }
+  });
+
+  it("waits for a lock whose owner is still being written, and takes it if nobody ever writes it", async () => {
+    const host = macRoot();
+    mkdirSync(join(host.root, LOCK_PATH));
+    const started = Date.now();
+    await onMachine(
+      host,
+      () => undefined,
+      async () => undefined,
+    );
+    assert.ok(Date.now() - started >= 5_000, "gave a starting holder 5 s");
+    assert.equal(ownerOf(host).pid, process.pid);
+  });
+
+  it("does not run the step when the lock cannot be made (a step never runs unguarded)", async () => {
+    const host = macRoot();
+    const noTmp = { ...host, root: join(host.root, "missing") };
+    let ran = false;
+    await assert.rejects(
+      onMachine(
+        noTmp,
+        () => undefined,
+        async () => {
+          ran = true;
+        },
+      ),
+      /ENOENT/,
+    );
+    assert.equal(ran, false);
+    assert.equal(existsSync(join(noTmp.root, LOCK_PATH)), false);
+  });
+});
