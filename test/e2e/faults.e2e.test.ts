@@ -1,10 +1,12 @@
 // Faults, through the real engine on a simulated Mac: each run fails with what the operator needs
 // to see, deletes nothing, and the next `pulumi up` converges once the fault is gone.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { LOCK_PATH } from "../../provider/lib/machineLock";
 import { dockerAnswers, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import type { RecordEntry } from "../simulator/tools/world";
 
 describe("faults: nothing lost, the next run converges", { concurrency: false }, () => {
   let mac: SimulatedMac;
@@ -96,6 +98,30 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     assert.equal(clean.code, 0, clean.stdout);
   });
 
+  it("a second backend pointed at the same Mac waits for the run in progress, and says for whom", async () => {
+    // Pulumi's stack lock lives in the backend; this is the provider's lock on the Mac itself.
+    await mac.stack.must(["up", "--yes", "--skip-preview"]); // the twin's refresh has resources to read
+    const twin = await mac.stack.clone();
+    const lock = mac.sim.path(`${LOCK_PATH}/owner.json`);
+    try {
+      await mac.stack.must(["config", "set", "COLIMA_CPUS", "4"]);
+      const first = mac.stack.cli(["up", "--yes", "--skip-preview"]);
+      await waitFor("the first run to hold the Mac", () => existsSync(lock));
+      const holder = (JSON.parse(readFileSync(lock, "utf8")) as { pid: number }).pid;
+      const second = await twin.cli(["preview", "--refresh"]);
+      const done = await first;
+      assert.equal(done.code, 0, done.stdout + done.stderr);
+      assert.equal(second.code, 0, second.stdout + second.stderr);
+      assert.match(
+        second.stdout,
+        new RegExp(`waiting for another colima-pulse run on this Mac to finish its step \\(pid ${holder}, holding it since `),
+      );
+      await waitFor("the Mac's lock to be released", () => !existsSync(lock), 10_000);
+    } finally {
+      twin.forget();
+    }
+  });
+
   it("two `pulumi up` started at the same instant: at most one runs, nothing is corrupted", async () => {
     // The local backend writes its lock and then looks for others (lock.go), so two runs that
     // start together may both see each other and both step back: safe, and the next run converges.
@@ -112,54 +138,120 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
   });
 });
 
-describe("the Pulumi process killed mid-run: `pulumi cancel`, then `pulumi up --refresh` converges", { concurrency: false }, () => {
+// Killed at each stage: `pulumi up` on a new Mac, `pulumi up` applying a change, and a full reset.
+// Recovery is what the README tells the operator: the local backend's lock outlives a kill -9, so
+// `pulumi cancel`, then `pulumi up --refresh` (refresh first, because the killed run may have done
+// work it never recorded). After it: one VM, Docker answers, a drift check is clean, and the
+// profile's data is where it was or in the backup the reset made.
+
+type KillPoint = (stdout: string, records: RecordEntry[]) => boolean;
+const printed =
+  (pattern: RegExp): KillPoint =>
+  (stdout) =>
+    pattern.test(stdout);
+const ran =
+  (tool: string, verb: string): KillPoint =>
+  (_, records) =>
+    records.some((r) => r.tool === tool && r.argv[0] === verb);
+
+async function recoverAfterKill(mac: SimulatedMac): Promise<void> {
+  const locked = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+  assert.notEqual(locked.code, 0, "the killed run's lock is still there");
+  assert.match(locked.stderr, /the stack is currently locked by 1 lock\(s\)/);
+  await mac.stack.must(["cancel", "--yes"]);
+  await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
+  await waitFor("Docker after recovery", () => dockerAnswers(mac.socket));
+  const vms = mac.sim.processes().filter((p) => /qemu-system-\S+ .*-name lima-colima\b/.test(p.command));
+  assert.equal(vms.length, 1, `one VM:\n${vms.map((p) => p.command).join("\n")}`);
+  const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
+  assert.equal(clean.code, 0, clean.stdout);
+  // The killed run's provider finished its step and then noticed its engine was gone.
+  const providers = () => mac.stack.processes().filter((p) => p.command.includes("dynamic-provider"));
+  await waitFor("the killed run's provider to exit", () => providers().length === 0, 15_000);
+}
+
+const FIRST_UP: [string, KillPoint][] = [
+  ["installing the Homebrew packages", printed(/\[colima-packages\] installing/)],
+  ["starting the profile's VM", ran("colima", "start")],
+  ["handing the VM over to launchd", ran("colima", "stop")],
+  ["loading the LaunchDaemon", ran("launchctl", "bootstrap")],
+  ["waiting at the health gates", printed(/HealthGate colima-health creating/)],
+  ["running the smoke test", printed(/\[colima-smoke\] .*pulling/)],
+];
+
+describe("the Pulumi process killed during the first `pulumi up`", { concurrency: false }, () => {
+  for (const [stage, when] of FIRST_UP) {
+    it(`while ${stage}: the next run converges`, async () => {
+      const mac = await simulatedMac("e2e-killed-new");
+      try {
+        await mac.stack.killDuring(["up", "--yes", "--skip-preview"], (out) => when(out, mac.sim.records()));
+        await recoverAfterKill(mac);
+      } finally {
+        await mac.dispose();
+      }
+    });
+  }
+});
+
+describe("the Pulumi process killed while changing or resetting a converged Mac", { concurrency: false }, () => {
   let mac: SimulatedMac;
+  let marker: string;
+  let backups: string;
   before(async () => {
     mac = await simulatedMac("e2e-killed", { BACKUP_DIR_BASE: "/Users/ops/backups" });
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
+    backups = mac.sim.path("/Users/ops/backups");
   });
   after(async () => mac?.dispose());
 
-  const recover = async () => {
-    const locked = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
-    assert.match(locked.stdout + locked.stderr, /the stack is currently locked/, "the local backend's lock outlives a kill -9");
-    await mac.stack.must(["cancel", "--yes"]);
-    await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
-    await waitFor("Docker after recovery", () => dockerAnswers(mac.socket));
+  /** The profile's data, wherever it is now: in place, or in the one backup that holds it. */
+  const dataFoundIn = (): string[] => {
+    const found = existsSync(marker) ? [marker] : [];
+    for (const folder of existsSync(backups) ? readdirSync(backups) : []) {
+      const copy = join(backups, folder, "instance/marker");
+      if (existsSync(copy)) found.push(copy);
+    }
+    return found;
   };
 
-  it("while the profile is being provisioned", async () => {
-    await mac.stack.killDuring(["up", "--yes", "--skip-preview"], () =>
-      mac.sim.records().some((r) => r.tool === "colima" && r.argv[0] === "start"),
-    );
-    await recover();
-  });
-
-  it("while the LaunchDaemon is being loaded", async () => {
-    await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]);
-    mac.sim.clearRecords();
-    await mac.stack.killDuring(["up", "--yes", "--skip-preview"], () =>
-      mac.sim.records().some((r) => r.tool === "launchctl" && r.argv[0] === "bootout"),
-    );
-    await recover();
-  });
-
-  it("during a full reset, right after the move: the backup is intact and findable", async () => {
-    const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
-    writeFileSync(marker, "before the reset");
-    const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
-    const backups = mac.sim.path("/Users/ops/backups");
-    const moved = () => existsSync(backups) && readdirSync(backups).some((d) => existsSync(join(backups, d, "instance")));
-    await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], moved, {
-      COLIMA_PULSE_FULL_RESET: "default",
-      COLIMA_PULSE_BACKUP: "move",
+  let cpus = 2;
+  const CHANGE: [string, KillPoint][] = [
+    ["reloading the LaunchDaemon", ran("launchctl", "bootout")],
+    ["re-checking the health gates", printed(/HealthGate colima-health updating/)],
+  ];
+  for (const [stage, when] of CHANGE) {
+    it(`applying a change, while ${stage}: the data stays in place`, async () => {
+      writeFileSync(marker, stage);
+      await mac.stack.must(["config", "set", "COLIMA_CPUS", String(++cpus)]);
+      mac.sim.clearRecords();
+      await mac.stack.killDuring(["up", "--yes", "--skip-preview"], (out) => when(out, mac.sim.records()));
+      await recoverAfterKill(mac);
+      assert.equal(readFileSync(marker, "utf8"), stage);
     });
-    const [folder] = readdirSync(backups);
-    assert.equal(readFileSync(join(backups, folder as string, "instance/marker"), "utf8"), "before the reset");
-    await recover();
-    assert.equal(
-      readFileSync(join(backups, folder as string, "instance/marker"), "utf8"),
-      "before the reset",
-      "still there after recovery",
-    );
-  });
+  }
+
+  const moved = (): boolean => existsSync(backups) && readdirSync(backups).some((d) => existsSync(join(backups, d, "instance")));
+  const RESET: [string, KillPoint][] = [
+    ["stopping the VM before the move", printed(/ColimaProfile colima-profile deleting original/)],
+    ["right after the move", () => moved()],
+    ["provisioning the new profile", printed(/ColimaProfile colima-profile creating replacement/)],
+    ["reloading the LaunchDaemon for the new profile", printed(/LaunchDaemon colima-daemon updating/)],
+  ];
+  for (const [stage, when] of RESET) {
+    it(`a full reset, while ${stage}: the data is in place or in its backup, intact`, async () => {
+      if (existsSync(backups)) rmSync(backups, { recursive: true });
+      writeFileSync(marker, stage);
+      const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+      await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], (out) => when(out, mac.sim.records()), {
+        COLIMA_PULSE_FULL_RESET: "default",
+        COLIMA_PULSE_BACKUP: "move",
+      });
+      const [where] = dataFoundIn();
+      assert.equal(dataFoundIn().length, 1, "in exactly one place");
+      assert.equal(readFileSync(where as string, "utf8"), stage);
+      await recoverAfterKill(mac);
+      assert.equal(readFileSync(where as string, "utf8"), stage, "still there after recovery");
+    });
+  }
 });

@@ -2,7 +2,18 @@
 // project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
 // never touches the checkout's stacks/ or .state/.
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -60,6 +71,20 @@ export class TestStack {
     return stack;
   }
 
+  /** The same stack in another project copy with its own backend, starting from a copy of this
+   *  one's state: a second checkout or backend pointed at the same Mac. */
+  async clone(): Promise<TestStack> {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-stack-"));
+    cpSync(this.dir, dir, { recursive: true, verbatimSymlinks: true });
+    const twin = new TestStack(dir, this.stack, {
+      ...this.env,
+      PULUMI_BACKEND_URL: `file://${join(dir, ".state/backend")}`,
+      PULUMI_HOME: join(dir, ".pulumi-home"),
+    });
+    await twin.must(["stack", "select", this.stack]);
+    return twin;
+  }
+
   /** Runs `pulumi <args> --non-interactive` in the project copy; never throws on exit codes. */
   cli(args: string[], timeoutMs = 300_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     const full = [...args, "--non-interactive"];
@@ -76,29 +101,34 @@ export class TestStack {
     });
   }
 
-  /** Starts `pulumi <args>` and SIGKILLs it (and its plugins) once `when()` is true: an operator's
-   *  kill -9 or a power loss mid-run. Resolves once it is dead. */
-  async killDuring(args: string[], when: () => boolean, env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<void> {
+  /** Starts `pulumi <args>` and SIGKILLs it (and its plugins) once `when(output so far)` is true:
+   *  an operator's kill -9 or a power loss mid-run. Resolves once it is dead. */
+  async killDuring(args: string[], when: (stdout: string) => boolean, env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<void> {
     const child = spawn("pulumi", [...args, "--non-interactive"], {
       cwd: this.dir,
       env: { ...this.env, ...env },
-      stdio: "ignore",
+      stdio: ["ignore", "pipe", "ignore"],
       detached: true,
     });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const exited = new Promise((r) => child.once("exit", r));
     const deadline = Date.now() + timeoutMs;
-    while (!when()) {
+    while (!when(stdout)) {
       if (Date.now() > deadline || child.exitCode !== null) {
         try {
           process.kill(-(child.pid as number), "SIGKILL");
         } catch {
           // already gone
         }
-        throw new Error(`pulumi ${args.join(" ")}: the moment to kill it never came`);
+        throw new Error(`pulumi ${args.join(" ")}: the moment to kill it never came\n${stdout}`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }
     process.kill(-(child.pid as number), "SIGKILL");
-    await new Promise((r) => child.once("exit", r));
+    await exited;
   }
 
   /** Like cli(), but throws with the whole output when the command fails. */
@@ -133,8 +163,15 @@ export class TestStack {
       await this.cli(["destroy", "--yes", "--skip-preview"]);
       await this.cli(["stack", "rm", this.stack, "--yes", "--force"]);
     } finally {
-      rmSync(this.dir, { recursive: true, force: true });
+      this.forget();
     }
+  }
+
+  /** Removes the project copy (and its backend) without touching the machine. */
+  forget(): void {
+    // A killed run's language host lingers up to 5 minutes (rpcutil.Healthcheck's period).
+    for (const p of this.processes()) process.kill(p.pid, "SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** The lock files the local backend holds for this project's stacks right now
@@ -143,6 +180,20 @@ export class TestStack {
     const dir = join(this.dir, ".state/backend/.pulumi/locks");
     if (!existsSync(dir)) return [];
     return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".json"));
+  }
+
+  /** Live processes started for this project copy (the engine runs its plugins in its folder). */
+  processes(): { pid: number; command: string }[] {
+    const found: { pid: number; command: string }[] = [];
+    for (const entry of readdirSync("/proc")) {
+      try {
+        if (!readlinkSync(`/proc/${entry}/cwd`).startsWith(this.dir)) continue;
+        found.push({ pid: Number(entry), command: readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim() });
+      } catch {
+        // not a process, gone, or not ours to read
+      }
+    }
+    return found;
   }
 
   readFile(relative: string): string {
