@@ -16,8 +16,9 @@ export interface SimulatedMac {
   dispose(): Promise<void>;
 }
 
-/** A fresh simulated Mac (nothing installed but Homebrew) and a stack for it; `config` adds to
- *  HOMEBREW_USER=ops, the local smoke image and quick restarts. */
+/** A fresh simulated Mac (nothing installed but Homebrew) and a stack for it, run by
+ *  `options.operator` (default ops); `config` adds to HOMEBREW_USER=ops, the local smoke image
+ *  and quick restarts. */
 export async function simulatedMac(
   name: string,
   config: Record<string, string> = {},
@@ -28,7 +29,7 @@ export async function simulatedMac(
   const stack = await TestStack.create(
     name,
     { HOMEBREW_USER: "ops", COLIMA_DISK: "20", RESTART_THROTTLE_SECONDS: "2", smokeImage: services.smokeImage, ...config },
-    { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: "ops" } },
+    { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: options.operator ?? "ops" } },
   );
   return {
     sim,
