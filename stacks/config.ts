@@ -106,7 +106,7 @@ export class ConfigError extends Error {
 /** Merges the layers by precedence and validates every value; throws ConfigError listing all problems. */
 export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
   const problems: string[] = [];
-  const chosen = new Map<SettingKey, { value: unknown; from: LayerValues }>();
+  const given = new Map<SettingKey, { value: unknown; from: LayerValues }[]>();
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer.values)) {
       const where = `${key} (${layer.layer}: ${layer.file})`;
@@ -115,7 +115,7 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
           `${where} = ${JSON.stringify(value)}: a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
         );
       } else if (key in SETTINGS) {
-        chosen.set(key as SettingKey, { value, from: layer });
+        given.set(key as SettingKey, [...(given.get(key as SettingKey) ?? []), { value, from: layer }]);
       } else {
         const hint = suggest(key);
         problems.push(
@@ -127,21 +127,26 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
   const settings: Record<string, unknown> = {};
   const sources: Record<string, Layer | "default"> = {};
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {
-    const got = chosen.get(key);
     const schema = SETTINGS[key] as z.ZodType;
-    const raw = typeof got?.value === "string" && got.value.trim() === "" ? "" : got?.value;
-    if (raw === "") {
-      problems.push(`${key} (${got?.from.layer}: ${got?.from.file}) = "": must not be empty`);
-      continue;
+    // Every layer's value is checked, also one a later layer overrides: a bad fleet-wide default
+    // would otherwise wait for the first machine that does not override it.
+    const values = given.get(key) ?? [];
+    let valid = true;
+    for (const { value, from } of values) {
+      const empty = typeof value === "string" && value.trim() === "";
+      const parsed = empty ? undefined : schema.safeParse(value);
+      if (empty || !parsed?.success) {
+        const message = empty ? "must not be empty" : (parsed?.error?.issues[0]?.message ?? "is invalid");
+        problems.push(`${key} (${from.layer}: ${from.file}) = ${JSON.stringify(value)}: ${message}`);
+        valid = false;
+      }
     }
-    const parsed = schema.safeParse(raw);
-    if (parsed.success) {
+    const got = values.at(-1);
+    const parsed = schema.safeParse(got?.value);
+    if (!got && !parsed.success) problems.push(`${key} (no layer sets it): is required`);
+    if (valid && parsed.success) {
       settings[key] = parsed.data;
       sources[key] = got ? got.from.layer : "default";
-    } else {
-      const where = got ? `${got.from.layer}: ${got.from.file}` : "no layer sets it";
-      const message = got === undefined ? "is required" : (parsed.error.issues[0]?.message ?? "is invalid");
-      problems.push(`${key} (${where})${got ? ` = ${JSON.stringify(got.value)}` : ""}: ${message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

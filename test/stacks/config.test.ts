@@ -31,6 +31,12 @@ describe("settings: precedence and defaults", () => {
     );
   });
 
+  it("checks a value that a later layer overrides, too: a bad fleet default is an error on every machine", () => {
+    const problems = settingsProblems([project({ COLIMA_DISK: 5, HOMEBREW_USER: "ops" }), stack({ COLIMA_DISK: 60 })]);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] as string, /^COLIMA_DISK \(project: Pulumi\.yaml\) = 5: .*from 10 to 8192/);
+  });
+
   it("takes .env text for numbers and flags", () => {
     const r = resolveSettings([dotenv({ HOMEBREW_USER: "ops", COLIMA_DISK: "60", PRUNE_DOCKER_AFTER_START: "yes" })]);
     assert.deepEqual([r.settings.COLIMA_DISK, r.settings.PRUNE_DOCKER_AFTER_START], [60, true]);

@@ -1,0 +1,101 @@
+// Bad input through the real engine, on a converged simulated Mac: for every setting, a bad value
+// in one of the three layers (taking turns), a danger switch and a typo. `pulumi up --yes` must
+// fail with the key, layer and file, and the value; run no command on the Mac; and leave the
+// stack's state and the Mac's files exactly as they were.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseDocument } from "yaml";
+import type { Layer } from "../../stacks/config";
+import { BAD } from "../helpers/badInput";
+import { type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+
+const LAYERS: Layer[] = ["stack", ".env", "project"];
+
+/** One bad value per key, a hostile string where the table has one (single-line: .env is). */
+function pick(cases: [unknown, string][]): unknown {
+  return (cases.find(([v]) => typeof v === "string" && /[$`;'"|]/.test(v) && !v.includes("\n")) ?? cases[0])?.[0];
+}
+
+describe("bad input through the engine: a clear error, nothing run, nothing changed", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  const stackFile = () => `stacks/Pulumi.${mac.stack.stack}.yaml`;
+  const FILE: Record<Layer, () => string> = { stack: stackFile, ".env": () => ".env", project: () => "Pulumi.yaml" };
+
+  before(async () => {
+    mac = await simulatedMac("e2e-bad-input");
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+  after(async () => mac?.dispose());
+
+  /** The state's resources and the Mac's files this program writes. */
+  async function snapshot(): Promise<string> {
+    const hash = createHash("sha256");
+    hash.update(JSON.stringify((await mac.stack.state()).resources));
+    for (const dir of ["/Library/LaunchDaemons", "/Library/Application Support/colima-pulse", "/Users/ops/.colima/default"]) {
+      const base = mac.sim.path(dir);
+      for (const file of existsSync(base) ? readdirSync(base, { recursive: true, encoding: "utf8" }).sort() : []) {
+        const path = join(base, file);
+        if (statSync(path).isFile() && !file.endsWith(".sock")) hash.update(file).update(readFileSync(path));
+      }
+    }
+    return hash.digest("hex");
+  }
+
+  /** Puts KEY=value into `layer`'s file; returns how to put the file back. */
+  function write(layer: Layer, key: string, value: unknown): () => void {
+    const path = join(mac.stack.dir, FILE[layer]());
+    const before = existsSync(path) ? readFileSync(path, "utf8") : undefined;
+    if (layer === ".env") {
+      const text = String(value);
+      writeFileSync(path, `${key}=${text.includes("'") ? `"${text}"` : `'${text}'`}\n`);
+    } else {
+      const doc = parseDocument(before ?? "config: {}\n");
+      doc.setIn(["config", layer === "stack" ? `colima-pulse:${key}` : key], value);
+      writeFileSync(path, doc.toString());
+    }
+    return () => (before === undefined ? rmSync(path) : writeFileSync(path, before));
+  }
+
+  const cases: [string, Layer, string, unknown][] = [
+    ...Object.entries(BAD).map(([key, bad], i): [string, Layer, string, unknown] => [
+      `${key} = ${JSON.stringify(pick(bad))}`,
+      LAYERS[i % LAYERS.length] as Layer,
+      key,
+      pick(bad),
+    ]),
+    ["a danger switch", ".env", "FULL_RESET", "true"],
+    ["a typo", "stack", "COLIMA_CPU", 4],
+  ];
+  let count = 0;
+  for (const [what, layer, key, value] of cases) {
+    it(`${what} in the ${layer} layer`, async () => {
+      count++;
+      const was = await snapshot();
+      const restore = write(layer, key, value);
+      mac.sim.clearRecords();
+      try {
+        const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+        assert.notEqual(r.code, 0);
+        const shown = layer === ".env" ? JSON.stringify(String(value)) : JSON.stringify(value);
+        assert.ok(r.stdout.includes(`${key} (${layer}: ${FILE[layer]()}) = ${shown}: `), r.stdout);
+        assert.doesNotMatch(r.stdout, / (creating|updating|deleting|replacing) /);
+        // While the Mac idles, its supervisor's `colima status` heartbeat is all the record holds.
+        const ran = mac.sim.records().filter((e) => !(e.tool === "colima" && e.argv[0] === "status"));
+        assert.deepEqual(ran, [], "no command ran on the Mac");
+      } finally {
+        restore();
+      }
+      assert.equal(await snapshot(), was, "state and files unchanged");
+    });
+  }
+
+  it("counts its cases, and the Mac is still converged", async () => {
+    console.log(`bad-input cases through the engine: ${count} (every setting, a danger switch, a typo)`);
+    assert.equal(count, cases.length);
+    const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
+    assert.equal(clean.code, 0, clean.stdout);
+  });
+});

@@ -1,0 +1,80 @@
+// The bad-input table: bad values for every setting, each with a fragment the error must contain
+// (what is allowed). Shared by the settings-layer suite (every value in every layer) and the
+// end-to-end suite (every key through the real engine on a converged simulated Mac).
+import type { Layer } from "../../stacks/config";
+
+export const FILES: Record<Layer, string> = { project: "Pulumi.yaml", ".env": ".env", stack: "stacks/Pulumi.mac1.yaml" };
+export const HOSTILE = ["$(reboot)", "`id`", "a;b", "a'b", 'a"b', "a\nb", "../../etc", "a b|c"];
+
+/** Bad values per key, each with a fragment the message must contain (what is allowed). */
+export const BAD: Record<string, [unknown, string][]> = {
+  HOMEBREW_USER: [
+    ["root", "must not be root"],
+    ["Ops", "macOS short user name"],
+    ...HOSTILE.map((v): [unknown, string] => [v, "macOS short user name"]),
+    [42, "expected string"],
+  ],
+  COLIMA_PROFILE: [
+    ["a/b", "Colima profile name"],
+    ["-x", "Colima profile name"],
+    ...HOSTILE.map((v): [unknown, string] => [v, "Colima profile name"]),
+  ],
+  COLIMA_CPUS: [
+    [0, "from 1 to 64"],
+    [65, "from 1 to 64"],
+    ["two", "from 1 to 64"],
+    [1.5, "from 1 to 64"],
+    [true, "from 1 to 64"],
+  ],
+  COLIMA_MEMORY: [
+    [0, "from 1 to 1024"],
+    [4096, "from 1 to 1024"],
+    ["8GiB", "from 1 to 1024"],
+  ],
+  COLIMA_DISK: [
+    [5, "from 10 to 8192"],
+    [-100, "from 10 to 8192"],
+    ["big", "from 10 to 8192"],
+  ],
+  LABEL: [
+    ["nodots", "reverse-DNS"],
+    ["homebrew.mxcl.colima", "brew services"],
+    ...HOSTILE.map((v): [unknown, string] => [v, "reverse-DNS"]),
+  ],
+  LOG_PATH: [
+    ["relative/log", "absolute path"],
+    ["/var/log/../../etc/passwd", "'..'"],
+    ...HOSTILE.slice(0, 6).map((v): [unknown, string] => [`/var/log/${v}`, "absolute path"]),
+  ],
+  BACKUP_DIR_BASE: [
+    ["backups", "absolute path"],
+    ["/Users/ops/../..", "'..'"],
+    ["/tmp/$(id)", "absolute path"],
+  ],
+  PRUNE_DOCKER_AFTER_START: [
+    ["maybe", "true or false"],
+    [2, "true or false"],
+  ],
+  PRUNE_MODE: [
+    ["everything", "dangling, images, system"],
+    ["", "must not be empty"],
+  ],
+  WAIT_SOCKET_MAX: [
+    [0, "from 1 to 3600"],
+    [86400, "from 1 to 3600"],
+  ],
+  WAIT_DOCKER_API_MAX: [
+    [-1, "from 1 to 3600"],
+    ["soon", "from 1 to 3600"],
+  ],
+  WAIT_QEMU_MAX: [[0, "from 1 to 3600"]],
+  WAIT_STABLE_REQUIRED: [
+    [0, "from 1 to 100"],
+    [1000, "from 1 to 100"],
+  ],
+  RESTART_THROTTLE_SECONDS: [[0, "from 1 to 3600"]],
+  MAX_FAILED_STARTS: [
+    [0, "from 1 to 100"],
+    [101, "from 1 to 100"],
+  ],
+};
