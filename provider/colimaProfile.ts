@@ -222,7 +222,8 @@ async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
     const dest = backupFolder(stored.backupDirBase, stored.profile, new Date());
     const sources = [paths.configDir, paths.instanceDir, paths.diskDir];
     say(stored, `full reset: moving ${sources.join(", ")} to ${dest}`);
-    await asUser(stored.host, [hostPath(stored.host, "/bin/mkdir"), "-p", dest]);
+    // The user's own (made as the user) and private: it holds the VM's whole disk.
+    await asUser(stored.host, [hostPath(stored.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
     for (const [i, src] of sources.entries()) {
       const exists = await asUser(stored.host, [hostPath(stored.host, "/bin/ls"), "-d", src], { allowFailure: true });
       if (exists.exitCode !== 0) continue;

@@ -2,7 +2,7 @@
 // (reported by preview, repaired by `up --refresh`), the watchdog, reboots, FileVault, a power
 // cut, the full reset and its safety rails, destroy, and a gate that cannot pass.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { dockerAnswers, LABEL, mutating, plannedSteps, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
@@ -223,6 +223,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
     assert.equal(backups.length, 1);
     const saved = join(mac.sim.path("/Users/ops/backups"), backups[0] as string);
     assert.equal(readFileSync(join(saved, "instance/marker-from-before"), "utf8"), "old state");
+    assert.equal((statSync(saved).mode & 0o777).toString(8), "700", "the backup (the VM's whole disk) is private to its user");
     assert.equal(existsSync(join(saved, "config/colima.yaml")), true);
     assert.equal(existsSync(marker), false, "the new profile is new");
     await waitFor("Docker on the new profile", () => dockerAnswers(mac.socket));
