@@ -205,6 +205,39 @@ function resetDecision(profile: string): { reset: boolean; backup: "move" | "fal
   return { reset, backup };
 }
 
+/** Moves the profile's folders into a new backup folder, all or none: when one move fails (the
+ *  destination is full, not writable…), what was already moved goes back, and the reset stops
+ *  before anything is deleted. mv is a rename on one volume, else a copy that deletes its source
+ *  only after a complete copy. */
+async function moveToBackup(stored: ColimaProfileOutputs, folders: [string, string][]): Promise<void> {
+  const dest = backupFolder(stored.backupDirBase, stored.profile, new Date());
+  const mv = (from: string, to: string) =>
+    asUser(stored.host, [hostPath(stored.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
+  say(stored, `full reset: moving ${folders.map(([src]) => src).join(", ")} to ${dest}`);
+  // The user's own (made as the user) and private: it holds the VM's whole disk.
+  await asUser(stored.host, [hostPath(stored.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
+  const moved: [string, string][] = [];
+  for (const [src, name] of folders) {
+    const exists = await asUser(stored.host, [hostPath(stored.host, "/bin/ls"), "-d", src], { allowFailure: true });
+    if (exists.exitCode !== 0) continue;
+    const r = await mv(src, `${dest}/${name}`);
+    if (r.exitCode === 0) {
+      moved.push([src, `${dest}/${name}`]);
+      continue;
+    }
+    const [first, ...more] = r.stderr.trim().split("\n");
+    const why = `${first}${more.length > 0 ? ` (and ${more.length} more lines)` : ""}`;
+    const back: string[] = [];
+    for (const [from, to] of moved.reverse())
+      back.push((await mv(to, from)).exitCode === 0 ? `${from} (moved back)` : `${from} (still in ${to})`);
+    throw new Error(
+      `full reset stopped, nothing deleted: mv ${src} ${dest}/${name} failed (exit ${r.exitCode}): ${why}` +
+        (back.length > 0 ? `; ${back.join(", ")}` : "") +
+        `. Free space at ${stored.backupDirBase} (or choose another BACKUP_DIR_BASE), then run the reset again.`,
+    );
+  }
+}
+
 async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
   const paths = colimaPaths(stored.host, stored.profile);
   const { reset, backup } = resetDecision(stored.profile);
@@ -219,19 +252,11 @@ async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
     return;
   }
   if (backup === "move") {
-    const dest = backupFolder(stored.backupDirBase, stored.profile, new Date());
-    const sources = [paths.configDir, paths.instanceDir, paths.diskDir];
-    say(stored, `full reset: moving ${sources.join(", ")} to ${dest}`);
-    // The user's own (made as the user) and private: it holds the VM's whole disk.
-    await asUser(stored.host, [hostPath(stored.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
-    for (const [i, src] of sources.entries()) {
-      const exists = await asUser(stored.host, [hostPath(stored.host, "/bin/ls"), "-d", src], { allowFailure: true });
-      if (exists.exitCode !== 0) continue;
-      // mv is a rename here (same volume) or a copy+delete that only deletes after a full copy.
-      await asUser(stored.host, [hostPath(stored.host, "/bin/mv"), src, `${dest}/${["config", "instance", "disk"][i]}`], {
-        timeoutMs: 60 * 60_000,
-      });
-    }
+    await moveToBackup(stored, [
+      [paths.configDir, "config"],
+      [paths.instanceDir, "instance"],
+      [paths.diskDir, "disk"],
+    ]);
   } else {
     say(stored, "full reset with --backup=false: deleting the profile's state without a backup, as asked");
   }

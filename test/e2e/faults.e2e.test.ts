@@ -1,7 +1,8 @@
 // Faults, through the real engine on a simulated Mac: each run fails with what the operator needs
 // to see, deletes nothing, and the next `pulumi up` converges once the fault is gone.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
@@ -79,6 +80,43 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
       false,
     );
     // Pulumi kept the old profile in state; a plain up (no decision) brings the machine back.
+    await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
+    await waitFor("Docker after recovery", () => dockerAnswers(mac.socket));
+  });
+
+  it("a full reset whose backup volume fills up moves everything back and deletes nothing", async () => {
+    // A 64 KiB volume: the profile's config fits, its instance does not.
+    const volume = mac.sim.path("/Volumes/small");
+    mkdirSync(volume, { recursive: true });
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", volume]);
+    try {
+      await mac.stack.must(["config", "set", "BACKUP_DIR_BASE", "/Volumes/small/backups"]);
+      await mac.stack.must(["up", "--yes", "--skip-preview"]);
+      const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
+      writeFileSync(marker, "x".repeat(256 * 1024));
+      const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+      mac.sim.clearRecords();
+      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, {
+        COLIMA_PULSE_FULL_RESET: "default",
+        COLIMA_PULSE_BACKUP: "move",
+      });
+      assert.notEqual(r.code, 0);
+      // What the operator sees: which move failed and why, what went back, what to do.
+      assert.match(
+        r.stdout,
+        /full reset stopped, nothing deleted: mv \S+\/_lima\/colima \S+\/instance failed \(exit 1\): .*No space left on device.*; \S+\/\.colima\/default \(moved back\)\. Free space at \S+\/Volumes\/small\/backups/,
+      );
+      assert.equal(readFileSync(marker, "utf8").length, 256 * 1024, "the instance is whole, in place");
+      assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/default/colima.yaml")), true, "the config is back");
+      assert.equal(
+        mac.sim.records().some((e) => e.tool === "colima" && e.argv[0] === "delete"),
+        false,
+      );
+      rmSync(marker);
+    } finally {
+      execFileSync("umount", [volume]);
+    }
+    await mac.stack.must(["config", "set", "BACKUP_DIR_BASE", "/Users/ops/not-a-dir/backups"]);
     await mac.stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
     await waitFor("Docker after recovery", () => dockerAnswers(mac.socket));
   });
