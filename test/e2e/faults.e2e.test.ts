@@ -123,9 +123,12 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
 
   it("a second `pulumi up` while one runs is refused by the stack lock, the first finishes", async () => {
     await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]);
+    // The restarted VM's API answers after 8 s: the first run is still at its gate meanwhile.
+    mac.sim.setFaults({ apiDelayMs: 8_000 });
     const first = mac.stack.cli(["up", "--yes", "--skip-preview"]);
     await waitFor("the first run's stack lock", () => mac.stack.locks().length === 1);
     const second = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+    mac.sim.setFaults({});
     assert.notEqual(second.code, 0, "the second was refused");
     // What the operator sees: who holds the lock and how to clear it if that process is gone.
     assert.match(second.stderr, /the stack is currently locked by 1 lock\(s\)[\s\S]*pulumi cancel[\s\S]*created by .*\(pid \d+\)/);
@@ -143,10 +146,20 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     const lock = mac.sim.path(`${LOCK_PATH}/owner.json`);
     try {
       await mac.stack.must(["config", "set", "COLIMA_CPUS", "4"]);
+      // The restarted VM's API answers after 10 s: the first run holds the Mac all that time.
+      mac.sim.setFaults({ apiDelayMs: 10_000 });
       const first = mac.stack.cli(["up", "--yes", "--skip-preview"]);
-      await waitFor("the first run to hold the Mac", () => existsSync(lock));
-      const holder = (JSON.parse(readFileSync(lock, "utf8")) as { pid: number }).pid;
+      let holder = 0;
+      await waitFor("the first run to hold the Mac", () => {
+        try {
+          holder = (JSON.parse(readFileSync(lock, "utf8")) as { pid: number }).pid;
+        } catch {
+          // not taken yet, or its owner is being written
+        }
+        return holder > 0;
+      });
       const second = await twin.cli(["preview", "--refresh"]);
+      mac.sim.setFaults({});
       const done = await first;
       assert.equal(done.code, 0, done.stdout + done.stderr);
       assert.equal(second.code, 0, second.stdout + second.stderr);
@@ -156,6 +169,7 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
       );
       await waitFor("the Mac's lock to be released", () => !existsSync(lock), 10_000);
     } finally {
+      mac.sim.setFaults({});
       twin.forget();
     }
   });
