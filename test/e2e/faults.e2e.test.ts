@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
-import { dockerAnswers, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import { dockerAnswers, FULL_RESET_MOVE, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 import type { RecordEntry } from "../simulator/tools/world";
 
 describe("faults: nothing lost, the next run converges", { concurrency: false }, () => {
@@ -66,11 +66,8 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     writeFileSync(mac.sim.path("/Users/ops/not-a-dir"), "a file where the backup base should be a folder");
     const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
     writeFileSync(marker, "keep me");
-    const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, {
-      COLIMA_PULSE_FULL_RESET: "default",
-      COLIMA_PULSE_BACKUP: "move",
-    });
+    const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, FULL_RESET_MOVE);
     assert.notEqual(r.code, 0);
     assert.match(r.stdout, /mkdir/);
     assert.equal(readFileSync(marker, "utf8"), "keep me", "nothing deleted");
@@ -94,12 +91,9 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
       await mac.stack.must(["up", "--yes", "--skip-preview"]);
       const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
       writeFileSync(marker, "x".repeat(256 * 1024));
-      const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+      const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
       mac.sim.clearRecords();
-      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, {
-        COLIMA_PULSE_FULL_RESET: "default",
-        COLIMA_PULSE_BACKUP: "move",
-      });
+      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, FULL_RESET_MOVE);
       assert.notEqual(r.code, 0);
       // What the operator sees: which move failed and why, what went back, what to do.
       assert.match(
@@ -294,11 +288,12 @@ describe("the Pulumi process killed while changing or resetting a converged Mac"
     it(`a full reset, while ${stage}: the data is in place or in its backup, intact`, async () => {
       if (existsSync(backups)) rmSync(backups, { recursive: true });
       writeFileSync(marker, stage);
-      const urn = ((await mac.stack.state()).resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
-      await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], (out) => when(out, mac.sim.records()), {
-        COLIMA_PULSE_FULL_RESET: "default",
-        COLIMA_PULSE_BACKUP: "move",
-      });
+      const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
+      await mac.stack.killDuring(
+        ["up", "--yes", "--skip-preview", "--replace", urn],
+        (out) => when(out, mac.sim.records()),
+        FULL_RESET_MOVE,
+      );
       const [where] = dataFoundIn();
       assert.equal(dataFoundIn().length, 1, "in exactly one place");
       assert.equal(readFileSync(where as string, "utf8"), stage);

@@ -5,7 +5,16 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dockerAnswers, LABEL, mutating, plannedSteps, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import {
+  dockerAnswers,
+  FULL_RESET_MOVE,
+  LABEL,
+  mutating,
+  plannedSteps,
+  type SimulatedMac,
+  simulatedMac,
+  waitFor,
+} from "../helpers/simulatedMac";
 
 const launchctl = (mac: SimulatedMac, ...argv: string[]) =>
   mac.sim.run([mac.sim.path("/usr/bin/sudo"), "-n", mac.sim.path("/bin/launchctl"), ...argv]);
@@ -175,8 +184,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   before(async () => {
     mac = await simulatedMac("e2e-reset", { BACKUP_DIR_BASE: "/Users/ops/backups" });
     await mac.stack.must(["up", "--yes", "--skip-preview"]);
-    const state = await mac.stack.state();
-    urn = (state.resources ?? []).find((r) => r.type.endsWith(":ColimaProfile"))?.urn ?? "";
+    urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
   });
   after(async () => mac?.dispose());
 
@@ -214,10 +222,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   it("with `move`: old state intact in the backup folder, new VM healthy", async () => {
     const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker-from-before");
     writeFileSync(marker, "old state");
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, {
-      COLIMA_PULSE_FULL_RESET: "default",
-      COLIMA_PULSE_BACKUP: "move",
-    });
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, FULL_RESET_MOVE);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const backups = readdirSync(mac.sim.path("/Users/ops/backups"));
     assert.equal(backups.length, 1);

@@ -151,11 +151,16 @@ export class TestStack {
     return (JSON.parse(r.stdout) as { deployment: { resources?: StateResource[] } }).deployment;
   }
 
-  /** The stored outputs of the one resource of `type` (e.g. `colima-pulse:SmokeContainer`). */
-  async outputsOf(type: string): Promise<Record<string, unknown>> {
+  /** The one resource of `type` in state (e.g. `colima-pulse:SmokeContainer`). */
+  async resourceOf(type: string): Promise<StateResource> {
     const found = ((await this.state()).resources ?? []).filter((r) => r.type.endsWith(type));
     if (found.length !== 1) throw new Error(`expected one ${type} in state, found ${found.length}`);
-    return found[0]?.outputs ?? {};
+    return found[0] as StateResource;
+  }
+
+  /** The stored outputs of the one resource of `type`. */
+  async outputsOf(type: string): Promise<Record<string, unknown>> {
+    return (await this.resourceOf(type)).outputs ?? {};
   }
 
   /** Destroys what is left, removes the stack and the project copy. */

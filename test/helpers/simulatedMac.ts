@@ -8,6 +8,10 @@ import { testServices } from "./services";
 
 export const LABEL = "com.colima-pulse.colima";
 
+/** The full-reset decision for the default profile with a backup, as `npm run reset` passes it
+ *  to the one `pulumi up --replace` it runs (scripts/reset.sh). */
+export const FULL_RESET_MOVE = { COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_BACKUP: "move" };
+
 export interface SimulatedMac {
   sim: MacSimulator;
   stack: TestStack;
