@@ -8,6 +8,7 @@ import { ContainerInstaller } from "../provider/containerInstaller";
 import { HealthGate } from "../provider/healthGate";
 import { HomebrewPackages } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
+import type { ResetDecision } from "../provider/lib/adoption";
 import { colimaPaths, type Host, hostPath } from "../provider/lib/host";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { Settings } from "../stacks/config";
@@ -24,6 +25,8 @@ export interface ColimaPulseArgs {
   settings: Settings;
   /** "/" on a Mac; the simulated Mac's root in tests. */
   hostRoot: string;
+  /** A full reset decided on the command line for this run (stacks/resetDecision.ts). */
+  reset?: ResetDecision;
   /** The smoke test's image and expected output. */
   smoke: { image: string; expectOutput: string };
   /** Local installers, run after the smoke test against the profile's socket. */
@@ -67,7 +70,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const logPath = hostPath(host, s.LOG_PATH);
     const profile = new ColimaProfile(
       `${name}-profile`,
-      { ...machine, label: s.LABEL, backupDirBase, hostMemoryGiB: packages.hostMemoryGiB },
+      { ...machine, label: s.LABEL, backupDirBase, hostMemoryGiB: packages.hostMemoryGiB, reset: args.reset },
       // One profile of a name per Mac: the old one goes first, also for `pulumi up --replace`
       // (which follows this option, not the provider's diff).
       { ...parent, dependsOn: [packages], deleteBeforeReplace: true },

@@ -3,14 +3,19 @@
 // lock files whose PID is dead or now belongs to something else), provisions the VM once,
 // verifies the driver, and stops it again so the LaunchDaemon's supervised colima is the one that
 // starts it (DESIGN.md §2: `colima start` on a running profile supervises nothing).
-// Delete never removes state unless this run is a full reset (`npm run reset`), and then only
-// after the state was moved to the backup folder (or `--backup=false` was asked for).
+// A profile already on the Mac is adopted in place when it is QEMU with the Docker runtime (no
+// provisioning start, nothing moved), and refused otherwise. Only a full reset decided on the
+// command line for this run (`npm run reset`, the `reset` input) removes state, and then only
+// after moving it to the backup folder (or when `--backup=false` was asked for). Delete stops the
+// VM and keeps its state.
 import * as pulumi from "@pulumi/pulumi";
+import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves } from "./lib/adoption";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
+import { topLevelYaml } from "./lib/survey";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -21,6 +26,8 @@ export interface ColimaProfileArgs extends MachineArgs {
   backupDirBase: pulumi.Input<string>;
   /** This Mac's memory in GiB (from HomebrewPackages): the VM may not ask for more. */
   hostMemoryGiB: pulumi.Input<number>;
+  /** A full reset decided for this run on the command line (stacks/resetDecision.ts); never from settings. */
+  reset?: pulumi.Input<ResetDecision>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -39,6 +46,14 @@ export function colimaProfileSchema(z: Zod) {
     backupDirBase: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/),
     // Absent in state written before this input existed: then there is nothing to compare.
     hostMemoryGiB: z.number().int().min(1).optional(),
+    reset: z
+      .strictObject({
+        id: z.string().regex(/^\d{8}T\d{6}Z$/, "must be the decision's time, YYYYMMDDTHHMMSSZ"),
+        backup: z.enum(["move", "false"]),
+        folder: z.string().regex(/^(\/(?:[A-Za-z0-9._@+ -]+\/?)*)?$/, "must be an absolute path of safe characters, or empty"),
+      })
+      .refine((r) => (r.backup === "move") === (r.folder !== ""), "a move needs a backup folder, and only a move has one")
+      .optional(),
   });
 }
 
@@ -47,6 +62,7 @@ export interface ColimaProfileInputs extends Machine {
   label: string;
   backupDirBase: string;
   hostMemoryGiB?: number;
+  reset?: ResetDecision;
 }
 
 export interface ColimaProfileOutputs extends ColimaProfileInputs {
@@ -69,8 +85,16 @@ export function diffColimaProfile(
   news: ColimaProfileInputs,
 ): pulumi.dynamic.DiffResult & { reasons: string[] } {
   const replaces = changedKeys(olds, news, ["profile", "arch", "host"]).map(String);
+  // A reset is asked for once per decision: the same decision stored in state is done.
+  if (news.reset && news.reset.id !== olds.reset?.id) replaces.push("reset");
   const changed = [...replaces, ...changedKeys(olds, news, RESIZE_KEYS).map(String)];
-  const reasons = changed.map((k) => `${k} changed`);
+  const reasons = changed.map((k) =>
+    k !== "reset"
+      ? `${k} changed`
+      : news.reset?.backup === "move"
+        ? `full reset asked for on the command line: the state moves to ${news.reset.folder}, then a new profile`
+        : "full reset asked for on the command line WITHOUT a backup: the state is deleted, then a new profile",
+  );
   if (olds.driver !== "QEMU") {
     changed.push("driver");
     reasons.push(olds.driver ? `profile runs on ${olds.driver}, not QEMU` : "profile is gone");
@@ -92,22 +116,23 @@ export function profileProcesses(procs: ProcessInfo[], paths: ReturnType<typeof 
   );
 }
 
-/** The backup folder of a full reset at `now`. */
-export function backupFolder(base: string, profile: string, now: Date): string {
-  return `${base.replace(/\/+$/, "")}/${now.toISOString().replace(/[:.]/g, "-")}-${profile}`;
-}
-
 // ---- executor -----------------------------------------------------------------------------
 
-function colima(inputs: ColimaProfileInputs, ...args: string[]): string[] {
+function colima(inputs: Pick<ColimaProfileInputs, "prefix">, ...args: string[]): string[] {
   return [`${inputs.prefix}/bin/colima`, ...args];
 }
 
-/** The profile's fixed vm type from Colima's state file, or undefined when never provisioned. */
-async function recordedVmType(inputs: ColimaProfileInputs): Promise<string | undefined> {
+/** What the profile's first start fixed (Colima's state file in the Lima instance), or undefined
+ *  when it was never started. */
+async function recordedConfig(
+  inputs: Pick<ColimaProfileInputs, "host" | "profile">,
+): Promise<{ vmType: string; runtime: string; arch: string; disk?: number } | undefined> {
   const paths = colimaPaths(inputs.host, inputs.profile);
   const r = await asUser(inputs.host, [hostPath(inputs.host, "/bin/cat"), `${paths.instanceDir}/colima.yaml`], { allowFailure: true });
-  return r.exitCode === 0 ? /^vmType:\s*(\S+)/m.exec(r.stdout)?.[1] : undefined;
+  if (r.exitCode !== 0) return undefined;
+  const y = topLevelYaml(r.stdout);
+  if (!y.vmType) return undefined;
+  return { vmType: y.vmType, runtime: y.runtime ?? "", arch: y.arch ?? "", disk: y.disk ? Number(y.disk) : undefined };
 }
 
 /** TERM, then KILL after `graceMs`, of processes whose command line we just matched. */
@@ -152,42 +177,60 @@ async function sweepStaleState(inputs: ColimaProfileInputs, procs: ProcessInfo[]
 
 async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutputs> {
   const paths = colimaPaths(inputs.host, inputs.profile);
-  const vmType = await recordedVmType(inputs);
-  if (vmType && vmType !== "qemu") {
-    throw new Error(
-      `profile ${inputs.profile} was created with vm type ${vmType}; Colima fixes the type at creation ("cannot be updated after initial setup"), and colima-pulse runs QEMU only. Converting it needs a full reset, which first moves its state to ${inputs.backupDirBase}: npm run reset`,
-    );
+  let fixed = await recordedConfig(inputs);
+  if (fixed && !inputs.reset) {
+    // The program refused this in the preview already; the Mac may have changed since.
+    const why =
+      notAdoptable({ name: inputs.profile, ...fixed }) ??
+      (fixed.arch && fixed.arch !== inputs.arch
+        ? `profile ${inputs.profile} was created for arch ${fixed.arch}; Colima fixes the arch at creation, and this Mac runs ${inputs.arch}`
+        : undefined);
+    if (why) throw new Error(`${why}. Convert it with a backup: \`${RESET_COMMAND}\` (it shows what moves where before it asks).`);
+    if (fixed.disk && inputs.disk < fixed.disk)
+      throw new Error(
+        `COLIMA_DISK ${inputs.disk} is smaller than profile ${inputs.profile}'s disk (${fixed.disk} GiB), and Lima cannot shrink a disk: set COLIMA_DISK to ${fixed.disk} or more (or \`${RESET_COMMAND}\` for a new disk).`,
+      );
   }
-  // launchd hygiene: nothing else may start or restart this profile while we provision it.
+  // launchd hygiene: nothing else may start or restart this profile while we take it over.
   const uid = (await run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
   await removeConflictingJobs(inputs.host, uid, (m) => say(inputs, m));
-  // process hygiene: our own earlier supervisor (a re-create) first, then strays and orphans.
-  if (await bootout(inputs.host, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label} to provision`);
-  let procs = await listProcesses(inputs.host);
-  const running = procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`));
-  if (running) await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
-  procs = await listProcesses(inputs.host);
-  await terminate(inputs, profileProcesses(procs, paths, inputs.profile));
+  // process hygiene: our own earlier supervisor (a re-create) first, then a VM started by hand
+  // (stopped once, cleanly), then strays and orphans identified by their command lines.
+  if (await bootout(inputs.host, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label}`);
+  await stopIfRunning(inputs);
+  await terminate(inputs, profileProcesses(await listProcesses(inputs.host), paths, inputs.profile));
   await sweepStaleState(inputs, await listProcesses(inputs.host));
-
-  say(inputs, `provisioning profile ${inputs.profile} (qemu, docker, ${inputs.cpus} CPUs, ${inputs.memory} GiB, ${inputs.disk} GiB disk)`);
-  const start = colima(inputs, "start", "--profile", inputs.profile, "--runtime", "docker", "--vm-type", "qemu");
-  start.push("--cpus", String(inputs.cpus), "--memory", String(inputs.memory), "--disk", String(inputs.disk), "--arch", inputs.arch);
-  await asUser(inputs.host, start, { timeoutMs: 20 * 60_000 });
-  const status = JSON.parse((await asUser(inputs.host, colima(inputs, "status", "--profile", inputs.profile, "--json"))).stdout) as {
-    driver?: string;
-    runtime?: string;
-    docker_socket?: string;
-  };
-  if (status.driver !== "QEMU" || status.runtime !== "docker") {
-    throw new Error(
-      `profile ${inputs.profile} came up with driver ${status.driver} and runtime ${status.runtime}; colima-pulse needs QEMU and docker`,
-    );
+  if (inputs.reset && (fixed || (await anyOf(inputs, Object.values(folders(paths)))))) {
+    await fullReset(inputs, inputs.reset);
+    fixed = undefined;
   }
-  // Hand over: the supervised `colima start --foreground` must be the one that starts the VM.
-  await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+
+  if (fixed) {
+    // Adopted in place: its disk, images and volumes stay; the LaunchDaemon starts it with the
+    // declared CPUs, memory and (grown) disk.
+    say(inputs, `adopted profile ${inputs.profile} in place (QEMU, docker): no provisioning start; the LaunchDaemon starts it`);
+  } else {
+    say(
+      inputs,
+      `provisioning profile ${inputs.profile} (qemu, docker, ${inputs.cpus} CPUs, ${inputs.memory} GiB, ${inputs.disk} GiB disk)`,
+    );
+    const start = colima(inputs, "start", "--profile", inputs.profile, "--runtime", "docker", "--vm-type", "qemu");
+    start.push("--cpus", String(inputs.cpus), "--memory", String(inputs.memory), "--disk", String(inputs.disk), "--arch", inputs.arch);
+    await asUser(inputs.host, start, { timeoutMs: 20 * 60_000 });
+    const status = JSON.parse((await asUser(inputs.host, colima(inputs, "status", "--profile", inputs.profile, "--json"))).stdout) as {
+      driver?: string;
+      runtime?: string;
+    };
+    if (status.driver !== "QEMU" || status.runtime !== "docker") {
+      throw new Error(
+        `profile ${inputs.profile} came up with driver ${status.driver} and runtime ${status.runtime}; colima-pulse needs QEMU and docker`,
+      );
+    }
+    // Hand over: the supervised `colima start --foreground` must be the one that starts the VM.
+    await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+    say(inputs, `profile ${inputs.profile} verified on QEMU and handed over to launchd`);
+  }
   const version = (await asUser(inputs.host, colima(inputs, "version"))).stdout.match(/colima version (\S+)/)?.[1] ?? "";
-  say(inputs, `profile ${inputs.profile} verified on QEMU and handed over to launchd`);
   return {
     ...inputs,
     instanceId: paths.id,
@@ -198,69 +241,75 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
   };
 }
 
-/** A full reset of this profile for this run only, from the command line (scripts/reset.sh). */
-function resetDecision(profile: string): { reset: boolean; backup: "move" | "false" } {
-  const reset = process.env.COLIMA_PULSE_FULL_RESET === profile;
-  const backup = process.env.COLIMA_PULSE_BACKUP === "false" ? "false" : "move";
-  return { reset, backup };
+/** The profile's three folders (what a full reset moves, README "Safety model"). */
+function folders(paths: ReturnType<typeof colimaPaths>) {
+  return { config: paths.configDir, instance: paths.instanceDir, disk: paths.diskDir };
 }
 
-/** Moves the profile's folders into a new backup folder, all or none: when one move fails (the
+async function anyOf(inputs: ColimaProfileInputs, paths: string[]): Promise<boolean> {
+  const r = await asUser(inputs.host, [hostPath(inputs.host, "/bin/ls"), "-d", ...paths], { allowFailure: true });
+  return r.stdout.trim() !== "";
+}
+
+/** Stops the profile's VM with `colima stop` when its host agent is alive (started by hand, by
+ *  an earlier run…): one clean stop, so the next start is the supervised one. */
+async function stopIfRunning(inputs: Pick<ColimaProfileInputs, "host" | "profile" | "prefix" | "resourceName">): Promise<void> {
+  const paths = colimaPaths(inputs.host, inputs.profile);
+  const procs = await listProcesses(inputs.host);
+  if (!procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`))) return;
+  say(inputs, `stopping profile ${inputs.profile}'s running VM (colima stop)`);
+  await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+}
+
+/** The full reset this run decided on: the state moved into the backup folder (all or none) or,
+ *  when asked for, deleted without one; then `colima delete` removes what Colima keeps elsewhere. */
+async function fullReset(inputs: ColimaProfileInputs, reset: ResetDecision): Promise<void> {
+  const paths = colimaPaths(inputs.host, inputs.profile);
+  if (reset.backup === "move") {
+    await moveToBackup(inputs, reset.folder, resetMoves({ folders: folders(paths) }, reset.folder));
+  } else {
+    say(inputs, "full reset with --backup=false: deleting the profile's state without a backup, as asked");
+  }
+  await asUser(inputs.host, colima(inputs, "delete", "--force", "--data", "--profile", inputs.profile), { timeoutMs: 300_000 });
+}
+
+/** Moves the profile's folders into the backup folder, all or none: when one move fails (the
  *  destination is full, not writable…), what was already moved goes back, and the reset stops
  *  before anything is deleted. mv is a rename on one volume, else a copy that deletes its source
  *  only after a complete copy. */
-async function moveToBackup(stored: ColimaProfileOutputs, folders: [string, string][]): Promise<void> {
-  const dest = backupFolder(stored.backupDirBase, stored.profile, new Date());
+async function moveToBackup(inputs: ColimaProfileInputs, dest: string, moves: [string, string][]): Promise<void> {
   const mv = (from: string, to: string) =>
-    asUser(stored.host, [hostPath(stored.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
-  say(stored, `full reset: moving ${folders.map(([src]) => src).join(", ")} to ${dest}`);
+    asUser(inputs.host, [hostPath(inputs.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
+  say(inputs, `full reset: moving ${moves.map(([src]) => src).join(", ")} to ${dest}`);
   // The user's own (made as the user) and private: it holds the VM's whole disk.
-  await asUser(stored.host, [hostPath(stored.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
+  await asUser(inputs.host, [hostPath(inputs.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
   const moved: [string, string][] = [];
-  for (const [src, name] of folders) {
-    const exists = await asUser(stored.host, [hostPath(stored.host, "/bin/ls"), "-d", src], { allowFailure: true });
-    if (exists.exitCode !== 0) continue;
-    const r = await mv(src, `${dest}/${name}`);
+  for (const [src, to] of moves) {
+    if (!(await anyOf(inputs, [src]))) continue;
+    const r = await mv(src, to);
     if (r.exitCode === 0) {
-      moved.push([src, `${dest}/${name}`]);
+      moved.push([src, to]);
       continue;
     }
     const [first, ...more] = r.stderr.trim().split("\n");
     const why = `${first}${more.length > 0 ? ` (and ${more.length} more lines)` : ""}`;
     const back: string[] = [];
-    for (const [from, to] of moved.reverse())
-      back.push((await mv(to, from)).exitCode === 0 ? `${from} (moved back)` : `${from} (still in ${to})`);
+    for (const [from, there] of moved.reverse())
+      back.push((await mv(there, from)).exitCode === 0 ? `${from} (moved back)` : `${from} (still in ${there})`);
     throw new Error(
-      `full reset stopped, nothing deleted: mv ${src} ${dest}/${name} failed (exit ${r.exitCode}): ${why}` +
+      `full reset stopped, nothing deleted: mv ${src} ${to} failed (exit ${r.exitCode}): ${why}` +
         (back.length > 0 ? `; ${back.join(", ")}` : "") +
-        `. Free space at ${stored.backupDirBase} (or choose another BACKUP_DIR_BASE), then run the reset again.`,
+        `. Free space at ${inputs.backupDirBase} (or choose another BACKUP_DIR_BASE), then run the reset again.`,
     );
   }
 }
 
 async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
-  const paths = colimaPaths(stored.host, stored.profile);
-  const { reset, backup } = resetDecision(stored.profile);
-  // Our supervisor first, so nothing starts the profile again while we stop or move it.
+  // Our supervisor first, so nothing starts the profile again while we stop it.
   if (await bootout(stored.host, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}`);
-  const procs = await listProcesses(stored.host);
-  if (procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`))) {
-    await asUser(stored.host, colima(stored, "stop", "--profile", stored.profile), { timeoutMs: 300_000 });
-  }
-  if (!reset) {
-    say(stored, `kept the state of profile ${stored.profile} (${paths.instanceDir}); a full reset is: npm run reset`);
-    return;
-  }
-  if (backup === "move") {
-    await moveToBackup(stored, [
-      [paths.configDir, "config"],
-      [paths.instanceDir, "instance"],
-      [paths.diskDir, "disk"],
-    ]);
-  } else {
-    say(stored, "full reset with --backup=false: deleting the profile's state without a backup, as asked");
-  }
-  await asUser(stored.host, colima(stored, "delete", "--force", "--data", "--profile", stored.profile), { timeoutMs: 300_000 });
+  await stopIfRunning(stored);
+  const paths = colimaPaths(stored.host, stored.profile);
+  say(stored, `kept the state of profile ${stored.profile} (${paths.instanceDir}); a full reset is: ${RESET_COMMAND}`);
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
@@ -268,10 +317,11 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(olds: Partial<ColimaProfileOutputs>, news: Record<string, unknown>) {
     const result = await checkInputs(news, colimaProfileSchema);
     const failures = [...(result.failures ?? [])];
-    if (olds?.disk && typeof news.disk === "number" && news.disk < olds.disk) {
+    // A full reset makes a new disk of any size; anything else can only grow it.
+    if (olds?.disk && typeof news.disk === "number" && news.disk < olds.disk && !news.reset) {
       failures.push({
         property: "disk",
-        reason: `cannot shrink from ${olds.disk} to ${news.disk} GiB (Lima cannot shrink a disk); a smaller disk needs a full reset: npm run reset`,
+        reason: `cannot shrink from ${olds.disk} to ${news.disk} GiB (Lima cannot shrink a disk); a smaller disk needs a full reset: ${RESET_COMMAND}`,
       });
     }
     // Known once HomebrewPackages has run (a number; in a first preview it is still unknown).
@@ -298,7 +348,7 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
     return { outs: { ...olds, ...news } };
   },
   async read(id: string, stored: ColimaProfileOutputs) {
-    const vmType = await recordedVmType(stored).catch(() => undefined);
+    const vmType = (await recordedConfig(stored).catch(() => undefined))?.vmType;
     const driver = vmType === "qemu" ? "QEMU" : vmType === "vz" ? "macOS Virtualization.Framework" : "";
     return { id, props: { ...stored, driver } };
   },

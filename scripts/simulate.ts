@@ -20,7 +20,10 @@ async function main(): Promise<number> {
     if (pulumi("stack", "select", "simulated") !== 0 && pulumi("stack", "init", "simulated") !== 0) return 1;
     pulumi("config", "set", "HOMEBREW_USER", sim.operator);
     pulumi("config", "set", "smokeImage", image);
-    const code = pulumi("up", "--yes", "--skip-preview", ...process.argv.slice(2));
+    // A converge applies at once; a full reset (scripts/reset.sh) shows its preview first, and
+    // goes on only with --yes (it has refused to start without a terminal or --yes).
+    const reset = Boolean(process.env.COLIMA_PULSE_FULL_RESET);
+    const code = pulumi("up", ...(reset ? [] : ["--yes", "--skip-preview"]), ...process.argv.slice(2));
     if (code === 0) pulumi("stack", "output");
     return code;
   } finally {

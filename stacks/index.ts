@@ -1,26 +1,28 @@
 // The program `pulumi up` runs: one stack per Mac (stacks/Pulumi.<machine>.yaml), fleet-wide
 // defaults in Pulumi.yaml, optional .env (stacks/config.ts). Bad settings stop it here, before
-// any resource exists or any command runs.
+// any resource exists or any command runs. Then it surveys the Mac (read-only) and decides what
+// to do with what is already there — adopt, provision, or stop with the one command that
+// converts it (provider/lib/adoption.ts) — and says so in the preview.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
+import { type AdoptionPlan, planAdoption, type ResetDecision } from "../provider/lib/adoption";
+import { hostPath } from "../provider/lib/host";
+import { surveyMac } from "../provider/lib/survey";
 import { ConfigError, readLayers, resolveSettings } from "./config";
+import { readResetDecision } from "./resetDecision";
 
-function settings() {
+/** Runs `fn`, turning a settings error into Pulumi's plain error (no stack trace). */
+function settingsOrStop<T>(fn: () => T): T {
   try {
-    return resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack()));
+    return fn();
   } catch (e) {
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;
   }
 }
-
-// "/" on a Mac. The simulator (scripts/simulate.ts, the tests) points it at the simulated Mac.
-const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
-if (!hostRoot.startsWith("/"))
-  throw new pulumi.RunError(`COLIMA_PULSE_HOST_ROOT (environment) = ${JSON.stringify(hostRoot)}: must be an absolute path`);
 
 /** containers/<name>/ folders with an install.sh, each with a hash of its files. */
 function installers(): InstallerSpec[] {
@@ -40,24 +42,65 @@ function installers(): InstallerSpec[] {
     });
 }
 
-const config = new pulumi.Config();
-const { settings: machine, sources } = settings();
-const pulse = new ColimaPulse("colima", {
-  settings: machine,
-  hostRoot,
-  smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
-  installers: installers(),
-  // Per-installer environment; `pulumi config set --secret --path installerEnv.<name>.<VAR> …`.
-  installerEnv: config.getSecretObject<Record<string, Record<string, string>>>("installerEnv"),
-});
+/** What the survey found and what up will do: on a Mac colima-pulse does not manage yet, and for
+ *  every reset or refusal. A managed Mac's routine run stays quiet. */
+function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | undefined): void {
+  if (managed && !reset && !plan.refusal) return;
+  const text = [
+    "this Mac, as found:",
+    ...plan.findings.map((l) => `  - ${l}`),
+    plan.refusal ? "pulumi up will not run:" : "pulumi up will:",
+    ...(plan.refusal ? [`  ${plan.refusal}`] : plan.will.map((l) => `  - ${l}`)),
+  ].join("\n");
+  if (reset || plan.refusal) pulumi.log.warn(text);
+  else pulumi.log.info(text);
+}
 
-export const dockerHost = pulse.dockerHost;
-export const dockerVersion = pulse.dockerVersion;
-export const colimaVersion = pulse.colimaVersion;
-export const driver = pulse.driver;
-export const gateTimings = pulse.gateTimings;
-export const fileVault = pulse.fileVault;
-export const fileVaultNote = pulse.fileVaultNote;
-export const launchdLabel = pulse.launchdLabel;
-export const smokeImageDigest = pulse.smokeImageDigest;
-export const settingSources = sources;
+export = async () => {
+  // "/" on a Mac. The simulator (scripts/simulate.ts, the tests) points it at the simulated Mac.
+  const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
+  if (!hostRoot.startsWith("/"))
+    throw new pulumi.RunError(`COLIMA_PULSE_HOST_ROOT (environment) = ${JSON.stringify(hostRoot)}: must be an absolute path`);
+  const { settings: machine, sources } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack())));
+  const host = { root: hostRoot, user: machine.HOMEBREW_USER };
+  const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
+
+  const survey = await surveyMac(host, machine.LABEL);
+  const plan = planAdoption(
+    survey,
+    {
+      profile: machine.COLIMA_PROFILE,
+      cpus: machine.COLIMA_CPUS,
+      memory: machine.COLIMA_MEMORY,
+      disk: machine.COLIMA_DISK,
+      label: machine.LABEL,
+    },
+    reset,
+  );
+  report(plan, survey.managed, reset);
+  if (plan.refusal) throw new pulumi.RunError(plan.refusal);
+
+  const config = new pulumi.Config();
+  const pulse = new ColimaPulse("colima", {
+    settings: machine,
+    hostRoot,
+    reset,
+    smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
+    installers: installers(),
+    // Per-installer environment; `pulumi config set --secret --path installerEnv.<name>.<VAR> …`.
+    installerEnv: config.getSecretObject<Record<string, Record<string, string>>>("installerEnv"),
+  });
+
+  return {
+    dockerHost: pulse.dockerHost,
+    dockerVersion: pulse.dockerVersion,
+    colimaVersion: pulse.colimaVersion,
+    driver: pulse.driver,
+    gateTimings: pulse.gateTimings,
+    fileVault: pulse.fileVault,
+    fileVaultNote: pulse.fileVaultNote,
+    launchdLabel: pulse.launchdLabel,
+    smokeImageDigest: pulse.smokeImageDigest,
+    settingSources: sources,
+  };
+};

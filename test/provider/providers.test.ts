@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { backupFolder, diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
+import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
 import { nextDelay, waitGate } from "../../provider/healthGate";
 import { parseVersions } from "../../provider/homebrewPackages";
 import { diffLaunchDaemon, filesHash, type LaunchDaemonInputs, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
@@ -164,13 +164,6 @@ describe("ColimaProfile decisions", () => {
     assert.deepEqual(
       profileProcesses(procs, paths, "default").map((p) => p.pid),
       [1, 2, 3],
-    );
-  });
-
-  it("names the backup folder after the time and the profile", () => {
-    assert.equal(
-      backupFolder("/Users/ops/backups/", "default", new Date("2026-11-29T14:05:06.789Z")),
-      "/Users/ops/backups/2026-11-29T14-05-06-789Z-default",
     );
   });
 });

@@ -1,0 +1,166 @@
+// What a Mac already runs, before colima-pulse changes anything: Colima profiles (vm type,
+// runtime, arch, size, running or not, disk in use), `brew services` jobs, colima-pulse's own
+// LaunchDaemon, and the installed versions. Most Macs this is for already run Colima, so the
+// program surveys first and decides — adopt a QEMU profile in place, provision a new one, or stop
+// with the one command that converts a VZ profile with a backup — and says so in the preview.
+//
+// Read-only, and cheap: files are read directly where this process may read them (falling back
+// to `cat`/`ls` as the Homebrew user where it may not), processes through `ps`. It runs no
+// Colima, Lima, brew or launchctl command, so a refused run leaves no trace on the Mac.
+import { type Dirent, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { asUser, colimaPaths, type Host, homeOf, hostPath, listProcesses, type ProcessInfo } from "./host";
+import { CONFLICTING_LABELS } from "./launchd";
+
+/** A Colima profile found on the Mac. */
+export interface FoundProfile {
+  /** The profile's name (`default` for instance `colima`). */
+  name: string;
+  /** Fixed at its first start (Colima's state file in the Lima instance); "" if it never started. */
+  vmType: string;
+  runtime: string;
+  arch: string;
+  cpus?: number;
+  memoryGiB?: number;
+  diskGiB?: number;
+  running: boolean;
+  /** Bytes its data disk folder takes on the Mac's disk (undefined when it cannot be read). */
+  diskBytesUsed?: number;
+  /** The folders a full reset moves: Colima's config, the Lima instance, the data disk. */
+  folders: { config: string; instance: string; disk: string };
+}
+
+export interface MacSurvey {
+  /** Homebrew's prefix, if Homebrew is installed. */
+  prefix?: string;
+  /** Installed versions of colima, lima, qemu, docker (absent: not installed). */
+  versions: Record<string, string>;
+  profiles: FoundProfile[];
+  /** `brew services` jobs for Colima (plist found): label, domain and file. */
+  brewJobs: { label: string; domain: string; plist: string }[];
+  /** Whether colima-pulse's own LaunchDaemon plist is there (the Mac is already managed). */
+  managed: boolean;
+}
+
+const FORMULAE = ["colima", "lima", "qemu", "docker"];
+
+/** A file's text, or undefined when it is not there; read as the Homebrew user if we may not. */
+async function readText(host: Host, path: string): Promise<string | undefined> {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EACCES") return undefined;
+  }
+  const r = await asUser(host, [hostPath(host, "/bin/cat"), path], { allowFailure: true, timeoutMs: 15_000 });
+  return r.exitCode === 0 ? r.stdout : undefined;
+}
+
+async function listDir(host: Host, dir: string): Promise<string[]> {
+  try {
+    return readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EACCES") return [];
+  }
+  const r = await asUser(host, [hostPath(host, "/bin/ls"), "-1", dir], { allowFailure: true, timeoutMs: 15_000 });
+  return r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : [];
+}
+
+/** The top-level `key: value` lines of a Colima YAML file (colima.yaml; nested keys ignored). */
+export function topLevelYaml(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Za-z][\w]*):[ \t]*([^#\n]*?)[ \t]*(?:#.*)?$/.exec(line);
+    if (m?.[2]) out[m[1] as string] = (m[2] as string).replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return out;
+}
+
+/** Bytes a folder's files take on disk (sparse VM disks count what they use, not their size). */
+function bytesUsed(dir: string): number | undefined {
+  let total = 0;
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true }) as Dirent[]) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile()) total += statSync(path).blocks * 512;
+    }
+  };
+  try {
+    walk(dir);
+    return total;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" ? 0 : undefined;
+  }
+}
+
+/** Homebrew's version of `formula` from its `opt/` link (`opt/colima -> ../Cellar/colima/0.10.3`). */
+function installedVersion(prefix: string, formula: string): string | undefined {
+  try {
+    return readlinkSync(join(prefix, "opt", formula))
+      .split("/")
+      .filter(Boolean)
+      .pop();
+  } catch {
+    return undefined;
+  }
+}
+
+const hostAgentOf = (instanceDir: string) => `hostagent --pidfile ${instanceDir}/ha.pid`;
+
+async function findProfile(host: Host, id: string, procs: ProcessInfo[]): Promise<FoundProfile | undefined> {
+  const name = id === "colima" ? "default" : id.replace(/^colima-/, "");
+  const paths = colimaPaths(host, name);
+  // The state file holds what the first start fixed; the config file what was last asked for.
+  const state = await readText(host, `${paths.instanceDir}/colima.yaml`);
+  const config = await readText(host, `${paths.configDir}/colima.yaml`);
+  if (state === undefined && config === undefined) return undefined;
+  const fixed = topLevelYaml(state ?? "");
+  const asked = topLevelYaml(config ?? "");
+  const num = (v: string | undefined) => (v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined);
+  const haPid = Number.parseInt((await readText(host, `${paths.instanceDir}/ha.pid`)) ?? "", 10);
+  const running = procs.some((p) => p.pid === haPid && p.command.includes(hostAgentOf(paths.instanceDir)));
+  return {
+    name,
+    vmType: fixed.vmType ?? "",
+    runtime: fixed.runtime ?? asked.runtime ?? "",
+    arch: fixed.arch ?? asked.arch ?? "",
+    cpus: num(fixed.cpu ?? asked.cpu),
+    memoryGiB: num(fixed.memory ?? asked.memory),
+    diskGiB: num(fixed.disk ?? asked.disk),
+    running,
+    diskBytesUsed: bytesUsed(paths.diskDir),
+    folders: { config: paths.configDir, instance: paths.instanceDir, disk: paths.diskDir },
+  };
+}
+
+/** Surveys the Mac `host` (read-only). `label` is colima-pulse's LaunchDaemon label. */
+export async function surveyMac(host: Host, label: string): Promise<MacSurvey> {
+  const exists = (path: string) => {
+    try {
+      statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Apple silicon's prefix first: an Intel Homebrew under Rosetta may sit beside it.
+  const prefix = ["/opt/homebrew", "/usr/local"].map((p) => hostPath(host, p)).find((p) => exists(`${p}/bin/brew`));
+  const versions: Record<string, string> = {};
+  for (const f of FORMULAE) {
+    const v = prefix ? installedVersion(prefix, f) : undefined;
+    if (v) versions[f] = v;
+  }
+  const procs = await listProcesses(host);
+  const limaHome = `${homeOf(host)}/.colima/_lima`;
+  const ids = (await listDir(host, limaHome)).filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
+  const profiles: FoundProfile[] = [];
+  for (const id of ids) {
+    const found = await findProfile(host, id, procs);
+    if (found) profiles.push(found);
+  }
+  const brewJobs = CONFLICTING_LABELS.flatMap((l) => [
+    { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
+    { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
+  ]).filter((j) => exists(j.plist));
+  return { prefix, versions, profiles, brewJobs, managed: exists(hostPath(host, `/Library/LaunchDaemons/${label}.plist`)) };
+}
