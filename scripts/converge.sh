@@ -5,6 +5,8 @@
 #   Anywhere else: the same program against the bundled test services, clearly labelled as a
 #                  simulation; nothing on this machine outside the checkout and a /tmp run dir
 #                  is touched.
+#   With COLIMA_PULSE_HOST_ROOT set (a simulated Mac that is already running, as in the tests):
+#                  `pulumi up` of the selected stack against that Mac, as on a Mac.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -17,9 +19,9 @@ select_stack() { # select_stack NAME: select it, or create it in the local backe
   pulumi stack select "$1" 2>/dev/null || pulumi stack init "$1" >&2
 }
 
-if [ "$(uname -s)" = Darwin ]; then
+if [ "$(uname -s)" = Darwin ] || [ -n "${COLIMA_PULSE_HOST_ROOT:-}" ]; then
   stack="${COLIMA_PULSE_STACK:-$(hostname -s)}"
-  say "converging this Mac: stack '$stack' (stacks/Pulumi.$stack.yaml)"
+  say "converging ${COLIMA_PULSE_HOST_ROOT:-this Mac}: stack '$stack' (stacks/Pulumi.$stack.yaml)"
   select_stack "$stack"
   exec pulumi up "$@"
 fi

@@ -57,7 +57,8 @@ ensure_node
 ensure_node_modules
 # The profile this stack declares, from all three settings layers (a bad setting stops here).
 stack="${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
-profile="$(COLIMA_PULSE_STACK="$stack" npx tsx -e '
+export COLIMA_PULSE_STACK="$stack"
+profile="$(npx tsx -e '
   const { readLayers, resolveSettings, ConfigError } = require("./stacks/config");
   try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK)).settings.COLIMA_PROFILE); }
   catch (e) { console.error(e instanceof ConfigError ? e.message : e); process.exit(1); }')" || die "cannot read this stack's settings (above)"

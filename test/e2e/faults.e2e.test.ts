@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
-import { dockerAnswers, FULL_RESET_MOVE, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import { dockerAnswers, fullReset, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 import type { RecordEntry } from "../simulator/tools/world";
 
 describe("faults: nothing lost, the next run converges", { concurrency: false }, () => {
@@ -67,7 +67,7 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
     writeFileSync(marker, "keep me");
     const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, FULL_RESET_MOVE);
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset());
     assert.notEqual(r.code, 0);
     assert.match(r.stdout, /mkdir/);
     assert.equal(readFileSync(marker, "utf8"), "keep me", "nothing deleted");
@@ -93,7 +93,7 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
       writeFileSync(marker, "x".repeat(256 * 1024));
       const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
       mac.sim.clearRecords();
-      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, FULL_RESET_MOVE);
+      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset());
       assert.notEqual(r.code, 0);
       // What the operator sees: which move failed and why, what went back, what to do.
       assert.match(
@@ -289,11 +289,7 @@ describe("the Pulumi process killed while changing or resetting a converged Mac"
       if (existsSync(backups)) rmSync(backups, { recursive: true });
       writeFileSync(marker, stage);
       const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
-      await mac.stack.killDuring(
-        ["up", "--yes", "--skip-preview", "--replace", urn],
-        (out) => when(out, mac.sim.records()),
-        FULL_RESET_MOVE,
-      );
+      await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], (out) => when(out, mac.sim.records()), fullReset());
       const [where] = dataFoundIn();
       assert.equal(dataFoundIn().length, 1, "in exactly one place");
       assert.equal(readFileSync(where as string, "utf8"), stage);

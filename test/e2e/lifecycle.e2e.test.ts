@@ -5,16 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  dockerAnswers,
-  FULL_RESET_MOVE,
-  LABEL,
-  mutating,
-  plannedSteps,
-  type SimulatedMac,
-  simulatedMac,
-  waitFor,
-} from "../helpers/simulatedMac";
+import { dockerAnswers, fullReset, LABEL, mutating, plannedSteps, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 
 const launchctl = (mac: SimulatedMac, ...argv: string[]) =>
   mac.sim.run([mac.sim.path("/usr/bin/sudo"), "-n", mac.sim.path("/bin/launchctl"), ...argv]);
@@ -97,15 +88,19 @@ describe("3. drift: reported by preview, repaired by up --refresh", { concurrenc
     assert.deepEqual([status.cpu, status.memory], [3, 3 * 1024 ** 3]);
   });
 
-  it("the profile switched to VZ by hand: refused with what to do, nothing deleted", async () => {
+  it("the profile switched to VZ by hand: preview and up stop with the one command that converts it; nothing deleted", async () => {
     await launchctl(mac, "bootout", `system/${LABEL}`);
     await colima(mac, "delete", "--force");
     assert.equal((await colima(mac, "start", "--vm-type", "vz", "--disk", "20")).code, 0);
     await colima(mac, "stop");
-    await expectDrift(mac, ["update pulumi-nodejs:dynamic/colima-pulse:ColimaProfile::colima-profile", DAEMON, GATE, SMOKE]);
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--refresh"]);
-    assert.notEqual(r.code, 0);
-    assert.match(r.stdout, /profile default was created with vm type vz; .* Converting it needs a full reset, .*: npm run reset/);
+    for (const args of [
+      ["preview", "--refresh", "--expect-no-changes"],
+      ["up", "--yes", "--skip-preview", "--refresh"],
+    ]) {
+      const r = await mac.stack.cli(args);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /profile default was created with vm type vz; .*Convert it with a backup: `npm run reset`/);
+    }
     assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/_lima/colima/lima.yaml")), true, "state untouched");
   });
 });
@@ -222,7 +217,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   it("with `move`: old state intact in the backup folder, new VM healthy", async () => {
     const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker-from-before");
     writeFileSync(marker, "old state");
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, FULL_RESET_MOVE);
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset());
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const backups = readdirSync(mac.sim.path("/Users/ops/backups"));
     assert.equal(backups.length, 1);

@@ -20,7 +20,16 @@ import { join, resolve } from "node:path";
 export const repoRoot = resolve(__dirname, "../..");
 
 /** Files of the project a stack needs to run (the program, its code and its settings). */
-const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "stacks", "provider", "components", "containers/README.md"];
+const PROJECT_FILES = [
+  "Pulumi.yaml",
+  "package.json",
+  "tsconfig.json",
+  "stacks",
+  "provider",
+  "components",
+  "scripts",
+  "containers/README.md",
+];
 
 export interface CliResult {
   args: string[];
@@ -98,6 +107,23 @@ export class TestStack {
           done({ args: full, code, stdout, stderr });
         },
       );
+    });
+  }
+
+  /** Runs one of the project's scripts (`scripts/reset.sh …`) in the project copy, as an operator
+   *  would run `npm run …`, with this stack selected and no terminal; never throws on exit codes. */
+  script(argv: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<CliResult> {
+    return new Promise((done) => {
+      const child = execFile(
+        "bash",
+        argv,
+        { cwd: this.dir, env: { ...this.env, COLIMA_PULSE_STACK: this.stack, ...env }, timeout: timeoutMs, maxBuffer: 64 << 20 },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+          done({ args: argv, code, stdout, stderr });
+        },
+      );
+      child.stdin?.end();
     });
   }
 

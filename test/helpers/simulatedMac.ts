@@ -8,9 +8,15 @@ import { testServices } from "./services";
 
 export const LABEL = "com.colima-pulse.colima";
 
-/** The full-reset decision for the default profile with a backup, as `npm run reset` passes it
- *  to the one `pulumi up --replace` it runs (scripts/reset.sh). */
-export const FULL_RESET_MOVE = { COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_BACKUP: "move" };
+/** A full-reset decision made now, as `npm run reset` passes it to the one `pulumi up` it runs
+ *  (scripts/reset.sh; stacks/resetDecision.ts reads it). */
+export function fullReset(backup: "move" | "false" = "move", profile = "default"): NodeJS.ProcessEnv {
+  const id = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: backup, COLIMA_PULSE_RESET_ID: id };
+}
 
 export interface SimulatedMac {
   sim: MacSimulator;

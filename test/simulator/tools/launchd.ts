@@ -227,11 +227,14 @@ export class Launchd {
     job.timer = undefined;
     const def = job.def;
     const argv = def.ProgramArguments?.length ? def.ProgramArguments : [def.Program as string];
-    const user = def.UserName ?? "root";
+    // An agent in gui/<uid> runs as that user, with the user's HOME (launchd.plist(5)).
+    const uid = /^gui\/(\d+)$/.exec(job.domain)?.[1];
+    const agentUser = uid ? Object.entries(this.world.state().users).find(([, u]) => String(u.uid) === uid)?.[0] : undefined;
+    const user = def.UserName ?? agentUser ?? "root";
     const env: NodeJS.ProcessEnv = {
       PATH: this.world.loginEnv(user).PATH,
       SIM_USER: user,
-      ...(def.UserName ? this.world.loginEnv(user) : {}),
+      ...(user !== "root" ? this.world.loginEnv(user) : {}),
       ...(def.EnvironmentVariables ?? {}),
     };
     job.lastStart = Date.now();
