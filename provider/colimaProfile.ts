@@ -9,13 +9,12 @@
 // after moving it to the backup folder (or when `--backup=false` was asked for). Delete stops the
 // VM and keeps its state.
 import * as pulumi from "@pulumi/pulumi";
-import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves } from "./lib/adoption";
+import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, topLevelYaml } from "./lib/adoption";
 import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
-import { topLevelYaml } from "./lib/survey";
 
 // ---- Args ---------------------------------------------------------------------------------
 

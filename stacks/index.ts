@@ -8,9 +8,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
-import { type AdoptionPlan, planAdoption, type ResetDecision } from "../provider/lib/adoption";
+import type { ResetDecision } from "../provider/lib/adoption";
 import { hostPath } from "../provider/lib/host";
 import { surveyMac } from "../provider/lib/survey";
+import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
 import { ConfigError, readLayers, resolveSettings } from "./config";
 import { readResetDecision } from "./resetDecision";
 

@@ -9,6 +9,7 @@
 // Colima, Lima, brew or launchctl command, so a refused run leaves no trace on the Mac.
 import { type Dirent, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { topLevelYaml } from "./adoption";
 import { asUser, colimaPaths, type Host, homeOf, hostPath, listProcesses, type ProcessInfo } from "./host";
 import { CONFLICTING_LABELS } from "./launchd";
 
@@ -63,16 +64,6 @@ async function listDir(host: Host, dir: string): Promise<string[]> {
   }
   const r = await asUser(host, [hostPath(host, "/bin/ls"), "-1", dir], { allowFailure: true, timeoutMs: 15_000 });
   return r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : [];
-}
-
-/** The top-level `key: value` lines of a Colima YAML file (colima.yaml; nested keys ignored). */
-export function topLevelYaml(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^([A-Za-z][\w]*):[ \t]*([^#\n]*?)[ \t]*(?:#.*)?$/.exec(line);
-    if (m?.[2]) out[m[1] as string] = (m[2] as string).replace(/^(["'])(.*)\1$/, "$2");
-  }
-  return out;
 }
 
 /** Bytes a folder's files take on disk (sparse VM disks count what they use, not their size). */

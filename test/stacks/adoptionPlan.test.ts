@@ -1,0 +1,136 @@
+// The adoption decision, as a pure table: what the survey found → what up will do, or the one
+// command that resolves a refusal (stacks/adoptionPlan.ts, provider/lib/adoption.ts).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { resetMoves, topLevelYaml } from "../../provider/lib/adoption";
+import type { FoundProfile, MacSurvey } from "../../provider/lib/survey";
+import { planAdoption } from "../../stacks/adoptionPlan";
+
+const home = "/Users/ops";
+function profile(over: Partial<FoundProfile> = {}): FoundProfile {
+  return {
+    name: "default",
+    vmType: "qemu",
+    runtime: "docker",
+    arch: "aarch64",
+    cpus: 2,
+    memoryGiB: 2,
+    diskGiB: 100,
+    running: false,
+    diskBytesUsed: 3 * 1024 ** 3,
+    folders: { config: `${home}/.colima/default`, instance: `${home}/.colima/_lima/colima`, disk: `${home}/.colima/_lima/_disks/colima` },
+    ...over,
+  };
+}
+const survey = (over: Partial<MacSurvey> = {}): MacSurvey => ({
+  prefix: "/opt/homebrew",
+  versions: { colima: "0.10.3", lima: "1.2.1" },
+  profiles: [],
+  brewJobs: [],
+  managed: false,
+  ...over,
+});
+const wanted = { profile: "default", cpus: 4, memory: 2, disk: 120, label: "com.colima-pulse.colima" };
+const reset = { id: "20261130T080000Z", backup: "move" as const, folder: "/Users/ops/backups/20261130T080000Z-default" };
+
+describe("planAdoption", () => {
+  it("a Mac without Colima: provision", () => {
+    const plan = planAdoption(survey(), wanted);
+    assert.deepEqual(plan.findings, ["no Colima profile", "installed: colima 0.10.3, lima 1.2.1"]);
+    assert.deepEqual(plan.will, ["provision profile default on QEMU with the Docker runtime, supervised by com.colima-pulse.colima"]);
+    assert.equal(plan.refusal, undefined);
+  });
+
+  it("a running QEMU profile under brew services: boot the job out, stop once, adopt in place with the new size", () => {
+    const job = { label: "homebrew.mxcl.colima", domain: "gui", plist: `${home}/Library/LaunchAgents/homebrew.mxcl.colima.plist` };
+    const plan = planAdoption(survey({ profiles: [profile({ running: true }), profile({ name: "work" })], brewJobs: [job] }), wanted);
+    assert.equal(plan.refusal, undefined);
+    assert.deepEqual(plan.findings.slice(0, 3), [
+      "profile default: vm type qemu, runtime docker, arch aarch64, 2 CPUs, 2 GiB memory, 100 GiB disk, running, data disk uses 3.0 GiB",
+      "profile work: vm type qemu, runtime docker, arch aarch64, 2 CPUs, 2 GiB memory, 100 GiB disk, stopped, data disk uses 3.0 GiB",
+      `brew services job homebrew.mxcl.colima (gui domain, ${job.plist})`,
+    ]);
+    assert.deepEqual(plan.will, [
+      `boot out homebrew.mxcl.colima (gui) and remove ${job.plist}, so only colima-pulse starts Colima`,
+      "leave profile work alone",
+      "stop profile default's running VM once, so the LaunchDaemon is the one that starts it (never two)",
+      "adopt profile default in place: its VM, images and volumes stay; no provisioning start; CPUs 2 -> 4, disk grows 100 -> 120 GiB when the LaunchDaemon starts it",
+    ]);
+  });
+
+  it("a VZ profile, or another runtime: refused with the one command that converts it", () => {
+    for (const [over, why] of [
+      [
+        { vmType: "vz" },
+        "profile default was created with vm type vz; Colima fixes the vm type at creation, and colima-pulse runs QEMU only",
+      ],
+      [
+        { runtime: "containerd" },
+        "profile default was created with runtime containerd; Colima fixes the runtime at creation, and colima-pulse runs Docker only",
+      ],
+    ] as const) {
+      const plan = planAdoption(survey({ profiles: [profile(over)] }), wanted);
+      assert.equal(
+        plan.refusal,
+        `${why}. Convert it with a backup: \`npm run reset\` (it shows what moves where, and asks, before doing anything; \`npm run reset -- --help\` for its options).`,
+      );
+    }
+  });
+
+  it("a smaller COLIMA_DISK than the profile's disk: refused, naming the setting and what works", () => {
+    const plan = planAdoption(survey({ profiles: [profile({ diskGiB: 200 })] }), wanted);
+    assert.match(
+      plan.refusal ?? "",
+      /^COLIMA_DISK 120 is smaller than profile default's disk \(200 GiB\), and Lima cannot shrink a disk: set COLIMA_DISK to 200 or more/,
+    );
+  });
+
+  it("a reset with a backup lists each folder and where it goes; without one, that it is deleted", () => {
+    const found = profile({ vmType: "vz", running: true });
+    const moved = planAdoption(survey({ profiles: [found] }), wanted, reset);
+    assert.equal(moved.refusal, undefined);
+    assert.deepEqual(moved.will, [
+      "stop profile default's VM",
+      `FULL RESET: move profile default's state (data disk 3.0 GiB) into ${reset.folder}:`,
+      `  ${home}/.colima/default -> ${reset.folder}/config`,
+      `  ${home}/.colima/_lima/colima -> ${reset.folder}/instance`,
+      `  ${home}/.colima/_lima/_disks/colima -> ${reset.folder}/disk`,
+      "provision profile default anew on QEMU with the Docker runtime, supervised by com.colima-pulse.colima",
+    ]);
+    const deleted = planAdoption(survey({ profiles: [found] }), wanted, { ...reset, backup: "false", folder: "" });
+    assert.ok(deleted.will.includes("FULL RESET WITHOUT A BACKUP (--backup=false): DELETE profile default's state, nothing is kept:"));
+    assert.ok(deleted.will.includes(`  delete ${home}/.colima/_lima/_disks/colima`));
+  });
+
+  it("a reset of a profile that is not there: refused, nothing to reset", () => {
+    const plan = planAdoption(survey({ profiles: [profile({ name: "work" })] }), wanted, reset);
+    assert.equal(
+      plan.refusal,
+      "npm run reset: profile default does not exist on this Mac (found: work); there is nothing to reset. `npm run converge` provisions it.",
+    );
+  });
+
+  it("a managed Mac plans nothing new for its profile; `colima` names the default profile", () => {
+    const plan = planAdoption(survey({ profiles: [profile()], managed: true }), { ...wanted, profile: "colima", disk: 100 });
+    assert.deepEqual(plan.will, []);
+    assert.equal(plan.found?.name, "default");
+  });
+});
+
+describe("Colima's files", () => {
+  it("reads the top-level keys of colima.yaml, quoted or not, ignoring nested keys and comments", () => {
+    assert.deepEqual(topLevelYaml('cpu: 4\nvmType: "vz" # fixed\nruntime: docker\ndocker:\n  features: {}\nmountType:\n'), {
+      cpu: "4",
+      vmType: "vz",
+      runtime: "docker",
+    });
+  });
+
+  it("a reset moves config, instance and disk into the backup folder", () => {
+    assert.deepEqual(resetMoves(profile(), "/b"), [
+      [`${home}/.colima/default`, "/b/config"],
+      [`${home}/.colima/_lima/colima`, "/b/instance"],
+      [`${home}/.colima/_lima/_disks/colima`, "/b/disk"],
+    ]);
+  });
+});
