@@ -86,6 +86,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         profileGeneration: profile.generation,
         startupGrace: Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX),
         pruneMode: s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : "",
+        versions: packages.versions.apply(({ colima, lima, qemu }) => ({ colima, lima, qemu })),
       },
       { ...parent, dependsOn: [profile] },
     );
@@ -113,6 +114,8 @@ export class ColimaPulse extends pulumi.ComponentResource {
         image: args.smoke.image,
         expectOutput: args.smoke.expectOutput,
         dockerPath: pulumi.interpolate`${packages.prefix}/bin/docker`,
+        // Proved again under new versions (an upgrade), through the gates before it.
+        trigger: packages.versions.apply((v) => ["colima", "lima", "qemu", "docker"].map((f) => `${f} ${v[f] ?? ""}`).join(", ")),
       },
       { ...parent, dependsOn: [gate] },
     );

@@ -10,7 +10,7 @@
 // VM and keeps its state.
 import * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, topLevelYaml } from "./lib/adoption";
-import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { onTheMac } from "./lib/machineLock";
@@ -78,27 +78,45 @@ const RESIZE_KEYS = ["cpus", "memory", "disk", "prefix", "label", "backupDirBase
 
 // ---- pure functions -----------------------------------------------------------------------
 
-/** Settings a running profile cannot take: replacing means a new profile (old state kept). */
-export function diffColimaProfile(
-  olds: ColimaProfileOutputs,
-  news: ColimaProfileInputs,
-): pulumi.dynamic.DiffResult & { reasons: string[] } {
-  const replaces = changedKeys(olds, news, ["profile", "arch", "host"]).map(String);
+/** What each of the profile's inputs means for the Mac when it changes. */
+const PROFILE_EFFECTS: Record<string, string> = {
+  profile: "another profile: the old one stops and keeps its state",
+  arch: "Colima fixes the arch at creation: another profile",
+  host: "another Mac or Homebrew user",
+  cpus: "the VM restarts under its LaunchDaemon with the new size",
+  memory: "the VM restarts under its LaunchDaemon with the new size",
+  disk: "the disk grows when the LaunchDaemon restarts the VM",
+  prefix: "Homebrew's prefix: the LaunchDaemon restarts Colima from there",
+  label: "the LaunchDaemon that supervises it",
+  backupDirBase: "where a full reset would move the state; nothing moves now",
+};
+
+/** Settings a running profile cannot take: replacing means another profile (old state kept),
+ *  and a full reset asked for on the command line (once per decision). */
+export function diffColimaProfile(olds: ColimaProfileOutputs, news: ColimaProfileInputs): DetailedDiff {
+  const why = (k: string) => PROFILE_EFFECTS[k];
+  const changes = inputChanges(olds, news, ["profile", "arch", "host"], why, "update-replace");
   // A reset is asked for once per decision: the same decision stored in state is done.
-  if (news.reset && news.reset.id !== olds.reset?.id) replaces.push("reset");
-  const changed = [...replaces, ...changedKeys(olds, news, RESIZE_KEYS).map(String)];
-  const reasons = changed.map((k) =>
-    k !== "reset"
-      ? `${k} changed`
-      : news.reset?.backup === "move"
-        ? `full reset asked for on the command line: the state moves to ${news.reset.folder}, then a new profile`
-        : "full reset asked for on the command line WITHOUT a backup: the state is deleted, then a new profile",
-  );
-  if (olds.driver !== "QEMU") {
-    changed.push("driver");
-    reasons.push(olds.driver ? `profile runs on ${olds.driver}, not QEMU` : "profile is gone");
+  if (news.reset && news.reset.id !== olds.reset?.id) {
+    changes.push({
+      property: "reset",
+      kind: olds.reset ? "update-replace" : "add-replace",
+      new: news.reset.backup === "move" ? `move the state into ${news.reset.folder}` : "DELETE the state without a backup",
+      why: "a full reset asked for on the command line: then a new profile",
+    });
   }
-  return { changes: changed.length > 0, replaces, deleteBeforeReplace: true, reasons };
+  changes.push(...inputChanges(olds, news, RESIZE_KEYS, why));
+  if (olds.driver !== "QEMU") {
+    changes.push({
+      property: "driver",
+      kind: "update",
+      old: olds.driver || "(profile gone)",
+      new: "QEMU",
+      why: olds.driver ? "the profile is not QEMU any more" : "the profile is gone: provisioned again",
+      inputDiff: false,
+    });
+  }
+  return diffOf(changes, true);
 }
 
 /** Processes of this profile that are not the supervised job's: colima commands naming the

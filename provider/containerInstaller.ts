@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
@@ -60,9 +60,16 @@ export interface ContainerInstallerOutputs extends ContainerInstallerInputs {
 
 // ---- pure functions -----------------------------------------------------------------------
 
-export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: ContainerInstallerInputs): pulumi.dynamic.DiffResult {
-  const changed = changedKeys(olds, news, ["host", "dir", "filesHash", "dockerHost", "prefix", "env"]).map(String);
-  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: ContainerInstallerInputs): DetailedDiff {
+  const changes = inputChanges(olds, news, ["host", "dir", "dockerHost", "prefix"], () => "install.sh runs again");
+  // A hash means nothing to a reader, and the environment may hold secrets: only that they changed.
+  for (const [key, why] of [
+    ["filesHash", "its files changed: install.sh runs again"],
+    ["env", "its environment changed: install.sh runs again"],
+  ] as const) {
+    if (JSON.stringify(olds[key]) !== JSON.stringify(news[key])) changes.push({ property: key, kind: "update", hidden: true, why });
+  }
+  return diffOf(changes, false);
 }
 
 // ---- executor -----------------------------------------------------------------------------
@@ -112,7 +119,9 @@ export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = onThe
     return checkInputs(news, containerInstallerSchema);
   },
   async diff(_id: string, olds: ContainerInstallerOutputs, news: ContainerInstallerInputs) {
-    return diffContainerInstaller(olds, news);
+    const { reasons, ...result } = diffContainerInstaller(olds, news);
+    if (reasons.length > 0) say(news, `will run again: ${reasons.join("; ")}`);
+    return result;
   },
   async create(inputs: ContainerInstallerInputs) {
     await runScript(inputs, "install.sh");

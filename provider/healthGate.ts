@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { request } from "node:http";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, type Host, listProcesses } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
 
@@ -78,14 +78,26 @@ export function nextDelay(previous: number): number {
   return Math.min(100, Math.max(25, Math.round(previous * 1.5)));
 }
 
-export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs): pulumi.dynamic.DiffResult & { reasons: string[] } {
-  const changed = changedKeys(olds, news, ["host", "prefix", "profile", "trigger", "stableRequired"]).map(String);
-  const reasons = changed.map((k) => (k === "trigger" ? "the supervised daemon changed" : `${k} changed`));
+export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs): DetailedDiff {
+  const changes = inputChanges(olds, news, ["host", "prefix", "profile", "stableRequired"], () => "prove it again");
+  if (olds.trigger !== news.trigger)
+    changes.push({
+      property: "trigger",
+      kind: "update",
+      hidden: true,
+      why: "the supervised daemon or its profile changed: prove it again",
+    });
   if (olds.healthy === false) {
-    changed.push("healthy");
-    reasons.push("the Docker API did not answer at refresh");
+    changes.push({
+      property: "healthy",
+      kind: "update",
+      old: false,
+      new: true,
+      why: "the Docker API did not answer at refresh",
+      inputDiff: false,
+    });
   }
-  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, reasons };
+  return diffOf(changes, false);
 }
 
 // ---- executor -----------------------------------------------------------------------------

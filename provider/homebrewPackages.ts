@@ -5,7 +5,7 @@
 // place: they are shared with whatever else the Mac runs.
 import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, hostSchema, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
@@ -77,18 +77,14 @@ export function fileVaultNote(status: string): string {
     : "FileVault is off: Docker comes up unattended after a reboot";
 }
 
-export function diffHomebrewPackages(
-  olds: HomebrewPackagesOutputs,
-  news: HomebrewPackagesInputs,
-): pulumi.dynamic.DiffResult & { reasons: string[] } {
-  const changed = changedKeys(olds, news, ["host", "formulae"]).map(String);
-  const reasons = changed.map((k) => `${k} changed`);
-  const missing = news.formulae.filter((f) => !olds.versions?.[f]);
-  if (missing.length > 0) {
-    changed.push("versions");
-    reasons.push(`not installed: ${missing.join(", ")}`);
+export function diffHomebrewPackages(olds: HomebrewPackagesOutputs, news: HomebrewPackagesInputs): DetailedDiff {
+  const changes = inputChanges(olds, news, ["host", "formulae"], (k) =>
+    k === "host" ? "another Mac or Homebrew user" : "what colima-pulse keeps installed",
+  );
+  for (const f of news.formulae.filter((f) => !olds.versions?.[f])) {
+    changes.push({ property: `versions.${f}`, kind: "add", new: `brew install ${f} as ${news.host.user}`, inputDiff: false });
   }
-  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false, reasons };
+  return diffOf(changes, false);
 }
 
 // ---- executor -----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // containers/hello-world): pull an image through the given socket, run it, check what it
 // printed, and record the image digest. Delete removes only what this resource added.
 import * as pulumi from "@pulumi/pulumi";
-import { changedKeys, checkInputs, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -18,6 +18,8 @@ export interface SmokeContainerArgs {
   dockerPath?: pulumi.Input<string>;
   /** Seconds each of pull and run may take. Default 120. */
   timeoutSeconds?: pulumi.Input<number>;
+  /** Anything whose change means "run it again" (the installed versions after an upgrade). */
+  trigger?: pulumi.Input<string>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -34,6 +36,7 @@ export function smokeContainerSchema(z: Zod) {
     expectOutput: z.string().min(1, "must not be empty").default("Hello from Docker!"),
     dockerPath: z.string().min(1).default("docker"),
     timeoutSeconds: z.number().int().min(1).max(3600).default(120),
+    trigger: z.string().optional(),
   });
 }
 
@@ -44,6 +47,7 @@ export type SmokeContainerInputs = {
   expectOutput: string;
   dockerPath: string;
   timeoutSeconds: number;
+  trigger?: string;
 };
 
 export interface SmokeContainerOutputs extends SmokeContainerInputs {
@@ -59,8 +63,6 @@ export interface SmokeContainerOutputs extends SmokeContainerInputs {
   pulledByUs: boolean;
 }
 
-const INPUT_KEYS = ["dockerHost", "image", "expectOutput", "dockerPath", "timeoutSeconds"] as const;
-
 // ---- pure functions -----------------------------------------------------------------------
 
 /** The docker CLI argv for one subcommand against `dockerHost`. */
@@ -74,25 +76,36 @@ export function pickDigest(image: string, repoDigests: readonly string[]): strin
   return repoDigests.find((d) => d.startsWith(`${repo}@`)) ?? repoDigests[0] ?? "";
 }
 
-/** What changed, and what must re-run, between the stored state and the new inputs. The engine
- * shows no per-property reasons for dynamic resources, so `reasons` says why, for the log. */
-export function diffSmokeContainer(
-  olds: SmokeContainerOutputs,
-  news: SmokeContainerInputs,
-): pulumi.dynamic.DiffResult & { reasons: string[] } {
-  const changed: string[] = changedKeys(olds, news, INPUT_KEYS).map(String);
-  const reasons = changed.map((k) => `${k} changed`);
+/** What changed, and what must re-run, between the stored state and the new inputs. */
+export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeContainerInputs): DetailedDiff {
+  // A new image or endpoint is a different smoke test; the old one's image is then removed.
+  const changes = inputChanges(
+    olds,
+    news,
+    ["dockerHost", "image"],
+    () => "another smoke test: the old image goes if it was ours",
+    "update-replace",
+  );
+  changes.push(...inputChanges(olds, news, ["expectOutput", "dockerPath", "timeoutSeconds"], () => "the smoke test runs again"));
+  if ((olds.trigger ?? "") !== (news.trigger ?? ""))
+    changes.push({
+      property: "trigger",
+      kind: "update",
+      old: olds.trigger,
+      new: news.trigger,
+      why: "the smoke test runs again under them",
+    });
   if (olds.imageId === "") {
-    changed.push("imageId"); // refresh found the image gone (or the engine silent): prove it again
-    reasons.push(`image ${olds.image} is no longer on the engine`);
+    // refresh found the image gone (or the engine silent): prove it again
+    changes.push({
+      property: "imageId",
+      kind: "update",
+      hidden: true,
+      why: `image ${olds.image} is no longer on the engine: pulled and run again`,
+      inputDiff: false,
+    });
   }
-  return {
-    changes: changed.length > 0,
-    // A new image or endpoint is a different smoke test; the old one's image is then removed.
-    replaces: changed.filter((k) => k === "image" || k === "dockerHost"),
-    deleteBeforeReplace: false,
-    reasons,
-  };
+  return diffOf(changes, false);
 }
 
 // ---- executor -----------------------------------------------------------------------------

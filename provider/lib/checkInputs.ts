@@ -59,6 +59,73 @@ export function changedKeys<T extends object>(olds: T, news: T, keys: readonly (
   return keys.filter((key) => JSON.stringify(olds[key]) !== JSON.stringify(news[key]));
 }
 
+/** The engine's kinds of property change (pulumirpc.PropertyDiff.Kind). */
+export type PropertyDiffKind = "add" | "add-replace" | "delete" | "delete-replace" | "update" | "update-replace";
+
+/** One property a diff found changed: what it was, what it becomes, and what that does to the Mac. */
+export interface PropertyChange {
+  /** A property path: an input (`cpus`), or an observed output (`versions.qemu`, `loaded`). */
+  property: string;
+  kind: PropertyDiffKind;
+  old?: unknown;
+  new?: unknown;
+  /** What happens on the Mac because of it ("the VM restarts …"), or why it forces a replacement. */
+  why?: string;
+  /** Compared against the inputs (true) or against what refresh observed (false). */
+  inputDiff?: boolean;
+  /** Say only that it changed: values that may be secret, or hashes that mean nothing to a reader. */
+  hidden?: boolean;
+}
+
+/** A diff with its property-level detail (`detailedDiff`, the provider protocol's shape) and one
+ *  line per property for the operator. The Node dynamic provider of @pulumi/pulumi passes on only
+ *  `changes`, `replaces` and `deleteBeforeReplace` (cmd/dynamic-provider/index.js, diff()), so the
+ *  preview shows the engine's own input diff and these lines (README "Preview is the confirmation"). */
+export type DetailedDiff = pulumi.dynamic.DiffResult & {
+  detailedDiff: Record<string, { kind: PropertyDiffKind; inputDiff: boolean }>;
+  reasons: string[];
+};
+
+export function diffOf(changes: PropertyChange[], deleteBeforeReplace: boolean): DetailedDiff {
+  return {
+    changes: changes.length > 0,
+    replaces: changes.filter((c) => c.kind.endsWith("-replace")).map((c) => c.property),
+    deleteBeforeReplace,
+    detailedDiff: Object.fromEntries(changes.map((c) => [c.property, { kind: c.kind, inputDiff: c.inputDiff ?? true }])),
+    reasons: changes.map(describeChange),
+  };
+}
+
+/** `cpus: 2 → 4 (the VM restarts …)`, `versions.qemu: + …`, `env changed (…)`. */
+export function describeChange(c: PropertyChange): string {
+  const show = (v: unknown) => (v === undefined || v === "" ? "(none)" : typeof v === "string" ? v : JSON.stringify(v));
+  const values = c.hidden
+    ? " changed"
+    : c.kind.startsWith("add")
+      ? `: + ${show(c.new)}`
+      : c.kind.startsWith("delete")
+        ? `: - ${show(c.old)}`
+        : `: ${show(c.old)} → ${show(c.new)}`;
+  return `${c.property}${values}${c.why ? ` (${c.why})` : ""}`;
+}
+
+/** Each of `keys` whose stored and new values differ, as an update (or a replacement). */
+export function inputChanges<T extends object>(
+  olds: T,
+  news: T,
+  keys: readonly (keyof T)[],
+  why: (key: keyof T) => string | undefined,
+  kind: "update" | "update-replace" = "update",
+): PropertyChange[] {
+  return changedKeys(olds, news, keys).map((key) => ({
+    property: String(key),
+    kind,
+    old: olds[key],
+    new: news[key],
+    why: why(key),
+  }));
+}
+
 /** The Mac (Host) as every resource's input: an absolute root and a macOS short user name. */
 export function hostSchema(z: Zod) {
   return z.strictObject({

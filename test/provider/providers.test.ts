@@ -31,6 +31,7 @@ const daemon: LaunchDaemonInputs = {
   profileGeneration: "g1",
   startupGrace: 300,
   pruneMode: "",
+  versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
 };
 
 describe("host paths and quoting", () => {
@@ -96,18 +97,42 @@ describe("LaunchDaemon rendering", () => {
     );
   });
 
-  it("reloads only when the rendered files differ or the job is not loaded", () => {
+  it("reloads only when the rendered files differ or the job is not loaded, and says which property and why", () => {
     const hash = filesHash(renderPlist(daemon), renderSupervisor(daemon));
     const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [], running: true };
-    assert.deepEqual(diffLaunchDaemon(stored, daemon), { changes: false, replaces: [], deleteBeforeReplace: true, reasons: [] });
+    assert.deepEqual(diffLaunchDaemon(stored, daemon), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: true,
+      detailedDiff: {},
+      reasons: [],
+    });
     assert.deepEqual(diffLaunchDaemon({ ...stored, loaded: false, conflicts: ["gui/501/homebrew.mxcl.colima"] }, daemon).reasons, [
-      "system/com.example.colima is not loaded",
-      "conflicting job loaded: gui/501/homebrew.mxcl.colima",
+      "loaded: false → true (system/com.example.colima is not loaded)",
+      'conflicts: - ["gui/501/homebrew.mxcl.colima"] (conflicting jobs are booted out)',
     ]);
     assert.deepEqual(diffLaunchDaemon({ ...stored, running: false }, daemon).reasons, [
-      "system/com.example.colima is loaded but not running",
+      "running: false → true (system/com.example.colima is loaded but its supervisor stopped (gave up?): restarted with a fresh count)",
     ]);
-    assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 4 }).reasons, ["plist or supervisor differs from the declared one"]);
+    assert.deepEqual(diffLaunchDaemon({ ...stored, filesHash: "edited" }, daemon).reasons, [
+      "filesHash changed (the plist or supervisor on the Mac differs from the declared one: rewritten, reloaded)",
+    ]);
+    const changed = diffLaunchDaemon(stored, {
+      ...daemon,
+      throttleInterval: 7,
+      cpus: 4,
+      versions: { ...daemon.versions, colima: "0.10.4" },
+    });
+    assert.deepEqual(changed.reasons, [
+      "cpus: 2 → 4 (the job reloads with it, the VM restarts)",
+      "throttleInterval: 10 → 7 (launchd's ThrottleInterval: the job reloads, the VM restarts)",
+      'versions: {"colima":"0.10.3","lima":"1.2.1","qemu":"10.1.0"} → {"colima":"0.10.4","lima":"1.2.1","qemu":"10.1.0"} (the VM restarts under the installed versions)',
+    ]);
+    assert.deepEqual(changed.detailedDiff, {
+      cpus: { kind: "update", inputDiff: true },
+      throttleInterval: { kind: "update", inputDiff: true },
+      versions: { kind: "update", inputDiff: true },
+    });
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, label: "com.example.other" }).replaces, ["label"]);
   });
 });
@@ -139,11 +164,27 @@ describe("ColimaProfile decisions", () => {
       changes: true,
       replaces: [],
       deleteBeforeReplace: true,
-      reasons: ["cpus changed"],
+      detailedDiff: { cpus: { kind: "update", inputDiff: true } },
+      reasons: ["cpus: 2 → 4 (the VM restarts under its LaunchDaemon with the new size)"],
     });
     assert.deepEqual(diffColimaProfile(stored, { ...inputs, profile: "work", arch: "x86_64" }).replaces, ["profile", "arch"]);
     assert.deepEqual(diffColimaProfile({ ...stored, driver: "macOS Virtualization.Framework" }, inputs).reasons, [
-      "profile runs on macOS Virtualization.Framework, not QEMU",
+      "driver: macOS Virtualization.Framework → QEMU (the profile is not QEMU any more)",
+    ]);
+  });
+
+  it("a full reset decision replaces the profile once, and says where the state goes", () => {
+    const reset = { id: "20261130T080000Z", backup: "move" as const, folder: "/Users/ops/backups/20261130T080000Z-default" };
+    const asked = diffColimaProfile(stored, { ...inputs, reset });
+    assert.deepEqual(asked.replaces, ["reset"]);
+    assert.deepEqual(asked.detailedDiff, { reset: { kind: "add-replace", inputDiff: true } });
+    assert.deepEqual(asked.reasons, [
+      "reset: + move the state into /Users/ops/backups/20261130T080000Z-default (a full reset asked for on the command line: then a new profile)",
+    ]);
+    assert.equal(diffColimaProfile({ ...stored, reset }, { ...inputs, reset }).changes, false, "a decision is carried out once");
+    assert.equal(diffColimaProfile({ ...stored, reset }, inputs).changes, false, "no decision: nothing to do");
+    assert.deepEqual(diffColimaProfile(stored, { ...inputs, reset: { ...reset, backup: "false", folder: "" } }).reasons, [
+      "reset: + DELETE the state without a backup (a full reset asked for on the command line: then a new profile)",
     ]);
   });
 

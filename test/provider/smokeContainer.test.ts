@@ -45,7 +45,7 @@ describe("SmokeContainer check", () => {
       { property: "timeoutSeconds", reason: "Too small: expected number to be >=1 (got 0)" },
       {
         property: "extra",
-        reason: "is not a known input (allowed: resourceName, dockerHost, image, expectOutput, dockerPath, timeoutSeconds)",
+        reason: "is not a known input (allowed: resourceName, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger)",
       },
     ]);
   });
@@ -100,6 +100,7 @@ describe("SmokeContainer pure functions", () => {
     expectOutput: "Hello from Docker!",
     dockerPath: "docker",
     timeoutSeconds: 120,
+    trigger: "colima 0.10.3",
     imageId: "sha256:abc",
     imageDigest: "hello-world@sha256:def",
     output: "Hello from Docker!",
@@ -110,17 +111,32 @@ describe("SmokeContainer pure functions", () => {
   void [imageId, imageDigest, output, serverVersion, pulledByUs];
 
   it("is quiet when nothing changed (no perpetual diff)", () => {
-    assert.deepEqual(diffSmokeContainer(stored, inputs), { changes: false, replaces: [], deleteBeforeReplace: false, reasons: [] });
+    assert.deepEqual(diffSmokeContainer(stored, inputs), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+      detailedDiff: {},
+      reasons: [],
+    });
   });
 
   it("re-runs in place for a new expectation, replaces for a new image or endpoint", () => {
-    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, expectOutput: "Hi" }).replaces, []);
+    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, expectOutput: "Hi" }).reasons, [
+      "expectOutput: Hello from Docker! → Hi (the smoke test runs again)",
+    ]);
     assert.deepEqual(diffSmokeContainer(stored, { ...inputs, image: "busybox", dockerHost: "unix:///e.sock" }), {
       changes: true,
       replaces: ["dockerHost", "image"],
       deleteBeforeReplace: false,
-      reasons: ["dockerHost changed", "image changed"],
+      detailedDiff: { dockerHost: { kind: "update-replace", inputDiff: true }, image: { kind: "update-replace", inputDiff: true } },
+      reasons: [
+        "dockerHost: unix:///d.sock → unix:///e.sock (another smoke test: the old image goes if it was ours)",
+        "image: hello-world:latest → busybox (another smoke test: the old image goes if it was ours)",
+      ],
     });
+    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, trigger: "colima 0.10.4" }).reasons, [
+      "trigger: colima 0.10.3 → colima 0.10.4 (the smoke test runs again under them)",
+    ]);
   });
 
   it("asks for a re-run when refresh found the image gone", () => {
@@ -128,7 +144,8 @@ describe("SmokeContainer pure functions", () => {
       changes: true,
       replaces: [],
       deleteBeforeReplace: false,
-      reasons: ["image hello-world:latest is no longer on the engine"],
+      detailedDiff: { imageId: { kind: "update", inputDiff: false } },
+      reasons: ["imageId changed (image hello-world:latest is no longer on the engine: pulled and run again)"],
     });
   });
 });

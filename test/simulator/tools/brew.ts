@@ -1,20 +1,63 @@
 // Homebrew as the provider uses it (Homebrew/brew: bin/brew, Library/Homebrew/cmd/*, services/;
 // README.md "Homebrew" cites each): refuses root, prints its prefix, lists versions, installs
-// formulae (with their dependencies) into Cellar/ and links their binaries into bin/, and
-// `brew services` writes and loads homebrew.mxcl.<formula> into the user's gui domain.
+// formulae (with their dependencies) into Cellar/ and links their binaries into bin/, lists and
+// upgrades outdated formulae against what the tap offers (SimState.tap), and `brew services`
+// writes and loads homebrew.mxcl.<formula> into the user's gui domain.
 import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { installTool, realDockerCli } from "./install";
 import { askLaunchd } from "./launchctl";
 import { ToolExit, type World, writeAtomic } from "./world";
 
-/** Formulae the simulated tap knows, their versions, binaries and dependencies. */
+/** Formulae the simulated tap knows, their versions (until `SimState.tap` offers newer ones),
+ *  binaries and dependencies. */
 export const FORMULAE: Record<string, { version: string; bins: Record<string, string>; deps: string[] }> = {
   colima: { version: "0.10.3", bins: { colima: "colima" }, deps: ["lima"] },
   lima: { version: "1.2.1", bins: { limactl: "limactl" }, deps: [] },
   qemu: { version: "10.1.0", bins: { "qemu-system-aarch64": "qemu", "qemu-system-x86_64": "qemu", "qemu-img": "qemu-img" }, deps: [] },
   docker: { version: "28.2.2", bins: { docker: "@docker" }, deps: [] },
 };
+
+/** The version the tap offers for formula `name`: `SimState.tap` (a newer version published, as
+ *  after `brew update`), else the formula's own. An unknown name fails like brew does. */
+export function offered(world: World, name: string): string {
+  const f = FORMULAE[name];
+  if (!f) throw new ToolExit(1, `Error: No available formula with the name "${name}".\n`);
+  return world.state().tap?.[name] ?? f.version;
+}
+
+/** Is version `a` older than `b`? Dotted numeric parts compared in turn (Homebrew's Version). */
+function older(a: string, b: string): boolean {
+  const pa = a.split(/[._-]/);
+  const pb = b.split(/[._-]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? "0";
+    const y = pb[i] ?? "0";
+    if (x === y) continue;
+    const nx = Number(x);
+    const ny = Number(y);
+    return Number.isNaN(nx) || Number.isNaN(ny) ? x < y : nx < ny;
+  }
+  return false;
+}
+
+/** Installed and older than what the tap offers (formula.rb#outdated_kegs: a keg at or above the
+ *  offered version is current). */
+function isOutdated(world: World, name: string): boolean {
+  const installed = world.state().brew[name];
+  return installed !== undefined && older(installed, offered(world, name));
+}
+
+/** Dependencies first (colima after lima), as Homebrew orders installs and upgrades. */
+function depsFirst(names: string[]): string[] {
+  const order: string[] = [];
+  const visit = (n: string) => {
+    for (const d of FORMULAE[n]?.deps ?? []) visit(d);
+    if (!order.includes(n)) order.push(n);
+  };
+  for (const n of names) visit(n);
+  return order;
+}
 
 const ROOT_REFUSAL =
   "Error: Running Homebrew as root is extremely dangerous and no longer supported.\nAs Homebrew does not drop privileges on installation you would be giving all\nbuild scripts full access to your system.\n";
@@ -44,6 +87,10 @@ export async function brew(world: World, argv: string[]): Promise<number> {
         prefix,
         rest.filter((a) => !a.startsWith("-")),
       );
+    case "outdated":
+      return outdated(world, rest);
+    case "upgrade":
+      return upgrade(world, prefix, rest);
     case "services":
       return services(world, prefix, rest);
     default:
@@ -52,50 +99,141 @@ export async function brew(world: World, argv: string[]): Promise<number> {
 }
 
 function install(world: World, prefix: string, names: string[]): number {
-  const fails = world.faults().brewInstallFails;
-  const order: string[] = [];
-  const visit = (n: string) => {
-    const f = FORMULAE[n];
-    if (!f) throw new ToolExit(1, `Error: No available formula with the name "${n}".\n`);
-    for (const d of f.deps) visit(d);
-    if (!order.includes(n)) order.push(n);
-  };
-  for (const n of names) visit(n);
-  for (const name of order) {
-    const f = FORMULAE[name] as (typeof FORMULAE)[string];
-    if (world.state().brew[name]) {
+  for (const n of names) offered(world, n); // an unknown name fails before anything is fetched
+  for (const name of depsFirst(names)) {
+    const installed = world.state().brew[name];
+    if (installed) {
       if (names.includes(name))
         process.stderr.write(
-          `Warning: ${name} ${f.version} is already installed and up-to-date.\nTo reinstall ${f.version}, run:\n  brew reinstall ${name}\n`,
+          `Warning: ${name} ${installed} is already installed and up-to-date.\nTo reinstall ${installed}, run:\n  brew reinstall ${name}\n`,
         );
       continue;
     }
-    if (fails === true || fails?.includes(name)) {
-      throw new ToolExit(
-        1,
-        `==> Fetching ${name}\nError: ${name}: Failed to download resource "${name}--${f.version}"\nDownload failed: https://ghcr.io/v2/homebrew/core/${name}/blobs/sha256:0\n`,
-      );
-    }
-    process.stdout.write(`==> Fetching ${name}\n==> Pouring ${name}--${f.version}.arm64_sequoia.bottle.tar.gz\n`);
-    const cellar = join(prefix, "Cellar", name, f.version);
-    mkdirSync(join(cellar, "bin"), { recursive: true });
-    for (const [bin, tool] of Object.entries(f.bins)) {
-      const target = join(cellar, "bin", bin);
-      if (tool === "@docker") symlinkSync(realDockerCli(), target);
-      else installTool(world, target, tool);
-      mkdirSync(join(prefix, "bin"), { recursive: true });
-      rmSync(join(prefix, "bin", bin), { force: true });
-      symlinkSync(target, join(prefix, "bin", bin));
-    }
-    mkdirSync(join(prefix, "opt"), { recursive: true });
-    rmSync(join(prefix, "opt", name), { force: true });
-    symlinkSync(cellar, join(prefix, "opt", name));
-    world.updateState((s) => {
-      s.brew[name] = f.version;
-    });
-    process.stdout.write(`🍺  ${cellar}: ${Object.keys(f.bins).length + 8} files, 1MB\n`);
+    const version = offered(world, name);
+    fetchBottle(world, name, version);
+    pour(world, prefix, name, version);
   }
   return 0;
+}
+
+/** `==> Fetching <f>`, or the injected download failure (`brewInstallFails`), before anything on
+ *  disk changes. */
+function fetchBottle(world: World, name: string, version: string): void {
+  const fails = world.faults().brewInstallFails;
+  if (fails === true || fails?.includes(name)) {
+    throw new ToolExit(
+      1,
+      `==> Fetching ${name}\nError: ${name}: Failed to download resource "${name}--${version}"\nDownload failed: https://ghcr.io/v2/homebrew/core/${name}/blobs/sha256:0\n`,
+    );
+  }
+  process.stdout.write(`==> Fetching ${name}\n`);
+}
+
+/** Pours `name` `version` into `Cellar/<name>/<version>`, links its binaries into `bin/` and
+ *  `opt/<name>` to the new keg, and records it as installed (install and upgrade alike). */
+function pour(world: World, prefix: string, name: string, version: string): void {
+  const f = FORMULAE[name] as (typeof FORMULAE)[string];
+  process.stdout.write(`==> Pouring ${name}--${version}.arm64_sequoia.bottle.tar.gz\n`);
+  const cellar = join(prefix, "Cellar", name, version);
+  mkdirSync(join(cellar, "bin"), { recursive: true });
+  for (const [bin, tool] of Object.entries(f.bins)) {
+    const target = join(cellar, "bin", bin);
+    rmSync(target, { force: true });
+    if (tool === "@docker") symlinkSync(realDockerCli(), target);
+    else installTool(world, target, tool);
+    mkdirSync(join(prefix, "bin"), { recursive: true });
+    rmSync(join(prefix, "bin", bin), { force: true });
+    symlinkSync(target, join(prefix, "bin", bin));
+  }
+  mkdirSync(join(prefix, "opt"), { recursive: true });
+  rmSync(join(prefix, "opt", name), { force: true });
+  symlinkSync(cellar, join(prefix, "opt", name));
+  world.updateState((s) => {
+    s.brew[name] = version;
+  });
+  process.stdout.write(`🍺  ${cellar}: ${kegSize(name)}\n`);
+}
+
+/** What Homebrew prints for a keg's size (`N files, 1MB`; the simulated kegs are all alike). */
+function kegSize(name: string): string {
+  return `${Object.keys((FORMULAE[name] as (typeof FORMULAE)[string]).bins).length + 8} files, 1MB`;
+}
+
+/** `brew outdated [--json[=v2]] [-v] [formula…]` (cmd/outdated.rb): installed formulae older than
+ *  the tap's, by name; `-v` adds `(installed) < current`; `--json=v2` pretty-prints
+ *  `{formulae, casks}`. Exit 1 only when formulae were named and one of them is outdated. */
+function outdated(world: World, argv: string[]): number {
+  const json = argv.find((a) => a === "--json" || a.startsWith("--json="));
+  const version = json === undefined ? undefined : json === "--json" ? "v2" : json.slice("--json=".length);
+  if (version === "v1") throw new ToolExit(1, "Error: `brew outdated --json=v1` is no longer supported. Use brew outdated --json=v2 instead.\n");
+  if (version !== undefined && version !== "v2") throw new ToolExit(1, `Error: invalid JSON version: ${version}\n`);
+  const quiet = argv.includes("-q") || argv.includes("--quiet");
+  const verbose = (argv.includes("-v") || argv.includes("--verbose")) && !quiet;
+  const casksOnly = argv.includes("--cask") || argv.includes("--casks");
+  const names = [...new Set(argv.filter((a) => !a.startsWith("-")))];
+  for (const n of names) offered(world, n); // unknown → No available formula; known but not installed → not outdated
+  const installed = world.state().brew;
+  const rows = casksOnly ? [] : (names.length ? names : Object.keys(installed)).filter((n) => isOutdated(world, n)).sort();
+  if (version) {
+    const formulae = rows.map((n) => ({
+      name: n,
+      installed_versions: [installed[n]],
+      current_version: offered(world, n),
+      pinned: false,
+      pinned_version: null,
+    }));
+    // JSON.pretty_generate, with `[]` for empty arrays (outdated.rb gsubs them into that form).
+    process.stdout.write(`${JSON.stringify({ formulae, casks: [] }, null, 2)}\n`);
+  } else {
+    for (const n of rows) process.stdout.write(verbose ? `${n} (${installed[n]}) < ${offered(world, n)}\n` : `${n}\n`);
+  }
+  return names.length > 0 && rows.length > 0 ? 1 : 0;
+}
+
+/** `brew upgrade [formula…]` (cmd/upgrade.rb, upgrade.rb, cleanup.rb): without names every outdated
+ *  formula, dependencies first; a named one not installed fails (`Error: <f> not installed`), an
+ *  up-to-date one warns (`Warning: <f> <v> already installed`). Each upgrade fetches, prints
+ *  `print_upgrade_message`, pours and relinks; then the old kegs are removed unless
+ *  HOMEBREW_NO_INSTALL_CLEANUP is set (Cleanup.install_clean!). */
+function upgrade(world: World, prefix: string, argv: string[]): number {
+  const names = [...new Set(argv.filter((a) => !a.startsWith("-")))];
+  const installed = world.state().brew;
+  let failed = false;
+  const todo: string[] = [];
+  for (const n of names) {
+    if (!FORMULAE[n]) {
+      process.stderr.write(`Error: No available formula with the name "${n}".\n`);
+      failed = true;
+    } else if (isOutdated(world, n)) todo.push(n);
+    else if (!installed[n]) {
+      process.stderr.write(`Error: ${n} not installed\n`);
+      failed = true;
+    } else process.stderr.write(`Warning: ${n} ${installed[n]} already installed\n`);
+  }
+  const upgrades = depsFirst(names.length ? todo : Object.keys(installed)).filter((n) => isOutdated(world, n));
+  const replaced: [string, string][] = [];
+  for (const name of upgrades) {
+    const from = installed[name] as string;
+    const to = offered(world, name);
+    fetchBottle(world, name, to);
+    // upgrade.rb#print_upgrade_message: the options joined by " " leave a trailing space.
+    process.stdout.write(`==> Upgrading ${name}\n  ${from} -> ${to} \n`);
+    pour(world, prefix, name, to);
+    replaced.push([name, from]);
+  }
+  if (replaced.length && !process.env.HOMEBREW_NO_INSTALL_CLEANUP) {
+    process.stdout.write("==> Cleanup\n");
+    for (const [name, from] of replaced) {
+      const keg = join(prefix, "Cellar", name, from);
+      process.stdout.write(`==> ${name}\nRemoving: ${keg}... (${kegSize(name)})\n`);
+      rmSync(keg, { recursive: true, force: true });
+    }
+    if (!process.env.HOMEBREW_NO_ENV_HINTS)
+      process.stdout.write(
+        "Disable this behaviour by setting `HOMEBREW_NO_INSTALL_CLEANUP=1`.\nHide these hints with `HOMEBREW_NO_ENV_HINTS=1` (see `man brew`).\n",
+      );
+  }
+  return failed ? 1 : 0;
 }
 
 /** `brew services start|stop|list <formula>` (Library/Homebrew/services). */
