@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ColimaProfile } from "../provider/colimaProfile";
 import { ContainerInstaller } from "../provider/containerInstaller";
 import { HealthGate } from "../provider/healthGate";
-import { HomebrewPackages } from "../provider/homebrewPackages";
+import { HomebrewPackages, type Upgrade } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
 import type { ResetDecision } from "../provider/lib/adoption";
 import { colimaPaths, type Host, hostPath } from "../provider/lib/host";
@@ -25,8 +25,10 @@ export interface ColimaPulseArgs {
   settings: Settings;
   /** "/" on a Mac; the simulated Mac's root in tests. */
   hostRoot: string;
-  /** A full reset decided on the command line for this run (stacks/resetDecision.ts). */
+  /** A full reset decided on the command line for this run (stacks/commandLineDecisions.ts). */
   reset?: ResetDecision;
+  /** An upgrade decided on the command line for this run (`npm run upgrade`). */
+  upgrade?: Upgrade;
   /** The smoke test's image and expected output. */
   smoke: { image: string; expectOutput: string };
   /** Local installers, run after the smoke test against the profile's socket. */
@@ -40,6 +42,8 @@ export class ColimaPulse extends pulumi.ComponentResource {
   declare readonly dockerHost: pulumi.Output<string>;
   declare readonly dockerVersion: pulumi.Output<string>;
   declare readonly colimaVersion: pulumi.Output<string>;
+  /** Installed versions of colima, lima, qemu and docker. */
+  declare readonly versions: pulumi.Output<Record<string, string>>;
   declare readonly driver: pulumi.Output<string>;
   declare readonly gateTimings: pulumi.Output<{ socket: number; qemu: number; api: number; stable: number }>;
   declare readonly fileVault: pulumi.Output<string>;
@@ -53,7 +57,9 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const host: Host = { root: args.hostRoot, user: s.HOMEBREW_USER };
     const parent = { parent: this };
 
-    const packages = new HomebrewPackages(`${name}-packages`, { host }, parent);
+    const packages = new HomebrewPackages(`${name}-packages`, { host, upgrade: args.upgrade }, parent);
+    // What the VM runs under: a change (an upgrade) restarts it through the gates.
+    const vmVersions = packages.versions.apply(({ colima, lima, qemu }) => ({ colima, lima, qemu }));
     const arch = packages.arch.apply((a) => (a === "arm64" ? "aarch64" : "x86_64"));
     const machine = {
       host,
@@ -86,7 +92,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         profileGeneration: profile.generation,
         startupGrace: Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX),
         pruneMode: s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : "",
-        versions: packages.versions.apply(({ colima, lima, qemu }) => ({ colima, lima, qemu })),
+        versions: vmVersions,
       },
       { ...parent, dependsOn: [profile] },
     );
@@ -100,6 +106,9 @@ export class ColimaPulse extends pulumi.ComponentResource {
         qemuTimeout: s.WAIT_QEMU_MAX,
         apiTimeout: s.WAIT_DOCKER_API_MAX,
         stableRequired: s.WAIT_STABLE_REQUIRED,
+        // For a failure's message: what the VM runs under (and ran under before), the job's log.
+        versions: vmVersions,
+        logPath,
         // Prove it again whenever the daemon or the profile behind it is new.
         trigger: pulumi.interpolate`${daemon.filesHash} ${profile.generation}`,
       },
@@ -137,7 +146,8 @@ export class ColimaPulse extends pulumi.ComponentResource {
 
     this.dockerHost = gate.dockerHost;
     this.dockerVersion = gate.dockerVersion;
-    this.colimaVersion = profile.colimaVersion;
+    this.colimaVersion = packages.versions.apply((v) => v.colima ?? "");
+    this.versions = packages.versions;
     this.driver = gate.driver;
     this.gateTimings = gate.timings;
     this.fileVault = packages.fileVault;
@@ -148,6 +158,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
       dockerHost: this.dockerHost,
       dockerVersion: this.dockerVersion,
       colimaVersion: this.colimaVersion,
+      versions: this.versions,
       driver: this.driver,
       gateTimings: this.gateTimings,
       fileVault: this.fileVault,

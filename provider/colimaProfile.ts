@@ -25,7 +25,7 @@ export interface ColimaProfileArgs extends MachineArgs {
   backupDirBase: pulumi.Input<string>;
   /** This Mac's memory in GiB (from HomebrewPackages): the VM may not ask for more. */
   hostMemoryGiB: pulumi.Input<number>;
-  /** A full reset decided for this run on the command line (stacks/resetDecision.ts); never from settings. */
+  /** A full reset decided for this run on the command line (stacks/commandLineDecisions.ts); never from settings. */
   reset?: pulumi.Input<ResetDecision>;
 }
 

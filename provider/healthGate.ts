@@ -3,7 +3,7 @@
 // and then stays up for N probes in a row. Each gate polls with a short, capped backoff (it
 // notices readiness within ~100 ms), says what it is waiting for, and fails exactly at its
 // timeout with the last thing it saw.
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
 import * as pulumi from "@pulumi/pulumi";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
@@ -26,6 +26,10 @@ export interface HealthGateArgs {
   stableRequired: pulumi.Input<number>;
   /** Anything whose change means "prove it again" (the LaunchDaemon's files hash). */
   trigger: pulumi.Input<string>;
+  /** What the VM runs under (colima, lima, qemu): a failure after an upgrade names before and after. */
+  versions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The supervised job's log (LOG_PATH, on this host): a failure quotes its last lines. */
+  logPath?: pulumi.Input<string>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -42,6 +46,11 @@ export function healthGateSchema(z: Zod) {
     apiTimeout: seconds,
     stableRequired: z.number().int().min(1).max(100),
     trigger: z.string(),
+    versions: z.record(z.string(), z.string()).default({}),
+    logPath: z
+      .string()
+      .regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters")
+      .optional(),
   });
 }
 
@@ -55,6 +64,8 @@ export interface HealthGateInputs {
   apiTimeout: number;
   stableRequired: number;
   trigger: string;
+  versions: Record<string, string>;
+  logPath?: string;
 }
 
 export interface HealthGateOutputs extends HealthGateInputs {
@@ -224,6 +235,29 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   return { ...inputs, dockerHost: `unix://${socket}`, dockerVersion: api.value ?? "", driver: qemu.value ?? "", timings, healthy: true };
 }
 
+/** The last `lines` lines of `path`, or why they cannot be read. */
+function logTail(path: string, lines = 10): string {
+  try {
+    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch (e) {
+    return `(cannot read it: ${(e as NodeJS.ErrnoException).code ?? e})`;
+  }
+}
+
+/** The gates; a failure says what the operator needs next: the versions the VM ran under before
+ *  and now when they changed (an upgrade), and the supervised job's last log lines. */
+async function proveHealthy(inputs: HealthGateInputs, before?: Record<string, string>): Promise<HealthGateOutputs> {
+  try {
+    return await runGates(inputs);
+  } catch (e) {
+    const changed = Object.keys(inputs.versions).filter((f) => before?.[f] && before[f] !== inputs.versions[f]);
+    const upgraded =
+      changed.length > 0 ? `\nafter an upgrade of ${changed.map((f) => `${f} ${before?.[f]} → ${inputs.versions[f]}`).join(", ")}` : "";
+    const log = inputs.logPath ? `\nlast lines of ${inputs.logPath}:\n${logTail(inputs.logPath)}` : "";
+    throw new Error(`${(e as Error).message}${upgraded}${log}`);
+  }
+}
+
 // The engine hands these methods untyped values; check() is what makes them inputs.
 export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(_olds: unknown, news: Record<string, unknown>) {
@@ -235,10 +269,10 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac({
     return result;
   },
   async create(inputs: HealthGateInputs) {
-    return { id: `gate-${inputs.profile}`, outs: await runGates(inputs) };
+    return { id: `gate-${inputs.profile}`, outs: await proveHealthy(inputs) };
   },
-  async update(_id: string, _olds: HealthGateOutputs, news: HealthGateInputs) {
-    return { outs: await runGates(news) };
+  async update(_id: string, olds: HealthGateOutputs, news: HealthGateInputs) {
+    return { outs: await proveHealthy(news, olds.versions) };
   },
   async read(id: string, stored: HealthGateOutputs) {
     const socket = colimaPaths(stored.host, stored.profile).dockerSocket;

@@ -17,6 +17,14 @@ export interface HomebrewPackagesArgs {
   host: pulumi.Input<Host>;
   /** Formulae to have installed. Default colima, lima, qemu, docker. */
   formulae?: pulumi.Input<pulumi.Input<string>[]>;
+  /** An upgrade decided on the command line for this run (`npm run upgrade`): formula → from/to,
+   *  as `brew outdated` reported it to the preview. Carried out once per id. */
+  upgrade?: pulumi.Input<Upgrade>;
+}
+
+export interface Upgrade {
+  id: string;
+  formulae: Record<string, { from: string; to: string }>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -29,6 +37,15 @@ export function homebrewPackagesSchema(z: Zod) {
       .array(z.string().regex(/^[a-z0-9][a-z0-9@+._-]*$/, "must be Homebrew formula names"))
       .min(1)
       .default(["colima", "lima", "qemu", "docker"]),
+    upgrade: z
+      .strictObject({
+        id: z.string().regex(/^\d{8}T\d{6}Z$/, "must be the decision's time, YYYYMMDDTHHMMSSZ"),
+        formulae: z.record(
+          z.string().regex(/^[a-z0-9][a-z0-9@+._-]*$/, "must be Homebrew formula names"),
+          z.strictObject({ from: z.string().regex(/^[\w.+-]+$/), to: z.string().regex(/^[\w.+-]+$/) }),
+        ),
+      })
+      .optional(),
   });
 }
 
@@ -36,6 +53,7 @@ export interface HomebrewPackagesInputs {
   resourceName: string;
   host: Host;
   formulae: string[];
+  upgrade?: Upgrade;
 }
 
 export interface HomebrewPackagesOutputs extends HomebrewPackagesInputs {
@@ -84,6 +102,18 @@ export function diffHomebrewPackages(olds: HomebrewPackagesOutputs, news: Homebr
   for (const f of news.formulae.filter((f) => !olds.versions?.[f])) {
     changes.push({ property: `versions.${f}`, kind: "add", new: `brew install ${f} as ${news.host.user}`, inputDiff: false });
   }
+  if (news.upgrade && news.upgrade.id !== olds.upgrade?.id) {
+    for (const [f, { from, to }] of Object.entries(news.upgrade.formulae)) {
+      changes.push({
+        property: `versions.${f}`,
+        kind: "update",
+        old: from,
+        new: to,
+        why: `npm run upgrade: brew upgrade ${f} as ${news.host.user}; the VM restarts under it, through the gates and the smoke test`,
+        inputDiff: false,
+      });
+    }
+  }
   return diffOf(changes, false);
 }
 
@@ -123,7 +153,27 @@ async function listVersions(inputs: HomebrewPackagesInputs, brew: string): Promi
   return parseVersions(r.stdout);
 }
 
-async function converge(inputs: HomebrewPackagesInputs, installedBefore: string[] = []): Promise<HomebrewPackagesOutputs> {
+/** No auto-update, so that repeated runs are idempotent and an upgrade installs what its preview
+ *  showed (nix-darwin's homebrew module); old kegs stay, a way back. */
+const BREW_ENV = { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_INSTALL_CLEANUP: "1", HOMEBREW_NO_ENV_HINTS: "1" };
+
+/** `brew upgrade` of what the upgrade decision names, then a check that each is at its target. */
+async function upgrade(inputs: HomebrewPackagesInputs, brew: string, plan: Upgrade): Promise<Record<string, string>> {
+  const names = Object.keys(plan.formulae);
+  const steps = Object.entries(plan.formulae).map(([f, { from, to }]) => `${f} ${from} → ${to}`);
+  say(inputs, `upgrading ${steps.join(", ")} as ${inputs.host.user}`);
+  await asUser(inputs.host, [brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
+  const versions = await listVersions(inputs, brew);
+  const off = Object.entries(plan.formulae).filter(([f, { to }]) => versions[f] !== to);
+  if (off.length > 0)
+    throw new Error(
+      `brew upgrade reported success, but ${off.map(([f, { to }]) => `${f} is ${versions[f] || "missing"}, not ${to}`).join("; ")}`,
+    );
+  return versions;
+}
+
+async function converge(inputs: HomebrewPackagesInputs, olds?: HomebrewPackagesOutputs): Promise<HomebrewPackagesOutputs> {
+  const installedBefore = olds?.installedByUs ?? [];
   const facts = await audit(inputs);
   const prefix = brewPrefixFor(inputs.host, facts.arch);
   const brew = `${prefix}/bin/brew`;
@@ -134,15 +184,12 @@ async function converge(inputs: HomebrewPackagesInputs, installedBefore: string[
     const missing = inputs.formulae.filter((f) => !versions[f]);
     if (missing.length > 0) {
       say(inputs, `installing ${missing.join(", ")} as ${inputs.host.user}`);
-      // No auto-update, so that repeated runs are idempotent (nix-darwin's homebrew module).
-      await asUser(inputs.host, [brew, "install", ...missing], {
-        env: { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_INSTALL_CLEANUP: "1", HOMEBREW_NO_ENV_HINTS: "1" },
-        timeoutMs: 30 * 60_000,
-      });
+      await asUser(inputs.host, [brew, "install", ...missing], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
       versions = await listVersions(inputs, brew);
       const still = inputs.formulae.filter((f) => !versions[f]);
       if (still.length > 0) throw new Error(`brew install reported success but ${still.join(", ")} is still not installed under ${prefix}`);
     }
+    if (inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id) versions = await upgrade(inputs, brew, inputs.upgrade);
     say(inputs, `${inputs.formulae.map((f) => `${f} ${versions[f]}`).join(", ")} under ${prefix}`);
     return {
       ...inputs,
@@ -169,7 +216,7 @@ export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMa
     return { id: `homebrew-${inputs.host.user}`, outs: await converge(inputs) };
   },
   async update(_id: string, olds: HomebrewPackagesOutputs, news: HomebrewPackagesInputs) {
-    return { outs: await converge(news, olds.installedByUs) };
+    return { outs: await converge(news, olds) };
   },
   async read(id: string, stored: HomebrewPackagesOutputs) {
     const brew = `${stored.prefix}/bin/brew`;

@@ -20,10 +20,11 @@ async function main(): Promise<number> {
     if (pulumi("stack", "select", "simulated") !== 0 && pulumi("stack", "init", "simulated") !== 0) return 1;
     pulumi("config", "set", "HOMEBREW_USER", sim.operator);
     pulumi("config", "set", "smokeImage", image);
-    // A converge applies at once; a full reset (scripts/reset.sh) shows its preview first, and
-    // goes on only with --yes (it has refused to start without a terminal or --yes).
-    const reset = Boolean(process.env.COLIMA_PULSE_FULL_RESET);
-    const code = pulumi("up", ...(reset ? [] : ["--yes", "--skip-preview"]), ...process.argv.slice(2));
+    // A converge applies at once; a full reset or an upgrade (scripts/reset.sh, upgrade.sh) shows
+    // its preview first, and goes on only with --yes (the scripts refuse to start without a
+    // terminal or --yes).
+    const decided = Boolean(process.env.COLIMA_PULSE_FULL_RESET || process.env.COLIMA_PULSE_UPGRADE_ID);
+    const code = pulumi("up", ...(decided ? [] : ["--yes", "--skip-preview"]), ...process.argv.slice(2));
     if (code === 0) pulumi("stack", "output");
     return code;
   } finally {

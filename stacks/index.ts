@@ -8,12 +8,13 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
+import type { Upgrade } from "../provider/homebrewPackages";
 import type { ResetDecision } from "../provider/lib/adoption";
-import { hostPath } from "../provider/lib/host";
-import { surveyMac } from "../provider/lib/survey";
+import { type Host, hostPath } from "../provider/lib/host";
+import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
+import { readResetDecision, readUpgradeDecision } from "./commandLineDecisions";
 import { ConfigError, readLayers, resolveSettings } from "./config";
-import { readResetDecision } from "./resetDecision";
 
 /** Runs `fn`, turning a settings error into Pulumi's plain error (no stack trace). */
 function settingsOrStop<T>(fn: () => T): T {
@@ -57,6 +58,32 @@ function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | und
   else pulumi.log.info(text);
 }
 
+/** `npm run upgrade`: what Homebrew can upgrade, said before anything changes; undefined when
+ *  nothing can (then the run changes nothing for it). */
+async function upgradePlan(id: string, host: Host, survey: MacSurvey): Promise<Upgrade | undefined> {
+  const installed = Object.keys(survey.versions);
+  const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(host, survey.prefix, installed) : {};
+  const current = installed.filter((f) => !outdated[f]).map((f) => `${f} ${survey.versions[f]}`);
+  if (Object.keys(outdated).length === 0) {
+    pulumi.log.warn(
+      `npm run upgrade: nothing to upgrade: ${current.join(", ") || "none of colima, lima, qemu, docker is installed"} ${current.length === 1 ? "is" : "are"} what Homebrew's local formulae offer (run \`brew update\` as ${host.user} to fetch newer ones, then npm run upgrade again)`,
+    );
+    return undefined;
+  }
+  pulumi.log.warn(
+    [
+      "npm run upgrade will:",
+      `  - brew upgrade as ${host.user}: ${Object.entries(outdated)
+        .map(([f, v]) => `${f} ${v.from} -> ${v.to}`)
+        .join(", ")}${current.length > 0 ? ` (already current: ${current.join(", ")})` : ""}`,
+      "  - reload the LaunchDaemon, so the VM restarts under the new versions, then run the health gates and the smoke test",
+      "  - if a gate fails, say so with the versions before and after and the last lines of LOG_PATH",
+      "Upgrades of Colima and Lima have broken existing VMs before (colima#967, #827); an upgrade backs nothing up.",
+    ].join("\n"),
+  );
+  return { id, formulae: outdated };
+}
+
 export = async () => {
   // "/" on a Mac. The simulator (scripts/simulate.ts, the tests) points it at the simulated Mac.
   const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
@@ -65,6 +92,7 @@ export = async () => {
   const { settings: machine, sources } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack())));
   const host = { root: hostRoot, user: machine.HOMEBREW_USER };
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
+  const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
 
   const survey = await surveyMac(host, machine.LABEL);
   const plan = planAdoption(
@@ -80,12 +108,14 @@ export = async () => {
   );
   report(plan, survey.managed, reset);
   if (plan.refusal) throw new pulumi.RunError(plan.refusal);
+  const upgrade = upgradeId ? await upgradePlan(upgradeId, host, survey) : undefined;
 
   const config = new pulumi.Config();
   const pulse = new ColimaPulse("colima", {
     settings: machine,
     hostRoot,
     reset,
+    upgrade,
     smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
     installers: installers(),
     // Per-installer environment; `pulumi config set --secret --path installerEnv.<name>.<VAR> …`.
@@ -96,6 +126,7 @@ export = async () => {
     dockerHost: pulse.dockerHost,
     dockerVersion: pulse.dockerVersion,
     colimaVersion: pulse.colimaVersion,
+    versions: pulse.versions,
     driver: pulse.driver,
     gateTimings: pulse.gateTimings,
     fileVault: pulse.fileVault,

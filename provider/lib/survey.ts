@@ -155,3 +155,16 @@ export async function surveyMac(host: Host, label: string): Promise<MacSurvey> {
   ]).filter((j) => exists(j.plist));
   return { prefix, versions, profiles, brewJobs, managed: exists(hostPath(host, `/Library/LaunchDaemons/${label}.plist`)) };
 }
+
+/** What `brew outdated` says can be upgraded among `formulae`, as the Homebrew user, against
+ *  Homebrew's local formulae (no auto-update: the upgrade installs exactly what this reported). */
+export async function brewOutdated(host: Host, prefix: string, formulae: string[]): Promise<Record<string, { from: string; to: string }>> {
+  const r = await asUser(host, [`${prefix}/bin/brew`, "outdated", "--json=v2", ...formulae], {
+    env: { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_ENV_HINTS: "1" },
+    timeoutMs: 120_000,
+  });
+  const parsed = JSON.parse(r.stdout) as { formulae?: { name: string; installed_versions: string[]; current_version: string }[] };
+  return Object.fromEntries(
+    (parsed.formulae ?? []).map((f) => [f.name, { from: f.installed_versions.at(-1) ?? "", to: f.current_version }]),
+  );
+}

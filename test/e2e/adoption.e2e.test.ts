@@ -247,7 +247,7 @@ describe("`npm run reset` bad input: a clear error and nothing run", { concurren
     assert.notEqual(old.code, 0);
     assert.match(
       out(old),
-      /COLIMA_PULSE_RESET_ID \(environment, set by npm run reset\) = "20200101T000000Z": a reset decision is valid for 60 minutes/,
+      /COLIMA_PULSE_RESET_ID \(environment, set by npm run reset\) = "20200101T000000Z": a decision is valid for 60 minutes/,
     );
     const other = await mac.stack.cli(["preview"], 300_000, fullReset("move", "work"));
     assert.match(

@@ -9,7 +9,7 @@ import { testServices } from "./services";
 export const LABEL = "com.colima-pulse.colima";
 
 /** A full-reset decision made now, as `npm run reset` passes it to the one `pulumi up` it runs
- *  (scripts/reset.sh; stacks/resetDecision.ts reads it). */
+ *  (scripts/reset.sh; stacks/commandLineDecisions.ts reads it). */
 export function fullReset(backup: "move" | "false" = "move", profile = "default"): NodeJS.ProcessEnv {
   const id = new Date()
     .toISOString()

@@ -4,7 +4,7 @@
 // contract suite (test/contract/) checks that part against real tools on a Mac.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { testServices } from "../helpers/services";
@@ -282,5 +282,113 @@ describe("macOS simulator", { concurrency: false }, () => {
     const after = await waitFor("Docker after unlock", () => dockerAnswers(socket));
     console.log(`docker answered ${after} ms after unlock`);
     await unload(label);
+  });
+});
+
+describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew upgrade`", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let brew: string;
+  let prefix: string;
+  const kegs = () => readdirSync(join(prefix, "Cellar/colima")).sort();
+
+  before(async () => {
+    // The tools inherit this environment; a developer's own Homebrew settings must not leak in.
+    for (const v of ["HOMEBREW_NO_INSTALL_CLEANUP", "HOMEBREW_NO_ENV_HINTS"]) delete process.env[v];
+    sim = await MacSimulator.create({ dockerTarget, formulae: ["colima"] });
+    prefix = sim.world.brewPrefix();
+    brew = join(prefix, "bin/brew");
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("lists nothing until a newer version is published, then lists it (plain, -v, --json=v2)", async () => {
+    assert.deepEqual(await sim.run([brew, "outdated"]), { code: 0, stdout: "", stderr: "" });
+    sim.publish("colima", "0.10.4");
+    assert.deepEqual(await sim.run([brew, "outdated"]), { code: 0, stdout: "colima\n", stderr: "" });
+    assert.deepEqual(await sim.run([brew, "outdated", "--verbose"]), { code: 0, stdout: "colima (0.10.3) < 0.10.4\n", stderr: "" });
+    assert.deepEqual(await sim.run([brew, "outdated", "--json=v2"]), {
+      code: 0,
+      stdout:
+        '{\n  "formulae": [\n    {\n      "name": "colima",\n      "installed_versions": [\n        "0.10.3"\n      ],\n' +
+        '      "current_version": "0.10.4",\n      "pinned": false,\n      "pinned_version": null\n    }\n  ],\n  "casks": []\n}\n',
+      stderr: "",
+    });
+    // outdated.rb: `Homebrew.failed = args.named.present? && outdated.present?`
+    assert.deepEqual(await sim.run([brew, "outdated", "colima"]), { code: 1, stdout: "colima\n", stderr: "" });
+    assert.deepEqual(await sim.run([brew, "outdated", "lima"]), { code: 0, stdout: "", stderr: "" });
+    assert.deepEqual(await sim.run([brew, "outdated", "qemu"]), { code: 0, stdout: "", stderr: "" }, "not installed: not outdated");
+    assert.deepEqual(await sim.run([brew, "outdated", "hello"]), {
+      code: 1,
+      stdout: "",
+      stderr: 'Error: No available formula with the name "hello".\n',
+    });
+  });
+
+  it("upgrade is refused as root, fails on a download fault with 0.10.3 still installed and linked", async () => {
+    const asRoot = await sim.run([brew, "upgrade", "colima"], { user: "root" });
+    assert.equal(asRoot.code, 1);
+    assert.match(asRoot.stderr, /^Error: Running Homebrew as root is extremely dangerous and no longer supported\.\n/);
+    sim.setFaults({ brewInstallFails: ["colima"] });
+    const failed = await sim.run([brew, "upgrade", "colima"]);
+    sim.setFaults({});
+    assert.deepEqual(failed, {
+      code: 1,
+      stdout: "",
+      stderr:
+        '==> Fetching colima\nError: colima: Failed to download resource "colima--0.10.4"\n' +
+        "Download failed: https://ghcr.io/v2/homebrew/core/colima/blobs/sha256:0\n",
+    });
+    assert.deepEqual(await sim.run([brew, "list", "--versions", "colima"]), { code: 0, stdout: "colima 0.10.3\n", stderr: "" });
+    assert.equal(readlinkSync(join(prefix, "opt/colima")), join(prefix, "Cellar/colima/0.10.3"));
+    assert.deepEqual(kegs(), ["0.10.3"]);
+    assert.equal((await sim.run([join(prefix, "bin/colima"), "version"])).stdout.split("\n")[0], "colima version 0.10.3");
+  });
+
+  it("upgrade pours 0.10.4, relinks bin/ and opt/, removes the old keg; colima reports 0.10.4", async () => {
+    const keg = join(prefix, "Cellar/colima/0.10.4");
+    assert.deepEqual(await sim.run([brew, "upgrade", "colima"]), {
+      code: 0,
+      stdout:
+        "==> Fetching colima\n==> Upgrading colima\n  0.10.3 -> 0.10.4 \n" +
+        `==> Pouring colima--0.10.4.arm64_sequoia.bottle.tar.gz\n🍺  ${keg}: 9 files, 1MB\n` +
+        `==> Cleanup\n==> colima\nRemoving: ${join(prefix, "Cellar/colima/0.10.3")}... (9 files, 1MB)\n` +
+        "Disable this behaviour by setting `HOMEBREW_NO_INSTALL_CLEANUP=1`.\nHide these hints with `HOMEBREW_NO_ENV_HINTS=1` (see `man brew`).\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sim.run([brew, "list", "--versions", "colima"]), { code: 0, stdout: "colima 0.10.4\n", stderr: "" });
+    assert.equal(readlinkSync(join(prefix, "opt/colima")), keg);
+    assert.equal(readlinkSync(join(prefix, "bin/colima")), join(keg, "bin/colima"));
+    assert.deepEqual(kegs(), ["0.10.4"], "the old keg is cleaned up");
+    assert.equal((await sim.run([join(prefix, "bin/colima"), "version"])).stdout.split("\n")[0], "colima version 0.10.4");
+    assert.deepEqual(await sim.run([brew, "outdated", "--json=v2"]), {
+      code: 0,
+      stdout: '{\n  "formulae": [],\n  "casks": []\n}\n',
+      stderr: "",
+    });
+  });
+
+  it("an up-to-date formula only warns; one not installed fails", async () => {
+    assert.deepEqual(await sim.run([brew, "upgrade", "colima"]), {
+      code: 0,
+      stdout: "",
+      stderr: "Warning: colima 0.10.4 already installed\n",
+    });
+    assert.deepEqual(await sim.run([brew, "upgrade", "qemu"]), { code: 1, stdout: "", stderr: "Error: qemu not installed\n" });
+  });
+
+  it("`brew upgrade` upgrades every outdated formula; HOMEBREW_NO_INSTALL_CLEANUP keeps the old keg; limactl follows", async () => {
+    sim.publish("lima", "1.2.2");
+    const r = await sim.run([sim.path("/usr/bin/env"), "HOMEBREW_NO_INSTALL_CLEANUP=1", brew, "upgrade"]);
+    assert.deepEqual(r, {
+      code: 0,
+      stdout:
+        "==> Fetching lima\n==> Upgrading lima\n  1.2.1 -> 1.2.2 \n" +
+        `==> Pouring lima--1.2.2.arm64_sequoia.bottle.tar.gz\n🍺  ${join(prefix, "Cellar/lima/1.2.2")}: 9 files, 1MB\n`,
+      stderr: "",
+    });
+    assert.deepEqual(readdirSync(join(prefix, "Cellar/lima")).sort(), ["1.2.1", "1.2.2"]);
+    assert.equal(readlinkSync(join(prefix, "opt/lima")), join(prefix, "Cellar/lima/1.2.2"));
+    assert.deepEqual(await sim.run([join(prefix, "bin/limactl"), "info"]), { code: 0, stdout: '{"version":"1.2.2"}\n', stderr: "" });
   });
 });

@@ -18,6 +18,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
+import { FORMULAE } from "./tools/brew";
 import { bundlePath, installTool } from "./tools/install";
 import { alive, commandLine, type RecordEntry, type SimFaults, type SimState, type SimUser, sleep, World } from "./tools/world";
 
@@ -199,6 +200,15 @@ export class MacSimulator {
 
   state(): SimState {
     return this.world.state();
+  }
+
+  /** A newer `version` of `formula` appears in the Homebrew tap, as after `brew update`: `brew
+   *  outdated` lists it and `brew upgrade` / `brew install` use it. */
+  publish(formula: string, version: string): void {
+    if (!FORMULAE[formula]) throw new Error(`simulator: no formula ${formula} in the simulated tap`);
+    this.world.updateState((s) => {
+      s.tap = { ...s.tap, [formula]: version };
+    });
   }
 
   /** Starts launchd, which bootstraps /Library/LaunchDaemons (and logged-in users' agents). */

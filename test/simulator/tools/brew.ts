@@ -165,7 +165,8 @@ function kegSize(name: string): string {
 function outdated(world: World, argv: string[]): number {
   const json = argv.find((a) => a === "--json" || a.startsWith("--json="));
   const version = json === undefined ? undefined : json === "--json" ? "v2" : json.slice("--json=".length);
-  if (version === "v1") throw new ToolExit(1, "Error: `brew outdated --json=v1` is no longer supported. Use brew outdated --json=v2 instead.\n");
+  if (version === "v1")
+    throw new ToolExit(1, "Error: `brew outdated --json=v1` is no longer supported. Use brew outdated --json=v2 instead.\n");
   if (version !== undefined && version !== "v2") throw new ToolExit(1, `Error: invalid JSON version: ${version}\n`);
   const quiet = argv.includes("-q") || argv.includes("--quiet");
   const verbose = (argv.includes("-v") || argv.includes("--verbose")) && !quiet;
@@ -200,11 +201,10 @@ function upgrade(world: World, prefix: string, argv: string[]): number {
   const installed = world.state().brew;
   let failed = false;
   const todo: string[] = [];
+  const unavailable = names.filter((n) => !FORMULAE[n]); // reported last (upgrade.rb `unavailable_errors`)
   for (const n of names) {
-    if (!FORMULAE[n]) {
-      process.stderr.write(`Error: No available formula with the name "${n}".\n`);
-      failed = true;
-    } else if (isOutdated(world, n)) todo.push(n);
+    if (!FORMULAE[n]) continue;
+    if (isOutdated(world, n)) todo.push(n);
     else if (!installed[n]) {
       process.stderr.write(`Error: ${n} not installed\n`);
       failed = true;
@@ -233,7 +233,8 @@ function upgrade(world: World, prefix: string, argv: string[]): number {
         "Disable this behaviour by setting `HOMEBREW_NO_INSTALL_CLEANUP=1`.\nHide these hints with `HOMEBREW_NO_ENV_HINTS=1` (see `man brew`).\n",
       );
   }
-  return failed ? 1 : 0;
+  for (const n of unavailable) process.stderr.write(`Error: No available formula with the name "${n}".\n`);
+  return failed || unavailable.length > 0 ? 1 : 0;
 }
 
 /** `brew services start|stop|list <formula>` (Library/Homebrew/services). */

@@ -1,11 +1,13 @@
 // Colima as the provider and an operator see it (abiosoft/colima v0.10.3, cmd/ and app/; README.md
 // "Colima" cites each behaviour). Logs are logrus text lines on stderr, in the non-TTY form.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Instance, type LimaConfig } from "./lima";
 import { ToolExit, type World, writeAtomic } from "./world";
 
+/** The version the simulated Colima implements; `colima version` prints the installed one. */
 export const COLIMA_VERSION = "0.10.3";
 
 interface ColimaConfig {
@@ -111,9 +113,17 @@ export async function colima(world: World, argv: string[]): Promise<number> {
   const limactl = join(world.brewPrefix(), "bin", "limactl");
 
   switch (sub) {
-    case "version":
-      process.stdout.write(`colima version ${COLIMA_VERSION}\ngit commit: 490420d9b98d2e6a558426bfefaea1bb37b67115\n`);
+    case "version": {
+      // The version Homebrew installed (a `brew upgrade` replaces the binary); the commit is known
+      // for v0.10.3 only, so other versions show a stand-in derived from the version.
+      const version = world.state().brew.colima ?? COLIMA_VERSION;
+      const commit =
+        version === COLIMA_VERSION
+          ? "490420d9b98d2e6a558426bfefaea1bb37b67115"
+          : createHash("sha1").update(`colima ${version}`).digest("hex");
+      process.stdout.write(`colima version ${version}\ngit commit: ${commit}\n`);
       return 0;
+    }
 
     case "start": {
       if (!existsSync(limactl))

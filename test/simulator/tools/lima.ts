@@ -349,7 +349,8 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
   const log = (msg: string) => process.stderr.write(`time="${new Date().toISOString()}" level=info msg="${msg.replace(/"/g, '\\"')}"\n`);
   switch (sub) {
     case "info":
-      process.stdout.write(`${JSON.stringify({ version: LIMA_VERSION })}\n`);
+      // The version Homebrew installed (a `brew upgrade lima` replaces the binary).
+      process.stdout.write(`${JSON.stringify({ version: world.state().brew.lima ?? LIMA_VERSION })}\n`);
       return 0;
     case "hostagent":
       return hostagent(world, rest);
@@ -396,4 +397,5 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
   }
 }
 
+/** The version the simulated Lima implements; `limactl info` prints the installed one. */
 export const LIMA_VERSION = "1.2.1";

@@ -23,6 +23,9 @@ export interface SimState {
   fileVault: { enabled: boolean; locked: boolean };
   /** Homebrew formulae installed, with their versions. */
   brew: Record<string, string>;
+  /** The version the local Homebrew tap offers per formula, where it differs from the simulator's
+   *  own (`FORMULAE`): a newer version published (`MacSimulator.publish`, as after `brew update`). */
+  tap?: Record<string, string>;
   /** Users with a GUI session (their gui/<uid> domain exists). */
   loggedIn: string[];
   /** Absolute path of the real Docker Engine socket the simulated VMs expose. */

@@ -1,8 +1,8 @@
 // The full-reset decision as the program reads it from the environment npm run reset sets.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { readResetDecision } from "../../stacks/commandLineDecisions";
 import { ConfigError } from "../../stacks/config";
-import { readResetDecision } from "../../stacks/resetDecision";
 
 const now = new Date("2026-11-30T08:30:00Z");
 const problems = (env: NodeJS.ProcessEnv): string[] => {
@@ -46,7 +46,7 @@ describe("readResetDecision", () => {
     for (const id of ["20261130T072959Z", "20261130T084000Z"]) {
       assert.match(
         problems({ COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_RESET_ID: id })[0] ?? "",
-        /a reset decision is valid for 60 minutes/,
+        /a decision is valid for 60 minutes/,
       );
     }
     assert.deepEqual(problems({ COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_RESET_ID: "20261130T073001Z" }), []);
