@@ -159,10 +159,14 @@ export async function surveyMac(host: Host, label: string): Promise<MacSurvey> {
 /** What `brew outdated` says can be upgraded among `formulae`, as the Homebrew user, against
  *  Homebrew's local formulae (no auto-update: the upgrade installs exactly what this reported). */
 export async function brewOutdated(host: Host, prefix: string, formulae: string[]): Promise<Record<string, { from: string; to: string }>> {
-  const r = await asUser(host, [`${prefix}/bin/brew`, "outdated", "--json=v2", ...formulae], {
+  // Named formulae of which one is outdated exit 1 (cmd/outdated.rb); the JSON is the answer.
+  const argv = [`${prefix}/bin/brew`, "outdated", "--json=v2", ...formulae];
+  const r = await asUser(host, argv, {
     env: { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_ENV_HINTS: "1" },
     timeoutMs: 120_000,
+    allowFailure: true,
   });
+  if (!r.stdout.trim().startsWith("{")) throw new Error(`${argv.join(" ")} exited with code ${r.exitCode}: ${r.stderr.trim()}`);
   const parsed = JSON.parse(r.stdout) as { formulae?: { name: string; installed_versions: string[]; current_version: string }[] };
   return Object.fromEntries(
     (parsed.formulae ?? []).map((f) => [f.name, { from: f.installed_versions.at(-1) ?? "", to: f.current_version }]),
