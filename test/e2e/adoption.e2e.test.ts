@@ -233,6 +233,16 @@ describe("`npm run reset` bad input: a clear error and nothing run", { concurren
     });
   }
 
+  it("--backup=prompt on a terminal asks move or delete before anything else, and goes on with the answer", async () => {
+    mac.sim.clearRecords();
+    // script(1) gives the reset a terminal; the answers: one it does not take, then "d" (delete).
+    const r = await mac.stack.script(["-c", 'printf "x\\nd\\n" | script -qec "bash scripts/reset.sh --backup=prompt --yes" /dev/null']);
+    assert.match(out(r), /move the profile's state to a backup folder first \[m\], or DELETE it without a backup \[d\]\?/);
+    assert.match(out(r), /FULL RESET of Colima profile 'default' on stack 'e2e-reset-input' \(backup: false\)/);
+    assert.match(out(r), /profile default does not exist on this Mac/, "and the program still refuses a reset of nothing");
+    assert.deepEqual(mac.sim.records(), []);
+  });
+
   it("--help prints the reset's options", async () => {
     const r = await mac.stack.script(["scripts/reset.sh", "--help"]);
     assert.equal(r.code, 0);
