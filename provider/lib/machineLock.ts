@@ -168,6 +168,17 @@ function watchEngine(): void {
   const engine = engineAddress();
   if (s.watching || !engine) return;
   s.watching = true;
+  // The engine reads our stdout and stderr: once it is gone, a write fails with EPIPE. Without a
+  // listener that error is thrown, the plugin's uncaught-exception handler writes it to the same
+  // broken stderr, and the process spins on that forever (measured: 100% CPU, growing memory,
+  // the Mac's lock never released). A broken pipe is the engine gone, like the watchdog's check.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE") return;
+      s.engineGone = true;
+      if (s.inFlight === 0) exitNow();
+    });
+  }
   const timer = setInterval(() => {
     const socket = connect(engine.port, engine.host);
     socket.once("connect", () => socket.destroy());

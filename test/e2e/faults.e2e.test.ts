@@ -201,7 +201,14 @@ const ran =
     records.some((r) => r.tool === tool && r.argv[0] === verb);
 
 async function recoverAfterKill(mac: SimulatedMac): Promise<void> {
-  const locked = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+  let locked = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+  if (/failed to load checkpoint: EOF/.test(locked.stderr)) {
+    // The kill landed while the local backend wrote its checkpoint (seen about once in ten kills):
+    // the README's recovery puts back the backend's previous checkpoint first.
+    console.log("the killed run left an empty checkpoint: restoring the backend's .bak");
+    mac.stack.restoreCheckpointBackup();
+    locked = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+  }
   assert.notEqual(locked.code, 0, "the killed run's lock is still there");
   assert.match(locked.stderr, /the stack is currently locked by 1 lock\(s\)/);
   await mac.stack.must(["cancel", "--yes"]);

@@ -100,7 +100,7 @@ describe("SmokeContainer through the real Pulumi engine", { concurrency: false }
     const steps = (JSON.parse(drift.stdout) as { steps: { op: string; urn: string }[] }).steps;
     const smoke = steps.find((s) => s.urn.endsWith("SmokeContainer::smoke") && s.op !== "refresh");
     assert.equal(smoke?.op, "update");
-    assert.match(drift.stdout, /\[smoke\] will run again: image .* is no longer on the engine/);
+    assert.match(drift.stdout, /\[smoke\] will run again: imageId changed \(image .* is no longer on the engine/);
     await stack.must(["up", "--yes", "--skip-preview", "--refresh"]);
     assert.equal(docker("image", "inspect", services.smokeImage).ok, true);
   });

@@ -234,6 +234,13 @@ export class TestStack {
     return found;
   }
 
+  /** Puts the local backend's previous checkpoint (`<stack>.json.bak`, pkg/backend/diy) back in
+   *  place of the current one, as the README says to after `failed to load checkpoint: EOF`. */
+  restoreCheckpointBackup(): void {
+    const file = join(this.dir, `.state/backend/.pulumi/stacks/colima-pulse/${this.stack}.json`);
+    cpSync(`${file}.bak`, file);
+  }
+
   readFile(relative: string): string {
     return readFileSync(join(this.dir, relative), "utf8");
   }
