@@ -9,7 +9,7 @@
 // after moving it to the backup folder (or when `--backup=false` was asked for). Delete stops the
 // VM and keeps its state.
 import * as pulumi from "@pulumi/pulumi";
-import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, topLevelYaml } from "./lib/adoption";
+import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
@@ -199,7 +199,7 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
     // The program refused this in the preview already; the Mac may have changed since.
     const why =
       notAdoptable({ name: inputs.profile, ...fixed }) ??
-      (fixed.arch && fixed.arch !== inputs.arch
+      (!sameArch(fixed.arch, inputs.arch)
         ? `profile ${inputs.profile} was created for arch ${fixed.arch}; Colima fixes the arch at creation, and this Mac runs ${inputs.arch}`
         : undefined);
     if (why) throw new Error(`${why}. Convert it with a backup: \`${RESET_COMMAND}\` (it shows what moves where before it asks).`);

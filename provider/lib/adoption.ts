@@ -26,6 +26,13 @@ export function notAdoptable(found: Pick<FoundProfile, "name" | "vmType" | "runt
   return undefined;
 }
 
+/** Whether Colima's recorded arch is `wanted` (aarch64 | x86_64): Colima also writes `host`
+ *  (its default, environment/vm.go) and the arm64/amd64 spellings it accepts on the command line. */
+export function sameArch(recorded: string, wanted: string): boolean {
+  const spelled: Record<string, string> = { arm64: "aarch64", amd64: "x86_64" };
+  return recorded === "" || recorded === "host" || (spelled[recorded] ?? recorded) === wanted;
+}
+
 /** The folders a full reset moves, and where each goes inside the backup folder. */
 export function resetMoves(found: Pick<FoundProfile, "folders">, folder: string): [from: string, to: string][] {
   return [

@@ -2,7 +2,7 @@
 // command that resolves a refusal (stacks/adoptionPlan.ts, provider/lib/adoption.ts).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { resetMoves, topLevelYaml } from "../../provider/lib/adoption";
+import { resetMoves, sameArch, topLevelYaml } from "../../provider/lib/adoption";
 import type { FoundProfile, MacSurvey } from "../../provider/lib/survey";
 import { planAdoption } from "../../stacks/adoptionPlan";
 
@@ -124,6 +124,20 @@ describe("Colima's files", () => {
       vmType: "vz",
       runtime: "docker",
     });
+  });
+
+  it("an arch Colima recorded as host, arm64 or amd64 is the same as the declared one", () => {
+    assert.deepEqual(
+      [
+        ["host", "aarch64"],
+        ["arm64", "aarch64"],
+        ["amd64", "x86_64"],
+        ["aarch64", "aarch64"],
+        ["x86_64", "aarch64"],
+        ["", "x86_64"],
+      ].map(([r, w]) => sameArch(r as string, w as string)),
+      [true, true, true, true, false, true],
+    );
   });
 
   it("a reset moves config, instance and disk into the backup folder", () => {
