@@ -108,6 +108,15 @@ for (const arch of ["arm64", "x86_64"] as const) {
         assert.deepEqual(mutating(mac.sim.records()), []);
       });
 
+      it("with --backup=false the reset's preview says the state is deleted, with nothing kept", async () => {
+        const r = await mac.stack.cli(["preview"], 300_000, fullReset("false"));
+        assert.equal(r.code, 0, out(r));
+        assert.match(out(r), /FULL RESET WITHOUT A BACKUP \(--backup=false\): DELETE profile default's state, nothing is kept:/);
+        assert.ok(out(r).includes(`delete ${mac.sim.path("/Users/ops/.colima/_lima/_disks/colima")}`), out(r));
+        assert.doesNotMatch(out(r), /colima-pulse-backups/);
+        assert.deepEqual(mutating(mac.sim.records()), []);
+      });
+
       it("`npm run reset -- --yes` converts it: QEMU under the LaunchDaemon, the old state whole in the backup, brew's job gone, no drift", async () => {
         const r = await mac.stack.script(["scripts/reset.sh", "--yes"]);
         assert.equal(r.code, 0, out(r));
