@@ -2,7 +2,7 @@
 // removes what would fight it (brew services' job, stray and orphaned processes, stale pid and
 // lock files whose PID is dead or now belongs to something else), provisions the VM once,
 // verifies the driver, and stops it again so the LaunchDaemon's supervised colima is the one that
-// starts it (DESIGN.md §2: `colima start` on a running profile supervises nothing).
+// starts it (docs/ARCHITECTURE.md §2: `colima start` on a running profile supervises nothing).
 // A profile already on the Mac is adopted in place when it is QEMU with the Docker runtime (no
 // provisioning start, nothing moved), and refused otherwise. Only a full reset decided on the
 // command line for this run (`npm run reset`, the `reset` input) removes state, and then only

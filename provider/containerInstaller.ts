@@ -1,7 +1,7 @@
 // ContainerInstaller: one local installer from containers/<name>/ (the seed's drop-zone), run
 // after the smoke test against the profile's Docker socket, as the Homebrew user, and run again
 // whenever its files or its environment change. An installer is a folder with `install.sh`
-// (required) and `uninstall.sh` (optional, run on delete). DESIGN.md §1 names
+// (required) and `uninstall.sh` (optional, run on delete). The natural tool is
 // @pulumi/command's local.Command for this; its provider plugin cannot be built here (the module
 // proxy refuses github.com/pulumi/pulumi-command/provider), so this small resource does the job.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -84,7 +84,7 @@ export type Probe = { ok: true; value?: string } | { ok: false; seen: string };
 // ---- pure functions -----------------------------------------------------------------------
 
 /** Next poll delay: short first, growing to a 100 ms cap, so readiness is noticed within ~100 ms
- *  (DESIGN.md §6) without a busy loop: at most ten cheap probes a second. */
+ *  (bench/RESULTS.md measures it) without a busy loop: at most ten cheap probes a second. */
 export function nextDelay(previous: number): number {
   return Math.min(100, Math.max(25, Math.round(previous * 1.5)));
 }

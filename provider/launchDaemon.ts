@@ -1,6 +1,6 @@
 // LaunchDaemon: the system-domain job that keeps the profile running with nobody logged in.
 // launchd runs a small supervisor (the "pulse") as the Homebrew user: it starts
-// `colima start --foreground`, watches the VM (colima does not notice its VM dying: DESIGN.md §2),
+// `colima start --foreground`, watches the VM (colima does not notice its VM dying: docs/ARCHITECTURE.md §2),
 // and exits non-zero when it died, so KeepAlive {SuccessfulExit: false} + ThrottleInterval start
 // everything again, a bounded number of times. On launchd's SIGTERM it stops Colima cleanly.
 // The job is not `su - user -c …`: macOS su puts the command in its own process group and dies on

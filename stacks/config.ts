@@ -5,7 +5,7 @@
 // Names are the seed's (README: "Configuration"). Every problem in every layer is reported at
 // once, naming the key, the layer it came from, the value and what is allowed, before anything
 // runs. Danger switches are refused in every layer: they are command-line decisions for one
-// run (DESIGN.md §3). This module runs in the program only; no provider captures it.
+// run (docs/ARCHITECTURE.md §3). This module runs in the program only; no provider captures it.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";

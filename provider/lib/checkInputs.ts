@@ -1,7 +1,7 @@
-// `check` is validation only (STYLE.md habit 2): parse with zod, report every problem at once as
+// `check` is validation only: parse with zod, report every problem at once as
 // `{ property, reason }`, run nothing. zod is imported inside the function and schemas are built
 // by the caller inside a function, because a module-level schema cannot be serialized into the
-// provider text (DESIGN.md §7).
+// provider text (docs/ARCHITECTURE.md §4).
 import type * as pulumi from "@pulumi/pulumi";
 import type { z as zod } from "zod";
 
@@ -137,7 +137,7 @@ export function hostSchema(z: Zod) {
   });
 }
 
-/** A progress line on the stack row, prefixed with the resource's name (DESIGN.md §7). */
+/** A progress line on the stack row, prefixed with the resource's name (docs/ARCHITECTURE.md §4). */
 export function say(inputs: { resourceName: string }, message: string): void {
   console.log(`[${inputs.resourceName}] ${message}`);
 }

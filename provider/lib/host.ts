@@ -47,7 +47,7 @@ export function hostPath(host: Pick<Host, "root">, mac: string): string {
 }
 
 /** State shared by every provider in the one plugin process (module state is copied per
- *  serialized provider, so it lives on globalThis; DESIGN.md §7). */
+ *  serialized provider, so it lives on globalThis; docs/ARCHITECTURE.md §4). */
 function shared(): { users: Map<string, Promise<string>>; locks: Map<string, Promise<unknown>> } {
   const g = globalThis as { __colimaPulse?: ReturnType<typeof shared> };
   g.__colimaPulse ??= { users: new Map(), locks: new Map() };

@@ -53,7 +53,7 @@ export async function removeConflictingJobs(host: Host, uid: string, log: (m: st
   return removed;
 }
 
-/** launchctl bootstrap answers "5: Input/output error" for several causes (DESIGN.md §2); this
+/** launchctl bootstrap answers "5: Input/output error" for several causes (docs/ARCHITECTURE.md §2); this
  *  finds which one applies, so the error tells the operator what to do. */
 export async function explainBootstrapFailure(host: Host, label: string, plistPath: string): Promise<string> {
   if (await isLoaded(host, `system/${label}`))

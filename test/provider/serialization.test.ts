@@ -1,6 +1,6 @@
 // Every dynamic provider in provider/ is serialized the way `pulumi up` serializes it into the
 // state file, its size is checked, and the text is run in a fresh Node process the way the
-// engine's plugin runs it. This catches, without the engine, the traps of DESIGN.md §7: imports
+// engine's plugin runs it. This catches, without the engine, the traps of docs/ARCHITECTURE.md §4: imports
 // that serialize to forbidden deep paths, unserializable module-level values (zod schemas),
 // ESM-only packages loaded with require, relative requires, captured live handles.
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real services for the tests (DESIGN.md §5), on private paths and loopback only:
+# Real services for the tests (README "Tests"), on private paths and loopback only:
 #   - dockerd from Debian's docker.io on its own socket, data root and exec root;
 #   - Debian's docker-registry on a free 127.0.0.1 port;
 #   - a hello-world image built here from a static busybox (nothing can be pulled from the

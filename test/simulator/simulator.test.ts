@@ -110,7 +110,7 @@ describe("macOS simulator", { concurrency: false }, () => {
     await waitFor("the VM stopped with colima", async () => !(await dockerAnswers(socket)));
   });
 
-  it("`colima start` on a running profile says `already running, ignoring` and exits 0 (DESIGN.md §2)", async () => {
+  it("`colima start` on a running profile says `already running, ignoring` and exits 0 (docs/ARCHITECTURE.md §2)", async () => {
     assert.equal((await sim.run([colima, "start", "--vm-type", "qemu", "--disk", "10"])).code, 0);
     const again = await sim.run([colima, "start", "--vm-type", "qemu", "--foreground"]);
     assert.equal(again.code, 0);
