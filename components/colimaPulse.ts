@@ -11,7 +11,7 @@ import { LaunchDaemon } from "../provider/launchDaemon";
 import type { ResetDecision } from "../provider/lib/adoption";
 import { colimaPaths, type Host, hostPath } from "../provider/lib/host";
 import { SmokeContainer } from "../provider/smokeContainer";
-import type { Settings } from "../stacks/config";
+import type { SettingKey, Settings } from "../stacks/config";
 
 /** One folder of containers/ with an install.sh (stacks/index.ts finds them). */
 export interface InstallerSpec {
@@ -23,6 +23,8 @@ export interface InstallerSpec {
 export interface ColimaPulseArgs {
   /** The validated machine settings (stacks/config.ts). */
   settings: Settings;
+  /** Settings given as secrets: every input, output and progress line made from them stays secret. */
+  secrets?: SettingKey[];
   /** "/" on a Mac; the simulated Mac's root in tests. */
   hostRoot: string;
   /** A full reset decided on the command line for this run (stacks/commandLineDecisions.ts). */
@@ -57,74 +59,142 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const host: Host = { root: args.hostRoot, user: s.HOMEBREW_USER };
     const parent = { parent: this };
 
-    const packages = new HomebrewPackages(`${name}-packages`, { host, upgrade: args.upgrade }, parent);
+    // Secret settings: a value made from one is passed as a secret (so the engine encrypts it in
+    // state and shows [secret]); each resource is told which of its inputs are secret (its
+    // progress lines and diffs never print them) and which outputs rendered from them to keep secret.
+    const secretSettings = new Set(args.secrets ?? []);
+    const isSecret = (keys: SettingKey[]) => keys.some((k) => secretSettings.has(k));
+    const secretIf = <T>(keys: SettingKey[], value: T): pulumi.Input<T> =>
+      isSecret(keys) ? (pulumi.secret(value) as unknown as pulumi.Output<T>) : value;
+    /** `secrets` (the inputs of `from` that are secret) and the outputs to keep secret with them. */
+    const secrecy = (from: Record<string, SettingKey[]>, outputs: string[]) => {
+      const secrets = Object.keys(from).filter((input) => isSecret(from[input] as SettingKey[]));
+      return {
+        inputs: secrets.length > 0 ? { secrets } : {},
+        opts: secrets.length > 0 ? { additionalSecretOutputs: outputs } : {},
+      };
+    };
+    const hostInput = secretIf(["HOMEBREW_USER"], host);
+
+    const packagesSecrecy = secrecy({ host: ["HOMEBREW_USER"] }, ["fileVaultNote"]);
+    const packages = new HomebrewPackages(
+      `${name}-packages`,
+      { host: hostInput, upgrade: args.upgrade, ...packagesSecrecy.inputs },
+      { ...parent, ...packagesSecrecy.opts },
+    );
     // What the VM runs under: a change (an upgrade) restarts it through the gates.
     const vmVersions = packages.versions.apply(({ colima, lima, qemu }) => ({ colima, lima, qemu }));
     const arch = packages.arch.apply((a) => (a === "arm64" ? "aarch64" : "x86_64"));
     const machine = {
-      host,
+      host: hostInput,
       prefix: packages.prefix,
-      profile: s.COLIMA_PROFILE,
-      cpus: s.COLIMA_CPUS,
-      memory: s.COLIMA_MEMORY,
-      disk: s.COLIMA_DISK,
+      profile: secretIf(["COLIMA_PROFILE"], s.COLIMA_PROFILE),
+      cpus: secretIf(["COLIMA_CPUS"], s.COLIMA_CPUS),
+      memory: secretIf(["COLIMA_MEMORY"], s.COLIMA_MEMORY),
+      disk: secretIf(["COLIMA_DISK"], s.COLIMA_DISK),
       arch,
+    };
+    const machineSecrets: Record<string, SettingKey[]> = {
+      host: ["HOMEBREW_USER"],
+      profile: ["COLIMA_PROFILE"],
+      cpus: ["COLIMA_CPUS"],
+      memory: ["COLIMA_MEMORY"],
+      disk: ["COLIMA_DISK"],
     };
 
     // Settings name macOS paths; on the simulated Mac they live under its root.
     const backupDirBase = hostPath(host, s.BACKUP_DIR_BASE);
     const logPath = hostPath(host, s.LOG_PATH);
+    const profileSecrecy = secrecy({ ...machineSecrets, label: ["LABEL"], backupDirBase: ["BACKUP_DIR_BASE"] }, [
+      "instanceId",
+      "dockerSocket",
+    ]);
     const profile = new ColimaProfile(
       `${name}-profile`,
-      { ...machine, label: s.LABEL, backupDirBase, hostMemoryGiB: packages.hostMemoryGiB, reset: args.reset },
+      {
+        ...machine,
+        label: secretIf(["LABEL"], s.LABEL),
+        backupDirBase: secretIf(["BACKUP_DIR_BASE"], backupDirBase),
+        hostMemoryGiB: packages.hostMemoryGiB,
+        reset: args.reset,
+        ...profileSecrecy.inputs,
+      },
       // One profile of a name per Mac: the old one goes first, also for `pulumi up --replace`
       // (which follows this option, not the provider's diff).
-      { ...parent, dependsOn: [packages], deleteBeforeReplace: true },
+      { ...parent, dependsOn: [packages], deleteBeforeReplace: true, ...profileSecrecy.opts },
     );
+    const waits: SettingKey[] = ["WAIT_SOCKET_MAX", "WAIT_QEMU_MAX", "WAIT_DOCKER_API_MAX"];
+    const daemonInputs: Record<string, SettingKey[]> = {
+      ...machineSecrets,
+      label: ["LABEL"],
+      logPath: ["LOG_PATH"],
+      throttleInterval: ["RESTART_THROTTLE_SECONDS"],
+      maxFailedStarts: ["MAX_FAILED_STARTS"],
+      startupGrace: waits,
+      pruneMode: ["PRUNE_DOCKER_AFTER_START", "PRUNE_MODE"],
+    };
+    const daemonSecrecy = secrecy(daemonInputs, ["plistPath", "scriptPath"]);
     const daemon = new LaunchDaemon(
       `${name}-daemon`,
       {
         ...machine,
-        label: s.LABEL,
-        logPath,
-        throttleInterval: s.RESTART_THROTTLE_SECONDS,
-        maxFailedStarts: s.MAX_FAILED_STARTS,
+        label: secretIf(daemonInputs.label as SettingKey[], s.LABEL),
+        logPath: secretIf(daemonInputs.logPath as SettingKey[], logPath),
+        throttleInterval: secretIf(daemonInputs.throttleInterval as SettingKey[], s.RESTART_THROTTLE_SECONDS),
+        maxFailedStarts: secretIf(daemonInputs.maxFailedStarts as SettingKey[], s.MAX_FAILED_STARTS),
         profileGeneration: profile.generation,
-        startupGrace: Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX),
-        pruneMode: s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : "",
+        startupGrace: secretIf(waits, Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX)),
+        pruneMode: secretIf(daemonInputs.pruneMode as SettingKey[], s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : ""),
         versions: vmVersions,
+        ...daemonSecrecy.inputs,
       },
-      { ...parent, dependsOn: [profile] },
+      { ...parent, dependsOn: [profile], ...daemonSecrecy.opts },
     );
+    const gateInputs: Record<string, SettingKey[]> = {
+      host: ["HOMEBREW_USER"],
+      profile: ["COLIMA_PROFILE"],
+      socketTimeout: ["WAIT_SOCKET_MAX"],
+      qemuTimeout: ["WAIT_QEMU_MAX"],
+      apiTimeout: ["WAIT_DOCKER_API_MAX"],
+      stableRequired: ["WAIT_STABLE_REQUIRED"],
+      logPath: ["LOG_PATH"],
+    };
+    const gateSecrecy = secrecy(gateInputs, ["dockerHost"]);
     const gate = new HealthGate(
       `${name}-health`,
       {
-        host,
+        host: hostInput,
         prefix: packages.prefix,
-        profile: s.COLIMA_PROFILE,
-        socketTimeout: s.WAIT_SOCKET_MAX,
-        qemuTimeout: s.WAIT_QEMU_MAX,
-        apiTimeout: s.WAIT_DOCKER_API_MAX,
-        stableRequired: s.WAIT_STABLE_REQUIRED,
+        profile: machine.profile,
+        socketTimeout: secretIf(["WAIT_SOCKET_MAX"], s.WAIT_SOCKET_MAX),
+        qemuTimeout: secretIf(["WAIT_QEMU_MAX"], s.WAIT_QEMU_MAX),
+        apiTimeout: secretIf(["WAIT_DOCKER_API_MAX"], s.WAIT_DOCKER_API_MAX),
+        stableRequired: secretIf(["WAIT_STABLE_REQUIRED"], s.WAIT_STABLE_REQUIRED),
         // For a failure's message: what the VM runs under (and ran under before), the job's log.
         versions: vmVersions,
-        logPath,
+        logPath: secretIf(["LOG_PATH"], logPath),
         // Prove it again whenever the daemon or the profile behind it is new.
         trigger: pulumi.interpolate`${daemon.filesHash} ${profile.generation}`,
+        ...gateSecrecy.inputs,
       },
-      { ...parent, dependsOn: [daemon] },
+      { ...parent, dependsOn: [daemon], ...gateSecrecy.opts },
     );
+    // The profile's socket, known before anything runs (secret when the user or profile is).
+    const socketKeys: SettingKey[] = ["HOMEBREW_USER", "COLIMA_PROFILE"];
+    const dockerHost = secretIf(socketKeys, `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`);
+    const socketSecrecy = secrecy({ dockerHost: socketKeys }, []);
     const smoke = new SmokeContainer(
       `${name}-smoke`,
       {
         // A path known before anything runs: a preview of a gate re-run must not look like a
         // new endpoint (the gate's own output is unknown until it has run again).
-        dockerHost: `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`,
+        dockerHost,
         image: args.smoke.image,
         expectOutput: args.smoke.expectOutput,
         dockerPath: pulumi.interpolate`${packages.prefix}/bin/docker`,
         // Proved again under new versions (an upgrade), through the gates before it.
         trigger: packages.versions.apply((v) => ["colima", "lima", "qemu", "docker"].map((f) => `${f} ${v[f] ?? ""}`).join(", ")),
+        ...socketSecrecy.inputs,
       },
       { ...parent, dependsOn: [gate] },
     );
@@ -133,12 +203,13 @@ export class ColimaPulse extends pulumi.ComponentResource {
       new ContainerInstaller(
         `${name}-install-${installer.name}`,
         {
-          host,
+          host: hostInput,
           dir: installer.dir,
           filesHash: installer.filesHash,
-          dockerHost: `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`,
+          dockerHost,
           prefix: packages.prefix,
           env: pulumi.output(args.installerEnv ?? {}).apply((all) => all[installer.name] ?? {}),
+          ...secrecy({ host: ["HOMEBREW_USER"], dockerHost: socketKeys }, []).inputs,
         },
         { ...parent, dependsOn: [smoke] },
       );
@@ -152,7 +223,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
     this.gateTimings = gate.timings;
     this.fileVault = packages.fileVault;
     this.fileVaultNote = packages.fileVaultNote;
-    this.launchdLabel = pulumi.output(s.LABEL);
+    this.launchdLabel = pulumi.output(secretIf(["LABEL"], s.LABEL));
     this.smokeImageDigest = smoke.imageDigest;
     this.registerOutputs({
       dockerHost: this.dockerHost,

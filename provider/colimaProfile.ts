@@ -10,15 +10,18 @@
 // VM and keeps its state.
 import * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
-import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
+import { settingSchemas } from "./lib/settingsSchema";
 
 // ---- Args ---------------------------------------------------------------------------------
 
 export interface ColimaProfileArgs extends MachineArgs {
+  /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
+  secrets?: string[];
   /** The LaunchDaemon that will supervise the profile (booted out before provisioning). */
   label: pulumi.Input<string>;
   /** Where a full reset moves the old state (BACKUP_DIR_BASE). */
@@ -32,17 +35,18 @@ export interface ColimaProfileArgs extends MachineArgs {
 // ---- schema and types ---------------------------------------------------------------------
 
 export function colimaProfileSchema(z: Zod) {
+  const setting = settingSchemas(z);
   return z.strictObject({
     resourceName: z.string().min(1),
     host: hostSchema(z),
     prefix: z.string().startsWith("/"),
-    profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name"),
-    cpus: z.number().int().min(1).max(64),
-    memory: z.number().int().min(1).max(1024),
-    disk: z.number().int().min(10).max(8192),
+    profile: setting.COLIMA_PROFILE,
+    cpus: setting.COLIMA_CPUS,
+    memory: setting.COLIMA_MEMORY,
+    disk: setting.COLIMA_DISK,
     arch: z.enum(["aarch64", "x86_64"]),
-    label: z.string().regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/),
-    backupDirBase: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/),
+    label: setting.LABEL,
+    backupDirBase: setting.BACKUP_DIR_BASE,
     // Absent in state written before this input existed: then there is nothing to compare.
     hostMemoryGiB: z.number().int().min(1).optional(),
     reset: z
@@ -58,6 +62,8 @@ export function colimaProfileSchema(z: Zod) {
 
 export interface ColimaProfileInputs extends Machine {
   resourceName: string;
+  /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
+  secrets?: string[];
   label: string;
   backupDirBase: string;
   hostMemoryGiB?: number;
@@ -116,7 +122,7 @@ export function diffColimaProfile(olds: ColimaProfileOutputs, news: ColimaProfil
       inputDiff: false,
     });
   }
-  return diffOf(changes, true);
+  return diffOf(changes, true, news.secrets);
 }
 
 /** Processes of this profile that are not the supervised job's: colima commands naming the
@@ -229,7 +235,7 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
   } else {
     say(
       inputs,
-      `provisioning profile ${inputs.profile} (qemu, docker, ${inputs.cpus} CPUs, ${inputs.memory} GiB, ${inputs.disk} GiB disk)`,
+      `provisioning profile ${inputs.profile} (qemu, docker, ${shown(inputs, "cpus")} CPUs, ${shown(inputs, "memory")} GiB, ${shown(inputs, "disk")} GiB disk)`,
     );
     const start = colima(inputs, "start", "--profile", inputs.profile, "--runtime", "docker", "--vm-type", "qemu");
     start.push("--cpus", String(inputs.cpus), "--memory", String(inputs.memory), "--disk", String(inputs.disk), "--arch", inputs.arch);

@@ -16,6 +16,8 @@ import { run } from "./lib/process";
 // ---- Args ---------------------------------------------------------------------------------
 
 export interface ContainerInstallerArgs {
+  /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
+  secrets?: string[];
   host: pulumi.Input<Host>;
   /** Absolute path of containers/<name>. */
   dir: pulumi.Input<string>;
@@ -45,6 +47,8 @@ export function containerInstallerSchema(z: Zod) {
 
 export interface ContainerInstallerInputs {
   resourceName: string;
+  /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
+  secrets?: string[];
   host: Host;
   dir: string;
   filesHash: string;
@@ -69,7 +73,7 @@ export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: Co
   ] as const) {
     if (JSON.stringify(olds[key]) !== JSON.stringify(news[key])) changes.push({ property: key, kind: "update", hidden: true, why });
   }
-  return diffOf(changes, false);
+  return diffOf(changes, false, news.secrets);
 }
 
 // ---- executor -----------------------------------------------------------------------------

@@ -9,10 +9,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, type Host, listProcesses } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
+import { settingSchemas } from "./lib/settingsSchema";
 
 // ---- Args ---------------------------------------------------------------------------------
 
 export interface HealthGateArgs {
+  /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
+  secrets?: string[];
   host: pulumi.Input<Host>;
   prefix: pulumi.Input<string>;
   profile: pulumi.Input<string>;
@@ -35,27 +38,26 @@ export interface HealthGateArgs {
 // ---- schema and types ---------------------------------------------------------------------
 
 export function healthGateSchema(z: Zod) {
-  const seconds = z.number().int().min(1).max(3600);
+  const setting = settingSchemas(z);
   return z.strictObject({
     resourceName: z.string().min(1),
     host: hostSchema(z),
     prefix: z.string().startsWith("/"),
-    profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/),
-    socketTimeout: seconds,
-    qemuTimeout: seconds,
-    apiTimeout: seconds,
-    stableRequired: z.number().int().min(1).max(100),
+    profile: setting.COLIMA_PROFILE,
+    socketTimeout: setting.WAIT_SOCKET_MAX,
+    qemuTimeout: setting.WAIT_QEMU_MAX,
+    apiTimeout: setting.WAIT_DOCKER_API_MAX,
+    stableRequired: setting.WAIT_STABLE_REQUIRED,
     trigger: z.string(),
     versions: z.record(z.string(), z.string()).default({}),
-    logPath: z
-      .string()
-      .regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters")
-      .optional(),
+    logPath: setting.LOG_PATH.optional(),
   });
 }
 
 export interface HealthGateInputs {
   resourceName: string;
+  /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
+  secrets?: string[];
   host: Host;
   prefix: string;
   profile: string;
@@ -108,7 +110,7 @@ export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs):
       inputDiff: false,
     });
   }
-  return diffOf(changes, false);
+  return diffOf(changes, false, news.secrets);
 }
 
 // ---- executor -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import { run } from "./lib/process";
 // ---- Args ---------------------------------------------------------------------------------
 
 export interface HomebrewPackagesArgs {
+  /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
+  secrets?: string[];
   /** The Mac: its root ("/") and the Homebrew user. */
   host: pulumi.Input<Host>;
   /** Formulae to have installed. Default colima, lima, qemu, docker. */
@@ -51,6 +53,8 @@ export function homebrewPackagesSchema(z: Zod) {
 
 export interface HomebrewPackagesInputs {
   resourceName: string;
+  /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
+  secrets?: string[];
   host: Host;
   formulae: string[];
   upgrade?: Upgrade;
@@ -114,7 +118,7 @@ export function diffHomebrewPackages(olds: HomebrewPackagesOutputs, news: Homebr
       });
     }
   }
-  return diffOf(changes, false);
+  return diffOf(changes, false, news.secrets);
 }
 
 // ---- executor -----------------------------------------------------------------------------

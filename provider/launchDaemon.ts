@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { build as buildPlist, parse as parsePlist } from "plist";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
@@ -23,10 +24,13 @@ import {
 } from "./lib/launchd";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
+import { settingSchemas } from "./lib/settingsSchema";
 
 // ---- Args ---------------------------------------------------------------------------------
 
 export interface LaunchDaemonArgs extends MachineArgs {
+  /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
+  secrets?: string[];
   /** launchd label (LABEL). */
   label: pulumi.Input<string>;
   /** stdout/stderr of the job (LOG_PATH). */
@@ -51,23 +55,25 @@ export interface LaunchDaemonArgs extends MachineArgs {
 
 export function launchDaemonSchema(z: Zod) {
   const path = z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters");
+  const setting = settingSchemas(z);
   return z.strictObject({
     resourceName: z.string().min(1),
     host: hostSchema(z),
-    label: z.string().regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/, "must be a reverse-DNS label"),
+    label: setting.LABEL,
     prefix: path,
-    profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/),
-    cpus: z.number().int().min(1),
-    memory: z.number().int().min(1),
-    disk: z.number().int().min(10),
+    profile: setting.COLIMA_PROFILE,
+    cpus: setting.COLIMA_CPUS,
+    memory: setting.COLIMA_MEMORY,
+    disk: setting.COLIMA_DISK,
     arch: z.enum(["aarch64", "x86_64"]),
-    logPath: path,
-    throttleInterval: z.number().int().min(1).max(3600).default(10),
+    logPath: setting.LOG_PATH,
+    throttleInterval: setting.RESTART_THROTTLE_SECONDS.default(10),
     exitTimeOut: z.number().int().min(5).max(3600).default(120),
-    maxFailedStarts: z.number().int().min(1).max(100).default(5),
+    maxFailedStarts: setting.MAX_FAILED_STARTS.default(5),
     profileGeneration: z.string(),
     startupGrace: z.number().int().min(10).max(7200).default(300),
-    pruneMode: z.enum(["", "dangling", "images", "system"]).default(""),
+    // "" when PRUNE_DOCKER_AFTER_START is off, else PRUNE_MODE.
+    pruneMode: z.union([z.literal(""), setting.PRUNE_MODE]).default(""),
     versions: z
       .record(z.string().regex(/^(colima|lima|qemu)$/, "must be colima, lima or qemu"), z.string().regex(/^[\w.+-]*$/, "must be a version"))
       .default({}),
@@ -76,6 +82,8 @@ export function launchDaemonSchema(z: Zod) {
 
 export interface LaunchDaemonInputs extends Machine {
   resourceName: string;
+  /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
+  secrets?: string[];
   label: string;
   logPath: string;
   throttleInterval: number;
@@ -217,21 +225,9 @@ exit 75
 `;
 }
 
-const XML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
-
-/** A plist value as XML (Apple's DTD: dict, array, string, integer, true/false). */
-function plistValue(value: unknown, indent: string): string {
-  if (typeof value === "string") return `${indent}<string>${value.replace(/[&<>"']/g, (c) => XML_ESCAPES[c] as string)}</string>`;
-  if (typeof value === "number") return `${indent}<integer>${value}</integer>`;
-  if (typeof value === "boolean") return `${indent}<${value}/>`;
-  if (Array.isArray(value)) return `${indent}<array>\n${value.map((v) => plistValue(v, `${indent}\t`)).join("\n")}\n${indent}</array>`;
-  const entries = Object.entries(value as Record<string, unknown>).map(
-    ([k, v]) => `${indent}\t<key>${k}</key>\n${plistValue(v, `${indent}\t`)}`,
-  );
-  return `${indent}<dict>\n${entries.join("\n")}\n${indent}</dict>`;
-}
-
-/** The job's plist (launchd.plist(5)); rendered the same way every time, so its hash is stable. */
+/** The job's plist (launchd.plist(5)), rendered by the `plist` package: the same inputs give the
+ *  same bytes every time. (plist 3.x: 4.x and later are ESM-only, which the program's compiler
+ *  turns into a require that fails, and so would the provider text.) */
 export function renderPlist(inputs: LaunchDaemonInputs): string {
   const { scriptPath } = daemonPaths(inputs);
   const home = hostPath(inputs.host, `/Users/${inputs.host.user}`);
@@ -254,11 +250,23 @@ export function renderPlist(inputs: LaunchDaemonInputs): string {
     StandardOutPath: inputs.logPath,
     StandardErrorPath: inputs.logPath,
   };
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">\n<plist version="1.0">\n${plistValue(job, "")}\n</plist>\n`;
+  return `${buildPlist(job, { indent: "\t" })}\n`;
 }
 
+/**
+ * The reload decision's hash: the plist's content (parsed, so whitespace and the renderer's
+ * layout never count: a plist written by an older colima-pulse, or reformatted by `plutil`, is not
+ * a change) and the supervisor's bytes. "" when either file is missing.
+ */
 export function filesHash(plist: string, script: string): string {
-  return createHash("sha256").update(plist).update("\0").update(script).digest("hex");
+  if (!plist || !script) return "";
+  let content: string;
+  try {
+    content = JSON.stringify(parsePlist(plist));
+  } catch {
+    content = plist; // unreadable: compared as text, so it differs and is rewritten
+  }
+  return createHash("sha256").update(content).update("\0").update(script).digest("hex");
 }
 
 /** What a change of each rendered input does: every one rewrites the job, and launchd reloads it. */
@@ -336,7 +344,7 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
       why: `system/${news.label} is loaded but its supervisor stopped (gave up?): restarted with a fresh count`,
       inputDiff: false,
     });
-  return diffOf(changes, true);
+  return diffOf(changes, true, news.secrets);
 }
 
 // ---- executor -----------------------------------------------------------------------------
@@ -419,9 +427,7 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   },
   async read(id: string, stored: LaunchDaemonOutputs) {
     const { plistPath, scriptPath } = daemonPaths(stored);
-    const plist = readOrEmpty(plistPath);
-    const script = readOrEmpty(scriptPath);
-    const hash = plist && script ? filesHash(plist, script) : "";
+    const hash = filesHash(readOrEmpty(plistPath), readOrEmpty(scriptPath));
     const uid = (await run([hostPath(stored.host, "/usr/bin/id"), "-u", stored.host.user], { allowFailure: true })).stdout.trim();
     const conflicts: string[] = [];
     for (const label of CONFLICTING_LABELS) {

@@ -8,6 +8,8 @@ import { run } from "./lib/process";
 // ---- Args ---------------------------------------------------------------------------------
 
 export interface SmokeContainerArgs {
+  /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
+  secrets?: string[];
   /** Docker endpoint, e.g. `unix:///Users/ops/.colima/default/docker.sock`. */
   dockerHost: pulumi.Input<string>;
   /** Image to pull and run. Default `hello-world:latest` (the seed's smoke test). */
@@ -42,6 +44,8 @@ export function smokeContainerSchema(z: Zod) {
 
 export type SmokeContainerInputs = {
   resourceName: string;
+  /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
+  secrets?: string[];
   dockerHost: string;
   image: string;
   expectOutput: string;
@@ -105,7 +109,7 @@ export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeConta
       inputDiff: false,
     });
   }
-  return diffOf(changes, false);
+  return diffOf(changes, false, news.secrets);
 }
 
 // ---- executor -----------------------------------------------------------------------------

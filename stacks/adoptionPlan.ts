@@ -11,6 +11,8 @@ export interface Wanted {
   memory: number;
   disk: number;
   label: string;
+  /** Settings given as secrets: their values are never written into the plan's text. */
+  secret?: ("cpus" | "memory" | "disk")[];
 }
 
 export interface AdoptionPlan {
@@ -84,20 +86,21 @@ export function planAdoption(survey: MacSurvey, wanted: Wanted, reset?: ResetDec
       refusal: `${why}. Convert it with a backup: \`${RESET_COMMAND}\` (it shows what moves where, and asks, before doing anything; \`${RESET_COMMAND} -- --help\` for its options).`,
     };
   }
+  const show = (key: "cpus" | "memory" | "disk") => (wanted.secret?.includes(key) ? "[secret]" : String(wanted[key]));
   if (found.diskGiB && wanted.disk < found.diskGiB) {
     return {
       found,
       findings,
       will,
-      refusal: `COLIMA_DISK ${wanted.disk} is smaller than profile ${found.name}'s disk (${found.diskGiB} GiB), and Lima cannot shrink a disk: set COLIMA_DISK to ${found.diskGiB} or more to adopt it (or \`${RESET_COMMAND}\` for a new, smaller disk).`,
+      refusal: `COLIMA_DISK ${show("disk")} is smaller than profile ${found.name}'s disk (${found.diskGiB} GiB), and Lima cannot shrink a disk: set COLIMA_DISK to ${found.diskGiB} or more to adopt it (or \`${RESET_COMMAND}\` for a new, smaller disk).`,
     };
   }
   if (survey.managed) return { found, findings, will };
   if (found.running) will.push(`stop profile ${found.name}'s running VM once, so the LaunchDaemon is the one that starts it (never two)`);
   const changes = [
-    found.cpus !== undefined && found.cpus !== wanted.cpus ? `CPUs ${found.cpus} -> ${wanted.cpus}` : "",
-    found.memoryGiB !== undefined && found.memoryGiB !== wanted.memory ? `memory ${found.memoryGiB} -> ${wanted.memory} GiB` : "",
-    found.diskGiB !== undefined && found.diskGiB !== wanted.disk ? `disk grows ${found.diskGiB} -> ${wanted.disk} GiB` : "",
+    found.cpus !== undefined && found.cpus !== wanted.cpus ? `CPUs ${found.cpus} -> ${show("cpus")}` : "",
+    found.memoryGiB !== undefined && found.memoryGiB !== wanted.memory ? `memory ${found.memoryGiB} -> ${show("memory")} GiB` : "",
+    found.diskGiB !== undefined && found.diskGiB !== wanted.disk ? `disk grows ${found.diskGiB} -> ${show("disk")} GiB` : "",
   ].filter(Boolean);
   will.push(
     `adopt profile ${found.name} in place: its VM, images and volumes stay; no provisioning start${changes.length > 0 ? `; ${changes.join(", ")} when the LaunchDaemon starts it` : ""}`,

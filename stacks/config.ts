@@ -1,71 +1,54 @@
-// The machine settings, from three layers with one precedence (lowest first):
-//   1. project  — the `config:` block of Pulumi.yaml: fleet-wide defaults shared by every stack;
-//   2. .env     — the seed's file, for people coming from colima-pulse.sh (optional);
-//   3. stack    — stacks/Pulumi.<machine>.yaml: this Mac's own settings.
-// Names are the seed's (README: "Configuration"). Every problem in every layer is reported at
-// once, naming the key, the layer it came from, the value and what is allowed, before anything
-// runs. Danger switches are refused in every layer: they are command-line decisions for one
-// run (docs/ARCHITECTURE.md §3). This module runs in the program only; no provider captures it.
+// The machine settings, from layers with one precedence (lowest first):
+//   1. project     — the `config:` block of Pulumi.yaml: fleet-wide defaults shared by every stack;
+//   2. .env        — the seed's file, for people coming from colima-pulse.sh (optional), read by
+//                    the `dotenv` package;
+//   3. environment — values Pulumi's config has from the stack's ESC `environment:` imports;
+//   4. stack       — stacks/Pulumi.<machine>.yaml: this Mac's own settings (`pulumi config set
+//                    [--secret]`, and `pulumi up -c KEY=V`, which Pulumi saves there).
+// Values come from Pulumi's own config (the engine's merged, decrypted map) whenever the program
+// runs under Pulumi; the files are read only to say which layer a value came from and to check
+// the project's values that a stack overrides. Names are the seed's (README: "Configuration").
+// Every problem in every layer is reported at once, naming the key, the layer, its file, the value
+// (or "[secret]") and what is allowed, before anything runs. Danger switches are refused in every
+// layer: they are command-line decisions for one run (docs/ARCHITECTURE.md §3). This module runs
+// in the program only; no provider captures it.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseDotenvText } from "dotenv";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { settingSchemas } from "../provider/lib/settingsSchema";
 
-export type Layer = "project" | ".env" | "stack";
+export type Layer = "project" | ".env" | "environment" | "stack";
 
-// Paths go into plists, logs and commands run as root: absolute, no "..", and only characters
-// that need no quoting anywhere (spaces allowed; they are quoted where a shell is unavoidable).
-const SAFE_PATH = /^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/;
-const absolutePath = z
-  .string()
-  .regex(SAFE_PATH, "must be an absolute path of letters, digits, space and ._@+- (no quotes, $, ;, newlines)")
-  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+/** A number given as digits (Pulumi config and .env values are text) is that number. */
+const digits = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+/** The seed's spellings of a flag. */
+const FLAG_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
+const words = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === "string" && v in FLAG_WORDS ? FLAG_WORDS[v] : v), schema);
 
-/** A whole number in range, given as a number or as digits (.env values are text); nothing else. */
-const wholeNumber = (min: number, max: number) => {
-  const allowed = `must be a whole number from ${min} to ${max}`;
-  return z.preprocess(
-    (v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
-    z.number({ error: allowed }).int(allowed).min(min, allowed).max(max, allowed),
-  );
-};
-
-const flag = z
-  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])], { error: "must be true or false" })
-  .transform((v) => v === true || v === "true" || v === "1" || v === "yes");
-
-/** The seed's settings: schema, default and what each means (README "Configuration"). */
+const base = settingSchemas(z);
+/** The seed's settings: the one schema (provider/lib/settingsSchema.ts), text as Pulumi config gives it, and defaults. */
 export const SETTINGS = {
-  HOMEBREW_USER: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a macOS short user name (lower-case letters, digits, _ . -)")
-    .refine((u) => u !== "root", "must not be root: Homebrew refuses to run as root"),
-  COLIMA_PROFILE: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name (letters, digits, _ -; up to 63)")
-    .default("default"),
-  COLIMA_CPUS: wholeNumber(1, 64).default(2),
-  COLIMA_MEMORY: wholeNumber(1, 1024).default(2),
-  COLIMA_DISK: wholeNumber(10, 8192).default(100),
-  LABEL: z
-    .string()
-    .regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/, "must be a reverse-DNS launchd label such as com.example.colima")
-    .refine(
-      (l) => !l.startsWith("homebrew.mxcl."),
-      "must not be a `brew services` label (homebrew.mxcl.*): that job is a conflict we remove",
-    )
-    .default("com.colima-pulse.colima"),
-  LOG_PATH: absolutePath.default("/var/log/colima-pulse/colima.log"),
-  BACKUP_DIR_BASE: absolutePath.optional(),
-  PRUNE_DOCKER_AFTER_START: flag.default(false),
-  PRUNE_MODE: z.enum(["dangling", "images", "system"], { error: "must be one of dangling, images, system" }).default("dangling"),
-  WAIT_SOCKET_MAX: wholeNumber(1, 3600).default(60),
-  WAIT_DOCKER_API_MAX: wholeNumber(1, 3600).default(120),
-  WAIT_QEMU_MAX: wholeNumber(1, 3600).default(60),
-  WAIT_STABLE_REQUIRED: wholeNumber(1, 100).default(3),
+  HOMEBREW_USER: base.HOMEBREW_USER,
+  COLIMA_PROFILE: base.COLIMA_PROFILE.default("default"),
+  COLIMA_CPUS: digits(base.COLIMA_CPUS).default(2),
+  COLIMA_MEMORY: digits(base.COLIMA_MEMORY).default(2),
+  COLIMA_DISK: digits(base.COLIMA_DISK).default(100),
+  LABEL: base.LABEL.default("com.colima-pulse.colima"),
+  LOG_PATH: base.LOG_PATH.default("/var/log/colima-pulse/colima.log"),
+  BACKUP_DIR_BASE: base.BACKUP_DIR_BASE.optional(),
+  PRUNE_DOCKER_AFTER_START: words(base.PRUNE_DOCKER_AFTER_START).default(false),
+  PRUNE_MODE: base.PRUNE_MODE.default("dangling"),
+  WAIT_SOCKET_MAX: digits(base.WAIT_SOCKET_MAX).default(60),
+  WAIT_DOCKER_API_MAX: digits(base.WAIT_DOCKER_API_MAX).default(120),
+  WAIT_QEMU_MAX: digits(base.WAIT_QEMU_MAX).default(60),
+  WAIT_STABLE_REQUIRED: digits(base.WAIT_STABLE_REQUIRED).default(3),
   // Not in the seed (it restarts by hand): how the LaunchDaemon's supervisor retries.
-  RESTART_THROTTLE_SECONDS: wholeNumber(1, 3600).default(10),
-  MAX_FAILED_STARTS: wholeNumber(1, 100).default(5),
+  RESTART_THROTTLE_SECONDS: digits(base.RESTART_THROTTLE_SECONDS).default(10),
+  MAX_FAILED_STARTS: digits(base.MAX_FAILED_STARTS).default(5),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -89,12 +72,16 @@ export interface LayerValues {
   /** Where the layer was read from, for messages (e.g. "stacks/Pulumi.mac1.yaml"). */
   file: string;
   values: Record<string, unknown>;
+  /** Keys whose value is a secret: never printed, and kept secret in outputs and state. */
+  secrets?: string[];
 }
 
 export interface ResolvedSettings {
   settings: Settings;
   /** Which layer each setting came from ("default" when none set it). */
   sources: Record<SettingKey, Layer | "default">;
+  /** Settings whose value is a secret (`pulumi config set --secret`, or a secret of an ESC environment). */
+  secrets: SettingKey[];
 }
 
 export class ConfigError extends Error {
@@ -103,29 +90,33 @@ export class ConfigError extends Error {
   }
 }
 
+/** A value as a message may show it: a secret never is. */
+function shown(layer: LayerValues, key: string, value: unknown): string {
+  return layer.secrets?.includes(key) ? "[secret]" : JSON.stringify(value);
+}
+
 /** Merges the layers by precedence and validates every value; throws ConfigError listing all problems. */
 export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
   const problems: string[] = [];
   const given = new Map<SettingKey, { value: unknown; from: LayerValues }[]>();
   for (const layer of layers) {
     for (const [key, value] of Object.entries(layer.values)) {
-      const where = `${key} (${layer.layer}: ${layer.file})`;
+      const where = `${key} (${layer.layer}: ${layer.file}) = ${shown(layer, key, value)}`;
       if (DANGER_SWITCHES.includes(key)) {
         problems.push(
-          `${where} = ${JSON.stringify(value)}: a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
+          `${where}: a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
         );
       } else if (key in SETTINGS) {
         given.set(key as SettingKey, [...(given.get(key as SettingKey) ?? []), { value, from: layer }]);
       } else {
         const hint = suggest(key);
-        problems.push(
-          `${where} = ${JSON.stringify(value)}: unknown setting${hint ? ` (did you mean ${hint}?)` : ""}; allowed: ${Object.keys(SETTINGS).join(", ")}`,
-        );
+        problems.push(`${where}: unknown setting${hint ? ` (did you mean ${hint}?)` : ""}; allowed: ${Object.keys(SETTINGS).join(", ")}`);
       }
     }
   }
   const settings: Record<string, unknown> = {};
   const sources: Record<string, Layer | "default"> = {};
+  const secrets: SettingKey[] = [];
   for (const key of Object.keys(SETTINGS) as SettingKey[]) {
     const schema = SETTINGS[key] as z.ZodType;
     // Every layer's value is checked, also one a later layer overrides: a bad fleet-wide default
@@ -137,7 +128,7 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
       const parsed = empty ? undefined : schema.safeParse(value);
       if (empty || !parsed?.success) {
         const message = empty ? "must not be empty" : (parsed?.error?.issues[0]?.message ?? "is invalid");
-        problems.push(`${key} (${from.layer}: ${from.file}) = ${JSON.stringify(value)}: ${message}`);
+        problems.push(`${key} (${from.layer}: ${from.file}) = ${shown(from, key, value)}: ${message}`);
         valid = false;
       }
     }
@@ -147,11 +138,14 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
     if (valid && parsed.success) {
       settings[key] = parsed.data;
       sources[key] = got ? got.from.layer : "default";
+      if (got?.from.secrets?.includes(key)) secrets.push(key);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   settings.BACKUP_DIR_BASE ??= `/Users/${settings.HOMEBREW_USER}/colima-pulse-backups`;
-  return { settings: settings as Settings, sources: sources as ResolvedSettings["sources"] };
+  // The default backup folder names the Homebrew user: secret when that name is.
+  if (sources.BACKUP_DIR_BASE === "default" && secrets.includes("HOMEBREW_USER")) secrets.push("BACKUP_DIR_BASE");
+  return { settings: settings as Settings, sources: sources as ResolvedSettings["sources"], secrets };
 }
 
 /** A known key that `key` is a case variant, a near-miss (edit distance ≤ 2) or a prefix of. */
@@ -179,20 +173,45 @@ function distance(a: string, b: string): number {
   return row[b.length] as number;
 }
 
-/** The seed's .env: KEY=value lines, optional `export`, quotes, # comments. */
+/** `KEY=value`, `export KEY=value` or `KEY: value`: the line shapes dotenv reads (its LINE pattern). */
+const DOTENV_ENTRY = /^\s*(?:export\s+)?[\w.-]+(?:\s*=\s*|:\s+)(.*)$/;
+
+/**
+ * The seed's .env, read by the `dotenv` package (quotes, `# comments`, `export`, CRLF, multi-line
+ * quoted values). dotenv skips a line it cannot read without a word, so each line is first
+ * checked to be blank, a comment, an entry or the continuation of a quoted value, and any other
+ * line is an error naming file:line.
+ */
 export function parseDotenv(text: string, file: string): LayerValues {
-  const values: Record<string, unknown> = {};
-  for (const [i, line] of text.split(/\r?\n/).entries()) {
-    const trimmed = line.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
-    if (!m) throw new ConfigError([`${file}:${i + 1}: not a KEY=value line: ${JSON.stringify(line)}`]);
-    let value = (m[2] as string).trim();
-    const quoted = /^(["'])(.*)\1$/.exec(value);
-    value = quoted ? (quoted[2] as string) : value.replace(/\s+#.*$/, "");
-    values[m[1] as string] = value;
+  const problems: string[] = [];
+  let openQuote: string | undefined;
+  for (const [i, line] of text.split(/\r?\n|\r/).entries()) {
+    if (openQuote) {
+      if (line.includes(openQuote)) openQuote = undefined;
+      continue;
+    }
+    if (line.trim() === "" || line.trim().startsWith("#")) continue;
+    const entry = DOTENV_ENTRY.exec(line);
+    if (!entry) {
+      problems.push(`${file}:${i + 1}: dotenv cannot read this line (expected KEY=value): ${JSON.stringify(line)}`);
+      continue;
+    }
+    const value = (entry[1] as string).trim();
+    const quote = value[0];
+    if (quote && `"'\``.includes(quote) && value.indexOf(quote, 1) === -1) openQuote = quote;
   }
-  return { layer: ".env", file, values };
+  if (openQuote) problems.push(`${file}: a ${openQuote}-quoted value is never closed`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { layer: ".env", file, values: parseDotenvText(text) };
+}
+
+/** Pulumi's config as the engine gives it to the program (or `pulumi config --json --show-secrets`
+ *  prints it): full keys (`colima-pulse:COLIMA_CPUS`), text values, and which are secret. */
+export type EngineConfig = Record<string, { value: string; secret: boolean }>;
+
+/** Pulumi's `secure:` value in a stack file: only Pulumi can decrypt it. */
+function isSecure(raw: unknown): boolean {
+  return raw !== null && typeof raw === "object" && "secure" in raw;
 }
 
 /** The seed-style (UPPER_SNAKE) keys of a Pulumi config block; other keys belong to other parts of the program. */
@@ -203,27 +222,67 @@ function seedKeys(config: Record<string, unknown> | undefined, project: string):
     if (!/^[A-Z][A-Z0-9_]*$/.test(key)) continue;
     // Pulumi.yaml project config is `KEY: {default|value: …}` or a bare value.
     out[key] =
-      raw !== null && typeof raw === "object" && !Array.isArray(raw)
+      raw !== null && typeof raw === "object" && !Array.isArray(raw) && !isSecure(raw)
         ? ((raw as { value?: unknown; default?: unknown }).value ?? (raw as { default?: unknown }).default)
         : raw;
   }
   return out;
 }
 
-/** Reads the three layers of `stack` from the project directory `dir`. */
-export function readLayers(dir: string, stack: string): LayerValues[] {
+/**
+ * Reads the layers of `stack` from the project directory `dir`. With `engine` (the program under
+ * Pulumi), the environment and stack layers take their values from Pulumi's config — decrypted
+ * secrets, ESC environments, `-c` — and the stack file only says which keys are the stack's own.
+ * Without it (a script before Pulumi runs), a `secure:` value cannot be read and is reported.
+ */
+export function readLayers(dir: string, stack: string, engine?: EngineConfig): LayerValues[] {
   const projectFile = join(dir, "Pulumi.yaml");
   const project = parseYaml(readFileSync(projectFile, "utf8")) as {
     name: string;
     config?: Record<string, unknown>;
     stackConfigDir?: string;
   };
-  const layers: LayerValues[] = [{ layer: "project", file: "Pulumi.yaml", values: seedKeys(project.config, project.name) }];
+  const projectValues = seedKeys(project.config, project.name);
+  const layers: LayerValues[] = [{ layer: "project", file: "Pulumi.yaml", values: projectValues }];
   if (existsSync(join(dir, ".env"))) layers.push(parseDotenv(readFileSync(join(dir, ".env"), "utf8"), ".env"));
+
   const stackFile = join(project.stackConfigDir ?? ".", `Pulumi.${stack}.yaml`);
-  if (existsSync(join(dir, stackFile))) {
-    const doc = (parseYaml(readFileSync(join(dir, stackFile), "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    layers.push({ layer: "stack", file: stackFile, values: seedKeys(doc.config, project.name) });
+  const doc = existsSync(join(dir, stackFile))
+    ? ((parseYaml(readFileSync(join(dir, stackFile), "utf8")) ?? {}) as { config?: Record<string, unknown>; environment?: unknown })
+    : {};
+  const fileValues = seedKeys(doc.config, project.name);
+  const fromEngine = seedKeys(Object.fromEntries(Object.entries(engine ?? {}).map(([k, v]) => [k, v.value])), project.name);
+  const engineSecret = (key: string) => engine?.[`${project.name}:${key}`]?.secret === true;
+
+  // What Pulumi has that neither file explains came from the stack's ESC environment(s).
+  const envValues = Object.fromEntries(
+    Object.entries(fromEngine).filter(
+      ([key, value]) => !(key in fileValues) && !(key in projectValues && String(projectValues[key]) === value),
+    ),
+  );
+  if (Object.keys(envValues).length > 0) {
+    const envs = [doc.environment].flat().filter((e): e is string => typeof e === "string");
+    layers.push({
+      layer: "environment",
+      file: `${envs.length > 0 ? `ESC ${envs.join(", ")}` : "Pulumi config"} via ${stackFile}`,
+      values: envValues,
+      secrets: Object.keys(envValues).filter(engineSecret),
+    });
+  }
+
+  const stackValues: Record<string, unknown> = {};
+  const secrets: string[] = [];
+  for (const [key, raw] of Object.entries(fileValues)) {
+    if (key in fromEngine) stackValues[key] = fromEngine[key];
+    else if (isSecure(raw)) {
+      throw new ConfigError([
+        `${key} (stack: ${stackFile}) = [secret]: a secret only Pulumi can decrypt, and this was read without Pulumi (run it through \`pulumi\`, or pass the stack's config)`,
+      ]);
+    } else stackValues[key] = raw;
+    if (isSecure(raw) || engineSecret(key)) secrets.push(key);
+  }
+  if (Object.keys(stackValues).length > 0 || existsSync(join(dir, stackFile))) {
+    layers.push({ layer: "stack", file: stackFile, values: stackValues, secrets });
   }
   return layers;
 }

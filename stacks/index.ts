@@ -14,7 +14,7 @@ import { type Host, hostPath } from "../provider/lib/host";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
 import { readResetDecision, readUpgradeDecision } from "./commandLineDecisions";
-import { ConfigError, readLayers, resolveSettings } from "./config";
+import { ConfigError, type EngineConfig, readLayers, resolveSettings, type SettingKey } from "./config";
 
 /** Runs `fn`, turning a settings error into Pulumi's plain error (no stack trace). */
 function settingsOrStop<T>(fn: () => T): T {
@@ -24,6 +24,18 @@ function settingsOrStop<T>(fn: () => T): T {
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;
   }
+}
+
+/** Pulumi's config as the engine gave it to this program: decrypted, with which keys are secret. */
+function engineConfig(): EngineConfig {
+  // Which keys are secret is the SDK's `runtime.isConfigSecret` (marked @internal, so absent from
+  // its typings; Config.getSecret uses it). Without it a secret would be treated as plain text.
+  const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  if (typeof isConfigSecret !== "function")
+    throw new pulumi.RunError("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell secret settings apart (upgrade it)");
+  return Object.fromEntries(
+    Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, { value, secret: isConfigSecret(key) }]),
+  );
 }
 
 /** containers/<name>/ folders with an install.sh, each with a hash of its files. */
@@ -46,14 +58,16 @@ function installers(): InstallerSpec[] {
 
 /** What the survey found and what up will do: on a Mac colima-pulse does not manage yet, and for
  *  every reset or refusal. A managed Mac's routine run stays quiet. */
-function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | undefined): void {
+function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | undefined, redact: (text: string) => string): void {
   if (managed && !reset && !plan.refusal) return;
-  const text = [
-    "this Mac, as found:",
-    ...plan.findings.map((l) => `  - ${l}`),
-    plan.refusal ? "pulumi up will not run:" : "pulumi up will:",
-    ...(plan.refusal ? [`  ${plan.refusal}`] : plan.will.map((l) => `  - ${l}`)),
-  ].join("\n");
+  const text = redact(
+    [
+      "this Mac, as found:",
+      ...plan.findings.map((l) => `  - ${l}`),
+      plan.refusal ? "pulumi up will not run:" : "pulumi up will:",
+      ...(plan.refusal ? [`  ${plan.refusal}`] : plan.will.map((l) => `  - ${l}`)),
+    ].join("\n"),
+  );
   if (reset || plan.refusal) pulumi.log.warn(text);
   else pulumi.log.info(text);
 }
@@ -89,7 +103,11 @@ export = async () => {
   const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
   if (!hostRoot.startsWith("/"))
     throw new pulumi.RunError(`COLIMA_PULSE_HOST_ROOT (environment) = ${JSON.stringify(hostRoot)}: must be an absolute path`);
-  const { settings: machine, sources } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack())));
+  const {
+    settings: machine,
+    sources,
+    secrets,
+  } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack(), engineConfig())));
   const host = { root: hostRoot, user: machine.HOMEBREW_USER };
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
@@ -103,16 +121,22 @@ export = async () => {
       memory: machine.COLIMA_MEMORY,
       disk: machine.COLIMA_DISK,
       label: machine.LABEL,
+      secret: (["cpus", "memory", "disk"] as const).filter((k) => secrets.includes(`COLIMA_${k.toUpperCase()}` as SettingKey)),
     },
     reset,
   );
-  report(plan, survey.managed, reset);
-  if (plan.refusal) throw new pulumi.RunError(plan.refusal);
+  // A secret text setting (a user, profile, label or path) is never printed; numbers are left out
+  // of the plan's text by planAdoption itself.
+  const secretTexts = secrets.map((k) => machine[k]).filter((v): v is string => typeof v === "string");
+  const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
+  report(plan, survey.managed, reset, redact);
+  if (plan.refusal) throw new pulumi.RunError(redact(plan.refusal));
   const upgrade = upgradeId ? await upgradePlan(upgradeId, host, survey) : undefined;
 
   const config = new pulumi.Config();
   const pulse = new ColimaPulse("colima", {
     settings: machine,
+    secrets,
     hostRoot,
     reset,
     upgrade,
@@ -133,6 +157,10 @@ export = async () => {
     fileVaultNote: pulse.fileVaultNote,
     launchdLabel: pulse.launchdLabel,
     smokeImageDigest: pulse.smokeImageDigest,
+    // The resolved settings; a secret one stays secret (`pulumi stack output --show-secrets`).
+    settings: Object.fromEntries(
+      Object.entries(machine).map(([key, value]) => [key, secrets.includes(key as SettingKey) ? pulumi.secret(value) : value]),
+    ),
     settingSources: sources,
   };
 };

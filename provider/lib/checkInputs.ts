@@ -4,6 +4,7 @@
 // provider text (docs/ARCHITECTURE.md §4).
 import type * as pulumi from "@pulumi/pulumi";
 import type { z as zod } from "zod";
+import { settingSchemas } from "./settingsSchema";
 
 export type Zod = typeof zod;
 
@@ -25,7 +26,8 @@ export async function checkInputs<Shape extends zod.ZodRawShape>(
   const { z } = await import("zod");
   const given = Object.fromEntries(Object.entries(news).filter(([k, v]) => !ENGINE_KEYS.includes(k) && v !== undefined));
   const unknownKeys = Object.keys(given).filter((k) => given[k] === UNKNOWN);
-  const schema = build(z);
+  // Every resource may be told which of its inputs hold secret settings (components/colimaPulse.ts).
+  const schema = build(z).extend({ secrets: z.array(z.string().regex(/^\w+$/, "must be input names")).optional() });
   const mask = Object.fromEntries(unknownKeys.filter((k) => k in schema.shape).map((k) => [k, true as const]));
   const parsed = schema.omit(mask as never).safeParse(Object.fromEntries(Object.entries(given).filter(([k]) => !unknownKeys.includes(k))));
   if (parsed.success) {
@@ -86,7 +88,9 @@ export type DetailedDiff = pulumi.dynamic.DiffResult & {
   reasons: string[];
 };
 
-export function diffOf(changes: PropertyChange[], deleteBeforeReplace: boolean): DetailedDiff {
+export function diffOf(changes: PropertyChange[], deleteBeforeReplace: boolean, secrets: readonly string[] = []): DetailedDiff {
+  // A secret input's old and new values are never printed (the engine shows them as [secret]).
+  changes = changes.map((c) => (secrets.includes(c.property.split(".")[0] as string) ? { ...c, hidden: true } : c));
   return {
     changes: changes.length > 0,
     replaces: changes.filter((c) => c.kind.endsWith("-replace")).map((c) => c.property),
@@ -130,14 +134,35 @@ export function inputChanges<T extends object>(
 export function hostSchema(z: Zod) {
   return z.strictObject({
     root: z.string().regex(/^\/[^\0\n]*$/, "must be an absolute path"),
-    user: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a macOS short user name")
-      .refine((u) => u !== "root", "must not be root: Homebrew refuses to run as root"),
+    user: settingSchemas(z).HOMEBREW_USER,
   });
 }
 
+/** Inputs every resource has: its name, and which of its inputs hold secret settings. */
+export interface Said {
+  resourceName: string;
+  secrets?: string[];
+}
+
+/** `message` with the text of every secret input (a user, profile, label or path) as [secret]. */
+export function redact(inputs: Said, message: string): string {
+  const texts: string[] = [];
+  const collect = (v: unknown): void => {
+    if (typeof v === "string" && v.length >= 3) texts.push(v);
+    else if (v !== null && typeof v === "object") Object.values(v).forEach(collect);
+  };
+  for (const key of inputs.secrets ?? []) collect((inputs as unknown as Record<string, unknown>)[key]);
+  // Longest first, so a path is hidden whole before a name inside it.
+  return texts.sort((a, b) => b.length - a.length).reduce((m, t) => m.split(t).join("[secret]"), message);
+}
+
+/** An input's value for a progress line: "[secret]" when it holds a secret setting (numbers
+ *  cannot be found and hidden in text afterwards, as `redact` does for names and paths). */
+export function shown<T extends Said>(inputs: T, key: keyof T & string): string {
+  return inputs.secrets?.includes(key) ? "[secret]" : String(inputs[key]);
+}
+
 /** A progress line on the stack row, prefixed with the resource's name (docs/ARCHITECTURE.md §4). */
-export function say(inputs: { resourceName: string }, message: string): void {
-  console.log(`[${inputs.resourceName}] ${message}`);
+export function say(inputs: Said, message: string): void {
+  console.log(`[${inputs.resourceName}] ${redact(inputs, message)}`);
 }

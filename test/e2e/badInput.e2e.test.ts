@@ -12,7 +12,9 @@ import type { Layer } from "../../stacks/config";
 import { BAD } from "../helpers/badInput";
 import { type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
 
-const LAYERS: Layer[] = ["stack", ".env", "project"];
+/** The layers a test can write a file for (an ESC environment needs a Pulumi Cloud backend). */
+type FileLayer = Exclude<Layer, "environment">;
+const LAYERS: FileLayer[] = ["stack", ".env", "project"];
 
 /** One bad value per key, a hostile string where the table has one (single-line: .env is). */
 function pick(cases: [unknown, string][]): unknown {
@@ -22,7 +24,7 @@ function pick(cases: [unknown, string][]): unknown {
 describe("bad input through the engine: a clear error, nothing run, nothing changed", { concurrency: false }, () => {
   let mac: SimulatedMac;
   const stackFile = () => `stacks/Pulumi.${mac.stack.stack}.yaml`;
-  const FILE: Record<Layer, () => string> = { stack: stackFile, ".env": () => ".env", project: () => "Pulumi.yaml" };
+  const FILE: Record<FileLayer, () => string> = { stack: stackFile, ".env": () => ".env", project: () => "Pulumi.yaml" };
 
   before(async () => {
     mac = await simulatedMac("e2e-bad-input");
@@ -45,7 +47,7 @@ describe("bad input through the engine: a clear error, nothing run, nothing chan
   }
 
   /** Puts KEY=value into `layer`'s file; returns how to put the file back. */
-  function write(layer: Layer, key: string, value: unknown): () => void {
+  function write(layer: FileLayer, key: string, value: unknown): () => void {
     const path = join(mac.stack.dir, FILE[layer]());
     const before = existsSync(path) ? readFileSync(path, "utf8") : undefined;
     if (layer === ".env") {
@@ -59,10 +61,10 @@ describe("bad input through the engine: a clear error, nothing run, nothing chan
     return () => (before === undefined ? rmSync(path) : writeFileSync(path, before));
   }
 
-  const cases: [string, Layer, string, unknown][] = [
-    ...Object.entries(BAD).map(([key, bad], i): [string, Layer, string, unknown] => [
+  const cases: [string, FileLayer, string, unknown][] = [
+    ...Object.entries(BAD).map(([key, bad], i): [string, FileLayer, string, unknown] => [
       `${key} = ${JSON.stringify(pick(bad))}`,
-      LAYERS[i % LAYERS.length] as Layer,
+      LAYERS[i % LAYERS.length] as FileLayer,
       key,
       pick(bad),
     ]),
@@ -79,7 +81,8 @@ describe("bad input through the engine: a clear error, nothing run, nothing chan
       try {
         const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
         assert.notEqual(r.code, 0);
-        const shown = layer === ".env" ? JSON.stringify(String(value)) : JSON.stringify(value);
+        // .env and Pulumi's config (the stack layer) give text; Pulumi.yaml is read as YAML.
+        const shown = layer === "project" ? JSON.stringify(value) : JSON.stringify(String(value));
         assert.ok(r.stdout.includes(`${key} (${layer}: ${FILE[layer]()}) = ${shown}: `), r.stdout);
         assert.doesNotMatch(r.stdout, / (creating|updating|deleting|replacing) /);
         // While the Mac idles, its supervisor's `colima status` heartbeat is all the record holds.

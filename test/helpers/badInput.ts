@@ -3,7 +3,12 @@
 // end-to-end suite (every key through the real engine on a converged simulated Mac).
 import type { Layer } from "../../stacks/config";
 
-export const FILES: Record<Layer, string> = { project: "Pulumi.yaml", ".env": ".env", stack: "stacks/Pulumi.mac1.yaml" };
+export const FILES: Record<Layer, string> = {
+  project: "Pulumi.yaml",
+  ".env": ".env",
+  environment: "ESC fleet/macs via stacks/Pulumi.mac1.yaml",
+  stack: "stacks/Pulumi.mac1.yaml",
+};
 export const HOSTILE = ["$(reboot)", "`id`", "a;b", "a'b", 'a"b', "a\nb", "../../etc", "a b|c"];
 
 /** Bad values per key, each with a fragment the message must contain (what is allowed). */

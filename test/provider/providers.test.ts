@@ -58,7 +58,7 @@ describe("host paths and quoting", () => {
 });
 
 describe("LaunchDaemon rendering", () => {
-  it("renders a plist launchd accepts, parsed back by Python's plistlib", () => {
+  it("renders a plist launchd accepts, parsed back by Python's plistlib", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cpulse-plist-"));
     writeFileSync(join(dir, "p.plist"), renderPlist({ ...daemon, logPath: "/var/log/a & <b>.log" }));
     const parsed = JSON.parse(
@@ -97,7 +97,21 @@ describe("LaunchDaemon rendering", () => {
     );
   });
 
-  it("reloads only when the rendered files differ or the job is not loaded, and says which property and why", () => {
+  it("renders the same bytes every time; the reload hash ignores layout, not content", async () => {
+    const plist = renderPlist(daemon);
+    assert.equal(renderPlist({ ...daemon }), plist);
+    const script = renderSupervisor(daemon);
+    const hash = filesHash(plist, script);
+    // Apple's own layout (no indent under <plist>, as colima-pulse wrote it before the plist package).
+    const appleLayout = plist.replace(/^\t/gm, "").replace(/\n+$/, "");
+    assert.notEqual(appleLayout, plist);
+    assert.equal(filesHash(appleLayout, script), hash);
+    assert.notEqual(filesHash(plist.replace("<integer>10</integer>", "<integer>11</integer>"), script), hash);
+    assert.notEqual(filesHash(plist, `${script}\n`), hash);
+    assert.equal(filesHash("", script), "");
+  });
+
+  it("reloads only when the rendered files differ or the job is not loaded, and says which property and why", async () => {
     const hash = filesHash(renderPlist(daemon), renderSupervisor(daemon));
     const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [], running: true };
     assert.deepEqual(diffLaunchDaemon(stored, daemon), {
@@ -134,6 +148,10 @@ describe("LaunchDaemon rendering", () => {
       versions: { kind: "update", inputDiff: true },
     });
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, label: "com.example.other" }).replaces, ["label"]);
+    // A secret input's values are never printed; its effect is.
+    assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 3, secrets: ["cpus"] }).reasons, [
+      "cpus changed (the job reloads with it, the VM restarts)",
+    ]);
   });
 });
 

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type LayerValues, parseDotenv, readLayers, resolveSettings, SETTINGS } from "../../stacks/config";
+import { type EngineConfig, type LayerValues, parseDotenv, readLayers, resolveSettings, SETTINGS } from "../../stacks/config";
 import { settingsProblems } from "../helpers/settings";
 
 const project = (values: Record<string, unknown>): LayerValues => ({ layer: "project", file: "Pulumi.yaml", values });
@@ -139,36 +139,105 @@ describe("settings: reading the layers", () => {
     for (const key of Object.keys(SETTINGS)) assert.match(example, new RegExp(`^#? ?${key}=`, "m"), key);
   });
 
-  it("parses the seed's .env syntax", () => {
-    assert.deepEqual(
-      parseDotenv("# machine\nexport HOMEBREW_USER=\"ops\"\nCOLIMA_CPUS=4 # four\nLOG_PATH='/var/log/x y.log'\n", ".env").values,
-      {
-        HOMEBREW_USER: "ops",
-        COLIMA_CPUS: "4",
-        LOG_PATH: "/var/log/x y.log",
-      },
-    );
-    assert.throws(() => parseDotenv("COLIMA_CPUS 4\n", ".env"), /\.env:1: not a KEY=value line/);
+  // What the `dotenv` package reads, and the lines it would skip without a word (refused here).
+  const DOTENV: [string, string, Record<string, string> | RegExp][] = [
+    ["double quotes and an inline comment", 'HOMEBREW_USER="ops" # the brew owner\n', { HOMEBREW_USER: "ops" }],
+    ["single quotes keep spaces", "LOG_PATH='/var/log/x y.log'\n", { LOG_PATH: "/var/log/x y.log" }],
+    ["unquoted with a comment", "COLIMA_CPUS=4 # four\n", { COLIMA_CPUS: "4" }],
+    ["export", "export HOMEBREW_USER=ops\n", { HOMEBREW_USER: "ops" }],
+    ["an empty value", "BACKUP_DIR_BASE=\n", { BACKUP_DIR_BASE: "" }],
+    ["CRLF line ends", "HOMEBREW_USER=ops\r\nCOLIMA_CPUS=4\r\n", { HOMEBREW_USER: "ops", COLIMA_CPUS: "4" }],
+    ["comments and blank lines", "# machine\n\n   # indented\nCOLIMA_DISK=60\n", { COLIMA_DISK: "60" }],
+    ["a # inside quotes is text", 'LABEL="com.example.colima#1"\n', { LABEL: "com.example.colima#1" }],
+    ["a multi-line double-quoted value", 'PRUNE_MODE="dang\nling"\nCOLIMA_CPUS=3\n', { PRUNE_MODE: "dang\nling", COLIMA_CPUS: "3" }],
+    [
+      "a line without =",
+      "HOMEBREW_USER=ops\nCOLIMA_CPUS 4\n",
+      /^ - \.env:2: dotenv cannot read this line \(expected KEY=value\): "COLIMA_CPUS 4"$/m,
+    ],
+    ["a bad line after CRLF lines", "A=1\r\nB=2\r\n=3\r\n", /\.env:3: dotenv cannot read this line/],
+    ["a quote never closed", 'HOMEBREW_USER="ops\nCOLIMA_CPUS=4\n', /\.env: a "-quoted value is never closed/],
+  ];
+  for (const [what, text, expected] of DOTENV) {
+    it(`.env: ${what}`, () => {
+      if (expected instanceof RegExp) assert.throws(() => parseDotenv(text, ".env"), expected);
+      else assert.deepEqual(parseDotenv(text, ".env").values, expected);
+    });
+  }
+
+  it("an empty .env value is refused like an empty value anywhere", () => {
+    assert.deepEqual(settingsProblems([parseDotenv("HOMEBREW_USER=ops\nPRUNE_MODE=\n", ".env")]), [
+      'PRUNE_MODE (.env: .env) = "": must not be empty',
+    ]);
   });
 
-  it("reads Pulumi.yaml defaults, .env and the stack file, keeping only seed-style keys", () => {
+  /** A project with Pulumi.yaml, .env and a stack file, as `readLayers` reads it. */
+  function project(stackYaml: string, env = "HOMEBREW_USER=ops\n"): string {
     const dir = mkdtempSync(join(tmpdir(), "cpulse-config-"));
     mkdirSync(join(dir, "stacks"));
     writeFileSync(
       join(dir, "Pulumi.yaml"),
-      "name: colima-pulse\nstackConfigDir: stacks\nconfig:\n  COLIMA_CPUS:\n    default: 2\n  smokeImage:\n    default: hello-world\n",
+      "name: colima-pulse\nstackConfigDir: stacks\nconfig:\n  COLIMA_CPUS:\n    default: 2\n  WAIT_QEMU_MAX: 30\n  smokeImage:\n    default: hello-world\n",
     );
-    writeFileSync(join(dir, ".env"), "HOMEBREW_USER=ops\n");
-    writeFileSync(
-      join(dir, "stacks/Pulumi.mac1.yaml"),
-      "encryptionsalt: x\nconfig:\n  colima-pulse:COLIMA_CPUS: 4\n  colima-pulse:dockerHost: unix:///x\n",
-    );
+    writeFileSync(join(dir, ".env"), env);
+    writeFileSync(join(dir, "stacks/Pulumi.mac1.yaml"), stackYaml);
+    return dir;
+  }
+
+  it("reads Pulumi.yaml defaults, .env and the stack file, keeping only seed-style keys", () => {
+    const dir = project("encryptionsalt: x\nconfig:\n  colima-pulse:COLIMA_CPUS: 4\n  colima-pulse:dockerHost: unix:///x\n");
     const layers = readLayers(dir, "mac1");
     assert.deepEqual(layers, [
-      { layer: "project", file: "Pulumi.yaml", values: { COLIMA_CPUS: 2 } },
+      { layer: "project", file: "Pulumi.yaml", values: { COLIMA_CPUS: 2, WAIT_QEMU_MAX: 30 } },
       { layer: ".env", file: ".env", values: { HOMEBREW_USER: "ops" } },
-      { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { COLIMA_CPUS: 4 } },
+      { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { COLIMA_CPUS: 4 }, secrets: [] },
     ]);
     assert.equal(resolveSettings(layers).settings.COLIMA_CPUS, 4);
+  });
+
+  it("under Pulumi: values from its config, a secret stays [secret], an ESC value is its own layer", () => {
+    const dir = project(
+      "config:\n  colima-pulse:COLIMA_CPUS:\n    secure: v1:abc\n  colima-pulse:COLIMA_DISK: 120\nenvironment:\n  - fleet/macs\n",
+    );
+    const engine: EngineConfig = {
+      "colima-pulse:COLIMA_CPUS": { value: "3", secret: true },
+      "colima-pulse:COLIMA_DISK": { value: "120", secret: false },
+      "colima-pulse:WAIT_QEMU_MAX": { value: "30", secret: false }, // the project's own value
+      "colima-pulse:WAIT_SOCKET_MAX": { value: "90", secret: false }, // from the ESC environment
+      "colima-pulse:LABEL": { value: "com.example.fleet", secret: true }, // a secret of the environment
+      "colima-pulse:smokeImage": { value: "hello-world", secret: false },
+    };
+    const layers = readLayers(dir, "mac1", engine);
+    assert.deepEqual(layers.slice(2), [
+      {
+        layer: "environment",
+        file: "ESC fleet/macs via stacks/Pulumi.mac1.yaml",
+        values: { WAIT_SOCKET_MAX: "90", LABEL: "com.example.fleet" },
+        secrets: ["LABEL"],
+      },
+      { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { COLIMA_CPUS: "3", COLIMA_DISK: "120" }, secrets: ["COLIMA_CPUS"] },
+    ]);
+    const r = resolveSettings(layers);
+    assert.equal(r.settings.COLIMA_CPUS, 3);
+    assert.equal(r.settings.WAIT_SOCKET_MAX, 90);
+    assert.equal(r.settings.WAIT_QEMU_MAX, 30);
+    assert.deepEqual(r.secrets.sort(), ["COLIMA_CPUS", "LABEL"]);
+    assert.equal(r.sources.COLIMA_CPUS, "stack");
+    assert.equal(r.sources.WAIT_SOCKET_MAX, "environment");
+    assert.equal(r.sources.WAIT_QEMU_MAX, "project");
+    assert.equal(r.sources.HOMEBREW_USER, ".env");
+    // A bad secret is named with its layer and file, never shown.
+    const bad = readLayers(dir, "mac1", { ...engine, "colima-pulse:COLIMA_CPUS": { value: "99", secret: true } });
+    assert.deepEqual(settingsProblems(bad), [
+      "COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = [secret]: must be a whole number from 1 to 64",
+    ]);
+  });
+
+  it("a secret setting read without Pulumi is refused by name, not replaced by its default", () => {
+    const dir = project("config:\n  colima-pulse:COLIMA_CPUS:\n    secure: v1:abc\n");
+    assert.throws(
+      () => readLayers(dir, "mac1"),
+      /COLIMA_CPUS \(stack: stacks\/Pulumi\.mac1\.yaml\) = \[secret\]: a secret only Pulumi can decrypt/,
+    );
   });
 });
