@@ -55,12 +55,16 @@ fi
 
 ensure_node
 ensure_node_modules
-# The profile this stack declares, from all three settings layers (a bad setting stops here).
+ensure_engine
+ensure_local_state
+# The profile this stack declares, from every settings layer (a bad setting stops here). Pulumi's
+# config of an existing stack (decrypted) goes in on stdin, so a secret setting is read, not refused.
 stack="${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
 export COLIMA_PULSE_STACK="$stack"
-profile="$(npx tsx -e '
+profile="$( { pulumi config --json --show-secrets --stack "$stack" 2>/dev/null || echo '{}'; } | npx tsx -e '
   const { readLayers, resolveSettings, ConfigError } = require("./stacks/config");
-  try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK)).settings.COLIMA_PROFILE); }
+  const engine = JSON.parse(require("fs").readFileSync(0, "utf8") || "{}");
+  try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK, engine)).settings.COLIMA_PROFILE); }
   catch (e) { console.error(e instanceof ConfigError ? e.message : e); process.exit(1); }')" || die "cannot read this stack's settings (above)"
 
 say "FULL RESET of Colima profile '$profile' on stack '$stack' (backup: $backup)"

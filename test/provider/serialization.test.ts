@@ -16,9 +16,10 @@ import { testServices } from "../helpers/services";
 
 /** Serialized providers larger than this bloat every state file and every plugin start. */
 // 56 KiB since the Mac lock and engine watchdog (provider/lib/machineLock.ts) joined every provider;
-// 64 KiB since the property-level diffs and the adoption rules. Loading the implementation by
+// 64 KiB since the property-level diffs and the adoption rules; 72 KiB since every provider carries
+// the one settings schema (provider/lib/settingsSchema.ts) and secret redaction. Loading the implementation by
 // reference instead of by value is the fix for the size itself (bench/RESULTS.md: bytes per resource).
-const MAX_PROVIDER_BYTES = 64 * 1024;
+const MAX_PROVIDER_BYTES = 72 * 1024;
 
 type Call = { method: string; args: unknown[] };
 // biome-ignore lint/suspicious/noExplicitAny: whatever the provider returned, checked field by field below
@@ -88,7 +89,9 @@ describe("serialized providers", () => {
       console.log(`${name}: ${text.length} bytes`);
       assert.ok(text.length < MAX_PROVIDER_BYTES, `${name} serializes to ${text.length} bytes (limit ${MAX_PROVIDER_BYTES})`);
       assert.doesNotMatch(text, /require\("\.\.?\//, "relative requires fail in the plugin process");
-      assert.doesNotMatch(text, /require\("(execa|plist)(\/|")/, "ESM-only packages must be loaded with import() inside methods");
+      // execa is ESM-only (plist 3.x, which LaunchDaemon requires, is CommonJS); running the text in
+      // a fresh process below catches any other ESM-only require.
+      assert.doesNotMatch(text, /require\("execa(\/|")/, "ESM-only packages must be loaded with import() inside methods");
       const answers = runInFreshProcess(text, [{ method: "check", args: [{}, {}] }]);
       assert.equal(answers.length, 1);
       assert.ok(answers[0]?.ok, `check from the serialized text threw: ${JSON.stringify(answers[0])}`);

@@ -1,0 +1,106 @@
+// One schema, two checks: for every setting, the program (stacks/config.ts) and every provider
+// input it becomes (each provider's `check`) accept and refuse the same values — the boundaries
+// of each number, and every bad value of the bad-input table.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { z } from "zod";
+import { colimaProfileSchema } from "../../provider/colimaProfile";
+import { healthGateSchema } from "../../provider/healthGate";
+import { launchDaemonSchema } from "../../provider/launchDaemon";
+import { hostSchema } from "../../provider/lib/checkInputs";
+import { settingSchemas } from "../../provider/lib/settingsSchema";
+import { ConfigError, resolveSettings, SETTINGS, type SettingKey } from "../../stacks/config";
+import { BAD } from "../helpers/badInput";
+
+type Field = { safeParse(v: unknown): { success: boolean } };
+const profile = colimaProfileSchema(z).shape;
+const daemon = launchDaemonSchema(z).shape;
+const gate = healthGateSchema(z).shape;
+
+/** The provider inputs each setting becomes (components/colimaPulse.ts). */
+const INPUTS: Record<SettingKey, [string, Field][]> = {
+  HOMEBREW_USER: [["host.user", hostSchema(z).shape.user]],
+  COLIMA_PROFILE: [
+    ["ColimaProfile.profile", profile.profile],
+    ["LaunchDaemon.profile", daemon.profile],
+    ["HealthGate.profile", gate.profile],
+  ],
+  COLIMA_CPUS: [
+    ["ColimaProfile.cpus", profile.cpus],
+    ["LaunchDaemon.cpus", daemon.cpus],
+  ],
+  COLIMA_MEMORY: [
+    ["ColimaProfile.memory", profile.memory],
+    ["LaunchDaemon.memory", daemon.memory],
+  ],
+  COLIMA_DISK: [
+    ["ColimaProfile.disk", profile.disk],
+    ["LaunchDaemon.disk", daemon.disk],
+  ],
+  LABEL: [
+    ["ColimaProfile.label", profile.label],
+    ["LaunchDaemon.label", daemon.label],
+  ],
+  LOG_PATH: [
+    ["LaunchDaemon.logPath", daemon.logPath],
+    ["HealthGate.logPath", gate.logPath],
+  ],
+  BACKUP_DIR_BASE: [["ColimaProfile.backupDirBase", profile.backupDirBase]],
+  // The flag picks whether LaunchDaemon.pruneMode is "" or PRUNE_MODE; no input holds it.
+  PRUNE_DOCKER_AFTER_START: [],
+  PRUNE_MODE: [["LaunchDaemon.pruneMode", daemon.pruneMode]],
+  WAIT_SOCKET_MAX: [["HealthGate.socketTimeout", gate.socketTimeout]],
+  WAIT_DOCKER_API_MAX: [["HealthGate.apiTimeout", gate.apiTimeout]],
+  WAIT_QEMU_MAX: [["HealthGate.qemuTimeout", gate.qemuTimeout]],
+  WAIT_STABLE_REQUIRED: [["HealthGate.stableRequired", gate.stableRequired]],
+  RESTART_THROTTLE_SECONDS: [["LaunchDaemon.throttleInterval", daemon.throttleInterval]],
+  MAX_FAILED_STARTS: [["LaunchDaemon.maxFailedStarts", daemon.maxFailedStarts]],
+};
+
+/** Whether the program accepts `value` for `key` (with a valid HOMEBREW_USER beside it). */
+function programAccepts(key: SettingKey, value: unknown): boolean {
+  try {
+    resolveSettings([{ layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { HOMEBREW_USER: "ops", [key]: value } }]);
+    return true;
+  } catch (e) {
+    if (e instanceof ConfigError) return false;
+    throw e;
+  }
+}
+
+/** A good value (the default, or one of the README's), values on both sides of each bound, and
+ *  every bad value of the table ("" is refused by the program before any schema). */
+function probes(key: SettingKey): unknown[] {
+  const base = settingSchemas(z)[key];
+  const fallback: Partial<Record<SettingKey, unknown>> = { HOMEBREW_USER: "ops", BACKUP_DIR_BASE: "/Users/ops/backups" };
+  const values: unknown[] = [SETTINGS[key].safeParse(undefined).data ?? fallback[key]];
+  values.push(...(BAD[key] ?? []).map(([v]) => v).filter((v) => v !== ""));
+  if (base instanceof z.ZodNumber) {
+    const min = base.minValue as number;
+    const max = base.maxValue as number;
+    values.push(min - 1, min, min + 0.5, max, max + 1);
+  }
+  return values;
+}
+
+describe("one schema: the program and the providers agree on every setting", () => {
+  it("maps every setting", () => assert.deepEqual(Object.keys(INPUTS).sort(), Object.keys(SETTINGS).sort()));
+
+  for (const key of Object.keys(INPUTS) as SettingKey[]) {
+    for (const [input, field] of INPUTS[key]) {
+      it(`${key} → ${input}`, () => {
+        const values = probes(key);
+        assert.ok(values.length >= 2, `${key} has values to probe`);
+        let accepted = 0;
+        assert.notEqual(values[0], undefined, `${key} has a good value`);
+        for (const value of values) {
+          const program = programAccepts(key, value);
+          assert.equal(field.safeParse(value).success, program, `${input} and the program disagree on ${JSON.stringify(value)}`);
+          if (program) accepted++;
+        }
+        // Values on both sides, so agreement means something.
+        assert.ok(accepted > 0 && accepted < values.length, `${key}: ${accepted}/${values.length} accepted`);
+      });
+    }
+  }
+});
