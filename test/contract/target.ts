@@ -19,6 +19,9 @@ export interface ContractTarget {
   allowChanges: boolean;
   /** Runs argv as the operator, or through `sudo -n` when `root`. */
   run(argv: string[], options?: { root?: boolean }): Promise<ToolRun>;
+  /** Runs argv as a user whom sudo asks for a password; only the simulator has one to hand (on a
+   *  Mac the operator's own sudoers entry decides, and the contract cannot change it). */
+  runAsPasswordSudoer?(argv: string[]): Promise<ToolRun>;
   dispose(): Promise<void>;
 }
 
@@ -47,6 +50,11 @@ export async function contractTarget(): Promise<ContractTarget> {
   const sim = await MacSimulator.create({
     dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, ""),
     formulae: ["colima", "qemu", "docker"],
+    users: {
+      ops: { uid: 501, gid: 20, admin: true, sudo: "nopasswd" },
+      // sudo asks this one for a password: the other answer of `sudo -n`.
+      guest: { uid: 502, gid: 20, admin: true, sudo: "password" },
+    },
   });
   return {
     name: "simulator",
@@ -55,6 +63,7 @@ export async function contractTarget(): Promise<ContractTarget> {
     home: sim.world.home(sim.operator),
     allowChanges: true,
     run: (argv, options) => (options?.root ? sim.run([sim.path("/usr/bin/sudo"), "-n", ...argv]) : sim.run(argv)),
+    runAsPasswordSudoer: (argv) => sim.run(argv, { user: "guest" }),
     dispose: () => sim.dispose(),
   };
 }

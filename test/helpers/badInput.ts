@@ -11,18 +11,22 @@ export const FILES: Record<Layer, string> = {
 };
 export const HOSTILE = ["$(reboot)", "`id`", "a;b", "a'b", 'a"b', "a\nb", "../../etc", "a b|c"];
 
-/** Bad values per key, each with a fragment the message must contain (what is allowed). */
-export const BAD: Record<string, [unknown, string][]> = {
+/** A bad value, a fragment its message must contain (what is allowed), and for a non-string value
+ *  the fragment its text form gets in .env where that differs. */
+export type BadCase = [value: unknown, allowed: string, asText?: string];
+
+/** Bad values per key. */
+export const BAD: Record<string, BadCase[]> = {
   HOMEBREW_USER: [
     ["root", "must not be root"],
     ["Ops", "macOS short user name"],
-    ...HOSTILE.map((v): [unknown, string] => [v, "macOS short user name"]),
-    [42, "expected string"],
+    ...HOSTILE.map((v): BadCase => [v, "macOS short user name"]),
+    [42, "expected string", "macOS short user name"],
   ],
   COLIMA_PROFILE: [
     ["a/b", "Colima profile name"],
     ["-x", "Colima profile name"],
-    ...HOSTILE.map((v): [unknown, string] => [v, "Colima profile name"]),
+    ...HOSTILE.map((v): BadCase => [v, "Colima profile name"]),
   ],
   COLIMA_CPUS: [
     [0, "from 1 to 64"],
@@ -41,15 +45,11 @@ export const BAD: Record<string, [unknown, string][]> = {
     [-100, "from 10 to 8192"],
     ["big", "from 10 to 8192"],
   ],
-  LABEL: [
-    ["nodots", "reverse-DNS"],
-    ["homebrew.mxcl.colima", "brew services"],
-    ...HOSTILE.map((v): [unknown, string] => [v, "reverse-DNS"]),
-  ],
+  LABEL: [["nodots", "reverse-DNS"], ["homebrew.mxcl.colima", "brew services"], ...HOSTILE.map((v): BadCase => [v, "reverse-DNS"])],
   LOG_PATH: [
     ["relative/log", "absolute path"],
     ["/var/log/../../etc/passwd", "'..'"],
-    ...HOSTILE.slice(0, 6).map((v): [unknown, string] => [`/var/log/${v}`, "absolute path"]),
+    ...HOSTILE.slice(0, 6).map((v): BadCase => [`/var/log/${v}`, "absolute path"]),
   ],
   BACKUP_DIR_BASE: [
     ["backups", "absolute path"],

@@ -20,27 +20,24 @@ function layersWith(layer: Layer, values: Record<string, unknown>): LayerValues[
 }
 
 describe("bad input: every key in every layer", () => {
-  let count = 0;
   it("covers every setting", () => assert.deepEqual(Object.keys(BAD).sort(), Object.keys(SETTINGS).sort()));
 
   for (const layer of Object.keys(FILES) as Layer[]) {
     for (const [key, cases] of Object.entries(BAD)) {
-      for (const [value, allowed] of cases) {
+      for (const [value, allowed, asText] of cases) {
         // .env values are text: non-strings reach it only from YAML layers.
         const given = layer === ".env" && typeof value !== "string" ? String(value) : value;
-        count++;
+        const fragment = given !== value ? (asText ?? allowed) : allowed;
         it(`${layer} ${key}=${JSON.stringify(given)}`, () => {
           const problems = settingsProblems(layersWith(layer, { [key]: given }));
           assert.equal(problems.length, 1, problems.join("\n"));
           const p = problems[0] as string;
           assert.ok(p.startsWith(`${key} (${layer}: ${FILES[layer]}) = ${JSON.stringify(given)}: `), p);
-          if (!(layer === ".env" && allowed === "expected string"))
-            assert.ok(p.includes(allowed) || p.includes("must be"), `${p} should say ${allowed}`);
+          assert.ok(p.includes(fragment), `${p} should say ${fragment}`);
         });
       }
     }
     for (const key of DANGER_SWITCHES) {
-      count++;
       it(`${layer} danger switch ${key}`, () => {
         const [p] = settingsProblems(layersWith(layer, { [key]: "true" }));
         assert.equal(
@@ -50,7 +47,6 @@ describe("bad input: every key in every layer", () => {
       });
     }
     for (const typo of ["COLIMA_CPU", "colima_disk", "WAIT_SOCKET", "LABLE"]) {
-      count++;
       it(`${layer} typo ${typo}`, () => {
         const [p] = settingsProblems(layersWith(layer, { [typo]: "1" }));
         assert.match(
@@ -60,8 +56,4 @@ describe("bad input: every key in every layer", () => {
       });
     }
   }
-  it("counts its cases", () => {
-    console.log(`bad-input cases: ${count} (3 layers × ${Object.keys(SETTINGS).length} keys, danger switches and typos)`);
-    assert.ok(count > 200);
-  });
 });
