@@ -117,6 +117,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const smoke = new SmokeContainer(
       `${name}-smoke`,
       {
+        host,
         // A path known before anything runs: a preview of a gate re-run must not look like a
         // new endpoint (the gate's own output is unknown until it has run again).
         dockerHost: `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`,
