@@ -159,7 +159,6 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (pid) live.delete(pid);
       const reason =
         why ??
         (timedOut
@@ -185,11 +184,24 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     };
     timer = setTimeout(() => {
       timedOut = true;
-      if (pid) killTree(pid);
-      // A process outside the tree may still hold the pipes open: the deadline holds regardless.
-      setTimeout(() => finish(child.exitCode, child.signalCode), 1000).unref();
+      if (!pid) return finish(null, null); // never started: its "error" comes first in practice
+      // Frozen at once, answered at the deadline, killed right after: the walk through `ps` takes
+      // tens of ms, and the caller's deadline (a gate's) must not wait for it.
+      try {
+        process.kill(-pid, "SIGSTOP");
+      } catch {
+        // gone already, or root's: killTree reaches it
+      }
+      finish(child.exitCode, "SIGKILL");
+      setImmediate(() => {
+        killTree(pid);
+        live.delete(pid);
+      });
     }, timeoutMs);
     child.on("error", (e: NodeJS.ErrnoException) => finish(null, null, `could not start (${e.code ?? e.message})`));
-    child.on("close", finish);
+    child.on("close", (code, signal) => {
+      if (!timedOut) live.delete(pid as number);
+      finish(code, signal);
+    });
   });
 }
