@@ -182,10 +182,11 @@ export class ColimaPulse extends pulumi.ComponentResource {
     // The profile's socket, known before anything runs (secret when the user or profile is).
     const socketKeys: SettingKey[] = ["HOMEBREW_USER", "COLIMA_PROFILE"];
     const dockerHost = secretIf(socketKeys, `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`);
-    const socketSecrecy = secrecy({ dockerHost: socketKeys }, []);
+    const smokeSecrecy = secrecy({ host: ["HOMEBREW_USER"], dockerHost: socketKeys }, []);
     const smoke = new SmokeContainer(
       `${name}-smoke`,
       {
+        host: hostInput,
         // A path known before anything runs: a preview of a gate re-run must not look like a
         // new endpoint (the gate's own output is unknown until it has run again).
         dockerHost,
@@ -194,7 +195,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         dockerPath: pulumi.interpolate`${packages.prefix}/bin/docker`,
         // Proved again under new versions (an upgrade), through the gates before it.
         trigger: packages.versions.apply((v) => ["colima", "lima", "qemu", "docker"].map((f) => `${f} ${v[f] ?? ""}`).join(", ")),
-        ...socketSecrecy.inputs,
+        ...smokeSecrecy.inputs,
       },
       { ...parent, dependsOn: [gate] },
     );

@@ -168,8 +168,9 @@ async function terminate(inputs: ColimaProfileInputs, procs: ProcessInfo[], grac
   let left = procs;
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
-    const live = new Set((await listProcesses(inputs.host)).map((p) => p.pid));
-    left = left.filter((p) => live.has(p.pid));
+    // ps gets the grace left, not its own 15 s; if it cannot answer in time, KILL all that were left.
+    const live = await listProcesses(inputs.host, Math.max(1, deadline - Date.now())).catch(() => left);
+    left = left.filter((p) => live.some((l) => l.pid === p.pid));
   }
   if (left.length > 0) await asUser(inputs.host, [kill, "-KILL", ...left.map((p) => String(p.pid))], { allowFailure: true });
 }

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
-import { run } from "./lib/process";
+import { type CommandError, run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -108,7 +108,8 @@ async function runScript(inputs: ContainerInstallerInputs, script: string): Prom
     });
   } catch (e) {
     // The installer's own output can carry its secrets: say which script failed, not what it printed.
-    const reason = /exited with code \d+|timed out after \d+ ms|killed by \w+/.exec((e as Error).message)?.[0] ?? "failed";
+    const failure = e as Partial<CommandError>;
+    const reason = failure.name === "CommandError" ? failure.reason : "failed";
     throw new Error(
       `[${inputs.resourceName}] ${inputs.dir}/${script} ${reason}; run it by hand with DOCKER_HOST=${inputs.dockerHost} to see why`,
     );

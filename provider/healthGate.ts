@@ -7,7 +7,7 @@ import { readFileSync, statSync } from "node:fs";
 import { request } from "node:http";
 import * as pulumi from "@pulumi/pulumi";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { asUser, colimaPaths, type Host, listProcesses } from "./lib/host";
+import { asUser, colimaPaths, currentUser, type Host, listProcesses } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
 
@@ -115,11 +115,13 @@ export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs):
 
 // ---- executor -----------------------------------------------------------------------------
 
-/** Polls `probe` until it passes; logs every ~2 s; throws at the timeout with the last observation. */
+/** Polls `probe` until it passes; logs every ~2 s; throws at the timeout with the last observation.
+ *  A probe is given the gate's time left as its own deadline (its commands' timeouts), and is not
+ *  waited for more than half a second past it, so no probe can carry a gate past its timeout. */
 export async function waitGate(
   name: string,
   timeoutS: number,
-  probe: () => Promise<Probe>,
+  probe: (msLeft: number) => Promise<Probe>,
   log: (m: string) => void,
 ): Promise<{ ms: number; value?: string }> {
   const start = Date.now();
@@ -127,8 +129,18 @@ export async function waitGate(
   let delay = 0;
   let lastLog = start;
   let seen = "nothing yet";
+  let cut: NodeJS.Timeout | undefined;
   for (;;) {
-    const r = await probe().catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+    const left = Math.max(1, deadline - Date.now());
+    const r = await Promise.race([
+      probe(left),
+      new Promise<Probe>((resolve) => {
+        // A backstop for a probe that ignores its deadline; the probes here end by it, which is
+        // quicker and names the command (ending one takes a few tens of ms: provider/lib/process.ts).
+        cut = setTimeout(() => resolve({ ok: false, seen: `the probe did not answer within ${left} ms` }), left + 500);
+      }),
+    ]).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+    clearTimeout(cut);
     if (r.ok) return { ms: Date.now() - start, value: r.value };
     seen = r.seen;
     const now = Date.now();
@@ -163,8 +175,8 @@ export function dockerGet(socket: string, path: string, timeoutMs = 2000): Promi
   });
 }
 
-async function ping(socket: string): Promise<Probe> {
-  const r = await dockerGet(socket, "/_ping");
+async function ping(socket: string, msLeft = 2000): Promise<Probe> {
+  const r = await dockerGet(socket, "/_ping", Math.min(2000, msLeft));
   return r.status === 200 && r.body.trim() === "OK"
     ? { ok: true }
     : { ok: false, seen: `/_ping answered ${r.status} ${r.body.trim().slice(0, 80)}` };
@@ -189,14 +201,17 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   const qemu = await waitGate(
     "QEMU",
     inputs.qemuTimeout,
-    async () => {
+    async (msLeft) => {
+      const until = Date.now() + msLeft;
+      await currentUser(inputs.host); // asked once per process, before the command's own deadline starts
       const st = await asUser(inputs.host, [`${inputs.prefix}/bin/colima`, "status", "--profile", inputs.profile, "--json"], {
         allowFailure: true,
+        timeoutMs: Math.max(1, until - Date.now()),
       });
       if (st.exitCode !== 0) return { ok: false, seen: `colima status: ${st.stderr.trim().split("\n").pop()}` };
       const driver = (JSON.parse(st.stdout) as { driver?: string }).driver ?? "";
       if (driver !== "QEMU") return { ok: false, seen: `driver is ${driver}` };
-      const vm = (await listProcesses(inputs.host)).find(
+      const vm = (await listProcesses(inputs.host, Math.max(1, until - Date.now()))).find(
         (p) => /qemu-system-/.test(p.command) && p.command.includes(`-name lima-${paths.id}`),
       );
       return vm ? { ok: true, value: driver } : { ok: false, seen: `no live qemu-system process for lima-${paths.id}` };
@@ -206,10 +221,11 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   const api = await waitGate(
     "the Docker API",
     inputs.apiTimeout,
-    async () => {
-      const p = await ping(socket);
+    async (msLeft) => {
+      const until = Date.now() + msLeft;
+      const p = await ping(socket, msLeft);
       if (!p.ok) return p;
-      const v = await dockerGet(socket, "/version");
+      const v = await dockerGet(socket, "/version", Math.min(2000, Math.max(1, until - Date.now())));
       return v.status === 200
         ? { ok: true, value: (JSON.parse(v.body) as { Version?: string }).Version ?? "" }
         : { ok: false, seen: `/version answered ${v.status}` };
@@ -220,11 +236,12 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   const stable = await waitGate(
     `${inputs.stableRequired} good probes in a row`,
     Math.max(10, inputs.stableRequired * 3),
-    async () => {
-      const p = await ping(socket).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+    async (msLeft) => {
+      const until = Date.now() + msLeft;
+      const p = await ping(socket, msLeft).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
       good = p.ok ? good + 1 : 0;
       if (good >= inputs.stableRequired) return { ok: true };
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, until - Date.now()))));
       return p.ok ? { ok: false, seen: `${good} good so far` } : p;
     },
     log,

@@ -2,7 +2,9 @@
 // containers/hello-world): pull an image through the given socket, run it, check what it
 // printed, and record the image digest. Delete removes only what this resource added.
 import * as pulumi from "@pulumi/pulumi";
-import { checkInputs, type DetailedDiff, diffOf, inputChanges, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
+import type { Host } from "./lib/host";
+import { onMachine } from "./lib/machineLock";
 import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -10,6 +12,9 @@ import { run } from "./lib/process";
 export interface SmokeContainerArgs {
   /** Which of these inputs hold secret settings (components/colimaPulse.ts): never printed. */
   secrets?: string[];
+  /** The Mac whose Docker this is: create, update and delete then run under its lock. None for a
+   *  plain Docker endpoint, which has no Mac to lock. */
+  host?: pulumi.Input<Host>;
   /** Docker endpoint, e.g. `unix:///Users/ops/.colima/default/docker.sock`. */
   dockerHost: pulumi.Input<string>;
   /** Image to pull and run. Default `hello-world:latest` (the seed's smoke test). */
@@ -33,6 +38,7 @@ const IMAGE_REF =
 export function smokeContainerSchema(z: Zod) {
   return z.strictObject({
     resourceName: z.string().min(1),
+    host: hostSchema(z).optional(),
     dockerHost: z.string().regex(/^unix:\/\/\/[^\0\n]+$/, "must be unix:///<absolute path to docker.sock>"),
     image: z.string().regex(IMAGE_REF, "must be a Docker image reference such as hello-world:latest").default("hello-world:latest"),
     expectOutput: z.string().min(1, "must not be empty").default("Hello from Docker!"),
@@ -46,6 +52,7 @@ export type SmokeContainerInputs = {
   resourceName: string;
   /** Which inputs hold secret settings: never printed (provider/lib/checkInputs.ts, redact). */
   secrets?: string[];
+  host?: Host;
   dockerHost: string;
   image: string;
   expectOutput: string;
@@ -90,7 +97,7 @@ export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeConta
     () => "another smoke test: the old image goes if it was ours",
     "update-replace",
   );
-  changes.push(...inputChanges(olds, news, ["expectOutput", "dockerPath", "timeoutSeconds"], () => "the smoke test runs again"));
+  changes.push(...inputChanges(olds, news, ["host", "expectOutput", "dockerPath", "timeoutSeconds"], () => "the smoke test runs again"));
   if ((olds.trigger ?? "") !== (news.trigger ?? ""))
     changes.push({
       property: "trigger",
@@ -157,6 +164,13 @@ async function smokeTest(inputs: SmokeContainerInputs, pulledBefore?: boolean): 
   };
 }
 
+/** Runs a step that changes a Mac's Docker (a pull, a run, an image removal) under the Mac's lock,
+ *  as every step of the providers before it does (provider/lib/machineLock.ts): another run may be
+ *  stopping or resetting that VM. `read` only inspects, and does not wait for it. */
+function locked<T>(target: SmokeContainerInputs, step: () => Promise<T>): Promise<T> {
+  return target.host ? onMachine(target.host, (m) => say(target, m), step) : step();
+}
+
 // The engine hands these methods untyped values; check() is what makes them SmokeContainerInputs
 // (and the stored outputs are what create/update returned), so the types below hold.
 export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
@@ -169,11 +183,11 @@ export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
     return result;
   },
   async create(inputs: SmokeContainerInputs) {
-    return { id: `smoke-${inputs.resourceName}`, outs: await smokeTest(inputs) };
+    return { id: `smoke-${inputs.resourceName}`, outs: await locked(inputs, () => smokeTest(inputs)) };
   },
   async update(_id: string, olds: SmokeContainerOutputs, news: SmokeContainerInputs) {
     // Re-run the proof; an image that was ours stays ours until delete removes it.
-    return { outs: await smokeTest(news, olds.pulledByUs) };
+    return { outs: await locked(news, () => smokeTest(news, olds.pulledByUs)) };
   },
   async read(id: string, stored: SmokeContainerOutputs) {
     // The engine being unreachable reads as "image gone": diff then asks for a re-run.
@@ -183,7 +197,7 @@ export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
   },
   async delete(_id: string, stored: SmokeContainerOutputs) {
     if (!stored.pulledByUs) return; // the image was there before us: not ours to remove
-    const r = await run(dockerArgv(stored, "image", "rm", stored.image), { allowFailure: true, timeoutMs: 60_000 });
+    const r = await locked(stored, () => run(dockerArgv(stored, "image", "rm", stored.image), { allowFailure: true, timeoutMs: 60_000 }));
     if (r.exitCode !== 0 && !/no such image/i.test(r.stderr)) {
       throw new Error(`[${stored.resourceName}] could not remove image ${stored.image}: ${r.stderr.trim()}`);
     }

@@ -130,9 +130,9 @@ export interface ProcessInfo {
   command: string;
 }
 
-/** Live processes (zombies excluded), from the host's ps. */
-export async function listProcesses(host: Host): Promise<ProcessInfo[]> {
-  const r = await run([hostPath(host, "/bin/ps"), "axo", "pid=,user=,stat=,command="], { timeoutMs: 15_000 });
+/** Live processes (zombies excluded), from the host's ps; `timeoutMs` is a caller's deadline. */
+export async function listProcesses(host: Host, timeoutMs = 15_000): Promise<ProcessInfo[]> {
+  const r = await run([hostPath(host, "/bin/ps"), "axo", "pid=,user=,stat=,command="], { timeoutMs });
   return r.stdout
     .split("\n")
     .map((line) => /^\s*(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(line))

@@ -1,10 +1,23 @@
 // The one way the provider starts processes: argv arrays (never shell strings), a deadline per
-// command, and failures that say why (exit code, signal or timeout), which command, and what it
-// printed. Built on node:child_process, which serializes into the provider text as a plain
-// builtin require. (execa was the first choice; loaded with import() inside the plugin's
-// require-from-string modules it failed intermittently with "crossSpawn._parse is not a
-// function" — an ESM/CJS loading race — so the provider carries no ESM process library.)
-import { spawn } from "node:child_process";
+// command that ends the command itself, and failures that carry why as fields (CommandError).
+//
+// Why not execa (the design's first choice): it was tried (commit e32937a) and, loaded with
+// import() inside the plugin's require-from-string modules, failed intermittently with
+// "crossSpawn._parse is not a function" (an ESM/CJS loading race), so the provider carries no ESM
+// process library. Nor would it give the guarantee below: execa 9's timeout signals the direct
+// child only, and the command behind `sudo` or `su` is not that child — su puts the command in a
+// process group (macOS su.c: setpgid) or session (util-linux su -c: setsid) of its own.
+//
+// So this layer, on node:child_process (a plain builtin require in the serialized provider):
+// - each command starts in a process group of its own (detached), so a timeout can end the whole
+//   group; before that it stops (SIGSTOP) every descendant found through `ps` — also those that
+//   left the group — until no new one appears, then SIGKILLs them all: nothing escapes by forking
+//   meanwhile, and no grandchild outlives the deadline;
+// - a command the operator may not signal (root's, under sudo) is signalled through `sudo -n kill`;
+// - detached children no longer die with the plugin's process group (the engine ends plugins with
+//   cmdutil.TerminateProcessGroup), so the provider kills the trees of its running commands when it
+//   exits, and SIGINT/SIGTERM/SIGHUP exit it when nothing else handles them.
+import { spawn, spawnSync } from "node:child_process";
 
 /** What a finished command left behind. */
 export interface CommandResult {
@@ -15,12 +28,31 @@ export interface CommandResult {
 }
 
 export interface RunOptions {
-  /** Kill the command after this many milliseconds (default 60 s); the error then says so. */
+  /** End the command after this many milliseconds (default 60 s); the error then says so. */
   timeoutMs?: number;
   /** Variables added to the inherited environment. */
   env?: Record<string, string>;
   /** Return a non-zero exit as a result instead of throwing (for probes such as "is it there?"). */
   allowFailure?: boolean;
+}
+
+/** A command that failed, as fields; `message` is describeFailure()'s text. Recognise it by
+ *  `name === "CommandError"`, not `instanceof`: each resource's provider is serialized with its own
+ *  copy of this code (docs/ARCHITECTURE.md §4), and Pulumi's closure serializer drops class fields
+ *  (a `name` field vanished from the serialized constructor), so run() makes a plain Error with
+ *  these fields. No exported guard function: every export of this module is copied into every
+ *  provider, and provider/colimaProfile.ts is close to its size limit (test/provider/serialization.test.ts). */
+export interface CommandError extends Error {
+  name: "CommandError";
+  /** "exited with code 3", "timed out after 1000 ms", "killed by SIGTERM", "could not start (ENOENT)". */
+  reason: string;
+  argv: string[];
+  /** null when it did not exit by itself. */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdoutTail: string;
+  stderrTail: string;
 }
 
 /** The last `max` characters of a command's output, so an error stays readable. */
@@ -37,7 +69,66 @@ export function describeFailure(reason: string, argv: readonly string[], stdout:
   return lines.join("\n");
 }
 
-/** Runs `argv` and returns its output; throws a described error unless it exited 0. */
+/** Stops, then kills, process group `pid` and every descendant of `pid` (see the header); those
+ *  we may not signal (root's, under sudo) through `sudo -n kill`. */
+function killTree(pid: number): void {
+  const send = (pids: number[], signal: "STOP" | "KILL") => {
+    const denied = pids.filter((p) => {
+      try {
+        return !process.kill(p, `SIG${signal}`);
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+      }
+    });
+    if (denied.length > 0) spawnSync("/usr/bin/sudo", ["-n", "/bin/kill", `-${signal}`, ...denied.map(String)], { timeout: 5000 });
+  };
+  const doomed = new Set([pid]);
+  // A stopped process cannot fork: stop what ps shows until it shows nothing new, then kill all.
+  for (let fresh = [pid], round = 0; fresh.length > 0 && round < 20; round++) {
+    send(fresh, "STOP");
+    fresh = [];
+    const rows = (spawnSync("/bin/ps", ["-A", "-o", "pid=,ppid=,pgid="], { encoding: "utf8", timeout: 5000 }).stdout ?? "")
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).map(Number));
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [p = 0, parent = 0, group] of rows) {
+        if (!p || doomed.has(p) || !(doomed.has(parent) || group === pid)) continue;
+        doomed.add(p);
+        fresh.push(p);
+        grew = true;
+      }
+    }
+  }
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // the group is gone, or is root's: the pids below cover it
+  }
+  send([...doomed], "KILL");
+}
+
+/** Commands running now, in every provider of this process (so on globalThis, like host.ts). */
+function running(): Set<number> {
+  const g = globalThis as { __colimaPulseChildren?: Set<number> };
+  if (!g.__colimaPulseChildren) {
+    const live = new Set<number>();
+    g.__colimaPulseChildren = live;
+    process.once("exit", () => {
+      for (const pid of live) killTree(pid);
+    });
+    // Listening disables Node's default exit, which would skip "exit": exit unless someone else listens.
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+      ["SIGHUP", 129],
+    ] as const)
+      process.on(signal, () => process.listenerCount(signal) > 1 || process.exit(code));
+  }
+  return g.__colimaPulseChildren;
+}
+
+/** Runs `argv` and returns its output; throws a CommandError unless it exited 0. */
 export function run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new Error("run: empty argv"));
@@ -46,31 +137,71 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     const child = spawn(file, args, {
       env: options.env ? { ...process.env, ...options.env } : process.env,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    const live = running();
+    const pid = child.pid;
+    if (pid) live.add(pid);
     let stdout = "";
     let stderr = "";
     let timedOut = false;
+    let done = false;
+    // Declared before the closures that use it: Pulumi's closure serializer cannot resolve a name
+    // used above its declaration ("Unexpected missing variable in closure environment").
+    let timer: NodeJS.Timeout | undefined;
     child.stdout?.on("data", (d) => {
       stdout += d;
     });
     child.stderr?.on("data", (d) => {
       stderr += d;
     });
-    const timer = setTimeout(() => {
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, why?: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const reason =
+        why ??
+        (timedOut
+          ? `timed out after ${timeoutMs} ms`
+          : signal
+            ? `killed by ${signal}`
+            : exitCode !== 0 && !options.allowFailure
+              ? `exited with code ${exitCode}`
+              : "");
+      if (!reason)
+        return resolve({ argv: [...argv], exitCode: exitCode ?? -1, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
+      const fields = {
+        name: "CommandError",
+        reason,
+        argv: [...argv],
+        exitCode,
+        signal,
+        timedOut,
+        stdoutTail: tail(stdout),
+        stderrTail: tail(stderr),
+      };
+      reject(Object.assign(new Error(describeFailure(reason, argv, stdout, stderr)), fields));
+    };
+    timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      if (!pid) return finish(null, null); // never started: its "error" comes first in practice
+      // Frozen at once, answered at the deadline, killed right after: the walk through `ps` takes
+      // tens of ms, and the caller's deadline (a gate's) must not wait for it.
+      try {
+        process.kill(-pid, "SIGSTOP");
+      } catch {
+        // gone already, or root's: killTree reaches it
+      }
+      finish(child.exitCode, "SIGKILL");
+      setImmediate(() => {
+        killTree(pid);
+        live.delete(pid);
+      });
     }, timeoutMs);
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(new Error(describeFailure(`could not start (${e.code ?? e.message})`, argv, stdout, stderr)));
-    });
+    child.on("error", (e: NodeJS.ErrnoException) => finish(null, null, `could not start (${e.code ?? e.message})`));
     child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const result = { argv: [...argv], exitCode: code ?? -1, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") };
-      if (timedOut) return reject(new Error(describeFailure(`timed out after ${timeoutMs} ms`, argv, stdout, stderr)));
-      if (signal) return reject(new Error(describeFailure(`killed by ${signal}`, argv, stdout, stderr)));
-      if (code !== 0 && !options.allowFailure) return reject(new Error(describeFailure(`exited with code ${code}`, argv, stdout, stderr)));
-      resolve(result);
+      if (!timedOut) live.delete(pid as number);
+      finish(code, signal);
     });
   });
 }

@@ -258,4 +258,24 @@ describe("HomebrewPackages and HealthGate", () => {
       /^Error: gate "the Docker API" did not pass within 1s \(waited 1\.\ds\); last observation: ECONNREFUSED$/,
     );
   });
+
+  it("a probe gets the gate's time left as its deadline, and one that ignores it is abandoned half a second after", async () => {
+    const given: number[] = [];
+    const started = Date.now();
+    await assert.rejects(
+      waitGate(
+        "QEMU",
+        1,
+        (msLeft) => {
+          given.push(msLeft);
+          return new Promise(() => undefined); // never answers
+        },
+        () => undefined,
+      ),
+      /^Error: gate "QEMU" did not pass within 1s \(waited 1\.[5-6]s\); last observation: the probe did not answer within \d+ ms$/,
+    );
+    assert.ok(Date.now() - started < 1700, `${Date.now() - started} ms`);
+    assert.equal(given.length, 1);
+    assert.ok((given[0] as number) > 950 && (given[0] as number) <= 1000, `given ${given[0]} ms`);
+  });
 });

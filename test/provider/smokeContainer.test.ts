@@ -1,9 +1,15 @@
-// Pure layer of SmokeContainer: validation, argv, digest choice and diff, as exact tables.
+// SmokeContainer: validation, argv, digest choice and diff, as exact tables; and, with real
+// processes, that its steps on a Mac wait for the Mac's lock.
 // Cannot prove: that Docker answers the way these functions expect (the e2e and serialization
 // tests do that against a real dockerd).
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { UNKNOWN } from "../../provider/lib/checkInputs";
+import { LOCK_PATH } from "../../provider/lib/machineLock";
 import {
   diffSmokeContainer,
   dockerArgv,
@@ -45,7 +51,7 @@ describe("SmokeContainer check", () => {
       { property: "timeoutSeconds", reason: "Too small: expected number to be >=1 (got 0)" },
       {
         property: "extra",
-        reason: "is not a known input (allowed: resourceName, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger)",
+        reason: "is not a known input (allowed: resourceName, host, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger)",
       },
     ]);
   });
@@ -137,6 +143,10 @@ describe("SmokeContainer pure functions", () => {
     assert.deepEqual(diffSmokeContainer(stored, { ...inputs, trigger: "colima 0.10.4" }).reasons, [
       "trigger: colima 0.10.3 → colima 0.10.4 (the smoke test runs again under them)",
     ]);
+    // State written before SmokeContainer knew its Mac: one re-run, under the lock, records it.
+    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, host: { root: "/", user: "ops" } }).reasons, [
+      'host: (none) → {"root":"/","user":"ops"} (the smoke test runs again)',
+    ]);
   });
 
   it("asks for a re-run when refresh found the image gone", () => {
@@ -147,5 +157,76 @@ describe("SmokeContainer pure functions", () => {
       detailedDiff: { imageId: { kind: "update", inputDiff: false } },
       reasons: ["imageId changed (image hello-world:latest is no longer on the engine: pulled and run again)"],
     });
+  });
+});
+
+describe("SmokeContainer on a Mac", () => {
+  /** A Mac root with what the lock needs (/bin/ps, a sticky /var/tmp), its lock held by a live
+   *  process, and a docker CLI that notes each call and fails (no engine needed to see when it ran). */
+  function heldMac() {
+    const root = mkdtempSync(join(tmpdir(), "cpulse-smoke-lock-"));
+    mkdirSync(join(root, "bin"));
+    symlinkSync("/bin/ps", join(root, "bin/ps"));
+    mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
+    const holder = spawn("sleep", ["60"], { stdio: "ignore" });
+    mkdirSync(join(root, LOCK_PATH));
+    writeFileSync(
+      join(root, LOCK_PATH, "owner.json"),
+      JSON.stringify({ pid: holder.pid, command: "sleep 60", since: "2026-11-29T00:00:00.000Z" }),
+    );
+    const calls = join(root, "docker-calls");
+    const docker = join(root, "docker");
+    writeFileSync(docker, `#!/bin/sh\necho "$*" >> ${calls}\necho "Error response from daemon: boom" >&2\nexit 1\n`, { mode: 0o755 });
+    const inputs = { ...smokeInputs, host: { root, user: "ops" }, dockerPath: docker };
+    return { root, holder, calls, inputs };
+  }
+  const smokeInputs: SmokeContainerOutputs = {
+    resourceName: "smoke",
+    dockerHost: "unix:///Users/ops/.colima/default/docker.sock",
+    image: "hello-world:latest",
+    expectOutput: "Hello from Docker!",
+    dockerPath: "docker",
+    timeoutSeconds: 120,
+    imageId: "sha256:1",
+    imageDigest: "",
+    output: "",
+    serverVersion: "",
+    pulledByUs: true,
+  };
+
+  for (const step of ["create", "update", "delete"] as const) {
+    it(`${step} waits for the Mac's lock before it runs docker`, async () => {
+      const mac = heldMac();
+      const p = smokeContainerProvider;
+      const running =
+        step === "create"
+          ? p.create?.(mac.inputs)
+          : step === "update"
+            ? p.update?.("id", mac.inputs, mac.inputs)
+            : p.delete?.("id", mac.inputs);
+      const settled = Promise.resolve(running).then(
+        () => "ok",
+        (e: Error) => e.message,
+      );
+      await new Promise((r) => setTimeout(r, 800));
+      assert.equal(existsSync(mac.calls), false, "docker ran while another run held the Mac");
+      mac.holder.kill("SIGKILL");
+      const outcome = await settled;
+      assert.match(readFileSync(mac.calls, "utf8"), step === "delete" ? /image rm hello-world:latest/ : /version --format/);
+      assert.match(outcome, /boom/, "the step ran once the lock was free");
+      const owner = JSON.parse(readFileSync(join(mac.root, LOCK_PATH, "owner.json"), "utf8")) as { pid: number };
+      assert.equal(owner.pid, process.pid);
+    });
+  }
+
+  it("a plain Docker endpoint (no host) has no Mac to wait for", async () => {
+    const mac = heldMac();
+    try {
+      const { host: _none, ...plain } = mac.inputs;
+      await assert.rejects(Promise.resolve(smokeContainerProvider.create?.(plain)), /boom/);
+      assert.ok(existsSync(mac.calls));
+    } finally {
+      mac.holder.kill("SIGKILL");
+    }
   });
 });

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Instance, type LimaConfig } from "./lima";
-import { ToolExit, type World, writeAtomic } from "./world";
+import { sleep, ToolExit, type World, writeAtomic } from "./world";
 
 /** The version the simulated Colima implements; `colima version` prints the installed one. */
 export const COLIMA_VERSION = "0.10.3";
@@ -235,6 +235,7 @@ export async function colima(world: World, argv: string[]): Promise<number> {
     }
 
     case "status": {
+      if (world.faults().statusHangs) await sleep(3_600_000);
       const st = await inst.inspect();
       if (st.status !== "Running") fatal(`${profile.display} is not running`);
       const cfg = readYaml(stateFile) ?? {};

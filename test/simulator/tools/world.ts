@@ -48,6 +48,8 @@ export interface SimFaults {
   apiFlapMs?: number;
   /** `colima start` fails after leaving a hostagent behind (colima#1490). */
   startFails?: boolean;
+  /** `colima status` hangs (a wedged host agent): a probe that never answers by itself. */
+  statusHangs?: boolean;
   /** `launchctl bootstrap` fails with this launchd error for every job. */
   bootstrapError?: "io" | "provenance";
 }

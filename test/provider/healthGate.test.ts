@@ -1,0 +1,69 @@
+// HealthGate against the simulated Mac's real processes: a gate ends at its timeout even when its
+// probe hangs (issue: the QEMU probe's `colima status` had a 60 s timeout of its own), and its
+// error names what it last saw; the hung command does not outlive the gate.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { dirname } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { type HealthGateInputs, healthGateProvider } from "../../provider/healthGate";
+import { MacSimulator } from "../simulator/simulator";
+
+describe("HealthGate deadlines", () => {
+  let sim: MacSimulator;
+  let socket: Server;
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget: "/nonexistent/docker.sock", formulae: ["colima"] });
+    // The socket gate passes at once: something listens at the profile's docker.sock.
+    const path = sim.path("/Users/ops/.colima/default/docker.sock");
+    mkdirSync(dirname(path), { recursive: true });
+    socket = createServer();
+    await new Promise<void>((resolve) => socket.listen(path, resolve));
+    process.env.SIM_USER = "ops"; // the provider runs as the operator, who is the Homebrew user here
+  });
+  after(async () => {
+    socket.close();
+    await sim.dispose();
+  });
+
+  it("a QEMU probe that hangs ends the gate at WAIT_QEMU_MAX (± one poll), naming the hung command", async () => {
+    sim.setFaults({ statusHangs: true });
+    const qemuTimeout = 2;
+    const inputs: HealthGateInputs = {
+      resourceName: "gate",
+      host: { root: sim.root, user: "ops" },
+      prefix: sim.path("/opt/homebrew"),
+      profile: "default",
+      socketTimeout: 5,
+      qemuTimeout,
+      apiTimeout: 5,
+      stableRequired: 1,
+      trigger: "t",
+      versions: {},
+    };
+    const create = healthGateProvider.create;
+    assert.ok(create);
+    const started = Date.now();
+    const error = await create(inputs).then(
+      () => assert.fail("the gate passed"),
+      (e: Error) => e,
+    );
+    const elapsed = Date.now() - started;
+    const m = /^gate "QEMU" did not pass within 2s \(waited (\d+\.\d)s\); last observation: (.*)$/m.exec(error.message);
+    assert.ok(m, error.message);
+    // One poll is at most 100 ms (nextDelay); the message rounds to a tenth.
+    assert.ok(Number(m[1]) <= qemuTimeout + 0.1, `the gate waited ${m[1]}s`);
+    assert.match(m[2] as string, /^timed out after \d+ ms: .*\/opt\/homebrew\/bin\/colima status --profile default --json$/);
+    // The whole step: the lock, the socket gate and the QEMU gate, well short of a 60 s probe.
+    assert.ok(elapsed < qemuTimeout * 1000 + 1000, `create took ${elapsed} ms`);
+    console.log(`QEMU gate: waited ${m[1]}s of ${qemuTimeout}s; create took ${elapsed} ms`);
+    // Frozen at the deadline and killed right after it (provider/lib/process.ts): gone within 1 s.
+    const hung = () =>
+      execFileSync("/bin/ps", ["-A", "-o", "stat=,args="], { encoding: "utf8" })
+        .split("\n")
+        .filter((l) => l.includes(`${sim.root}/opt/homebrew/bin/colima status`) && !l.trim().startsWith("Z"));
+    for (let i = 0; i < 10 && hung().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(hung(), [], "the hung colima status was ended with the gate");
+  });
+});
