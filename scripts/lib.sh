@@ -70,7 +70,7 @@ ensure_node() { # a Node.js >= NODE_MAJOR first on PATH, for this script and all
   # `npm run` exported the Node it ran on; name the one the scripts now use.
   if [ -n "${npm_node_execpath:-}" ]; then export npm_node_execpath="$dir/bin/node"; fi
   if [ -n "${NODE:-}" ]; then export NODE="$dir/bin/node"; fi
-  [ "$(node_major)" = "$NODE_MAJOR" ] || die "the Node.js in $dir does not run (delete the folder to reinstall it)"
+  [ "$(node_major)" -ge "$NODE_MAJOR" ] 2>/dev/null || die "the Node.js in $dir does not run (delete the folder to reinstall it)"
   npm --version >/dev/null 2>&1 || die "npm does not run on Node.js $NODE_VERSION: install Node.js >= $NODE_MAJOR with npm"
   say "Node.js $(node --version) from $dir (the machine's is ${major:-missing}${major:+.x, too old})"
 }
