@@ -51,7 +51,8 @@ describe("SmokeContainer check", () => {
       { property: "timeoutSeconds", reason: "Too small: expected number to be >=1 (got 0)" },
       {
         property: "extra",
-        reason: "is not a known input (allowed: resourceName, host, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger, secrets)",
+        reason:
+          "is not a known input (allowed: resourceName, host, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger, secrets)",
       },
     ]);
   });
