@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { build } from "plist";
 import { brewBin, type ContractTarget, contractTarget } from "./target";
 
 let t: ContractTarget;
@@ -208,7 +209,6 @@ describe("contracts that change the machine", () => {
 
   it("launchctl bootstrap/bootout errors in the system domain", async (ctx) => {
     if (!t.allowChanges) return ctx.skip(readOnly("load a throwaway LaunchDaemon with sudo"));
-    const { build } = await import("plist");
     const tmp = join(mkdtempSync(join(tmpdir(), "cpulse-contract-")), `${LABEL}.plist`);
     writeFileSync(tmp, build({ Label: LABEL, ProgramArguments: ["/bin/sleep", "600"], RunAtLoad: true }));
     const plist = t.path(`/Library/LaunchDaemons/${LABEL}.plist`);

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { build } from "plist";
 import { testServices } from "../helpers/services";
 import { MacSimulator } from "./simulator";
 
@@ -31,7 +32,6 @@ function dockerAnswers(socket: string): Promise<boolean> {
 }
 
 async function plistFor(sim: MacSimulator, label: string, def: Record<string, unknown>): Promise<string> {
-  const { build } = await import("plist");
   const path = sim.path(`/Library/LaunchDaemons/${label}.plist`);
   writeFileSync(path, build({ Label: label, ...def } as never), { mode: 0o644 });
   return path;

@@ -5,6 +5,7 @@
 // writes and loads homebrew.mxcl.<formula> into the user's gui domain.
 import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
+import { build } from "plist";
 import { installTool, realDockerCli } from "./install";
 import { askLaunchd } from "./launchctl";
 import { ToolExit, type World, writeAtomic } from "./world";
@@ -268,7 +269,6 @@ async function services(world: World, prefix: string, argv: string[]): Promise<n
       StandardErrorPath: join(prefix, "var/log/colima.log"),
     };
     mkdirSync(join(prefix, "var/log"), { recursive: true });
-    const { build } = await import("plist"); // ESM-only; bundled by esbuild
     writeAtomic(plistPath, build(def), 0o644);
     const r = await askLaunchd(world, { cmd: "bootstrap", domain, paths: [plistPath], user });
     if (r.code !== 0)

@@ -20,6 +20,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
+import { parse } from "plist";
 import { alive, forever, sleep, type World, writeAtomic } from "./world";
 
 export interface JobDef {
@@ -207,7 +208,6 @@ export class Launchd {
     if (domain === "system" && (st.uid !== 0 || (st.mode & 0o022) !== 0)) throw { launchd: LAUNCHD_ERRORS.io };
     let def: JobDef;
     try {
-      const { parse } = await import("plist"); // ESM-only; bundled by esbuild
       def = parse(readFileSync(plistPath, "utf8")) as unknown as JobDef;
     } catch {
       throw { launchd: LAUNCHD_ERRORS.io };
