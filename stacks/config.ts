@@ -27,7 +27,7 @@ const digits = <T extends z.ZodType>(schema: T) =>
 /** The seed's spellings of a flag. */
 const FLAG_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
 const words = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === "string" && v in FLAG_WORDS ? FLAG_WORDS[v] : v), schema);
+  z.preprocess((v) => (typeof v === "string" && Object.hasOwn(FLAG_WORDS, v) ? FLAG_WORDS[v] : v), schema);
 
 const base = settingSchemas(z);
 /** The seed's settings: the one schema (provider/lib/settingsSchema.ts), text as Pulumi config gives it, and defaults. */
