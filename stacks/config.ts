@@ -25,9 +25,15 @@ export type Layer = "project" | ".env" | "environment" | "stack";
 const digits = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
 /** The seed's spellings of a flag. */
-const FLAG_WORDS: Record<string, boolean> = { true: true, false: false, "1": true, "0": false, yes: true, no: false };
-const words = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (typeof v === "string" && Object.hasOwn(FLAG_WORDS, v) ? FLAG_WORDS[v] : v), schema);
+const FLAG_WORDS = new Map<unknown, boolean>([
+  ["true", true],
+  ["false", false],
+  ["1", true],
+  ["0", false],
+  ["yes", true],
+  ["no", false],
+]);
+const words = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (FLAG_WORDS.has(v) ? FLAG_WORDS.get(v) : v), schema);
 
 const base = settingSchemas(z);
 /** The seed's settings: the one schema (provider/lib/settingsSchema.ts), text as Pulumi config gives it, and defaults. */
