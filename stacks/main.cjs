@@ -1,0 +1,7 @@
+// The program's entry (Pulumi.yaml `main`). Pulumi's Node runtime loads this JavaScript file
+// (`typescript: false`), and tsx's require hook (esbuild) transpiles the TypeScript program as it is
+// required: no type-check at run time, where ts-node's took seconds on every preview and up and
+// compiled with a `lib` of its own, not tsconfig.json's. `npm test` type-checks the same sources
+// strictly (tsc), so there is no second copy of the program to go stale.
+require("tsx/cjs");
+module.exports = require("./index.ts");
