@@ -3,8 +3,9 @@
 // and then stays up for N probes in a row. Each gate polls with a short, capped backoff (it
 // notices readiness within ~100 ms), says what it is waiting for, and fails exactly at its
 // timeout with the last thing it saw.
-import { readFileSync, statSync } from "node:fs";
+import { type FSWatcher, readFileSync, statSync, watch } from "node:fs";
 import { request } from "node:http";
+import { dirname } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, currentUser, type Host, listProcesses } from "./lib/host";
@@ -85,10 +86,18 @@ export type Probe = { ok: true; value?: string } | { ok: false; seen: string };
 
 // ---- pure functions -----------------------------------------------------------------------
 
-/** Next poll delay: short first, growing to a 100 ms cap, so readiness is noticed within ~100 ms
- *  (bench/RESULTS.md measures it) without a busy loop: at most ten cheap probes a second. */
-export function nextDelay(previous: number): number {
-  return Math.min(100, Math.max(25, Math.round(previous * 1.5)));
+/** Next poll delay: short first, growing to `cap` (100 ms unless a gate's probe is cheap enough
+ *  to ask more often), never a busy loop. bench/RESULTS.md measures what this notices. */
+export function nextDelay(previous: number, cap = 100): number {
+  return Math.min(cap, Math.max(Math.min(25, cap), Math.round(previous * 1.5)));
+}
+
+/** How a gate waits between probes. */
+export interface GateWait {
+  /** Probe again at once when this folder changes (a socket appearing in it), not only on the clock. */
+  watchDir?: string;
+  /** The poll delay's cap in ms (default 100). */
+  capMs?: number;
 }
 
 export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs): DetailedDiff {
@@ -123,6 +132,7 @@ export async function waitGate(
   timeoutS: number,
   probe: (msLeft: number) => Promise<Probe>,
   log: (m: string) => void,
+  wait: GateWait = {},
 ): Promise<{ ms: number; value?: string }> {
   const start = Date.now();
   const deadline = start + timeoutS * 1000;
@@ -130,31 +140,62 @@ export async function waitGate(
   let lastLog = start;
   let seen = "nothing yet";
   let cut: NodeJS.Timeout | undefined;
-  for (;;) {
-    const left = Math.max(1, deadline - Date.now());
-    const r = await Promise.race([
-      probe(left),
-      new Promise<Probe>((resolve) => {
-        // A backstop for a probe that ignores its deadline; the probes here end by it, which is
-        // quicker and names the command (ending one takes a few tens of ms: provider/lib/process.ts).
-        cut = setTimeout(() => resolve({ ok: false, seen: `the probe did not answer within ${left} ms` }), left + 500);
-      }),
-    ]).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
-    clearTimeout(cut);
-    if (r.ok) return { ms: Date.now() - start, value: r.value };
-    seen = r.seen;
-    const now = Date.now();
-    if (now >= deadline) {
-      throw new Error(
-        `gate "${name}" did not pass within ${timeoutS}s (waited ${((now - start) / 1000).toFixed(1)}s); last observation: ${seen}`,
-      );
+  // A change in the watched folder ends the pause at once; the clock still bounds it (a folder
+  // that cannot be watched, or events that do not come, leave the poll as it was).
+  // A change during a probe is remembered, so the next pause is skipped.
+  let wake: (() => void) | undefined;
+  let changed = false;
+  let watcher: FSWatcher | undefined;
+  if (wait.watchDir) {
+    try {
+      watcher = watch(wait.watchDir, () => {
+        changed = true;
+        wake?.();
+      });
+      watcher.on("error", () => watcher?.close());
+    } catch {
+      watcher = undefined;
     }
-    if (now - lastLog >= 2000) {
-      log(`waiting for ${name}: ${((now - start) / 1000).toFixed(1)}s of ${timeoutS}s; last: ${seen}`);
-      lastLog = now;
+  }
+  try {
+    for (;;) {
+      const left = Math.max(1, deadline - Date.now());
+      const r = await Promise.race([
+        probe(left),
+        new Promise<Probe>((resolve) => {
+          // A backstop for a probe that ignores its deadline; the probes here end by it, which is
+          // quicker and names the command (ending one takes a few tens of ms: provider/lib/process.ts).
+          cut = setTimeout(() => resolve({ ok: false, seen: `the probe did not answer within ${left} ms` }), left + 500);
+        }),
+      ]).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+      clearTimeout(cut);
+      if (r.ok) return { ms: Date.now() - start, value: r.value };
+      seen = r.seen;
+      const now = Date.now();
+      if (now >= deadline) {
+        throw new Error(
+          `gate "${name}" did not pass within ${timeoutS}s (waited ${((now - start) / 1000).toFixed(1)}s); last observation: ${seen}`,
+        );
+      }
+      if (now - lastLog >= 2000) {
+        log(`waiting for ${name}: ${((now - start) / 1000).toFixed(1)}s of ${timeoutS}s; last: ${seen}`);
+        lastLog = now;
+      }
+      delay = nextDelay(delay, wait.capMs);
+      if (!changed) {
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now())));
+          wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        wake = undefined;
+      }
+      changed = false;
     }
-    delay = nextDelay(delay);
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
+  } finally {
+    watcher?.close();
   }
 }
 
@@ -197,6 +238,7 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
       }
     },
     log,
+    { watchDir: dirname(socket) },
   );
   const qemu = await waitGate(
     "QEMU",
@@ -231,6 +273,8 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
         : { ok: false, seen: `/version answered ${v.status}` };
     },
     log,
+    // A refused connection on a unix socket costs well under a millisecond: ask every 20 ms.
+    { capMs: 20 },
   );
   let good = 0;
   const stable = await waitGate(

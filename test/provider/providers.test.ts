@@ -4,7 +4,7 @@
 // simulated Mac, and the contract suite pins the simulator to real Macs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -232,10 +232,42 @@ describe("HomebrewPackages and HealthGate", () => {
     assert.deepEqual(parseVersions("colima 0.10.3\nqemu 9.2.0 10.1.0\n\n"), { colima: "0.10.3", qemu: "10.1.0" });
   });
 
-  it("polls fast first, then at most every 100 ms", () => {
+  it("polls fast first, then at most every 100 ms (or a gate's own cap)", () => {
     const delays = [0];
     for (let i = 0; i < 6; i++) delays.push(nextDelay(delays[delays.length - 1] as number));
     assert.deepEqual(delays, [0, 25, 38, 57, 86, 100, 100]);
+    assert.deepEqual([nextDelay(0, 20), nextDelay(20, 20)], [20, 20]);
+  });
+
+  it("a watched folder's change wakes the gate; a folder that cannot be watched leaves the clock", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-gate-"));
+    const file = join(dir, "docker.sock");
+    setTimeout(() => writeFileSync(file, ""), 150);
+    let probes = 0;
+    const r = await waitGate(
+      "the Docker socket",
+      5,
+      async () => {
+        probes++;
+        return existsSync(file) ? { ok: true } : { ok: false, seen: "absent" };
+      },
+      () => undefined,
+      { watchDir: dir },
+    );
+    assert.ok(probes >= 2, `${probes} probes`);
+    assert.ok(r.ms >= 100, `${r.ms} ms`);
+    rmSync(file);
+    setTimeout(() => writeFileSync(file, ""), 150);
+    const unwatched = await waitGate(
+      "the Docker socket",
+      5,
+      async () => (existsSync(file) ? { ok: true } : { ok: false, seen: "absent" }),
+      () => undefined,
+      { watchDir: join(dir, "missing") },
+    );
+    assert.ok(unwatched.ms >= 100, `${unwatched.ms} ms`);
+    // The watcher is closed when the gate ends (an open one would keep this test file alive).
+    rmSync(dir, { recursive: true });
   });
 
   it("a gate passes as soon as its probe does, and fails at its timeout with the last observation", async () => {
