@@ -10,6 +10,7 @@
 // VM and keeps its state.
 import * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
+import { byReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
@@ -392,6 +393,13 @@ export class ColimaProfile extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ColimaProfileArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { instanceId: undefined, dockerSocket: undefined, driver: undefined, colimaVersion: undefined, generation: undefined };
-    super(colimaProfileProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "ColimaProfile");
+    super(
+      byReference("colimaProfile", colimaProfileProvider),
+      name,
+      { resourceName: name, ...args, ...outputs },
+      opts,
+      "colima-pulse",
+      "ColimaProfile",
+    );
   }
 }

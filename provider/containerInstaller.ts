@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { byReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
@@ -148,7 +149,7 @@ export class ContainerInstaller extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ContainerInstallerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      containerInstallerProvider,
+      byReference("containerInstaller", containerInstallerProvider),
       name,
       { resourceName: name, ...args, installedAt: undefined },
       opts,

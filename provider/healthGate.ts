@@ -7,6 +7,7 @@ import { type FSWatcher, readFileSync, statSync, watch } from "node:fs";
 import { request } from "node:http";
 import { dirname } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { byReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, currentUser, type Host, listProcesses } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
@@ -357,6 +358,13 @@ export class HealthGate extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { dockerHost: undefined, dockerVersion: undefined, driver: undefined, timings: undefined, healthy: undefined };
-    super(healthGateProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "HealthGate");
+    super(
+      byReference("healthGate", healthGateProvider),
+      name,
+      { resourceName: name, ...args, ...outputs },
+      opts,
+      "colima-pulse",
+      "HealthGate",
+    );
   }
 }

@@ -5,6 +5,7 @@
 // place: they are shared with whatever else the Mac runs.
 import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
+import { byReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
@@ -254,6 +255,13 @@ export class HomebrewPackages extends pulumi.dynamic.Resource {
       versions: undefined,
       hostMemoryGiB: undefined,
     };
-    super(homebrewPackagesProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "HomebrewPackages");
+    super(
+      byReference("homebrewPackages", homebrewPackagesProvider),
+      name,
+      { resourceName: name, ...args, ...outputs },
+      opts,
+      "colima-pulse",
+      "HomebrewPackages",
+    );
   }
 }

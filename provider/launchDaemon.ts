@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
+import { byReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
@@ -469,6 +470,13 @@ export class LaunchDaemon extends pulumi.dynamic.Resource {
       conflicts: undefined,
       running: undefined,
     };
-    super(launchDaemonProvider, name, { resourceName: name, ...args, ...outputs }, opts, "colima-pulse", "LaunchDaemon");
+    super(
+      byReference("launchDaemon", launchDaemonProvider),
+      name,
+      { resourceName: name, ...args, ...outputs },
+      opts,
+      "colima-pulse",
+      "LaunchDaemon",
+    );
   }
 }

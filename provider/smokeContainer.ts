@@ -2,6 +2,7 @@
 // containers/hello-world): pull an image through the given socket, run it, check what it
 // printed, and record the image digest. Delete removes only what this resource added.
 import * as pulumi from "@pulumi/pulumi";
+import { byReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import type { Host } from "./lib/host";
 import { onMachine } from "./lib/machineLock";
@@ -216,7 +217,7 @@ export class SmokeContainer extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SmokeContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      smokeContainerProvider,
+      byReference("smokeContainer", smokeContainerProvider),
       name,
       { resourceName: name, ...args, imageId: undefined, imageDigest: undefined, output: undefined, serverVersion: undefined },
       opts,

@@ -1,7 +1,7 @@
 // Drives the real `pulumi` CLI (the engine scripts/engine.sh provides) against a copy of this
 // project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
 // never touches the checkout's stacks/ or .state/.
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -18,6 +18,27 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const repoRoot = resolve(__dirname, "../..");
+
+/** Copies the checkout's project files into `dir`, not its own stack files (a test stack starts
+ *  from nothing). */
+function copyProject(dir: string): void {
+  for (const file of PROJECT_FILES.filter((f) => existsSync(join(repoRoot, f)))) {
+    cpSync(join(repoRoot, file), join(dir, file), {
+      recursive: true,
+      errorOnExist: false,
+      filter: (src) => !/\/stacks\/Pulumi\.[^/]+\.yaml$/.test(src),
+    });
+  }
+}
+
+function spawnExitCode(cmd: string, args: string[]): number {
+  try {
+    execFileSync(cmd, args, { stdio: "ignore" });
+    return 0;
+  } catch (e) {
+    return (e as { status?: number }).status ?? 1;
+  }
+}
 
 /** Files of the project a stack needs to run (the program, its code and its settings). */
 const PROJECT_FILES = [
@@ -50,17 +71,15 @@ export class TestStack {
   static async create(
     name: string,
     config: Record<string, string>,
-    options: { program?: string; env?: NodeJS.ProcessEnv } = {},
+    options: { program?: string; env?: NodeJS.ProcessEnv; revision?: string } = {},
   ): Promise<TestStack> {
     const dir = mkdtempSync(join(tmpdir(), "cpulse-stack-"));
-    for (const file of PROJECT_FILES.filter((f) => existsSync(join(repoRoot, f)))) {
-      // Not the checkout's own stack files: a test stack starts from nothing.
-      cpSync(join(repoRoot, file), join(dir, file), {
-        recursive: true,
-        errorOnExist: false,
-        filter: (src) => !/\/stacks\/Pulumi\.[^/]+\.yaml$/.test(src),
-      });
-    }
+    if (options.revision) {
+      // The project as it was at an earlier commit (an upgrade test's "before").
+      const files = PROJECT_FILES.filter((f) => spawnExitCode("git", ["-C", repoRoot, "cat-file", "-e", `${options.revision}:${f}`]) === 0);
+      const tar = execFileSync("git", ["-C", repoRoot, "archive", options.revision, "--", ...files], { maxBuffer: 64 << 20 });
+      execFileSync("tar", ["-x", "-C", dir], { input: tar });
+    } else copyProject(dir);
     symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
     if (options.program !== undefined) writeFileSync(join(dir, "stacks/index.ts"), options.program);
     mkdirSync(join(dir, ".state/backend"), { recursive: true });
@@ -78,6 +97,16 @@ export class TestStack {
     await stack.must(["stack", "init", name]);
     for (const [key, value] of Object.entries(config)) await stack.must(["config", "set", key, value]);
     return stack;
+  }
+
+  /** Replaces the project's files with the checkout's (an upgrade of colima-pulse in place);
+   *  the stack's own files and state stay. */
+  upgradeProject(): void {
+    const stackFile = join(this.dir, "stacks", `Pulumi.${this.stack}.yaml`);
+    const settings = existsSync(stackFile) ? readFileSync(stackFile) : undefined;
+    for (const file of PROJECT_FILES) rmSync(join(this.dir, file), { recursive: true, force: true });
+    copyProject(this.dir);
+    if (settings) writeFileSync(stackFile, settings);
   }
 
   /** The same stack in another project copy with its own backend, starting from a copy of this

@@ -33,13 +33,15 @@ export async function simulatedMac(
   name: string,
   config: Record<string, string> = {},
   options: Partial<SimOptions> = {},
+  /** The project as it was at this commit (an upgrade test's "before"). */
+  revision?: string,
 ): Promise<SimulatedMac> {
   const services = testServices();
   const sim = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, ""), ...options });
   const stack = await TestStack.create(
     name,
     { HOMEBREW_USER: "ops", COLIMA_DISK: "20", RESTART_THROTTLE_SECONDS: "2", smokeImage: services.smokeImage, ...config },
-    { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: options.operator ?? "ops" } },
+    { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: options.operator ?? "ops" }, revision },
   );
   return {
     sim,
