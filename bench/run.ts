@@ -35,6 +35,7 @@ async function convergedUp(): Promise<void> {
     await mac.stack.must(["up", "--yes", "--skip-preview"]);
     const runs = 3;
     let upMs = 0;
+    let previewMs = 0;
     let refreshMs = 0;
     let upCommands = 0;
     let refreshCommands = 0;
@@ -42,6 +43,7 @@ async function convergedUp(): Promise<void> {
       mac.sim.clearRecords();
       upMs += (await timed(() => mac.stack.must(["up", "--yes", "--skip-preview", "--expect-no-changes"])))[1];
       upCommands += mac.sim.records().filter((r) => !(r.tool === "colima" && r.argv[0] === "status")).length;
+      previewMs += (await timed(() => mac.stack.must(["preview", "--expect-no-changes"])))[1];
       mac.sim.clearRecords();
       refreshMs += (await timed(() => mac.stack.must(["up", "--yes", "--skip-preview", "--refresh", "--expect-no-changes"])))[1];
       refreshCommands += mac.sim
@@ -51,8 +53,16 @@ async function convergedUp(): Promise<void> {
     const empty = await TestStack.create("bench-empty", {}, { program: "export const nothing = 1;\n" });
     await empty.must(["up", "--yes", "--skip-preview"]);
     let emptyMs = 0;
-    for (let i = 0; i < runs; i++) emptyMs += (await timed(() => empty.must(["up", "--yes", "--skip-preview", "--expect-no-changes"])))[1];
+    let emptyPreviewMs = 0;
+    for (let i = 0; i < runs; i++) {
+      emptyMs += (await timed(() => empty.must(["up", "--yes", "--skip-preview", "--expect-no-changes"])))[1];
+      emptyPreviewMs += (await timed(() => empty.must(["preview", "--expect-no-changes"])))[1];
+    }
     await empty.dispose();
+    // What state stores as each resource's provider (provider/lib/byReference.ts).
+    const providerBytes = ((await mac.stack.state()).resources ?? [])
+      .filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"))
+      .map((r) => String(r.inputs?.__provider ?? "").length);
 
     // The bash tool's restart-only run, as the seed describes it, on the same simulated Mac:
     // boot out the job, TERM colima/limactl, start the profile again, wait for it, reload the job.
@@ -78,8 +88,26 @@ async function convergedUp(): Promise<void> {
       .records()
       .filter((r) => r.exit !== undefined && /^(launchctl (bootout|bootstrap)|colima (start|stop))/.test(`${r.tool} ${r.argv[0]}`));
     row("converged `pulumi up` (no refresh)", ms(upMs / runs), `${upCommands / runs} provider commands, 0 restarts`);
-    row("converged `pulumi up --refresh`", ms(refreshMs / runs), `${Math.round(refreshCommands / runs)} read-only commands, 0 restarts`);
-    row("empty program `pulumi up`, same engine", ms(emptyMs / runs), `ratio converged/empty: ${(upMs / emptyMs).toFixed(2)}`);
+    row(
+      "empty program `pulumi up`, same engine and runtime mode",
+      ms(emptyMs / runs),
+      `ratio converged/empty: ${(upMs / emptyMs).toFixed(2)}`,
+    );
+    row(
+      "converged `pulumi preview`",
+      ms(previewMs / runs),
+      `empty program: ${ms(emptyPreviewMs / runs)}, ratio ${(previewMs / emptyPreviewMs).toFixed(2)}`,
+    );
+    row(
+      "converged `pulumi up --refresh`",
+      ms(refreshMs / runs),
+      `${Math.round(refreshCommands / runs)} read-only commands, 0 restarts; ratio to up: ${(refreshMs / upMs).toFixed(2)}`,
+    );
+    row(
+      "provider text stored per resource",
+      `${Math.max(...providerBytes)} bytes max`,
+      `${providerBytes.length} resources, ${providerBytes.reduce((a, b) => a + b, 0)} bytes per Mac`,
+    );
     row("bash tool's restart-only cycle (modelled)", ms(bashMs), `${disruptive.length} disruptive commands, 1 VM restart`);
   } finally {
     await mac.dispose();
