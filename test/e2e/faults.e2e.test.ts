@@ -219,8 +219,14 @@ async function recoverAfterKill(mac: SimulatedMac): Promise<void> {
   const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
   assert.equal(clean.code, 0, clean.stdout);
   // The killed run's provider finished its step and then noticed its engine was gone.
+  await providersGone(mac, 15_000);
+}
+
+/** Waits until no provider plugin of the stack runs: a killed run's provider finishes the step it
+ *  is in (machineLock.ts), and only then is the data where that step left it. */
+async function providersGone(mac: SimulatedMac, ms: number): Promise<void> {
   const providers = () => mac.stack.processes().filter((p) => p.command.includes("dynamic-provider"));
-  await waitFor("the killed run's provider to exit", () => providers().length === 0, 15_000);
+  await waitFor("the killed run's provider to exit", () => providers().length === 0, ms);
 }
 
 const FIRST_UP: [string, KillPoint][] = [
@@ -297,6 +303,8 @@ describe("the Pulumi process killed while changing or resetting a converged Mac"
       writeFileSync(marker, stage);
       const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
       await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], (out) => when(out, mac.sim.records()), fullReset());
+      // A move that had begun is finished (all or none) by the step the killed run's provider is in.
+      await providersGone(mac, 60_000);
       const [where] = dataFoundIn();
       assert.equal(dataFoundIn().length, 1, "in exactly one place");
       assert.equal(readFileSync(where as string, "utf8"), stage);
