@@ -1,7 +1,7 @@
 // `check` is validation only: parse with zod, report every problem at once as
-// `{ property, reason }`, run nothing. zod is imported inside the function and schemas are built
-// by the caller inside a function, because a module-level schema cannot be serialized into the
-// provider text (docs/ARCHITECTURE.md §4).
+// `{ property, reason }`, run nothing. Schemas are built by the caller inside a function from the
+// zod passed in (a habit from when providers were stored by value, where a module-level schema
+// could not be serialized; docs/ARCHITECTURE.md §4).
 import type * as pulumi from "@pulumi/pulumi";
 import type { z as zod } from "zod";
 import { settingSchemas } from "./settingsSchema";

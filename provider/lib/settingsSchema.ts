@@ -2,8 +2,7 @@
 // (stacks/config.ts) validates every layer's value with it; each provider's `check` validates the
 // inputs the setting becomes with the same schema, because state can come from an older program
 // (test/provider/settingsSchema.test.ts walks every setting's boundary values through both).
-// Built from the zod passed in: a module-level schema cannot be serialized into the provider text
-// (provider/lib/checkInputs.ts).
+// Built from the zod passed in, like every provider schema (provider/lib/checkInputs.ts).
 import type { Zod } from "./checkInputs";
 
 // Paths go into plists, logs and commands run as root: absolute, no "..", and only characters

@@ -1,8 +1,7 @@
-// Every dynamic provider in provider/ is serialized the way `pulumi up` serializes it into the
-// state file, its size is checked, and the text is run in a fresh Node process the way the
-// engine's plugin runs it. This catches, without the engine, the traps of docs/ARCHITECTURE.md §4: imports
-// that serialize to forbidden deep paths, unserializable module-level values (zod schemas),
-// ESM-only packages loaded with require, relative requires, captured live handles.
+// What each resource stores as its provider (a reference, provider/lib/byReference.ts) is
+// serialized the way `pulumi up` serializes it into the state file, its size is checked, and the
+// text is run in a fresh plain-Node process the way the engine's plugin runs it: it must load the
+// implementation from the project and work (docs/ARCHITECTURE.md §4).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
