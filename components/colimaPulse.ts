@@ -68,7 +68,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
       isSecret(keys) ? (pulumi.secret(value) as unknown as pulumi.Output<T>) : value;
     /** `secrets` (the inputs of `from` that are secret) and the outputs to keep secret with them. */
     const secrecy = (from: Record<string, SettingKey[]>, outputs: string[]) => {
-      const secrets = Object.keys(from).filter((input) => isSecret(from[input] as SettingKey[]));
+      const secrets = Object.keys(from).filter((input) => isSecret(from[input] ?? []));
       return {
         inputs: secrets.length > 0 ? { secrets } : {},
         opts: secrets.length > 0 ? { additionalSecretOutputs: outputs } : {},
@@ -138,13 +138,13 @@ export class ColimaPulse extends pulumi.ComponentResource {
       `${name}-daemon`,
       {
         ...machine,
-        label: secretIf(daemonInputs.label as SettingKey[], s.LABEL),
-        logPath: secretIf(daemonInputs.logPath as SettingKey[], logPath),
-        throttleInterval: secretIf(daemonInputs.throttleInterval as SettingKey[], s.RESTART_THROTTLE_SECONDS),
-        maxFailedStarts: secretIf(daemonInputs.maxFailedStarts as SettingKey[], s.MAX_FAILED_STARTS),
+        label: secretIf(daemonInputs.label, s.LABEL),
+        logPath: secretIf(daemonInputs.logPath, logPath),
+        throttleInterval: secretIf(daemonInputs.throttleInterval, s.RESTART_THROTTLE_SECONDS),
+        maxFailedStarts: secretIf(daemonInputs.maxFailedStarts, s.MAX_FAILED_STARTS),
         profileGeneration: profile.generation,
         startupGrace: secretIf(waits, Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX)),
-        pruneMode: secretIf(daemonInputs.pruneMode as SettingKey[], s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : ""),
+        pruneMode: secretIf(daemonInputs.pruneMode, s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : ""),
         versions: vmVersions,
         ...daemonSecrecy.inputs,
       },
