@@ -2,7 +2,12 @@
 // dependency graph the order: pre-flight and packages → profile (launchd hygiene, process
 // hygiene, stale-state sweep, provisioning, hand-over) → LaunchDaemon (supervision) → health
 // gates → smoke test → optional container installers.
-import * as pulumi from "@pulumi/pulumi";
+// Pulumi's SDK a module at a time, not its index: the index also loads the Automation API and the
+// closure serializer (npm's arborist, the TypeScript compiler: ~600 more modules, half a second of
+// every run; docs/ARCHITECTURE.md §4).
+import type * as pulumi from "@pulumi/pulumi";
+import { interpolate, output, secret } from "@pulumi/pulumi/output";
+import { ComponentResource } from "@pulumi/pulumi/resource";
 import { ColimaProfile } from "../provider/colimaProfile";
 import { ContainerInstaller } from "../provider/containerInstaller";
 import { HealthGate } from "../provider/healthGate";
@@ -39,7 +44,7 @@ export interface ColimaPulseArgs {
   installerEnv?: pulumi.Input<Record<string, Record<string, string>>>;
 }
 
-export class ColimaPulse extends pulumi.ComponentResource {
+export class ColimaPulse extends ComponentResource {
   /** unix:///Users/<user>/.colima/<profile>/docker.sock — the supervised instance's Docker. */
   declare readonly dockerHost: pulumi.Output<string>;
   declare readonly dockerVersion: pulumi.Output<string>;
@@ -65,7 +70,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
     const secretSettings = new Set(args.secrets ?? []);
     const isSecret = (keys: SettingKey[]) => keys.some((k) => secretSettings.has(k));
     const secretIf = <T>(keys: SettingKey[], value: T): pulumi.Input<T> =>
-      isSecret(keys) ? (pulumi.secret(value) as unknown as pulumi.Output<T>) : value;
+      isSecret(keys) ? (secret(value) as unknown as pulumi.Output<T>) : value;
     /** `secrets` (the inputs of `from` that are secret) and the outputs to keep secret with them. */
     const secrecy = (from: Record<string, SettingKey[]>, outputs: string[]) => {
       const secrets = Object.keys(from).filter((input) => isSecret(from[input] ?? []));
@@ -174,7 +179,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         versions: vmVersions,
         logPath: secretIf(["LOG_PATH"], logPath),
         // Prove it again whenever the daemon or the profile behind it is new.
-        trigger: pulumi.interpolate`${daemon.filesHash} ${profile.generation}`,
+        trigger: interpolate`${daemon.filesHash} ${profile.generation}`,
         ...gateSecrecy.inputs,
       },
       { ...parent, dependsOn: [daemon], ...gateSecrecy.opts },
@@ -192,7 +197,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
         dockerHost,
         image: args.smoke.image,
         expectOutput: args.smoke.expectOutput,
-        dockerPath: pulumi.interpolate`${packages.prefix}/bin/docker`,
+        dockerPath: interpolate`${packages.prefix}/bin/docker`,
         // Proved again under new versions (an upgrade), through the gates before it.
         trigger: packages.versions.apply((v) => ["colima", "lima", "qemu", "docker"].map((f) => `${f} ${v[f] ?? ""}`).join(", ")),
         ...smokeSecrecy.inputs,
@@ -209,7 +214,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
           filesHash: installer.filesHash,
           dockerHost,
           prefix: packages.prefix,
-          env: pulumi.output(args.installerEnv ?? {}).apply((all) => all[installer.name] ?? {}),
+          env: output(args.installerEnv ?? {}).apply((all) => all[installer.name] ?? {}),
           ...secrecy({ host: ["HOMEBREW_USER"], dockerHost: socketKeys }, []).inputs,
         },
         { ...parent, dependsOn: [smoke] },
@@ -224,7 +229,7 @@ export class ColimaPulse extends pulumi.ComponentResource {
     this.gateTimings = gate.timings;
     this.fileVault = packages.fileVault;
     this.fileVaultNote = packages.fileVaultNote;
-    this.launchdLabel = pulumi.output(secretIf(["LABEL"], s.LABEL));
+    this.launchdLabel = output(secretIf(["LABEL"], s.LABEL));
     this.smokeImageDigest = smoke.imageDigest;
     this.registerOutputs({
       dockerHost: this.dockerHost,

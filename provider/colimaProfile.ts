@@ -8,9 +8,9 @@
 // command line for this run (`npm run reset`, the `reset` input) removes state, and then only
 // after moving it to the backup folder (or when `--backup=false` was asked for). Delete stops the
 // VM and keeps its state.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
-import { byReference } from "./lib/byReference";
+import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
@@ -384,7 +384,7 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
 
 // ---- resource -----------------------------------------------------------------------------
 
-export class ColimaProfile extends pulumi.dynamic.Resource {
+export class ColimaProfile extends ResourceByReference {
   declare readonly instanceId: pulumi.Output<string>;
   declare readonly dockerSocket: pulumi.Output<string>;
   declare readonly driver: pulumi.Output<string>;
@@ -393,13 +393,6 @@ export class ColimaProfile extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ColimaProfileArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { instanceId: undefined, dockerSocket: undefined, driver: undefined, colimaVersion: undefined, generation: undefined };
-    super(
-      byReference("colimaProfile", colimaProfileProvider),
-      name,
-      { resourceName: name, ...args, ...outputs },
-      opts,
-      "colima-pulse",
-      "ColimaProfile",
-    );
+    super("colimaProfile", colimaProfileProvider, "ColimaProfile", name, { resourceName: name, ...args, ...outputs }, opts);
   }
 }

@@ -7,8 +7,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./lib/byReference";
+import type * as pulumi from "@pulumi/pulumi";
+import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
@@ -144,17 +144,17 @@ export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = onThe
 
 // ---- resource -----------------------------------------------------------------------------
 
-export class ContainerInstaller extends pulumi.dynamic.Resource {
+export class ContainerInstaller extends ResourceByReference {
   declare readonly installedAt: pulumi.Output<string>;
 
   constructor(name: string, args: ContainerInstallerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      byReference("containerInstaller", containerInstallerProvider),
+      "containerInstaller",
+      containerInstallerProvider,
+      "ContainerInstaller",
       name,
       { resourceName: name, ...args, installedAt: undefined },
       opts,
-      "colima-pulse",
-      "ContainerInstaller",
     );
   }
 }

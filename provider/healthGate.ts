@@ -6,8 +6,8 @@
 import { type FSWatcher, readFileSync, statSync, watch } from "node:fs";
 import { request } from "node:http";
 import { dirname } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./lib/byReference";
+import type * as pulumi from "@pulumi/pulumi";
+import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asUser, colimaPaths, currentUser, type Host, listProcesses } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
@@ -350,7 +350,7 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac({
 
 // ---- resource -----------------------------------------------------------------------------
 
-export class HealthGate extends pulumi.dynamic.Resource {
+export class HealthGate extends ResourceByReference {
   declare readonly dockerHost: pulumi.Output<string>;
   declare readonly dockerVersion: pulumi.Output<string>;
   declare readonly driver: pulumi.Output<string>;
@@ -358,13 +358,6 @@ export class HealthGate extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = { dockerHost: undefined, dockerVersion: undefined, driver: undefined, timings: undefined, healthy: undefined };
-    super(
-      byReference("healthGate", healthGateProvider),
-      name,
-      { resourceName: name, ...args, ...outputs },
-      opts,
-      "colima-pulse",
-      "HealthGate",
-    );
+    super("healthGate", healthGateProvider, "HealthGate", name, { resourceName: name, ...args, ...outputs }, opts);
   }
 }

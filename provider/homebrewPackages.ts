@@ -4,8 +4,8 @@
 // only what is missing, then list again and fail if anything still is. Delete leaves packages in
 // place: they are shared with whatever else the Mac runs.
 import { existsSync } from "node:fs";
-import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./lib/byReference";
+import type * as pulumi from "@pulumi/pulumi";
+import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
@@ -236,7 +236,7 @@ export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMa
 
 // ---- resource -----------------------------------------------------------------------------
 
-export class HomebrewPackages extends pulumi.dynamic.Resource {
+export class HomebrewPackages extends ResourceByReference {
   declare readonly prefix: pulumi.Output<string>;
   declare readonly arch: pulumi.Output<string>;
   declare readonly macosVersion: pulumi.Output<string>;
@@ -255,13 +255,6 @@ export class HomebrewPackages extends pulumi.dynamic.Resource {
       versions: undefined,
       hostMemoryGiB: undefined,
     };
-    super(
-      byReference("homebrewPackages", homebrewPackagesProvider),
-      name,
-      { resourceName: name, ...args, ...outputs },
-      opts,
-      "colima-pulse",
-      "HomebrewPackages",
-    );
+    super("homebrewPackages", homebrewPackagesProvider, "HomebrewPackages", name, { resourceName: name, ...args, ...outputs }, opts);
   }
 }

@@ -10,9 +10,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
-import { byReference } from "./lib/byReference";
+import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
@@ -455,7 +455,7 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
 
 // ---- resource -----------------------------------------------------------------------------
 
-export class LaunchDaemon extends pulumi.dynamic.Resource {
+export class LaunchDaemon extends ResourceByReference {
   declare readonly plistPath: pulumi.Output<string>;
   declare readonly scriptPath: pulumi.Output<string>;
   declare readonly filesHash: pulumi.Output<string>;
@@ -470,13 +470,6 @@ export class LaunchDaemon extends pulumi.dynamic.Resource {
       conflicts: undefined,
       running: undefined,
     };
-    super(
-      byReference("launchDaemon", launchDaemonProvider),
-      name,
-      { resourceName: name, ...args, ...outputs },
-      opts,
-      "colima-pulse",
-      "LaunchDaemon",
-    );
+    super("launchDaemon", launchDaemonProvider, "LaunchDaemon", name, { resourceName: name, ...args, ...outputs }, opts);
   }
 }

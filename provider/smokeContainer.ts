@@ -1,8 +1,8 @@
 // SmokeContainer: the end-to-end proof that a Docker endpoint really works (the seed's
 // containers/hello-world): pull an image through the given socket, run it, check what it
 // printed, and record the image digest. Delete removes only what this resource added.
-import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./lib/byReference";
+import type * as pulumi from "@pulumi/pulumi";
+import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import type { Host } from "./lib/host";
 import { onMachine } from "./lib/machineLock";
@@ -208,7 +208,7 @@ export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
 
 // ---- resource -----------------------------------------------------------------------------
 
-export class SmokeContainer extends pulumi.dynamic.Resource {
+export class SmokeContainer extends ResourceByReference {
   declare readonly image: pulumi.Output<string>;
   declare readonly imageId: pulumi.Output<string>;
   declare readonly imageDigest: pulumi.Output<string>;
@@ -217,12 +217,12 @@ export class SmokeContainer extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SmokeContainerArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      byReference("smokeContainer", smokeContainerProvider),
+      "smokeContainer",
+      smokeContainerProvider,
+      "SmokeContainer",
       name,
       { resourceName: name, ...args, imageId: undefined, imageDigest: undefined, output: undefined, serverVersion: undefined },
       opts,
-      "colima-pulse",
-      "SmokeContainer",
     );
   }
 }

@@ -28,6 +28,12 @@
 #     own address as argument and falls back to GetRequiredPlugins when GetRequiredPackages is
 #     unimplemented (sdk/go/common/resource/plugin/langruntime_plugin.go), which is exactly what
 #     this older host speaks. A Mac with Homebrew's pulumi uses its own matching host instead.
+#     That host takes Pulumi.yaml's runtime options only as flags, which today's engine no longer
+#     passes (it sends them with each run request): left alone it would register ts-node and load
+#     the TypeScript compiler into every run although Pulumi.yaml says `typescript: false`
+#     (stacks/main.cjs loads the program through tsx). So the binary is kept as
+#     pulumi-language-nodejs-sdk-v<version>, and `pulumi-language-nodejs` is a two-line wrapper
+#     that starts it with `-typescript=false`, as Pulumi.yaml asks.
 #   - pulumi-resource-pulumi-nodejs: the dynamic-provider shim, a shell script shipped at the root
 #     of the @pulumi/pulumi npm package; copied next to the CLI.
 set -euo pipefail
@@ -56,9 +62,23 @@ path_engine() { # a compatible pulumi on PATH, with its Node.js host beside it
   dirname "$p"
 }
 
+langhost="pulumi-language-nodejs-sdk-v$LANGHOST_SDK_VERSION"
+
 cached_engine() {
-  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ -x "$bin/pulumi-resource-pulumi-nodejs" ] || return 1
+  # A cache from before the wrapper holds the host binary itself under the plain name.
+  if [ ! -e "$bin/$langhost" ] && [ -x "$bin/pulumi-language-nodejs" ] && ! head -c2 "$bin/pulumi-language-nodejs" | grep -q '#!'; then
+    mv "$bin/pulumi-language-nodejs" "$bin/$langhost"
+  fi
+  [ -x "$bin/pulumi" ] && [ -x "$bin/$langhost" ] || return 1
+  wrapper
   echo "$bin"
+}
+
+wrapper() { # the host as the engine starts it, with Pulumi.yaml's `typescript: false` (see above)
+  printf '#!/bin/sh\n# scripts/engine.sh: the Node.js host with Pulumi.yaml'"'"'s runtime option, which it only takes as a flag.\nexec "$(dirname "$0")/%s" -typescript=false "$@"\n' \
+    "$langhost" >"$bin/pulumi-language-nodejs.new"
+  chmod 0755 "$bin/pulumi-language-nodejs.new"
+  mv "$bin/pulumi-language-nodejs.new" "$bin/pulumi-language-nodejs"
 }
 
 shim() { # the shim comes from the installed npm package, so it always matches the SDK in use
@@ -107,7 +127,7 @@ require github.com/pulumi/pulumi/sdk/v3 v$LANGHOST_SDK_VERSION
 replace golang.org/x/text => golang.org/x/text v0.3.6
 MOD
   (cd "$work/langhost" && go get "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs@v$LANGHOST_SDK_VERSION" \
-    && go build -trimpath -o "$bin/pulumi-language-nodejs" -ldflags "-s -w" \
+    && go build -trimpath -o "$bin/$langhost" -ldflags "-s -w" \
       github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
   shim
 }

@@ -2,6 +2,8 @@
 # what this checkout needs and put Node.js and the engine on PATH. Sourced, not run.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# What is installed once per machine (Node.js, Node's compile cache; the engine: scripts/engine.sh).
+cache="${COLIMA_PULSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/colima-pulse}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -56,9 +58,12 @@ install_node() { # install_node DIR: NODE_VERSION's bin/node from the npm regist
 
 ensure_node() { # a Node.js >= NODE_MAJOR first on PATH, for this script and all it starts
   local major dir
+  # Node's on-disk cache of compiled modules (Node >= 22.1): every `pulumi` run starts two Node
+  # processes that load the same ~600 modules (bench/RESULTS.md). Ignored by older Node.
+  export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$cache/node-compile-cache}"
   major="$(node_major)"
   if [ -n "$major" ] && [ "$major" -ge "$NODE_MAJOR" ]; then return; fi
-  dir="${COLIMA_PULSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/colima-pulse}/node-v$NODE_VERSION"
+  dir="$cache/node-v$NODE_VERSION"
   if [ ! -x "$dir/bin/node" ]; then
     mkdir -p "${dir%/*}"
     install_node "$dir"

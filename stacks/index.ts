@@ -6,7 +6,15 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+// Pulumi's SDK a module at a time, not its index: the index also loads the Automation API and the
+// closure serializer (npm's arborist, the TypeScript compiler: ~600 more modules, half a second of
+// every run; docs/ARCHITECTURE.md §4).
+import { Config } from "@pulumi/pulumi/config";
+import { RunError } from "@pulumi/pulumi/errors";
+import * as log from "@pulumi/pulumi/log";
+import { getStack } from "@pulumi/pulumi/metadata";
+import { secret } from "@pulumi/pulumi/output";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
 import type { Upgrade } from "../provider/homebrewPackages";
 import type { ResetDecision } from "../provider/lib/adoption";
@@ -21,21 +29,19 @@ function settingsOrStop<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+    if (e instanceof ConfigError) throw new RunError(e.message);
     throw e;
   }
 }
 
 /** Pulumi's config as the engine gave it to this program: decrypted, with which keys are secret. */
 function engineConfig(): EngineConfig {
-  // Which keys are secret is the SDK's `runtime.isConfigSecret` (marked @internal, so absent from
-  // its typings; Config.getSecret uses it). Without it a secret would be treated as plain text.
-  const { isConfigSecret } = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  // Which keys are secret is the SDK's `runtime.isConfigSecret` (runtime/config, marked @internal, so absent
+  // from its typings; Config.getSecret uses it). Without it a secret would be treated as plain text.
+  const { isConfigSecret } = runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean };
   if (typeof isConfigSecret !== "function")
-    throw new pulumi.RunError("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell secret settings apart (upgrade it)");
-  return Object.fromEntries(
-    Object.entries(pulumi.runtime.allConfig()).map(([key, value]) => [key, { value, secret: isConfigSecret(key) }]),
-  );
+    throw new RunError("@pulumi/pulumi has no runtime.isConfigSecret: cannot tell secret settings apart (upgrade it)");
+  return Object.fromEntries(Object.entries(runtimeConfig.allConfig()).map(([key, value]) => [key, { value, secret: isConfigSecret(key) }]));
 }
 
 /** containers/<name>/ folders with an install.sh, each with a hash of its files. */
@@ -68,8 +74,8 @@ function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | und
       ...(plan.refusal ? [`  ${plan.refusal}`] : plan.will.map((l) => `  - ${l}`)),
     ].join("\n"),
   );
-  if (reset || plan.refusal) pulumi.log.warn(text);
-  else pulumi.log.info(text);
+  if (reset || plan.refusal) log.warn(text);
+  else log.info(text);
 }
 
 /** `npm run upgrade`: what Homebrew can upgrade, said before anything changes; undefined when
@@ -79,12 +85,12 @@ async function upgradePlan(id: string, host: Host, survey: MacSurvey): Promise<U
   const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(host, survey.prefix, installed) : {};
   const current = installed.filter((f) => !outdated[f]).map((f) => `${f} ${survey.versions[f]}`);
   if (Object.keys(outdated).length === 0) {
-    pulumi.log.warn(
+    log.warn(
       `npm run upgrade: nothing to upgrade: ${current.join(", ") || "none of colima, lima, qemu, docker is installed"} ${current.length === 1 ? "is" : "are"} what Homebrew's local formulae offer (run \`brew update\` as ${host.user} to fetch newer ones, then npm run upgrade again)`,
     );
     return undefined;
   }
-  pulumi.log.warn(
+  log.warn(
     [
       "npm run upgrade will:",
       `  - brew upgrade as ${host.user}: ${Object.entries(outdated)
@@ -102,12 +108,12 @@ export = async () => {
   // "/" on a Mac. The simulator (scripts/simulate.ts, the tests) points it at the simulated Mac.
   const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
   if (!hostRoot.startsWith("/"))
-    throw new pulumi.RunError(`COLIMA_PULSE_HOST_ROOT (environment) = ${JSON.stringify(hostRoot)}: must be an absolute path`);
+    throw new RunError(`COLIMA_PULSE_HOST_ROOT (environment) = ${JSON.stringify(hostRoot)}: must be an absolute path`);
   const {
     settings: machine,
     sources,
     secrets,
-  } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), pulumi.getStack(), engineConfig())));
+  } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), getStack(), engineConfig())));
   const host = { root: hostRoot, user: machine.HOMEBREW_USER };
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
@@ -130,10 +136,10 @@ export = async () => {
   const secretTexts = secrets.map((k) => machine[k]).filter((v): v is string => typeof v === "string");
   const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   report(plan, survey.managed, reset, redact);
-  if (plan.refusal) throw new pulumi.RunError(redact(plan.refusal));
+  if (plan.refusal) throw new RunError(redact(plan.refusal));
   const upgrade = upgradeId ? await upgradePlan(upgradeId, host, survey) : undefined;
 
-  const config = new pulumi.Config();
+  const config = new Config();
   const pulse = new ColimaPulse("colima", {
     settings: machine,
     secrets,
@@ -159,7 +165,7 @@ export = async () => {
     smokeImageDigest: pulse.smokeImageDigest,
     // The resolved settings; a secret one stays secret (`pulumi stack output --show-secrets`).
     settings: Object.fromEntries(
-      Object.entries(machine).map(([key, value]) => [key, secrets.includes(key as SettingKey) ? pulumi.secret(value) : value]),
+      Object.entries(machine).map(([key, value]) => [key, secrets.includes(key as SettingKey) ? secret(value) : value]),
     ),
     settingSources: sources,
   };

@@ -1,6 +1,15 @@
 // What Pulumi stores as a dynamic resource's provider: a few lines that load the implementation
 // from this checkout when the plugin runs it, instead of the implementation serialized by value
-// (15–65 KB of text per resource, written and read again on every run; bench/RESULTS.md).
+// (15–69 KB of text per resource, written and read again on every run; bench/RESULTS.md).
+//
+// The text is written here, not produced by `pulumi.runtime.serializeFunction` the way
+// `pulumi.dynamic.Resource` does it: serializing a closure loads the TypeScript compiler into the
+// program to parse the function (about a third of a converged preview's CPU, bench/RESULTS.md),
+// and wraps each method in ~230 bytes of its own. What the plugin needs of the text is only that
+// `require-from-string(text).handler()` returns the provider object
+// (@pulumi/pulumi/cmd/dynamic-provider/index.js, getProvider), which the text below is. The type
+// token and the `__provider` property are the ones `pulumi.dynamic.Resource` sets, so URNs and
+// state are the same as with it (test/e2e/providerUpgrade.e2e.test.ts).
 //
 // Deliberately, then: an existing resource's read, diff, update and delete run the implementation
 // of the checkout that runs Pulumi, not the one that created it. Every method re-checks what it is
@@ -11,45 +20,46 @@
 // loaded modules, once per plugin process, never in this text.
 import { relative, resolve } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
+import { CustomResource } from "@pulumi/pulumi/resource";
 
-/** A provider whose methods call the same methods of `provider/<resource>.ts`'s export
- *  `<resource>Provider` (e.g. smokeContainer → smokeContainerProvider), loaded when called. */
-export function byReference(resource: string, implementation: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+/** The provider methods the engine's plugin calls, when the implementation has them (it treats a
+ *  missing one as "use the default"), in a fixed order so the text is stable. */
+const METHODS = ["check", "diff", "create", "read", "update", "delete"] as const;
+
+/** The stored text for `provider/<resource>.ts`'s export `<resource>Provider` (e.g. smokeContainer
+ *  → smokeContainerProvider): a CommonJS module whose `handler()` returns an object with the
+ *  implementation's methods, each loading the module (through tsx, cached on disk) when called. */
+export function providerText(resource: string, implementation: pulumi.dynamic.ResourceProvider): string {
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(resource)) throw new Error(`provider name ${JSON.stringify(resource)}: letters and digits only`);
   // provider/, relative to the folder the program runs in — which is the folder the engine starts
   // the plugin in (the program's, `main`'s) — so state moves with the checkout.
-  const stub: Record<string, unknown> = { resource, from: relative(process.cwd(), resolve(__dirname, "..")) || "." };
-  for (const [method, fn] of Object.entries(implementation)) if (typeof fn === "function") stub[method] = METHODS[method];
-  return stub as unknown as pulumi.dynamic.ResourceProvider;
+  const from = relative(process.cwd(), resolve(__dirname, "..")) || ".";
+  const methods = METHODS.filter((m) => typeof implementation[m] === "function");
+  return [
+    "// colima-pulse: the implementation is provider/lib/byReference.ts's target in the checkout that runs Pulumi.",
+    "exports.handler = () => {",
+    "  const load = () => {",
+    '    require("tsx/cjs");',
+    `    return require(process.cwd() + ${JSON.stringify(`/${from}/${resource}.ts`)}).${resource}Provider;`,
+    "  };",
+    `  return { ${methods.map((m) => `${m}: (...a) => load().${m}(...a)`).join(", ")} };`,
+    "};",
+    "",
+  ].join("\n");
 }
 
-type Stub = { resource: string; from: string };
-
-/** The stored text's one call into the checkout (named short: the name is repeated in the text). */
-function to(stub: Stub, method: string, args: unknown[]): unknown {
-  // tsx, from the project's node_modules, compiles the TypeScript (cached on disk).
-  require("tsx/cjs");
-  return require(`${process.cwd()}/${stub.from}/${stub.resource}.ts`)[`${stub.resource}Provider`][method](...args);
+/** A dynamic resource (type `pulumi-nodejs:dynamic/colima-pulse:<type>`, as `pulumi.dynamic.Resource`
+ *  names it) whose provider is `providerText(resource, implementation)`. */
+export abstract class ResourceByReference extends CustomResource {
+  constructor(
+    resource: string,
+    implementation: pulumi.dynamic.ResourceProvider,
+    type: string,
+    name: string,
+    props: pulumi.Inputs,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    if ("__provider" in props) throw new Error("a dynamic resource must not define the __provider key");
+    super(`pulumi-nodejs:dynamic/colima-pulse:${type}`, name, { ...props, __provider: providerText(resource, implementation) }, opts);
+  }
 }
-
-// One function per method, shared by every stub and capturing nothing but `to` (each capture
-// is repeated in the stored text); `this` is the stub the engine's plugin calls it on.
-const METHODS: Record<string, unknown> = {
-  check(this: Stub, ...args: unknown[]) {
-    return to(this, "check", args);
-  },
-  diff(this: Stub, ...args: unknown[]) {
-    return to(this, "diff", args);
-  },
-  create(this: Stub, ...args: unknown[]) {
-    return to(this, "create", args);
-  },
-  read(this: Stub, ...args: unknown[]) {
-    return to(this, "read", args);
-  },
-  update(this: Stub, ...args: unknown[]) {
-    return to(this, "update", args);
-  },
-  delete(this: Stub, ...args: unknown[]) {
-    return to(this, "delete", args);
-  },
-};

@@ -1,23 +1,21 @@
-// What each resource stores as its provider (a reference, provider/lib/byReference.ts) is
-// serialized the way `pulumi up` serializes it into the state file, its size is checked, and the
-// text is run in a fresh plain-Node process the way the engine's plugin runs it: it must load the
-// implementation from the project and work (docs/ARCHITECTURE.md §4).
+// What each resource stores as its provider (a reference, provider/lib/byReference.ts): its size is
+// checked, and the text is run in a fresh plain-Node process the way the engine's plugin runs it:
+// it must load the implementation from the project and work (docs/ARCHITECTURE.md §4).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "../../provider/lib/byReference";
+import type * as pulumi from "@pulumi/pulumi";
+import { providerText } from "../../provider/lib/byReference";
 import { smokeContainerProvider } from "../../provider/smokeContainer";
 import { repoRoot } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 
 /** What each resource stores as its provider: a loader of the implementation (provider/lib/byReference.ts),
- *  not the implementation by value (up to 69 KB each before). The goal was 2 KB; Pulumi's closure
- *  format wraps each of the six methods in ~230 bytes of its own, which leaves ~2.1 KB. */
-const MAX_PROVIDER_BYTES = 2.25 * 1024;
+ *  not the implementation by value (up to 69 KB each before): at most 2 KB. */
+const MAX_PROVIDER_BYTES = 2048;
 
 type Call = { method: string; args: unknown[] };
 // biome-ignore lint/suspicious/noExplicitAny: whatever the provider returned, checked field by field below
@@ -40,13 +38,8 @@ function discoverProviders(): { file: string; name: string; provider: pulumi.dyn
   return found;
 }
 
-/** The text `pulumi up` stores for a resource of provider/<file>: the same call @pulumi/pulumi/dynamic
- *  makes for `__provider`, of what the resource class passes it. */
-async function serialize(file: string, provider: pulumi.dynamic.ResourceProvider): Promise<string> {
-  const stored = byReference(file.replace(/\.ts$/, ""), provider);
-  const sf = await pulumi.runtime.serializeFunction(() => stored, { allowSecrets: true });
-  return sf.text;
-}
+/** The text `pulumi up` stores as `__provider` for a resource of provider/<file>. */
+const serialize = (file: string, provider: pulumi.dynamic.ResourceProvider): string => providerText(file.replace(/\.ts$/, ""), provider);
 
 function runInFreshProcess(text: string, calls: Call[]): Answer[] {
   const id = Math.random().toString(36).slice(2);
@@ -85,7 +78,7 @@ describe("serialized providers", () => {
 
   for (const { file, name, provider } of providers) {
     it(`${file}:${name} serializes small and self-contained`, async () => {
-      const text = await serialize(file, provider);
+      const text = serialize(file, provider);
       console.log(`${name}: ${text.length} bytes`);
       assert.ok(text.length < MAX_PROVIDER_BYTES, `${name} serializes to ${text.length} bytes (limit ${MAX_PROVIDER_BYTES})`);
       assert.doesNotMatch(text, /require\("\.\.?\//, "relative requires fail in the plugin process");
@@ -102,7 +95,7 @@ describe("serialized providers", () => {
     const services = testServices();
     // Start from an engine without the image, whatever ran before, so create really pulls.
     spawnSync("docker", ["--host", services.dockerHost, "image", "rm", "--force", services.smokeImage], { stdio: "ignore" });
-    const text = await serialize("smokeContainer.ts", smokeContainerProvider);
+    const text = serialize("smokeContainer.ts", smokeContainerProvider);
     const news = { resourceName: "serialized", dockerHost: services.dockerHost, image: services.smokeImage, __provider: "x" };
     const [checked, bad] = runInFreshProcess(text, [
       { method: "check", args: [{}, news] },
