@@ -3,13 +3,13 @@
 // Each run boots the simulated Mac, runs `pulumi up`, prints the outputs and shuts it down.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { testServices } from "../test/helpers/services";
 import { MacSimulator } from "../test/simulator/simulator";
 
 async function main(): Promise<number> {
   const repo = join(__dirname, "..");
-  const dockerHost = process.env.TEST_DOCKER_HOST;
-  const image = process.env.TEST_SMOKE_IMAGE;
-  if (!dockerHost || !image) throw new Error("run through scripts/converge.sh, which starts the test services first");
+  // Started by scripts/converge.sh (test/services/services.sh).
+  const { dockerHost, smokeImage: image } = testServices();
   const key = spawnSync("sh", ["-c", `printf %s "$1" | cksum | cut -d' ' -f1`, "sh", repo], { encoding: "utf8" }).stdout.trim();
   const root = process.env.COLIMA_PULSE_SIM_ROOT ?? `/tmp/cpulse-mac-${key}`;
   console.error(`simulated Mac: ${root} (arm64, macOS 15.6, user ops)`);

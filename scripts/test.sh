@@ -12,11 +12,19 @@ say "typecheck (tsc, strict) and lint (biome)"
 npx tsc -p tsconfig.json --noEmit --noCheck false
 npx biome check .
 
-say "starting test services (dockerd, registry)"
+# Test files run in parallel, each in its own process with its own dockerd (a lane,
+# test/helpers/services.ts); everything else they use (simulated Macs, stacks, state) is their own.
+# Three at once keeps two cores busy: a file spends part of its time waiting on simulated boots,
+# gates and timeouts (bench/RESULTS.md, "suite").
+jobs="${COLIMA_PULSE_TEST_JOBS:-3}"
+[[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "COLIMA_PULSE_TEST_JOBS (environment) = \"$jobs\": must be a whole number from 1 to 99"
+
+say "starting test services (dockerd ×$jobs, registry)"
 trap 'test/services/services.sh stop' EXIT
-envfile="$(test/services/services.sh start)"
+envfile="$(COLIMA_PULSE_TEST_LANES="$jobs" test/services/services.sh start)"
 set -a; source "$envfile"; set +a
 
-say "running tests"
-mapfile -t files < <(find test -name '*.test.ts' | sort)
-node --import tsx --test --test-reporter=spec "$@" "${files[@]}"
+say "running tests ($jobs files at a time)"
+# The long end-to-end files first, so the short ones fill in around them at the end.
+mapfile -t files < <(find test/e2e -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
+node --import tsx --test --test-concurrency="$jobs" --test-reporter=spec "$@" "${files[@]}"

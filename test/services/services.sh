@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Real services for the tests (README "Tests"), on private paths and loopback only:
-#   - dockerd from Debian's docker.io on its own socket, data root and exec root;
+#   - dockerd from Debian's docker.io on its own socket, data root and exec root: one per lane
+#     (COLIMA_PULSE_TEST_LANES, default 1), so test files that run at the same time never share
+#     an engine's images or containers (test/helpers/services.ts gives each file a lane);
 #   - Debian's docker-registry on a free 127.0.0.1 port;
 #   - a hello-world image built here from a static busybox (nothing can be pulled from the
 #     internet) and pushed to that registry, so a test can `docker pull` for real.
@@ -54,11 +56,25 @@ stop_pid() { # stop_pid PIDFILE NAME: TERM, then KILL after 20 s, like launchd's
 }
 
 stop() {
+  local lane
   stop_pid "$run/registry.pid" docker-registry
-  stop_pid "$run/dockerd.pid" dockerd
-  # dockerd's own containerd lives under our exec root; make sure nothing of it outlives us.
-  pkill -f -- "$run/exec/containerd" 2>/dev/null || true
-  rm -f "$envfile"
+  stop_pid "$run/dockerd.pid" dockerd # the single engine of earlier versions of this script
+  for lane in "$run"/lane-*/; do
+    [ -d "$lane" ] || continue
+    stop_pid "${lane}dockerd.pid" "dockerd (${lane%/})" &
+  done
+  wait
+  # Each dockerd's own containerd lives under its exec root; make sure nothing of it outlives us.
+  pkill -f -- "$run/(lane-[0-9]+/)?exec/containerd" 2>/dev/null || true
+  rm -rf "$envfile" "$run"/lane-*/claim
+}
+
+start_dockerd() { # start_dockerd DIR: a dockerd of its own in DIR, answering on DIR/docker.sock
+  local dir="$1"
+  mkdir -p "$dir/data" "$dir/exec"
+  dockerd --host "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+    --pidfile "$dir/dockerd.pid" --iptables=false --ip6tables=false --bridge=none \
+    >"$dir/dockerd.log" 2>&1 &
 }
 
 free_port() { # the checkout's own port when free (so image references stay the same), else any
@@ -70,14 +86,17 @@ free_port() { # the checkout's own port when free (so image references stay the 
 start() {
   need_packages
   [ "$(id -u)" -eq 0 ] || die "dockerd needs root here; run the tests as root (CI does)"
+  local lanes="${COLIMA_PULSE_TEST_LANES:-1}" i hosts=()
+  [[ "$lanes" =~ ^[1-9][0-9]?$ ]] || die "COLIMA_PULSE_TEST_LANES (environment) = \"$lanes\": must be a whole number from 1 to 99"
   stop # leftovers of an interrupted run
-  mkdir -p "$run/data" "$run/exec" "$run/registry" "$run/image/bin"
-
-  dockerd --host "unix://$run/docker.sock" --data-root "$run/data" --exec-root "$run/exec" \
-    --pidfile "$run/dockerd.pid" --iptables=false --ip6tables=false --bridge=none \
-    >"$run/dockerd.log" 2>&1 &
-  local docker=(docker --host "unix://$run/docker.sock")
-  wait_for 60 "dockerd on $run/docker.sock (log: $run/dockerd.log)" "${docker[@]}" version
+  # A run with fewer lanes than the last one must not find the last one's engines.
+  rm -rf "$run"/lane-* "$run/data" "$run/exec"
+  mkdir -p "$run/registry" "$run/image/bin"
+  for ((i = 0; i < lanes; i++)); do start_dockerd "$run/lane-$i"; hosts+=("unix://$run/lane-$i/docker.sock"); done
+  for ((i = 0; i < lanes; i++)); do
+    wait_for 60 "dockerd on $run/lane-$i/docker.sock (log: $run/lane-$i/dockerd.log)" docker --host "${hosts[$i]}" version
+  done
+  local docker=(docker --host "${hosts[0]}")
 
   local port; port="$(free_port)"
   cat >"$run/registry.yml" <<YML
@@ -102,7 +121,8 @@ YML
   "${docker[@]}" rmi "$ref" >/dev/null # so the first smoke run really pulls
 
   cat >"$envfile" <<ENV
-TEST_DOCKER_HOST=unix://$run/docker.sock
+TEST_DOCKER_LANES=$run/lane-
+TEST_DOCKER_LANE_COUNT=$lanes
 TEST_REGISTRY=127.0.0.1:$port
 TEST_SMOKE_IMAGE=$ref
 ENV
