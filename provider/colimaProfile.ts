@@ -12,7 +12,17 @@ import type * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
-import { asUser, colimaPaths, hostPath, listProcesses, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
+import {
+  asUser,
+  colimaPaths,
+  hostPath,
+  isHostAgentOf,
+  isVmOf,
+  listProcesses,
+  type Machine,
+  type MachineArgs,
+  type ProcessInfo,
+} from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { onTheMac } from "./lib/machineLock";
 import { run } from "./lib/process";
@@ -127,16 +137,25 @@ export function diffColimaProfile(olds: ColimaProfileOutputs, news: ColimaProfil
 }
 
 /** Processes of this profile that are not the supervised job's: colima commands naming the
- *  profile, its host agent, its qemu. `ps` matches by command line, as on a Mac. */
-export function profileProcesses(procs: ProcessInfo[], paths: ReturnType<typeof colimaPaths>, profile: string): ProcessInfo[] {
+ *  profile, its host agent, its qemu. `ps` matches by command line, as on a Mac. The host agent
+ *  and qemu are known by the instance folder in their arguments (isHostAgentOf, isVmOf), which is
+ *  this user's and this profile's alone: another user's profile of the same name, or another Mac
+ *  in the simulator's tests, is never touched. A colima command has no such path, so it is matched
+ *  by this Homebrew's colima and the profile, and signalled as the Homebrew user, who cannot
+ *  signal another user's. */
+export function profileProcesses(
+  procs: ProcessInfo[],
+  paths: ReturnType<typeof colimaPaths>,
+  profile: string,
+  prefix: string,
+): ProcessInfo[] {
   const inst = paths.instanceDir;
   const colimaCmd = new RegExp(`/colima (start|stop|restart)\\b.*(--profile|-p) ${profile}(\\s|$)`);
   return procs.filter(
     (p) =>
-      p.command.includes(`hostagent --pidfile ${inst}/ha.pid`) ||
-      p.command.includes(`-name lima-${paths.id} `) ||
-      p.command.endsWith(`-name lima-${paths.id}`) ||
-      colimaCmd.test(p.command),
+      isHostAgentOf(p.command, inst) ||
+      isVmOf(p.command, inst) ||
+      (p.command.includes(`${prefix}/bin/colima `) && colimaCmd.test(p.command)),
   );
 }
 
@@ -185,13 +204,13 @@ async function sweepStaleState(inputs: ColimaProfileInputs, procs: ProcessInfo[]
   const byPid = new Map(procs.map((p) => [p.pid, p]));
   const stale: string[] = [];
   const ha = Number.parseInt(await read(`${paths.instanceDir}/ha.pid`), 10);
-  if (ha && !byPid.get(ha)?.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`)) stale.push("ha.pid", "ha.sock");
+  if (ha && !isHostAgentOf(byPid.get(ha)?.command ?? "", paths.instanceDir)) stale.push("ha.pid", "ha.sock");
   const qemu = Number.parseInt(await read(`${paths.instanceDir}/qemu.pid`), 10);
-  if (qemu && !byPid.get(qemu)?.command.includes(`-name lima-${paths.id}`)) stale.push("qemu.pid");
+  if (qemu && !isVmOf(byPid.get(qemu)?.command ?? "", paths.instanceDir)) stale.push("qemu.pid");
   const lock = `${paths.diskDir}/in_use_by`;
   const lockTarget = (await asUser(inputs.host, [hostPath(inputs.host, "/usr/bin/readlink"), lock], { allowFailure: true })).stdout.trim();
   const files = stale.map((f) => `${paths.instanceDir}/${f}`);
-  if (lockTarget && !procs.some((p) => p.command.includes(`hostagent --pidfile ${lockTarget}/ha.pid`))) files.push(lock);
+  if (lockTarget && !procs.some((p) => isHostAgentOf(p.command, lockTarget))) files.push(lock);
   if (files.length === 0) return;
   for (const f of files) {
     const who = f.endsWith("ha.pid") ? ha : f.endsWith("qemu.pid") ? qemu : undefined;
@@ -223,7 +242,7 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
   // (stopped once, cleanly), then strays and orphans identified by their command lines.
   if (await bootout(inputs.host, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label}`);
   await stopIfRunning(inputs);
-  await terminate(inputs, profileProcesses(await listProcesses(inputs.host), paths, inputs.profile));
+  await terminate(inputs, profileProcesses(await listProcesses(inputs.host), paths, inputs.profile, inputs.prefix));
   await sweepStaleState(inputs, await listProcesses(inputs.host));
   if (inputs.reset && (fixed || (await anyOf(inputs, Object.values(folders(paths)))))) {
     await fullReset(inputs, inputs.reset);

@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { asUser, colimaPaths, currentUser, type Host, listProcesses } from "./lib/host";
+import { asUser, colimaPaths, currentUser, type Host, isVmOf, listProcesses } from "./lib/host";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
 
@@ -254,9 +254,7 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
       if (st.exitCode !== 0) return { ok: false, seen: `colima status: ${st.stderr.trim().split("\n").pop()}` };
       const driver = (JSON.parse(st.stdout) as { driver?: string }).driver ?? "";
       if (driver !== "QEMU") return { ok: false, seen: `driver is ${driver}` };
-      const vm = (await listProcesses(inputs.host, Math.max(1, until - Date.now()))).find(
-        (p) => /qemu-system-/.test(p.command) && p.command.includes(`-name lima-${paths.id}`),
-      );
+      const vm = (await listProcesses(inputs.host, Math.max(1, until - Date.now()))).find((p) => isVmOf(p.command, paths.instanceDir));
       return vm ? { ok: true, value: driver } : { ok: false, seen: `no live qemu-system process for lima-${paths.id}` };
     },
     log,

@@ -123,6 +123,16 @@ export function colimaPaths(host: Host, profile: string) {
   };
 }
 
+/** Whether a `ps` command line is the host agent of the Lima instance in `instanceDir`. */
+export const isHostAgentOf = (command: string, instanceDir: string) => command.includes(`hostagent --pidfile ${instanceDir}/ha.pid`);
+
+/** Whether a `ps` command line is the VM of the Lima instance in `instanceDir`. Lima starts qemu
+ *  with `-name lima-<instance> -pidfile <instance>/qemu.pid` (lima pkg/qemu, Cmdline); the name
+ *  alone is shared by another user's profile of the same name and is a prefix of longer ones
+ *  (lima-colima of lima-colima-work), the pidfile's path is this user's and this profile's only. */
+export const isVmOf = (command: string, instanceDir: string) =>
+  /qemu-system-/.test(command) && command.includes(`-pidfile ${instanceDir}/qemu.pid`);
+
 /** One line of `ps axo pid=,user=,stat=,command=`. */
 export interface ProcessInfo {
   pid: number;

@@ -263,11 +263,25 @@ export class TestStack {
     return found;
   }
 
-  /** Puts the local backend's previous checkpoint (`<stack>.json.bak`, pkg/backend/diy) back in
-   *  place of the current one, as the README says to after `failed to load checkpoint: EOF`. */
-  restoreCheckpointBackup(): void {
-    const file = join(this.dir, `.state/backend/.pulumi/stacks/colima-pulse/${this.stack}.json`);
-    cpSync(`${file}.bak`, file);
+  /** What the README's recovery does after `failed to load checkpoint: EOF`: removes the stack's
+   *  checkpoint sidecars (`<stack>.json.attrs`, …) that a killed run left empty or half-written.
+   *  The local backend (gocloud's fileblob) writes a file's content to a temporary file and renames
+   *  it into place, but truncates and rewrites its `.attrs` sidecar in place first; a kill in
+   *  between leaves the previous checkpoint, whole, beside an empty sidecar, which reads as EOF. A
+   *  missing sidecar is read as defaults. Returns the files removed. */
+  removeBrokenCheckpointAttrs(): string[] {
+    const dir = join(this.dir, ".state/backend/.pulumi/stacks/colima-pulse");
+    const broken = readdirSync(dir).filter((f) => {
+      if (!f.startsWith(`${this.stack}.json`) || !f.endsWith(".attrs")) return false;
+      try {
+        JSON.parse(readFileSync(join(dir, f), "utf8"));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    for (const f of broken) rmSync(join(dir, f));
+    return broken;
   }
 
   readFile(relative: string): string {

@@ -214,14 +214,30 @@ describe("ColimaProfile decisions", () => {
         user: "ops",
         command: "/opt/homebrew/bin/limactl hostagent --pidfile /Users/ops/.colima/_lima/colima/ha.pid --socket x colima",
       },
-      { pid: 2, user: "ops", command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima -pidfile q" },
+      {
+        pid: 2,
+        user: "ops",
+        command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima -pidfile /Users/ops/.colima/_lima/colima/qemu.pid",
+      },
       { pid: 3, user: "ops", command: "/opt/homebrew/bin/colima start --foreground --profile default --runtime docker" },
-      { pid: 4, user: "ops", command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima-work -pidfile q" },
+      {
+        pid: 4,
+        user: "ops",
+        command:
+          "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima-work -pidfile /Users/ops/.colima/_lima/colima-work/qemu.pid",
+      },
       { pid: 5, user: "ops", command: "/opt/homebrew/bin/colima start --profile defaultish" },
       { pid: 6, user: "ops", command: "sleep 3600" },
+      // Another user's profile of the same name: same VM name, its own instance folder.
+      {
+        pid: 7,
+        user: "dev",
+        command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima -pidfile /Users/dev/.colima/_lima/colima/qemu.pid",
+      },
+      { pid: 8, user: "dev", command: "/Users/dev/.local/bin/colima start --profile default" },
     ];
     assert.deepEqual(
-      profileProcesses(procs, paths, "default").map((p) => p.pid),
+      profileProcesses(procs, paths, "default", "/opt/homebrew").map((p) => p.pid),
       [1, 2, 3],
     );
   });
