@@ -4,9 +4,11 @@
 //   1. converged `pulumi up`: wall time and the provider's commands, against an empty program in
 //      the same run, and against the bash tool's restart-only cycle modelled in the simulator;
 //   2. gate latency: readiness at a known moment → time until the gate passes (median, p95);
-//   3. scale: preview of 1, 5 and 20 machine stacks with bounded concurrency.
+//   3. scale: preview of 1, 5 and 20 machine stacks with bounded concurrency;
+//   4. with `--suite`: `npm test` from a fresh clone of this checkout (the engine cached), timed.
+// Each row is printed beside its value before issue 10 (bench/baseline.json).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -158,6 +160,7 @@ async function gateLatency(): Promise<void> {
 }
 
 async function scale(): Promise<void> {
+  let one: number | undefined;
   for (const n of [1, 5, 20]) {
     const stacks = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -177,8 +180,30 @@ async function scale(): Promise<void> {
         }),
       );
     });
-    row(`preview of ${n} machine stack${n > 1 ? "s" : ""} (≤${limit} at once)`, ms(wall), `${ms(wall / n)} per stack`);
+    one ??= wall;
+    const ratio = n > 1 ? `; T(${n})/T(1) ${(wall / one).toFixed(1)}` : "";
+    row(`preview of ${n} machine stack${n > 1 ? "s" : ""} (≤${limit} at once)`, ms(wall), `${ms(wall / n)} per stack${ratio}`);
     await Promise.all(stacks.map((s) => s.dispose()));
+  }
+}
+
+/** `npm test` as CI runs it (.ci/run) in a fresh clone of this checkout's HEAD, timed. */
+async function suite(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "cpulse-bench-suite-"));
+  try {
+    spawnSync("git", ["clone", "--quiet", join(__dirname, ".."), dir], { stdio: "inherit" });
+    const started = performance.now();
+    const r = spawnSync("bash", [".ci/run"], { cwd: dir, encoding: "utf8", maxBuffer: 256 << 20 });
+    const wall = performance.now() - started;
+    const count = (what: string) => r.stdout.match(new RegExp(`^ℹ ${what} (\\d+)$`, "m"))?.[1] ?? "?";
+    const minutes = `${Math.floor(wall / 60_000)} min ${Math.round((wall % 60_000) / 1000)} s`;
+    row(
+      "`npm test` from a clean clone (engine cached)",
+      minutes,
+      `exit ${r.status}; ${count("pass")} pass, ${count("fail")} fail, ${count("skipped")} skipped`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -186,6 +211,8 @@ async function main(): Promise<void> {
   await convergedUp();
   await gateLatency();
   await scale();
+  if (process.argv.includes("--suite")) await suite();
+  const baseline = JSON.parse(readFileSync(join(__dirname, "baseline.json"), "utf8")) as { source: string; rows: Record<string, string> };
   const engine = spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, pulumi ${engine}`;
   const table = [
@@ -194,9 +221,11 @@ async function main(): Promise<void> {
     "The simulated VM starts in milliseconds, so the bash cycle's wall time here hides what costs on a Mac: its VM restart",
     "(tens of seconds, and every container restarted). Compare restarts and disruptive commands, not that row's time.",
     "",
-    "| measurement | result | detail |",
-    "|---|---|---|",
-    ...rows.map((r) => `| ${r.join(" | ")} |`),
+    `Before: ${baseline.source}.`,
+    "",
+    "| measurement | before | now | detail (now) |",
+    "|---|---|---|---|",
+    ...rows.map(([name, now, detail]) => `| ${name} | ${baseline.rows[name as string] ?? "—"} | ${now} | ${detail} |`),
     "",
   ].join("\n");
   console.log(table);
