@@ -159,31 +159,31 @@ async function gateLatency(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Previews of N machine stacks, each a converged Mac's (copies of one converged stack and its
+ *  state, all pointing at one simulated Mac, which a preview only reads), at most 4 at once. */
 async function scale(): Promise<void> {
-  let one: number | undefined;
-  for (const n of [1, 5, 20]) {
-    const stacks = await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        TestStack.create(
-          `bench-fleet-${i}`,
-          { HOMEBREW_USER: "ops", smokeImage: "hello-world:latest" },
-          { env: { COLIMA_PULSE_HOST_ROOT: "/tmp/cpulse-bench-mac" } },
-        ),
-      ),
-    );
-    const limit = 4; // bounded parallelism: 2 cores, each preview is a Node program plus the engine
-    const [, wall] = await timed(async () => {
-      const queue = [...stacks];
-      await Promise.all(
-        Array.from({ length: Math.min(limit, n) }, async () => {
-          for (let s = queue.shift(); s; s = queue.shift()) await s.must(["preview"]);
-        }),
-      );
-    });
-    one ??= wall;
-    const ratio = n > 1 ? `; T(${n})/T(1) ${(wall / one).toFixed(1)}` : "";
-    row(`preview of ${n} machine stack${n > 1 ? "s" : ""} (≤${limit} at once)`, ms(wall), `${ms(wall / n)} per stack${ratio}`);
-    await Promise.all(stacks.map((s) => s.dispose()));
+  const mac = await simulatedMac("bench-fleet");
+  try {
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    let one: number | undefined;
+    for (const n of [1, 5, 20]) {
+      const stacks = await Promise.all(Array.from({ length: n }, () => mac.stack.clone()));
+      const limit = 4; // bounded parallelism: 2 cores, each preview is a Node program plus the engine
+      const [, wall] = await timed(async () => {
+        const queue = [...stacks];
+        await Promise.all(
+          Array.from({ length: Math.min(limit, n) }, async () => {
+            for (let s = queue.shift(); s; s = queue.shift()) await s.must(["preview", "--expect-no-changes"]);
+          }),
+        );
+      });
+      one ??= wall;
+      const ratio = n > 1 ? `; T(${n})/T(1) ${(wall / one).toFixed(1)}` : "";
+      row(`preview of ${n} machine stack${n > 1 ? "s" : ""} (≤${limit} at once)`, ms(wall), `${ms(wall / n)} per converged stack${ratio}`);
+      for (const s of stacks) s.forget(); // copies: the Mac stays, the original stack destroys it
+    }
+  } finally {
+    await mac.dispose();
   }
 }
 
