@@ -43,6 +43,10 @@ describe("what a run loads", { concurrency: false }, () => {
     const loaded = (pattern: RegExp) => modules.filter((m) => pattern.test(m)).slice(0, 3);
     assert.deepEqual(loaded(/\/node_modules\/(typescript|ts-node)\/|\/vendor\/ts-node@/), [], "TypeScript compiler or ts-node");
     assert.deepEqual(loaded(/\/@pulumi\/pulumi\/(index|automation\/index)\.js$/), [], "the SDK's index");
-    assert.deepEqual(loaded(/\/@pulumi\/pulumi\/runtime\/closure\/(serializeClosure|createClosure|parseFunction|codePaths)\.js$|\/@npmcli\/arborist\//), [], "the closure serializer");
+    assert.deepEqual(
+      loaded(/\/@pulumi\/pulumi\/runtime\/closure\/(serializeClosure|createClosure|parseFunction|codePaths)\.js$|\/@npmcli\/arborist\//),
+      [],
+      "the closure serializer",
+    );
   });
 });
