@@ -4,8 +4,9 @@
 //
 // The text is written here, not produced by `pulumi.runtime.serializeFunction` the way
 // `pulumi.dynamic.Resource` does it: serializing a closure loads the TypeScript compiler into the
-// program to parse the function (about a third of a converged preview's CPU, bench/RESULTS.md),
-// and wraps each method in ~230 bytes of its own. What the plugin needs of the text is only that
+// program to parse the function (with the SDK's index, which loads it too: ~0.5 s of CPU in every
+// run, measured; test/e2e/runCost.e2e.test.ts keeps it out), and wraps each method in ~230 bytes
+// of its own. What the plugin needs of the text is only that
 // `require-from-string(text).handler()` returns the provider object
 // (@pulumi/pulumi/cmd/dynamic-provider/index.js, getProvider), which the text below is. The type
 // token and the `__provider` property are the ones `pulumi.dynamic.Resource` sets, so URNs and
@@ -36,7 +37,7 @@ export function providerText(resource: string, implementation: pulumi.dynamic.Re
   const from = relative(process.cwd(), resolve(__dirname, "..")) || ".";
   const methods = METHODS.filter((m) => typeof implementation[m] === "function");
   return [
-    "// colima-pulse: the implementation is provider/lib/byReference.ts's target in the checkout that runs Pulumi.",
+    `// colima-pulse (provider/lib/byReference.ts): runs provider/${resource}.ts of the checkout that runs Pulumi.`,
     "exports.handler = () => {",
     "  const load = () => {",
     '    require("tsx/cjs");',
