@@ -1,7 +1,7 @@
 // Drives the real `pulumi` CLI (the engine scripts/engine.sh provides) against a copy of this
 // project in a temporary directory, with its own local file backend and PULUMI_HOME, so a test
 // never touches the checkout's stacks/ or .state/.
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -28,15 +28,6 @@ function copyProject(dir: string): void {
       errorOnExist: false,
       filter: (src) => !/\/stacks\/Pulumi\.[^/]+\.yaml$/.test(src),
     });
-  }
-}
-
-function spawnExitCode(cmd: string, args: string[]): number {
-  try {
-    execFileSync(cmd, args, { stdio: "ignore" });
-    return 0;
-  } catch (e) {
-    return (e as { status?: number }).status ?? 1;
   }
 }
 
@@ -76,7 +67,9 @@ export class TestStack {
     const dir = mkdtempSync(join(tmpdir(), "cpulse-stack-"));
     if (options.revision) {
       // The project as it was at an earlier commit (an upgrade test's "before").
-      const files = PROJECT_FILES.filter((f) => spawnExitCode("git", ["-C", repoRoot, "cat-file", "-e", `${options.revision}:${f}`]) === 0);
+      const files = PROJECT_FILES.filter(
+        (f) => spawnSync("git", ["-C", repoRoot, "cat-file", "-e", `${options.revision}:${f}`], { stdio: "ignore" }).status === 0,
+      );
       const tar = execFileSync("git", ["-C", repoRoot, "archive", options.revision, "--", ...files], { maxBuffer: 64 << 20 });
       execFileSync("tar", ["-x", "-C", dir], { input: tar });
     } else copyProject(dir);
