@@ -1,0 +1,354 @@
+// A real OpenSSH server (Debian's openssh-server) on loopback for the SSH transport's tests: its
+// own config, host key and client keys in a fresh folder per call, so nothing of the machine's
+// sshd or ~/.ssh is used. stop() drops every connection as a network outage would, start() brings
+// it back on the same port with the same keys.
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+
+export interface SshdKey {
+  /** private key file for `ssh -i` */
+  identityFile: string;
+}
+
+export interface Sshd {
+  host: "127.0.0.1";
+  port: number;
+  /** the real local user every key logs in as (os.userInfo().username; root in CI) */
+  loginUser: string;
+  /** a known_hosts file holding exactly this server's host key, as `[127.0.0.1]:<port> ssh-ed25519 …` */
+  knownHostsFile: string;
+  /** a known_hosts file holding a DIFFERENT ed25519 key for the same [127.0.0.1]:<port> (to test "host key changed") */
+  wrongKnownHostsFile: string;
+  /** client key per name given in options.keys */
+  keys: Record<string, SshdKey>;
+  /** its working folder (config, keys, log at <dir>/sshd.log) */
+  dir: string;
+  /** ends the listener AND every connection's session process (as a network outage would): after it, no ssh session to it is alive; resolves once all are gone */
+  stop(): Promise<void>;
+  /** starts it again on the same port with the same keys (after stop) */
+  start(): Promise<void>;
+  /** stop() and remove dir */
+  dispose(): Promise<void>;
+}
+
+const SSHD = "/usr/sbin/sshd";
+const READY_TIMEOUT_MS = 15_000;
+const POLL_MS = 50;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  zombie: boolean;
+  args: string;
+}
+
+function processes(): Proc[] {
+  const out = execFileSync("ps", ["-A", "-o", "pid=,ppid=,stat=,args="], { encoding: "utf8" });
+  const list: Proc[] = [];
+  for (const line of out.split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s*(.*)$/.exec(line); // columns are padded
+    if (m) list.push({ pid: Number(m[1]), ppid: Number(m[2]), zombie: m[3].startsWith("Z"), args: m[4] });
+  }
+  return list;
+}
+
+/** The listener and its per-connection sshd processes (`sshd: root [priv]`, `sshd: root@notty`, …)
+ *  below it, but not the commands the sessions run: those are left to see their connection close. */
+function sshdTree(listener: number, all = processes()): number[] {
+  const children = new Map<number, Proc[]>();
+  for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const found: number[] = [listener];
+  const queue = [listener];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    for (const child of children.get(pid) ?? []) {
+      queue.push(child.pid); // a session's command may itself be the parent of an sshd child mid-fork
+      if (!child.zombie && child.args.startsWith("sshd:")) found.push(child.pid);
+    }
+  }
+  return found;
+}
+
+const signal = (pid: number, sig: NodeJS.Signals) => {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+};
+
+/** SIGKILLs the listener and every per-connection sshd below it, synchronously. The tree is
+ *  frozen first (SIGSTOP until no new sshd appears) so that nothing forks between the walk and
+ *  the kill, and nothing is reparented away from the walk by an early death. */
+function killTree(listener: number): number[] {
+  if (!(listener > 1)) return []; // never signal -1 or 0: that would be everything we may signal
+  const seen = new Set<number>();
+  for (;;) {
+    const fresh = sshdTree(listener).filter((pid) => !seen.has(pid));
+    if (fresh.length === 0) break;
+    for (const pid of fresh) {
+      seen.add(pid);
+      signal(pid, "SIGSTOP");
+    }
+  }
+  for (const pid of seen) signal(pid, "SIGKILL");
+  return [...seen];
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("no port from listen(0)"))));
+    });
+  });
+}
+
+/** Whether something accepts connections on 127.0.0.1:port. */
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function keygen(file: string, comment: string): string {
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], { stdio: ["ignore", "ignore", "pipe"] });
+  return readFileSync(`${file}.pub`, "utf8").trim();
+}
+
+/** `environment="K=V",…` for an authorized_keys line. sshd unescapes only `\"` inside the quotes
+ *  (auth-options.c), so a quote is escaped and a value ending in a backslash is refused. */
+function environmentOptions(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`sshd key environment: bad variable name ${JSON.stringify(name)}`);
+      if (/[\n\r\0]/.test(value) || value.endsWith("\\")) {
+        throw new Error(`sshd key environment: ${name}=${JSON.stringify(value)} cannot be written in authorized_keys`);
+      }
+      return `environment="${name}=${value.replace(/"/g, '\\"')}"`;
+    })
+    .join(",");
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+function run(cmd: string, args: string[], timeoutMs: number, signal: AbortSignal): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: "utf8", signal }, (error, _stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stderr });
+    });
+  });
+}
+
+export async function startSshd(options: { keys: Record<string, { env?: Record<string, string> }> }): Promise<Sshd> {
+  const names = Object.keys(options.keys);
+  if (names.length === 0) throw new Error("startSshd: give at least one client key");
+  for (const name of names) {
+    // Names become file names and key comments.
+    if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) throw new Error(`startSshd: bad key name ${JSON.stringify(name)}`);
+  }
+  // Checked before anything is written, so a bad value leaves nothing behind.
+  const envOptions = Object.fromEntries(names.map((name) => [name, environmentOptions(options.keys[name].env ?? {})]));
+
+  // Short: the client's ControlPath sockets live here too, and unix socket paths are limited.
+  const dir = mkdtempSync("/tmp/cpulse-sshd-");
+  const config = join(dir, "sshd_config");
+  const log = join(dir, "sshd.log");
+  const port = await freePort();
+  const loginUser = userInfo().username;
+
+  const hostKey = keygen(join(dir, "host_ed25519"), "cpulse-sshd-host");
+  const wrongHostKey = keygen(join(dir, "wrong_host_ed25519"), "cpulse-sshd-wrong-host");
+  // known_hosts wants the key without its comment: type and base64.
+  const knownLine = (pub: string) => `[127.0.0.1]:${port} ${pub.split(/\s+/).slice(0, 2).join(" ")}\n`;
+  const knownHostsFile = join(dir, "known_hosts");
+  const wrongKnownHostsFile = join(dir, "known_hosts.wrong");
+  writeFileSync(knownHostsFile, knownLine(hostKey));
+  writeFileSync(wrongKnownHostsFile, knownLine(wrongHostKey));
+
+  const keys: Record<string, SshdKey> = {};
+  const authorized: string[] = [];
+  for (const name of names) {
+    const identityFile = join(dir, `client_${name}`);
+    const pub = keygen(identityFile, name);
+    authorized.push(envOptions[name] ? `${envOptions[name]} ${pub}` : pub);
+    keys[name] = { identityFile };
+  }
+  writeFileSync(join(dir, "authorized_keys"), `${authorized.join("\n")}\n`, { mode: 0o600 });
+
+  writeFileSync(
+    config,
+    [
+      "ListenAddress 127.0.0.1",
+      `Port ${port}`,
+      `HostKey ${join(dir, "host_ed25519")}`,
+      `PidFile ${join(dir, "sshd.pid")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PubkeyAuthentication yes",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no", // the keys live in /tmp, not in a home with checked modes
+      "PermitRootLogin prohibit-password", // CI runs as root
+      "PermitUserEnvironment yes", // the environment= options of authorized_keys (SIM_USER)
+      "MaxSessions 100", // ControlMaster multiplexes many sessions over one connection; the default is 10
+      "MaxStartups 100:30:200",
+      "LogLevel VERBOSE",
+      "",
+    ].join("\n"),
+  );
+
+  // As root sshd insists on its privilege separation directory (Debian's unit makes it at boot).
+  if (process.getuid?.() === 0 && !existsSync("/run/sshd")) mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+
+  try {
+    execFileSync(SSHD, ["-t", "-f", config], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    const stderr = (e as { stderr?: string }).stderr ?? String(e);
+    throw new Error(`sshd -t -f ${config} rejected the config:\n${stderr}`);
+  }
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  // A test that forgot dispose() (or failed before it) leaves neither processes nor keys behind.
+  const safetyNet = () => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) killTree(child.pid);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", safetyNet);
+
+  const firstKey = keys[names[0]].identityFile;
+  const probeArgs = [
+    "-F",
+    "/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHostsFile}`,
+    "-o",
+    "IdentitiesOnly=yes", // not the keys of an ssh-agent the caller may have
+    "-o",
+    "ConnectTimeout=5",
+    "-i",
+    firstKey,
+    "-p",
+    String(port),
+    `${loginUser}@127.0.0.1`,
+    "true",
+  ];
+
+  async function start(): Promise<void> {
+    if (child && child.exitCode === null && child.signalCode === null) throw new Error(`sshd on port ${port} is running already`);
+    const out = openSync(log, "a");
+    try {
+      child = spawn(SSHD, ["-D", "-e", "-f", config], { stdio: ["ignore", out, out] });
+    } finally {
+      closeSync(out);
+    }
+    const proc = child;
+    let died = false;
+    let spawnError: Error | undefined;
+    exited = new Promise((resolve) => {
+      proc.once("exit", () => resolve());
+      proc.once("error", (e) => {
+        spawnError = e; // not started at all: no exit follows
+        resolve();
+      });
+    });
+    // A probe in flight when sshd dies (say, something else answered on its port) is not waited for.
+    const abort = new AbortController();
+    void exited.then(() => {
+      died = true;
+      abort.abort();
+    });
+
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let last = "";
+    for (;;) {
+      if (died) {
+        const why = spawnError ? String(spawnError) : `exited (${proc.exitCode ?? proc.signalCode})`;
+        throw new Error(`sshd ${why} before accepting a login; ${log}:\n${tail(log)}`);
+      }
+      const probe = await run("ssh", probeArgs, 10_000, abort.signal);
+      if (probe.code === 0) return;
+      last = probe.stderr.trim();
+      if (Date.now() >= deadline) {
+        if (proc.pid !== undefined) killTree(proc.pid);
+        await exited;
+        throw new Error(
+          `sshd on 127.0.0.1:${port} accepted no login within ${READY_TIMEOUT_MS} ms; ssh said: ${last}\n${log}:\n${tail(log)}`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  async function stop(): Promise<void> {
+    const proc = child;
+    if (!proc || proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const killed = killTree(proc.pid);
+    await exited; // the listener is ours to reap
+    // The others were reparented; a zombie nobody reaps counts as gone.
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      const live = new Set(
+        processes()
+          .filter((p) => !p.zombie)
+          .map((p) => p.pid),
+      );
+      const left = killed.filter((pid) => live.has(pid));
+      const listening = await accepting(port);
+      if (left.length === 0 && !listening) return;
+      if (Date.now() >= deadline) throw new Error(`sshd on port ${port} still has processes ${left.join(" ")} or a listener after SIGKILL`);
+      await sleep(POLL_MS);
+    }
+  }
+
+  const sshd: Sshd = {
+    host: "127.0.0.1",
+    port,
+    loginUser,
+    knownHostsFile,
+    wrongKnownHostsFile,
+    keys,
+    dir,
+    stop,
+    start,
+    async dispose() {
+      await stop();
+      process.off("exit", safetyNet);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await start();
+  } catch (e) {
+    process.off("exit", safetyNet);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return sshd;
+}
