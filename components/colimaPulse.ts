@@ -14,7 +14,7 @@ import { HealthGate } from "../provider/healthGate";
 import { HomebrewPackages, type Upgrade } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
 import type { ResetDecision } from "../provider/lib/adoption";
-import { colimaPaths, type Host, hostPath } from "../provider/lib/host";
+import { colimaPaths, HOST_SETTINGS, type Host, hostOf, hostPath } from "../provider/lib/host";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { SettingKey, Settings } from "../stacks/config";
 
@@ -61,7 +61,8 @@ export class ColimaPulse extends ComponentResource {
   constructor(name: string, args: ColimaPulseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("colima-pulse:index:ColimaPulse", name, {}, opts);
     const s = args.settings;
-    const host: Host = { root: args.hostRoot, user: s.HOMEBREW_USER };
+    const host: Host = hostOf(args.hostRoot, s);
+    const HOST_KEYS: SettingKey[] = [...HOST_SETTINGS];
     const parent = { parent: this };
 
     // Secret settings: a value made from one is passed as a secret (so the engine encrypts it in
@@ -79,9 +80,9 @@ export class ColimaPulse extends ComponentResource {
         opts: secrets.length > 0 ? { additionalSecretOutputs: outputs } : {},
       };
     };
-    const hostInput = secretIf(["HOMEBREW_USER"], host);
+    const hostInput = secretIf(HOST_KEYS, host);
 
-    const packagesSecrecy = secrecy({ host: ["HOMEBREW_USER"] }, ["fileVaultNote"]);
+    const packagesSecrecy = secrecy({ host: HOST_KEYS }, ["fileVaultNote"]);
     const packages = new HomebrewPackages(
       `${name}-packages`,
       { host: hostInput, upgrade: args.upgrade, ...packagesSecrecy.inputs },
@@ -100,7 +101,7 @@ export class ColimaPulse extends ComponentResource {
       arch,
     };
     const machineSecrets: Record<string, SettingKey[]> = {
-      host: ["HOMEBREW_USER"],
+      host: HOST_KEYS,
       profile: ["COLIMA_PROFILE"],
       cpus: ["COLIMA_CPUS"],
       memory: ["COLIMA_MEMORY"],
@@ -156,7 +157,7 @@ export class ColimaPulse extends ComponentResource {
       { ...parent, dependsOn: [profile], ...daemonSecrecy.opts },
     );
     const gateInputs: Record<string, SettingKey[]> = {
-      host: ["HOMEBREW_USER"],
+      host: HOST_KEYS,
       profile: ["COLIMA_PROFILE"],
       socketTimeout: ["WAIT_SOCKET_MAX"],
       qemuTimeout: ["WAIT_QEMU_MAX"],
@@ -187,7 +188,7 @@ export class ColimaPulse extends ComponentResource {
     // The profile's socket, known before anything runs (secret when the user or profile is).
     const socketKeys: SettingKey[] = ["HOMEBREW_USER", "COLIMA_PROFILE"];
     const dockerHost = secretIf(socketKeys, `unix://${colimaPaths(host, s.COLIMA_PROFILE).dockerSocket}`);
-    const smokeSecrecy = secrecy({ host: ["HOMEBREW_USER"], dockerHost: socketKeys }, []);
+    const smokeSecrecy = secrecy({ host: HOST_KEYS, dockerHost: socketKeys }, []);
     const smoke = new SmokeContainer(
       `${name}-smoke`,
       {
@@ -215,7 +216,7 @@ export class ColimaPulse extends ComponentResource {
           dockerHost,
           prefix: packages.prefix,
           env: output(args.installerEnv ?? {}).apply((all) => all[installer.name] ?? {}),
-          ...secrecy({ host: ["HOMEBREW_USER"], dockerHost: socketKeys }, []).inputs,
+          ...secrecy({ host: HOST_KEYS, dockerHost: socketKeys }, []).inputs,
         },
         { ...parent, dependsOn: [smoke] },
       );

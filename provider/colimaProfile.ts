@@ -12,20 +12,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
-import {
-  asUser,
-  colimaPaths,
-  hostPath,
-  isHostAgentOf,
-  isVmOf,
-  listProcesses,
-  type Machine,
-  type MachineArgs,
-  type ProcessInfo,
-} from "./lib/host";
+import { colimaPaths, hostPath, isHostAgentOf, isVmOf, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
+import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
-import { run } from "./lib/process";
 import { settingSchemas } from "./lib/settingsSchema";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -168,10 +158,11 @@ function colima(inputs: Pick<ColimaProfileInputs, "prefix">, ...args: string[]):
 /** What the profile's first start fixed (Colima's state file in the Lima instance), or undefined
  *  when it was never started. */
 async function recordedConfig(
+  mac: Mac,
   inputs: Pick<ColimaProfileInputs, "host" | "profile">,
 ): Promise<{ vmType: string; runtime: string; arch: string; disk?: number } | undefined> {
   const paths = colimaPaths(inputs.host, inputs.profile);
-  const r = await asUser(inputs.host, [hostPath(inputs.host, "/bin/cat"), `${paths.instanceDir}/colima.yaml`], { allowFailure: true });
+  const r = await mac.asUser([hostPath(inputs.host, "/bin/cat"), `${paths.instanceDir}/colima.yaml`], { allowFailure: true });
   if (r.exitCode !== 0) return undefined;
   const y = topLevelYaml(r.stdout);
   if (!y.vmType) return undefined;
@@ -179,28 +170,28 @@ async function recordedConfig(
 }
 
 /** TERM, then KILL after `graceMs`, of processes whose command line we just matched. */
-async function terminate(inputs: ColimaProfileInputs, procs: ProcessInfo[], graceMs = 10_000): Promise<void> {
+async function terminate(mac: Mac, inputs: ColimaProfileInputs, procs: ProcessInfo[], graceMs = 10_000): Promise<void> {
   if (procs.length === 0) return;
   say(inputs, `stopping stray processes of profile ${inputs.profile}: ${procs.map((p) => p.pid).join(", ")}`);
   const kill = hostPath(inputs.host, "/bin/kill");
-  await asUser(inputs.host, [kill, "-TERM", ...procs.map((p) => String(p.pid))], { allowFailure: true });
+  await mac.asUser([kill, "-TERM", ...procs.map((p) => String(p.pid))], { allowFailure: true });
   const deadline = Date.now() + graceMs;
   let left = procs;
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 100));
     // ps gets the grace left, not its own 15 s; if it cannot answer in time, KILL all that were left.
-    const live = await listProcesses(inputs.host, Math.max(1, deadline - Date.now())).catch(() => left);
+    const live = await mac.listProcesses(Math.max(1, deadline - Date.now())).catch(() => left);
     left = left.filter((p) => live.some((l) => l.pid === p.pid));
   }
-  if (left.length > 0) await asUser(inputs.host, [kill, "-KILL", ...left.map((p) => String(p.pid))], { allowFailure: true });
+  if (left.length > 0) await mac.asUser([kill, "-KILL", ...left.map((p) => String(p.pid))], { allowFailure: true });
 }
 
 /** Removes pid/socket/lock files whose process is dead or is not what the file claims; never
  *  signals a PID it has not identified (after a power cut PIDs belong to others: colima#381). */
-async function sweepStaleState(inputs: ColimaProfileInputs, procs: ProcessInfo[]): Promise<void> {
+async function sweepStaleState(mac: Mac, inputs: ColimaProfileInputs, procs: ProcessInfo[]): Promise<void> {
   const paths = colimaPaths(inputs.host, inputs.profile);
   const cat = hostPath(inputs.host, "/bin/cat");
-  const read = async (f: string) => (await asUser(inputs.host, [cat, f], { allowFailure: true })).stdout.trim();
+  const read = async (f: string) => (await mac.asUser([cat, f], { allowFailure: true })).stdout.trim();
   const byPid = new Map(procs.map((p) => [p.pid, p]));
   const stale: string[] = [];
   const ha = Number.parseInt(await read(`${paths.instanceDir}/ha.pid`), 10);
@@ -208,7 +199,7 @@ async function sweepStaleState(inputs: ColimaProfileInputs, procs: ProcessInfo[]
   const qemu = Number.parseInt(await read(`${paths.instanceDir}/qemu.pid`), 10);
   if (qemu && !isVmOf(byPid.get(qemu)?.command ?? "", paths.instanceDir)) stale.push("qemu.pid");
   const lock = `${paths.diskDir}/in_use_by`;
-  const lockTarget = (await asUser(inputs.host, [hostPath(inputs.host, "/usr/bin/readlink"), lock], { allowFailure: true })).stdout.trim();
+  const lockTarget = (await mac.asUser([hostPath(inputs.host, "/usr/bin/readlink"), lock], { allowFailure: true })).stdout.trim();
   const files = stale.map((f) => `${paths.instanceDir}/${f}`);
   if (lockTarget && !procs.some((p) => isHostAgentOf(p.command, lockTarget))) files.push(lock);
   if (files.length === 0) return;
@@ -216,12 +207,12 @@ async function sweepStaleState(inputs: ColimaProfileInputs, procs: ProcessInfo[]
     const who = f.endsWith("ha.pid") ? ha : f.endsWith("qemu.pid") ? qemu : undefined;
     say(inputs, `removing stale ${f}${who ? ` (PID ${who} is ${byPid.has(who) ? "another process now" : "gone"})` : ""}`);
   }
-  await asUser(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-f", ...files]);
+  await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", ...files]);
 }
 
-async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutputs> {
+async function provision(mac: Mac, inputs: ColimaProfileInputs): Promise<ColimaProfileOutputs> {
   const paths = colimaPaths(inputs.host, inputs.profile);
-  let fixed = await recordedConfig(inputs);
+  let fixed = await recordedConfig(mac, inputs);
   if (fixed && !inputs.reset) {
     // The program refused this in the preview already; the Mac may have changed since.
     const why =
@@ -236,16 +227,16 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
       );
   }
   // launchd hygiene: nothing else may start or restart this profile while we take it over.
-  const uid = (await run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
-  await removeConflictingJobs(inputs.host, uid, (m) => say(inputs, m));
+  const uid = (await mac.run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
+  await removeConflictingJobs(mac, uid, (m) => say(inputs, m));
   // process hygiene: our own earlier supervisor (a re-create) first, then a VM started by hand
   // (stopped once, cleanly), then strays and orphans identified by their command lines.
-  if (await bootout(inputs.host, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label}`);
-  await stopIfRunning(inputs);
-  await terminate(inputs, profileProcesses(await listProcesses(inputs.host), paths, inputs.profile, inputs.prefix));
-  await sweepStaleState(inputs, await listProcesses(inputs.host));
-  if (inputs.reset && (fixed || (await anyOf(inputs, Object.values(folders(paths)))))) {
-    await fullReset(inputs, inputs.reset);
+  if (await bootout(mac, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label}`);
+  await stopIfRunning(mac, inputs);
+  await terminate(mac, inputs, profileProcesses(await mac.listProcesses(), paths, inputs.profile, inputs.prefix));
+  await sweepStaleState(mac, inputs, await mac.listProcesses());
+  if (inputs.reset && (fixed || (await anyOf(mac, inputs, Object.values(folders(paths)))))) {
+    await fullReset(mac, inputs, inputs.reset);
     fixed = undefined;
   }
 
@@ -260,8 +251,8 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
     );
     const start = colima(inputs, "start", "--profile", inputs.profile, "--runtime", "docker", "--vm-type", "qemu");
     start.push("--cpus", String(inputs.cpus), "--memory", String(inputs.memory), "--disk", String(inputs.disk), "--arch", inputs.arch);
-    await asUser(inputs.host, start, { timeoutMs: 20 * 60_000 });
-    const status = JSON.parse((await asUser(inputs.host, colima(inputs, "status", "--profile", inputs.profile, "--json"))).stdout) as {
+    await mac.asUser(start, { timeoutMs: 20 * 60_000 });
+    const status = JSON.parse((await mac.asUser(colima(inputs, "status", "--profile", inputs.profile, "--json"))).stdout) as {
       driver?: string;
       runtime?: string;
     };
@@ -271,10 +262,10 @@ async function provision(inputs: ColimaProfileInputs): Promise<ColimaProfileOutp
       );
     }
     // Hand over: the supervised `colima start --foreground` must be the one that starts the VM.
-    await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+    await mac.asUser(colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
     say(inputs, `profile ${inputs.profile} verified on QEMU and handed over to launchd`);
   }
-  const version = (await asUser(inputs.host, colima(inputs, "version"))).stdout.match(/colima version (\S+)/)?.[1] ?? "";
+  const version = (await mac.asUser(colima(inputs, "version"))).stdout.match(/colima version (\S+)/)?.[1] ?? "";
   return {
     ...inputs,
     instanceId: paths.id,
@@ -290,46 +281,46 @@ function folders(paths: ReturnType<typeof colimaPaths>) {
   return { config: paths.configDir, instance: paths.instanceDir, disk: paths.diskDir };
 }
 
-async function anyOf(inputs: ColimaProfileInputs, paths: string[]): Promise<boolean> {
-  const r = await asUser(inputs.host, [hostPath(inputs.host, "/bin/ls"), "-d", ...paths], { allowFailure: true });
+async function anyOf(mac: Mac, inputs: ColimaProfileInputs, paths: string[]): Promise<boolean> {
+  const r = await mac.asUser([hostPath(inputs.host, "/bin/ls"), "-d", ...paths], { allowFailure: true });
   return r.stdout.trim() !== "";
 }
 
 /** Stops the profile's VM with `colima stop` when its host agent is alive (started by hand, by
  *  an earlier run…): one clean stop, so the next start is the supervised one. */
-async function stopIfRunning(inputs: Pick<ColimaProfileInputs, "host" | "profile" | "prefix" | "resourceName">): Promise<void> {
+async function stopIfRunning(mac: Mac, inputs: Pick<ColimaProfileInputs, "host" | "profile" | "prefix" | "resourceName">): Promise<void> {
   const paths = colimaPaths(inputs.host, inputs.profile);
-  const procs = await listProcesses(inputs.host);
-  if (!procs.some((p) => p.command.includes(`hostagent --pidfile ${paths.instanceDir}/ha.pid`))) return;
+  const procs = await mac.listProcesses();
+  if (!procs.some((p) => isHostAgentOf(p.command, paths.instanceDir))) return;
   say(inputs, `stopping profile ${inputs.profile}'s running VM (colima stop)`);
-  await asUser(inputs.host, colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
+  await mac.asUser(colima(inputs, "stop", "--profile", inputs.profile), { timeoutMs: 300_000 });
 }
 
 /** The full reset this run decided on: the state moved into the backup folder (all or none) or,
  *  when asked for, deleted without one; then `colima delete` removes what Colima keeps elsewhere. */
-async function fullReset(inputs: ColimaProfileInputs, reset: ResetDecision): Promise<void> {
+async function fullReset(mac: Mac, inputs: ColimaProfileInputs, reset: ResetDecision): Promise<void> {
   const paths = colimaPaths(inputs.host, inputs.profile);
   if (reset.backup === "move") {
-    await moveToBackup(inputs, reset.folder, resetMoves({ folders: folders(paths) }, reset.folder));
+    await moveToBackup(mac, inputs, reset.folder, resetMoves({ folders: folders(paths) }, reset.folder));
   } else {
     say(inputs, "full reset with --backup=false: deleting the profile's state without a backup, as asked");
   }
-  await asUser(inputs.host, colima(inputs, "delete", "--force", "--data", "--profile", inputs.profile), { timeoutMs: 300_000 });
+  await mac.asUser(colima(inputs, "delete", "--force", "--data", "--profile", inputs.profile), { timeoutMs: 300_000 });
 }
 
 /** Moves the profile's folders into the backup folder, all or none: when one move fails (the
  *  destination is full, not writable…), what was already moved goes back, and the reset stops
  *  before anything is deleted. mv is a rename on one volume, else a copy that deletes its source
  *  only after a complete copy. */
-async function moveToBackup(inputs: ColimaProfileInputs, dest: string, moves: [string, string][]): Promise<void> {
+async function moveToBackup(mac: Mac, inputs: ColimaProfileInputs, dest: string, moves: [string, string][]): Promise<void> {
   const mv = (from: string, to: string) =>
-    asUser(inputs.host, [hostPath(inputs.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
+    mac.asUser([hostPath(inputs.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
   say(inputs, `full reset: moving ${moves.map(([src]) => src).join(", ")} to ${dest}`);
   // The user's own (made as the user) and private: it holds the VM's whole disk.
-  await asUser(inputs.host, [hostPath(inputs.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
+  await mac.asUser([hostPath(inputs.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
   const moved: [string, string][] = [];
   for (const [src, to] of moves) {
-    if (!(await anyOf(inputs, [src]))) continue;
+    if (!(await anyOf(mac, inputs, [src]))) continue;
     const r = await mv(src, to);
     if (r.exitCode === 0) {
       moved.push([src, to]);
@@ -348,10 +339,10 @@ async function moveToBackup(inputs: ColimaProfileInputs, dest: string, moves: [s
   }
 }
 
-async function removeProfile(stored: ColimaProfileOutputs): Promise<void> {
+async function removeProfile(mac: Mac, stored: ColimaProfileOutputs): Promise<void> {
   // Our supervisor first, so nothing starts the profile again while we stop it.
-  if (await bootout(stored.host, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}`);
-  await stopIfRunning(stored);
+  if (await bootout(mac, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}`);
+  await stopIfRunning(mac, stored);
   const paths = colimaPaths(stored.host, stored.profile);
   say(stored, `kept the state of profile ${stored.profile} (${paths.instanceDir}); a full reset is: ${RESET_COMMAND}`);
 }
@@ -383,21 +374,21 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
     return result;
   },
   async create(inputs: ColimaProfileInputs) {
-    return { id: `colima-${inputs.host.user}-${inputs.profile}`, outs: await provision(inputs) };
+    return { id: `colima-${inputs.host.user}-${inputs.profile}`, outs: await provision(macOf(inputs.host), inputs) };
   },
   async update(_id: string, olds: ColimaProfileOutputs, news: ColimaProfileInputs) {
     // CPU, memory and disk reach the VM when its supervisor restarts it with the new flags (the
     // LaunchDaemon's plist changes with them); a profile that is not on QEMU is provisioned again.
-    if (olds.driver !== "QEMU") return { outs: await provision(news) };
+    if (olds.driver !== "QEMU") return { outs: await provision(macOf(news.host), news) };
     return { outs: { ...olds, ...news } };
   },
   async read(id: string, stored: ColimaProfileOutputs) {
-    const vmType = (await recordedConfig(stored).catch(() => undefined))?.vmType;
+    const vmType = (await recordedConfig(macOf(stored.host), stored))?.vmType;
     const driver = vmType === "qemu" ? "QEMU" : vmType === "vz" ? "macOS Virtualization.Framework" : "";
     return { id, props: { ...stored, driver } };
   },
   async delete(_id: string, stored: ColimaProfileOutputs) {
-    await removeProfile(stored);
+    await removeProfile(macOf(stored.host), stored);
   },
 });
 

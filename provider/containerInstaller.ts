@@ -4,15 +4,15 @@
 // (required) and `uninstall.sh` (optional, run on delete). The natural tool is
 // @pulumi/command's local.Command for this; its provider plugin cannot be built here (the module
 // proxy refuses github.com/pulumi/pulumi-command/provider), so this small resource does the job.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { asRoot, asUser, currentUser, type Host, hostPath, shellQuote } from "./lib/host";
+import { type Host, hostPath, shellQuote } from "./lib/host";
+import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
-import { type CommandError, run } from "./lib/process";
+import type { CommandError } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -80,43 +80,51 @@ export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: Co
 // ---- executor -----------------------------------------------------------------------------
 
 /** Runs `script` of the installer as the Homebrew user. Its environment travels in a 0600 file
- *  owned by that user and removed as soon as the shell has read it — never in an argv, where
- *  secrets would show in `ps` and in error messages. */
-async function runScript(inputs: ContainerInstallerInputs, script: string): Promise<void> {
+ *  in a private folder of that user on the Mac, removed as soon as the shell has read it — never in
+ *  an argv, where secrets would show in `ps` and in error messages. A Mac driven over SSH gets a
+ *  copy of the installer's folder there first (the folder is this checkout's containers/<name>). */
+async function runScript(mac: Mac, inputs: ContainerInstallerInputs, script: string): Promise<void> {
   const env: Record<string, string> = {
     ...inputs.env,
     DOCKER_HOST: inputs.dockerHost,
     PATH: [`${inputs.prefix}/bin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(inputs.host, d))].join(":"),
   };
   say(inputs, `running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
-  const dir = mkdtempSync(join(tmpdir(), "colima-pulse-env-"));
-  const envFile = join(dir, "env");
+  const tool = (t: string) => hostPath(inputs.host, t);
+  let work: string | undefined;
   try {
-    writeFileSync(
-      envFile,
-      Object.entries(env)
-        .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
-        .join(""),
-      { mode: 0o600 },
-    );
-    if ((await currentUser(inputs.host)) !== inputs.host.user) {
-      const uid = (await run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
-      await asRoot(inputs.host, [hostPath(inputs.host, "/usr/sbin/chown"), "-R", uid, dir]);
-    }
+    work = (await mac.asUser([tool("/usr/bin/mktemp"), "-d", "/tmp/colima-pulse-installer.XXXXXX"])).stdout.trim();
+    const envFile = `${work}/env`;
+    const text = Object.entries(env)
+      .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
+      .join("");
+    await mac.writeFile(envFile, text, { owner: "user", mode: "0600" });
+    const dir = mac.local ? inputs.dir : await copyFolder(mac, inputs.dir, `${work}/files`);
     const shell = `. "$1" && rm -f "$1" && cd "$2" && exec /bin/sh "./$3"`;
-    await asUser(inputs.host, [hostPath(inputs.host, "/bin/sh"), "-c", shell, "sh", envFile, inputs.dir, script], {
-      timeoutMs: 30 * 60_000,
-    });
+    await mac.asUser([tool("/bin/sh"), "-c", shell, "sh", envFile, dir, script], { timeoutMs: 30 * 60_000 });
   } catch (e) {
     // The installer's own output can carry its secrets: say which script failed, not what it printed.
+    if ((e as Error).name === "SshError") throw e;
     const failure = e as Partial<CommandError>;
     const reason = failure.name === "CommandError" ? failure.reason : "failed";
     throw new Error(
       `[${inputs.resourceName}] ${inputs.dir}/${script} ${reason}; run it by hand with DOCKER_HOST=${inputs.dockerHost} to see why`,
     );
   } finally {
-    await asRoot(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-rf", dir]).catch(() => rmSync(dir, { recursive: true, force: true }));
+    if (work) await mac.asUser([tool("/bin/rm"), "-rf", work], { allowFailure: true }).catch(() => undefined);
   }
+}
+
+/** Copies the folder `from` (here) to `to` on the Mac as the Homebrew user, modes kept; returns `to`. */
+async function copyFolder(mac: Mac, from: string, to: string): Promise<string> {
+  const files = readdirSync(from, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(from, f)).isFile());
+  const dirs = [...new Set(files.map((f) => dirname(`${to}/${f}`)))];
+  await mac.asUser([hostPath(mac.host, "/bin/mkdir"), "-p", ...dirs]);
+  for (const f of files) {
+    const mode = (statSync(join(from, f)).mode & 0o777).toString(8).padStart(4, "0");
+    await mac.writeFile(`${to}/${f}`, readFileSync(join(from, f), "utf8"), { owner: "user", mode });
+  }
+  return to;
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
@@ -130,15 +138,16 @@ export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = onThe
     return result;
   },
   async create(inputs: ContainerInstallerInputs) {
-    await runScript(inputs, "install.sh");
+    await runScript(macOf(inputs.host), inputs, "install.sh");
     return { id: `installer-${inputs.resourceName}`, outs: { ...inputs, installedAt: new Date().toISOString() } };
   },
   async update(_id: string, _olds: ContainerInstallerOutputs, news: ContainerInstallerInputs) {
-    await runScript(news, "install.sh");
+    await runScript(macOf(news.host), news, "install.sh");
     return { outs: { ...news, installedAt: new Date().toISOString() } };
   },
   async delete(_id: string, stored: ContainerInstallerOutputs) {
-    if (existsSync(`${stored.dir}/uninstall.sh`)) await runScript(stored, "uninstall.sh");
+    // The installer's folder is this checkout's, also when the Mac is reached over SSH.
+    if (existsSync(`${stored.dir}/uninstall.sh`)) await runScript(macOf(stored.host), stored, "uninstall.sh");
   },
 });
 

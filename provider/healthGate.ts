@@ -4,13 +4,14 @@
 // socket gate also wakes when the socket's folder changes, the API gate asks every 20 ms at most;
 // bench/RESULTS.md measures both), says what it is waiting for, and fails exactly at its timeout
 // with the last thing it saw.
-import { type FSWatcher, readFileSync, statSync, watch } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 import { request } from "node:http";
 import { dirname } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { asUser, colimaPaths, currentUser, type Host, isVmOf, listProcesses } from "./lib/host";
+import { colimaPaths, type Host, isVmOf } from "./lib/host";
+import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
 
@@ -169,7 +170,11 @@ export async function waitGate(
           // quicker and names the command (ending one takes a few tens of ms: provider/lib/process.ts).
           cut = setTimeout(() => resolve({ ok: false, seen: `the probe did not answer within ${left} ms` }), left + 500);
         }),
-      ]).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+      ]).catch((e: Error): Probe => {
+        // The Mac out of reach is not something to wait out here: this step fails now, saying so.
+        if (e.name === "SshError") throw e;
+        return { ok: false, seen: e.message };
+      });
       clearTimeout(cut);
       if (r.ok) return { ms: Date.now() - start, value: r.value };
       seen = r.seen;
@@ -225,7 +230,27 @@ async function ping(socket: string, msLeft = 2000): Promise<Probe> {
     : { ok: false, seen: `/_ping answered ${r.status} ${r.body.trim().slice(0, 80)}` };
 }
 
-async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
+/** Whether the Docker API answers, with its version: over its socket from here when the Mac is
+ *  this machine (/_ping, then /version), else with the Mac's own docker CLI (Homebrew's), as the
+ *  Homebrew user, through the Mac's seam. */
+async function askApi(mac: Mac, inputs: Pick<HealthGateInputs, "prefix">, socket: string, msLeft: number): Promise<Probe> {
+  if (mac.local) {
+    const until = Date.now() + msLeft;
+    const p = await ping(socket, msLeft);
+    if (!p.ok) return p;
+    const v = await dockerGet(socket, "/version", Math.min(2000, Math.max(1, until - Date.now())));
+    return v.status === 200
+      ? { ok: true, value: (JSON.parse(v.body) as { Version?: string }).Version ?? "" }
+      : { ok: false, seen: `/version answered ${v.status}` };
+  }
+  const argv = [`${inputs.prefix}/bin/docker`, "--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"];
+  const r = await mac.asUser(argv, { allowFailure: true, timeoutMs: Math.max(1, Math.min(msLeft, 10_000)) });
+  return r.exitCode === 0 && r.stdout.trim()
+    ? { ok: true, value: r.stdout.trim() }
+    : { ok: false, seen: `docker version: ${r.stderr.trim().split("\n").pop()}` };
+}
+
+async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   const paths = colimaPaths(inputs.host, inputs.profile);
   const socket = paths.dockerSocket;
   const log = (m: string) => say(inputs, m);
@@ -233,29 +258,26 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
     "the Docker socket",
     inputs.socketTimeout,
     async () => {
-      try {
-        return statSync(socket).isSocket() ? { ok: true } : { ok: false, seen: `${socket} is not a socket` };
-      } catch {
-        return { ok: false, seen: `${socket} does not exist` };
-      }
+      if (await mac.isSocket(socket)) return { ok: true };
+      return { ok: false, seen: (await mac.exists(socket)) ? `${socket} is not a socket` : `${socket} does not exist` };
     },
     log,
-    { watchDir: dirname(socket) },
+    mac.local ? { watchDir: dirname(socket) } : { capMs: 250 },
   );
   const qemu = await waitGate(
     "QEMU",
     inputs.qemuTimeout,
     async (msLeft) => {
       const until = Date.now() + msLeft;
-      await currentUser(inputs.host); // asked once per process, before the command's own deadline starts
-      const st = await asUser(inputs.host, [`${inputs.prefix}/bin/colima`, "status", "--profile", inputs.profile, "--json"], {
+      await mac.currentUser(); // asked once per process, before the command's own deadline starts
+      const st = await mac.asUser([`${inputs.prefix}/bin/colima`, "status", "--profile", inputs.profile, "--json"], {
         allowFailure: true,
         timeoutMs: Math.max(1, until - Date.now()),
       });
       if (st.exitCode !== 0) return { ok: false, seen: `colima status: ${st.stderr.trim().split("\n").pop()}` };
       const driver = (JSON.parse(st.stdout) as { driver?: string }).driver ?? "";
       if (driver !== "QEMU") return { ok: false, seen: `driver is ${driver}` };
-      const vm = (await listProcesses(inputs.host, Math.max(1, until - Date.now()))).find((p) => isVmOf(p.command, paths.instanceDir));
+      const vm = (await mac.listProcesses(Math.max(1, until - Date.now()))).find((p) => isVmOf(p.command, paths.instanceDir));
       return vm ? { ok: true, value: driver } : { ok: false, seen: `no live qemu-system process for lima-${paths.id}` };
     },
     log,
@@ -263,18 +285,10 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   const api = await waitGate(
     "the Docker API",
     inputs.apiTimeout,
-    async (msLeft) => {
-      const until = Date.now() + msLeft;
-      const p = await ping(socket, msLeft);
-      if (!p.ok) return p;
-      const v = await dockerGet(socket, "/version", Math.min(2000, Math.max(1, until - Date.now())));
-      return v.status === 200
-        ? { ok: true, value: (JSON.parse(v.body) as { Version?: string }).Version ?? "" }
-        : { ok: false, seen: `/version answered ${v.status}` };
-    },
+    (msLeft) => askApi(mac, inputs, socket, msLeft),
     log,
     // A refused connection on a unix socket costs well under a millisecond: ask every 20 ms.
-    { capMs: 20 },
+    { capMs: mac.local ? 20 : 250 },
   );
   let good = 0;
   const stable = await waitGate(
@@ -282,7 +296,10 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
     Math.max(10, inputs.stableRequired * 3),
     async (msLeft) => {
       const until = Date.now() + msLeft;
-      const p = await ping(socket, msLeft).catch((e: Error): Probe => ({ ok: false, seen: e.message }));
+      const p = await (mac.local ? ping(socket, msLeft) : askApi(mac, inputs, socket, msLeft)).catch((e: Error): Probe => {
+        if (e.name === "SshError") throw e;
+        return { ok: false, seen: e.message };
+      });
       good = p.ok ? good + 1 : 0;
       if (good >= inputs.stableRequired) return { ok: true };
       await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, until - Date.now()))));
@@ -298,25 +315,17 @@ async function runGates(inputs: HealthGateInputs): Promise<HealthGateOutputs> {
   return { ...inputs, dockerHost: `unix://${socket}`, dockerVersion: api.value ?? "", driver: qemu.value ?? "", timings, healthy: true };
 }
 
-/** The last `lines` lines of `path`, or why they cannot be read. */
-function logTail(path: string, lines = 10): string {
-  try {
-    return readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
-  } catch (e) {
-    return `(cannot read it: ${(e as NodeJS.ErrnoException).code ?? e})`;
-  }
-}
-
 /** The gates; a failure says what the operator needs next: the versions the VM ran under before
  *  and now when they changed (an upgrade), and the supervised job's last log lines. */
-async function proveHealthy(inputs: HealthGateInputs, before?: Record<string, string>): Promise<HealthGateOutputs> {
+async function proveHealthy(mac: Mac, inputs: HealthGateInputs, before?: Record<string, string>): Promise<HealthGateOutputs> {
   try {
-    return await runGates(inputs);
+    return await runGates(mac, inputs);
   } catch (e) {
     const changed = Object.keys(inputs.versions).filter((f) => before?.[f] && before[f] !== inputs.versions[f]);
     const upgraded =
       changed.length > 0 ? `\nafter an upgrade of ${changed.map((f) => `${f} ${before?.[f]} → ${inputs.versions[f]}`).join(", ")}` : "";
-    const log = inputs.logPath ? `\nlast lines of ${inputs.logPath}:\n${logTail(inputs.logPath)}` : "";
+    const tail = inputs.logPath ? await mac.tail(inputs.logPath, 10).catch((t: Error) => `(cannot read it: ${t.message})`) : "";
+    const log = inputs.logPath ? `\nlast lines of ${inputs.logPath}:\n${tail || "(empty, or not there)"}` : "";
     throw new Error(`${(e as Error).message}${upgraded}${log}`);
   }
 }
@@ -332,14 +341,20 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac({
     return result;
   },
   async create(inputs: HealthGateInputs) {
-    return { id: `gate-${inputs.profile}`, outs: await proveHealthy(inputs) };
+    return { id: `gate-${inputs.profile}`, outs: await proveHealthy(macOf(inputs.host), inputs) };
   },
   async update(_id: string, olds: HealthGateOutputs, news: HealthGateInputs) {
-    return { outs: await proveHealthy(news, olds.versions) };
+    return { outs: await proveHealthy(macOf(news.host), news, olds.versions) };
   },
   async read(id: string, stored: HealthGateOutputs) {
+    const mac = macOf(stored.host);
     const socket = colimaPaths(stored.host, stored.profile).dockerSocket;
-    const healthy = (await ping(socket).catch((): Probe => ({ ok: false, seen: "" }))).ok;
+    const healthy = (
+      await askApi(mac, stored, socket, 2000).catch((e: Error): Probe => {
+        if (e.name === "SshError") throw e; // out of reach is not "unhealthy": refresh fails, saying so
+        return { ok: false, seen: "" };
+      })
+    ).ok;
     return { id, props: { ...stored, healthy } };
   },
   async delete() {

@@ -3,13 +3,12 @@
 // the Homebrew prefix, as the Homebrew user (brew refuses root). Check → act → verify: install
 // only what is missing, then list again and fail if anything still is. Delete leaves packages in
 // place: they are shared with whatever else the Mac runs.
-import { existsSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { asRoot, asUser, currentUser, type Host, hostPath, withLock } from "./lib/host";
+import { type Host, hostPath, withLock } from "./lib/host";
+import { checkSudo, type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
-import { run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -125,36 +124,28 @@ export function diffHomebrewPackages(olds: HomebrewPackagesOutputs, news: Homebr
 // ---- executor -----------------------------------------------------------------------------
 
 /** The pre-flight audits: each failure says what to do about it. */
-async function audit(inputs: HomebrewPackagesInputs) {
+async function audit(mac: Mac, inputs: HomebrewPackagesInputs) {
   const { host } = inputs;
   const swVers = hostPath(host, "/usr/bin/sw_vers");
-  if (!existsSync(swVers)) throw new Error(`pre-flight: ${swVers} not found: colima-pulse converges macOS only`);
-  const macosVersion = (await run([swVers, "-productVersion"])).stdout.trim();
-  const arch = (await run([hostPath(host, "/usr/bin/uname"), "-m"])).stdout.trim();
+  if (!(await mac.exists(swVers))) throw new Error(`pre-flight: ${swVers} not found on ${mac.name}: colima-pulse converges macOS only`);
+  const macosVersion = (await mac.run([swVers, "-productVersion"])).stdout.trim();
+  const arch = (await mac.run([hostPath(host, "/usr/bin/uname"), "-m"])).stdout.trim();
   if (arch !== "arm64" && arch !== "x86_64")
     throw new Error(`pre-flight: unsupported architecture ${JSON.stringify(arch)} (need arm64 or x86_64)`);
-  const id = await run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true });
+  const id = await mac.run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true });
   if (id.exitCode !== 0)
     throw new Error(`pre-flight: HOMEBREW_USER ${JSON.stringify(host.user)} does not exist on this Mac (${id.stderr.trim()})`);
   if (id.stdout.trim() === "0")
     throw new Error(`pre-flight: HOMEBREW_USER ${JSON.stringify(host.user)} is root; Homebrew refuses to run as root`);
-  const me = await currentUser(host);
-  if (me !== "root") {
-    const sudo = await run([hostPath(host, "/usr/bin/sudo"), "-n", "true"], { allowFailure: true });
-    if (sudo.exitCode !== 0) {
-      throw new Error(
-        `pre-flight: ${me} cannot use sudo without a password (${sudo.stderr.trim()}); the system LaunchDaemon needs root. Run \`sudo -v\` in this terminal first, then \`pulumi up\` again.`,
-      );
-    }
-  }
-  const fv = (await asRoot(host, [hostPath(host, "/usr/bin/fdesetup"), "status"], { allowFailure: true })).stdout;
+  await checkSudo(mac, "pre-flight");
+  const fv = (await mac.asRoot([hostPath(host, "/usr/bin/fdesetup"), "status"], { allowFailure: true })).stdout;
   const fileVault = /FileVault is On/.test(fv) ? "On" : /FileVault is Off/.test(fv) ? "Off" : "unknown";
-  const memsize = Number((await run([hostPath(host, "/usr/sbin/sysctl"), "-n", "hw.memsize"])).stdout.trim());
+  const memsize = Number((await mac.run([hostPath(host, "/usr/sbin/sysctl"), "-n", "hw.memsize"])).stdout.trim());
   return { macosVersion, arch: arch as "arm64" | "x86_64", fileVault, hostMemoryGiB: Math.floor(memsize / 1024 ** 3) };
 }
 
-async function listVersions(inputs: HomebrewPackagesInputs, brew: string): Promise<Record<string, string>> {
-  const r = await asUser(inputs.host, [brew, "list", "--versions", ...inputs.formulae], { allowFailure: true, timeoutMs: 60_000 });
+async function listVersions(mac: Mac, inputs: HomebrewPackagesInputs, brew: string): Promise<Record<string, string>> {
+  const r = await mac.asUser([brew, "list", "--versions", ...inputs.formulae], { allowFailure: true, timeoutMs: 60_000 });
   return parseVersions(r.stdout);
 }
 
@@ -163,12 +154,12 @@ async function listVersions(inputs: HomebrewPackagesInputs, brew: string): Promi
 const BREW_ENV = { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_INSTALL_CLEANUP: "1", HOMEBREW_NO_ENV_HINTS: "1" };
 
 /** `brew upgrade` of what the upgrade decision names, then a check that each is at its target. */
-async function upgrade(inputs: HomebrewPackagesInputs, brew: string, plan: Upgrade): Promise<Record<string, string>> {
+async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, brew: string, plan: Upgrade): Promise<Record<string, string>> {
   const names = Object.keys(plan.formulae);
   const steps = Object.entries(plan.formulae).map(([f, { from, to }]) => `${f} ${from} → ${to}`);
   say(inputs, `upgrading ${steps.join(", ")} as ${inputs.host.user}`);
-  await asUser(inputs.host, [brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
-  const versions = await listVersions(inputs, brew);
+  await mac.asUser([brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
+  const versions = await listVersions(mac, inputs, brew);
   const off = Object.entries(plan.formulae).filter(([f, { to }]) => versions[f] !== to);
   if (off.length > 0)
     throw new Error(
@@ -177,24 +168,24 @@ async function upgrade(inputs: HomebrewPackagesInputs, brew: string, plan: Upgra
   return versions;
 }
 
-async function converge(inputs: HomebrewPackagesInputs, olds?: HomebrewPackagesOutputs): Promise<HomebrewPackagesOutputs> {
+export async function convergePackages(mac: Mac, inputs: HomebrewPackagesInputs, olds?: HomebrewPackagesOutputs): Promise<HomebrewPackagesOutputs> {
   const installedBefore = olds?.installedByUs ?? [];
-  const facts = await audit(inputs);
+  const facts = await audit(mac, inputs);
   const prefix = brewPrefixFor(inputs.host, facts.arch);
   const brew = `${prefix}/bin/brew`;
-  if (!existsSync(brew))
+  if (!(await mac.exists(brew)))
     throw new Error(`pre-flight: Homebrew not found at ${brew}: install it (https://brew.sh) as ${inputs.host.user}, then run again`);
   return withLock("brew", async () => {
-    let versions = await listVersions(inputs, brew);
+    let versions = await listVersions(mac, inputs, brew);
     const missing = inputs.formulae.filter((f) => !versions[f]);
     if (missing.length > 0) {
       say(inputs, `installing ${missing.join(", ")} as ${inputs.host.user}`);
-      await asUser(inputs.host, [brew, "install", ...missing], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
-      versions = await listVersions(inputs, brew);
+      await mac.asUser([brew, "install", ...missing], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
+      versions = await listVersions(mac, inputs, brew);
       const still = inputs.formulae.filter((f) => !versions[f]);
       if (still.length > 0) throw new Error(`brew install reported success but ${still.join(", ")} is still not installed under ${prefix}`);
     }
-    if (inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id) versions = await upgrade(inputs, brew, inputs.upgrade);
+    if (inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id) versions = await upgrade(mac, inputs, brew, inputs.upgrade);
     say(inputs, `${inputs.formulae.map((f) => `${f} ${versions[f]}`).join(", ")} under ${prefix}`);
     return {
       ...inputs,
@@ -218,14 +209,15 @@ export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMa
     return result;
   },
   async create(inputs: HomebrewPackagesInputs) {
-    return { id: `homebrew-${inputs.host.user}`, outs: await converge(inputs) };
+    return { id: `homebrew-${inputs.host.user}`, outs: await convergePackages(macOf(inputs.host), inputs) };
   },
   async update(_id: string, olds: HomebrewPackagesOutputs, news: HomebrewPackagesInputs) {
-    return { outs: await converge(news, olds) };
+    return { outs: await convergePackages(macOf(news.host), news, olds) };
   },
   async read(id: string, stored: HomebrewPackagesOutputs) {
     const brew = `${stored.prefix}/bin/brew`;
-    const found = existsSync(brew) ? await listVersions(stored, brew).catch(() => ({}) as Record<string, string>) : {};
+    const mac = macOf(stored.host);
+    const found = (await mac.exists(brew)) ? await listVersions(mac, stored, brew).catch(() => ({}) as Record<string, string>) : {};
     const versions = Object.fromEntries(stored.formulae.map((f) => [f, found[f] ?? ""]));
     return { id, props: { ...stored, versions } };
   },

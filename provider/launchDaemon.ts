@@ -7,14 +7,11 @@
 // SIGTERM without passing it on (shell_cmds su/su.c), so launchd could never stop Colima.
 // Files are written root:wheel (plist 0644, script 0755); the job is reloaded only when they change.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { asRoot, asUser, colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
+import { colimaPaths, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
   explainBootstrapFailure,
@@ -23,8 +20,8 @@ import {
   bootout as launchdBootout,
   removeConflictingJobs,
 } from "./lib/launchd";
+import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
-import { run } from "./lib/process";
 import { settingSchemas } from "./lib/settingsSchema";
 
 // ---- Args ---------------------------------------------------------------------------------
@@ -350,59 +347,39 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
 
 // ---- executor -----------------------------------------------------------------------------
 
-/** Writes `text` to `dest` as root:wheel with `mode` (via install(1), atomically replacing it). */
-async function installFile(host: Host, text: string, dest: string, mode: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "colima-pulse-"));
-  try {
-    const tmp = join(dir, "file");
-    writeFileSync(tmp, text, { mode: 0o600 });
-    await asRoot(host, [hostPath(host, "/usr/bin/install"), "-m", mode, "-o", "0", "-g", "0", tmp, dest]);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function readOrEmpty(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-async function converge(inputs: LaunchDaemonInputs): Promise<LaunchDaemonOutputs> {
+export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs): Promise<LaunchDaemonOutputs> {
   const { plistPath, scriptPath, scriptDir } = daemonPaths(inputs);
   const plist = renderPlist(inputs);
   const script = renderSupervisor(inputs);
-  const uid = (await run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
-  await removeConflictingJobs(inputs.host, uid, (m) => say(inputs, m));
-  const onDisk = filesHash(readOrEmpty(plistPath), readOrEmpty(scriptPath));
+  const uid = (await mac.run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
+  await removeConflictingJobs(mac, uid, (m) => say(inputs, m));
+  const onDisk = filesHash((await mac.readFile(plistPath)) ?? "", (await mac.readFile(scriptPath)) ?? "");
   const wanted = filesHash(plist, script);
   const target = `system/${inputs.label}`;
-  const state = onDisk === wanted ? await jobState(inputs.host, target) : { loaded: false, running: false };
+  const state = onDisk === wanted ? await jobState(mac, target) : { loaded: false, running: false };
   if (onDisk !== wanted) {
     const logDir = inputs.logPath.replace(/\/[^/]*$/, "") || "/";
-    await asRoot(inputs.host, [hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir, logDir]);
-    await installFile(inputs.host, script, scriptPath, "0755");
-    await installFile(inputs.host, plist, plistPath, "0644");
-    if (await launchdBootout(inputs.host, target)) say(inputs, `${target} changed: reloading it`);
+    await mac.asRoot([hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir, logDir]);
+    await mac.writeFile(scriptPath, script, { owner: "root", mode: "0755" });
+    await mac.writeFile(plistPath, plist, { owner: "root", mode: "0644" });
+    if (await launchdBootout(mac, target)) say(inputs, `${target} changed: reloading it`);
   } else if (state.loaded) {
     if (!state.running) {
       // The supervisor gave up after failed starts: a new count, and a new start.
       const failures = `${homeOf(inputs.host)}/.colima/.colima-pulse-${inputs.profile}.failures`;
-      await asUser(inputs.host, [hostPath(inputs.host, "/bin/rm"), "-f", failures]);
-      await asRoot(inputs.host, [hostPath(inputs.host, "/bin/launchctl"), "kickstart", "-k", target]);
+      await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", failures]);
+      await mac.asRoot([hostPath(inputs.host, "/bin/launchctl"), "kickstart", "-k", target]);
       say(inputs, `${target} was not running: restarted it`);
     }
     return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true };
   }
   await withLock("launchctl", async () => {
-    if (await isLoaded(inputs.host, target)) return;
+    if (await isLoaded(mac, target)) return;
     const launchctl = hostPath(inputs.host, "/bin/launchctl");
-    await asRoot(inputs.host, [launchctl, "enable", target]);
-    const r = await asRoot(inputs.host, [launchctl, "bootstrap", "system", plistPath], { allowFailure: true, timeoutMs: 60_000 });
+    await mac.asRoot([launchctl, "enable", target]);
+    const r = await mac.asRoot([launchctl, "bootstrap", "system", plistPath], { allowFailure: true, timeoutMs: 60_000 });
     if (r.exitCode !== 0) {
-      const why = await explainBootstrapFailure(inputs.host, inputs.label, plistPath);
+      const why = await explainBootstrapFailure(mac, inputs.label, plistPath);
       throw new Error(`launchctl bootstrap system ${plistPath} failed (exit ${r.exitCode}: ${r.stderr.trim()}): ${why}`);
     }
   });
@@ -421,18 +398,19 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
     return result;
   },
   async create(inputs: LaunchDaemonInputs) {
-    return { id: `system/${inputs.label}`, outs: await converge(inputs) };
+    return { id: `system/${inputs.label}`, outs: await convergeLaunchDaemon(macOf(inputs.host), inputs) };
   },
   async update(_id: string, _olds: LaunchDaemonOutputs, news: LaunchDaemonInputs) {
-    return { outs: await converge(news) };
+    return { outs: await convergeLaunchDaemon(macOf(news.host), news) };
   },
   async read(id: string, stored: LaunchDaemonOutputs) {
+    const mac = macOf(stored.host);
     const { plistPath, scriptPath } = daemonPaths(stored);
-    const hash = filesHash(readOrEmpty(plistPath), readOrEmpty(scriptPath));
-    const uid = (await run([hostPath(stored.host, "/usr/bin/id"), "-u", stored.host.user], { allowFailure: true })).stdout.trim();
+    const hash = filesHash((await mac.readFile(plistPath)) ?? "", (await mac.readFile(scriptPath)) ?? "");
+    const uid = (await mac.run([hostPath(stored.host, "/usr/bin/id"), "-u", stored.host.user], { allowFailure: true })).stdout.trim();
     const conflicts: string[] = [];
     for (const label of CONFLICTING_LABELS) {
-      for (const target of [`system/${label}`, `gui/${uid}/${label}`]) if (await isLoaded(stored.host, target)) conflicts.push(target);
+      for (const target of [`system/${label}`, `gui/${uid}/${label}`]) if (await isLoaded(mac, target)) conflicts.push(target);
     }
     const target = `system/${stored.label}`;
     return {
@@ -440,16 +418,17 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
       props: {
         ...stored,
         filesHash: hash,
-        ...(await jobState(stored.host, target)),
+        ...(await jobState(mac, target)),
         conflicts,
       },
     };
   },
   async delete(_id: string, stored: LaunchDaemonOutputs) {
+    const mac = macOf(stored.host);
     const { plistPath, scriptPath } = daemonPaths(stored);
-    if (await launchdBootout(stored.host, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}; Colima stopped`);
-    await asRoot(stored.host, [hostPath(stored.host, "/bin/rm"), "-f", plistPath, scriptPath]);
-    if (existsSync(plistPath)) throw new Error(`${plistPath} is still there after rm`);
+    if (await launchdBootout(mac, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}; Colima stopped`);
+    await mac.asRoot([hostPath(stored.host, "/bin/rm"), "-f", plistPath, scriptPath]);
+    if (await mac.exists(plistPath)) throw new Error(`${plistPath} is still there after rm`);
   },
 });
 

@@ -5,8 +5,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import type { Host } from "./lib/host";
+import { macOf } from "./lib/mac";
 import { onMachine } from "./lib/machineLock";
-import { run } from "./lib/process";
+import { type CommandResult, type RunOptions, run } from "./lib/process";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -122,9 +123,16 @@ export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeConta
 
 // ---- executor -----------------------------------------------------------------------------
 
+/** Runs the docker CLI against the endpoint: on the Mac, as the Homebrew user (whose socket it
+ *  is), through the Mac's seam; here, for a plain Docker endpoint without a Mac. */
+function docker(inputs: SmokeContainerInputs, args: string[], options: RunOptions): Promise<CommandResult> {
+  const argv = dockerArgv(inputs, ...args);
+  return inputs.host ? macOf(inputs.host).asUser(argv, options) : run(argv, options);
+}
+
 /** The local image's id and repo digests, or undefined when the engine does not have it. */
 async function inspectImage(inputs: SmokeContainerInputs): Promise<{ id: string; repoDigests: string[] } | undefined> {
-  const r = await run(dockerArgv(inputs, "image", "inspect", "--format", "{{json .}}", inputs.image), {
+  const r = await docker(inputs, ["image", "inspect", "--format", "{{json .}}", inputs.image], {
     allowFailure: true,
     timeoutMs: 30_000,
   });
@@ -138,14 +146,12 @@ async function inspectImage(inputs: SmokeContainerInputs): Promise<{ id: string;
 
 async function smokeTest(inputs: SmokeContainerInputs, pulledBefore?: boolean): Promise<SmokeContainerOutputs> {
   const timeoutMs = inputs.timeoutSeconds * 1000;
-  const version = await run(dockerArgv(inputs, "version", "--format", "{{.Server.Version}}"), { timeoutMs: 30_000 });
+  const version = await docker(inputs, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 30_000 });
   const serverVersion = version.stdout.trim();
   const before = await inspectImage(inputs);
   say(inputs, `Docker Engine ${serverVersion} answers at ${inputs.dockerHost}; pulling ${inputs.image}`);
-  await run(dockerArgv(inputs, "pull", "--quiet", inputs.image), { timeoutMs });
-  const ran = await run(dockerArgv(inputs, "run", "--rm", "--label", `io.colima-pulse.smoke=${inputs.resourceName}`, inputs.image), {
-    timeoutMs,
-  });
+  await docker(inputs, ["pull", "--quiet", inputs.image], { timeoutMs });
+  const ran = await docker(inputs, ["run", "--rm", "--label", `io.colima-pulse.smoke=${inputs.resourceName}`, inputs.image], { timeoutMs });
   if (!ran.stdout.includes(inputs.expectOutput)) {
     throw new Error(
       `smoke container ${inputs.image} ran but did not print ${JSON.stringify(inputs.expectOutput)}; it printed:\n${ran.stdout.trim()}`,
@@ -191,14 +197,18 @@ export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: await locked(news, () => smokeTest(news, olds.pulledByUs)) };
   },
   async read(id: string, stored: SmokeContainerOutputs) {
-    // The engine being unreachable reads as "image gone": diff then asks for a re-run.
-    const found = await inspectImage(stored).catch(() => undefined);
+    // The engine being unreachable reads as "image gone": diff then asks for a re-run. The Mac out
+    // of reach is not that: refresh fails, saying so.
+    const found = await inspectImage(stored).catch((e: Error) => {
+      if (e.name === "SshError") throw e;
+      return undefined;
+    });
     const imageDigest = found ? pickDigest(stored.image, found.repoDigests) : stored.imageDigest;
     return { id, props: { ...stored, imageId: found?.id ?? "", imageDigest } };
   },
   async delete(_id: string, stored: SmokeContainerOutputs) {
     if (!stored.pulledByUs) return; // the image was there before us: not ours to remove
-    const r = await locked(stored, () => run(dockerArgv(stored, "image", "rm", stored.image), { allowFailure: true, timeoutMs: 60_000 }));
+    const r = await locked(stored, () => docker(stored, ["image", "rm", stored.image], { allowFailure: true, timeoutMs: 60_000 }));
     if (r.exitCode !== 0 && !/no such image/i.test(r.stderr)) {
       throw new Error(`[${stored.resourceName}] could not remove image ${stored.image}: ${r.stderr.trim()}`);
     }

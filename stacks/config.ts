@@ -55,6 +55,11 @@ export const SETTINGS = {
   // Not in the seed (it restarts by hand): how the LaunchDaemon's supervisor retries.
   RESTART_THROTTLE_SECONDS: digits(base.RESTART_THROTTLE_SECONDS).default(10),
   MAX_FAILED_STARTS: digits(base.MAX_FAILED_STARTS).default(5),
+  // Not in the seed (it runs on the Mac): how the control machine reaches this Mac (README "Fleet").
+  SSH_HOST: base.SSH_HOST.optional(),
+  SSH_PORT: digits(base.SSH_PORT).optional(),
+  SSH_IDENTITY_FILE: base.SSH_IDENTITY_FILE.optional(),
+  SSH_KNOWN_HOSTS_FILE: base.SSH_KNOWN_HOSTS_FILE.optional(),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -145,6 +150,16 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
       settings[key] = parsed.data;
       sources[key] = got ? got.from.layer : "default";
       if (got?.from.secrets?.includes(key)) secrets.push(key);
+    }
+  }
+  if (settings.SSH_HOST === undefined) {
+    for (const key of ["SSH_PORT", "SSH_IDENTITY_FILE", "SSH_KNOWN_HOSTS_FILE"] as const) {
+      const got = given.get(key)?.at(-1);
+      // (A bad value was reported above already.)
+      if (got && settings[key] !== undefined)
+        problems.push(
+          `${key} (${got.from.layer}: ${got.from.file}) = ${shown(got.from, key, got.value)}: applies only with SSH_HOST, which no layer sets (without it this Mac is the machine running Pulumi)`,
+        );
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -18,7 +18,8 @@ import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
 import type { Upgrade } from "../provider/homebrewPackages";
 import type { ResetDecision } from "../provider/lib/adoption";
-import { type Host, hostPath } from "../provider/lib/host";
+import { hostOf, hostPath } from "../provider/lib/host";
+import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
 import { readResetDecision, readUpgradeDecision } from "./commandLineDecisions";
@@ -32,6 +33,17 @@ function stop(message: string): never {
   const e = new RunError(message);
   e.stack = undefined;
   throw e;
+}
+
+/** Stops, having run nothing that changes the Mac, when it cannot be reached, its host key is
+ *  unknown or changed, or sudo there would need a password (the messages say the fix). */
+async function reachable(mac: Mac): Promise<void> {
+  if (mac.local) return;
+  try {
+    await checkSudo(mac, mac.name);
+  } catch (e) {
+    stop((e as Error).message);
+  }
 }
 
 /** Runs `fn`, turning a settings error into Pulumi's plain error. */
@@ -90,9 +102,10 @@ function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | und
 
 /** `npm run upgrade`: what Homebrew can upgrade, said before anything changes; undefined when
  *  nothing can (then the run changes nothing for it). */
-async function upgradePlan(id: string, host: Host, survey: MacSurvey): Promise<Upgrade | undefined> {
+async function upgradePlan(id: string, mac: Mac, survey: MacSurvey): Promise<Upgrade | undefined> {
+  const host = mac.host;
   const installed = Object.keys(survey.versions);
-  const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(host, survey.prefix, installed) : {};
+  const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(mac, survey.prefix, installed) : {};
   const current = installed.filter((f) => !outdated[f]).map((f) => `${f} ${survey.versions[f]}`);
   if (Object.keys(outdated).length === 0) {
     log.warn(
@@ -123,11 +136,14 @@ export = async () => {
     sources,
     secrets,
   } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), getStack(), engineConfig())));
-  const host = { root: hostRoot, user: machine.HOMEBREW_USER };
+  const host = hostOf(hostRoot, machine);
+  const mac = macOf(host);
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
 
-  const survey = await surveyMac(host, machine.LABEL);
+  // Over SSH: the host key, the login and sudo are checked before anything else runs there.
+  await reachable(mac);
+  const survey = await surveyMac(mac, machine.LABEL);
   const plan = planAdoption(
     survey,
     {
@@ -146,7 +162,7 @@ export = async () => {
   const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
-  const upgrade = upgradeId ? await upgradePlan(upgradeId, host, survey) : undefined;
+  const upgrade = upgradeId ? await upgradePlan(upgradeId, mac, survey) : undefined;
 
   const config = new Config();
   const pulse = new ColimaPulse("colima", {

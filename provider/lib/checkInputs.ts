@@ -121,20 +121,38 @@ export function inputChanges<T extends object>(
   why: (key: keyof T) => string | undefined,
   kind: "update" | "update-replace" = "update",
 ): PropertyChange[] {
-  return changedKeys(olds, news, keys).map((key) => ({
-    property: String(key),
-    kind,
-    old: olds[key],
-    new: news[key],
-    why: why(key),
-  }));
+  // How the Mac is reached (host.ssh) is not what the Mac is: a new address updates state only.
+  const reach = (v: unknown) => (v as { ssh?: unknown } | undefined)?.ssh;
+  const what = (v: unknown) => ({ ...(v as object), ssh: undefined });
+  const changes: PropertyChange[] = [];
+  for (const key of keys) {
+    const [old, now] = [olds[key], news[key]];
+    if (key === "host" && JSON.stringify(reach(old)) !== JSON.stringify(reach(now))) {
+      changes.push({ property: "host.ssh", kind: "update", old: reach(old), new: reach(now), why: REACH_ONLY });
+    }
+    const same = key === "host" ? JSON.stringify(what(old)) === JSON.stringify(what(now)) : JSON.stringify(old) === JSON.stringify(now);
+    if (!same) changes.push({ property: String(key), kind, old, new: now, why: why(key) });
+  }
+  return changes;
 }
+
+/** Why a change of only how the Mac is reached runs nothing on it (machineLock.ts onTheMac). */
+export const REACH_ONLY = "the Mac is reached another way: state records it, nothing on the Mac changes";
 
 /** The Mac (Host) as every resource's input: an absolute root and a macOS short user name. */
 export function hostSchema(z: Zod) {
+  const s = settingSchemas(z);
   return z.strictObject({
     root: z.string().regex(/^\/[^\0\n]*$/, "must be an absolute path"),
-    user: settingSchemas(z).HOMEBREW_USER,
+    user: s.HOMEBREW_USER,
+    ssh: z
+      .strictObject({
+        destination: s.SSH_HOST,
+        port: s.SSH_PORT.optional(),
+        identityFile: s.SSH_IDENTITY_FILE.optional(),
+        knownHostsFile: s.SSH_KNOWN_HOSTS_FILE.optional(),
+      })
+      .optional(),
   });
 }
 

@@ -1,9 +1,9 @@
-// The Mac the provider acts on, and the one way it runs things there: as root (launchd, files
-// under /Library) or as the Homebrew user (brew, colima), with absolute paths for every system
-// tool (no PATH hijack) and argv arrays (no shell). `root` is "/" on a Mac; tests point it at the
-// simulator's sandbox, which mirrors macOS's paths, so the same code runs in both places.
+// The Mac the provider acts on, as plain data (Host), and the pure facts about it: where Colima
+// keeps a profile, which processes are whose. Acting on it goes through provider/lib/mac.ts, with
+// absolute paths for every system tool (no PATH hijack) and argv arrays (no shell). `root` is "/"
+// on a Mac; tests point it at the simulator's sandbox, which mirrors macOS's paths, so the same
+// code runs in both places, locally or over SSH.
 import type { Input } from "@pulumi/pulumi";
-import { type CommandResult, type RunOptions, run } from "./process";
 
 /** Plain data (it is part of resource inputs and is serialized into state). */
 export interface Host {
@@ -11,6 +11,36 @@ export interface Host {
   root: string;
   /** The user who owns Homebrew and runs Colima (never root). */
   user: string;
+  /** How to reach the Mac when it is not this machine (SSH_HOST…); absent: it is this machine. */
+  ssh?: SshTarget;
+}
+
+/** An SSH destination as the system ssh client takes it; no secret (keys stay in their files). */
+export interface SshTarget {
+  /** `[user@]host` or a Host alias of ~/.ssh/config (SSH_HOST). */
+  destination: string;
+  /** SSH_PORT; else ssh's own (its config, or 22). */
+  port?: number;
+  /** SSH_IDENTITY_FILE: a private key file on the control machine; else ssh's own (agent, config). */
+  identityFile?: string;
+  /** SSH_KNOWN_HOSTS_FILE: the fleet's known_hosts file; else ~/.ssh/known_hosts. */
+  knownHostsFile?: string;
+}
+
+/** The settings a Host is made of (a resource's `host` input is secret when one of them is). */
+export const HOST_SETTINGS = ["HOMEBREW_USER", "SSH_HOST", "SSH_PORT", "SSH_IDENTITY_FILE", "SSH_KNOWN_HOSTS_FILE"] as const;
+
+/** The Mac these settings name: this machine under `root`, or the one SSH_HOST reaches. */
+export function hostOf(
+  root: string,
+  s: { HOMEBREW_USER: string; SSH_HOST?: string; SSH_PORT?: number; SSH_IDENTITY_FILE?: string; SSH_KNOWN_HOSTS_FILE?: string },
+): Host {
+  if (!s.SSH_HOST) return { root, user: s.HOMEBREW_USER };
+  const ssh: SshTarget = { destination: s.SSH_HOST };
+  if (s.SSH_PORT !== undefined) ssh.port = s.SSH_PORT;
+  if (s.SSH_IDENTITY_FILE) ssh.identityFile = s.SSH_IDENTITY_FILE;
+  if (s.SSH_KNOWN_HOSTS_FILE) ssh.knownHostsFile = s.SSH_KNOWN_HOSTS_FILE;
+  return { root, user: s.HOMEBREW_USER, ssh };
 }
 
 /** The Colima machine both the profile and its LaunchDaemon are made of (resource inputs). */
@@ -46,52 +76,16 @@ export function hostPath(host: Pick<Host, "root">, mac: string): string {
   return host.root === "/" ? mac : `${host.root.replace(/\/+$/, "")}${mac}`;
 }
 
-/** State shared by every provider in the one plugin process (module state is copied per
- *  serialized provider, so it lives on globalThis; docs/ARCHITECTURE.md §4). */
-function shared(): { users: Map<string, Promise<string>>; locks: Map<string, Promise<unknown>> } {
-  const g = globalThis as { __colimaPulse?: ReturnType<typeof shared> };
-  g.__colimaPulse ??= { users: new Map(), locks: new Map() };
-  return g.__colimaPulse;
-}
-
-/** The user this process acts as, as the host's `id -un` reports it (asked once per process). */
-export function currentUser(host: Host): Promise<string> {
-  const cache = shared().users;
-  let user = cache.get(host.root);
-  if (!user) {
-    user = run([hostPath(host, "/usr/bin/id"), "-un"], { timeoutMs: 10_000 }).then((r) => r.stdout.trim());
-    cache.set(host.root, user);
-  }
-  return user;
-}
-
 /** Runs `fn` after every earlier holder of lock `name` in this process: the engine calls
- *  providers concurrently, and brew and launchctl must not be driven twice at once. */
+ *  providers concurrently, and brew and launchctl must not be driven twice at once. The locks
+ *  live on globalThis, shared by every provider module of the plugin process (docs/ARCHITECTURE.md §4). */
 export function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const locks = shared().locks;
-  const previous = locks.get(name) ?? Promise.resolve();
+  const g = globalThis as { __colimaPulseLocks?: Map<string, Promise<unknown>> };
+  g.__colimaPulseLocks ??= new Map();
+  const previous = g.__colimaPulseLocks.get(name) ?? Promise.resolve();
   const next = previous.catch(() => undefined).then(fn);
-  locks.set(name, next);
+  g.__colimaPulseLocks.set(name, next);
   return next;
-}
-
-/** Runs argv as root: directly when we are root, else through `sudo -n` (never prompts). */
-export async function asRoot(host: Host, argv: string[], options?: RunOptions): Promise<CommandResult> {
-  const me = await currentUser(host);
-  return run(me === "root" ? argv : [hostPath(host, "/usr/bin/sudo"), "-n", ...argv], options);
-}
-
-/** Runs argv as the Homebrew user with that user's HOME, directly when we are that user. */
-export async function asUser(host: Host, argv: string[], options?: RunOptions): Promise<CommandResult> {
-  const me = await currentUser(host);
-  const vars = { HOME: homeOf(host), USER: host.user, ...(options?.env ?? {}) };
-  if (me === host.user) return run(argv, { ...options, env: vars });
-  const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  // sudo resets the environment; /usr/bin/env sets what the command needs.
-  return run([hostPath(host, "/usr/bin/sudo"), "-n", "-u", host.user, "-H", hostPath(host, "/usr/bin/env"), ...env, ...argv], {
-    ...options,
-    env: undefined,
-  });
 }
 
 /** The Homebrew user's home (macOS: /Users/<user>). */
@@ -140,10 +134,9 @@ export interface ProcessInfo {
   command: string;
 }
 
-/** Live processes (zombies excluded), from the host's ps; `timeoutMs` is a caller's deadline. */
-export async function listProcesses(host: Host, timeoutMs = 15_000): Promise<ProcessInfo[]> {
-  const r = await run([hostPath(host, "/bin/ps"), "axo", "pid=,user=,stat=,command="], { timeoutMs });
-  return r.stdout
+/** Live processes (zombies excluded) from the output of `ps axo pid=,user=,stat=,command=`. */
+export function parseProcesses(ps: string): ProcessInfo[] {
+  return ps
     .split("\n")
     .map((line) => /^\s*(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null && !(m[3] as string).startsWith("Z"))

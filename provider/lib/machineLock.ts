@@ -8,11 +8,17 @@
 // - a provider process takes a lock directory on the Mac at its first step and keeps it until it
 //   ends; another waits for it (saying for whom), and takes it over once its holder is gone;
 // - a watchdog notices when the engine is gone, lets the step in flight finish, then exits.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+//
+// The lock lives on the Mac, also when it is driven over SSH; its holder is a process on the
+// machine that runs Pulumi (the control machine), so only that machine can tell whether the
+// holder is gone. A lock held from another control machine is waited for, naming that machine.
+import { spawnSync } from "node:child_process";
 import { connect } from "node:net";
+import { hostname } from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import { say } from "./checkInputs";
-import { type Host, hostPath, listProcesses } from "./host";
+import { type Host, hostPath, shellQuote } from "./host";
+import { type Mac, macOf } from "./mac";
 
 /** World-writable and sticky on every Mac, and kept across reboots (a stale lock is then taken over). */
 export const LOCK_PATH = "/var/tmp/colima-pulse.lock";
@@ -24,6 +30,8 @@ interface Owner {
   pid: number;
   command: string;
   since: string;
+  /** The control machine the holder runs on (absent in locks of earlier versions: this one). */
+  controller?: string;
 }
 
 interface Session {
@@ -47,7 +55,7 @@ export async function onMachine<T>(host: Host, report: (message: string) => void
   s.inFlight++;
   try {
     watchEngine();
-    await acquire(hostPath(host, LOCK_PATH), host, report);
+    await acquire(hostPath(host, LOCK_PATH), macOf(host), report);
     return await step();
   } finally {
     s.inFlight--;
@@ -56,93 +64,102 @@ export async function onMachine<T>(host: Host, report: (message: string) => void
 }
 
 /** Takes `dir` for this process once; every concurrent step of the process shares that wait. */
-function acquire(dir: string, host: Host, report: (message: string) => void): Promise<void> {
+function acquire(dir: string, mac: Mac, report: (message: string) => void): Promise<void> {
   const held = session().held;
-  let taking = held.get(dir);
+  const key = `${mac.name} ${dir}`;
+  let taking = held.get(key);
   if (!taking) {
-    taking = take(dir, host, report);
-    held.set(dir, taking);
+    taking = take(dir, mac, report);
+    held.set(key, taking);
     // A failed wait (timeout, engine gone) is not a hold: the next step tries again.
-    taking.catch(() => held.delete(dir));
+    taking.catch(() => held.delete(key));
   }
   return taking;
 }
 
-async function take(dir: string, host: Host, report: (message: string) => void): Promise<void> {
+async function take(dir: string, mac: Mac, report: (message: string) => void): Promise<void> {
   const s = session();
-  const me: Owner = { pid: process.pid, command: await commandOf(host, process.pid), since: new Date().toISOString() };
+  const me: Owner = { pid: process.pid, command: commandOf(process.pid), since: new Date().toISOString(), controller: hostname() };
+  const [sh, mkdir, cat, mv, rm] = ["/bin/sh", "/bin/mkdir", "/bin/cat", "/bin/mv", "/bin/rm"].map((t) => hostPath(mac.host, t) as string);
   const started = Date.now();
   let unreadableSince: number | undefined;
   let said = -SAY_EVERY_MS;
   for (;;) {
-    try {
-      mkdirSync(dir);
-      writeFileSync(`${dir}/owner.json`, JSON.stringify(me));
-      releaseAtExit(dir);
+    // mkdir is the atomic test-and-set, on the Mac; the owner is written in the same command.
+    const made = await mac.run(
+      [sh as string, "-c", `${shellQuote(mkdir as string)} "$1" && ${shellQuote(cat as string)} >"$1/owner.json"`, "sh", dir],
+      {
+        input: JSON.stringify(me),
+        allowFailure: true,
+        timeoutMs: 30_000,
+      },
+    );
+    if (made.exitCode === 0) {
+      releaseAtExit(mac, dir);
       return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     }
-    const owner = readOwner(dir);
+    if (!/exists/i.test(made.stderr)) throw new Error(`could not take ${LOCK_PATH} on ${mac.name}: ${made.stderr.trim()}`);
+    const owner = await readOwner(mac, dir);
     // No owner yet: its taker is writing it this instant, or died between mkdir and write.
     unreadableSince = owner ? undefined : (unreadableSince ?? Date.now());
-    const stale = owner ? !(await alive(host, owner)) : Date.now() - (unreadableSince as number) > 5_000;
+    const stale = owner ? !alive(owner) : Date.now() - (unreadableSince as number) > 5_000;
     if (stale) {
       // Its holder is gone (kill -9, power cut, reboot): nothing of it is in flight any more. Move
       // it aside only if it is still that holder's (another waiter may have taken over meanwhile).
-      if (JSON.stringify(readOwner(dir)) === JSON.stringify(owner)) {
+      if (JSON.stringify(await readOwner(mac, dir)) === JSON.stringify(owner)) {
         const aside = `${dir}.stale-${process.pid}`;
-        try {
-          renameSync(dir, aside);
-          rmSync(aside, { recursive: true, force: true });
-        } catch {
-          // another waiter moved it first
-        }
+        // Fails when another waiter moved it first.
+        const moved = await mac.run([mv as string, dir, aside], { allowFailure: true });
+        if (moved.exitCode === 0) await mac.run([rm as string, "-rf", aside], { allowFailure: true });
       }
       continue;
     }
     if (s.engineGone) throw new Error("the engine that asked for this step is gone; not starting it");
     const waited = Date.now() - started;
-    const who = owner ? `pid ${owner.pid}, holding it since ${owner.since}` : "its holder is starting";
+    const elsewhere = owner?.controller && owner.controller !== hostname() ? ` on control machine ${owner.controller}` : "";
+    const who = owner ? `pid ${owner.pid}${elsewhere}, holding it since ${owner.since}` : "its holder is starting";
     if (waited >= GIVE_UP_MS) {
       throw new Error(
-        `another colima-pulse run on this Mac still holds ${LOCK_PATH} (${who}) after ${Math.round(waited / 1000)}s. ` +
-          `Let it finish, or end it${owner ? ` (kill ${owner.pid})` : ""} and run again.`,
+        `another colima-pulse run on ${mac.name} still holds ${LOCK_PATH} (${who}) after ${Math.round(waited / 1000)}s. ` +
+          `Let it finish, or end it${owner ? ` (kill ${owner.pid}${elsewhere})` : ""} and run again` +
+          (elsewhere ? `; if that run is gone, remove ${LOCK_PATH} on the Mac (rm -rf ${LOCK_PATH}).` : "."),
       );
     }
     if (waited - said >= SAY_EVERY_MS) {
-      report(`waiting for another colima-pulse run on this Mac to finish its step (${who}; waited ${Math.round(waited / 1000)}s)`);
+      report(`waiting for another colima-pulse run on ${mac.name} to finish its step (${who}; waited ${Math.round(waited / 1000)}s)`);
       said = waited;
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 
-function readOwner(dir: string): Owner | undefined {
+async function readOwner(mac: Mac, dir: string): Promise<Owner | undefined> {
   try {
-    return JSON.parse(readFileSync(`${dir}/owner.json`, "utf8")) as Owner;
+    return JSON.parse((await mac.readFile(`${dir}/owner.json`)) ?? "") as Owner;
   } catch {
     return undefined;
   }
 }
 
-/** The command line ps shows for `pid` (what alive() compares against). */
-async function commandOf(host: Host, pid: number): Promise<string> {
-  return (await listProcesses(host)).find((p) => p.pid === pid)?.command ?? "";
+/** The command line ps shows for `pid` on this machine (what alive() compares against). */
+function commandOf(pid: number): string {
+  return (spawnSync("/bin/ps", ["-o", "command=", "-p", String(pid)], { encoding: "utf8", timeout: 15_000 }).stdout ?? "").trim();
 }
 
-/** Alive and still the same program (a PID can be reused after a reboot). */
-async function alive(host: Host, owner: Owner): Promise<boolean> {
+/** Alive and still the same program (a PID can be reused after a reboot). A holder on another
+ *  control machine cannot be asked from here: it counts as alive. */
+function alive(owner: Owner): boolean {
+  if (owner.controller && owner.controller !== hostname()) return true;
   try {
     process.kill(owner.pid, 0);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ESRCH") return false;
   }
-  return (await commandOf(host, owner.pid)) === owner.command;
+  return commandOf(owner.pid) === owner.command;
 }
 
-function releaseAtExit(dir: string): void {
-  const release = () => rmSync(dir, { recursive: true, force: true });
+function releaseAtExit(mac: Mac, dir: string): void {
+  const release = () => mac.removeNow(dir);
   process.once("exit", release);
   // The engine ends its plugins with SIGINT, then SIGKILL (cmdutil.TerminateProcessGroup).
   for (const [signal, code] of [
@@ -224,13 +241,24 @@ export function onTheMac(provider: pulumi.dynamic.ResourceProvider): pulumi.dyna
       return step(...args);
     }) as S;
   }
+  const update = guard(provider.update);
+  const diff = provider.diff;
   return {
     ...provider,
     check: watched(provider.check),
     diff: watched(provider.diff),
     create: guard(provider.create),
     read: guard(provider.read),
-    update: guard(provider.update),
+    // Only the way to the Mac changed (a new SSH_HOST): record it, touch nothing on the Mac.
+    update:
+      update &&
+      (async (id, olds, news) => {
+        // Our providers' diffs carry detailedDiff (provider/lib/checkInputs.ts diffOf).
+        const d = diff ? ((await diff(id, olds, news)) as { detailedDiff?: Record<string, unknown> }) : {};
+        const changed = Object.keys(d.detailedDiff ?? {});
+        if (changed.length > 0 && changed.every((p) => p === "host.ssh")) return { outs: { ...olds, host: news.host } };
+        return update(id, olds, news);
+      }),
     delete: guard(provider.delete),
   };
 }

@@ -34,6 +34,10 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Return a non-zero exit as a result instead of throwing (for probes such as "is it there?"). */
   allowFailure?: boolean;
+  /** Text for the command's standard input (else it reads nothing). */
+  input?: string;
+  /** Keep the output byte for byte (a file's text); else one trailing newline is dropped. */
+  exactOutput?: boolean;
 }
 
 /** A command that failed, as fields; `message` is describeFailure()'s text. Recognise it by
@@ -136,9 +140,12 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       env: options.env ? { ...process.env, ...options.env } : process.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       detached: true,
     });
+    // A command that exits without reading all of it closes the pipe: that is its answer, not ours.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(options.input);
     const live = running();
     const pid = child.pid;
     if (pid) live.add(pid);
@@ -169,7 +176,12 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
               ? `exited with code ${exitCode}`
               : "");
       if (!reason)
-        return resolve({ argv: [...argv], exitCode: exitCode ?? -1, stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
+        return resolve({
+          argv: [...argv],
+          exitCode: exitCode ?? -1,
+          stdout: options.exactOutput ? stdout : stdout.replace(/\n$/, ""),
+          stderr: stderr.replace(/\n$/, ""),
+        });
       const fields = {
         name: "CommandError",
         reason,

@@ -19,6 +19,8 @@ export function settingSchemas(z: Zod) {
     .regex(SAFE_PATH, "must be an absolute path of letters, digits, space and ._@+- (no quotes, $, ;, newlines)")
     .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
   const seconds = whole(1, 3600);
+  // Files on the control machine handed to ssh -o, which splits its values at spaces.
+  const sshFile = z.string().regex(/^\/(?:[A-Za-z0-9._@+-]+\/?)*$/, "must be an absolute path of letters, digits and ._@+- (no spaces)");
   return {
     HOMEBREW_USER: z
       .string()
@@ -45,5 +47,15 @@ export function settingSchemas(z: Zod) {
     WAIT_STABLE_REQUIRED: whole(1, 100),
     RESTART_THROTTLE_SECONDS: seconds,
     MAX_FAILED_STARTS: whole(1, 100),
+    // How the control machine reaches this Mac (README "Fleet"): absent, the Mac is this machine.
+    SSH_HOST: z
+      .string()
+      .regex(
+        /^(?:[a-z_][a-z0-9_.-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/,
+        "must be [user@]host: a host name, an IPv4 address or an ~/.ssh/config Host alias (IPv6: use an alias; no spaces, options or port: the port is SSH_PORT)",
+      ),
+    SSH_PORT: whole(1, 65535),
+    SSH_IDENTITY_FILE: sshFile,
+    SSH_KNOWN_HOSTS_FILE: sshFile,
   };
 }

@@ -4,14 +4,13 @@
 // program surveys first and decides — adopt a QEMU profile in place, provision a new one, or stop
 // with the one command that converts a VZ profile with a backup — and says so in the preview.
 //
-// Read-only, and cheap: files are read directly where this process may read them (falling back
-// to `cat`/`ls` as the Homebrew user where it may not), processes through `ps`. It runs no
+// Read-only, and cheap: files are read through the Mac's seam (directly on this machine where this
+// process may, else `cat`/`ls`, as the Homebrew user where we may not), processes through `ps`. It runs no
 // Colima, Lima, brew or launchctl command, so a refused run leaves no trace on the Mac.
-import { type Dirent, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { topLevelYaml } from "./adoption";
-import { asUser, colimaPaths, type Host, homeOf, hostPath, listProcesses, type ProcessInfo } from "./host";
+import { colimaPaths, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
 import { CONFLICTING_LABELS } from "./launchd";
+import type { Mac } from "./mac";
 
 /** A Colima profile found on the Mac. */
 export interface FoundProfile {
@@ -45,71 +44,23 @@ export interface MacSurvey {
 
 const FORMULAE = ["colima", "lima", "qemu", "docker"];
 
-/** A file's text, or undefined when it is not there; read as the Homebrew user if we may not. */
-async function readText(host: Host, path: string): Promise<string | undefined> {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EACCES") return undefined;
-  }
-  const r = await asUser(host, [hostPath(host, "/bin/cat"), path], { allowFailure: true, timeoutMs: 15_000 });
-  return r.exitCode === 0 ? r.stdout : undefined;
-}
-
-async function listDir(host: Host, dir: string): Promise<string[]> {
-  try {
-    return readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EACCES") return [];
-  }
-  const r = await asUser(host, [hostPath(host, "/bin/ls"), "-1", dir], { allowFailure: true, timeoutMs: 15_000 });
-  return r.exitCode === 0 ? r.stdout.split("\n").filter(Boolean) : [];
-}
-
-/** Bytes a folder's files take on disk (sparse VM disks count what they use, not their size). */
-function bytesUsed(dir: string): number | undefined {
-  let total = 0;
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true }) as Dirent[]) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) total += statSync(path).blocks * 512;
-    }
-  };
-  try {
-    walk(dir);
-    return total;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ENOENT" ? 0 : undefined;
-  }
-}
-
 /** Homebrew's version of `formula` from its `opt/` link (`opt/colima -> ../Cellar/colima/0.10.3`). */
-function installedVersion(prefix: string, formula: string): string | undefined {
-  try {
-    return readlinkSync(join(prefix, "opt", formula))
-      .split("/")
-      .filter(Boolean)
-      .pop();
-  } catch {
-    return undefined;
-  }
+async function installedVersion(mac: Mac, prefix: string, formula: string): Promise<string | undefined> {
+  return (await mac.readLink(`${prefix}/opt/${formula}`))?.split("/").filter(Boolean).pop();
 }
 
-const hostAgentOf = (instanceDir: string) => `hostagent --pidfile ${instanceDir}/ha.pid`;
-
-async function findProfile(host: Host, id: string, procs: ProcessInfo[]): Promise<FoundProfile | undefined> {
+async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<FoundProfile | undefined> {
   const name = id === "colima" ? "default" : id.replace(/^colima-/, "");
-  const paths = colimaPaths(host, name);
+  const paths = colimaPaths(mac.host, name);
   // The state file holds what the first start fixed; the config file what was last asked for.
-  const state = await readText(host, `${paths.instanceDir}/colima.yaml`);
-  const config = await readText(host, `${paths.configDir}/colima.yaml`);
+  const state = await mac.readFile(`${paths.instanceDir}/colima.yaml`);
+  const config = await mac.readFile(`${paths.configDir}/colima.yaml`);
   if (state === undefined && config === undefined) return undefined;
   const fixed = topLevelYaml(state ?? "");
   const asked = topLevelYaml(config ?? "");
   const num = (v: string | undefined) => (v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined);
-  const haPid = Number.parseInt((await readText(host, `${paths.instanceDir}/ha.pid`)) ?? "", 10);
-  const running = procs.some((p) => p.pid === haPid && p.command.includes(hostAgentOf(paths.instanceDir)));
+  const haPid = Number.parseInt((await mac.readFile(`${paths.instanceDir}/ha.pid`)) ?? "", 10);
+  const running = procs.some((p) => p.pid === haPid && isHostAgentOf(p.command, paths.instanceDir));
   return {
     name,
     vmType: fixed.vmType ?? "",
@@ -119,49 +70,50 @@ async function findProfile(host: Host, id: string, procs: ProcessInfo[]): Promis
     memoryGiB: num(fixed.memory ?? asked.memory),
     diskGiB: num(fixed.disk ?? asked.disk),
     running,
-    diskBytesUsed: bytesUsed(paths.diskDir),
+    diskBytesUsed: await mac.diskUsage(paths.diskDir),
     folders: { config: paths.configDir, instance: paths.instanceDir, disk: paths.diskDir },
   };
 }
 
 /** Surveys the Mac `host` (read-only). `label` is colima-pulse's LaunchDaemon label. */
-export async function surveyMac(host: Host, label: string): Promise<MacSurvey> {
-  const exists = (path: string) => {
-    try {
-      statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+export async function surveyMac(mac: Mac, label: string): Promise<MacSurvey> {
+  const host = mac.host;
   // Apple silicon's prefix first: an Intel Homebrew under Rosetta may sit beside it.
-  const prefix = ["/opt/homebrew", "/usr/local"].map((p) => hostPath(host, p)).find((p) => exists(`${p}/bin/brew`));
+  let prefix: string | undefined;
+  for (const p of ["/opt/homebrew", "/usr/local"].map((p) => hostPath(host, p))) {
+    if (!prefix && (await mac.exists(`${p}/bin/brew`))) prefix = p;
+  }
   const versions: Record<string, string> = {};
   for (const f of FORMULAE) {
-    const v = prefix ? installedVersion(prefix, f) : undefined;
+    const v = prefix ? await installedVersion(mac, prefix, f) : undefined;
     if (v) versions[f] = v;
   }
-  const procs = await listProcesses(host);
+  const procs = await mac.listProcesses();
   const limaHome = `${homeOf(host)}/.colima/_lima`;
-  const ids = (await listDir(host, limaHome)).filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
+  const ids = (await mac.listDir(limaHome)).filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
   const profiles: FoundProfile[] = [];
   for (const id of ids) {
-    const found = await findProfile(host, id, procs);
+    const found = await findProfile(mac, id, procs);
     if (found) profiles.push(found);
   }
-  const brewJobs = CONFLICTING_LABELS.flatMap((l) => [
-    { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
-    { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
-  ]).filter((j) => exists(j.plist));
-  return { prefix, versions, profiles, brewJobs, managed: exists(hostPath(host, `/Library/LaunchDaemons/${label}.plist`)) };
+  const brewJobs: MacSurvey["brewJobs"] = [];
+  for (const l of CONFLICTING_LABELS) {
+    for (const job of [
+      { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
+      { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
+    ]) {
+      if (await mac.exists(job.plist)) brewJobs.push(job);
+    }
+  }
+  return { prefix, versions, profiles, brewJobs, managed: await mac.exists(hostPath(host, `/Library/LaunchDaemons/${label}.plist`)) };
 }
 
 /** What `brew outdated` says can be upgraded among `formulae`, as the Homebrew user, against
  *  Homebrew's local formulae (no auto-update: the upgrade installs exactly what this reported). */
-export async function brewOutdated(host: Host, prefix: string, formulae: string[]): Promise<Record<string, { from: string; to: string }>> {
+export async function brewOutdated(mac: Mac, prefix: string, formulae: string[]): Promise<Record<string, { from: string; to: string }>> {
   // Named formulae of which one is outdated exit 1 (cmd/outdated.rb); the JSON is the answer.
   const argv = [`${prefix}/bin/brew`, "outdated", "--json=v2", ...formulae];
-  const r = await asUser(host, argv, {
+  const r = await mac.asUser(argv, {
     env: { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_ENV_HINTS: "1" },
     timeoutMs: 120_000,
     allowFailure: true,

@@ -82,4 +82,22 @@ export const BAD: Record<string, BadCase[]> = {
     [0, "from 1 to 100"],
     [101, "from 1 to 100"],
   ],
+  SSH_HOST: [
+    ["-oProxyCommand=reboot", "[user@]host"],
+    ["ops@mac-07.local:2222", "[user@]host"],
+    ...HOSTILE.map((v): BadCase => [v, "[user@]host"]),
+  ],
+  SSH_PORT: [
+    [0, "from 1 to 65535"],
+    [65536, "from 1 to 65535"],
+    ["ssh", "from 1 to 65535"],
+  ],
+  SSH_IDENTITY_FILE: [
+    ["id_ed25519", "absolute path"],
+    ["/Users/ops/.ssh/my key", "no spaces"],
+  ],
+  SSH_KNOWN_HOSTS_FILE: [
+    ["~/.ssh/known_hosts", "absolute path"],
+    ["/tmp/$(id)", "absolute path"],
+  ],
 };

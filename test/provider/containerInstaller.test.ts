@@ -1,32 +1,22 @@
 // ContainerInstaller's failure against real processes: it names the script and why it failed,
 // read from the CommandError's fields, and never repeats what the script printed (its secrets).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { type ContainerInstallerInputs, containerInstallerProvider } from "../../provider/containerInstaller";
-
-/** A host root with the tools runScript and the Mac's lock use, run as this process's user. */
-function hostRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), "cpulse-installer-"));
-  for (const tool of ["/usr/bin/id", "/bin/sh", "/bin/rm", "/bin/ps"]) {
-    mkdirSync(join(root, tool, ".."), { recursive: true });
-    symlinkSync(tool, join(root, tool));
-  }
-  mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
-  return root;
-}
+import { macRoot } from "../helpers/macRoot";
 
 describe("ContainerInstaller", () => {
   it("says which script failed and why (exit code), not what it printed", async () => {
-    const root = hostRoot();
+    const host = macRoot("cpulse-installer-");
+    const root = host.root;
     const dir = join(root, "installer");
     mkdirSync(dir);
     writeFileSync(join(dir, "install.sh"), `echo "token=$TOKEN"; echo "token=$TOKEN" >&2; exit 3\n`);
     const inputs: ContainerInstallerInputs = {
       resourceName: "demo",
-      host: { root, user: userInfo().username },
+      host,
       dir,
       filesHash: "0".repeat(64),
       dockerHost: "unix:///nonexistent/docker.sock",

@@ -16,6 +16,7 @@ type Field = { safeParse(v: unknown): { success: boolean } };
 const profile = colimaProfileSchema(z).shape;
 const daemon = launchDaemonSchema(z).shape;
 const gate = healthGateSchema(z).shape;
+const ssh = hostSchema(z).shape.ssh.unwrap().shape;
 
 /** The provider inputs each setting becomes (components/colimaPulse.ts). */
 const INPUTS: Record<SettingKey, [string, Field][]> = {
@@ -55,12 +56,18 @@ const INPUTS: Record<SettingKey, [string, Field][]> = {
   WAIT_STABLE_REQUIRED: [["HealthGate.stableRequired", gate.stableRequired]],
   RESTART_THROTTLE_SECONDS: [["LaunchDaemon.throttleInterval", daemon.throttleInterval]],
   MAX_FAILED_STARTS: [["LaunchDaemon.maxFailedStarts", daemon.maxFailedStarts]],
+  SSH_HOST: [["host.ssh.destination", ssh.destination]],
+  SSH_PORT: [["host.ssh.port", ssh.port]],
+  SSH_IDENTITY_FILE: [["host.ssh.identityFile", ssh.identityFile]],
+  SSH_KNOWN_HOSTS_FILE: [["host.ssh.knownHostsFile", ssh.knownHostsFile]],
 };
 
 /** Whether the program accepts `value` for `key` (with a valid HOMEBREW_USER beside it). */
 function programAccepts(key: SettingKey, value: unknown): boolean {
   try {
-    resolveSettings([{ layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { HOMEBREW_USER: "ops", [key]: value } }]);
+    // The other SSH settings apply only beside SSH_HOST.
+    const beside = key.startsWith("SSH_") && key !== "SSH_HOST" ? { SSH_HOST: "mac-07.local" } : {};
+    resolveSettings([{ layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { HOMEBREW_USER: "ops", ...beside, [key]: value } }]);
     return true;
   } catch (e) {
     if (e instanceof ConfigError) return false;
@@ -72,7 +79,14 @@ function programAccepts(key: SettingKey, value: unknown): boolean {
  *  every bad value of the table ("" is refused by the program before any schema). */
 function probes(key: SettingKey): unknown[] {
   const base = settingSchemas(z)[key];
-  const fallback: Partial<Record<SettingKey, unknown>> = { HOMEBREW_USER: "ops", BACKUP_DIR_BASE: "/Users/ops/backups" };
+  const fallback: Partial<Record<SettingKey, unknown>> = {
+    HOMEBREW_USER: "ops",
+    BACKUP_DIR_BASE: "/Users/ops/backups",
+    SSH_HOST: "ops@mac-07.local",
+    SSH_PORT: 22,
+    SSH_IDENTITY_FILE: "/Users/ops/.ssh/id_ed25519",
+    SSH_KNOWN_HOSTS_FILE: "/etc/colima-pulse/known_hosts",
+  };
   const values: unknown[] = [SETTINGS[key].safeParse(undefined).data ?? fallback[key]];
   values.push(...(BAD[key] ?? []).map(([v]) => v).filter((v) => v !== ""));
   if (base instanceof z.ZodNumber) {

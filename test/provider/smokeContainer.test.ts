@@ -4,8 +4,7 @@
 // tests do that against a real dockerd).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { UNKNOWN } from "../../provider/lib/checkInputs";
@@ -17,6 +16,7 @@ import {
   type SmokeContainerOutputs,
   smokeContainerProvider,
 } from "../../provider/smokeContainer";
+import { macRoot } from "../helpers/macRoot";
 
 const check = (news: Record<string, unknown>) => {
   if (!smokeContainerProvider.check) throw new Error("SmokeContainer has no check");
@@ -165,10 +165,8 @@ describe("SmokeContainer on a Mac", () => {
   /** A Mac root with what the lock needs (/bin/ps, a sticky /var/tmp), its lock held by a live
    *  process, and a docker CLI that notes each call and fails (no engine needed to see when it ran). */
   function heldMac() {
-    const root = mkdtempSync(join(tmpdir(), "cpulse-smoke-lock-"));
-    mkdirSync(join(root, "bin"));
-    symlinkSync("/bin/ps", join(root, "bin/ps"));
-    mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
+    const host = macRoot("cpulse-smoke-lock-");
+    const root = host.root;
     const holder = spawn("sleep", ["60"], { stdio: "ignore" });
     mkdirSync(join(root, LOCK_PATH));
     writeFileSync(
@@ -178,7 +176,7 @@ describe("SmokeContainer on a Mac", () => {
     const calls = join(root, "docker-calls");
     const docker = join(root, "docker");
     writeFileSync(docker, `#!/bin/sh\necho "$*" >> ${calls}\necho "Error response from daemon: boom" >&2\nexit 1\n`, { mode: 0o755 });
-    const inputs = { ...smokeInputs, host: { root, user: "ops" }, dockerPath: docker };
+    const inputs = { ...smokeInputs, host, dockerPath: docker };
     return { root, holder, calls, inputs };
   }
   const smokeInputs: SmokeContainerOutputs = {

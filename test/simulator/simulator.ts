@@ -67,7 +67,21 @@ const PASSTHROUGH = [
   "/bin/sleep",
   "/bin/date",
   "/bin/echo",
+  "/bin/test",
+  "/usr/bin/mktemp",
+  "/usr/bin/du",
+  "/usr/bin/tail",
 ];
+
+/** Links the real tools of PASSTHROUGH into the Mac under `root`, at macOS's paths. */
+export function linkRealTools(root: string): void {
+  for (const path of PASSTHROUGH) {
+    const real = ["/bin", "/usr/bin", "/usr/sbin", "/sbin"].map((d) => join(d, path.split("/").pop() as string)).find(existsSync);
+    if (!real) continue;
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    symlinkSync(real, join(root, path));
+  }
+}
 
 /** Simulated system tools and where macOS keeps them. */
 const SYSTEM_TOOLS: Record<string, string> = {
@@ -141,10 +155,7 @@ export class MacSimulator {
     chmodSync(world.path("/var/tmp"), 0o1777);
     for (const name of Object.keys(users)) mkdirSync(join(world.home(name), "Library/LaunchAgents"), { recursive: true });
     for (const [path, tool] of Object.entries(SYSTEM_TOOLS)) installTool(world, world.path(path), tool);
-    for (const path of PASSTHROUGH) {
-      const real = ["/bin", "/usr/bin", "/usr/sbin", "/sbin"].map((d) => join(d, path.split("/").pop() as string)).find(existsSync);
-      if (real) symlinkSync(real, world.path(path));
-    }
+    linkRealTools(world.root);
     installTool(world, join(world.brewPrefix(), "bin/brew"), "brew");
     if (options.formulae?.length) {
       const r = await sim.run([join(world.brewPrefix(), "bin/brew"), "install", ...options.formulae]);

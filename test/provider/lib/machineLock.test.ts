@@ -2,21 +2,14 @@
 // holder's lock is taken over, and the steps of one run never wait for each other.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Host } from "../../../provider/lib/host";
 import { LOCK_PATH, onMachine } from "../../../provider/lib/machineLock";
+import { macRoot as bareMac } from "../../helpers/macRoot";
 
-/** A root with what the lock needs of a Mac: /bin/ps and a sticky /var/tmp. */
-function macRoot(): Host {
-  const root = mkdtempSync(join(tmpdir(), "cpulse-lock-"));
-  mkdirSync(join(root, "bin"));
-  symlinkSync("/bin/ps", join(root, "bin/ps"));
-  mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
-  return { root, user: "ops" };
-}
+const macRoot = () => bareMac("cpulse-lock-");
 
 function holdBy(host: Host, owner: { pid: number; command: string }): void {
   const dir = join(host.root, LOCK_PATH);

@@ -1,0 +1,387 @@
+// The one seam between colima-pulse and a Mac: every command the providers and the program run
+// there, every file they read or write, its process list and its lock go through a `Mac`. Two
+// transports implement it:
+// - local: this machine is the Mac (today's behaviour; `host.root` points the simulator's sandbox);
+// - ssh:   the system OpenSSH client (/usr/bin/ssh), so the operator's ~/.ssh/config, agent,
+//          known_hosts and ProxyJump apply. One multiplexed connection per Mac and control
+//          machine (ControlMaster), kept 60 s after its last use, makes a command over SSH cost
+//          a few milliseconds more than a local one (bench/RESULTS.md). Host keys are checked
+//          strictly (never accepted on first use), nothing prompts (BatchMode), and a lost or
+//          refused connection is always an error with the fix, never "the file is not there".
+// Executors take a Mac as a parameter; tests of them pass a recording Mac (test/helpers/recordingMac.ts).
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { type Host, homeOf, hostPath, type ProcessInfo, parseProcesses, type SshTarget, shellQuote } from "./host";
+import { type CommandResult, describeFailure, type RunOptions, run } from "./process";
+
+/** Who owns a file written by `writeFile`. */
+export type FileOwner = "root" | "user";
+
+export interface Mac {
+  readonly host: Host;
+  /** For messages: "this Mac", or "ops@mac-07.local (over SSH)". */
+  readonly name: string;
+  /** True when the Mac is this machine: its files may be read and its sockets watched directly. */
+  readonly local: boolean;
+  /** Runs argv on the Mac as the user this process logs in as (local: this process's user). */
+  run(argv: string[], options?: RunOptions): Promise<CommandResult>;
+  /** Runs argv as root: directly when we are root, else through `sudo -n` (never prompts). */
+  asRoot(argv: string[], options?: RunOptions): Promise<CommandResult>;
+  /** Runs argv as the Homebrew user with that user's HOME, directly when we are that user. */
+  asUser(argv: string[], options?: RunOptions): Promise<CommandResult>;
+  /** The user we act as on the Mac, as its `id -un` says (asked once per process). */
+  currentUser(): Promise<string>;
+  /** Live processes (zombies excluded), from the Mac's ps; `timeoutMs` is a caller's deadline. */
+  listProcesses(timeoutMs?: number): Promise<ProcessInfo[]>;
+  /** A file's text; undefined when it is not there (read as the Homebrew user if we may not). */
+  readFile(path: string): Promise<string | undefined>;
+  /** The last `lines` lines of a file ("" when it is not there). */
+  tail(path: string, lines: number): Promise<string>;
+  /** Names in a folder ([] when it is not there). */
+  listDir(path: string): Promise<string[]>;
+  /** A symlink's target, or undefined. */
+  readLink(path: string): Promise<string | undefined>;
+  exists(path: string): Promise<boolean>;
+  isSocket(path: string): Promise<boolean>;
+  /** Bytes a folder's files take on disk (0 when absent, undefined when unreadable). */
+  diskUsage(path: string): Promise<number | undefined>;
+  /** Writes `text` whole: a temporary file beside `path`, then a rename, owned by `owner` with `mode`. */
+  writeFile(path: string, text: string, options: { owner: FileOwner; mode: string }): Promise<void>;
+  /** Removes `path` now, synchronously (for exit handlers); best effort. */
+  removeNow(path: string): void;
+}
+
+/** The Mac `host` names, one per process and host (its connection and `id -un` are shared). */
+export function macOf(host: Host): Mac {
+  const g = globalThis as { __colimaPulseMacs?: Map<string, Mac> };
+  g.__colimaPulseMacs ??= new Map();
+  const key = JSON.stringify([host.root, host.user, host.ssh ?? null]);
+  let mac = g.__colimaPulseMacs.get(key);
+  if (!mac) {
+    mac = host.ssh ? new SshMac(host, host.ssh) : new LocalMac(host);
+    g.__colimaPulseMacs.set(key, mac);
+  }
+  return mac;
+}
+
+/** Everything but the transport: each operation is a command on the Mac. */
+abstract class CommandMac implements Mac {
+  abstract readonly name: string;
+  abstract readonly local: boolean;
+  private me: Promise<string> | undefined;
+
+  constructor(readonly host: Host) {}
+
+  abstract run(argv: string[], options?: RunOptions): Promise<CommandResult>;
+  abstract removeNow(path: string): void;
+
+  protected tool(path: string): string {
+    return hostPath(this.host, path);
+  }
+
+  currentUser(): Promise<string> {
+    this.me ??= this.run([this.tool("/usr/bin/id"), "-un"], { timeoutMs: 15_000 }).then((r) => r.stdout.trim());
+    // A failed ask (a connection refused) is asked again next time.
+    this.me.catch(() => {
+      this.me = undefined;
+    });
+    return this.me;
+  }
+
+  async asRoot(argv: string[], options?: RunOptions): Promise<CommandResult> {
+    const me = await this.currentUser();
+    return this.run(me === "root" ? argv : [this.tool("/usr/bin/sudo"), "-n", ...argv], options);
+  }
+
+  async asUser(argv: string[], options?: RunOptions): Promise<CommandResult> {
+    const me = await this.currentUser();
+    const vars = { HOME: homeOf(this.host), USER: this.host.user, ...(options?.env ?? {}) };
+    if (me === this.host.user) return this.run(argv, { ...options, env: vars });
+    const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
+    // sudo resets the environment; /usr/bin/env sets what the command needs.
+    const sudo = [this.tool("/usr/bin/sudo"), "-n", "-u", this.host.user, "-H", this.tool("/usr/bin/env"), ...env];
+    return this.run([...sudo, ...argv], { ...options, env: undefined });
+  }
+
+  async listProcesses(timeoutMs = 15_000): Promise<ProcessInfo[]> {
+    return parseProcesses((await this.run([this.tool("/bin/ps"), "axo", "pid=,user=,stat=,command="], { timeoutMs })).stdout);
+  }
+
+  /** Runs a read as us, then as the Homebrew user when we may not; undefined when it failed. The
+   *  output is kept byte for byte: a file's hash must not depend on how it was read. */
+  private async read(argv: string[]): Promise<string | undefined> {
+    const options = { allowFailure: true, timeoutMs: 15_000, exactOutput: true };
+    const mine = await this.run(argv, options);
+    if (mine.exitCode === 0) return mine.stdout;
+    if (!/denied/i.test(mine.stderr)) return undefined;
+    const theirs = await this.asUser(argv, options);
+    return theirs.exitCode === 0 ? theirs.stdout : undefined;
+  }
+
+  readFile(path: string): Promise<string | undefined> {
+    return this.read([this.tool("/bin/cat"), path]);
+  }
+
+  async tail(path: string, lines: number): Promise<string> {
+    return ((await this.read([this.tool("/usr/bin/tail"), "-n", String(lines), path])) ?? "").trimEnd();
+  }
+
+  async listDir(path: string): Promise<string[]> {
+    return ((await this.read([this.tool("/bin/ls"), "-1A", path])) ?? "").split("\n").filter(Boolean);
+  }
+
+  async readLink(path: string): Promise<string | undefined> {
+    return (await this.read([this.tool("/usr/bin/readlink"), path]))?.trim() || undefined;
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return (await this.run([this.tool("/bin/test"), "-e", path], { allowFailure: true, timeoutMs: 15_000 })).exitCode === 0;
+  }
+
+  async isSocket(path: string): Promise<boolean> {
+    return (await this.run([this.tool("/bin/test"), "-S", path], { allowFailure: true, timeoutMs: 15_000 })).exitCode === 0;
+  }
+
+  async diskUsage(path: string): Promise<number | undefined> {
+    if (!(await this.exists(path))) return 0;
+    const kib = Number.parseInt((await this.read([this.tool("/usr/bin/du"), "-sk", path])) ?? "", 10);
+    return Number.isFinite(kib) ? kib * 1024 : undefined;
+  }
+
+  async writeFile(path: string, text: string, options: { owner: FileOwner; mode: string }): Promise<void> {
+    if (!/^[0-7]{3,4}$/.test(options.mode)) throw new Error(`writeFile ${path}: mode ${options.mode} is not octal`);
+    const [mktemp, cat, chown, chmod, mv, rm] = ["/usr/bin/mktemp", "/bin/cat", "/usr/sbin/chown", "/bin/chmod", "/bin/mv", "/bin/rm"].map(
+      (t) => shellQuote(this.tool(t)),
+    );
+    // Created by its owner (root through sudo), filled from stdin, then renamed over the old
+    // file: a reader sees the old text or the new, never half of it.
+    const script = [
+      "set -e",
+      `t=$(${mktemp} "$1.XXXXXX")`,
+      `trap '${rm.replace(/'/g, `'\\''`)} -f "$t"' EXIT`,
+      `${cat} >"$t"`,
+      ...(options.owner === "root" ? [`${chown} 0:0 "$t"`] : []),
+      `${chmod} "$2" "$t"`,
+      `${mv} -f "$t" "$1"`,
+      "trap - EXIT",
+    ].join("\n");
+    const argv = [this.tool("/bin/sh"), "-c", script, "sh", path, options.mode];
+    await (options.owner === "root" ? this.asRoot(argv, { input: text }) : this.asUser(argv, { input: text }));
+  }
+}
+
+/** This machine is the Mac: commands run here, and reads go to the files directly where we may. */
+class LocalMac extends CommandMac {
+  readonly name = "this Mac";
+  readonly local = true;
+
+  run(argv: string[], options?: RunOptions): Promise<CommandResult> {
+    return run(argv, options);
+  }
+
+  removeNow(path: string): void {
+    spawnSync(this.tool("/bin/rm"), ["-rf", path], { timeout: 10_000 });
+  }
+
+  /** `direct()`'s value, or the command-based answer when this process may not read it. */
+  private async direct<T>(direct: () => T, absent: T, viaCommand: () => Promise<T>): Promise<T> {
+    try {
+      return direct();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EACCES" || code === "EPERM") return viaCommand();
+      return absent;
+    }
+  }
+
+  override readFile(path: string): Promise<string | undefined> {
+    return this.direct(
+      () => readFileSync(path, "utf8"),
+      undefined,
+      () => super.readFile(path),
+    );
+  }
+
+  override async tail(path: string, lines: number): Promise<string> {
+    return this.direct(
+      () => readFileSync(path, "utf8").trimEnd().split("\n").slice(-lines).join("\n"),
+      "",
+      () => super.tail(path, lines),
+    );
+  }
+
+  override listDir(path: string): Promise<string[]> {
+    return this.direct(
+      () => readdirSync(path),
+      [],
+      () => super.listDir(path),
+    );
+  }
+
+  override readLink(path: string): Promise<string | undefined> {
+    return this.direct(
+      () => readlinkSync(path),
+      undefined,
+      () => super.readLink(path),
+    );
+  }
+
+  override async exists(path: string): Promise<boolean> {
+    return this.direct(
+      () => (statSync(path), true),
+      false,
+      () => super.exists(path),
+    );
+  }
+
+  override async isSocket(path: string): Promise<boolean> {
+    return this.direct(
+      () => statSync(path).isSocket(),
+      false,
+      () => super.isSocket(path),
+    );
+  }
+
+  override diskUsage(path: string): Promise<number | undefined> {
+    // Sparse VM disks count the blocks they use, not their size.
+    const walk = (d: string): number =>
+      readdirSync(d, { withFileTypes: true }).reduce((total, entry) => {
+        const p = join(d, entry.name);
+        return total + (entry.isDirectory() ? walk(p) : entry.isFile() ? statSync(p).blocks * 512 : 0);
+      }, 0);
+    return this.direct<number | undefined>(
+      () => walk(path),
+      0,
+      () => super.diskUsage(path),
+    );
+  }
+}
+
+/** What ssh itself says when it, not the remote command, failed (it then exits 255). */
+const SSH_FAILURE =
+  /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied \(|Connection refused|Connection timed out|Operation timed out|Could not resolve hostname|No route to host|Connection closed|closed by remote host|Connection reset|Broken pipe|client_loop|kex_exchange_identification|Timeout, server .* not responding|mux_client|Control socket|ssh: /;
+
+/** The Mac at the other end of an SSH connection. */
+class SshMac extends CommandMac {
+  readonly name: string;
+  readonly local = false;
+
+  constructor(
+    host: Host,
+    readonly target: SshTarget,
+  ) {
+    super(host);
+    this.name = `${target.destination}${target.port ? `:${target.port}` : ""} (over SSH)`;
+  }
+
+  /** ssh's argv for one remote command line. */
+  sshArgv(command: string): string[] {
+    const t = this.target;
+    // %C hashes this machine, the Mac, the port and the login user; ours adds the key and the
+    // known_hosts file, which a shared connection would otherwise skip (it was checked, and
+    // logged in, as whoever opened it). The folder is short (unix socket paths are limited to
+    // 104 bytes on macOS) and ours alone.
+    const dir = `/tmp/colima-pulse-ssh-${process.getuid?.() ?? "u"}`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const ours = createHash("sha256").update(JSON.stringify(t)).digest("hex").slice(0, 12);
+    const options = {
+      BatchMode: "yes",
+      StrictHostKeyChecking: "yes",
+      ConnectTimeout: "10",
+      ServerAliveInterval: "5",
+      ServerAliveCountMax: "3",
+      ControlMaster: "auto",
+      ControlPath: `${dir}/${ours}-%C`,
+      ControlPersist: "60",
+      LogLevel: "ERROR",
+      ...(t.identityFile ? { IdentityFile: t.identityFile, IdentitiesOnly: "yes" } : {}),
+      ...(t.knownHostsFile ? { UserKnownHostsFile: t.knownHostsFile } : {}),
+    };
+    return [
+      "/usr/bin/ssh",
+      "-T",
+      ...Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
+      ...(t.port ? ["-p", String(t.port)] : []),
+      "--",
+      t.destination,
+      command,
+    ];
+  }
+
+  async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const remote = [...(env.length > 0 ? [this.tool("/usr/bin/env"), ...env] : []), ...argv];
+    // The login shell on the Mac reads this line: every word is quoted.
+    const ssh = this.sshArgv(remote.map(shellQuote).join(" "));
+    const r = await run(ssh, { ...options, env: undefined, allowFailure: true }).catch((e: Error & { argv?: string[] }) => {
+      // A timeout ends our ssh; say which command on the Mac it was.
+      throw Object.assign(e, { message: e.message.replace(ssh.join(" "), `${remote.join(" ")} on ${this.name}`) });
+    });
+    if (r.exitCode === 255 && SSH_FAILURE.test(r.stderr)) throw this.sshError(remote, r.stderr);
+    if (r.exitCode !== 0 && !options.allowFailure) {
+      throw Object.assign(new Error(describeFailure(`exited with code ${r.exitCode} on ${this.name}`, remote, r.stdout, r.stderr)), {
+        name: "CommandError",
+        reason: `exited with code ${r.exitCode}`,
+        argv: remote,
+        exitCode: r.exitCode,
+        signal: null,
+        timedOut: false,
+        stdoutTail: r.stdout,
+        stderrTail: r.stderr,
+      });
+    }
+    return { ...r, argv: remote };
+  }
+
+  /** ssh could not run the command: why, and the operator's next step. */
+  private sshError(remote: string[], stderr: string): Error {
+    const t = this.target;
+    const hostName = t.destination.replace(/^.*@/, "");
+    const keyName = t.port ? `[${hostName}]:${t.port}` : hostName;
+    const knownHosts = t.knownHostsFile ?? "~/.ssh/known_hosts";
+    const said = stderr.trim().split("\n").slice(-3).join(" | ");
+    let why: string;
+    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
+      why =
+        `the host key of ${keyName} is not the one in ${knownHosts}: refused, nothing was run on it. If the Mac was reinstalled ` +
+        `or its key rotated, check the new key on the Mac (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run ` +
+        `\`ssh-keygen -R '${keyName}' -f ${knownHosts}\` and add the new one (\`ssh-keyscan${t.port ? ` -p ${t.port}` : ""} ${hostName} >> ${knownHosts}\`)`;
+    } else if (/Host key verification failed/.test(stderr)) {
+      why =
+        `${keyName} has no known host key in ${knownHosts}: refused, nothing was run on it (host keys are never accepted ` +
+        `unchecked). Compare \`ssh-keyscan${t.port ? ` -p ${t.port}` : ""} ${hostName}\` with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` ` +
+        `on the Mac, then append the matching line to ${knownHosts}`;
+    } else if (/Permission denied \(/.test(stderr)) {
+      why =
+        `ssh could not log in to ${t.destination}: add your public key to that user's ~/.ssh/authorized_keys on the Mac` +
+        `${t.identityFile ? "" : ", or set SSH_IDENTITY_FILE to the key that is there"}; nothing was run on it`;
+    } else {
+      why =
+        `the SSH connection to ${this.name} failed or was lost (${said}); \`${remote.join(" ")}\` may not have run, or not to the end. ` +
+        `Nothing after it ran. Run the same command again once \`ssh ${t.port ? `-p ${t.port} ` : ""}${t.destination} true\` answers: it converges from where this stopped`;
+    }
+    return Object.assign(new Error(why), { name: "SshError", stderrTail: stderr });
+  }
+
+  removeNow(path: string): void {
+    const [ssh, ...args] = this.sshArgv([this.tool("/bin/rm"), "-rf", path].map(shellQuote).join(" "));
+    spawnSync(ssh as string, args, { timeout: 10_000, stdio: "ignore" });
+  }
+}
+
+/** Fails, changing nothing, when we are not root and sudo would ask for a password: colima-pulse
+ *  never types one (every sudo is `sudo -n`). `stage` starts the message ("pre-flight"). */
+export async function checkSudo(mac: Mac, stage: string): Promise<void> {
+  const me = await mac.currentUser();
+  if (me === "root") return;
+  const sudo = await mac.run([hostPath(mac.host, "/usr/bin/sudo"), "-n", "true"], { allowFailure: true, timeoutMs: 30_000 });
+  if (sudo.exitCode === 0) return;
+  const where = mac.local ? "in this terminal" : `on ${mac.host.ssh?.destination ?? mac.name}`;
+  throw new Error(
+    `${stage}: ${me} cannot use sudo on ${mac.name} without a password (${sudo.stderr.trim() || `exit ${sudo.exitCode}`}); ` +
+      `the system LaunchDaemon needs root and nothing was changed. Run \`sudo -v\` ${where} first, then run again` +
+      (mac.local ? "." : `, or let ${me} run sudo without a password there (README "Fleet": SSH setup).`),
+  );
+}

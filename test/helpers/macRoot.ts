@@ -1,0 +1,16 @@
+// A bare Mac root for executor tests against real processes: the real system tools the Mac's seam
+// uses (provider/lib/mac.ts; the simulator's pass-through set, plus the real `id`, so this process
+// is the Homebrew user and nothing needs sudo), and a sticky /var/tmp for the Mac's lock.
+import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import type { Host } from "../../provider/lib/host";
+import { linkRealTools } from "../simulator/simulator";
+
+export function macRoot(prefix: string): Host {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  linkRealTools(root);
+  symlinkSync("/usr/bin/id", join(root, "usr/bin/id"));
+  mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
+  return { root, user: userInfo().username };
+}

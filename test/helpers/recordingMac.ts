@@ -1,0 +1,94 @@
+// A Mac that only records: every command (and as whom), every file written, answered from a small
+// in-memory Mac (files, and a handler per command) — for executor unit tests through the seam
+// (provider/lib/mac.ts). The end-to-end proof stays the real engine on a simulated Mac.
+import type { Host, ProcessInfo } from "../../provider/lib/host";
+import type { FileOwner, Mac } from "../../provider/lib/mac";
+import type { CommandResult, RunOptions } from "../../provider/lib/process";
+
+export interface Recorded {
+  as: "login" | "root" | "user";
+  argv: string[];
+  env?: Record<string, string>;
+}
+
+/** Answers a command: a result, or undefined for "exit 0, no output". */
+export type Answer = (argv: string[]) => Partial<CommandResult> | undefined;
+
+export class RecordingMac implements Mac {
+  readonly name = "the recording Mac";
+  readonly local = false;
+  readonly commands: Recorded[] = [];
+  readonly writes: { path: string; text: string; owner: FileOwner; mode: string }[] = [];
+  readonly files = new Map<string, string>();
+  processes: ProcessInfo[] = [];
+
+  constructor(
+    readonly host: Host,
+    private readonly answer: Answer = () => undefined,
+    private readonly login = "admin",
+  ) {}
+
+  /** The recorded commands as one line each: `root: /bin/launchctl enable system/x`. */
+  lines(): string[] {
+    return this.commands.map((c) => `${c.as}: ${c.argv.join(" ")}`);
+  }
+
+  private async exec(as: Recorded["as"], argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    this.commands.push({ as, argv, ...(options.env ? { env: options.env } : {}) });
+    const r = { argv, exitCode: 0, stdout: "", stderr: "", ...this.answer(argv) };
+    if (r.exitCode !== 0 && !options.allowFailure) {
+      throw Object.assign(new Error(`exited with code ${r.exitCode}: ${argv.join(" ")}\nstderr: ${r.stderr}`), {
+        name: "CommandError",
+        reason: `exited with code ${r.exitCode}`,
+      });
+    }
+    return r;
+  }
+
+  run(argv: string[], options?: RunOptions) {
+    return this.exec("login", argv, options);
+  }
+  asRoot(argv: string[], options?: RunOptions) {
+    return this.exec("root", argv, options);
+  }
+  asUser(argv: string[], options?: RunOptions) {
+    return this.exec("user", argv, options);
+  }
+  async currentUser() {
+    return this.login;
+  }
+  async listProcesses() {
+    return this.processes;
+  }
+  async readFile(path: string) {
+    return this.files.get(path);
+  }
+  async tail(path: string, lines: number) {
+    return (this.files.get(path) ?? "").trimEnd().split("\n").slice(-lines).join("\n");
+  }
+  async listDir(path: string) {
+    const prefix = `${path.replace(/\/$/, "")}/`;
+    return [
+      ...new Set([...this.files.keys()].filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length).split("/")[0] as string)),
+    ];
+  }
+  async readLink() {
+    return undefined;
+  }
+  async exists(path: string) {
+    return this.files.has(path) || [...this.files.keys()].some((f) => f.startsWith(`${path}/`));
+  }
+  async isSocket() {
+    return false;
+  }
+  async diskUsage() {
+    return 0;
+  }
+  async writeFile(path: string, text: string, options: { owner: FileOwner; mode: string }) {
+    this.writes.push({ path, text, ...options });
+    this.files.set(path, text);
+  }
+  removeNow(path: string) {
+    this.files.delete(path);
+  }
+}

@@ -1,0 +1,162 @@
+// Executors through the Mac's seam (provider/lib/mac.ts), with a recording Mac: which commands run
+// as whom, and which files are written with which owner and mode. Planning is tested on its own
+// (providers.test.ts); the real engine on a simulated Mac, locally and over SSH, is the e2e proof.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { convergePackages } from "../../provider/homebrewPackages";
+import {
+  convergeLaunchDaemon,
+  daemonPaths,
+  filesHash,
+  type LaunchDaemonInputs,
+  renderPlist,
+  renderSupervisor,
+} from "../../provider/launchDaemon";
+import { surveyMac } from "../../provider/lib/survey";
+import { RecordingMac } from "../helpers/recordingMac";
+
+const host = { root: "/", user: "ops", ssh: { destination: "admin@mac-07.local" } };
+const daemon: LaunchDaemonInputs = {
+  resourceName: "d",
+  host,
+  label: "com.example.colima",
+  prefix: "/opt/homebrew",
+  profile: "default",
+  cpus: 2,
+  memory: 4,
+  disk: 60,
+  arch: "aarch64",
+  logPath: "/var/log/colima-pulse/colima.log",
+  throttleInterval: 10,
+  exitTimeOut: 120,
+  maxFailedStarts: 5,
+  profileGeneration: "g1",
+  startupGrace: 300,
+  pruneMode: "",
+  versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
+};
+/** `launchctl print` of a job: loaded and running, or not loaded (exit 113). */
+const print = (argv: string[], running: Set<string>) =>
+  argv[1] === "print" ? (running.has(argv[2] as string) ? { stdout: "\tstate = running\n" } : { exitCode: 113 }) : undefined;
+
+describe("LaunchDaemon through the seam", () => {
+  it("a new Mac: the supervisor and the plist written whole as root:wheel 0755/0644, then enabled and bootstrapped as root", async () => {
+    const mac = new RecordingMac(host, (argv) => (argv[0] === "/usr/bin/id" ? { stdout: "501" } : print(argv, new Set())));
+    const out = await convergeLaunchDaemon(mac, daemon);
+    const { plistPath, scriptPath } = daemonPaths(daemon);
+    assert.deepEqual(
+      mac.writes.map((w) => [w.path, w.owner, w.mode]),
+      [
+        [scriptPath, "root", "0755"],
+        [plistPath, "root", "0644"],
+      ],
+    );
+    assert.equal(mac.files.get(plistPath), renderPlist(daemon));
+    const mutating = mac.lines().filter((l) => /launchctl (enable|bootstrap|bootout|kickstart)|install -d/.test(l));
+    assert.deepEqual(mutating, [
+      "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /Library/Application Support/colima-pulse /var/log/colima-pulse",
+      "root: /bin/launchctl enable system/com.example.colima",
+      "root: /bin/launchctl bootstrap system /Library/LaunchDaemons/com.example.colima.plist",
+    ]);
+    assert.ok(
+      mac.commands.every((c) => c.as !== "login" || /\/(id|stat)$/.test(c.argv[0] as string)),
+      "only reads as the login user",
+    );
+    assert.equal(out.filesHash, filesHash(renderPlist(daemon), renderSupervisor(daemon)));
+  });
+
+  it("a converged Mac: nothing written, nothing loaded or restarted", async () => {
+    const mac = new RecordingMac(host, (argv) =>
+      argv[0] === "/usr/bin/id" ? { stdout: "501" } : print(argv, new Set(["system/com.example.colima"])),
+    );
+    const { plistPath, scriptPath } = daemonPaths(daemon);
+    mac.files.set(plistPath, renderPlist(daemon));
+    mac.files.set(scriptPath, renderSupervisor(daemon));
+    await convergeLaunchDaemon(mac, daemon);
+    assert.deepEqual(mac.writes, []);
+    assert.deepEqual(
+      // (brew's plists are removed with rm -f on every run: a no-op when they are not there)
+      mac.lines().filter((l) => /launchctl (enable|bootstrap|bootout|kickstart)|install|rm -f/.test(l) && !l.includes("homebrew.mxcl")),
+      [],
+    );
+  });
+
+  it("a job that gave up: its failure count removed as the Homebrew user, then kickstarted as root", async () => {
+    const mac = new RecordingMac(host, (argv) =>
+      argv[0] === "/usr/bin/id" ? { stdout: "501" } : argv[1] === "print" ? { stdout: "\tstate = not running\n" } : undefined,
+    );
+    const { plistPath, scriptPath } = daemonPaths(daemon);
+    mac.files.set(plistPath, renderPlist(daemon));
+    mac.files.set(scriptPath, renderSupervisor(daemon));
+    await convergeLaunchDaemon(mac, daemon);
+    assert.deepEqual(
+      mac.lines().filter((l) => /kickstart|rm -f/.test(l) && !l.includes("homebrew.mxcl")),
+      ["user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures", "root: /bin/launchctl kickstart -k system/com.example.colima"],
+    );
+  });
+});
+
+describe("HomebrewPackages through the seam", () => {
+  const macOS = (before: string) => {
+    let installed = before;
+    return (argv: string[]) => {
+      const tool = argv[0] as string;
+      if (tool.endsWith("sw_vers")) return { stdout: "15.6" };
+      if (tool.endsWith("uname")) return { stdout: "arm64" };
+      if (tool.endsWith("id")) return { stdout: "501" };
+      if (tool.endsWith("fdesetup")) return { stdout: "FileVault is On." };
+      if (tool.endsWith("sysctl")) return { stdout: String(16 * 1024 ** 3) };
+      if (argv[1] === "list") return { stdout: installed };
+      if (argv[1] === "install") installed = argv.slice(2).reduce((list, f) => `${list}\n${f} 1.0`, installed);
+      return undefined;
+    };
+  };
+
+  it("installs what is missing as the Homebrew user, without auto-update; checks sudo first", async () => {
+    const mac = new RecordingMac(host, macOS("colima 0.10.3\nlima 1.2.1"));
+    for (const p of ["/usr/bin/sw_vers", "/opt/homebrew/bin/brew"]) mac.files.set(p, "");
+    await convergePackages(mac, { resourceName: "p", host, formulae: ["colima", "lima", "qemu", "docker"] });
+    const install = mac.commands.find((c) => c.argv[1] === "install");
+    assert.equal(install?.as, "user");
+    assert.deepEqual(install?.argv, ["/opt/homebrew/bin/brew", "install", "qemu", "docker"]);
+    assert.equal(install?.env?.HOMEBREW_NO_AUTO_UPDATE, "1");
+    assert.ok(mac.lines().indexOf("login: /usr/bin/sudo -n true") < mac.lines().findIndex((l) => l.includes("brew install")));
+  });
+
+  it("refuses before any change when sudo on the Mac wants a password, naming the host", async () => {
+    const answer = macOS("");
+    const mac = new RecordingMac(host, (argv) =>
+      argv[0] === "/usr/bin/sudo" && argv[2] === "true" ? { exitCode: 1, stderr: "sudo: a password is required" } : answer(argv),
+    );
+    mac.files.set("/usr/bin/sw_vers", "");
+    await assert.rejects(
+      convergePackages(mac, { resourceName: "p", host, formulae: ["colima"] }),
+      /admin cannot use sudo on the recording Mac without a password \(sudo: a password is required\).*Run `sudo -v` on admin@mac-07\.local first/s,
+    );
+    assert.deepEqual(
+      mac.commands.filter((c) => c.as !== "login"),
+      [],
+      "nothing ran as root or as the Homebrew user",
+    );
+  });
+});
+
+describe("the survey through the seam", () => {
+  it("reads the profile's files and process list; runs nothing that changes the Mac", async () => {
+    const mac = new RecordingMac(host);
+    mac.files.set("/opt/homebrew/bin/brew", "");
+    mac.files.set("/Users/ops/.colima/_lima/colima/colima.yaml", "vmType: qemu\nruntime: docker\narch: aarch64\ncpu: 2\n");
+    mac.files.set("/Users/ops/.colima/_lima/colima/ha.pid", "4242");
+    mac.processes = [
+      { pid: 4242, user: "ops", command: "/opt/homebrew/bin/limactl hostagent --pidfile /Users/ops/.colima/_lima/colima/ha.pid colima" },
+    ];
+    const survey = await surveyMac(mac, "com.example.colima");
+    assert.equal(survey.prefix, "/opt/homebrew");
+    assert.deepEqual(
+      survey.profiles.map((p) => [p.name, p.vmType, p.running, p.cpus]),
+      [["default", "qemu", true, 2]],
+    );
+    assert.equal(survey.managed, false);
+    assert.deepEqual(mac.commands, [], "reads only, through the seam's file operations");
+  });
+});
