@@ -11,7 +11,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { colimaPaths, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
+import { colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
   explainBootstrapFailure,
@@ -114,6 +114,11 @@ export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
 }
 
 // ---- pure functions -----------------------------------------------------------------------
+
+/** Where the supervisor counts its failed starts in a row (FAILURES in renderSupervisor). */
+export function failuresPath(host: Host, profile: string): string {
+  return `${homeOf(host)}/.colima/.colima-pulse-${profile}.failures`;
+}
 
 export function daemonPaths(inputs: Pick<LaunchDaemonInputs, "host" | "label">) {
   return {
@@ -366,8 +371,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs)
   } else if (state.loaded) {
     if (!state.running) {
       // The supervisor gave up after failed starts: a new count, and a new start.
-      const failures = `${homeOf(inputs.host)}/.colima/.colima-pulse-${inputs.profile}.failures`;
-      await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", failures]);
+      await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", failuresPath(inputs.host, inputs.profile)]);
       await mac.asRoot([hostPath(inputs.host, "/bin/launchctl"), "kickstart", "-k", target]);
       say(inputs, `${target} was not running: restarted it`);
     }

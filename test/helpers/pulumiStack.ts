@@ -39,6 +39,7 @@ const PROJECT_FILES = [
   "stacks",
   "provider",
   "components",
+  "fleet",
   "scripts",
   "containers/README.md",
 ];

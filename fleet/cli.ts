@@ -1,0 +1,173 @@
+// `npm run fleet -- preview|up|refresh|status [--stacks <glob>] [--parallel N] [--json]`: the whole
+// fleet from this machine, one stack per Mac (stacks/Pulumi.<mac>.yaml), README "Fleet". Prints a
+// live line per Mac while it runs, then a table; exits 0 only when every Mac succeeded.
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type MacResult, type Operation, runFleet } from "./runner";
+import { fleetStatus, type MacStatus } from "./status";
+
+const USAGE = `npm run fleet -- <command> [options]
+
+Commands:
+  preview   pulumi preview of every Mac's stack
+  up        a preview, then pulumi up, of every Mac whose preview passed
+  refresh   pulumi refresh of every Mac's stack
+  status    a table of every Mac: reachable, Docker, supervisor, gates, drift, versions, last converge
+
+Options:
+  --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
+                    stacks/Pulumi.<name>.yaml
+  --parallel <N>    Macs at a time, 1 to 64 (default 4)
+  --json            status only: the rows as JSON, for dashboards
+  --logs <dir>      where each Mac's log goes (default .state/fleet/<time>-<command>)
+  --help            this text
+
+Exit code: 0 when every Mac succeeded (status: every Mac reachable), 1 when one did not, 2 for bad usage.`;
+
+export interface Args {
+  command: Operation | "status";
+  glob: string;
+  parallel: number;
+  json: boolean;
+  logs?: string;
+}
+
+/** The command line, or an error naming the argument, its value and what is allowed. */
+export function parseArgs(argv: string[]): Args | { help: true } {
+  const args: Partial<Args> = { glob: "*", parallel: 4, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith("--")) throw new Error(`${a} (command line) needs a value`);
+      return v;
+    };
+    if (a === "--help" || a === "-h") return { help: true };
+    else if (a === "--stacks") args.glob = value();
+    else if (a === "--parallel") {
+      const v = value();
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64)
+        throw new Error(`--parallel (command line) = ${JSON.stringify(v)}: must be a whole number from 1 to 64`);
+      args.parallel = Number(v);
+    } else if (a === "--json") args.json = true;
+    else if (a === "--logs") args.logs = value();
+    else if (!a.startsWith("-") && !args.command) {
+      if (!["preview", "up", "refresh", "status"].includes(a))
+        throw new Error(`command (command line) = ${JSON.stringify(a)}: must be one of preview, up, refresh, status`);
+      args.command = a as Args["command"];
+    } else throw new Error(`${JSON.stringify(a)} (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)`);
+  }
+  if (!args.command) throw new Error("no command (command line): give one of preview, up, refresh, status");
+  if (args.json && args.command !== "status") throw new Error(`--json (command line): only with status, not ${args.command}`);
+  if (!/^[A-Za-z0-9_.*?-]+$/.test(args.glob as string))
+    throw new Error(`--stacks (command line) = ${JSON.stringify(args.glob)}: must be a stack name pattern of letters, digits, _ . - * ?`);
+  return args as Args;
+}
+
+/** The stacks of the fleet: stacks/Pulumi.<name>.yaml whose name matches `glob`. */
+export function fleetStacks(workDir: string, glob: string): string[] {
+  const pattern = new RegExp(`^${glob.replace(/[.]/g, "\\.").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+  const dir = join(workDir, "stacks");
+  return (existsSync(dir) ? readdirSync(dir) : [])
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined && s !== "example-mac" && pattern.test(s))
+    .sort();
+}
+
+/** A plain table: a header, a rule, the rows; columns as wide as their widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+export function resultsTable(results: MacResult[]): string {
+  return table(
+    ["MAC", "RESULT", "STAGE", "TIME", "DETAIL"],
+    results.map((r) => [r.stack, r.ok ? "ok" : "FAILED", r.stage, `${(r.elapsedMs / 1000).toFixed(1)}s`, r.detail]),
+  );
+}
+
+export function statusTable(rows: MacStatus[]): string {
+  return table(
+    ["MAC", "REACHABLE", "DOCKER", "SUPERVISOR", "GATES ms (socket/qemu/api/stable)", "DRIFT", "COLIMA/LIMA/QEMU", "LAST CONVERGE"],
+    rows.map((r) => [
+      r.stack,
+      r.reachable,
+      r.docker || "-",
+      r.supervisor,
+      r.gates ? `${r.gates.socket}/${r.gates.qemu}/${r.gates.api}/${r.gates.stable}` : "-",
+      r.drift,
+      [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/"),
+      r.lastConverge || "never",
+    ]),
+  );
+}
+
+/** The simulator's roots per stack (COLIMA_PULSE_FLEET_HOST_ROOTS, JSON {"stack": "/root"}), as
+ *  scripts/simulate.ts and the tests use them; unset on a real fleet, where every Mac's root is /. */
+function simulatedRoots(): Record<string, string> {
+  const text = process.env.COLIMA_PULSE_FLEET_HOST_ROOTS;
+  if (!text) return {};
+  const roots = JSON.parse(text) as unknown;
+  if (!roots || typeof roots !== "object" || Object.values(roots).some((r) => typeof r !== "string" || !r.startsWith("/")))
+    throw new Error(`COLIMA_PULSE_FLEET_HOST_ROOTS (environment) = ${text}: must be a JSON object of stack name to absolute path`);
+  return roots as Record<string, string>;
+}
+
+async function main(): Promise<number> {
+  let args: Args | { help: true };
+  let roots: Record<string, string>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    roots = simulatedRoots();
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if ("help" in args) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const workDir = resolve(__dirname, "..");
+  const stacks = fleetStacks(workDir, args.glob);
+  if (stacks.length === 0) {
+    process.stderr.write(`error: --stacks ${JSON.stringify(args.glob)}: no stack file stacks/Pulumi.<name>.yaml matches\n`);
+    return 2;
+  }
+  const envOf = (stack: string): Record<string, string> => (roots[stack] ? { COLIMA_PULSE_HOST_ROOT: roots[stack] } : {});
+  if (args.command === "status") {
+    const rows = await fleetStatus(workDir, stacks, args.parallel, envOf);
+    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : `${statusTable(rows)}\n`);
+    return rows.every((r) => r.reachable === "yes") ? 0 : 1;
+  }
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  const logDir = resolve(args.logs ?? join(workDir, ".state/fleet", `${stamp}-${args.command}`));
+  process.stderr.write(`fleet ${args.command}: ${stacks.length} Macs, ${args.parallel} at a time; logs in ${logDir}\n`);
+  const results = await runFleet(args.command, { workDir, stacks, parallel: args.parallel, logDir, envOf });
+  process.stdout.write(`\n${resultsTable(results)}\n`);
+  const failed = results.filter((r) => !r.ok);
+  process.stdout.write(
+    failed.length === 0
+      ? `\nall ${results.length} Macs succeeded\n`
+      : `\n${failed.length} of ${results.length} Macs failed: ${failed.map((r) => r.stack).join(", ")} (logs: ${logDir})\n`,
+  );
+  return failed.length === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,208 @@
+// The fleet runner: one Pulumi operation on many Macs' stacks at once, on Pulumi's Automation API.
+// - one LocalWorkspace per stack; stacks are selected one at a time, because selecting writes the
+//   project's workspace file, which concurrent selects race on (pulumi/pulumi#8186); every
+//   operation after that names its stack (--stack), so they run side by side;
+// - at most `parallel` Macs at once; one Mac failing, or out of reach, never stops the others;
+// - `up` runs only on a Mac whose own preview just passed;
+// - a live line per Mac (stage, resource in flight, elapsed) and a log per Mac in a folder.
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+export type Operation = "preview" | "up" | "refresh";
+
+/** What one Mac's run came to. */
+export interface MacResult {
+  stack: string;
+  ok: boolean;
+  /** The last stage reached: preview, up, refresh, or "preview (up not run)". */
+  stage: string;
+  /** Resource changes (`update 2, same 5`), or why it failed: the error as Pulumi reported it. */
+  detail: string;
+  elapsedMs: number;
+  log: string;
+}
+
+/** A Mac's progress, for its live line. */
+interface Progress {
+  stack: string;
+  stage: string;
+  resource: string;
+  started: number;
+  done?: MacResult;
+}
+
+export interface RunOptions {
+  /** The project's folder (Pulumi.yaml). */
+  workDir: string;
+  stacks: string[];
+  parallel: number;
+  /** Where each Mac's log goes (`<dir>/<stack>.log`). */
+  logDir: string;
+  /** Environment per stack (the simulator's COLIMA_PULSE_HOST_ROOT); none for real Macs. */
+  envOf: (stack: string) => Record<string, string>;
+  /** Draws the live lines; defaults to the terminal (or one line per change when not a terminal). */
+  display?: Display;
+}
+
+/** Runs `work` for every item, at most `limit` at a time, in order of the list. */
+export async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** Serializes stack selection across the whole run (see the header). */
+let selecting: Promise<unknown> = Promise.resolve();
+
+/** The stack `name` in a workspace of its own (created in the backend when it is new). */
+export function openStack(workDir: string, name: string, envVars: Record<string, string>): Promise<Stack> {
+  const opened = selecting.then(async () => Stack.createOrSelect(name, await LocalWorkspace.create({ workDir, envVars })));
+  selecting = opened.catch(() => undefined);
+  return opened;
+}
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+/** The operator's reason for a failed run: the last error Pulumi reported for the stack or one of
+ *  its resources, else the command's own error; one line. */
+export function failureOf(errors: string[], thrown: unknown): string {
+  const said = errors
+    .map((e) => e.replace(ANSI, "").trim())
+    .filter((e) => e && !/^(update|preview|refresh) failed$/.test(e) && !/^one or more errors occurred/i.test(e));
+  const raw = said.at(-1) ?? (thrown instanceof Error ? thrown.message : String(thrown));
+  const text = raw.replace(ANSI, "").replace(/^error: /, "");
+  // The program stops with Pulumi's "Running program … failed with an unhandled exception" framing
+  // around our message; keep the message.
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Running program .* failed/.test(l) && !/^at /.test(l));
+  return (lines.join(" ") || "failed").slice(0, 400);
+}
+
+/** `update 2, same 5` from an operation's change summary. */
+function summaryOf(changes: Record<string, number> | undefined): string {
+  const parts = Object.entries(changes ?? {}).filter(([, n]) => n > 0);
+  return parts.map(([op, n]) => `${op} ${n}`).join(", ") || "no changes";
+}
+
+/** One operation on one Mac, with its events feeding its live line and its log. */
+async function runOne(operation: Operation, name: string, options: RunOptions, progress: Progress): Promise<MacResult> {
+  const log = join(options.logDir, `${name}.log`);
+  const write = (text: string) => appendFileSync(log, text);
+  const errors: string[] = [];
+  const onEvent = (e: EngineEvent) => {
+    const pre = e.resourcePreEvent?.metadata;
+    if (pre && pre.op !== "same") progress.resource = `${pre.op} ${pre.urn.split("::").pop()}`;
+    const diag = e.diagnosticEvent;
+    if (diag?.severity === "error") errors.push(diag.message);
+  };
+  const finish = (ok: boolean, stage: string, detail: string): MacResult => {
+    const result = { stack: name, ok, stage, detail, elapsedMs: Date.now() - progress.started, log };
+    write(`\n== ${ok ? "succeeded" : "FAILED"} (${stage}): ${detail}\n`);
+    progress.done = result;
+    return result;
+  };
+  const stage = (s: string) => {
+    progress.stage = s;
+    progress.resource = "";
+    write(`\n== ${s} (${new Date().toISOString()})\n`);
+  };
+  stage("opening the stack");
+  let stack: Stack;
+  try {
+    stack = await openStack(options.workDir, name, options.envOf(name));
+  } catch (e) {
+    return finish(false, "open", failureOf([], e));
+  }
+  const common = { onEvent, onOutput: write, color: "never" as const };
+  if (operation === "refresh") {
+    stage("refresh");
+    try {
+      const r = await stack.refresh(common);
+      return finish(true, "refresh", summaryOf(r.summary.resourceChanges));
+    } catch (e) {
+      return finish(false, "refresh", failureOf(errors, e));
+    }
+  }
+  stage("preview");
+  let previewed: string;
+  try {
+    const r = await stack.preview(common);
+    previewed = summaryOf(r.changeSummary);
+  } catch (e) {
+    return finish(false, operation === "up" ? "preview (up not run)" : "preview", failureOf(errors, e));
+  }
+  if (operation === "preview") return finish(true, "preview", previewed);
+  stage("up");
+  try {
+    const r = await stack.up(common);
+    return finish(true, "up", summaryOf(r.summary.resourceChanges));
+  } catch (e) {
+    return finish(false, "up", failureOf(errors, e));
+  }
+}
+
+/** Runs `operation` on every stack; resolves with one result per stack, in the order given. */
+export async function runFleet(operation: Operation, options: RunOptions): Promise<MacResult[]> {
+  mkdirSync(options.logDir, { recursive: true });
+  const progress = options.stacks.map((stack): Progress => ({ stack, stage: "waiting", resource: "", started: Date.now() }));
+  const display = options.display ?? terminalDisplay();
+  const timer = setInterval(() => display.draw(progress), 250);
+  try {
+    return await pool(options.stacks, options.parallel, (name) => {
+      const p = progress.find((x) => x.stack === name) as Progress;
+      p.started = Date.now();
+      return runOne(operation, name, options, p);
+    });
+  } finally {
+    clearInterval(timer);
+    display.draw(progress);
+    display.end();
+  }
+}
+
+export interface Display {
+  draw(progress: readonly Progress[]): void;
+  end(): void;
+}
+
+/** `mac-07   up      update colima-daemon   12.3s` */
+function lineOf(p: Progress, width: number): string {
+  const elapsed = `${((p.done?.elapsedMs ?? Date.now() - p.started) / 1000).toFixed(1)}s`;
+  const what = p.done ? `${p.done.ok ? "ok" : "FAILED"}: ${p.done.detail}` : `${p.stage}${p.resource ? `  ${p.resource}` : ""}`;
+  return `${p.stack.padEnd(width)}  ${p.stage === "waiting" && !p.done ? "waiting" : `${what}  ${elapsed}`}`;
+}
+
+/** On a terminal: the block of lines redrawn in place. Elsewhere (CI, a log): a line whenever a
+ *  Mac's stage or resource changes. */
+export function terminalDisplay(out: NodeJS.WriteStream = process.stderr): Display {
+  let drawn = 0;
+  const last = new Map<string, string>();
+  return {
+    draw(progress) {
+      const width = Math.max(...progress.map((p) => p.stack.length));
+      if (out.isTTY) {
+        const cols = out.columns || 120;
+        const lines = progress.map((p) => lineOf(p, width).slice(0, cols - 1));
+        out.write(`${drawn > 0 ? `\x1b[${drawn}A` : ""}${lines.map((l) => `\x1b[2K${l}\n`).join("")}`);
+        drawn = lines.length;
+        return;
+      }
+      for (const p of progress) {
+        const key = p.done ? `done ${p.done.ok}` : `${p.stage} ${p.resource}`;
+        if (p.stage === "waiting" || last.get(p.stack) === key) continue;
+        last.set(p.stack, key);
+        out.write(`${lineOf(p, width)}\n`);
+      }
+    },
+    end() {
+      drawn = 0;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+// Fleet status: one row per Mac, from its stack (what the last converge recorded: versions, gate
+// timings, when) and from the Mac itself, asked now through the Mac's seam (reachable, Docker's
+// version, the supervisor's state) and through a refreshed preview (drift). Read-only: nothing on
+// a Mac or in its state changes (the preview's refresh is not saved).
+import type { Stack } from "@pulumi/pulumi/automation";
+import { failuresPath } from "../provider/launchDaemon";
+import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
+import { jobState } from "../provider/lib/launchd";
+import { type Mac, macOf } from "../provider/lib/mac";
+import { readLayers, resolveSettings } from "../stacks/config";
+import { failureOf, openStack, pool } from "./runner";
+
+export interface MacStatus {
+  stack: string;
+  /** "yes", or why not. */
+  reachable: string;
+  /** The Docker Engine answering on the profile's socket now ("" when it does not). */
+  docker: string;
+  /** running, restarting (N failed starts), gave up after N failed starts, not loaded, unknown. */
+  supervisor: string;
+  /** The last converge's gate timings in ms. */
+  gates?: { socket: number; qemu: number; api: number; stable: number };
+  /** "none", what a refreshed preview would change, or "unknown: why". */
+  drift: string;
+  versions: { colima?: string; lima?: string; qemu?: string };
+  /** When the last successful `up` ended (ISO), or "" if none did. */
+  lastConverge: string;
+}
+
+/** The supervisor's state: its job and its count of failed starts in a row (launchDaemon.ts). */
+async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed: number): Promise<string> {
+  const job = await jobState(mac, `system/${label}`);
+  if (!job.loaded) return "not loaded";
+  const failed = Number.parseInt((await mac.readFile(failuresPath(mac.host, profile)))?.trim() ?? "0", 10) || 0;
+  if (job.running) return failed > 0 ? `restarting (${failed} failed starts)` : "running";
+  return failed >= maxFailed ? `gave up after ${failed} failed starts` : `restarting (${failed} failed starts)`;
+}
+
+/** Docker's version on the profile's socket, asked with the Mac's docker CLI as the Homebrew user. */
+async function dockerOf(mac: Mac, profile: string): Promise<string> {
+  const socket = colimaPaths(mac.host, profile).dockerSocket;
+  for (const prefix of ["/opt/homebrew", "/usr/local"].map((p) => hostPath(mac.host, p))) {
+    if (!(await mac.exists(`${prefix}/bin/docker`))) continue;
+    const argv = [`${prefix}/bin/docker`, "--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"];
+    const r = await mac.asUser(argv, { allowFailure: true, timeoutMs: 15_000 });
+    return r.exitCode === 0 ? r.stdout.trim() : "";
+  }
+  return "";
+}
+
+/** What a refreshed preview would do, as `update LaunchDaemon::colima-daemon, …`. */
+async function driftOf(stack: Stack): Promise<string> {
+  const steps: string[] = [];
+  const errors: string[] = [];
+  try {
+    await stack.preview({
+      refresh: true,
+      color: "never",
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m && !["same", "refresh", "read"].includes(m.op) && !m.urn.includes("::pulumi:pulumi:Stack::"))
+          steps.push(`${m.op} ${m.type.split(":").pop()}::${m.urn.split("::").pop()}`);
+        if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message);
+      },
+    });
+  } catch (e) {
+    return `unknown: ${failureOf(errors, e)}`;
+  }
+  return steps.length > 0 ? steps.join(", ") : "none";
+}
+
+/** The last successful `up`'s end. */
+async function lastConvergeOf(stack: Stack): Promise<string> {
+  const history = await stack.history(20).catch(() => []);
+  const last = history.find((u) => u.kind === "update" && u.result === "succeeded");
+  return last?.endTime ? new Date(last.endTime).toISOString() : "";
+}
+
+/** One Mac's row. `root` is the simulator's root for the stack ("/" on a real fleet). */
+async function statusOf(workDir: string, name: string, env: Record<string, string>): Promise<MacStatus> {
+  const row: MacStatus = {
+    stack: name,
+    reachable: "unknown",
+    docker: "",
+    supervisor: "unknown",
+    drift: "unknown",
+    versions: {},
+    lastConverge: "",
+  };
+  let stack: Stack;
+  try {
+    stack = await openStack(workDir, name, env);
+  } catch (e) {
+    return { ...row, reachable: `unknown: ${failureOf([], e)}` };
+  }
+  const outputs = await stack.outputs().catch(() => ({}) as Awaited<ReturnType<Stack["outputs"]>>);
+  const versions = (outputs.versions?.value ?? {}) as MacStatus["versions"];
+  row.versions = { colima: versions.colima, lima: versions.lima, qemu: versions.qemu };
+  row.gates = outputs.gateTimings?.value as MacStatus["gates"];
+  row.lastConverge = await lastConvergeOf(stack);
+  let settings: ReturnType<typeof resolveSettings>["settings"];
+  try {
+    const config = Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]);
+    settings = resolveSettings(readLayers(workDir, name, Object.fromEntries(config))).settings;
+  } catch (e) {
+    return { ...row, reachable: `unknown: ${(e as Error).message.split("\n").slice(0, 2).join(" ")}` };
+  }
+  const mac = macOf(hostOf(env.COLIMA_PULSE_HOST_ROOT || "/", settings));
+  try {
+    await mac.currentUser();
+    row.reachable = "yes";
+  } catch (e) {
+    row.reachable = `no: ${(e as Error).message.split("\n")[0]}`;
+    row.drift = "unknown: not reachable";
+    return row;
+  }
+  const [docker, supervisor, drift] = await Promise.all([
+    dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
+    supervisorOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => `unknown: ${e.message}`),
+    driftOf(stack),
+  ]);
+  return { ...row, docker, supervisor, drift };
+}
+
+/** Every Mac's row, at most `parallel` Macs asked at once. */
+export function fleetStatus(
+  workDir: string,
+  stacks: string[],
+  parallel: number,
+  envOf: (stack: string) => Record<string, string>,
+): Promise<MacStatus[]> {
+  return pool(stacks, parallel, (name) => statusOf(workDir, name, envOf(name)));
+}

@@ -1,0 +1,135 @@
+// The fleet runner through the real engine: three simulated Macs behind a real OpenSSH server,
+// one of them out of reach (nothing listens on its port). `npm run fleet -- up` converges the two
+// others and says which one failed and why, with a non-zero exit; `status` and `status --json`
+// show every column for every Mac.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { MacStatus } from "../../fleet/status";
+import { TestStack } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
+import { dockerAnswers } from "../helpers/simulatedMac";
+import { type Sshd, startSshd } from "../helpers/sshd";
+import { MacSimulator } from "../simulator/simulator";
+
+const MACS = ["mac-1", "mac-2", "mac-3"] as const;
+
+/** A loopback port nothing listens on (taken, then let go). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("the fleet runner: three Macs over SSH, one out of reach", { concurrency: false }, () => {
+  let sshd: Sshd;
+  let stack: TestStack;
+  const sims: Record<string, MacSimulator> = {};
+  let env: NodeJS.ProcessEnv;
+  const fleet = (...args: string[]) => stack.script(["scripts/fleet.sh", ...args], env, 600_000);
+
+  before(async () => {
+    const services = testServices();
+    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+    const unreachable = await closedPort();
+    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
+    const settings = (mac: string): Record<string, string> => ({
+      HOMEBREW_USER: "ops",
+      COLIMA_DISK: "20",
+      RESTART_THROTTLE_SECONDS: "2",
+      smokeImage: services.smokeImage,
+      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+      SSH_PORT: String(mac === "mac-3" ? unreachable : sshd.port),
+      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
+      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+    });
+    stack = await TestStack.create("mac-1", settings("mac-1"));
+    for (const mac of MACS.slice(1)) {
+      await stack.must(["stack", "init", mac]);
+      for (const [key, value] of Object.entries(settings(mac))) await stack.must(["config", "set", "--stack", mac, key, value]);
+    }
+    // Each simulated Mac has its own root on this machine (a real fleet's are all "/").
+    env = { COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root]))) };
+  });
+  after(async () => {
+    await stack?.dispose();
+    for (const sim of Object.values(sims)) await sim.dispose();
+    await sshd?.dispose();
+  });
+
+  it("up: the two reachable Macs converge; the summary names the one that failed and why; exit 1", async () => {
+    const r = await fleet("up", "--parallel", "3");
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    const row = (mac: string) => r.stdout.split("\n").find((l) => l.startsWith(`${mac} `)) ?? "";
+    assert.match(row("mac-1"), /^mac-1\s+ok\s+up\s+[\d.]+s\s+create 7/);
+    assert.match(row("mac-2"), /^mac-2\s+ok\s+up\s+/);
+    assert.match(
+      row("mac-3"),
+      /^mac-3\s+FAILED\s+preview \(up not run\)\s+[\d.]+s\s+.*SSH connection to .*127\.0\.0\.1:\d+ .*failed.*Connection refused/,
+    );
+    assert.match(r.stdout, /1 of 3 Macs failed: mac-3 \(logs: .*\)/);
+    for (const mac of ["mac-1", "mac-2"]) {
+      assert.ok(dockerAnswers(sims[mac]?.path("/Users/ops/.colima/default/docker.sock") as string), `${mac} runs Docker`);
+    }
+    assert.deepEqual(sims["mac-3"]?.records(), [], "nothing ran on the Mac out of reach");
+    // A live line per Mac (not a terminal here: a line per change), and a log per Mac.
+    assert.match(r.stderr, /^mac-1\s+up\s+create .*\d+\.\ds$/m);
+    const logs = /logs: (\S+)\)/.exec(r.stdout)?.[1] as string;
+    assert.deepEqual(readdirSync(logs).sort(), ["mac-1.log", "mac-2.log", "mac-3.log"]);
+    assert.match(readFileSync(join(logs, "mac-1.log"), "utf8"), /healthy: socket \d+ ms/);
+  });
+
+  it("status: a row per Mac with every column", async () => {
+    const r = await fleet("status", "--parallel", "3");
+    assert.equal(r.code, 1, "not every Mac is reachable");
+    const lines = r.stdout.trim().split("\n");
+    assert.match(
+      lines[0] as string,
+      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE$/,
+    );
+    const mac1 = lines.find((l) => l.startsWith("mac-1 ")) as string;
+    assert.match(mac1, /^mac-1\s+yes\s+\d+\.\d+\.\d+\s+running\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT/);
+    const mac3 = lines.find((l) => l.startsWith("mac-3 ")) as string;
+    assert.match(mac3, /^mac-3\s+no: .*Connection refused.*\s+-\s+unknown\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never$/);
+  });
+
+  it("status --json: the same rows for dashboards, drift and the supervisor's state as seen now", async () => {
+    // Drift on mac-2: its daemon booted out by hand.
+    const sim = sims["mac-2"] as MacSimulator;
+    const out = await sim.run([sim.path("/usr/bin/sudo"), "-n", sim.path("/bin/launchctl"), "bootout", "system/com.colima-pulse.colima"]);
+    assert.equal(out.code, 0, out.stderr);
+    const r = await fleet("status", "--json");
+    const rows = JSON.parse(r.stdout) as MacStatus[];
+    assert.deepEqual(
+      rows.map((x) => x.stack),
+      [...MACS],
+    );
+    const [one, two, three] = rows as [MacStatus, MacStatus, MacStatus];
+    assert.equal(one.reachable, "yes");
+    assert.match(one.docker, /^\d+\.\d+\.\d+/);
+    assert.equal(one.supervisor, "running");
+    assert.equal(one.drift, "none");
+    assert.ok(one.gates && one.gates.socket >= 0 && one.gates.qemu >= 0 && one.gates.api >= 0 && one.gates.stable >= 0);
+    assert.ok(one.versions.colima && one.versions.lima && one.versions.qemu);
+    assert.ok(!Number.isNaN(Date.parse(one.lastConverge)));
+    assert.equal(two.supervisor, "not loaded");
+    assert.match(two.drift, /update LaunchDaemon::colima-daemon/);
+    assert.match(three.reachable, /^no: /);
+    assert.equal(three.lastConverge, "");
+  });
+
+  it("bad usage: exit 2, naming the argument, its value and what is allowed; nothing runs", async () => {
+    const r = await fleet("up", "--parallel", "0");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--parallel \(command line\) = "0": must be a whole number from 1 to 64/);
+    const none = await fleet("preview", "--stacks", "nothing-*");
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no stack file stacks\/Pulumi\.<name>\.yaml matches/);
+    assert.ok(existsSync(join(stack.dir, "stacks/Pulumi.mac-1.yaml")));
+  });
+});
