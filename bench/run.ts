@@ -4,7 +4,8 @@
 //   1. converged `pulumi up`: wall time and the provider's commands, against an empty program in
 //      the same run, and against the bash tool's restart-only cycle modelled in the simulator;
 //   2. gate latency: readiness at a known moment → time until the gate passes (median, p95);
-//   3. scale: preview of 1, 5 and 20 machine stacks with bounded concurrency;
+//   2b. the same converged `up` over SSH (a real sshd on loopback, test/helpers/sshd.ts) vs local;
+//   3. scale: `npm run fleet -- preview` (fleet/runner.ts) of 1, 5 and 20 converged machine stacks;
 //   4. with `--suite`: `npm test` from a fresh clone of this checkout (the engine cached), timed.
 // Each row is printed beside its value before issue 10 (bench/baseline.json).
 import { spawnSync } from "node:child_process";
@@ -12,9 +13,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createServer } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { runFleet } from "../fleet/runner";
 import { dockerGet, waitGate } from "../provider/healthGate";
 import { TestStack } from "../test/helpers/pulumiStack";
 import { simulatedMac } from "../test/helpers/simulatedMac";
+import { startSshd } from "../test/helpers/sshd";
 
 const rows: string[][] = [];
 const row = (...cells: (string | number)[]) => rows.push(cells.map(String));
@@ -159,31 +162,68 @@ async function gateLatency(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Previews of N machine stacks, each a converged Mac's (copies of one converged stack and its
- *  state, all pointing at one simulated Mac, which a preview only reads), at most 4 at once. */
+/** The fleet runner's preview (fleet/runner.ts, as `npm run fleet -- preview` runs it) of N
+ *  converged machine stacks: copies of one converged stack and its state in one project and
+ *  backend, all pointing at one simulated Mac (which a preview only reads), 4 at once. */
 async function scale(): Promise<void> {
   const mac = await simulatedMac("bench-fleet");
   try {
     await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    const names = Array.from({ length: 20 }, (_, i) => `bench-${String(i + 1).padStart(2, "0")}`);
+    mac.stack.copies(names);
+    const env = Object.fromEntries(Object.entries(mac.stack.environment()).filter((e): e is [string, string] => e[1] !== undefined));
+    const logDir = mkdtempSync(join(tmpdir(), "cpulse-bench-fleet-"));
     let one: number | undefined;
     for (const n of [1, 5, 20]) {
-      const stacks = await Promise.all(Array.from({ length: n }, () => mac.stack.clone()));
-      const limit = 4; // bounded parallelism: 2 cores, each preview is a Node program plus the engine
-      const [, wall] = await timed(async () => {
-        const queue = [...stacks];
-        await Promise.all(
-          Array.from({ length: Math.min(limit, n) }, async () => {
-            for (let s = queue.shift(); s; s = queue.shift()) await s.must(["preview", "--expect-no-changes"]);
-          }),
-        );
-      });
+      const parallel = 4; // 2 cores; each preview is the engine, the program and the provider
+      const [results, wall] = await timed(() =>
+        runFleet("preview", { workDir: mac.stack.dir, stacks: names.slice(0, n), parallel, logDir, envOf: () => env, display: quiet }),
+      );
+      const failed = results.filter((r) => !r.ok || r.detail !== "same 7");
+      if (failed.length > 0) throw new Error(`fleet preview: ${failed.map((r) => `${r.stack}: ${r.detail}`).join("; ")}`);
       one ??= wall;
       const ratio = n > 1 ? `; T(${n})/T(1) ${(wall / one).toFixed(1)}` : "";
-      row(`preview of ${n} machine stack${n > 1 ? "s" : ""} (≤${limit} at once)`, ms(wall), `${ms(wall / n)} per converged stack${ratio}`);
-      for (const s of stacks) s.forget(); // copies: the Mac stays, the original stack destroys it
+      row(`fleet preview of ${n} converged Mac${n > 1 ? "s" : ""} (≤${parallel} at once)`, ms(wall), `${ms(wall / n)} per Mac${ratio}`);
     }
+    rmSync(logDir, { recursive: true, force: true });
   } finally {
     await mac.dispose();
+  }
+}
+
+const quiet = { draw: () => undefined, end: () => undefined };
+
+/** The converged `up` over SSH against the local one, on the same kind of simulated Mac: the
+ *  connection is opened once (ControlMaster) and reused by the program and the provider. */
+async function overSsh(): Promise<void> {
+  const sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+  const ssh = {
+    SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+    SSH_PORT: String(sshd.port),
+    SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
+    SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+  };
+  const local = await simulatedMac("bench-local");
+  const remote = await simulatedMac("bench-ssh", ssh);
+  try {
+    const times = { local: 0, remote: 0 };
+    for (const [which, m] of [
+      ["local", local],
+      ["remote", remote],
+    ] as const) {
+      await m.stack.must(["up", "--yes", "--skip-preview"]);
+      for (let i = 0; i < 3; i++)
+        times[which] += (await timed(() => m.stack.must(["up", "--yes", "--skip-preview", "--expect-no-changes"])))[1];
+    }
+    row(
+      "converged `pulumi up` over SSH",
+      ms(times.remote / 3),
+      `local on the same simulator: ${ms(times.local / 3)}; ratio SSH/local ${(times.remote / times.local).toFixed(2)}`,
+    );
+  } finally {
+    await local.dispose();
+    await remote.dispose();
+    await sshd.dispose();
   }
 }
 
@@ -210,6 +250,7 @@ async function suite(): Promise<void> {
 async function main(): Promise<void> {
   await convergedUp();
   await gateLatency();
+  await overSsh();
   await scale();
   if (process.argv.includes("--suite")) await suite();
   const baseline = JSON.parse(readFileSync(join(__dirname, "baseline.json"), "utf8")) as { source: string; rows: Record<string, string> };

@@ -74,8 +74,10 @@ export function fleetStacks(workDir: string, glob: string): string[] {
     .sort();
 }
 
-/** A plain table: a header, a rule, the rows; columns as wide as their widest cell. */
-export function table(header: string[], rows: string[][]): string {
+/** A plain table: a header, a rule, the rows; columns as wide as their widest cell, a cell at
+ *  most `max` characters (the whole text is in the log, or in --json). */
+export function table(header: string[], cells: string[][], max = Number.POSITIVE_INFINITY): string {
+  const rows = cells.map((r) => r.map((c) => (c.length > max ? `${c.slice(0, max - 1)}…` : c)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells
@@ -105,6 +107,7 @@ export function statusTable(rows: MacStatus[]): string {
       [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/"),
       r.lastConverge || "never",
     ]),
+    80,
   );
 }
 

@@ -110,7 +110,9 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
     await mac.currentUser();
     row.reachable = "yes";
   } catch (e) {
-    row.reachable = `no: ${(e as Error).message.split("\n")[0]}`;
+    // ssh's own words ("…: Connection refused") say it shortest; the full fix is in `fleet up`'s error.
+    const said = (e as { stderrTail?: string }).stderrTail?.trim().split("\n").pop();
+    row.reachable = `no: ${said || (e as Error).message.split("\n")[0]}`;
     row.drift = "unknown: not reachable";
     return row;
   }

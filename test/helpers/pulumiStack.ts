@@ -93,6 +93,23 @@ export class TestStack {
     return stack;
   }
 
+  /** The environment every pulumi command of this stack runs with (its backend, PULUMI_HOME…). */
+  environment(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
+  /** Copies of this stack in the same project and backend, named `names`: the same settings (the
+   *  stack file) and the same state, URNs renamed. A fleet of converged stacks for the runner. */
+  copies(names: string[]): void {
+    const state = join(this.dir, ".state/backend/.pulumi/stacks/colima-pulse");
+    const checkpoint = readFileSync(join(state, `${this.stack}.json`), "utf8");
+    const settings = readFileSync(join(this.dir, "stacks", `Pulumi.${this.stack}.yaml`));
+    for (const name of names) {
+      writeFileSync(join(state, `${name}.json`), checkpoint.split(`urn:pulumi:${this.stack}::`).join(`urn:pulumi:${name}::`));
+      writeFileSync(join(this.dir, "stacks", `Pulumi.${name}.yaml`), settings);
+    }
+  }
+
   /** Replaces the project's files with the checkout's (an upgrade of colima-pulse in place);
    *  the stack's own files and state stay. */
   upgradeProject(): void {
