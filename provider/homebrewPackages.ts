@@ -168,7 +168,11 @@ async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, brew: string, p
   return versions;
 }
 
-export async function convergePackages(mac: Mac, inputs: HomebrewPackagesInputs, olds?: HomebrewPackagesOutputs): Promise<HomebrewPackagesOutputs> {
+export async function convergePackages(
+  mac: Mac,
+  inputs: HomebrewPackagesInputs,
+  olds?: HomebrewPackagesOutputs,
+): Promise<HomebrewPackagesOutputs> {
   const installedBefore = olds?.installedByUs ?? [];
   const facts = await audit(mac, inputs);
   const prefix = brewPrefixFor(inputs.host, facts.arch);

@@ -230,7 +230,7 @@ class LocalMac extends CommandMac {
 
   override async exists(path: string): Promise<boolean> {
     return this.direct(
-      () => (statSync(path), true),
+      () => statSync(path) !== undefined,
       false,
       () => super.exists(path),
     );
