@@ -238,26 +238,7 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
   process.on("exit", safetyNet);
 
   const firstKey = keys[names[0]].identityFile;
-  const probeArgs = [
-    "-F",
-    "/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${knownHostsFile}`,
-    "-o",
-    "IdentitiesOnly=yes", // not the keys of an ssh-agent the caller may have
-    "-o",
-    "ConnectTimeout=5",
-    "-i",
-    firstKey,
-    "-p",
-    String(port),
-    `${loginUser}@127.0.0.1`,
-    "true",
-  ];
+  const probeArgs = sshArgs({ port, loginUser, knownHostsFile }, firstKey, [], "true");
 
   async function start(): Promise<void> {
     if (child && child.exitCode === null && child.signalCode === null) throw new Error(`sshd on port ${port} is running already`);
@@ -351,4 +332,33 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
     throw e;
   }
   return sshd;
+}
+
+/** ssh's argv to this server with nothing of the machine's ~/.ssh/config or agent, strict host
+ *  key checking. ssh keeps the first value it gets for an option, so `extra` comes first. */
+export function sshArgs(
+  sshd: Pick<Sshd, "port" | "loginUser" | "knownHostsFile">,
+  identityFile: string,
+  extra: string[],
+  ...command: string[]
+): string[] {
+  const options = [
+    "BatchMode=yes",
+    "StrictHostKeyChecking=yes",
+    `UserKnownHostsFile=${sshd.knownHostsFile}`,
+    "IdentitiesOnly=yes",
+    "ConnectTimeout=5",
+  ];
+  return [
+    ...extra,
+    "-F",
+    "/dev/null",
+    ...options.flatMap((o) => ["-o", o]),
+    "-i",
+    identityFile,
+    "-p",
+    String(sshd.port),
+    `${sshd.loginUser}@127.0.0.1`,
+    ...command,
+  ];
 }

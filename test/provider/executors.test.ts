@@ -13,28 +13,11 @@ import {
   renderSupervisor,
 } from "../../provider/launchDaemon";
 import { surveyMac } from "../../provider/lib/survey";
+import { DAEMON } from "../helpers/daemonInputs";
 import { RecordingMac } from "../helpers/recordingMac";
 
 const host = { root: "/", user: "ops", ssh: { destination: "admin@mac-07.local" } };
-const daemon: LaunchDaemonInputs = {
-  resourceName: "d",
-  host,
-  label: "com.example.colima",
-  prefix: "/opt/homebrew",
-  profile: "default",
-  cpus: 2,
-  memory: 4,
-  disk: 60,
-  arch: "aarch64",
-  logPath: "/var/log/colima-pulse/colima.log",
-  throttleInterval: 10,
-  exitTimeOut: 120,
-  maxFailedStarts: 5,
-  profileGeneration: "g1",
-  startupGrace: 300,
-  pruneMode: "",
-  versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
-};
+const daemon: LaunchDaemonInputs = { ...DAEMON, host };
 /** `launchctl print` of a job: loaded and running, or not loaded (exit 113). */
 const print = (argv: string[], running: Set<string>) =>
   argv[1] === "print" ? (running.has(argv[2] as string) ? { stdout: "\tstate = running\n" } : { exitCode: 113 }) : undefined;

@@ -11,28 +11,9 @@ import { describe, it } from "node:test";
 import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
 import { nextDelay, waitGate } from "../../provider/healthGate";
 import { parseVersions } from "../../provider/homebrewPackages";
-import { diffLaunchDaemon, filesHash, type LaunchDaemonInputs, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
+import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
 import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
-
-const daemon: LaunchDaemonInputs = {
-  resourceName: "d",
-  host: { root: "/", user: "ops" },
-  label: "com.example.colima",
-  prefix: "/opt/homebrew",
-  profile: "default",
-  cpus: 2,
-  memory: 4,
-  disk: 60,
-  arch: "aarch64",
-  logPath: "/var/log/colima-pulse/colima.log",
-  throttleInterval: 10,
-  exitTimeOut: 120,
-  maxFailedStarts: 5,
-  profileGeneration: "g1",
-  startupGrace: 300,
-  pruneMode: "",
-  versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
-};
+import { DAEMON as daemon } from "../helpers/daemonInputs";
 
 describe("host paths and quoting", () => {
   it("maps macOS paths onto the host root", () => {

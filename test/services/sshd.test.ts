@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Sshd, startSshd } from "../helpers/sshd";
+import { type Sshd, sshArgs, startSshd } from "../helpers/sshd";
 
 interface Result {
   code: number | null;
@@ -14,30 +14,9 @@ interface Result {
   stderr: string;
 }
 
-/** ssh with nothing of the machine's ~/.ssh/config or agent, strict host key checking. ssh keeps
- *  the first value it gets for an option, so the caller's `extra` options come before the defaults. */
+/** ssh to `sshd` with key `key` (test/helpers/sshd.ts sshArgs). */
 function ssh(sshd: Sshd, key: string, extra: string[], ...command: string[]): Promise<Result> {
-  const args = [
-    ...extra,
-    "-F",
-    "/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${sshd.knownHostsFile}`,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "ConnectTimeout=5",
-    "-i",
-    sshd.keys[key].identityFile,
-    "-p",
-    String(sshd.port),
-    `${sshd.loginUser}@${sshd.host}`,
-    ...command,
-  ];
+  const args = sshArgs(sshd, sshd.keys[key].identityFile, extra, ...command);
   return new Promise((resolve) => {
     execFile("ssh", args, { timeout: 20_000, encoding: "utf8" }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
