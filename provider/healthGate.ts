@@ -3,7 +3,9 @@
 // and then stays up for N probes in a row. Each gate polls with a short, capped backoff (the
 // socket gate also wakes when the socket's folder changes, the API gate asks every 20 ms at most;
 // bench/RESULTS.md measures both), says what it is waiting for, and fails exactly at its timeout
-// with the last thing it saw.
+// with the last thing it saw. On a Mac reached over SSH the probes are commands there (`test -S`,
+// the Mac's docker CLI), polled every 250 ms at most, and a lost connection fails the gate at once
+// (provider/lib/mac.ts).
 import { type FSWatcher, watch } from "node:fs";
 import { request } from "node:http";
 import { dirname } from "node:path";

@@ -80,14 +80,14 @@ function acquire(dir: string, mac: Mac, report: (message: string) => void): Prom
 async function take(dir: string, mac: Mac, report: (message: string) => void): Promise<void> {
   const s = session();
   const me: Owner = { pid: process.pid, command: commandOf(process.pid), since: new Date().toISOString(), controller: hostname() };
-  const [sh, mkdir, cat, mv, rm] = ["/bin/sh", "/bin/mkdir", "/bin/cat", "/bin/mv", "/bin/rm"].map((t) => hostPath(mac.host, t) as string);
+  const tool = (path: string) => hostPath(mac.host, path);
   const started = Date.now();
   let unreadableSince: number | undefined;
   let said = -SAY_EVERY_MS;
   for (;;) {
     // mkdir is the atomic test-and-set, on the Mac; the owner is written in the same command.
     const made = await mac.run(
-      [sh as string, "-c", `${shellQuote(mkdir as string)} "$1" && ${shellQuote(cat as string)} >"$1/owner.json"`, "sh", dir],
+      [tool("/bin/sh"), "-c", `${shellQuote(tool("/bin/mkdir"))} "$1" && ${shellQuote(tool("/bin/cat"))} >"$1/owner.json"`, "sh", dir],
       {
         input: JSON.stringify(me),
         allowFailure: true,
@@ -109,8 +109,8 @@ async function take(dir: string, mac: Mac, report: (message: string) => void): P
       if (JSON.stringify(await readOwner(mac, dir)) === JSON.stringify(owner)) {
         const aside = `${dir}.stale-${process.pid}`;
         // Fails when another waiter moved it first.
-        const moved = await mac.run([mv as string, dir, aside], { allowFailure: true });
-        if (moved.exitCode === 0) await mac.run([rm as string, "-rf", aside], { allowFailure: true });
+        const moved = await mac.run([tool("/bin/mv"), dir, aside], { allowFailure: true });
+        if (moved.exitCode === 0) await mac.run([tool("/bin/rm"), "-rf", aside], { allowFailure: true });
       }
       continue;
     }
