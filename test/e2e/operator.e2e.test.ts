@@ -74,7 +74,7 @@ describe("an operator whose sudo asks for a password", () => {
       assert.notEqual(r.code, 0);
       assert.match(
         r.stdout,
-        /pre-flight: admin cannot use sudo without a password \(.*\); the system LaunchDaemon needs root\. Run `sudo -v`/,
+        /pre-flight: admin cannot use sudo on this Mac without a password \(.*\); the system LaunchDaemon needs root and nothing was changed\. Run `sudo -v` in this terminal first/,
       );
       assert.deepEqual(mutating(mac.sim.records()), []);
       assert.deepEqual(readdirSync(mac.sim.path("/Library/LaunchDaemons")), []);
