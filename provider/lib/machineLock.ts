@@ -66,7 +66,9 @@ export async function onMachine<T>(host: Host, report: (message: string) => void
 /** Takes `dir` for this process once; every concurrent step of the process shares that wait. */
 function acquire(dir: string, mac: Mac, report: (message: string) => void): Promise<void> {
   const held = session().held;
-  const key = `${mac.name} ${dir}`;
+  // Keyed by the folder alone on this machine, as earlier versions did: a provider stored by an
+  // earlier version and one of today can share this process (and this session) during an upgrade.
+  const key = mac.local ? dir : `${mac.name} ${dir}`;
   let taking = held.get(key);
   if (!taking) {
     taking = take(dir, mac, report);
@@ -100,6 +102,9 @@ async function take(dir: string, mac: Mac, report: (message: string) => void): P
     }
     if (!/exists/i.test(made.stderr)) throw new Error(`could not take ${LOCK_PATH} on ${mac.name}: ${made.stderr.trim()}`);
     const owner = await readOwner(mac, dir);
+    // Ours already, taken by another copy of this code in this process (a provider of an earlier
+    // version, serialized with its own copy): held, and released at this process's exit.
+    if (owner?.pid === process.pid && (owner.controller ?? hostname()) === hostname()) return;
     // No owner yet: its taker is writing it this instant, or died between mkdir and write.
     unreadableSince = owner ? undefined : (unreadableSince ?? Date.now());
     const stale = owner ? !alive(owner) : Date.now() - (unreadableSince as number) > 5_000;

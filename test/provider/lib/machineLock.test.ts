@@ -1,8 +1,8 @@
 // The Mac's lock against real processes and files: one run drives a Mac at a time, a dead
 // holder's lock is taken over, and the steps of one run never wait for each other.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Host } from "../../../provider/lib/host";
@@ -11,7 +11,7 @@ import { macRoot as bareMac } from "../../helpers/macRoot";
 
 const macRoot = () => bareMac("cpulse-lock-");
 
-function holdBy(host: Host, owner: { pid: number; command: string }): void {
+function holdBy(host: Host, owner: { pid: number; command: string; controller?: string }): void {
   const dir = join(host.root, LOCK_PATH);
   mkdirSync(dir);
   writeFileSync(join(dir, "owner.json"), JSON.stringify({ ...owner, since: "2026-11-29T00:00:00.000Z" }));
@@ -111,6 +111,46 @@ describe("the Mac's lock", () => {
     );
     assert.ok(Date.now() - started >= 5_000, "gave a starting holder 5 s");
     assert.equal(ownerOf(host).pid, process.pid);
+  });
+
+  it("is already held when this process took it through another copy of this code (an earlier version's provider)", async () => {
+    const host = macRoot();
+    // As that copy wrote it: this very process, alive.
+    const command = execFileSync("/bin/ps", ["-o", "command=", "-p", String(process.pid)], { encoding: "utf8" }).trim();
+    holdBy(host, { pid: process.pid, command });
+    const said: string[] = [];
+    assert.equal(
+      await onMachine(
+        host,
+        (m) => said.push(m),
+        async () => "ran",
+      ),
+      "ran",
+    );
+    assert.deepEqual(said, []);
+  });
+
+  it("waits for a holder on another control machine, naming it, since only that machine can tell it is gone", async () => {
+    const host = macRoot();
+    holdBy(host, { pid: 1, command: "pulumi-resource-pulumi-nodejs", controller: "ops-laptop-2" });
+    const said: string[] = [];
+    let ran = false;
+    const step = onMachine(
+      host,
+      (m) => said.push(m),
+      async () => {
+        ran = true;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(ran, false, "a live-looking holder elsewhere is waited for");
+    assert.match(
+      said[0] ?? "",
+      /waiting for another colima-pulse run on this Mac to finish its step \(pid 1 on control machine ops-laptop-2, holding it since/,
+    );
+    rmSync(join(host.root, LOCK_PATH), { recursive: true });
+    await step;
+    assert.equal(ran, true);
   });
 
   it("does not run the step when the lock cannot be made (a step never runs unguarded)", async () => {
