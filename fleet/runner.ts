@@ -1,7 +1,7 @@
 // The fleet runner: one Pulumi operation on many Macs' stacks at once, on Pulumi's Automation API.
-// - one LocalWorkspace per stack; stacks are selected one at a time, because selecting writes the
-//   project's workspace file, which concurrent selects race on (pulumi/pulumi#8186); every
-//   operation after that names its stack (--stack), so they run side by side;
+// - one LocalWorkspace per stack, never selected (selecting writes the project's workspace file,
+//   which concurrent runs race on: pulumi/pulumi#8186); every operation names its stack (--stack),
+//   so they run side by side;
 // - at most `parallel` Macs at once; one Mac failing, or out of reach, never stops the others;
 // - `up` runs only on a Mac whose own preview just passed;
 // - a live line per Mac (stage, resource in flight, elapsed) and a log per Mac in a folder.
@@ -56,14 +56,23 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T) => P
   return results;
 }
 
-/** Serializes stack selection across the whole run (see the header). */
-let selecting: Promise<unknown> = Promise.resolve();
+/** Stack creations, one at a time (see the header). */
+let creating: Promise<unknown> = Promise.resolve();
 
-/** The stack `name` in a workspace of its own (created in the backend when it is new). */
-export function openStack(workDir: string, name: string, envVars: Record<string, string>): Promise<Stack> {
-  const opened = selecting.then(async () => Stack.createOrSelect(name, await LocalWorkspace.create({ workDir, envVars })));
-  selecting = opened.catch(() => undefined);
-  return opened;
+/** The stack `name` in a workspace of its own, created in the backend when it is new. Selecting a
+ *  stack writes the project's workspace file, which concurrent runs race on (pulumi/pulumi#8186);
+ *  every command here names its stack (--stack), so an existing stack is not selected, and new
+ *  ones are created (`stack init` selects) one at a time. */
+export async function openStack(workDir: string, name: string, envVars: Record<string, string>): Promise<Stack> {
+  const ws = await LocalWorkspace.create({ workDir, envVars });
+  const known = (await ws.listStacks()).some((s) => s.name === name || s.name.endsWith(`/${name}`));
+  if (!known) {
+    const created = creating.then(() => Stack.create(name, ws));
+    creating = created.catch(() => undefined);
+    return created;
+  }
+  ws.selectStack = async () => undefined; // it exists (listed above), and is named by every command
+  return Stack.select(name, ws);
 }
 
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
