@@ -35,14 +35,15 @@ function stop(message: string): never {
   throw e;
 }
 
-/** Stops, having run nothing that changes the Mac, when it cannot be reached, its host key is
- *  unknown or changed, or sudo there would need a password (the messages say the fix). */
-async function reachable(mac: Mac): Promise<void> {
-  if (mac.local) return;
+/** Runs `fn` on the Mac, stopping with the message when the Mac cannot be reached or its host key
+ *  is unknown or changed (an SshError says the fix; provider/lib/mac.ts), or sudo there would need
+ *  a password. Nothing that changes the Mac has run by then. */
+async function onTheMac<T>(fn: () => Promise<T>, redact: (text: string) => string): Promise<T> {
   try {
-    await checkSudo(mac, mac.name);
+    return await fn();
   } catch (e) {
-    stop((e as Error).message);
+    if ((e as Error).name === "SshError" || /cannot use sudo/.test((e as Error).message)) stop(redact((e as Error).message));
+    throw e;
   }
 }
 
@@ -141,9 +142,13 @@ export = async () => {
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
 
+  // A secret text setting (a user, profile, label, path or SSH destination) is never printed;
+  // numbers are left out of the plan's text by planAdoption itself.
+  const secretTexts = secrets.map((k) => machine[k]).filter((v): v is string => typeof v === "string");
+  const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   // Over SSH: the host key, the login and sudo are checked before anything else runs there.
-  await reachable(mac);
-  const survey = await surveyMac(mac, machine.LABEL);
+  if (!mac.local) await onTheMac(() => checkSudo(mac, mac.name), redact);
+  const survey = await onTheMac(() => surveyMac(mac, machine.LABEL), redact);
   const plan = planAdoption(
     survey,
     {
@@ -156,13 +161,9 @@ export = async () => {
     },
     reset,
   );
-  // A secret text setting (a user, profile, label or path) is never printed; numbers are left out
-  // of the plan's text by planAdoption itself.
-  const secretTexts = secrets.map((k) => machine[k]).filter((v): v is string => typeof v === "string");
-  const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
-  const upgrade = upgradeId ? await upgradePlan(upgradeId, mac, survey) : undefined;
+  const upgrade = upgradeId ? await onTheMac(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
 
   const config = new Config();
   const pulse = new ColimaPulse("colima", {

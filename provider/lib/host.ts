@@ -80,11 +80,13 @@ export function hostPath(host: Pick<Host, "root">, mac: string): string {
  *  providers concurrently, and brew and launchctl must not be driven twice at once. The locks
  *  live on globalThis, shared by every provider module of the plugin process (docs/ARCHITECTURE.md §4). */
 export function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const g = globalThis as { __colimaPulseLocks?: Map<string, Promise<unknown>> };
-  g.__colimaPulseLocks ??= new Map();
-  const previous = g.__colimaPulseLocks.get(name) ?? Promise.resolve();
+  // The place earlier versions kept them too: a provider they stored may share this process.
+  const g = globalThis as { __colimaPulse?: { users: Map<string, unknown>; locks: Map<string, Promise<unknown>> } };
+  g.__colimaPulse ??= { users: new Map(), locks: new Map() };
+  const locks = g.__colimaPulse.locks;
+  const previous = locks.get(name) ?? Promise.resolve();
   const next = previous.catch(() => undefined).then(fn);
-  g.__colimaPulseLocks.set(name, next);
+  locks.set(name, next);
   return next;
 }
 
