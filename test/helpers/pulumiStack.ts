@@ -105,7 +105,13 @@ export class TestStack {
     const checkpoint = readFileSync(join(state, `${this.stack}.json`), "utf8");
     const settings = readFileSync(join(this.dir, "stacks", `Pulumi.${this.stack}.yaml`));
     for (const name of names) {
-      writeFileSync(join(state, `${name}.json`), checkpoint.split(`urn:pulumi:${this.stack}::`).join(`urn:pulumi:${name}::`));
+      // The stack's own resource is named after the stack too (`<project>-<stack>`).
+      const renamed = checkpoint
+        .split(`urn:pulumi:${this.stack}::`)
+        .join(`urn:pulumi:${name}::`)
+        .split(`pulumi:pulumi:Stack::colima-pulse-${this.stack}`)
+        .join(`pulumi:pulumi:Stack::colima-pulse-${name}`);
+      writeFileSync(join(state, `${name}.json`), renamed);
       writeFileSync(join(this.dir, "stacks", `Pulumi.${name}.yaml`), settings);
     }
   }
