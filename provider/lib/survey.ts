@@ -53,13 +53,17 @@ async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<
   const name = id === "colima" ? "default" : id.replace(/^colima-/, "");
   const paths = colimaPaths(mac.host, name);
   // The state file holds what the first start fixed; the config file what was last asked for.
-  const state = await mac.readFile(`${paths.instanceDir}/colima.yaml`);
-  const config = await mac.readFile(`${paths.configDir}/colima.yaml`);
+  const [state, config, haPidText, diskBytesUsed] = await Promise.all([
+    mac.readFile(`${paths.instanceDir}/colima.yaml`),
+    mac.readFile(`${paths.configDir}/colima.yaml`),
+    mac.readFile(`${paths.instanceDir}/ha.pid`),
+    mac.diskUsage(paths.diskDir),
+  ]);
   if (state === undefined && config === undefined) return undefined;
   const fixed = topLevelYaml(state ?? "");
   const asked = topLevelYaml(config ?? "");
   const num = (v: string | undefined) => (v !== undefined && /^\d+(\.\d+)?$/.test(v) ? Number(v) : undefined);
-  const haPid = Number.parseInt((await mac.readFile(`${paths.instanceDir}/ha.pid`)) ?? "", 10);
+  const haPid = Number.parseInt(haPidText ?? "", 10);
   const running = procs.some((p) => p.pid === haPid && isHostAgentOf(p.command, paths.instanceDir));
   return {
     name,
@@ -70,7 +74,7 @@ async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<
     memoryGiB: num(fixed.memory ?? asked.memory),
     diskGiB: num(fixed.disk ?? asked.disk),
     running,
-    diskBytesUsed: await mac.diskUsage(paths.diskDir),
+    diskBytesUsed,
     folders: { config: paths.configDir, instance: paths.instanceDir, disk: paths.diskDir },
   };
 }
@@ -78,34 +82,29 @@ async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<
 /** Surveys the Mac `host` (read-only). `label` is colima-pulse's LaunchDaemon label. */
 export async function surveyMac(mac: Mac, label: string): Promise<MacSurvey> {
   const host = mac.host;
+  // The reads do not depend on each other: asked at once (over SSH, one round trip's time).
+  const prefixes = ["/opt/homebrew", "/usr/local"].map((p) => hostPath(host, p));
+  const [found, procs, limaDirs, managed] = await Promise.all([
+    Promise.all(prefixes.map((p) => mac.exists(`${p}/bin/brew`))),
+    mac.listProcesses(),
+    mac.listDir(`${homeOf(host)}/.colima/_lima`),
+    mac.exists(hostPath(host, `/Library/LaunchDaemons/${label}.plist`)),
+  ]);
   // Apple silicon's prefix first: an Intel Homebrew under Rosetta may sit beside it.
-  let prefix: string | undefined;
-  for (const p of ["/opt/homebrew", "/usr/local"].map((p) => hostPath(host, p))) {
-    if (!prefix && (await mac.exists(`${p}/bin/brew`))) prefix = p;
-  }
+  const prefix = prefixes.find((_, i) => found[i]);
   const versions: Record<string, string> = {};
-  for (const f of FORMULAE) {
-    const v = prefix ? await installedVersion(mac, prefix, f) : undefined;
-    if (v) versions[f] = v;
-  }
-  const procs = await mac.listProcesses();
-  const limaHome = `${homeOf(host)}/.colima/_lima`;
-  const ids = (await mac.listDir(limaHome)).filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
-  const profiles: FoundProfile[] = [];
-  for (const id of ids) {
-    const found = await findProfile(mac, id, procs);
-    if (found) profiles.push(found);
-  }
-  const brewJobs: MacSurvey["brewJobs"] = [];
-  for (const l of CONFLICTING_LABELS) {
-    for (const job of [
-      { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
-      { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
-    ]) {
-      if (await mac.exists(job.plist)) brewJobs.push(job);
-    }
-  }
-  return { prefix, versions, profiles, brewJobs, managed: await mac.exists(hostPath(host, `/Library/LaunchDaemons/${label}.plist`)) };
+  const installed = prefix ? await Promise.all(FORMULAE.map((f) => installedVersion(mac, prefix, f))) : [];
+  FORMULAE.forEach((f, i) => {
+    if (installed[i]) versions[f] = installed[i] as string;
+  });
+  const ids = limaDirs.filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
+  const profiles = (await Promise.all(ids.map((id) => findProfile(mac, id, procs)))).filter((p): p is FoundProfile => p !== undefined);
+  const jobs = CONFLICTING_LABELS.flatMap((l) => [
+    { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
+    { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
+  ]);
+  const there = await Promise.all(jobs.map((j) => mac.exists(j.plist)));
+  return { prefix, versions, profiles, brewJobs: jobs.filter((_, i) => there[i]), managed };
 }
 
 /** What `brew outdated` says can be upgraded among `formulae`, as the Homebrew user, against

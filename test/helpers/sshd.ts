@@ -165,11 +165,22 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
     // Names become file names and key comments.
     if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) throw new Error(`startSshd: bad key name ${JSON.stringify(name)}`);
   }
-  // Checked before anything is written, so a bad value leaves nothing behind.
-  const envOptions = Object.fromEntries(names.map((name) => [name, environmentOptions(options.keys[name].env ?? {})]));
-
   // Short: the client's ControlPath sockets live here too, and unix socket paths are limited.
   const dir = mkdtempSync("/tmp/cpulse-sshd-");
+  // Every session gets a HOME of its own, empty. sshd runs each command through the login user's
+  // shell: on a Mac zsh, which reads only ~/.zshenv for a command; here root's bash, which over SSH
+  // also reads ~/.bashrc (Debian builds bash with SSH_SOURCE_BASHRC) — on this machine one that
+  // starts pyenv, ~90 ms of every command, which no Mac would pay. A key's own env may override it.
+  const home = join(dir, "home");
+  mkdirSync(home);
+  // Checked before anything is written but the folder, so a bad value leaves nothing behind.
+  let envOptions: Record<string, string>;
+  try {
+    envOptions = Object.fromEntries(names.map((name) => [name, environmentOptions({ HOME: home, ...(options.keys[name].env ?? {}) })]));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const config = join(dir, "sshd_config");
   const log = join(dir, "sshd.log");
   const port = await freePort();
