@@ -7,7 +7,7 @@
 // - a live line per Mac (stage, resource in flight, elapsed) and a log per Mac in a folder.
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 
 export type Operation = "preview" | "up" | "refresh";
 
@@ -58,14 +58,26 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T) => P
 
 /** Stack creations, one at a time (see the header). */
 let creating: Promise<unknown> = Promise.resolve();
+/** Asked once per run, not per Mac: each is a `pulumi` process (the CLI's version, the stacks). */
+let cli: Promise<PulumiCommand> | undefined;
+const listed = new Map<string, Promise<string[]>>();
 
 /** The stack `name` in a workspace of its own, created in the backend when it is new. Selecting a
  *  stack writes the project's workspace file, which concurrent runs race on (pulumi/pulumi#8186);
  *  every command here names its stack (--stack), so an existing stack is not selected, and new
  *  ones are created (`stack init` selects) one at a time. */
 export async function openStack(workDir: string, name: string, envVars: Record<string, string>): Promise<Stack> {
-  const ws = await LocalWorkspace.create({ workDir, envVars });
-  const known = (await ws.listStacks()).some((s) => s.name === name || s.name.endsWith(`/${name}`));
+  cli ??= PulumiCommand.get();
+  const ws = await LocalWorkspace.create({ workDir, envVars, pulumiCommand: await cli });
+  // One backend per project folder and environment (the simulator's root aside).
+  const backend = `${workDir} ${envVars.PULUMI_BACKEND_URL ?? ""}`;
+  let names = listed.get(backend);
+  if (!names) {
+    names = ws.listStacks().then((all) => all.map((s) => s.name));
+    listed.set(backend, names);
+    names.catch(() => listed.delete(backend));
+  }
+  const known = (await names).some((s) => s === name || s.endsWith(`/${name}`));
   if (!known) {
     const created = creating.then(() => Stack.create(name, ws));
     creating = created.catch(() => undefined);

@@ -3,7 +3,7 @@
 // printed, and record the image digest. Delete removes only what this resource added.
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
-import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, onlyReachChanged, say, type Zod } from "./lib/checkInputs";
 import type { Host } from "./lib/host";
 import { macOf } from "./lib/mac";
 import { onMachine } from "./lib/machineLock";
@@ -193,6 +193,8 @@ export const smokeContainerProvider: pulumi.dynamic.ResourceProvider = {
     return { id: `smoke-${inputs.resourceName}`, outs: await locked(inputs, () => smokeTest(inputs)) };
   },
   async update(_id: string, olds: SmokeContainerOutputs, news: SmokeContainerInputs) {
+    // Only the way to the Mac changed (a new SSH_HOST): record it, run nothing.
+    if (onlyReachChanged(diffSmokeContainer(olds, news))) return { outs: { ...olds, host: news.host } };
     // Re-run the proof; an image that was ours stays ours until delete removes it.
     return { outs: await locked(news, () => smokeTest(news, olds.pulledByUs)) };
   },

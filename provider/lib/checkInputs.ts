@@ -139,6 +139,12 @@ export function inputChanges<T extends object>(
 /** Why a change of only how the Mac is reached runs nothing on it (machineLock.ts onTheMac). */
 export const REACH_ONLY = "the Mac is reached another way: state records it, nothing on the Mac changes";
 
+/** Whether a diff (ours carry detailedDiff) found only the way to the Mac changed. */
+export function onlyReachChanged(diff: { detailedDiff?: Record<string, unknown> }): boolean {
+  const changed = Object.keys(diff.detailedDiff ?? {});
+  return changed.length > 0 && changed.every((p) => p === "host.ssh");
+}
+
 /** The Mac (Host) as every resource's input: an absolute root and a macOS short user name. */
 export function hostSchema(z: Zod) {
   const s = settingSchemas(z);

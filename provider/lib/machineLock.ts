@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { connect } from "node:net";
 import { hostname } from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
-import { say } from "./checkInputs";
+import { onlyReachChanged, say } from "./checkInputs";
 import { type Host, hostPath, shellQuote } from "./host";
 import { type Mac, macOf } from "./mac";
 
@@ -260,8 +260,7 @@ export function onTheMac(provider: pulumi.dynamic.ResourceProvider): pulumi.dyna
       (async (id, olds, news) => {
         // Our providers' diffs carry detailedDiff (provider/lib/checkInputs.ts diffOf).
         const d = diff ? ((await diff(id, olds, news)) as { detailedDiff?: Record<string, unknown> }) : {};
-        const changed = Object.keys(d.detailedDiff ?? {});
-        if (changed.length > 0 && changed.every((p) => p === "host.ssh")) return { outs: { ...olds, host: news.host } };
+        if (onlyReachChanged(d)) return { outs: { ...olds, host: news.host } };
         return update(id, olds, news);
       }),
     delete: guard(provider.delete),

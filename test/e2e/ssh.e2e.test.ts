@@ -88,6 +88,34 @@ describe("over SSH: a Mac converged from another machine", { concurrency: false 
     await waitFor("Docker after the repair", () => dockerAnswers(mac.socket));
   });
 
+  it("the Mac reached another way (SSH_HOST changed): preview shows host.ssh only; up records it and changes nothing", async () => {
+    // The same sshd under another name: its key is known under that name too.
+    const both = join(sshd.dir, "known_hosts.both");
+    const line = readFileSync(sshd.knownHostsFile, "utf8").trim();
+    writeFileSync(both, `${line}\n${line.replace("[127.0.0.1]", "[localhost]")}\n`);
+    await mac.stack.must(["config", "set", "SSH_HOST", `${sshd.loginUser}@localhost`]);
+    await mac.stack.must(["config", "set", "SSH_KNOWN_HOSTS_FILE", both]);
+    const preview = await mac.stack.must(["preview", "--diff"]);
+    assert.match(
+      preview.stdout,
+      /host\.ssh: .*127\.0\.0\.1.* → .*localhost.* \(the Mac is reached another way: state records it, nothing on the Mac changes\)/,
+    );
+    assert.doesNotMatch(preview.stdout, /replace/);
+    mac.sim.clearRecords();
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    assert.deepEqual(mutating(mac.sim.records()), [], "nothing on the Mac changed");
+    const daemon = await mac.stack.resourceOf("pulumi-nodejs:dynamic/colima-pulse:LaunchDaemon");
+    assert.equal((daemon.outputs?.host as { ssh?: { destination?: string } }).ssh?.destination, `${sshd.loginUser}@localhost`);
+    const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
+    assert.equal(clean.code, 0, clean.stdout);
+    // And back, for the tests below.
+    await mac.stack.must(["config", "set", "SSH_HOST", `${sshd.loginUser}@127.0.0.1`]);
+    await mac.stack.must(["config", "set", "SSH_KNOWN_HOSTS_FILE", sshd.knownHostsFile]);
+    mac.sim.clearRecords();
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+    assert.deepEqual(mutating(mac.sim.records()), []);
+  });
+
   it("pulumi killed mid-step: the next up converges (the lock on the Mac waits for the step in flight)", async () => {
     await mac.stack.must(["config", "set", "COLIMA_CPUS", "3"]);
     await mac.stack.killDuring(["up", "--yes", "--skip-preview"], (out) =>

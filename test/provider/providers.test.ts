@@ -157,6 +157,20 @@ describe("ColimaProfile decisions", () => {
   };
   const { instanceId: _i, dockerSocket: _d, driver: _dr, colimaVersion: _c, generation: _g, ...inputs } = stored;
 
+  it("a Mac reached another way (a new SSH_HOST) is an update of host.ssh only: no replacement, nothing on the Mac", () => {
+    const ssh = { destination: "admin@mac-07.local" };
+    const before = { ...stored, host: { ...stored.host, ssh } };
+    const d = diffColimaProfile(before, { ...inputs, host: { ...inputs.host, ssh: { destination: "admin@10.0.0.7", port: 2222 } } });
+    assert.deepEqual(d.replaces, []);
+    assert.deepEqual(Object.keys(d.detailedDiff), ["host.ssh"]);
+    assert.match(
+      d.reasons[0] as string,
+      /^host\.ssh: .*admin@mac-07\.local.* → .*admin@10\.0\.0\.7.* \(the Mac is reached another way: state records it, nothing on the Mac changes\)$/,
+    );
+    // Another Mac (root or Homebrew user) is still a replacement.
+    assert.deepEqual(diffColimaProfile(before, { ...inputs, host: { ...inputs.host, user: "other", ssh } }).replaces, ["host"]);
+  });
+
   it("is quiet when converged; resizes in place; replaces for a new name or architecture", () => {
     assert.equal(diffColimaProfile(stored, inputs).changes, false);
     assert.deepEqual(diffColimaProfile(stored, { ...inputs, cpus: 4 }), {
