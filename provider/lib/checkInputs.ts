@@ -131,7 +131,12 @@ export function inputChanges<T extends object>(
       changes.push({ property: "host.ssh", kind: "update", old: reach(old), new: reach(now), why: REACH_ONLY });
     }
     const same = key === "host" ? JSON.stringify(what(old)) === JSON.stringify(what(now)) : JSON.stringify(old) === JSON.stringify(now);
-    if (!same) changes.push({ property: String(key), kind, old, new: now, why: why(key) });
+    if (same) continue;
+    // In a preview, a value another resource computes is unknown while that resource has an
+    // update pending (the Node dynamic provider cannot preview one): the engine diffs again with
+    // the value before it applies anything, and replaces then if it must. Not a replacement here.
+    if (now === UNKNOWN) changes.push({ property: String(key), kind: "update", old, new: "(known once the resources it comes from have run)" });
+    else changes.push({ property: String(key), kind, old, new: now, why: why(key) });
   }
   return changes;
 }
