@@ -11,7 +11,7 @@ import { request } from "node:http";
 import { dirname } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
-import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, NOT_YET_KNOWN, say, UNKNOWN, type Zod } from "./lib/checkInputs";
 import { colimaPaths, type Host, isVmOf } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
@@ -112,7 +112,7 @@ export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs):
       property: "trigger",
       kind: "update",
       hidden: true,
-      why: "the supervised daemon or its profile changed: prove it again",
+      why: news.trigger === UNKNOWN ? NOT_YET_KNOWN : "the supervised daemon or its profile changed: prove it again",
     });
   if (olds.healthy === false) {
     changes.push({

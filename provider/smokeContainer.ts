@@ -3,7 +3,18 @@
 // printed, and record the image digest. Delete removes only what this resource added.
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
-import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, onlyReachChanged, say, type Zod } from "./lib/checkInputs";
+import {
+  checkInputs,
+  type DetailedDiff,
+  diffOf,
+  hostSchema,
+  inputChanges,
+  NOT_YET_KNOWN,
+  onlyReachChanged,
+  say,
+  UNKNOWN,
+  type Zod,
+} from "./lib/checkInputs";
 import type { Host } from "./lib/host";
 import { macOf } from "./lib/mac";
 import { onMachine } from "./lib/machineLock";
@@ -105,8 +116,8 @@ export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeConta
       property: "trigger",
       kind: "update",
       old: olds.trigger,
-      new: news.trigger,
-      why: "the smoke test runs again under them",
+      new: news.trigger === UNKNOWN ? `(${NOT_YET_KNOWN})` : news.trigger,
+      why: news.trigger === UNKNOWN ? undefined : "the smoke test runs again under them",
     });
   if (olds.imageId === "") {
     // refresh found the image gone (or the engine silent): prove it again

@@ -135,11 +135,14 @@ export function inputChanges<T extends object>(
     // In a preview, a value another resource computes is unknown while that resource has an
     // update pending (the Node dynamic provider cannot preview one): the engine diffs again with
     // the value before it applies anything, and replaces then if it must. Not a replacement here.
-    if (now === UNKNOWN) changes.push({ property: String(key), kind: "update", old, new: "(known once the resources it comes from have run)" });
+    if (now === UNKNOWN) changes.push({ property: String(key), kind: "update", old, new: `(${NOT_YET_KNOWN})` });
     else changes.push({ property: String(key), kind, old, new: now, why: why(key) });
   }
   return changes;
 }
+
+/** A preview's word for a value not known yet (see inputChanges). */
+export const NOT_YET_KNOWN = "known once the resources it comes from have run";
 
 /** Why a change of only how the Mac is reached runs nothing on it (machineLock.ts onTheMac). */
 export const REACH_ONLY = "the Mac is reached another way: state records it, nothing on the Mac changes";

@@ -149,7 +149,7 @@ describe("preview is the confirmation; versions and npm run upgrade", { concurre
       assert.notEqual(r.code, 0);
       assert.match(
         out(r),
-        /gate "the Docker API" did not pass within 5s \(waited 5\.\ds\); last observation: \S+\s+after an upgrade of qemu 10\.1\.0 → 10\.1\.1\s+last lines of \S+\/var\/log\/colima-pulse\/colima\.log:/,
+        /gate "the Docker API" did not pass within 5s \(waited 5\.\ds\); last observation: .+\s+after an upgrade of qemu 10\.1\.0 → 10\.1\.1\s+last lines of \S+\/var\/log\/colima-pulse\/colima\.log:/,
       );
     } finally {
       mac.sim.setFaults({});
