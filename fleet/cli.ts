@@ -116,7 +116,12 @@ export function statusTable(rows: MacStatus[]): string {
 function simulatedRoots(): Record<string, string> {
   const text = process.env.COLIMA_PULSE_FLEET_HOST_ROOTS;
   if (!text) return {};
-  const roots = JSON.parse(text) as unknown;
+  let roots: unknown;
+  try {
+    roots = JSON.parse(text);
+  } catch {
+    roots = undefined;
+  }
   if (!roots || typeof roots !== "object" || Object.values(roots).some((r) => typeof r !== "string" || !r.startsWith("/")))
     throw new Error(`COLIMA_PULSE_FLEET_HOST_ROOTS (environment) = ${text}: must be a JSON object of stack name to absolute path`);
   return roots as Record<string, string>;
