@@ -107,7 +107,8 @@ describe("over SSH: a Mac converged from another machine", { concurrency: false 
     await mac.stack.must(["up", "--yes", "--skip-preview"]);
     assert.deepEqual(mutating(mac.sim.records()), [], "nothing on the Mac changed");
     const daemon = await mac.stack.resourceOf("pulumi-nodejs:dynamic/colima-pulse:LaunchDaemon");
-    assert.equal((daemon.outputs?.host as { ssh?: { destination?: string } }).ssh?.destination, `${sshd.loginUser}@localhost`);
+    const recorded = daemon.outputs?.host as { ssh?: { destination?: string } } | undefined;
+    assert.equal(recorded?.ssh?.destination, `${sshd.loginUser}@localhost`);
     const clean = await mac.stack.cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(clean.code, 0, clean.stdout);
     // And back, for the tests below.
