@@ -142,31 +142,28 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     return finish(false, "open", failureOf([], e));
   }
   const common = { onEvent, onOutput: write, color: "never" as const };
-  if (operation === "refresh") {
-    stage("refresh");
+  /** One stage: its change summary, or the finished failure (`failedAs` names the stage then). */
+  const attempt = async (name: string, run: () => Promise<string>, failedAs = name): Promise<string | MacResult> => {
+    stage(name);
     try {
-      const r = await stack.refresh(common);
-      return finish(true, "refresh", summaryOf(r.summary.resourceChanges));
+      return await run();
     } catch (e) {
-      return finish(false, "refresh", failureOf(errors, e));
+      return finish(false, failedAs, failureOf(errors, e));
     }
+  };
+  if (operation === "refresh") {
+    const refreshed = await attempt("refresh", async () => summaryOf((await stack.refresh(common)).summary.resourceChanges));
+    return typeof refreshed === "string" ? finish(true, "refresh", refreshed) : refreshed;
   }
-  stage("preview");
-  let previewed: string;
-  try {
-    const r = await stack.preview(common);
-    previewed = summaryOf(r.changeSummary);
-  } catch (e) {
-    return finish(false, operation === "up" ? "preview (up not run)" : "preview", failureOf(errors, e));
-  }
+  const previewed = await attempt(
+    "preview",
+    async () => summaryOf((await stack.preview(common)).changeSummary),
+    operation === "up" ? "preview (up not run)" : "preview",
+  );
+  if (typeof previewed !== "string") return previewed;
   if (operation === "preview") return finish(true, "preview", previewed);
-  stage("up");
-  try {
-    const r = await stack.up(common);
-    return finish(true, "up", summaryOf(r.summary.resourceChanges));
-  } catch (e) {
-    return finish(false, "up", failureOf(errors, e));
-  }
+  const updated = await attempt("up", async () => summaryOf((await stack.up(common)).summary.resourceChanges));
+  return typeof updated === "string" ? finish(true, "up", updated) : updated;
 }
 
 /** Runs `operation` on every stack; resolves with one result per stack, in the order given. */

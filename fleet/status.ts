@@ -3,6 +3,7 @@
 // version, the supervisor's state) and through a refreshed preview (drift). Read-only: nothing on
 // a Mac or in its state changes (the preview's refresh is not saved).
 import type { Stack } from "@pulumi/pulumi/automation";
+import { askApi } from "../provider/healthGate";
 import { failuresPath } from "../provider/launchDaemon";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
@@ -36,14 +37,13 @@ async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed:
   return failed >= maxFailed ? `gave up after ${failed} failed starts` : `restarting (${failed} failed starts)`;
 }
 
-/** Docker's version on the profile's socket, asked with the Mac's docker CLI as the Homebrew user. */
+/** Docker's version on the profile's socket, asked as the API gate asks it (provider/healthGate.ts). */
 async function dockerOf(mac: Mac, profile: string): Promise<string> {
   const socket = colimaPaths(mac.host, profile).dockerSocket;
   for (const prefix of ["/opt/homebrew", "/usr/local"].map((p) => hostPath(mac.host, p))) {
     if (!(await mac.exists(`${prefix}/bin/docker`))) continue;
-    const argv = [`${prefix}/bin/docker`, "--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"];
-    const r = await mac.asUser(argv, { allowFailure: true, timeoutMs: 15_000 });
-    return r.exitCode === 0 ? r.stdout.trim() : "";
+    const answer = await askApi(mac, { prefix }, socket, 15_000);
+    return answer.ok ? (answer.value ?? "") : "";
   }
   return "";
 }

@@ -235,7 +235,7 @@ async function ping(socket: string, msLeft = 2000): Promise<Probe> {
 /** Whether the Docker API answers, with its version: over its socket from here when the Mac is
  *  this machine (/_ping, then /version), else with the Mac's own docker CLI (Homebrew's), as the
  *  Homebrew user, through the Mac's seam. */
-async function askApi(mac: Mac, inputs: Pick<HealthGateInputs, "prefix">, socket: string, msLeft: number): Promise<Probe> {
+export async function askApi(mac: Mac, inputs: Pick<HealthGateInputs, "prefix">, socket: string, msLeft: number): Promise<Probe> {
   if (mac.local) {
     const until = Date.now() + msLeft;
     const p = await ping(socket, msLeft);

@@ -38,11 +38,11 @@ function stop(message: string): never {
 /** Runs `fn` on the Mac, stopping with the message when the Mac cannot be reached or its host key
  *  is unknown or changed (an SshError says the fix; provider/lib/mac.ts), or sudo there would need
  *  a password. Nothing that changes the Mac has run by then. */
-async function onTheMac<T>(fn: () => Promise<T>, redact: (text: string) => string): Promise<T> {
+async function macOrStop<T>(fn: () => Promise<T>, redact: (text: string) => string): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if ((e as Error).name === "SshError" || /cannot use sudo/.test((e as Error).message)) stop(redact((e as Error).message));
+    if ((e as Error).name === "SshError" || (e as Error).name === "SudoError") stop(redact((e as Error).message));
     throw e;
   }
 }
@@ -147,8 +147,8 @@ export = async () => {
   const secretTexts = secrets.map((k) => machine[k]).filter((v): v is string => typeof v === "string");
   const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   // Over SSH: the host key, the login and sudo are checked before anything else runs there.
-  if (!mac.local) await onTheMac(() => checkSudo(mac, mac.name), redact);
-  const survey = await onTheMac(() => surveyMac(mac, machine.LABEL), redact);
+  if (!mac.local) await macOrStop(() => checkSudo(mac, mac.name), redact);
+  const survey = await macOrStop(() => surveyMac(mac, machine.LABEL), redact);
   const plan = planAdoption(
     survey,
     {
@@ -163,7 +163,7 @@ export = async () => {
   );
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
-  const upgrade = upgradeId ? await onTheMac(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
+  const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
 
   const config = new Config();
   const pulse = new ColimaPulse("colima", {

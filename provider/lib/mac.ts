@@ -267,18 +267,16 @@ const SSH_FAILURE =
 class SshMac extends CommandMac {
   readonly name: string;
   readonly local = false;
+  /** ssh's argv up to the remote command line: the same for every command to this Mac. */
+  private readonly ssh: string[];
 
   constructor(
     host: Host,
     readonly target: SshTarget,
   ) {
     super(host);
-    this.name = `${target.destination}${target.port ? `:${target.port}` : ""} (over SSH)`;
-  }
-
-  /** ssh's argv for one remote command line. */
-  sshArgv(command: string): string[] {
-    const t = this.target;
+    const t = target;
+    this.name = `${t.destination}${t.port ? `:${t.port}` : ""} (over SSH)`;
     // %C hashes this machine, the Mac, the port and the login user; ours adds the key and the
     // known_hosts file, which a shared connection would otherwise skip (it was checked, and
     // logged in, as whoever opened it). The folder is short (unix socket paths are limited to
@@ -299,15 +297,19 @@ class SshMac extends CommandMac {
       ...(t.identityFile ? { IdentityFile: t.identityFile, IdentitiesOnly: "yes" } : {}),
       ...(t.knownHostsFile ? { UserKnownHostsFile: t.knownHostsFile } : {}),
     };
-    return [
+    this.ssh = [
       "/usr/bin/ssh",
       "-T",
       ...Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
       ...(t.port ? ["-p", String(t.port)] : []),
       "--",
       t.destination,
-      command,
     ];
+  }
+
+  /** ssh's argv for one remote command line. */
+  sshArgv(command: string): string[] {
+    return [...this.ssh, command];
   }
 
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
@@ -379,9 +381,12 @@ export async function checkSudo(mac: Mac, stage: string): Promise<void> {
   const sudo = await mac.run([hostPath(mac.host, "/usr/bin/sudo"), "-n", "true"], { allowFailure: true, timeoutMs: 30_000 });
   if (sudo.exitCode === 0) return;
   const where = mac.local ? "in this terminal" : `on ${mac.host.ssh?.destination ?? mac.name}`;
-  throw new Error(
+  throw sudoError(
     `${stage}: ${me} cannot use sudo on ${mac.name} without a password (${sudo.stderr.trim() || `exit ${sudo.exitCode}`}); ` +
       `the system LaunchDaemon needs root and nothing was changed. Run \`sudo -v\` ${where} first, then run again` +
       (mac.local ? "." : `, or let ${me} run sudo without a password there (README "Fleet": SSH setup).`),
   );
 }
+
+/** The error checkSudo throws; recognise it by `name === "SudoError"`. */
+const sudoError = (message: string) => Object.assign(new Error(message), { name: "SudoError" });
