@@ -10,11 +10,13 @@ import { interpolate, output, secret } from "@pulumi/pulumi/output";
 import { ComponentResource } from "@pulumi/pulumi/resource";
 import { ColimaProfile } from "../provider/colimaProfile";
 import { ContainerInstaller } from "../provider/containerInstaller";
+import { DockerAccess } from "../provider/dockerAccess";
 import { HealthGate } from "../provider/healthGate";
 import { HomebrewPackages, type Upgrade } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
-import type { ResetDecision } from "../provider/lib/adoption";
+import type { ResetDecision, RestoreDecision } from "../provider/lib/adoption";
 import { colimaPaths, HOST_SETTINGS, type Host, hostOf, hostPath } from "../provider/lib/host";
+import { LogRotation } from "../provider/logRotation";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { SettingKey, Settings } from "../stacks/config";
 
@@ -34,6 +36,8 @@ export interface ColimaPulseArgs {
   hostRoot: string;
   /** A full reset decided on the command line for this run (stacks/commandLineDecisions.ts). */
   reset?: ResetDecision;
+  /** A restore of a backup decided on the command line for this run (`npm run restore`). */
+  restore?: RestoreDecision;
   /** An upgrade decided on the command line for this run (`npm run upgrade`). */
   upgrade?: Upgrade;
   /** The smoke test's image and expected output. */
@@ -57,6 +61,10 @@ export class ColimaPulse extends ComponentResource {
   declare readonly fileVaultNote: pulumi.Output<string>;
   declare readonly launchdLabel: pulumi.Output<string>;
   declare readonly smokeImageDigest: pulumi.Output<string>;
+  /** The Homebrew user's Docker context for this profile (DockerAccess). */
+  declare readonly dockerContext: pulumi.Output<string>;
+  /** DOCKER_HOST for members of DOCKER_SOCKET_GROUP ("" without one). */
+  declare readonly groupDockerHost: pulumi.Output<string>;
 
   constructor(name: string, args: ColimaPulseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("colima-pulse:index:ColimaPulse", name, {}, opts);
@@ -123,6 +131,8 @@ export class ColimaPulse extends ComponentResource {
         backupDirBase: secretIf(["BACKUP_DIR_BASE"], backupDirBase),
         hostMemoryGiB: packages.hostMemoryGiB,
         reset: args.reset,
+        restore: args.restore,
+        ...(s.BACKUP_KEEP ? { backupKeep: s.BACKUP_KEEP } : {}),
         ...profileSecrecy.inputs,
       },
       // One profile of a name per Mac: the old one goes first, also for `pulumi up --replace`
@@ -138,6 +148,7 @@ export class ColimaPulse extends ComponentResource {
       maxFailedStarts: ["MAX_FAILED_STARTS"],
       startupGrace: waits,
       pruneMode: ["PRUNE_DOCKER_AFTER_START", "PRUNE_MODE"],
+      apiHangSeconds: ["API_HANG_SECONDS"],
     };
     const daemonSecrecy = secrecy(daemonInputs, ["plistPath", "scriptPath"]);
     const daemon = new LaunchDaemon(
@@ -152,10 +163,27 @@ export class ColimaPulse extends ComponentResource {
         startupGrace: secretIf(waits, Math.max(60, s.WAIT_SOCKET_MAX + s.WAIT_QEMU_MAX + s.WAIT_DOCKER_API_MAX)),
         pruneMode: secretIf(daemonInputs.pruneMode, s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : ""),
         versions: vmVersions,
+        apiHangSeconds: secretIf(daemonInputs.apiHangSeconds, s.API_HANG_SECONDS),
         ...daemonSecrecy.inputs,
       },
       { ...parent, dependsOn: [profile], ...daemonSecrecy.opts },
     );
+    // LOG_ROTATE_COUNT=0: the operator rotates the log; a rule made before is removed.
+    if (s.LOG_ROTATE_COUNT > 0) {
+      const rotation: Record<string, SettingKey[]> = { host: HOST_KEYS, label: ["LABEL"], logPath: ["LOG_PATH"] };
+      new LogRotation(
+        `${name}-log-rotation`,
+        {
+          host: hostInput,
+          label: secretIf(rotation.label, s.LABEL),
+          logPath: secretIf(rotation.logPath, logPath),
+          sizeMB: s.LOG_ROTATE_SIZE_MB,
+          count: s.LOG_ROTATE_COUNT,
+          ...secrecy(rotation, []).inputs,
+        },
+        { ...parent, dependsOn: [daemon] },
+      );
+    }
     const gateInputs: Record<string, SettingKey[]> = {
       host: HOST_KEYS,
       profile: ["COLIMA_PROFILE"],
@@ -206,6 +234,20 @@ export class ColimaPulse extends ComponentResource {
       { ...parent, dependsOn: [gate] },
     );
 
+    const accessKeys: Record<string, SettingKey[]> = { host: HOST_KEYS, profile: ["COLIMA_PROFILE"], socketGroup: ["DOCKER_SOCKET_GROUP"] };
+    const accessSecrecy = secrecy(accessKeys, ["groupSocket"]);
+    const access = new DockerAccess(
+      `${name}-docker-access`,
+      {
+        host: hostInput,
+        prefix: packages.prefix,
+        profile: machine.profile,
+        ...(s.DOCKER_SOCKET_GROUP ? { socketGroup: secretIf(accessKeys.socketGroup, s.DOCKER_SOCKET_GROUP) } : {}),
+        ...accessSecrecy.inputs,
+      },
+      { ...parent, dependsOn: [gate], ...accessSecrecy.opts },
+    );
+
     for (const installer of args.installers ?? []) {
       new ContainerInstaller(
         `${name}-install-${installer.name}`,
@@ -232,7 +274,11 @@ export class ColimaPulse extends ComponentResource {
     this.fileVaultNote = packages.fileVaultNote;
     this.launchdLabel = output(secretIf(["LABEL"], s.LABEL));
     this.smokeImageDigest = smoke.imageDigest;
+    this.dockerContext = access.contextName;
+    this.groupDockerHost = access.groupSocket.apply((p) => (p ? `unix://${p}` : ""));
     this.registerOutputs({
+      dockerContext: this.dockerContext,
+      groupDockerHost: this.groupDockerHost,
       dockerHost: this.dockerHost,
       dockerVersion: this.dockerVersion,
       colimaVersion: this.colimaVersion,

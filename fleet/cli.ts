@@ -3,6 +3,7 @@
 // live line per Mac while it runs, then a table; exits 0 only when every Mac succeeded.
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { formatAge, formatSize } from "../provider/lib/backups";
 import { type MacResult, type Operation, runFleet } from "./runner";
 import { fleetStatus, type MacStatus } from "./status";
 
@@ -12,7 +13,8 @@ Commands:
   preview   pulumi preview of every Mac's stack
   up        a preview, then pulumi up, of every Mac whose preview passed
   refresh   pulumi refresh of every Mac's stack
-  status    a table of every Mac: reachable, Docker, supervisor, gates, drift, versions, last converge
+  status    a table of every Mac: reachable, Docker, supervisor, gates, drift, versions, last converge;
+            then each Mac's backups (size, age)
 
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
@@ -111,6 +113,16 @@ export function statusTable(rows: MacStatus[]): string {
   );
 }
 
+/** Each Mac's backups, newest first: the folder `npm run restore` takes, its size and age. */
+export function backupsList(rows: MacStatus[], now = Date.now()): string {
+  const lines = rows.flatMap((r) =>
+    r.backups.length === 0
+      ? []
+      : [`${r.stack}:`, ...r.backups.map((b) => `  ${b.path}  ${formatSize(b.bytes)}  ${formatAge(b.made, now)} old`)],
+  );
+  return lines.length > 0 ? `\nbackups (npm run restore -- <folder>):\n${lines.join("\n")}` : "\nbackups: none";
+}
+
 /** The simulator's roots per stack (COLIMA_PULSE_FLEET_HOST_ROOTS, JSON {"stack": "/root"}), as
  *  scripts/simulate.ts and the tests use them; unset on a real fleet, where every Mac's root is /. */
 function simulatedRoots(): Record<string, string> {
@@ -150,7 +162,7 @@ async function main(): Promise<number> {
   const envOf = (stack: string): Record<string, string> => (roots[stack] ? { COLIMA_PULSE_HOST_ROOT: roots[stack] } : {});
   if (args.command === "status") {
     const rows = await fleetStatus(workDir, stacks, args.parallel, envOf);
-    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : `${statusTable(rows)}\n`);
+    process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : `${statusTable(rows)}\n${backupsList(rows)}\n`);
     return rows.every((r) => r.reachable === "yes") ? 0 : 1;
   }
   const stamp = new Date()

@@ -5,6 +5,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { askApi } from "../provider/healthGate";
 import { failuresPath } from "../provider/launchDaemon";
+import { listBackups } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
 import { type Mac, macOf } from "../provider/lib/mac";
@@ -26,6 +27,8 @@ export interface MacStatus {
   versions: { colima?: string; lima?: string; qemu?: string };
   /** When the last successful `up` ended (ISO), or "" if none did. */
   lastConverge: string;
+  /** The profile's backups in BACKUP_DIR_BASE, newest first (what `npm run restore` takes). */
+  backups: { path: string; bytes?: number; made: string }[];
 }
 
 /** The supervisor's state: its job and its count of failed starts in a row (launchDaemon.ts). */
@@ -86,6 +89,7 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
     drift: "unknown",
     versions: {},
     lastConverge: "",
+    backups: [],
   };
   let stack: Stack;
   try {
@@ -116,12 +120,13 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
     row.drift = "unknown: not reachable";
     return row;
   }
-  const [docker, supervisor, drift] = await Promise.all([
+  const [docker, supervisor, drift, backups] = await Promise.all([
     dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
     supervisorOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => `unknown: ${e.message}`),
     driftOf(stack),
+    listBackups(mac, hostPath(mac.host, settings.BACKUP_DIR_BASE), settings.COLIMA_PROFILE, true).catch(() => []),
   ]);
-  return { ...row, docker, supervisor, drift };
+  return { ...row, docker, supervisor, drift, backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) };
 }
 
 /** Every Mac's row, at most `parallel` Macs asked at once. */

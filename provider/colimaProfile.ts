@@ -9,7 +9,8 @@
 // after moving it to the backup folder (or when `--backup=false` was asked for). Delete stops the
 // VM and keeps its state.
 import type * as pulumi from "@pulumi/pulumi";
-import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
+import { notAdoptable, RESET_COMMAND, type ResetDecision, type RestoreDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
+import { listBackups } from "./lib/backups";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
 import { colimaPaths, hostPath, isHostAgentOf, isVmOf, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
@@ -17,6 +18,7 @@ import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
+import { sweepStaleState } from "./lib/staleState";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -31,6 +33,10 @@ export interface ColimaProfileArgs extends MachineArgs {
   hostMemoryGiB: pulumi.Input<number>;
   /** A full reset decided for this run on the command line (stacks/commandLineDecisions.ts); never from settings. */
   reset?: pulumi.Input<ResetDecision>;
+  /** A restore of a backup decided for this run on the command line (`npm run restore`). */
+  restore?: pulumi.Input<RestoreDecision>;
+  /** BACKUP_KEEP: after a reset or restore, the newest N backups of this profile stay (absent: all). */
+  backupKeep?: pulumi.Input<number>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -58,6 +64,14 @@ export function colimaProfileSchema(z: Zod) {
       })
       .refine((r) => (r.backup === "move") === (r.folder !== ""), "a move needs a backup folder, and only a move has one")
       .optional(),
+    restore: z
+      .strictObject({
+        id: z.string().regex(/^\d{8}T\d{6}Z$/, "must be the decision's time, YYYYMMDDTHHMMSSZ"),
+        from: setting.BACKUP_DIR_BASE,
+        aside: setting.BACKUP_DIR_BASE,
+      })
+      .optional(),
+    backupKeep: setting.BACKUP_KEEP.optional(),
   });
 }
 
@@ -69,6 +83,8 @@ export interface ColimaProfileInputs extends Machine {
   backupDirBase: string;
   hostMemoryGiB?: number;
   reset?: ResetDecision;
+  restore?: RestoreDecision;
+  backupKeep?: number;
 }
 
 export interface ColimaProfileOutputs extends ColimaProfileInputs {
@@ -81,7 +97,7 @@ export interface ColimaProfileOutputs extends ColimaProfileInputs {
   generation: string;
 }
 
-const RESIZE_KEYS = ["cpus", "memory", "disk", "prefix", "label", "backupDirBase"] as const;
+const RESIZE_KEYS = ["cpus", "memory", "disk", "prefix", "label", "backupDirBase", "backupKeep"] as const;
 
 // ---- pure functions -----------------------------------------------------------------------
 
@@ -96,7 +112,11 @@ const PROFILE_EFFECTS: Record<string, string> = {
   prefix: "Homebrew's prefix: the LaunchDaemon restarts Colima from there",
   label: "the LaunchDaemon that supervises it",
   backupDirBase: "where a full reset would move the state; nothing moves now",
+  backupKeep: "how many backups a reset or restore keeps; nothing is removed now",
 };
+
+/** Whether a command-line decision is new (each is carried out once, by its id). */
+const newDecision = (old: { id: string } | undefined, now: { id: string } | undefined) => now !== undefined && now.id !== old?.id;
 
 /** Settings a running profile cannot take: replacing means another profile (old state kept),
  *  and a full reset asked for on the command line (once per decision). */
@@ -112,7 +132,22 @@ export function diffColimaProfile(olds: ColimaProfileOutputs, news: ColimaProfil
       why: "a full reset asked for on the command line: then a new profile",
     });
   }
-  changes.push(...inputChanges(olds, news, RESIZE_KEYS, why));
+  if (news.restore && news.restore.id !== olds.restore?.id) {
+    changes.push({
+      property: "restore",
+      kind: "update",
+      new: `${news.restore.from} back as the profile; its current state first into ${news.restore.aside}`,
+      why: "a restore asked for on the command line: the LaunchDaemon then starts the restored VM",
+    });
+  }
+  if (news.backupKeep && (newDecision(olds.reset, news.reset) || newDecision(olds.restore, news.restore)))
+    changes.push({
+      property: "backupKeep",
+      kind: "update",
+      new: news.backupKeep,
+      why: `then only the newest ${news.backupKeep} backups of profile ${news.profile} stay in ${news.backupDirBase}: older ones are deleted (BACKUP_KEEP)`,
+    });
+  changes.push(...inputChanges(olds, news, RESIZE_KEYS, why).filter((c) => !changes.some((d) => d.property === c.property)));
   if (olds.driver !== "QEMU") {
     changes.push({
       property: "driver",
@@ -155,18 +190,31 @@ function colima(inputs: Pick<ColimaProfileInputs, "prefix">, ...args: string[]):
   return [`${inputs.prefix}/bin/colima`, ...args];
 }
 
-/** What the profile's first start fixed (Colima's state file in the Lima instance), or undefined
- *  when it was never started. */
+/** What the profile's first start fixed (Colima's state file in the Lima instance, or `file`),
+ *  or undefined when it was never started. */
 async function recordedConfig(
   mac: Mac,
   inputs: Pick<ColimaProfileInputs, "host" | "profile">,
+  file = `${colimaPaths(inputs.host, inputs.profile).instanceDir}/colima.yaml`,
 ): Promise<{ vmType: string; runtime: string; arch: string; disk?: number } | undefined> {
-  const paths = colimaPaths(inputs.host, inputs.profile);
-  const r = await mac.asUser([hostPath(inputs.host, "/bin/cat"), `${paths.instanceDir}/colima.yaml`], { allowFailure: true });
+  const r = await mac.asUser([hostPath(inputs.host, "/bin/cat"), file], { allowFailure: true });
   if (r.exitCode !== 0) return undefined;
   const y = topLevelYaml(r.stdout);
   if (!y.vmType) return undefined;
   return { vmType: y.vmType, runtime: y.runtime ?? "", arch: y.arch ?? "", disk: y.disk ? Number(y.disk) : undefined };
+}
+
+/** Why a profile recorded as `fixed` cannot run as these inputs declare, or undefined. */
+function cannotRun(inputs: ColimaProfileInputs, fixed: NonNullable<Awaited<ReturnType<typeof recordedConfig>>>): string | undefined {
+  const why =
+    notAdoptable({ name: inputs.profile, ...fixed }) ??
+    (!sameArch(fixed.arch, inputs.arch)
+      ? `profile ${inputs.profile} was created for arch ${fixed.arch}; Colima fixes the arch at creation, and this Mac runs ${inputs.arch}`
+      : undefined);
+  if (why) return why;
+  if (fixed.disk && inputs.disk < fixed.disk)
+    return `COLIMA_DISK ${inputs.disk} is smaller than profile ${inputs.profile}'s disk (${fixed.disk} GiB), and Lima cannot shrink a disk: set COLIMA_DISK to ${fixed.disk} or more`;
+  return undefined;
 }
 
 /** TERM, then KILL after `graceMs`, of processes whose command line we just matched. */
@@ -186,45 +234,20 @@ async function terminate(mac: Mac, inputs: ColimaProfileInputs, procs: ProcessIn
   if (left.length > 0) await mac.asUser([kill, "-KILL", ...left.map((p) => String(p.pid))], { allowFailure: true });
 }
 
-/** Removes pid/socket/lock files whose process is dead or is not what the file claims; never
- *  signals a PID it has not identified (after a power cut PIDs belong to others: colima#381). */
-async function sweepStaleState(mac: Mac, inputs: ColimaProfileInputs, procs: ProcessInfo[]): Promise<void> {
-  const paths = colimaPaths(inputs.host, inputs.profile);
-  const cat = hostPath(inputs.host, "/bin/cat");
-  const read = async (f: string) => (await mac.asUser([cat, f], { allowFailure: true })).stdout.trim();
-  const byPid = new Map(procs.map((p) => [p.pid, p]));
-  const stale: string[] = [];
-  const ha = Number.parseInt(await read(`${paths.instanceDir}/ha.pid`), 10);
-  if (ha && !isHostAgentOf(byPid.get(ha)?.command ?? "", paths.instanceDir)) stale.push("ha.pid", "ha.sock");
-  const qemu = Number.parseInt(await read(`${paths.instanceDir}/qemu.pid`), 10);
-  if (qemu && !isVmOf(byPid.get(qemu)?.command ?? "", paths.instanceDir)) stale.push("qemu.pid");
-  const lock = `${paths.diskDir}/in_use_by`;
-  const lockTarget = (await mac.asUser([hostPath(inputs.host, "/usr/bin/readlink"), lock], { allowFailure: true })).stdout.trim();
-  const files = stale.map((f) => `${paths.instanceDir}/${f}`);
-  if (lockTarget && !procs.some((p) => isHostAgentOf(p.command, lockTarget))) files.push(lock);
-  if (files.length === 0) return;
-  for (const f of files) {
-    const who = f.endsWith("ha.pid") ? ha : f.endsWith("qemu.pid") ? qemu : undefined;
-    say(inputs, `removing stale ${f}${who ? ` (PID ${who} is ${byPid.has(who) ? "another process now" : "gone"})` : ""}`);
-  }
-  await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", ...files]);
-}
-
-async function provision(mac: Mac, inputs: ColimaProfileInputs): Promise<ColimaProfileOutputs> {
+async function provision(mac: Mac, inputs: ColimaProfileInputs, restore?: RestoreDecision): Promise<ColimaProfileOutputs> {
   const paths = colimaPaths(inputs.host, inputs.profile);
   let fixed = await recordedConfig(mac, inputs);
-  if (fixed && !inputs.reset) {
+  if (restore) {
+    // Checked before anything stops or moves: a backup that cannot run here changes nothing.
+    const saved = await recordedConfig(mac, inputs, `${restore.from}/instance/colima.yaml`);
+    const why = saved
+      ? cannotRun(inputs, saved)
+      : `${restore.from} holds no Colima instance (instance/colima.yaml): not a backup colima-pulse made`;
+    if (why) throw new Error(`restore refused, nothing was changed: ${why}.`);
+  } else if (fixed && !inputs.reset) {
     // The program refused this in the preview already; the Mac may have changed since.
-    const why =
-      notAdoptable({ name: inputs.profile, ...fixed }) ??
-      (!sameArch(fixed.arch, inputs.arch)
-        ? `profile ${inputs.profile} was created for arch ${fixed.arch}; Colima fixes the arch at creation, and this Mac runs ${inputs.arch}`
-        : undefined);
+    const why = cannotRun(inputs, fixed);
     if (why) throw new Error(`${why}. Convert it with a backup: \`${RESET_COMMAND}\` (it shows what moves where before it asks).`);
-    if (fixed.disk && inputs.disk < fixed.disk)
-      throw new Error(
-        `COLIMA_DISK ${inputs.disk} is smaller than profile ${inputs.profile}'s disk (${fixed.disk} GiB), and Lima cannot shrink a disk: set COLIMA_DISK to ${fixed.disk} or more (or \`${RESET_COMMAND}\` for a new disk).`,
-      );
   }
   // launchd hygiene: nothing else may start or restart this profile while we take it over.
   const uid = (await mac.run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
@@ -234,10 +257,15 @@ async function provision(mac: Mac, inputs: ColimaProfileInputs): Promise<ColimaP
   if (await bootout(mac, `system/${inputs.label}`)) say(inputs, `booted out system/${inputs.label}`);
   await stopIfRunning(mac, inputs);
   await terminate(mac, inputs, profileProcesses(await mac.listProcesses(), paths, inputs.profile, inputs.prefix));
-  await sweepStaleState(mac, inputs, await mac.listProcesses());
-  if (inputs.reset && (fixed || (await anyOf(mac, inputs, Object.values(folders(paths)))))) {
+  for (const line of await sweepStaleState(mac, inputs.host, inputs.profile)) say(inputs, line);
+  if (restore) {
+    await swapInBackup(mac, inputs, restore);
+    fixed = await recordedConfig(mac, inputs);
+    await pruneBackups(mac, inputs);
+  } else if (inputs.reset && (fixed || (await anyOf(mac, inputs, Object.values(folders(paths)))))) {
     await fullReset(mac, inputs, inputs.reset);
     fixed = undefined;
+    await pruneBackups(mac, inputs);
   }
 
   if (fixed) {
@@ -308,33 +336,88 @@ async function fullReset(mac: Mac, inputs: ColimaProfileInputs, reset: ResetDeci
   await mac.asUser(colima(inputs, "delete", "--force", "--data", "--profile", inputs.profile), { timeoutMs: 300_000 });
 }
 
-/** Moves the profile's folders into the backup folder, all or none: when one move fails (the
- *  destination is full, not writable…), what was already moved goes back, and the reset stops
- *  before anything is deleted. mv is a rename on one volume, else a copy that deletes its source
- *  only after a complete copy. */
+/** Moves the profile's folders into the backup folder, all or none (moveAllOrNone). */
 async function moveToBackup(mac: Mac, inputs: ColimaProfileInputs, dest: string, moves: [string, string][]): Promise<void> {
-  const mv = (from: string, to: string) =>
-    mac.asUser([hostPath(inputs.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
   say(inputs, `full reset: moving ${moves.map(([src]) => src).join(", ")} to ${dest}`);
   // The user's own (made as the user) and private: it holds the VM's whole disk.
   await mac.asUser([hostPath(inputs.host, "/bin/mkdir"), "-p", "-m", "700", dest]);
+  await moveAllOrNone(
+    mac,
+    inputs,
+    moves,
+    (failure) =>
+      `full reset stopped, nothing deleted: ${failure}. Free space at ${inputs.backupDirBase} (or choose another BACKUP_DIR_BASE), then run the reset again.`,
+  );
+}
+
+/** Moves each [from, to] whose `from` exists, all or none: when one move fails (the destination
+ *  is full, not writable…), what was already moved goes back and the error (from `message`) says
+ *  where everything is. mv is a rename on one volume, else a copy that deletes its source only
+ *  after a complete copy. Returns the moves made. */
+async function moveAllOrNone(
+  mac: Mac,
+  inputs: ColimaProfileInputs,
+  moves: [string, string][],
+  message: (failure: string) => string,
+): Promise<[string, string][]> {
   const moved: [string, string][] = [];
   for (const [src, to] of moves) {
     if (!(await anyOf(mac, inputs, [src]))) continue;
-    const r = await mv(src, to);
+    await mac.asUser([hostPath(inputs.host, "/bin/mkdir"), "-p", to.replace(/\/[^/]*$/, "")]);
+    const r = await move(mac, inputs, src, to);
     if (r.exitCode === 0) {
       moved.push([src, to]);
       continue;
     }
     const [first, ...more] = r.stderr.trim().split("\n");
     const why = `${first}${more.length > 0 ? ` (and ${more.length} more lines)` : ""}`;
-    const back: string[] = [];
-    for (const [from, there] of moved.reverse())
-      back.push((await mv(there, from)).exitCode === 0 ? `${from} (moved back)` : `${from} (still in ${there})`);
-    throw new Error(
-      `full reset stopped, nothing deleted: mv ${src} ${to} failed (exit ${r.exitCode}): ${why}` +
-        (back.length > 0 ? `; ${back.join(", ")}` : "") +
-        `. Free space at ${inputs.backupDirBase} (or choose another BACKUP_DIR_BASE), then run the reset again.`,
+    const back = await moveBack(mac, inputs, moved);
+    throw new Error(message(`mv ${src} ${to} failed (exit ${r.exitCode}): ${why}${back.length > 0 ? `; ${back.join(", ")}` : ""}`));
+  }
+  return moved;
+}
+
+const move = (mac: Mac, inputs: ColimaProfileInputs, from: string, to: string) =>
+  mac.asUser([hostPath(inputs.host, "/bin/mv"), from, to], { timeoutMs: 60 * 60_000, allowFailure: true });
+
+/** Undoes `moved`, newest first; says where each one is now. */
+async function moveBack(mac: Mac, inputs: ColimaProfileInputs, moved: [string, string][]): Promise<string[]> {
+  const back: string[] = [];
+  for (const [from, there] of [...moved].reverse())
+    back.push((await move(mac, inputs, there, from)).exitCode === 0 ? `${from} (moved back)` : `${from} (still in ${there})`);
+  return back;
+}
+
+/** A restore: the profile's current state into `aside`, then the backup's folders into their
+ *  places; all or none (a failure puts everything back where it was). The emptied backup folder
+ *  goes; the `aside` folder is itself a backup, so a restore can be undone by another. */
+async function swapInBackup(mac: Mac, inputs: ColimaProfileInputs, restore: RestoreDecision): Promise<void> {
+  const places = folders(colimaPaths(inputs.host, inputs.profile));
+  const aside = resetMoves({ folders: places }, restore.aside);
+  const back = resetMoves({ folders: places }, restore.from).map(([place, saved]): [string, string] => [saved, place]);
+  say(inputs, `restore: moving the current state of profile ${inputs.profile} to ${restore.aside}, then ${restore.from} back in its place`);
+  await mac.asUser([hostPath(inputs.host, "/bin/mkdir"), "-p", "-m", "700", restore.aside]);
+  const stopped = "restore stopped, nothing deleted";
+  const movedAside = await moveAllOrNone(mac, inputs, aside, (f) => `${stopped}: ${f}. The profile is as it was.`);
+  try {
+    await moveAllOrNone(mac, inputs, back, (f) => f);
+  } catch (e) {
+    const undone = await moveBack(mac, inputs, movedAside);
+    throw new Error(`${stopped}: ${(e as Error).message}${undone.length > 0 ? `; the current state: ${undone.join(", ")}` : ""}.`);
+  }
+  await mac.asUser([hostPath(inputs.host, "/bin/rmdir"), restore.from], { allowFailure: true });
+  say(inputs, `restored profile ${inputs.profile} from ${restore.from}; its state before is in ${restore.aside}`);
+}
+
+/** BACKUP_KEEP: the newest N of this profile's backups in BACKUP_DIR_BASE stay (by their names,
+ *  which start with their time); the others are deleted, each said. Other profiles' are not touched. */
+async function pruneBackups(mac: Mac, inputs: ColimaProfileInputs): Promise<void> {
+  if (!inputs.backupKeep) return;
+  for (const { path } of (await listBackups(mac, inputs.backupDirBase, inputs.profile)).slice(inputs.backupKeep)) {
+    await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-rf", path], { timeoutMs: 60 * 60_000 });
+    say(
+      inputs,
+      `removed backup ${path} (BACKUP_KEEP=${inputs.backupKeep}: the newest ${inputs.backupKeep} of profile ${inputs.profile} stay)`,
     );
   }
 }
@@ -374,12 +457,13 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
     return result;
   },
   async create(inputs: ColimaProfileInputs) {
-    return { id: `colima-${inputs.host.user}-${inputs.profile}`, outs: await provision(macOf(inputs.host), inputs) };
+    return { id: `colima-${inputs.host.user}-${inputs.profile}`, outs: await provision(macOf(inputs.host), inputs, inputs.restore) };
   },
   async update(_id: string, olds: ColimaProfileOutputs, news: ColimaProfileInputs) {
     // CPU, memory and disk reach the VM when its supervisor restarts it with the new flags (the
     // LaunchDaemon's plist changes with them); a profile that is not on QEMU is provisioned again.
-    if (olds.driver !== "QEMU") return { outs: await provision(macOf(news.host), news) };
+    const restore = newDecision(olds.restore, news.restore) ? news.restore : undefined;
+    if (olds.driver !== "QEMU" || restore) return { outs: await provision(macOf(news.host), news, restore) };
     return { outs: { ...olds, ...news } };
   },
   async read(id: string, stored: ColimaProfileOutputs) {

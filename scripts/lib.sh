@@ -107,3 +107,16 @@ ensure_local_state() { # the local backend's folder and passphrase (README: "Sta
     export PULUMI_CONFIG_PASSPHRASE_FILE="$file"
   fi
 }
+
+this_stack() { # COLIMA_PULSE_STACK, else this Mac's stack (its short host name), else "simulated"
+  printf '%s' "${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
+}
+
+stack_profile() { # COLIMA_PULSE_STACK's COLIMA_PROFILE, from every settings layer (a bad setting stops here)
+  # Pulumi's config of an existing stack (decrypted) goes in on stdin, so a secret setting is read, not refused.
+  { pulumi config --json --show-secrets --stack "$COLIMA_PULSE_STACK" 2>/dev/null || echo '{}'; } | npx tsx -e '
+    const { readLayers, resolveSettings, ConfigError } = require("./stacks/config");
+    const engine = JSON.parse(require("fs").readFileSync(0, "utf8") || "{}");
+    try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK, engine)).settings.COLIMA_PROFILE); }
+    catch (e) { console.error(e instanceof ConfigError ? e.message : e); process.exit(1); }'
+}

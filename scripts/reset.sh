@@ -57,15 +57,9 @@ ensure_node
 ensure_node_modules
 ensure_engine
 ensure_local_state
-# The profile this stack declares, from every settings layer (a bad setting stops here). Pulumi's
-# config of an existing stack (decrypted) goes in on stdin, so a secret setting is read, not refused.
-stack="${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
+stack="$(this_stack)"
 export COLIMA_PULSE_STACK="$stack"
-profile="$( { pulumi config --json --show-secrets --stack "$stack" 2>/dev/null || echo '{}'; } | npx tsx -e '
-  const { readLayers, resolveSettings, ConfigError } = require("./stacks/config");
-  const engine = JSON.parse(require("fs").readFileSync(0, "utf8") || "{}");
-  try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK, engine)).settings.COLIMA_PROFILE); }
-  catch (e) { console.error(e instanceof ConfigError ? e.message : e); process.exit(1); }')" || die "cannot read this stack's settings (above)"
+profile="$(stack_profile)" || die "cannot read this stack's settings (above)"
 
 say "FULL RESET of Colima profile '$profile' on stack '$stack' (backup: $backup)"
 if [ "$backup" = move ]; then

@@ -7,13 +7,17 @@
 //     COLIMA_PULSE_FULL_RESET  the profile to reset (must be this stack's COLIMA_PROFILE)
 //     COLIMA_PULSE_BACKUP      move (default) | false
 //     COLIMA_PULSE_RESET_ID    when it was decided
+//   npm run restore (scripts/restore.sh)
+//     COLIMA_PULSE_RESTORE     the backup folder to put back as this stack's profile
+//     COLIMA_PULSE_RESTORE_ID  when it was decided
 //   npm run upgrade (scripts/upgrade.sh)
 //     COLIMA_PULSE_UPGRADE_ID  when it was decided
 //
 // A decision's id is its UTC time, YYYYMMDDTHHMMSSZ: it names the backup folder, a resource
 // carries out each id once, and one older than an hour is refused (a variable left exported in a
 // shell must not reset or upgrade the next run's Mac).
-import type { ResetDecision } from "../provider/lib/adoption";
+import type { ResetDecision, RestoreDecision } from "../provider/lib/adoption";
+import { isBackupOf } from "../provider/lib/backups";
 import { ConfigError } from "./config";
 
 export const DECISION_VALID_MINUTES = 60;
@@ -59,4 +63,33 @@ export function readUpgradeDecision(env: NodeJS.ProcessEnv, now = new Date()): s
   const problems = idProblems(env, "COLIMA_PULSE_UPGRADE_ID", "upgrade", now);
   if (problems.length > 0) throw new ConfigError(problems);
   return env.COLIMA_PULSE_UPGRADE_ID;
+}
+
+/** The restore decision in `env` for `profile` (paths as on the Mac; `onMac` maps one to where the
+ *  program reaches it), undefined when there is none. */
+export function readRestoreDecision(
+  env: NodeJS.ProcessEnv,
+  profile: string,
+  backupDir: string,
+  onMac: (path: string) => string,
+  now = new Date(),
+): RestoreDecision | undefined {
+  const from = env.COLIMA_PULSE_RESTORE;
+  if (from === undefined || from === "") return undefined;
+  const problems: string[] = [];
+  if (env.COLIMA_PULSE_FULL_RESET)
+    problems.push(`${where(env, "COLIMA_PULSE_RESTORE", "restore")}: a run is a full reset or a restore, not both`);
+  const name = from.replace(/\/+$/, "").split("/").pop() ?? "";
+  if (!/^\/(?:[A-Za-z0-9._@+-]+\/?)*$/.test(from) || from.split("/").includes(".."))
+    problems.push(
+      `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: must be the absolute path of a backup folder (letters, digits and ._@+-, no '..')`,
+    );
+  else if (!isBackupOf(name, profile))
+    problems.push(
+      `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not a backup of profile ${profile} (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-${profile} (a full reset) or <YYYYMMDDTHHMMSSZ>-${profile}-before-restore; \`npm run fleet -- status\` lists them`,
+    );
+  problems.push(...idProblems(env, "COLIMA_PULSE_RESTORE_ID", "restore", now));
+  if (problems.length > 0) throw new ConfigError(problems);
+  const id = env.COLIMA_PULSE_RESTORE_ID as string;
+  return { id, from: onMac(from.replace(/\/+$/, "")), aside: `${backupDir.replace(/\/+$/, "")}/${id}-${profile}-before-restore` };
 }

@@ -44,7 +44,8 @@ export const SETTINGS = {
   COLIMA_MEMORY: digits(base.COLIMA_MEMORY).default(2),
   COLIMA_DISK: digits(base.COLIMA_DISK).default(100),
   LABEL: base.LABEL.default("com.colima-pulse.colima"),
-  LOG_PATH: base.LOG_PATH.default("/var/log/colima-pulse/colima.log"),
+  // Default: /var/log/colima-pulse/colima.log for the default LABEL, else <LABEL>.log (resolveSettings).
+  LOG_PATH: base.LOG_PATH.optional(),
   BACKUP_DIR_BASE: base.BACKUP_DIR_BASE.optional(),
   PRUNE_DOCKER_AFTER_START: words(base.PRUNE_DOCKER_AFTER_START).default(false),
   PRUNE_MODE: base.PRUNE_MODE.default("dangling"),
@@ -60,10 +61,21 @@ export const SETTINGS = {
   SSH_PORT: digits(base.SSH_PORT).optional(),
   SSH_IDENTITY_FILE: base.SSH_IDENTITY_FILE.optional(),
   SSH_KNOWN_HOSTS_FILE: base.SSH_KNOWN_HOSTS_FILE.optional(),
+  // Not in the seed: keeping Docker up through the Mac's life (README "Docker through the Mac's life").
+  API_HANG_SECONDS: digits(base.API_HANG_SECONDS).default(120),
+  LOG_ROTATE_SIZE_MB: digits(base.LOG_ROTATE_SIZE_MB).default(10),
+  LOG_ROTATE_COUNT: digits(base.LOG_ROTATE_COUNT).default(5),
+  DOCKER_SOCKET_GROUP: base.DOCKER_SOCKET_GROUP.optional(),
+  BACKUP_KEEP: digits(base.BACKUP_KEEP).optional(),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;
-export type Settings = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]> } & { BACKUP_DIR_BASE: string };
+export type Settings = { [K in SettingKey]: z.output<(typeof SETTINGS)[K]> } & { BACKUP_DIR_BASE: string; LOG_PATH: string };
+
+/** LOG_PATH when no layer sets it: one log per job, so two profiles on a Mac never share one. */
+export function defaultLogPath(label: string): string {
+  return label === "com.colima-pulse.colima" ? "/var/log/colima-pulse/colima.log" : `/var/log/colima-pulse/${label}.log`;
+}
 
 /** Switches of the seed that are only ever command-line decisions for one run. */
 export const DANGER_SWITCHES = [
@@ -162,7 +174,16 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
         );
     }
   }
+  const log = given.get("LOG_PATH")?.at(-1);
+  if (settings.LOG_ROTATE_COUNT !== 0 && typeof settings.LOG_PATH === "string" && /\s/.test(settings.LOG_PATH) && log)
+    problems.push(
+      `LOG_PATH (${log.from.layer}: ${log.from.file}) = ${shown(log.from, "LOG_PATH", log.value)}: has a space, which newsyslog.conf(5) cannot name (its fields are separated by white space); choose a path without spaces, or set LOG_ROTATE_COUNT=0 to rotate the log yourself`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
+  settings.LOG_PATH ??= defaultLogPath(settings.LABEL as string);
+  // The default log names the label: secret when the label is.
+  if (sources.LOG_PATH === "default" && secrets.includes("LABEL") && (settings.LOG_PATH as string).includes(settings.LABEL as string))
+    secrets.push("LOG_PATH");
   settings.BACKUP_DIR_BASE ??= `/Users/${settings.HOMEBREW_USER}/colima-pulse-backups`;
   // The default backup folder names the Homebrew user: secret when that name is.
   if (sources.BACKUP_DIR_BASE === "default" && secrets.includes("HOMEBREW_USER")) secrets.push("BACKUP_DIR_BASE");

@@ -17,12 +17,13 @@ import { secret } from "@pulumi/pulumi/output";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
 import type { Upgrade } from "../provider/homebrewPackages";
-import type { ResetDecision } from "../provider/lib/adoption";
+import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
+import { formatSize } from "../provider/lib/backups";
 import { hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
-import { readResetDecision, readUpgradeDecision } from "./commandLineDecisions";
+import { readResetDecision, readRestoreDecision, readUpgradeDecision } from "./commandLineDecisions";
 import { ConfigError, type EngineConfig, readLayers, resolveSettings, type SettingKey } from "./config";
 
 /** Stops the program with Pulumi's plain error: the message, no stack trace. The stack is dropped
@@ -128,6 +129,28 @@ async function upgradePlan(id: string, mac: Mac, survey: MacSurvey): Promise<Upg
   return { id, formulae: outdated };
 }
 
+/** `npm run restore`: what the backup holds and what will move where, said before anything
+ *  changes; a folder that is not a restorable backup stops the run here. */
+async function restorePlan(restore: RestoreDecision, mac: Mac, profile: string, keep: number | undefined): Promise<void> {
+  const saved = topLevelYaml((await mac.readFile(`${restore.from}/instance/colima.yaml`)) ?? "");
+  const refuse = (why: string) => stop(`npm run restore: ${restore.from} ${why}; nothing was changed`);
+  if (!saved.vmType)
+    refuse("holds no Colima instance (instance/colima.yaml): it is not a backup colima-pulse made, or it was restored already");
+  const why = notAdoptable({ name: profile, vmType: saved.vmType, runtime: saved.runtime ?? "" });
+  if (why) refuse(`cannot run under colima-pulse: ${why}`);
+  const size = await mac.diskUsage(restore.from).catch(() => undefined);
+  log.warn(
+    [
+      "npm run restore will:",
+      `  - stop profile ${profile} (its LaunchDaemon is booted out, its VM stopped)`,
+      `  - move its current state into ${restore.aside} (a backup of its own: restoring that undoes this)`,
+      `  - move ${restore.from}/{config,instance,disk}${size !== undefined ? ` (${formatSize(size)})` : ""} back as profile ${profile}, all or none`,
+      "  - start it under the LaunchDaemon and run the health gates and the smoke test",
+      ...(keep ? [`  - keep the newest ${keep} backups of profile ${profile} (BACKUP_KEEP); older ones are deleted`] : []),
+    ].join("\n"),
+  );
+}
+
 export = async () => {
   // "/" on a Mac. The simulator (scripts/simulate.ts, the tests) points it at the simulated Mac.
   const hostRoot = process.env.COLIMA_PULSE_HOST_ROOT || "/";
@@ -141,6 +164,12 @@ export = async () => {
   const mac = macOf(host);
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
+  // A path as the operator sees it on the Mac (`fleet status` lists them so); on the simulated
+  // Mac one under its root is taken as it is.
+  const onMac = (p: string) => (hostRoot !== "/" && p.startsWith(`${hostRoot.replace(/\/+$/, "")}/`) ? p : hostPath(host, p));
+  const restore = settingsOrStop(() =>
+    readRestoreDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE), onMac),
+  );
 
   // A secret text setting (a user, profile, label, path or SSH destination) is never printed;
   // numbers are left out of the plan's text by planAdoption itself.
@@ -164,6 +193,7 @@ export = async () => {
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
   const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
+  if (restore) await macOrStop(() => restorePlan(restore, mac, machine.COLIMA_PROFILE, machine.BACKUP_KEEP), redact);
 
   const config = new Config();
   const pulse = new ColimaPulse("colima", {
@@ -171,6 +201,7 @@ export = async () => {
     secrets,
     hostRoot,
     reset,
+    restore,
     upgrade,
     smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
     installers: installers(),
@@ -189,6 +220,8 @@ export = async () => {
     fileVaultNote: pulse.fileVaultNote,
     launchdLabel: pulse.launchdLabel,
     smokeImageDigest: pulse.smokeImageDigest,
+    dockerContext: pulse.dockerContext,
+    groupDockerHost: pulse.groupDockerHost,
     // The resolved settings; a secret one stays secret (`pulumi stack output --show-secrets`).
     settings: Object.fromEntries(
       Object.entries(machine).map(([key, value]) => [key, secrets.includes(key as SettingKey) ? secret(value) : value]),

@@ -14,6 +14,16 @@ export interface ResetDecision {
   folder: string;
 }
 
+/** A restore asked for on the command line for this run (`npm run restore`, scripts/restore.sh). */
+export interface RestoreDecision {
+  /** When it was decided (UTC, `YYYYMMDDTHHMMSSZ`): names the folder the current state goes to. */
+  id: string;
+  /** The backup folder to put back (a full reset's, or an earlier restore's "before" folder). */
+  from: string;
+  /** Where the profile's current state goes first. */
+  aside: string;
+}
+
 /** The reset command, the one way to convert a profile (README "Adopting a Mac that already runs Colima"). */
 export const RESET_COMMAND = "npm run reset";
 

@@ -115,6 +115,8 @@ export function colimaPaths(host: Host, profile: string) {
     dockerSocket: `${home}/.colima/${short}/docker.sock`,
     instanceDir: `${home}/.colima/_lima/${id}`,
     diskDir: `${home}/.colima/_lima/_disks/${id}`,
+    /** Lima's user-mode network (user-v2), shared by the user's profiles (lima pkg/networks/usernet). */
+    usernetDir: `${home}/.colima/_lima/_networks/user-v2`,
     id,
   };
 }

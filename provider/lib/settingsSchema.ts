@@ -57,5 +57,17 @@ export function settingSchemas(z: Zod) {
     SSH_PORT: whole(1, 65535),
     SSH_IDENTITY_FILE: sshFile,
     SSH_KNOWN_HOSTS_FILE: sshFile,
+    // The supervisor restarts a VM whose Docker API has not answered for this long (0: never).
+    API_HANG_SECONDS: whole(0, 86400).refine((n) => n === 0 || n >= 10, "must be 0 (off) or a whole number of seconds from 10 to 86400"),
+    // newsyslog rotation of LOG_PATH (README "Logs"); a count of 0 leaves rotation to you.
+    LOG_ROTATE_SIZE_MB: whole(1, 10240),
+    LOG_ROTATE_COUNT: whole(0, 99),
+    // A macOS group whose members may use the profile's Docker socket (README "Docker for the people on the Mac").
+    DOCKER_SOCKET_GROUP: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, "must be a macOS group name (letters, digits, _ . -; up to 32)")
+      .refine((g) => !["wheel", "everyone"].includes(g), "must not be wheel or everyone: name a group made for Docker's users"),
+    // How many full-reset and restore backups of the profile to keep (absent: all).
+    BACKUP_KEEP: whole(1, 1000),
   };
 }

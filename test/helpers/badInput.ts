@@ -100,4 +100,26 @@ export const BAD: Record<string, BadCase[]> = {
     ["~/.ssh/known_hosts", "absolute path"],
     ["/tmp/$(id)", "absolute path"],
   ],
+  API_HANG_SECONDS: [
+    [5, "must be 0 (off) or a whole number of seconds from 10 to 86400"],
+    [-1, "from 0 to 86400"],
+    ["long", "from 0 to 86400"],
+  ],
+  LOG_ROTATE_SIZE_MB: [
+    [0, "from 1 to 10240"],
+    ["10MB", "from 1 to 10240"],
+  ],
+  LOG_ROTATE_COUNT: [
+    [-1, "from 0 to 99"],
+    [100, "from 0 to 99"],
+  ],
+  DOCKER_SOCKET_GROUP: [
+    ["wheel", "must not be wheel or everyone"],
+    ["docker users", "macOS group name"],
+    ...HOSTILE.map((v): BadCase => [v, "macOS group name"]),
+  ],
+  BACKUP_KEEP: [
+    [0, "from 1 to 1000"],
+    ["all", "from 1 to 1000"],
+  ],
 };

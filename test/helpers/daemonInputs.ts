@@ -18,5 +18,6 @@ export const DAEMON: LaunchDaemonInputs = {
   profileGeneration: "g1",
   startupGrace: 300,
   pruneMode: "",
+  apiHangSeconds: 120,
   versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
 };

@@ -74,7 +74,10 @@ describe("LaunchDaemon through the seam", () => {
     await convergeLaunchDaemon(mac, daemon);
     assert.deepEqual(
       mac.lines().filter((l) => /kickstart|rm -f/.test(l) && !l.includes("homebrew.mxcl")),
-      ["user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures", "root: /bin/launchctl kickstart -k system/com.example.colima"],
+      [
+        "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs",
+        "root: /bin/launchctl kickstart -k system/com.example.colima",
+      ],
     );
   });
 });

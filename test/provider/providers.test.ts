@@ -25,6 +25,7 @@ describe("host paths and quoting", () => {
       instanceDir: "/Users/ops/.colima/_lima/colima-work",
       diskDir: "/Users/ops/.colima/_lima/_disks/colima-work",
       id: "colima-work",
+      usernetDir: "/Users/ops/.colima/_lima/_networks/user-v2",
     });
     assert.deepEqual(["default", "colima", "x"].map(instanceId), ["colima", "colima", "colima-x"]);
   });
@@ -74,7 +75,7 @@ describe("LaunchDaemon rendering", () => {
     assert.match(script, /--host 'unix:\/\/\/Users\/ops\/\.colima\/default\/docker\.sock' 'image' 'prune' '--all' '--force'/);
     assert.match(
       script,
-      /"\$COLIMA" 'start' '--foreground' '--profile' 'default' '--runtime' 'docker' '--vm-type' 'qemu' '--cpus' '2' '--memory' '4' '--disk' '60' '--arch' 'aarch64' &/,
+      /"\$COLIMA" 'start' '--foreground' '--profile' 'default' '--runtime' 'docker' '--vm-type' 'qemu' '--cpus' '2' '--memory' '4' '--disk' '60' '--arch' 'aarch64' >"\$FIFO" 2>&1 &/,
     );
   });
 

@@ -5,10 +5,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { z } from "zod";
 import { colimaProfileSchema } from "../../provider/colimaProfile";
+import { dockerAccessSchema } from "../../provider/dockerAccess";
 import { healthGateSchema } from "../../provider/healthGate";
 import { launchDaemonSchema } from "../../provider/launchDaemon";
 import { hostSchema } from "../../provider/lib/checkInputs";
 import { settingSchemas } from "../../provider/lib/settingsSchema";
+import { logRotationSchema } from "../../provider/logRotation";
 import { ConfigError, resolveSettings, SETTINGS, type SettingKey } from "../../stacks/config";
 import { BAD } from "../helpers/badInput";
 
@@ -17,6 +19,8 @@ const profile = colimaProfileSchema(z).shape;
 const daemon = launchDaemonSchema(z).shape;
 const gate = healthGateSchema(z).shape;
 const ssh = hostSchema(z).shape.ssh.unwrap().shape;
+const rotation = logRotationSchema(z).shape;
+const access = dockerAccessSchema(z).shape;
 
 /** The provider inputs each setting becomes (components/colimaPulse.ts). */
 const INPUTS: Record<SettingKey, [string, Field][]> = {
@@ -45,6 +49,7 @@ const INPUTS: Record<SettingKey, [string, Field][]> = {
   LOG_PATH: [
     ["LaunchDaemon.logPath", daemon.logPath],
     ["HealthGate.logPath", gate.logPath],
+    ["LogRotation.logPath", rotation.logPath],
   ],
   BACKUP_DIR_BASE: [["ColimaProfile.backupDirBase", profile.backupDirBase]],
   // The flag picks whether LaunchDaemon.pruneMode is "" or PRUNE_MODE; no input holds it.
@@ -60,6 +65,12 @@ const INPUTS: Record<SettingKey, [string, Field][]> = {
   SSH_PORT: [["host.ssh.port", ssh.port]],
   SSH_IDENTITY_FILE: [["host.ssh.identityFile", ssh.identityFile]],
   SSH_KNOWN_HOSTS_FILE: [["host.ssh.knownHostsFile", ssh.knownHostsFile]],
+  API_HANG_SECONDS: [["LaunchDaemon.apiHangSeconds", daemon.apiHangSeconds]],
+  LOG_ROTATE_SIZE_MB: [["LogRotation.sizeMB", rotation.sizeMB]],
+  // 0 means no LogRotation at all (components/colimaPulse.ts); its input takes the setting's range.
+  LOG_ROTATE_COUNT: [["LogRotation.count", rotation.count]],
+  DOCKER_SOCKET_GROUP: [["DockerAccess.socketGroup", access.socketGroup]],
+  BACKUP_KEEP: [["ColimaProfile.backupKeep", profile.backupKeep]],
 };
 
 /** Whether the program accepts `value` for `key` (with a valid HOMEBREW_USER beside it). */
@@ -86,6 +97,9 @@ function probes(key: SettingKey): unknown[] {
     SSH_PORT: 22,
     SSH_IDENTITY_FILE: "/Users/ops/.ssh/id_ed25519",
     SSH_KNOWN_HOSTS_FILE: "/etc/colima-pulse/known_hosts",
+    LOG_PATH: "/var/log/colima-pulse/colima.log",
+    DOCKER_SOCKET_GROUP: "docker",
+    BACKUP_KEEP: 3,
   };
   const values: unknown[] = [SETTINGS[key].safeParse(undefined).data ?? fallback[key]];
   values.push(...(BAD[key] ?? []).map(([v]) => v).filter((v) => v !== ""));

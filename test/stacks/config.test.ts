@@ -118,7 +118,7 @@ describe("settings: bad input is refused with key, layer, value and what is allo
       "a typo, with a suggestion",
       [stack({ HOMEBREW_USER: "ops", COLIMA_CPU: 4 })],
       [
-        "COLIMA_CPU (stack: stacks/Pulumi.mac1.yaml) = 4: unknown setting (did you mean COLIMA_CPUS?); allowed: HOMEBREW_USER, COLIMA_PROFILE, COLIMA_CPUS, COLIMA_MEMORY, COLIMA_DISK, LABEL, LOG_PATH, BACKUP_DIR_BASE, PRUNE_DOCKER_AFTER_START, PRUNE_MODE, WAIT_SOCKET_MAX, WAIT_DOCKER_API_MAX, WAIT_QEMU_MAX, WAIT_STABLE_REQUIRED, RESTART_THROTTLE_SECONDS, MAX_FAILED_STARTS, SSH_HOST, SSH_PORT, SSH_IDENTITY_FILE, SSH_KNOWN_HOSTS_FILE",
+        "COLIMA_CPU (stack: stacks/Pulumi.mac1.yaml) = 4: unknown setting (did you mean COLIMA_CPUS?); allowed: HOMEBREW_USER, COLIMA_PROFILE, COLIMA_CPUS, COLIMA_MEMORY, COLIMA_DISK, LABEL, LOG_PATH, BACKUP_DIR_BASE, PRUNE_DOCKER_AFTER_START, PRUNE_MODE, WAIT_SOCKET_MAX, WAIT_DOCKER_API_MAX, WAIT_QEMU_MAX, WAIT_STABLE_REQUIRED, RESTART_THROTTLE_SECONDS, MAX_FAILED_STARTS, SSH_HOST, SSH_PORT, SSH_IDENTITY_FILE, SSH_KNOWN_HOSTS_FILE, API_HANG_SECONDS, LOG_ROTATE_SIZE_MB, LOG_ROTATE_COUNT, DOCKER_SOCKET_GROUP, BACKUP_KEEP",
       ],
     ],
   ];
@@ -217,7 +217,8 @@ describe("settings: reading the layers", () => {
     assert.equal(r.settings.COLIMA_CPUS, 3);
     assert.equal(r.settings.WAIT_SOCKET_MAX, 90);
     assert.equal(r.settings.WAIT_QEMU_MAX, 30);
-    assert.deepEqual(r.secrets.sort(), ["COLIMA_CPUS", "LABEL"]);
+    // The default LOG_PATH names the secret label (/var/log/colima-pulse/com.example.fleet.log): secret too.
+    assert.deepEqual(r.secrets.sort(), ["COLIMA_CPUS", "LABEL", "LOG_PATH"]);
     assert.equal(r.sources.COLIMA_CPUS, "stack");
     assert.equal(r.sources.WAIT_SOCKET_MAX, "environment");
     assert.equal(r.sources.WAIT_QEMU_MAX, "project");

@@ -1,0 +1,59 @@
+// A profile's backups in BACKUP_DIR_BASE: what a full reset (`<id>-<profile>`) and a restore
+// (`<id>-<profile>-before-restore`) leave there, known by their names, which start with the
+// decision's time. Listed by `npm run fleet -- status`, pruned to BACKUP_KEEP by ColimaProfile.
+import type { Mac } from "./mac";
+
+export interface Backup {
+  name: string;
+  path: string;
+  /** du's size; undefined when du could not tell. */
+  bytes: number | undefined;
+  /** When it was made (from its name), ISO. */
+  made: string;
+}
+
+/** Whether the folder `name` is one of `profile`'s backups. */
+export function isBackupOf(name: string, profile: string): boolean {
+  return /^\d{8}T\d{6}Z-/.test(name) && [profile, `${profile}-before-restore`].includes(name.slice(17));
+}
+
+/** The time a backup's name starts with, ISO. */
+export function madeAt(name: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(name);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z` : "";
+}
+
+/** `profile`'s backups in `dir`, newest first; with `sizes`, each one's size (du). */
+export async function listBackups(mac: Mac, dir: string, profile: string, sizes = false): Promise<Backup[]> {
+  const names = (await mac.listDir(dir))
+    .filter((n) => isBackupOf(n, profile))
+    .sort()
+    .reverse();
+  return Promise.all(
+    names.map(async (name) => {
+      const path = `${dir.replace(/\/+$/, "")}/${name}`;
+      return { name, path, made: madeAt(name), bytes: sizes ? await mac.diskUsage(path).catch(() => undefined) : undefined };
+    }),
+  );
+}
+
+export function formatSize(bytes: number | undefined): string {
+  if (bytes === undefined) return "size unknown";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let n = bytes;
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
+}
+
+export function formatAge(madeIso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - Date.parse(madeIso)) / 1000));
+  if (Number.isNaN(s)) return "age unknown";
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 2 * 86400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
