@@ -98,7 +98,17 @@ export function resultsTable(results: MacResult[]): string {
 
 export function statusTable(rows: MacStatus[]): string {
   return table(
-    ["MAC", "REACHABLE", "DOCKER", "SUPERVISOR", "GATES ms (socket/qemu/api/stable)", "DRIFT", "COLIMA/LIMA/QEMU", "LAST CONVERGE"],
+    [
+      "MAC",
+      "REACHABLE",
+      "DOCKER",
+      "SUPERVISOR",
+      "GATES ms (socket/qemu/api/stable)",
+      "DRIFT",
+      "COLIMA/LIMA/QEMU",
+      "LAST CONVERGE",
+      "FILEVAULT",
+    ],
     rows.map((r) => [
       r.stack,
       r.reachable,
@@ -108,6 +118,7 @@ export function statusTable(rows: MacStatus[]): string {
       r.drift,
       [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/"),
       r.lastConverge || "never",
+      r.fileVault,
     ]),
     80,
   );

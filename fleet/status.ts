@@ -4,6 +4,7 @@
 // a Mac or in its state changes (the preview's refresh is not saved).
 import type { Stack } from "@pulumi/pulumi/automation";
 import { askApi } from "../provider/healthGate";
+import { fileVaultState } from "../provider/homebrewPackages";
 import { failuresPath } from "../provider/launchDaemon";
 import { listBackups } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
@@ -27,6 +28,8 @@ export interface MacStatus {
   versions: { colima?: string; lima?: string; qemu?: string };
   /** When the last successful `up` ended (ISO), or "" if none did. */
   lastConverge: string;
+  /** FileVault now: On, Off, "locked: waiting for unlock" (provider/homebrewPackages.ts). */
+  fileVault: string;
   /** The profile's backups in BACKUP_DIR_BASE, newest first (what `npm run restore` takes). */
   backups: { path: string; bytes?: number; made: string }[];
 }
@@ -90,6 +93,7 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
     versions: {},
     lastConverge: "",
     backups: [],
+    fileVault: "unknown",
   };
   let stack: Stack;
   try {
@@ -120,13 +124,14 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
     row.drift = "unknown: not reachable";
     return row;
   }
-  const [docker, supervisor, drift, backups] = await Promise.all([
+  const [docker, supervisor, drift, backups, fileVault] = await Promise.all([
     dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
     supervisorOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => `unknown: ${e.message}`),
     driftOf(stack),
     listBackups(mac, hostPath(mac.host, settings.BACKUP_DIR_BASE), settings.COLIMA_PROFILE, true).catch(() => []),
+    fileVaultState(mac, mac.host).catch(() => "unknown"),
   ]);
-  return { ...row, docker, supervisor, drift, backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) };
+  return { ...row, docker, supervisor, drift, fileVault, backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) };
 }
 
 /** Every Mac's row, at most `parallel` Macs asked at once. */

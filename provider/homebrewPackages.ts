@@ -6,7 +6,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { type Host, hostPath, withLock } from "./lib/host";
+import { type Host, homeOf, hostPath, withLock } from "./lib/host";
 import { checkSudo, type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 
@@ -94,9 +94,21 @@ export function brewPrefixFor(host: Host, arch: string): string {
 }
 
 export function fileVaultNote(status: string): string {
+  if (status === FILEVAULT_LOCKED)
+    return "FileVault is on and the disk has not been unlocked since the last boot: the LaunchDaemon waits for the Homebrew user's home, and Docker comes up once someone unlocks the disk";
   return status === "On"
     ? "FileVault is on: after a reboot Docker comes up only once someone unlocks the disk (seed: FileVault and unattended reboots)"
     : "FileVault is off: Docker comes up unattended after a reboot";
+}
+
+export const FILEVAULT_LOCKED = "locked: waiting for unlock";
+
+/** FileVault as `fdesetup status` says it: On, Off, unknown, or — On and the Homebrew user's home
+ *  not there (its data volume not unlocked since the boot) — "locked: waiting for unlock". */
+export async function fileVaultState(mac: Mac, host: Host): Promise<string> {
+  const fv = (await mac.asRoot([hostPath(host, "/usr/bin/fdesetup"), "status"], { allowFailure: true })).stdout;
+  const state = /FileVault is On/.test(fv) ? "On" : /FileVault is Off/.test(fv) ? "Off" : "unknown";
+  return state === "On" && !(await mac.exists(homeOf(host))) ? FILEVAULT_LOCKED : state;
 }
 
 export function diffHomebrewPackages(olds: HomebrewPackagesOutputs, news: HomebrewPackagesInputs): DetailedDiff {
@@ -138,8 +150,7 @@ async function audit(mac: Mac, inputs: HomebrewPackagesInputs) {
   if (id.stdout.trim() === "0")
     throw new Error(`pre-flight: HOMEBREW_USER ${JSON.stringify(host.user)} is root; Homebrew refuses to run as root`);
   await checkSudo(mac, "pre-flight");
-  const fv = (await mac.asRoot([hostPath(host, "/usr/bin/fdesetup"), "status"], { allowFailure: true })).stdout;
-  const fileVault = /FileVault is On/.test(fv) ? "On" : /FileVault is Off/.test(fv) ? "Off" : "unknown";
+  const fileVault = await fileVaultState(mac, host);
   const memsize = Number((await mac.run([hostPath(host, "/usr/sbin/sysctl"), "-n", "hw.memsize"])).stdout.trim());
   return { macosVersion, arch: arch as "arm64" | "x86_64", fileVault, hostMemoryGiB: Math.floor(memsize / 1024 ** 3) };
 }
@@ -223,7 +234,8 @@ export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMa
     const mac = macOf(stored.host);
     const found = (await mac.exists(brew)) ? await listVersions(mac, stored, brew).catch(() => ({}) as Record<string, string>) : {};
     const versions = Object.fromEntries(stored.formulae.map((f) => [f, found[f] ?? ""]));
-    return { id, props: { ...stored, versions } };
+    const fileVault = await fileVaultState(mac, stored.host).catch(() => stored.fileVault);
+    return { id, props: { ...stored, versions, fileVault, fileVaultNote: fileVaultNote(fileVault) } };
   },
   async delete(_id: string, stored: HomebrewPackagesOutputs) {
     say(stored, `left ${stored.formulae.join(", ")} installed: Homebrew packages are shared with the rest of the Mac`);

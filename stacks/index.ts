@@ -17,9 +17,10 @@ import { secret } from "@pulumi/pulumi/output";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
 import type { Upgrade } from "../provider/homebrewPackages";
+import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
 import { formatSize } from "../provider/lib/backups";
-import { hostOf, hostPath } from "../provider/lib/host";
+import { homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
@@ -178,6 +179,17 @@ export = async () => {
   // Over SSH: the host key, the login and sudo are checked before anything else runs there.
   if (!mac.local) await macOrStop(() => checkSudo(mac, mac.name), redact);
   const survey = await macOrStop(() => surveyMac(mac, machine.LABEL), redact);
+  // A home that is not there (FileVault locked since the boot, a volume not mounted yet) holds the
+  // profile: nothing can be read or converged until it is, and the LaunchDaemon waits for it.
+  if (
+    !(await mac.exists(homeOf(host))) &&
+    (await mac.run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true })).exitCode === 0
+  )
+    stop(
+      redact(
+        `${host.user}'s home ${homeOf(host)} is not there (FileVault ${await fileVaultState(mac, host).catch(() => "unknown")}; or its volume is not mounted yet): nothing was changed. The LaunchDaemon starts Docker once it is there; run pulumi up again after the unlock.`,
+      ),
+    );
   const plan = planAdoption(
     survey,
     {

@@ -80,7 +80,7 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
   it("2. a second up changes nothing and restarts nothing; refresh finds no drift", async () => {
     sim().clearRecords();
     const r = await stack().must(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
-    assert.match(r.stdout, /7 unchanged/);
+    assert.match(r.stdout, /9 unchanged/);
     const drift = await stack().cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(drift.code, 0, drift.stdout + drift.stderr);
     assert.deepEqual(mutating(sim().records()), []);

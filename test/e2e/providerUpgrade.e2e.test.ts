@@ -1,14 +1,15 @@
 // Upgrading colima-pulse on a converged Mac: state written by a version that stored each
 // resource's provider by value (the whole implementation, 40–69 KB), then today's code, which
-// stores a reference (provider/lib/byReference.ts). Preview and up change nothing on the Mac, the
-// stored providers become references, and update, replace, refresh and destroy run today's code.
+// stores a reference (provider/lib/byReference.ts). Preview and up change on the Mac only what the
+// new version adds (announced), the stored providers become references, and update, replace,
+// refresh and destroy run today's code.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { repoRoot, type StateResource } from "../helpers/pulumiStack";
-import { dockerAnswers, LABEL, mutating, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import { dockerAnswers, LABEL, mutating, plannedSteps, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 
 /** The last commit whose resources stored their provider by value (the full suite passed on it). */
 const BY_VALUE = "25c35fa";
@@ -52,13 +53,28 @@ describe("upgrading colima-pulse: providers stored by value, then by reference",
     for (const [type, bytes] of Object.entries(sizes)) assert.ok(bytes > 10_000, `${type}: ${bytes} bytes`);
   });
 
-  it("after the upgrade, preview and up change nothing on the Mac, and store references", async () => {
+  it("after the upgrade, the preview names exactly what the new version adds, and up does only that", async () => {
     mac.stack.upgradeProject();
     mac.sim.clearRecords();
-    const preview = await mac.stack.cli(["preview", "--expect-no-changes"]);
+    // Since that version: the supervisor watches the Docker API and logs by path (a reload,
+    // announced, and the gates again), the log's newsyslog rule and the user's Docker context
+    // (two new resources).
+    const preview = await mac.stack.cli(["preview", "--json"]);
     assert.equal(preview.code, 0, preview.stdout + preview.stderr);
+    assert.deepEqual(plannedSteps(preview.stdout).sort(), [
+      "create pulumi-nodejs:dynamic/colima-pulse:DockerAccess::colima-docker-access",
+      "create pulumi-nodejs:dynamic/colima-pulse:LogRotation::colima-log-rotation",
+      "update pulumi-nodejs:dynamic/colima-pulse:HealthGate::colima-health",
+      "update pulumi-nodejs:dynamic/colima-pulse:LaunchDaemon::colima-daemon",
+    ]);
     await mac.stack.must(["up", "--yes", "--skip-preview"]);
-    assert.deepEqual(mutating(mac.sim.records()), [], "nothing restarted or reloaded");
+    const changed = mutating(mac.sim.records()).map((c) => c.replace(/^\d+ /, ""));
+    assert.deepEqual(
+      changed.filter((c) => !/^(launchctl (bootout|enable|bootstrap) |colima (start|stop) |limactl (start|stop) )/.test(c)),
+      [],
+      "nothing but the LaunchDaemon's reload",
+    );
+    assert.deepEqual(mac.sim.records().filter((r) => r.tool === "brew" && r.argv[0] !== "list" && !r.argv[0]?.startsWith("--")).length, 0);
     const sizes = providerSizes((await mac.stack.state()).resources);
     for (const [type, bytes] of Object.entries(sizes)) assert.ok(bytes <= 2048, `${type}: ${bytes} bytes`);
   });

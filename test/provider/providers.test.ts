@@ -9,10 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
+import { diffDockerAccess } from "../../provider/dockerAccess";
 import { nextDelay, waitGate } from "../../provider/healthGate";
 import { parseVersions } from "../../provider/homebrewPackages";
 import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
 import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
+import { confPath, diffLogRotation, renderRule } from "../../provider/logRotation";
 import { DAEMON as daemon } from "../helpers/daemonInputs";
 
 describe("host paths and quoting", () => {
@@ -321,5 +323,52 @@ describe("HomebrewPackages and HealthGate", () => {
     assert.ok(Date.now() - started < 1700, `${Date.now() - started} ms`);
     assert.equal(given.length, 1);
     assert.ok((given[0] as number) > 950 && (given[0] as number) <= 1000, `given ${given[0]} ms`);
+  });
+});
+
+describe("LogRotation and DockerAccess decisions", () => {
+  const rotation = {
+    resourceName: "r",
+    host: { root: "/", user: "ops" },
+    label: "com.example.colima",
+    logPath: "/var/log/x.log",
+    sizeMB: 10,
+    count: 5,
+  };
+
+  it("newsyslog's rule: the log, its owner and mode, count, size in KB, no signal, gzip", () => {
+    const rule = renderRule(rotation);
+    assert.match(rule, /^\/var\/log\/x\.log\tops:staff\t640\t5\t10240\t\*\tNZ$/m);
+    assert.equal(rule.split("\n").filter((l) => l && !l.startsWith("#")).length, 1, "one rule");
+    assert.equal(confPath(rotation), "/etc/newsyslog.d/com.example.colima.conf");
+  });
+
+  it("a new size rewrites the rule and restarts nothing; a drifted file is rewritten; a new label replaces", () => {
+    const stored = { ...rotation, confPath: confPath(rotation), confHash: "" };
+    assert.deepEqual(diffLogRotation(stored, rotation).reasons, ["confHash changed (/etc/newsyslog.d/com.example.colima.conf is missing)"]);
+    assert.deepEqual(diffLogRotation(stored, { ...rotation, sizeMB: 20 }).reasons, [
+      "sizeMB: 10 → 20 (newsyslog's rule is rewritten; nothing restarts)",
+    ]);
+    assert.deepEqual(diffLogRotation(stored, { ...rotation, label: "com.example.work" }).replaces, ["label"]);
+  });
+
+  const access = { resourceName: "a", host: { root: "/", user: "ops" }, prefix: "/opt/homebrew", profile: "default" };
+  const converged = {
+    ...access,
+    contextName: "colima-pulse-default",
+    contextHost: "unix:///Users/ops/.colima/default/docker.sock",
+    groupSocket: "",
+    socketGid: "",
+  };
+
+  it("the context and the group socket: what changes, and that nothing restarts", () => {
+    assert.deepEqual(diffDockerAccess(converged, access).changes, false);
+    assert.deepEqual(diffDockerAccess({ ...converged, contextHost: "" }, access).reasons, [
+      "contextHost: (missing) → unix:///Users/ops/.colima/default/docker.sock (the Docker context colima-pulse-default is missing)",
+    ]);
+    assert.deepEqual(diffDockerAccess(converged, { ...access, socketGroup: "docker" }).reasons, [
+      "socketGroup: (none) → docker (members of docker use Docker at /opt/homebrew/var/run/colima-pulse/default.sock: the socket's group changes now; nothing restarts)",
+    ]);
+    assert.deepEqual(diffDockerAccess({ ...converged, profile: "work" }, access).replaces, ["profile"]);
   });
 });

@@ -69,9 +69,11 @@ describe("serialized providers", () => {
     assert.deepEqual(providers.map((p) => `${p.file}:${p.name}`).sort(), [
       "colimaProfile.ts:colimaProfileProvider",
       "containerInstaller.ts:containerInstallerProvider",
+      "dockerAccess.ts:dockerAccessProvider",
       "healthGate.ts:healthGateProvider",
       "homebrewPackages.ts:homebrewPackagesProvider",
       "launchDaemon.ts:launchDaemonProvider",
+      "logRotation.ts:logRotationProvider",
       "smokeContainer.ts:smokeContainerProvider",
     ]);
   });

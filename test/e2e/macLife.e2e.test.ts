@@ -1,0 +1,280 @@
+// Docker through the Mac's life (README "Docker through the Mac's life"), through the real engine
+// on a simulated Mac: a hung Docker API healed, the log rotated by newsyslog while the job keeps
+// logging, Docker for a group of users, a home and a network that come late, every stale file a
+// power cut leaves swept by the one sweep, a backup restored, and two profiles side by side.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { macOf } from "../../provider/lib/mac";
+import { sweepStaleState } from "../../provider/lib/staleState";
+import { dockerAnswers, fullReset, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+
+const LOG = "/var/log/colima-pulse/colima.log";
+const INSTANCE = "/Users/ops/.colima/_lima/colima";
+
+/** The decision `npm run restore -- <folder>` passes to its one `pulumi up` (scripts/restore.sh). */
+function restoreOf(folder: string): NodeJS.ProcessEnv {
+  const id = new Date()
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return { COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: id };
+}
+
+/** `pulumi <args>` with the environment of a command-line decision; fails the test when it fails. */
+async function mustWith(mac: SimulatedMac, args: string[], env: NodeJS.ProcessEnv) {
+  const r = await mac.stack.cli(args, 300_000, env);
+  assert.equal(r.code, 0, `pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+const log = (mac: SimulatedMac, path = LOG) => (existsSync(mac.sim.path(path)) ? readFileSync(mac.sim.path(path), "utf8") : "");
+/** Waits for `pattern` in the job's log after `from` characters. */
+const logSays = (mac: SimulatedMac, pattern: RegExp, from = 0, ms = 90_000) =>
+  waitFor(`the log to say ${pattern}`, () => pattern.test(log(mac).slice(from)), ms);
+const qemuPid = (mac: SimulatedMac, instance = INSTANCE) => Number(readFileSync(mac.sim.path(`${instance}/qemu.pid`), "utf8").trim());
+const docker = (mac: SimulatedMac, user: string, host: string) =>
+  mac.sim.run([mac.sim.path("/opt/homebrew/bin/docker"), "--host", host, "version", "--format", "{{.Server.Version}}"], { user });
+
+describe("Docker through the Mac's life", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    mac = await simulatedMac(
+      "e2e-life",
+      { API_HANG_SECONDS: "10", DOCKER_SOCKET_GROUP: "docker", LOG_ROTATE_SIZE_MB: "1", LOG_ROTATE_COUNT: "3", BACKUP_KEEP: "2" },
+      {
+        users: {
+          ops: { uid: 501, gid: 20, admin: true, sudo: "nopasswd" },
+          alice: { uid: 502, gid: 20, admin: false, sudo: "none" },
+          bob: { uid: 503, gid: 20, admin: false, sudo: "none" },
+        },
+        groups: { docker: { gid: 700, members: ["ops", "alice"] } },
+      },
+    );
+    await mac.stack.must(["up", "--yes", "--skip-preview"]);
+  });
+  after(async () => mac?.dispose());
+
+  it("converges a newsyslog rule, a Docker context and a group socket, exactly as documented", async () => {
+    const rule = mac.sim.path("/etc/newsyslog.d/com.colima-pulse.colima.conf");
+    const st = statSync(rule);
+    assert.equal(st.uid, 0, "the rule is root's");
+    assert.equal(st.mode & 0o777, 0o644);
+    assert.match(readFileSync(rule, "utf8"), new RegExp(`^${mac.sim.path(LOG)}\\tops:staff\\t640\\t3\\t1024\\t\\*\\tNZ$`, "m"));
+    const logStat = statSync(mac.sim.path(LOG));
+    assert.deepEqual([logStat.uid, logStat.gid, logStat.mode & 0o777], [501, 20, 0o640], "the log is ops:staff 0640");
+
+    const context = await mac.sim.run(
+      [mac.sim.path("/opt/homebrew/bin/docker"), "context", "inspect", "colima-pulse-default", "--format", "{{.Endpoints.docker.Host}}"],
+      { user: "ops" },
+    );
+    assert.equal(context.stdout.trim(), `unix://${mac.socket}`);
+    const ctxVersion = await mac.sim.run(
+      [mac.sim.path("/opt/homebrew/bin/docker"), "--context", "colima-pulse-default", "version", "--format", "{{.Server.Version}}"],
+      { user: "ops" },
+    );
+    assert.match(ctxVersion.stdout, /^\d+\./, ctxVersion.stderr);
+
+    const stable = mac.sim.path("/opt/homebrew/var/run/colima-pulse/default.sock");
+    const outputs = JSON.parse((await mac.stack.must(["stack", "output", "--json"])).stdout) as Record<string, string>;
+    assert.equal(outputs.dockerContext, "colima-pulse-default");
+    assert.equal(outputs.groupDockerHost, `unix://${stable}`);
+    const sock = statSync(mac.socket);
+    assert.deepEqual([sock.uid, sock.gid, sock.mode & 0o777], [501, 700, 0o660], "the socket is ops:docker 0660");
+    const alice = await docker(mac, "alice", `unix://${stable}`);
+    assert.equal(alice.code, 0, alice.stderr);
+    assert.match(alice.stdout, /^\d+\./);
+    const bob = await docker(mac, "bob", `unix://${stable}`);
+    assert.notEqual(bob.code, 0);
+    assert.match(bob.stderr, /permission denied/);
+  });
+
+  it("a VM whose Docker API hangs is restarted after API_HANG_SECONDS, and the log says why", async () => {
+    const from = log(mac).length;
+    const before = qemuPid(mac);
+    mac.sim.freezeVm("default");
+    try {
+      await logSays(mac, /the Docker API at \S+ did not answer \(.+\); the VM restarts if it stays silent for 10s/, from);
+      await logSays(mac, /the Docker API at \S+ has not answered for 1\d+s \(last: .+\); restarting the VM \(1 of 5 in a row\)/, from);
+    } finally {
+      mac.sim.thawVm("default");
+    }
+    await waitFor("Docker after the restart", () => dockerAnswers(mac.socket), 120_000);
+    assert.notEqual(qemuPid(mac), before, "a new VM");
+    await logSays(mac, /profile default is up/, from);
+    // The restarted VM's new socket is the group's again.
+    await logSays(mac, /Docker socket \S+: group docker, mode 0660/, from);
+    assert.equal(statSync(mac.socket).gid, 700);
+  });
+
+  it("after newsyslog rotates the log, the job's next lines land in the new file", async () => {
+    const r = await mac.sim.newsyslog(["-F"]);
+    assert.equal(r.code, 0, r.stderr);
+    const rotated = readdirSync(mac.sim.path("/var/log/colima-pulse")).filter((f) => f.startsWith("colima.log."));
+    assert.ok(rotated.includes("colima.log.0.gz"), `rotated: ${rotated.join(", ")}`);
+    assert.equal(log(mac), "", "a new, empty log");
+    const st = statSync(mac.sim.path(LOG));
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [501, 20, 0o640], "made as the rule says");
+    process.kill(qemuPid(mac), "SIGKILL"); // something for the supervisor to say
+    await logSays(mac, /the VM of profile default is gone under colima; restarting it/);
+    await logSays(mac, /profile default is up/);
+    assert.match(log(mac), /level=info msg=/, "colima's own lines too");
+    await waitFor("Docker after the restart", () => dockerAnswers(mac.socket), 120_000);
+  });
+
+  it("every stale file a power cut leaves is swept; PIDs that belong to other processes now survive", async () => {
+    await mac.sim.haltAll(0); // the power goes
+    const net = mac.sim.path("/Users/ops/.colima/_lima/_networks/user-v2");
+    mkdirSync(net, { recursive: true });
+    const reused = [1, 2, 3].map(() => mac.sim.startUnrelatedProcess());
+    writeFileSync(mac.sim.path(`${INSTANCE}/ha.pid`), `${reused[0]}\n`);
+    writeFileSync(mac.sim.path(`${INSTANCE}/qemu.pid`), `${reused[1]}\n`);
+    writeFileSync(join(net, "usernet_user-v2.pid"), `${reused[2]}\n`);
+    writeFileSync(join(net, "user-v2_qemu.sock"), "");
+    const from = log(mac).length;
+    await mac.sim.boot(); // and comes back
+    await waitFor("Docker after the power cut", () => dockerAnswers(mac.socket), 120_000);
+    const said = log(mac).slice(from);
+    const files: [string, number | undefined][] = [
+      ["ha.pid", reused[0]],
+      ["qemu.pid", reused[1]],
+      ["usernet_user-v2.pid", reused[2]],
+    ];
+    for (const [file, pid] of files)
+      assert.match(said, new RegExp(`removing stale \\S+/${file.replace(".", "\\.")} \\(PID ${pid} is another process now\\)`));
+    for (const pid of reused) assert.equal(mac.sim.isAlive(pid as number), true, `PID ${pid} lives`);
+  });
+
+  it("the provider runs the same sweep: a live VM's files stay, a dead one's go", async () => {
+    const host = { root: mac.sim.root, user: "ops" };
+    assert.deepEqual(await sweepStaleState(macOf(host), host, "default"), [], "nothing stale while the VM runs");
+    // Another profile's leftovers: its host agent's PID is someone else's now, its disk lock has no holder.
+    const gone = mac.sim.path("/Users/ops/.colima/_lima/colima-gone");
+    const lock = mac.sim.path("/Users/ops/.colima/_lima/_disks/colima-gone/in_use_by");
+    mkdirSync(gone, { recursive: true });
+    mkdirSync(join(lock, ".."), { recursive: true });
+    const reused = mac.sim.startUnrelatedProcess();
+    writeFileSync(join(gone, "ha.pid"), `${reused}\n`);
+    writeFileSync(join(gone, "ha.sock"), "");
+    symlinkSync(gone, lock);
+    const said = await sweepStaleState(macOf(host), host, "gone");
+    assert.deepEqual(said, [
+      `removing stale ${gone}/ha.pid (PID ${reused} is another process now)`,
+      `removing stale disk lock ${lock} (no host agent of ${gone} runs)`,
+    ]);
+    assert.deepEqual([existsSync(join(gone, "ha.pid")), existsSync(join(gone, "ha.sock")), existsSync(lock)], [false, false, false]);
+    assert.equal(mac.sim.isAlive(reused), true);
+    assert.equal(existsSync(mac.sim.path(`${INSTANCE}/ha.pid`)), true, "the live profile's files stay");
+    assert.ok(dockerAnswers(mac.socket));
+  });
+
+  it("a home that appears late: the supervisor waits for it, then Docker comes up", async () => {
+    await mac.sim.haltAll(5_000);
+    mac.sim.unmountHome("ops");
+    const from = log(mac).length;
+    await mac.sim.boot();
+    await logSays(mac, /waiting for ops's home \S+ \(FileVault not unlocked yet, or its volume not mounted\) \(0s so far\)/, from);
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.equal(dockerAnswers(mac.socket), false, "nothing while the home is away");
+    mac.sim.mountHome("ops");
+    await logSays(mac, /home \S+ \(FileVault not unlocked yet, or its volume not mounted\): there after \d+s/, from);
+    await waitFor("Docker after the home came", () => dockerAnswers(mac.socket), 120_000);
+  });
+
+  it("a profile Lima must create again waits for a network route before its start downloads", async () => {
+    const launchctl = (...argv: string[]) => mac.sim.run([mac.sim.path("/usr/bin/sudo"), "-n", mac.sim.path("/bin/launchctl"), ...argv]);
+    await launchctl("bootout", "system/com.colima-pulse.colima");
+    // The instance deleted by hand (its disk and config stay): the next start creates it.
+    await mac.sim.run([mac.sim.path("/bin/rm"), "-rf", mac.sim.path(INSTANCE)]);
+    mac.sim.setNetwork(false);
+    const from = log(mac).length;
+    await launchctl("bootstrap", "system", mac.sim.path("/Library/LaunchDaemons/com.colima-pulse.colima.plist"));
+    await logSays(mac, /waiting for a network route \(profile default is provisioned at this start, which downloads its image\)/, from);
+    assert.equal(existsSync(mac.sim.path(`${INSTANCE}/lima.yaml`)), false, "no start without a route");
+    mac.sim.setNetwork(true);
+    await logSays(mac, /a network route .*: there after \d+s/, from);
+    await waitFor("Docker after the network came", () => dockerAnswers(mac.socket), 120_000);
+  });
+
+  it("restore: a full reset's backup comes back as the profile, all of it, previewed; BACKUP_KEEP prunes", async () => {
+    const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
+    const backups = mac.sim.path("/Users/ops/colima-pulse-backups");
+    writeFileSync(mac.sim.path(`${INSTANCE}/marker`), "before the reset");
+    await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    const [backup] = readdirSync(backups);
+    assert.ok(backup, "a backup");
+    assert.equal(readFileSync(join(backups, backup as string, "instance/marker"), "utf8"), "before the reset");
+    assert.equal(existsSync(mac.sim.path(`${INSTANCE}/marker`)), false, "a new profile");
+
+    // A folder that is not a backup of this profile: refused, nothing changes.
+    mac.sim.clearRecords();
+    const bad = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(`${backups}/not-a-backup`));
+    assert.notEqual(bad.code, 0);
+    assert.match(
+      bad.stdout + bad.stderr,
+      /COLIMA_PULSE_RESTORE \(environment, set by npm run restore\) = ".*not-a-backup": is not a backup of profile default/,
+    );
+    assert.deepEqual(
+      mac.sim
+        .records()
+        .filter((r) => ["colima", "limactl", "launchctl"].includes(r.tool) && r.argv[0] !== "status" && r.argv[0] !== "print"),
+      [],
+    );
+
+    const preview = await mac.stack.cli(["preview", "--diff"], 300_000, restoreOf(join(backups, backup as string)));
+    assert.equal(preview.code, 0, preview.stderr);
+    assert.match(preview.stdout + preview.stderr, /npm run restore will:[\s\S]*move its current state into \S+-default-before-restore/);
+    assert.match(preview.stdout + preview.stderr, /restore/);
+    await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string)));
+    assert.equal(readFileSync(mac.sim.path(`${INSTANCE}/marker`), "utf8"), "before the reset", "the backup is the profile again");
+    await waitFor("Docker after the restore", () => dockerAnswers(mac.socket), 120_000);
+    const after = readdirSync(backups).sort();
+    assert.ok(
+      after.some((n) => n.endsWith("-default-before-restore")),
+      after.join(", "),
+    );
+    assert.equal(after.includes(backup as string), false, "the backup was moved back, not copied");
+
+    // Three backups made, two kept: the oldest is removed, and the run says so.
+    await new Promise((r) => setTimeout(r, 1100)); // a new decision id (second resolution)
+    const third = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    assert.match(third.stdout, /removed backup \S+ \(BACKUP_KEEP=2: the newest 2 of profile default stay\)/);
+    assert.equal(readdirSync(backups).length, 2);
+    await waitFor("Docker after the reset", () => dockerAnswers(mac.socket), 120_000);
+  });
+
+  it("two profiles on one Mac converge and supervise independently", async () => {
+    const work = "e2e-life-work";
+    await mac.stack.must(["stack", "init", work]);
+    for (const [k, v] of Object.entries({
+      HOMEBREW_USER: "ops",
+      COLIMA_DISK: "20",
+      RESTART_THROTTLE_SECONDS: "2",
+      COLIMA_PROFILE: "work",
+      LABEL: "com.colima-pulse.work",
+    }))
+      await mac.stack.must(["config", "set", "--stack", work, k, v]);
+    for (const [k, v] of Object.entries(
+      JSON.parse((await mac.stack.must(["config", "--json"])).stdout) as Record<string, { value: string }>,
+    ))
+      if (k.endsWith(":smokeImage")) await mac.stack.must(["config", "set", "--stack", work, k.split(":")[1] as string, v.value]);
+    await mac.stack.must(["up", "--stack", work, "--yes", "--skip-preview"]);
+    const workSocket = mac.sim.path("/Users/ops/.colima/work/docker.sock");
+    assert.ok(dockerAnswers(workSocket) && dockerAnswers(mac.socket));
+    assert.equal(existsSync(mac.sim.path("/etc/newsyslog.d/com.colima-pulse.work.conf")), true);
+    const workLog = "/var/log/colima-pulse/com.colima-pulse.work.log";
+
+    const defaultVm = qemuPid(mac);
+    const fromDefault = log(mac).length;
+    process.kill(qemuPid(mac, "/Users/ops/.colima/_lima/colima-work"), "SIGKILL");
+    await waitFor("work's supervisor to act", () => /the VM of profile work is gone under colima/.test(log(mac, workLog)));
+    await waitFor("work's Docker", () => dockerAnswers(workSocket), 120_000);
+    assert.equal(qemuPid(mac), defaultVm, "default's VM untouched");
+    assert.doesNotMatch(log(mac).slice(fromDefault), /gone|restarting|removing stale/, "default's supervisor did nothing");
+
+    await mac.stack.must(["destroy", "--stack", work, "--yes", "--skip-preview"]);
+    assert.ok(dockerAnswers(mac.socket), "default still answers after work is destroyed");
+    assert.equal(qemuPid(mac), defaultVm);
+  });
+});
