@@ -1,0 +1,140 @@
+// The supervisor (provider/launchDaemon.ts, renderSupervisor) run by the real /bin/sh against
+// stand-ins for colima, curl and route, to pin its decisions without a VM: it waits for a home and
+// a route, gives up after MAX_FAILED_STARTS hung-API restarts, restarts a VM whose API is silent for
+// API_HANG_SECONDS, and writes every line by the log's path. The end-to-end proofs are in
+// test/e2e/macLife.e2e.test.ts; these are the cases too slow or too rare to stage there.
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { type LaunchDaemonInputs, renderSupervisor, supervisorFiles } from "../../provider/launchDaemon";
+import { DAEMON } from "../helpers/daemonInputs";
+
+const roots: string[] = [];
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** A root with the stand-ins: colima (start runs until TERM, status answers), curl (answers OK
+ *  while $ROOT/api-up exists), route (a default route while $ROOT/net-up exists), and real ps. */
+function sandbox(): { root: string; inputs: LaunchDaemonInputs; log: () => string; calls: () => string } {
+  const root = mkdtempSync(join(tmpdir(), "cpulse-supervisor-"));
+  roots.push(root);
+  const tool = (path: string, body: string) => {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(root, path), 0o755);
+  };
+  tool(
+    "/opt/homebrew/bin/colima",
+    `echo "$*" >> '${root}/colima.calls'
+case "$1" in
+  start) trap 'echo stopped >> "${root}/colima.calls"; exit 0' TERM; echo 'time="t" level=info msg="starting colima"'; while :; do sleep 0.1; done ;;
+  *) exit 0 ;;
+esac`,
+  );
+  tool(
+    "/usr/bin/curl",
+    `if [ -e '${root}/api-up' ]; then printf OK; else echo 'curl: (28) Operation timed out after 5001 milliseconds with 0 bytes received' >&2; exit 28; fi`,
+  );
+  tool("/sbin/route", `[ -e '${root}/net-up' ] || { echo 'route: writing to routing socket: not in table' >&2; exit 1; }`);
+  mkdirSync(join(root, "bin"), { recursive: true });
+  symlinkSync("/bin/ps", join(root, "bin/ps"));
+  writeFileSync(join(root, "net-up"), "");
+  const inputs: LaunchDaemonInputs = {
+    ...DAEMON,
+    host: { root, user: "ops" },
+    prefix: join(root, "opt/homebrew"),
+    logPath: join(root, "var/log/colima.log"),
+    maxFailedStarts: 3,
+    apiHangSeconds: 10,
+  };
+  mkdirSync(join(root, "var/log"), { recursive: true });
+  mkdirSync(join(root, "Users/ops/.colima/_lima/colima"), { recursive: true });
+  writeFileSync(join(root, "Users/ops/.colima/_lima/colima/lima.yaml"), "{}");
+  const read = (f: string) => (existsSync(f) ? readFileSync(f, "utf8") : "");
+  return { root, inputs, log: () => read(inputs.logPath), calls: () => read(join(root, "colima.calls")) };
+}
+
+function run(inputs: LaunchDaemonInputs): { child: ChildProcess; exit: Promise<number | null> } {
+  const script = join(inputs.host.root, "supervisor.sh");
+  writeFileSync(script, renderSupervisor(inputs));
+  const child = spawn("/bin/sh", [script], {
+    env: { HOME: join(inputs.host.root, "Users/ops"), USER: "ops", PATH: process.env.PATH },
+    stdio: "ignore",
+  });
+  return { child, exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))) };
+}
+
+async function until(what: string, probe: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: true }, () => {
+  it("after MAX_FAILED_STARTS hung-API restarts in a row it gives up at once, starting nothing", async () => {
+    const s = sandbox();
+    writeFileSync(supervisorFiles(s.inputs.host, s.inputs.profile).hangs, "3\n");
+    assert.equal(await run(s.inputs).exit, 0, "a clean exit: launchd does not restart it");
+    assert.match(s.log(), /gave up after 3 restarts in a row for a Docker API that stopped answering; run `pulumi up` to try again/);
+    assert.equal(s.calls(), "", "colima never ran");
+  });
+
+  it("waits for the home, then (a VM to create) for a route, saying what it waits for; then starts", async () => {
+    const s = sandbox();
+    const home = join(s.root, "Users/ops");
+    renameSync(home, join(s.root, "parked"));
+    rmSync(join(s.root, "net-up"));
+    const { child, exit } = run(s.inputs);
+    try {
+      await until(
+        "the home wait",
+        () => /waiting for ops's home \S+ \(FileVault not unlocked yet, or its volume not mounted\) \(0s so far\)/.test(s.log()),
+        10_000,
+      );
+      renameSync(join(s.root, "parked"), home);
+      rmSync(join(home, ".colima/_lima/colima/lima.yaml")); // the VM must be created: its image downloaded
+      await until(
+        "the route wait",
+        () => /waiting for a network route \(profile default is provisioned at this start/.test(s.log()),
+        15_000,
+      );
+      assert.match(s.log(), /home \S+ \(FileVault not unlocked yet, or its volume not mounted\): there after [1-9]\d*s/);
+      assert.equal(s.calls(), "", "no start before the route");
+      writeFileSync(join(s.root, "net-up"), "");
+      await until("the start", () => s.calls().startsWith("start --foreground"), 15_000);
+      await until("colima's own line in the log", () => /level=info msg="starting colima"/.test(s.log()), 5_000);
+    } finally {
+      child.kill("SIGTERM");
+      await exit;
+    }
+    assert.match(s.log(), /stop requested: stopping Colima/);
+  });
+
+  it("restarts a VM whose API is silent for API_HANG_SECONDS, counting it; an answering API resets the count", async () => {
+    const s = sandbox();
+    writeFileSync(join(s.root, "api-up"), "");
+    const files = supervisorFiles(s.inputs.host, s.inputs.profile);
+    writeFileSync(files.hangs, "2\n");
+    const first = run(s.inputs);
+    await until("the count reset after 10 s of answers", () => readFileSync(files.hangs, "utf8").trim() === "0", 20_000);
+    rmSync(join(s.root, "api-up"));
+    assert.equal(await first.exit, 75, "exits for launchd to restart it");
+    const log = s.log();
+    assert.match(
+      log,
+      /the Docker API at \S+ did not answer \(curl: \(28\) Operation timed out after 5001 milliseconds with 0 bytes received\); the VM restarts if it stays silent for 10s/,
+    );
+    assert.match(
+      log,
+      /the Docker API at \S+ has not answered for 1\d+s \(last: curl: \(28\) [^)]*\); restarting the VM \(1 of 3 in a row\)/,
+    );
+    assert.equal(readFileSync(files.hangs, "utf8").trim(), "1");
+    assert.match(s.calls(), /stopped/, "colima was told to stop");
+  });
+});
