@@ -4,9 +4,11 @@
 // contract suite (test/contract/) checks that part against real tools on a Mac.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { gunzipSync } from "node:zlib";
 import { build } from "plist";
 import { testServices } from "../helpers/services";
 import { MacSimulator } from "./simulator";
@@ -390,5 +392,262 @@ describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew
     assert.deepEqual(readdirSync(join(prefix, "Cellar/lima")).sort(), ["1.2.1", "1.2.2"]);
     assert.equal(readlinkSync(join(prefix, "opt/lima")), join(prefix, "Cellar/lima/1.2.2"));
     assert.deepEqual(await sim.run([join(prefix, "bin/limactl"), "info"]), { code: 0, stdout: '{"version":"1.2.2"}\n', stderr: "" });
+  });
+});
+
+describe("simulated newsyslog, route, id and the linked tools", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let log: string;
+  const conf = (text: string) => writeFileSync(sim.path("/etc/newsyslog.d/test.conf"), text);
+  const fill = (kb: number) => writeFileSync(log, "x".repeat(kb * 1024));
+
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget, groups: { docker: { gid: 700, members: ["ops"] } } });
+    log = sim.path("/var/log/app.log");
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("newsyslog rotates by size: .0 gzipped, a new log with the rule's owner, mode and newsyslog's status line", async () => {
+    conf(`# a comment\n\n${log}\tops:staff\t640\t3\t8\t*\tNZ\n`);
+    fill(10);
+    const r = await sim.newsyslog([]);
+    assert.deepEqual([r.code, r.stderr], [0, ""]);
+    const st = statSync(log);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [501, 20, 0o640]);
+    // log_trim(): the status line goes into the old log and the new one, unless flag B.
+    assert.match(
+      readFileSync(log, "utf8"),
+      /^\w{3} [ \d]\d \d\d:\d\d:\d\d sim-mac newsyslog\[\d+\]: logfile turned over due to size>8K\n$/,
+    );
+    assert.match(gunzipSync(readFileSync(`${log}.0.gz`)).toString(), /^x{10240}.* logfile turned over due to size>8K\n$/s);
+    assert.equal(statSync(`${log}.0.gz`).mode & 0o777, 0o640);
+    assert.equal((await sim.newsyslog([])).code, 0);
+    assert.equal(existsSync(`${log}.1.gz`), false, "below the size (4K: the blocks of one line): not rotated");
+    for (let i = 0; i < 5; i++) assert.equal((await sim.newsyslog(["-F"])).code, 0);
+    // count 3 keeps .0 to .3: the oldest beyond is removed, each rotation shifts the rest up.
+    assert.deepEqual(
+      readdirSync(sim.path("/var/log"))
+        .filter((f) => f.startsWith("app.log"))
+        .sort(),
+      ["app.log", "app.log.0.gz", "app.log.1.gz", "app.log.2.gz", "app.log.3.gz"],
+    );
+  });
+
+  it("newsyslog -n and -v say what they do, in the real program's words, and -n changes nothing", async () => {
+    conf(`${log}\t640\t2\t*\t*\tB\n`);
+    for (const f of readdirSync(sim.path("/var/log")).filter((n) => n.startsWith("app.log."))) rmSync(sim.path(`/var/log/${f}`));
+    for (const f of [`${log}.0.gz`, `${log}.1.gz`]) writeFileSync(f, "");
+    fill(1);
+    const dry = await sim.newsyslog(["-n", "-F"]);
+    const syslogPid = sim.path("/var/run/syslog.pid");
+    assert.equal(dry.code, 0);
+    assert.equal(
+      dry.stdout.split("\n").slice(0, 12).join("\n"),
+      [
+        `${log} <2>: trimming`,
+        `\trm -f ${log}.2`,
+        `\trm -f ${log}.2.gz`,
+        `\trm -f ${log}.2.bz2`,
+        `\tmv ${log}.1.gz ${log}.2.gz`,
+        `\tchmod 640 ${log}.2.gz`,
+        `\tchown 4294967295:80 ${log}.2.gz`,
+        `\tmv ${log}.0.gz ${log}.1.gz`,
+        `\tchmod 640 ${log}.1.gz`,
+        `\tchown 4294967295:80 ${log}.1.gz`,
+        `\tln ${log} ${log}.0`,
+        `\tchmod 640 ${log}.0`,
+      ].join("\n"),
+    );
+    assert.match(dry.stdout, /\nSignal all daemon process\(es\)\.\.\.\n\tsleep 10\n$/);
+    // No N and no pid file: syslogd's pid file, which this Mac does not have.
+    assert.equal(dry.stderr, `newsyslog: can't open pid file: ${syslogPid}: No such file or directory\n`);
+    assert.equal(readFileSync(log, "utf8").length, 1024, "nothing changed");
+    conf(`${log}\t640\t2\t100\t*\tN\n`);
+    const verbose = await sim.newsyslog(["-v"]);
+    // macOS's own /etc/newsyslog.conf first (its logs absent here), then newsyslog.d.
+    assert.match(verbose.stdout, new RegExp(`^${sim.path("/var/log/ftp.log")} <5J>: does not exist, skipped\\.\n`));
+    assert.ok(verbose.stdout.endsWith(`${log} <2>: size (Kb): 4 [100] --> skipping\n`), "st_blocks: 1 KiB occupies 4 KiB");
+  });
+
+  it("newsyslog refuses a bad line with the real wording and rotates nothing; it needs root", async () => {
+    fill(4);
+    for (const [line, message] of [
+      [`${log} 640 3 1 * NX\n`, "newsyslog: illegal flag in config file -- X\n"],
+      [`${log} nobody:staff 640 3 1 * N\n`, `newsyslog: error in config file; unknown user:\n${log} nobody:staff 640 3 1 * N\n\n`],
+      [`${log} 640 3\n`, `newsyslog: missing field in config file:\n${log} 640 3\n\n`],
+      [`${log} 640 x 1 * N\n`, `newsyslog: error in config file; bad value for count of logs to save:\n${log} 640 x 1 * N\n\n`],
+    ]) {
+      conf(line as string);
+      assert.deepEqual(await sim.newsyslog([]), { code: 1, stdout: "", stderr: message });
+      assert.equal(readFileSync(log, "utf8").length, 4096, "nothing rotated");
+    }
+    conf(`${log} 640 3 1 * N\n`);
+    assert.deepEqual(await sim.run([sim.path("/usr/sbin/newsyslog")], { user: "ops" }), {
+      code: 1,
+      stdout: "",
+      stderr: "newsyslog: must have root privs\n",
+    });
+  });
+
+  it("newsyslog signals the process in the rule's pid file (then pauses 10 s) and bzip2s with J", async () => {
+    const pid = sim.startUnrelatedProcess();
+    writeFileSync(sim.path("/var/run/app.pid"), `${pid}\n`);
+    conf(`${log} ops: 600 1 1 * J ${sim.path("/var/run/app.pid")} 15\n`);
+    fill(2);
+    const started = Date.now();
+    const r = await sim.newsyslog(["-v"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Notified daemon pid ${pid} = ${sim.path("/var/run/app.pid")}\nPause 10 seconds`));
+    assert.ok(Date.now() - started >= 10_000, "the 10 s pause for the daemon to reopen its log");
+    assert.equal(sim.isAlive(pid), false, "SIGTERM delivered");
+    assert.equal(existsSync(`${log}.0.bz2`), true);
+    assert.deepEqual([statSync(log).uid, statSync(log).gid], [501, 80], "no group given: admin (80), Apple's change");
+  });
+
+  it("route -n get default prints the route while the network is up; without one it says so and exits 0 (route.c)", async () => {
+    const route = () => sim.run([sim.path("/sbin/route"), "-n", "get", "default"]);
+    const up = await route();
+    assert.equal(up.code, 0);
+    assert.match(
+      up.stdout,
+      /^ {3}route to: default\ndestination: default\n {7}mask: default\n {4}gateway: 192\.168\.1\.1\n {2}interface: en0\n/,
+    );
+    assert.match(
+      up.stdout,
+      /\n recvpipe {2}sendpipe {2}ssthresh {2}rtt,msec {4}rttvar {2}hopcount {6}mtu {5}expire\n( +0 ){6} +1500 {2} +0 \n$/,
+    );
+    sim.setNetwork(false);
+    assert.deepEqual(await route(), { code: 0, stdout: "", stderr: "route: writing to routing socket: not in table\n" });
+    sim.setNetwork(true);
+  });
+
+  it("id -G / -Gn list the primary group first, then the others; groups= agrees", async () => {
+    const id = (...a: string[]) => sim.run([sim.path("/usr/bin/id"), ...a]).then((r) => r.stdout);
+    assert.equal(await id("-G"), "20 12 80 700\n");
+    assert.equal(await id("-Gn", "ops"), "staff everyone admin docker\n");
+    assert.equal(await id(), "uid=501(ops) gid=20(staff) groups=20(staff),12(everyone),80(admin),700(docker)\n");
+    sim.addUser("carol", { uid: 504, gid: 20, admin: false, sudo: "none" });
+    assert.equal(await id("-Gn", "carol"), "staff everyone\n");
+    assert.deepEqual([statSync(sim.path("/Users/carol")).uid, statSync(sim.path("/Users/carol")).mode & 0o777], [504, 0o750]);
+  });
+
+  it("the real tools added are linked at their macOS paths", () => {
+    for (const t of ["curl", "mkfifo", "chgrp", "touch", "gzip", "bzip2", "head", "wc", "find", "awk"])
+      assert.ok(existsSync(sim.path(`/usr/bin/${t}`)), t);
+  });
+
+  it("a home on a volume that mounts late is absent until mountHome, FileVault or not", () => {
+    sim.unmountHome("ops");
+    assert.equal(existsSync(sim.path("/Users/ops")), false);
+    sim.unlockFileVault(); // unlocking FileVault does not mount a volume
+    assert.equal(existsSync(sim.path("/Users/ops")), false);
+    sim.mountHome("ops");
+    assert.equal(statSync(sim.path("/Users/ops")).uid, 501, "the same home is back");
+  });
+});
+
+describe("simulated VM internals: usernet, a frozen guest, the docker socket's permissions", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let colima: string;
+  let socket: string;
+  const net = () => sim.path("/Users/ops/.colima/_lima/_networks/user-v2");
+
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget, formulae: ["colima", "qemu", "docker"] });
+    colima = join(sim.world.brewPrefix(), "bin/colima");
+    socket = sim.path("/Users/ops/.colima/default/docker.sock");
+    const r = await sim.run([colima, "start", "--vm-type", "qemu"]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("start runs lima's usernet (pid file, three sockets); stopping the last instance stops it", async () => {
+    const pid = Number(readFileSync(join(net(), "usernet_user-v2.pid"), "utf8"));
+    assert.match(sim.processes().find((p) => p.pid === pid)?.command ?? "", /limactl usernet -p \S+usernet_user-v2\.pid -e /);
+    for (const s of ["qemu", "fd", "ep"]) assert.ok(statSync(join(net(), `user-v2_${s}.sock`)).isSocket(), s);
+    assert.equal((await sim.run([colima, "stop"])).code, 0);
+    await waitFor("usernet to stop", () => !sim.isAlive(pid));
+    assert.deepEqual(
+      readdirSync(net()).filter((f) => /\.(pid|sock)$/.test(f)),
+      [],
+    );
+    assert.equal((await sim.run([colima, "start", "--vm-type", "qemu"])).code, 0);
+  });
+
+  it("a usernet pid file naming a live stranger: lima trusts it, and QEMU's fd_connect fails the start", async () => {
+    const pidFile = join(net(), "usernet_user-v2.pid");
+    process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL"); // its sockets stay, as after a power cut
+    await waitFor("usernet gone", () => !sim.processes().some((p) => p.command.includes("limactl usernet")));
+    const stranger = sim.startUnrelatedProcess();
+    writeFileSync(pidFile, `${stranger}\n`);
+    // The default profile still runs, so colima keeps _networks (network.go writeNetworkFile).
+    const r = await sim.run([colima, "start", "-p", "other", "--vm-type", "qemu"]);
+    assert.equal(r.code, 1);
+    const sock = join(net(), "user-v2_qemu.sock");
+    const ha = readFileSync(sim.path("/Users/ops/.colima/_lima/colima-other/ha.stderr.log"), "utf8");
+    assert.equal(
+      JSON.parse(ha).msg,
+      `template: :1:21: executing "" at <fd_connect "${sock}">: error calling fd_connect: fd_connect: dial unix ${sock}: connect: connection refused`,
+    );
+    assert.match(r.stderr, /error starting vm: error at 'creating and starting': exit status 1/);
+    assert.equal(sim.isAlive(stranger), true);
+    await sim.run([colima, "delete", "-p", "other", "--force"]);
+    // With nothing running, the next start clears _networks and starts a usernet of its own.
+    await sim.run([colima, "stop"]);
+    assert.equal(sim.isAlive(stranger), false, "lima's usernet.Stop signals whatever the PID is now");
+    assert.equal((await sim.run([colima, "start", "--vm-type", "qemu"])).code, 0);
+  });
+
+  it("the docker socket is the user's, srw-------; the docker CLI refuses other users like connect(2)", async () => {
+    const st = statSync(socket);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [501, 20, 0o600]);
+    sim.addUser("alice", { uid: 502, gid: 20, admin: false, sudo: "none" });
+    const docker = (user: string) =>
+      sim.run([join(sim.world.brewPrefix(), "bin/docker"), "--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"], {
+        user,
+      });
+    const ops = await docker("ops");
+    assert.equal(ops.code, 0, ops.stderr);
+    assert.match(ops.stdout, /^\d+\./);
+    const alice = await docker("alice");
+    assert.equal(alice.code, 1);
+    const said = `permission denied while trying to connect to the Docker daemon socket at unix://${socket}: Get "http://${encodeURIComponent(socket)}/v1.`;
+    assert.ok(alice.stderr.startsWith(said), alice.stderr);
+    assert.ok(alice.stderr.endsWith(`/version": dial unix ${socket}: connect: permission denied\n`), alice.stderr);
+    chmodSync(socket, 0o666);
+    assert.equal((await docker("alice")).code, 0, "with write permission for others");
+    chmodSync(socket, 0o600);
+  });
+
+  it("a frozen guest: docker.sock accepts and never answers, open connections stall, `colima status` waits; thawed, all go on", async () => {
+    const ping = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const c = createConnection(socket, () => c.write("GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"));
+        let out = "";
+        c.on("data", (d) => {
+          out += d;
+        });
+        c.on("end", () => resolve(out));
+        c.on("error", reject);
+      });
+    await waitFor("Docker through the socket", () => dockerAnswers(socket));
+    assert.match(await ping(), /OK$/);
+    sim.freezeVm("default");
+    try {
+      const pending = ping();
+      const status = sim.run([colima, "status"], { timeoutMs: 3000 });
+      const raced = await Promise.race([pending.then(() => "answered"), new Promise((r) => setTimeout(() => r("silent"), 2000))]);
+      assert.equal(raced, "silent", "accepted, never answered");
+      assert.notEqual((await status).code, 0, "status still waiting when killed at 3 s");
+      sim.thawVm("default");
+      assert.match(await pending, /OK$/, "the held request goes on after the thaw");
+    } finally {
+      sim.thawVm("default");
+    }
+    assert.equal((await sim.run([colima, "status"])).code, 0);
   });
 });

@@ -5,6 +5,7 @@
 import { execFile, spawn } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -19,8 +20,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { FORMULAE } from "./tools/brew";
+import { profileOf } from "./tools/colima";
 import { bundlePath, installTool } from "./tools/install";
-import { alive, commandLine, type RecordEntry, type SimFaults, type SimState, type SimUser, sleep, World } from "./tools/world";
+import { stockNewsyslogConf } from "./tools/newsyslog";
+import {
+  alive,
+  commandLine,
+  defaultGroups,
+  type RecordEntry,
+  type SimFaults,
+  type SimGroup,
+  type SimState,
+  type SimUser,
+  sleep,
+  World,
+} from "./tools/world";
 
 export interface SimOptions {
   /** Apple silicon (Homebrew in /opt/homebrew) or Intel (/usr/local). Default arm64. */
@@ -37,6 +51,9 @@ export interface SimOptions {
   formulae?: string[];
   /** The real Docker Engine socket path the simulated VMs expose. */
   dockerTarget: string;
+  /** Local groups added to (or replacing) macOS's defaults: staff 20 (every user), everyone 12,
+   *  admin 80 (admins), wheel 0. E.g. `{ docker: { gid: 700, members: ["ops", "alice"] } }`. */
+  groups?: Record<string, SimGroup>;
 }
 
 export interface ToolRun {
@@ -71,6 +88,16 @@ const PASSTHROUGH = [
   "/usr/bin/mktemp",
   "/usr/bin/du",
   "/usr/bin/tail",
+  "/usr/bin/curl",
+  "/usr/bin/mkfifo",
+  "/usr/bin/chgrp",
+  "/usr/bin/touch",
+  "/usr/bin/gzip",
+  "/usr/bin/bzip2",
+  "/usr/bin/head",
+  "/usr/bin/wc",
+  "/usr/bin/find",
+  "/usr/bin/awk",
 ];
 
 /** Links the real tools of PASSTHROUGH into the Mac under `root`, at macOS's paths. */
@@ -93,6 +120,8 @@ const SYSTEM_TOOLS: Record<string, string> = {
   "/usr/bin/id": "id",
   "/usr/bin/fdesetup": "fdesetup",
   "/usr/sbin/sysctl": "sysctl",
+  "/usr/sbin/newsyslog": "newsyslog",
+  "/sbin/route": "route",
   "/sbin/launchd": "launchd",
 };
 
@@ -144,16 +173,29 @@ export class MacSimulator {
       loggedIn: [],
       dockerTarget: options.dockerTarget,
       memoryBytes: 16 * 1024 ** 3,
+      network: true,
+      groups: { ...defaultGroups(users), ...options.groups },
     };
     writeFileSync(join(world.simDir, "state.json"), JSON.stringify(state, null, 2));
     writeFileSync(join(world.simDir, "record.jsonl"), "");
-    for (const dir of ["/Library/LaunchDaemons", "/var/log", "/var/root", "/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
+    for (const dir of [
+      "/Library/LaunchDaemons",
+      "/var/log",
+      "/var/run",
+      "/var/root",
+      "/usr/bin",
+      "/usr/sbin",
+      "/bin",
+      "/sbin",
+      "/etc/newsyslog.d",
+    ]) {
       mkdirSync(world.path(dir), { recursive: true, mode: 0o755 });
     }
+    writeFileSync(world.path("/etc/newsyslog.conf"), stockNewsyslogConf(world), { mode: 0o644 });
     // drwxrwxrwt root wheel, as /private/var/tmp is on every Mac.
     mkdirSync(world.path("/var/tmp"), { recursive: true });
     chmodSync(world.path("/var/tmp"), 0o1777);
-    for (const name of Object.keys(users)) mkdirSync(join(world.home(name), "Library/LaunchAgents"), { recursive: true });
+    for (const [name, user] of Object.entries(users)) sim.makeHome(name, user);
     for (const [path, tool] of Object.entries(SYSTEM_TOOLS)) installTool(world, world.path(path), tool);
     linkRealTools(world.root);
     installTool(world, join(world.brewPrefix(), "bin/brew"), "brew");
@@ -220,6 +262,79 @@ export class MacSimulator {
     this.world.updateState((s) => {
       s.tap = { ...s.tap, [formula]: version };
     });
+  }
+
+  /** A home as macOS makes it: drwxr-x--- user:staff (the user's primary group), with
+   *  ~/Library/LaunchAgents. */
+  private makeHome(name: string, user: SimUser): void {
+    const home = this.world.home(name);
+    mkdirSync(join(home, "Library/LaunchAgents"), { recursive: true });
+    chownSync(home, user.uid, user.gid);
+    chmodSync(home, 0o750);
+  }
+
+  /** Adds a local user (as System Settings would): a home, and membership of staff and everyone
+   *  (and admin for an admin), plus the named `groups`. */
+  addUser(name: string, user: SimUser & { groups?: string[] }): void {
+    const { groups = [], ...info } = user;
+    this.world.updateState((s) => {
+      s.groups ??= defaultGroups(s.users);
+      s.users[name] = info;
+      const join = [...groups, "staff", "everyone", ...(info.admin ? ["admin"] : [])];
+      for (const g of join) {
+        const group = s.groups[g];
+        if (!group) throw new Error(`simulator: no group ${g}`);
+        if (!group.members.includes(name)) group.members.push(name);
+      }
+    });
+    this.makeHome(name, info);
+  }
+
+  /** Runs newsyslog(8) as root, as launchd's com.apple.newsyslog job does every hour. */
+  newsyslog(args: string[] = []): Promise<ToolRun> {
+    return this.run([this.path("/usr/sbin/newsyslog"), ...args], { user: "root" });
+  }
+
+  /** The Mac's default route comes (true) or goes (false): `route -n get default`. */
+  setNetwork(up: boolean): void {
+    this.world.updateState((s) => {
+      s.network = up;
+    });
+  }
+
+  /** The qemu PID of `profile` of `user`, from lima's qemu.pid. */
+  private qemuPid(profile: string, user: string): number {
+    const file = join(this.world.home(user), ".colima/_lima", profileOf(profile).id, "qemu.pid");
+    const pid = existsSync(file) ? Number.parseInt(readFileSync(file, "utf8"), 10) : 0;
+    if (!alive(pid)) throw new Error(`simulator: profile ${profile} of ${user} has no running qemu (${file})`);
+    return pid;
+  }
+
+  /** The guest stops running (SIGSTOP to its qemu): its vCPUs are frozen while the host side
+   *  (the host agent, its forwards) stays up. */
+  freezeVm(profile: string, user = this.operator): void {
+    process.kill(this.qemuPid(profile, user), "SIGSTOP");
+  }
+
+  /** The frozen guest runs again (SIGCONT). */
+  thawVm(profile: string, user = this.operator): void {
+    process.kill(this.qemuPid(profile, user), "SIGCONT");
+  }
+
+  /** `user`'s home is on a volume that is not mounted: the home is absent until `mountHome`. */
+  unmountHome(user: string): void {
+    this.world.updateState((s) => {
+      s.unmounted = [...new Set([...(s.unmounted ?? []), user])];
+    });
+    this.parkHome(user);
+  }
+
+  /** The volume with `user`'s home is mounted (the home comes back unless FileVault still locks it). */
+  mountHome(user: string): void {
+    this.world.updateState((s) => {
+      s.unmounted = (s.unmounted ?? []).filter((u) => u !== user);
+    });
+    this.unparkHome(user);
   }
 
   /** Starts launchd, which bootstraps /Library/LaunchDaemons (and logged-in users' agents). */
@@ -290,11 +405,23 @@ export class MacSimulator {
     });
     if (!s.fileVault.locked) return;
     // A locked data volume: the homes are simply not there until someone unlocks the disk.
+    for (const user of Object.keys(s.users)) this.parkHome(user);
+  }
+
+  /** A home that is not there (a locked FileVault volume, a volume not mounted yet) is parked
+   *  under .sim/locked, out of every tool's sight. */
+  private parkHome(user: string): void {
+    const home = this.world.home(user);
     mkdirSync(join(this.world.simDir, "locked"), { recursive: true });
-    for (const user of Object.keys(s.users)) {
-      const home = this.world.home(user);
-      if (existsSync(home)) renameSync(home, join(this.world.simDir, "locked", user));
-    }
+    if (existsSync(home)) renameSync(home, join(this.world.simDir, "locked", user));
+  }
+
+  /** The home comes back, unless FileVault is still locked or its volume is still unmounted. */
+  private unparkHome(user: string): void {
+    const s = this.world.state();
+    if (s.fileVault.locked || s.unmounted?.includes(user)) return;
+    const parked = join(this.world.simDir, "locked", user);
+    if (existsSync(parked)) renameSync(parked, this.world.home(user));
   }
 
   /** Someone typed the password at the login window: the homes are back. */
@@ -302,10 +429,7 @@ export class MacSimulator {
     const s = this.world.updateState((st) => {
       st.fileVault.locked = false;
     });
-    for (const user of Object.keys(s.users)) {
-      const parked = join(this.world.simDir, "locked", user);
-      if (existsSync(parked)) renameSync(parked, this.world.home(user));
-    }
+    for (const user of Object.keys(s.users)) this.unparkHome(user);
   }
 
   /** An unrelated long-running process (to stand in for a PID reused after a power cut). */
@@ -313,6 +437,8 @@ export class MacSimulator {
     const child = spawn("sleep", ["3600"], { detached: true, stdio: "ignore" });
     child.unref();
     this.unrelated.push(child.pid as number);
+    // The simulated tools may signal it (as a Mac's would a reused PID), and nothing else of this machine.
+    writeFileSync(join(this.world.simDir, "unrelated.json"), JSON.stringify(this.unrelated));
     return child.pid as number;
   }
 

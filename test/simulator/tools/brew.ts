@@ -3,9 +3,10 @@
 // formulae (with their dependencies) into Cellar/ and links their binaries into bin/, lists and
 // upgrades outdated formulae against what the tap offers (SimState.tap), and `brew services`
 // writes and loads homebrew.mxcl.<formula> into the user's gui domain.
-import { existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "plist";
+import { dockerCliFile } from "./docker";
 import { installTool, realDockerCli } from "./install";
 import { askLaunchd } from "./launchctl";
 import { ToolExit, type World, writeAtomic } from "./world";
@@ -16,7 +17,7 @@ export const FORMULAE: Record<string, { version: string; bins: Record<string, st
   colima: { version: "0.10.3", bins: { colima: "colima" }, deps: ["lima"] },
   lima: { version: "1.2.1", bins: { limactl: "limactl" }, deps: [] },
   qemu: { version: "10.1.0", bins: { "qemu-system-aarch64": "qemu", "qemu-system-x86_64": "qemu", "qemu-img": "qemu-img" }, deps: [] },
-  docker: { version: "28.2.2", bins: { docker: "@docker" }, deps: [] },
+  docker: { version: "28.2.2", bins: { docker: "docker" }, deps: [] },
 };
 
 /** The version the tap offers for formula `name`: `SimState.tap` (a newer version published, as
@@ -140,8 +141,9 @@ function pour(world: World, prefix: string, name: string, version: string): void
   for (const [bin, tool] of Object.entries(f.bins)) {
     const target = join(cellar, "bin", bin);
     rmSync(target, { force: true });
-    if (tool === "@docker") symlinkSync(realDockerCli(), target);
-    else installTool(world, target, tool);
+    // docker: the real CLI behind connect(2)'s permission check (docker.ts)
+    if (tool === "docker") writeFileSync(dockerCliFile(world), `${realDockerCli()}\n`);
+    installTool(world, target, tool);
     mkdirSync(join(prefix, "bin"), { recursive: true });
     rmSync(join(prefix, "bin", bin), { force: true });
     symlinkSync(target, join(prefix, "bin", bin));

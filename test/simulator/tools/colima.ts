@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Instance, type LimaConfig } from "./lima";
+import { Instance, type LimaConfig, reconcile, stopped } from "./lima";
 import { sleep, ToolExit, type World, writeAtomic } from "./world";
 
 /** The version the simulated Colima implements; `colima version` prints the installed one. */
@@ -106,6 +106,8 @@ export async function colima(world: World, argv: string[]): Promise<number> {
   if (world.state().fileVault.locked && home.startsWith(world.path("/Users/"))) {
     fatal(`error creating config directory: mkdir ${join(home, ".colima")}: operation not permitted`);
   }
+  // A home whose volume is not mounted: MkdirAll would have to make it in root's /Users.
+  if (!existsSync(home)) fatal(`error creating config directory: mkdir ${home}: permission denied`);
   const base = join(home, ".colima");
   const inst = new Instance(world, home, profile.id);
   const configFile = join(base, profile.short, "colima.yaml");
@@ -181,18 +183,13 @@ export async function colima(world: World, argv: string[]): Promise<number> {
         memoryMiB: Math.round(cfg.memory * 1024),
         diskGiB: cfg.disk,
         dockerSocket: join(base, profile.short, "docker.sock"),
+        networks: ["user-v2"], // yaml.go "network setup": always, for every vm type
       };
       writeAtomic(inst.file("lima.yaml"), `${JSON.stringify(lima, null, 2)}\n`);
       const stage = created ? "starting" : "creating and starting";
-      if (world.faults().startFails) {
-        // colima#1490: every failed attempt left limactl processes behind, outside the job.
-        spawn(limactl, ["usernet", "-p", join(inst.limaHome, "_networks/user-v2/usernet_user-v2.pid")], {
-          detached: true,
-          stdio: "ignore",
-          env: process.env,
-        }).unref();
-        fatal(`error starting vm: error at '${stage}': exit status 1`);
-      }
+      await writeNetworkFile(world, home, inst.limaHome);
+      // With startFails, `limactl start` fails after starting the network daemon, which stays
+      // behind; the next attempt clears its files (above) and starts another (colima#1490).
       const code = await runChild(limactl, ["start", profile.id]);
       if (code !== 0) fatal(`error starting vm: error at '${stage}': exit status ${code}`);
       log("info", "provisioning ...", "docker");
@@ -224,6 +221,7 @@ export async function colima(world: World, argv: string[]): Promise<number> {
       log("info", `deleting ${profile.display}`);
       if (existsSync(inst.dir)) await inst.stop(true, () => undefined);
       rmSync(inst.dir, { recursive: true, force: true });
+      await reconcile(world, home, ""); // limactl delete reconciles the networks too
       rmSync(join(base, profile.short), { recursive: true, force: true });
       if (flags.data) {
         log("info", "deleting container data");
@@ -238,6 +236,11 @@ export async function colima(world: World, argv: string[]): Promise<number> {
       if (world.faults().statusHangs) await sleep(3_600_000);
       const st = await inst.inspect();
       if (st.status !== "Running") fatal(`${profile.display} is not running`);
+      // app.go getStatus → currentRuntime → limaVM.Get → `lima sudo cat /etc/colima/colima.json`:
+      // an ssh into the guest (ControlPersist master, no ConnectTimeout, no ServerAliveInterval),
+      // run without a deadline (environment/host RunOutput). A guest whose vCPUs are stopped never
+      // answers, so status waits for as long as the guest stays stopped.
+      while (inst.config()?.vmType === "qemu" && stopped(inst.readPid("qemu.pid"))) await sleep(100);
       const cfg = readYaml(stateFile) ?? {};
       const lima = inst.config();
       const socket = join(base, profile.short, "docker.sock");
@@ -294,6 +297,19 @@ export async function colima(world: World, argv: string[]): Promise<number> {
     default:
       fatal(`unknown command "${sub}" for "colima"`);
   }
+}
+
+/** environment/vm/lima/network.go writeNetworkFile: with no colima instance running, the network
+ *  assets directory (`_networks`: usernet's pid file and sockets) is removed; then networks.yaml. */
+async function writeNetworkFile(world: World, home: string, limaHome: string): Promise<void> {
+  const ids = existsSync(limaHome) ? readdirSync(limaHome).filter((d) => d.startsWith("colima")) : [];
+  let running = false;
+  for (const id of ids) if ((await new Instance(world, home, id).inspect()).status === "Running") running = true;
+  if (!running) rmSync(join(limaHome, "_networks"), { recursive: true, force: true });
+  writeAtomic(
+    join(limaHome, "_config", "networks.yaml"),
+    "networks:\n    user-v2:\n        mode: user-v2\n        gateway: 192.168.5.2\n        netmask: 255.255.255.0\n",
+  );
 }
 
 async function stop(inst: Instance, display: string, limactl: string, force: boolean): Promise<number> {

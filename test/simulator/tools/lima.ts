@@ -8,11 +8,24 @@
 // - "Running" = ha.pid alive (signal 0, no identity check) AND ha.sock answers /v1/info AND the
 //   driver's pid file is alive (pkg/store/instance.go#Inspect).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:http";
-import { connect, createServer, type Server } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
-import { alive, forever, sleep, ToolExit, type World, writeAtomic } from "./world";
+import { alive, forever, isSimProcess, sleep, ToolExit, type World, writeAtomic } from "./world";
 
 /** What colima writes into lima.yaml (here in JSON form, which is valid YAML). */
 export interface LimaConfig {
@@ -23,6 +36,8 @@ export interface LimaConfig {
   diskGiB: number;
   /** Host side of the docker.sock port forward. */
   dockerSocket: string;
+  /** lima networks (`networks: [{lima: user-v2}]`); colima always adds user-v2 (yaml.go). */
+  networks?: string[];
 }
 
 export type LimaStatus = "Running" | "Stopped" | "Broken";
@@ -106,6 +121,14 @@ export class Instance {
       );
     }
     if (state.status === "Running") return;
+    await reconcile(this.world, this.home, this.id);
+    if (this.world.faults().startFails) {
+      // colima#1490: the start fails after the network daemon was started, which stays behind.
+      throw new ToolExit(
+        1,
+        `time="${new Date().toISOString()}" level=fatal msg="exiting, status={Running:false Degraded:false Exiting:true Errors:[] SSHLocalPort:0} (hint: see \\"${this.file("ha.stderr.log")}\\")"\n`,
+      );
+    }
     for (const f of ["ha.stdout.log", "ha.stderr.log"]) writeFileSync(this.file(f), "");
     rmSync(this.file("ha.ready"), { force: true }); // a power cut may have left one behind
     const ha = spawn(limactl, ["hostagent", "--pidfile", this.file("ha.pid"), "--socket", this.file("ha.sock"), this.id], {
@@ -152,10 +175,12 @@ export class Instance {
         }
       }
       rmSync(this.file("ha.ready"), { force: true });
+      await reconcile(this.world, this.home, "");
       return;
     }
     const state = await this.inspect();
     if (state.status !== "Running") {
+      await reconcile(this.world, this.home, ""); // stop.go reconciles whatever the stop returned
       throw new ToolExit(
         1,
         `time="${new Date().toISOString()}" level=fatal msg="expected status \\"Running\\", got \\"${state.status}\\" (maybe use \`limactl stop -f\`?)"\n`,
@@ -165,7 +190,102 @@ export class Instance {
     killQuietly(state.haPid, "SIGINT");
     const deadline = Date.now() + 190_000;
     while (alive(state.haPid) && Date.now() < deadline) await sleep(20);
+    await reconcile(this.world, this.home, ""); // cmd/limactl/stop.go: networks after the stop
   }
+}
+
+/** The user-mode network every profile of one user shares (LIMA_HOME = ~/.colima/_lima). */
+export function usernetPaths(limaHome: string) {
+  const dir = join(limaHome, "_networks", "user-v2");
+  return {
+    dir,
+    pidFile: join(dir, "usernet_user-v2.pid"),
+    qemuSock: join(dir, "user-v2_qemu.sock"),
+    fdSock: join(dir, "user-v2_fd.sock"),
+    epSock: join(dir, "user-v2_ep.sock"),
+  };
+}
+
+/** lima's store.ReadPIDFile on any path: a dead PID's file is removed and reads as 0. */
+function readPidFile(file: string): number {
+  if (!existsSync(file)) return 0;
+  const pid = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+  if (!Number.isInteger(pid)) return 0;
+  if (!alive(pid)) {
+    rmSync(file, { force: true });
+    return 0;
+  }
+  return pid;
+}
+
+/** pkg/networks/reconcile Reconcile(newInst): user-v2 runs while a running instance (or the one
+ *  about to start) uses it, and is stopped otherwise. usernet.Start trusts any live PID in the pid
+ *  file (no identity check) and then waits, with no deadline, for the fd socket to exist. */
+export async function reconcile(world: World, home: string, newInst: string): Promise<void> {
+  const limactl = join(world.brewPrefix(), "bin", "limactl");
+  const limaHome = join(home, ".colima/_lima");
+  let active = false;
+  for (const id of existsSync(limaHome) ? readdirSafe(limaHome).filter((d) => !d.startsWith("_")) : []) {
+    const inst = new Instance(world, home, id);
+    const cfg = inst.config();
+    if (!cfg?.networks?.includes("user-v2")) continue;
+    if (id === newInst || (await inst.inspect()).status === "Running") active = true;
+  }
+  const net = usernetPaths(limaHome);
+  if (active) {
+    mkdirSync(net.dir, { recursive: true, mode: 0o755 });
+    if (readPidFile(net.pidFile) !== 0) return;
+    for (const f of ["usernet.user-v2.stdout.log", "usernet.user-v2.stderr.log"]) rmSync(join(net.dir, f), { force: true });
+    const args = ["usernet", "-p", net.pidFile, "-e", net.epSock, "--listen-qemu", net.qemuSock, "--listen", net.fdSock];
+    const out = openSync(join(net.dir, "usernet.user-v2.stdout.log"), "w");
+    const err = openSync(join(net.dir, "usernet.user-v2.stderr.log"), "w");
+    // executil.BackgroundSysProcAttr: its own process group, so it outlives limactl start.
+    spawn(limactl, [...args, "--subnet", "192.168.5.0/24"], { detached: true, stdio: ["ignore", out, err], env: process.env }).unref();
+    while (!existsSync(net.fdSock)) await sleep(500);
+    return;
+  }
+  const pid = readPidFile(net.pidFile);
+  if (pid === 0) return;
+  // usernet.Stop: SIGINT (to whatever the PID is now), up to 5 s, then SIGKILL.
+  if (isSimProcess(world, pid)) killQuietly(pid, "SIGINT");
+  const deadline = Date.now() + 5_000;
+  while (readPidFile(net.pidFile) !== 0) {
+    if (Date.now() > deadline) {
+      if (isSimProcess(world, pid)) killQuietly(pid, "SIGKILL");
+      break;
+    }
+    await sleep(500);
+  }
+}
+
+/** `limactl usernet -p PID -e EP --listen-qemu Q --listen FD`: refuses an existing pid file,
+ *  writes its PID, replaces stale sockets, and removes all of them on SIGINT/SIGTERM. */
+export async function usernet(_world: World, argv: string[]): Promise<number> {
+  const opt = (names: string[]) => {
+    const i = argv.findIndex((a) => names.includes(a));
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const pidFile = opt(["-p", "--pidfile"]);
+  const sockets = [opt(["-e", "--endpoint"]), opt(["--listen-qemu"]), opt(["--listen"])].filter((s): s is string => !!s);
+  if (pidFile) {
+    if (existsSync(pidFile))
+      throw new ToolExit(1, `time="${new Date().toISOString()}" level=fatal msg="pidfile \`${pidFile}\` already exists"\n`);
+    writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
+  }
+  for (const s of sockets) rmSync(s, { force: true });
+  const servers: Server[] = [];
+  const held: Socket[] = [];
+  for (const s of sockets) servers.push(await listen(s, (c) => held.push(c))); // QEMU keeps its connection
+  const quit = () => {
+    for (const c of held) c.destroy();
+    for (const srv of servers) srv.close();
+    for (const s of sockets) rmSync(s, { force: true });
+    if (pidFile) rmSync(pidFile, { force: true });
+    process.exit(0);
+  };
+  process.on("SIGINT", quit);
+  process.on("SIGTERM", quit);
+  return forever();
 }
 
 function readdirSafe(dir: string): string[] {
@@ -226,7 +346,8 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     if (shuttingDown) return;
     shuttingDown = true;
     for (const s of servers) s.close();
-    if (vm && vm.exitCode === null) killQuietly(vm.pid ?? 0, "SIGTERM");
+    // A stopped QEMU cannot act on a shutdown request; lima then kills it (qemu_driver.go killQEMU).
+    if (vm && vm.exitCode === null) killQuietly(vm.pid ?? 0, stopped(vm.pid ?? 0) ? "SIGKILL" : "SIGTERM");
     rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
     for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
     rmSync(cfg.dockerSocket, { force: true });
@@ -262,6 +383,20 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   );
 
   if (cfg.vmType === "qemu") {
+    if (cfg.networks?.includes("user-v2")) {
+      // pkg/driver/qemu: `-netdev socket,id=net0,fd={{ fd_connect "<user-v2_qemu.sock>" }}`; a
+      // failed dial panics inside text/template, which reports it like this, and Run returns it.
+      const qemuSock = usernetPaths(inst.limaHome).qemuSock;
+      const dialed = await dialUnix(qemuSock);
+      if (typeof dialed === "string") {
+        stderr(
+          `template: :1:21: executing "" at <fd_connect ${JSON.stringify(qemuSock)}>: error calling fd_connect: fd_connect: dial unix ${qemuSock}: connect: ${dialed}`,
+        );
+        cleanUp(1);
+        return 1;
+      }
+      servers.push({ close: () => dialed.destroy() } as unknown as Server); // QEMU holds the connection
+    }
     const qemu = join(world.brewPrefix(), "bin", `qemu-system-${cfg.arch}`);
     vm = spawn(
       qemu,
@@ -304,6 +439,49 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   if (shuttingDown) return 1;
   rmSync(cfg.dockerSocket, { force: true });
   mkdirSync(join(cfg.dockerSocket, ".."), { recursive: true });
+  // The forward is `ssh -O forward -L <docker.sock>:/var/run/docker.sock` on the ControlMaster
+  // (pkg/hostagent/hostagent.go forwardSSH): the listener is a host process, so it accepts even
+  // when the guest's vCPUs are stopped, and then waits, with no timeout, on a guest that never
+  // answers the channel. A stopped qemu (state T) is such a guest.
+  const qemuPid = () => (cfg.vmType === "qemu" ? (vm?.pid ?? 0) : 0);
+  const frozen = () => stopped(qemuPid());
+  const pairs = new Set<[Socket, Socket]>();
+  let wasFrozen = false;
+  const pump = setInterval(() => {
+    const f = frozen();
+    if (f === wasFrozen) return;
+    wasFrozen = f; // open connections stall with the guest, and go on when it runs again
+    for (const pair of pairs) for (const s of pair) f ? s.pause() : s.resume();
+  }, 50);
+  pump.unref();
+  servers.push({ close: () => clearInterval(pump) } as unknown as Server);
+  const forward = (conn: Socket) => {
+    const upstream = connect({ path: world.state().dockerTarget, allowHalfOpen: true });
+    const pair: [Socket, Socket] = [conn, upstream];
+    pairs.add(pair);
+    const relay = (from: Socket, to: Socket) => {
+      from.on("data", (d) => {
+        if (!to.write(d)) from.pause();
+      });
+      to.on("drain", () => {
+        if (!frozen()) from.resume();
+      });
+      from.on("end", () => to.end());
+    };
+    relay(conn, upstream);
+    relay(upstream, conn);
+    const done = () => {
+      pairs.delete(pair);
+      conn.destroy();
+      upstream.destroy();
+    };
+    upstream.on("error", done);
+    conn.on("error", done);
+    conn.on("close", done);
+    upstream.on("close", () => {
+      if (conn.writableFinished || conn.destroyed) done();
+    });
+  };
   servers.push(
     await listen(cfg.dockerSocket, (conn) => {
       const f = faults();
@@ -313,18 +491,54 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
         conn.destroy(); // the guest's dockerd is not answering yet
         return;
       }
-      const upstream = connect({ path: world.state().dockerTarget, allowHalfOpen: true });
-      conn.pipe(upstream).pipe(conn);
-      upstream.on("error", () => conn.destroy());
-      conn.on("error", () => upstream.destroy());
+      if (!frozen()) return forward(conn);
+      // Accepted, and held until the guest runs again (its data waits in the socket meanwhile).
+      const wait = setInterval(() => {
+        if (conn.destroyed) clearInterval(wait);
+        else if (!frozen()) {
+          clearInterval(wait);
+          forward(conn);
+        }
+      }, 50);
     }),
   );
+  // ssh binds the forward under StreamLocalBindMask 0177 (OpenSSH readconf.c, channels.c): the
+  // socket is srw------- and, being made by the user's ssh, the user's; macOS gives a new file
+  // its directory's group (staff, the user's primary group here).
+  const owner = world.userInfo(world.user);
+  if (owner) chownSync(cfg.dockerSocket, owner.uid, owner.gid);
+  chmodSync(cfg.dockerSocket, 0o600);
   writeAtomic(inst.file("ha.ready"), String(process.pid));
   await forever(); // until a signal or the VM's exit ends us
   return 0;
 }
 
-function listen(path: string, onConn: (c: import("node:net").Socket) => void): Promise<Server> {
+/** Is `pid` stopped (SIGSTOP: state T in /proc/<pid>/stat)? */
+export function stopped(pid: number): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "T" || state === "t";
+  } catch {
+    return false;
+  }
+}
+
+/** net.DialUnix: the connection, or the errno text Go would print. */
+function dialUnix(path: string): Promise<Socket | string> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    s.once("connect", () => resolve(s));
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      resolve(
+        e.code === "ENOENT" ? "no such file or directory" : e.code === "ECONNREFUSED" ? "connection refused" : (e.message ?? String(e)),
+      ),
+    );
+  });
+}
+
+function listen(path: string, onConn: (c: Socket) => void): Promise<Server> {
   return new Promise((resolve, reject) => {
     // Half-open allowed: docker's attach half-closes its side and still reads the output.
     const server = createServer({ allowHalfOpen: true }, onConn);
@@ -355,8 +569,7 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
     case "hostagent":
       return hostagent(world, rest);
     case "usernet":
-      // A stand-in for lima's user-mode network daemon: it daemonizes and lives on.
-      return forever();
+      return usernet(world, rest);
     case "start":
       await new Instance(world, home, rest[rest.length - 1] as string).start(process.argv[1] as string, log);
       return 0;

@@ -1,10 +1,12 @@
 // Entry of every simulated tool: records the call, runs the tool, records how it ended.
 import { brew } from "./brew";
 import { colima } from "./colima";
+import { docker } from "./docker";
 import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
 import { limactl, qemuVm } from "./lima";
-import { fdesetup, id, su, sudo, swVers, sysctl, uname } from "./system";
+import { newsyslog } from "./newsyslog";
+import { fdesetup, id, route, su, sudo, swVers, sysctl, uname } from "./system";
 import { ToolExit, World } from "./world";
 
 type Tool = (world: World, argv: string[]) => Promise<number>;
@@ -24,6 +26,9 @@ const TOOLS: Record<string, Tool> = {
   id,
   fdesetup,
   sysctl,
+  newsyslog,
+  route,
+  docker,
 };
 
 /** Tools whose start is recorded too (they run for a long time or hand over to others). */

@@ -32,13 +32,41 @@ export async function id(world: World, argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith("-")) ?? world.user;
   const info = world.userInfo(name);
   if (!info) throw new ToolExit(1, `id: ${name}: no such user\n`);
-  const group = info.gid === 0 ? "wheel" : "staff";
-  if (flags.includes("u")) process.stdout.write(`${flags.includes("n") ? name : info.uid}\n`);
-  else if (flags.includes("g")) process.stdout.write(`${flags.includes("n") ? group : info.gid}\n`);
+  const groups = world.groupsOf(name); // primary first, as macOS's id prints them
+  const primary = groups[0] ?? { name: String(info.gid), gid: info.gid };
+  const named = flags.includes("n");
+  if (flags.includes("G")) process.stdout.write(`${groups.map((g) => (named ? g.name : g.gid)).join(" ")}\n`);
+  else if (flags.includes("u")) process.stdout.write(`${named ? name : info.uid}\n`);
+  else if (flags.includes("g")) process.stdout.write(`${named ? primary.name : primary.gid}\n`);
   else {
-    const groups = [`${info.gid}(${group})`, ...(info.admin && info.uid !== 0 ? ["80(admin)"] : [])].join(",");
-    process.stdout.write(`uid=${info.uid}(${name}) gid=${info.gid}(${group}) groups=${groups}\n`);
+    const list = groups.map((g) => `${g.gid}(${g.name})`).join(",");
+    process.stdout.write(`uid=${info.uid}(${name}) gid=${primary.gid}(${primary.name}) groups=${list}\n`);
   }
+  return 0;
+}
+
+/** route(8), `get` only (network_cmds route.tproj/route.c): print_getmsg's layout when the Mac
+ *  has a default route; without one the routing socket answers ESRCH, route_strerror() words it
+ *  `not in table`, and newroute() still ends with `if (*cmd == 'g') exit(0)`. */
+export async function route(world: World, argv: string[]): Promise<number> {
+  const args = argv.filter((a) => !/^-[nqdtv]+$/.test(a));
+  const [cmd, dest] = args;
+  if (cmd === "add" || cmd === "delete" || cmd === "change" || cmd === "flush") {
+    if (world.user !== "root") throw new ToolExit(77, "route: must be root to alter routing table\n");
+    throw new ToolExit(1, `route: simulator: \`route ${cmd}\` is not simulated\n`);
+  }
+  if (cmd !== "get") throw new ToolExit(64, "usage: route [-dnqtv] command [[modifiers] args]\n");
+  if (dest !== "default" && dest !== "0.0.0.0") throw new ToolExit(1, "route: simulator: only `route get default` is simulated\n");
+  if (world.state().network === false) {
+    process.stderr.write("route: writing to routing socket: not in table\n");
+    return 0;
+  }
+  process.stdout.write(
+    "   route to: default\ndestination: default\n       mask: default\n    gateway: 192.168.1.1\n  interface: en0\n" +
+      "      flags: <UP,GATEWAY,DONE,STATIC,PRCLONING>\n" +
+      " recvpipe  sendpipe  ssthresh  rtt,msec    rttvar  hopcount      mtu     expire\n" +
+      `${[0, 0, 0, 0, 0, 0, 1500].map((n) => `${String(n).padStart(8)}  `).join("")}${"0".padStart(8)} \n`,
+  );
   return 0;
 }
 

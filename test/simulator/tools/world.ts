@@ -32,6 +32,29 @@ export interface SimState {
   dockerTarget: string;
   /** Physical memory, as `sysctl -n hw.memsize` reports it. */
   memoryBytes: number;
+  /** The Mac has a default route (`route -n get default`); absent in an older state.json: up. */
+  network?: boolean;
+  /** Local groups (dscl /Groups): gid and members; absent in an older state.json: `defaultGroups`. */
+  groups?: Record<string, SimGroup>;
+  /** Users whose home is on a volume that is not mounted yet (`MacSimulator.unmountHome`). */
+  unmounted?: string[];
+}
+
+export interface SimGroup {
+  gid: number;
+  members: string[];
+}
+
+/** macOS's local groups as the tools see them: every local user is in `staff` (20) and `everyone`
+ *  (12), admins in `admin` (80), root's primary group is `wheel` (0). */
+export function defaultGroups(users: Record<string, SimUser>): Record<string, SimGroup> {
+  const names = Object.keys(users);
+  return {
+    wheel: { gid: 0, members: ["root"] },
+    everyone: { gid: 12, members: ["root", ...names] },
+    staff: { gid: 20, members: ["root", ...names] },
+    admin: { gid: 80, members: ["root", ...names.filter((n) => users[n]?.admin)] },
+  };
 }
 
 /** Faults a test injects; every tool reads them fresh on each call. */
@@ -106,6 +129,29 @@ export class World {
   userInfo(name: string): SimUser | undefined {
     if (name === "root") return { uid: 0, gid: 0, admin: true, sudo: "nopasswd" };
     return this.state().users[name];
+  }
+
+  groups(): Record<string, SimGroup> {
+    const s = this.state();
+    return s.groups ?? defaultGroups(s.users);
+  }
+
+  /** The groups of `name` as `id -G` lists them: the primary group first, then the others by gid. */
+  groupsOf(name: string): { name: string; gid: number }[] {
+    const info = this.userInfo(name);
+    if (!info) return [];
+    const all = Object.entries(this.groups()).map(([g, v]) => ({ name: g, gid: v.gid, members: v.members }));
+    const primary = all.find((g) => g.gid === info.gid) ?? { name: String(info.gid), gid: info.gid, members: [] };
+    const others = all.filter((g) => g.gid !== info.gid && g.members.includes(name)).sort((a, b) => a.gid - b.gid);
+    return [primary, ...others].map((g) => ({ name: g.name, gid: g.gid }));
+  }
+
+  /** getpwnam/getgrnam for the simulated Mac: a name (or a number) to its id. */
+  uidOf(user: string): number | undefined {
+    return /^\d+$/.test(user) ? Number(user) : this.userInfo(user)?.uid;
+  }
+  gidOf(group: string): number | undefined {
+    return /^\d+$/.test(group) ? Number(group) : this.groups()[group]?.gid;
   }
 
   /** The home directory of `name` (root's is /var/root, as on macOS). */
@@ -199,6 +245,16 @@ function isZombie(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Is `pid` a process of this simulated Mac (its tools, jobs and VMs), or one a test started to
+ *  stand in for a reused PID (`MacSimulator.startUnrelatedProcess`)? Simulated tools signal
+ *  nothing else on this machine. */
+export function isSimProcess(world: World, pid: number): boolean {
+  if (!alive(pid)) return false;
+  if (commandLine(pid)?.includes(`${world.root}/`)) return true;
+  const file = join(world.simDir, "unrelated.json");
+  return existsSync(file) && (JSON.parse(readFileSync(file, "utf8")) as number[]).includes(pid);
 }
 
 /** The command line of a live process, from /proc (what `ps -o command=` prints). */
