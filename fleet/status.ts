@@ -5,7 +5,7 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { askApi } from "../provider/healthGate";
 import { fileVaultState } from "../provider/homebrewPackages";
-import { failuresPath } from "../provider/launchDaemon";
+import { supervisorFiles } from "../provider/launchDaemon";
 import { listBackups } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
@@ -34,13 +34,17 @@ export interface MacStatus {
   backups: { path: string; bytes?: number; made: string }[];
 }
 
-/** The supervisor's state: its job and its count of failed starts in a row (launchDaemon.ts). */
+/** The supervisor's state: its job and its counts of failed starts and hung-API restarts in a
+ *  row (launchDaemon.ts, supervisorFiles). */
 async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed: number): Promise<string> {
   const job = await jobState(mac, `system/${label}`);
   if (!job.loaded) return "not loaded";
-  const failed = Number.parseInt((await mac.readFile(failuresPath(mac.host, profile)))?.trim() ?? "0", 10) || 0;
-  if (job.running) return failed > 0 ? `restarting (${failed} failed starts)` : "running";
-  return failed >= maxFailed ? `gave up after ${failed} failed starts` : `restarting (${failed} failed starts)`;
+  const files = supervisorFiles(mac.host, profile);
+  const count = async (file: string) => Number.parseInt((await mac.readFile(file))?.trim() ?? "0", 10) || 0;
+  const [failed, hangs] = await Promise.all([count(files.failures), count(files.hangs)]);
+  const why = [failed > 0 ? `${failed} failed starts` : "", hangs > 0 ? `${hangs} hung-API restarts` : ""].filter(Boolean).join(", ");
+  if (!job.running && (failed >= maxFailed || hangs >= maxFailed)) return `gave up after ${why}`;
+  return why ? `restarting (${why})` : "running";
 }
 
 /** Docker's version on the profile's socket, asked as the API gate asks it (provider/healthGate.ts). */

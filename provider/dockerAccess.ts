@@ -6,8 +6,8 @@
 //   `docker context use colima-pulse-<profile>`, or DOCKER_CONTEXT, chooses it.
 // - With DOCKER_SOCKET_GROUP, a stable path `<prefix>/var/run/colima-pulse/<profile>.sock` (a
 //   symlink to the profile's socket) that members of that group use as DOCKER_HOST. Lima makes the
-//   socket anew at every VM start, owned by the user with mode 0755 (bind(2) under umask 022), and
-//   connect(2) needs write permission on it; so the socket's group and mode 0660 are set here now,
+//   socket anew at every VM start (`ssh -O forward -L`), owned by the user with mode 0600 (ssh binds
+//   it under umask 0177: openssh readconf.c, channels.c), and connect(2) needs write permission on it; so the socket's group and mode 0660 are set here now,
 //   and by the supervisor after every start (renderSupervisor's give_socket reads the group from
 //   the file this resource writes). macOS lets a file's owner chgrp it only to a group the owner is
 //   in (chown(2)): the Homebrew user must be a member. Users outside the group are refused.
@@ -159,7 +159,7 @@ async function dropGroup(mac: Mac, inputs: DockerAccessInputs): Promise<void> {
   const p = accessPaths(inputs);
   if (!(await mac.exists(p.groupFile)) && !(await mac.exists(p.groupSocket))) return;
   await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", p.groupFile, p.groupSocket]);
-  if (await mac.isSocket(p.socket)) await mac.asUser([hostPath(inputs.host, "/bin/chmod"), "0755", p.socket]);
+  if (await mac.isSocket(p.socket)) await mac.asUser([hostPath(inputs.host, "/bin/chmod"), "0600", p.socket]);
   say(inputs, `${p.groupSocket} removed: only ${inputs.host.user} uses the Docker socket`);
 }
 

@@ -131,11 +131,6 @@ export function supervisorFiles(host: Host, profile: string) {
   return { failures: `${base}.failures`, hangs: `${base}.hangs`, socketGroup: `${base}.socket-group`, output: `${base}.output` };
 }
 
-/** Where the supervisor counts its failed starts in a row. */
-export function failuresPath(host: Host, profile: string): string {
-  return supervisorFiles(host, profile).failures;
-}
-
 export function daemonPaths(inputs: Pick<LaunchDaemonInputs, "host" | "label">) {
   return {
     plistPath: hostPath(inputs.host, `/Library/LaunchDaemons/${inputs.label}.plist`),
@@ -148,9 +143,9 @@ export function daemonPaths(inputs: Pick<LaunchDaemonInputs, "host" | "label">) 
  *  waits for the Homebrew user's home (FileVault, a late volume); gives up after MAX_FAILED_STARTS
  *  failed starts or hung-API restarts in a row; sweeps stale state (provider/lib/staleState.ts);
  *  waits for a network route when the start would provision (download) the VM; starts
- *  `colima start --foreground`; then every 2 s asks `colima status` (bounded: it can hang) and the
- *  Docker API (`/_ping`), restarting a VM that vanished under colima or whose API stopped
- *  answering for API_HANG_SECONDS. Every line goes to LOG_PATH by its path (colima's through a
+ *  `colima start --foreground`; then every 2 s asks the Docker API (`/_ping`), and while it is
+ *  silent `colima status` (bounded: on a hung guest it never answers), restarting a VM that
+ *  vanished under colima or whose API stopped answering for API_HANG_SECONDS. Every line goes to LOG_PATH by its path (colima's through a
  *  pipe), so after newsyslog renames the file the next line lands in the new one. */
 export function renderSupervisor(inputs: LaunchDaemonInputs): string {
   const q = shellQuote;
@@ -197,7 +192,8 @@ wait_for() {
 }
 # An unmounted home is absent, or a bare mount point the user cannot write.
 home_ready() { [ -d "$HOME" ] && [ -w "$HOME" ]; }
-network_ready() { "$ROUTE" -n get default >/dev/null 2>&1; }
+# route(8) exits 0 also without a route (route.c, newroute: exit(0) after a get); a route has an interface.
+network_ready() { "$ROUTE" -n get default 2>/dev/null | grep -q 'interface:'; }
 # bounded SECONDS CMD…: CMD's status, or 124 once it ran SECONDS (macOS has no timeout(1)).
 bounded() {
   ticks=$(($1 * 5))
@@ -278,6 +274,7 @@ api_check() {
     if [ "$api_seen" = 0 ]; then
       api_seen=1
       api_since=$now
+      log "the Docker API answers at $SOCK"
       give_socket
     fi
     if [ "$api_down" = 1 ]; then
@@ -292,7 +289,7 @@ api_check() {
     fi
     return 0
   fi
-  [ ${hang} = 0 ] && return 0
+  [ ${hang} = 0 ] && return 1
   answer=\${answer:-no answer}
   answer=\${answer%%"$NL"*}
   if [ "$api_seen" = 1 ] && [ "$api_down" = 0 ]; then
@@ -303,10 +300,13 @@ api_check() {
   if [ "$silent" -ge ${hang} ]; then
     hangs=$((hangs + 1))
     echo "$hangs" >"$HANGS"
-    log "the Docker API at $SOCK has not answered for \${silent}s (last: $answer); restarting the VM ($hangs of ${max} in a row)"
+    since=""
+    [ "$api_seen" = 0 ] && since=" since the VM came up"
+    log "the Docker API at $SOCK has not answered for \${silent}s$since (last: $answer); restarting the VM ($hangs of ${max} in a row)"
     stop_hung
     exit 75
   fi
+  return 1
 }
 
 up=0
@@ -316,7 +316,13 @@ while kill -0 "$child" 2>/dev/null; do
   sleep 2 &
   wait $! 2>/dev/null
   [ "$stopping" = 1 ] && break
-  bounded 20 "$COLIMA" status --profile "$PROFILE"
+  # Once up, an answering Docker API is proof enough; colima status is asked while it is silent
+  # (it tells a VM that is gone, fast, from a guest that hangs, when colima status hangs too).
+  if [ "$up" = 1 ] && api_check; then
+    misses=0
+    continue
+  fi
+  bounded 10 "$COLIMA" status --profile "$PROFILE"
   status=$?
   if [ "$status" = 0 ]; then
     if [ "$up" = 0 ]; then
@@ -334,7 +340,6 @@ while kill -0 "$child" 2>/dev/null; do
     fi
     up=1
     misses=0
-    api_check
   elif [ "$up" = 0 ]; then
     checks=$((checks + 1))
     if [ "$checks" -ge ${Math.ceil(inputs.startupGrace / 2)} ]; then
@@ -343,11 +348,13 @@ while kill -0 "$child" 2>/dev/null; do
       echo $((failed + 1)) > "$FAILURES"
       exit 75
     fi
+  elif [ "$status" = 124 ] && [ ${hang} != 0 ]; then
+    : # a hung guest: the Docker API's silence decides (api_check)
   else
     misses=$((misses + 1))
     if [ "$misses" -ge 2 ]; then
       if [ "$status" = 124 ]; then
-        log "colima status --profile $PROFILE did not answer within 20s, twice: restarting the VM"
+        log "colima status --profile $PROFILE did not answer within 10s, twice: restarting the VM"
       else
         log "the VM of profile $PROFILE is gone under colima; restarting it"
       fi

@@ -108,8 +108,13 @@ ensure_local_state() { # the local backend's folder and passphrase (README: "Sta
   fi
 }
 
-this_stack() { # COLIMA_PULSE_STACK, else this Mac's stack (its short host name), else "simulated"
-  printf '%s' "${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
+ready_for_a_decision() { # reset/restore: the tools, and COLIMA_PULSE_STACK (this Mac's short host name, else "simulated")
+  ensure_node
+  ensure_node_modules
+  ensure_engine
+  ensure_local_state
+  COLIMA_PULSE_STACK="${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
+  export COLIMA_PULSE_STACK
 }
 
 stack_profile() { # COLIMA_PULSE_STACK's COLIMA_PROFILE, from every settings layer (a bad setting stops here)

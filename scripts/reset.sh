@@ -53,12 +53,8 @@ if [ "$backup" = prompt ]; then
 fi
 [ "$yes" = true ] || [ -t 0 ] || die "a full reset asks for confirmation on a terminal, and there is none: add --yes to confirm it here (the seed's --force-yes)"
 
-ensure_node
-ensure_node_modules
-ensure_engine
-ensure_local_state
-stack="$(this_stack)"
-export COLIMA_PULSE_STACK="$stack"
+ready_for_a_decision
+stack="$COLIMA_PULSE_STACK"
 profile="$(stack_profile)" || die "cannot read this stack's settings (above)"
 
 say "FULL RESET of Colima profile '$profile' on stack '$stack' (backup: $backup)"

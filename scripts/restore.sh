@@ -40,12 +40,8 @@ done
 case "$from" in /*) ;; *) die "$from: the backup folder must be an absolute path on the Mac" ;; esac
 [ "$yes" = true ] || [ -t 0 ] || die "a restore asks for confirmation on a terminal, and there is none: add --yes to confirm it here"
 
-ensure_node
-ensure_node_modules
-ensure_engine
-ensure_local_state
-stack="$(this_stack)"
-export COLIMA_PULSE_STACK="$stack"
+ready_for_a_decision
+stack="$COLIMA_PULSE_STACK"
 profile="$(stack_profile)" || die "cannot read this stack's settings (above)"
 
 say "RESTORE of $from as Colima profile '$profile' on stack '$stack'"

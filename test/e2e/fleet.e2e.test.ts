@@ -95,15 +95,20 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     const lines = r.stdout.trim().split("\n");
     assert.match(
       lines[0] as string,
-      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE$/,
+      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE\s+FILEVAULT$/,
     );
     const mac1 = lines.find((l) => l.startsWith("mac-1 ")) as string;
-    assert.match(mac1, /^mac-1\s+yes\s+\d+\.\d+\.\d+\S*\s+running\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT/);
+    assert.match(
+      mac1,
+      /^mac-1\s+yes\s+\d+\.\d+\.\d+\S*\s+running\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT\S+\s+Off$/,
+    );
     const mac3 = lines.find((l) => l.startsWith("mac-3 ")) as string;
     assert.match(
       mac3,
-      /^mac-3\s+no: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused\s+-\s+unknown\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never$/,
+      /^mac-3\s+no: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused\s+-\s+unknown\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never\s+unknown$/,
     );
+    // No Mac has had a full reset: no backups to list.
+    assert.match(r.stdout, /\nbackups: none\n?$/);
   });
 
   it("status --json: the same rows for dashboards, drift and the supervisor's state as seen now", async () => {
@@ -125,6 +130,8 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     assert.ok(one.gates && one.gates.socket >= 0 && one.gates.qemu >= 0 && one.gates.api >= 0 && one.gates.stable >= 0);
     assert.ok(one.versions.colima && one.versions.lima && one.versions.qemu);
     assert.ok(!Number.isNaN(Date.parse(one.lastConverge)));
+    assert.equal(one.fileVault, "Off");
+    assert.deepEqual(one.backups, []);
     assert.equal(two.supervisor, "not loaded");
     assert.match(two.drift, /update LaunchDaemon::colima-daemon/);
     assert.match(three.reachable, /^no: /);

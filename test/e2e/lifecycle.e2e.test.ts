@@ -152,10 +152,20 @@ describe("4. reboot, FileVault and power cut", { concurrency: false }, () => {
       s.fileVault.enabled = true;
     });
     await mac.sim.reboot();
-    await new Promise((r) => setTimeout(r, 3000));
+    const log = () => readFileSync(mac.sim.path("/var/log/colima-pulse/colima.log"), "utf8");
+    const from = log().length;
+    await waitFor("the supervisor to wait for the home", () => /waiting for ops's home .*\(0s so far\)/.test(log().slice(from)));
     assert.equal(dockerAnswers(mac.socket), false, "nothing while locked");
+    // pulumi says why it cannot converge now, and changes nothing.
+    const r = await mac.stack.cli(["preview"]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stdout + r.stderr,
+      /ops's home \S+ is not there \(FileVault locked: waiting for unlock; or its volume is not mounted yet\): nothing was changed/,
+    );
     mac.sim.unlockFileVault();
     await waitFor("Docker after unlock", () => dockerAnswers(mac.socket));
+    assert.match(log().slice(from), /home \S+ \(FileVault not unlocked yet, or its volume not mounted\): there after \d+s/);
     mac.sim.world.updateState((s) => {
       s.fileVault.enabled = false;
     });

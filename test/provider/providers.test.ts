@@ -338,7 +338,8 @@ describe("LogRotation and DockerAccess decisions", () => {
 
   it("newsyslog's rule: the log, its owner and mode, count, size in KB, no signal, gzip", () => {
     const rule = renderRule(rotation);
-    assert.match(rule, /^\/var\/log\/x\.log\tops:staff\t640\t5\t10240\t\*\tNZ$/m);
+    // newsyslog keeps count + 1 archives: 5 kept is a count of 4.
+    assert.match(rule, /^\/var\/log\/x\.log\tops:staff\t640\t4\t10240\t\*\tNZ$/m);
     assert.equal(rule.split("\n").filter((l) => l && !l.startsWith("#")).length, 1, "one rule");
     assert.equal(confPath(rotation), "/etc/newsyslog.d/com.example.colima.conf");
   });

@@ -39,7 +39,11 @@ esac`,
     "/usr/bin/curl",
     `if [ -e '${root}/api-up' ]; then printf OK; else echo 'curl: (28) Operation timed out after 5001 milliseconds with 0 bytes received' >&2; exit 28; fi`,
   );
-  tool("/sbin/route", `[ -e '${root}/net-up' ] || { echo 'route: writing to routing socket: not in table' >&2; exit 1; }`);
+  // Like route(8): exit 0 either way; only a route prints its interface.
+  tool(
+    "/sbin/route",
+    `if [ -e '${root}/net-up' ]; then echo '  interface: en0'; else echo 'route: writing to routing socket: not in table' >&2; fi`,
+  );
   mkdirSync(join(root, "bin"), { recursive: true });
   symlinkSync("/bin/ps", join(root, "bin/ps"));
   writeFileSync(join(root, "net-up"), "");

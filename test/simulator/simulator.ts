@@ -74,6 +74,7 @@ const PASSTHROUGH = [
   "/bin/mkdir",
   "/bin/mv",
   "/bin/rm",
+  "/bin/rmdir",
   "/bin/ln",
   "/usr/bin/stat",
   "/usr/bin/env",
