@@ -24,7 +24,7 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
 
   it("1. a fresh Mac: packages as the Homebrew user, a QEMU profile, the LaunchDaemon, every gate, the smoke image", async () => {
     const r = await stack().must(["up", "--yes", "--skip-preview"]);
-    assert.match(r.stdout, /\+ 7 created/);
+    assert.match(r.stdout, /\+ 9 created/);
     const records = sim().records();
     const installs = records.filter((e) => e.tool === "brew" && e.argv[0] === "install" && e.exit !== undefined);
     assert.deepEqual(

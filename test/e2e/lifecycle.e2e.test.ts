@@ -151,9 +151,9 @@ describe("4. reboot, FileVault and power cut", { concurrency: false }, () => {
     mac.sim.world.updateState((s) => {
       s.fileVault.enabled = true;
     });
-    await mac.sim.reboot();
     const log = () => readFileSync(mac.sim.path("/var/log/colima-pulse/colima.log"), "utf8");
     const from = log().length;
+    await mac.sim.reboot();
     await waitFor("the supervisor to wait for the home", () => /waiting for ops's home .*\(0s so far\)/.test(log().slice(from)));
     assert.equal(dockerAnswers(mac.socket), false, "nothing while locked");
     // pulumi says why it cannot converge now, and changes nothing.
@@ -242,7 +242,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   it("destroy boots the daemon out, removes the plist and keeps Colima's state", async () => {
     mac.sim.clearRecords();
     const r = await mac.stack.must(["destroy", "--yes", "--skip-preview"]);
-    assert.match(r.stdout, /- 7 deleted/);
+    assert.match(r.stdout, /- 9 deleted/);
     assert.equal((await mac.sim.run([mac.sim.path("/bin/launchctl"), "print", `system/${LABEL}`])).code, 113);
     assert.equal(existsSync(mac.sim.path(`/Library/LaunchDaemons/${LABEL}.plist`)), false);
     assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/_lima/colima/lima.yaml")), true, "state kept");

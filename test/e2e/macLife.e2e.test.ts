@@ -95,6 +95,22 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     assert.match(bob.stderr, /permission denied/);
   });
 
+  it("a group the Homebrew user is not in is refused with the fix, and nothing changes", async () => {
+    await mac.stack.must(["config", "set", "DOCKER_SOCKET_GROUP", "engineers"]);
+    try {
+      const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+      assert.notEqual(r.code, 0);
+      assert.match(
+        r.stdout,
+        /DOCKER_SOCKET_GROUP engineers: ops is not a member of group engineers[^\n]*sudo dseditgroup -o create engineers; sudo dseditgroup -o edit -a ops -t user engineers\. Nothing was changed\./,
+      );
+      const sock = statSync(mac.socket);
+      assert.deepEqual([sock.gid, sock.mode & 0o777], [700, 0o660], "the socket is still the docker group's");
+    } finally {
+      await mac.stack.must(["config", "set", "DOCKER_SOCKET_GROUP", "docker"]);
+    }
+  });
+
   it("a VM whose Docker API hangs is restarted after API_HANG_SECONDS, and the log says why", async () => {
     await logSays(mac, /the Docker API answers at /); // the supervisor has seen it answer
     const from = log(mac).length;
@@ -225,6 +241,15 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       ),
     );
 
+    // The command's own checks, before anything runs.
+    for (const [args, said] of [
+      [[], /which backup\? npm run restore -- <backup folder>/],
+      [["relative/folder", "--yes"], /relative\/folder: the backup folder must be an absolute path on the Mac/],
+    ] as const) {
+      const r = await mac.stack.script(["scripts/restore.sh", ...args]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, said);
+    }
     // A folder that is not a backup of this profile: refused, nothing changes.
     mac.sim.clearRecords();
     const bad = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(`${backups}/not-a-backup`));

@@ -347,7 +347,7 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     shuttingDown = true;
     for (const s of servers) s.close();
     // A stopped QEMU cannot act on a shutdown request; lima then kills it (qemu_driver.go killQEMU).
-    if (vm && vm.exitCode === null) killQuietly(vm.pid ?? 0, stopped(vm.pid ?? 0) ? "SIGKILL" : "SIGTERM");
+    if (vm && vm.exitCode === null && vm.signalCode === null) killQuietly(vm.pid ?? 0, stopped(vm.pid ?? 0) ? "SIGKILL" : "SIGTERM");
     rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
     for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
     rmSync(cfg.dockerSocket, { force: true });
