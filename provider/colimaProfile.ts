@@ -132,7 +132,7 @@ export function diffColimaProfile(olds: ColimaProfileOutputs, news: ColimaProfil
       why: "a full reset asked for on the command line: then a new profile",
     });
   }
-  if (news.restore && news.restore.id !== olds.restore?.id) {
+  if (news.restore && newDecision(olds.restore, news.restore)) {
     changes.push({
       property: "restore",
       kind: "update",
