@@ -227,7 +227,7 @@ sweep
 # Only a profile Lima has never created downloads anything at its start.
 [ -f "$INSTANCE/lima.yaml" ] || wait_for "a network route (profile $PROFILE is provisioned at this start, which downloads its image)" network_ready
 rm -f "$FIFO"
-mkfifo -m 600 "$FIFO" || FIFO=/dev/null
+mkdir -p "\${FIFO%/*}" && mkfifo -m 600 "$FIFO" || FIFO=/dev/null
 relay() { while IFS= read -r line; do say "$line"; done; }
 [ "$FIFO" = /dev/null ] || relay <"$FIFO" &
 "$COLIMA" ${start.map(q).join(" ")} >"$FIFO" 2>&1 &
