@@ -238,10 +238,18 @@ export class MacSimulator {
 
   /** Every command the simulated tools ran, in order (start entries of long-running ones included). */
   records(): RecordEntry[] {
-    return readFileSync(join(this.world.simDir, "record.jsonl"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as RecordEntry);
+    const lines = readFileSync(join(this.world.simDir, "record.jsonl"), "utf8").split("\n");
+    // The last line may be one a tool is appending right now: read it next time, when it is whole.
+    const last = lines.pop() ?? "";
+    if (last) lines.push(last);
+    return lines.filter(Boolean).flatMap((l, i) => {
+      try {
+        return [JSON.parse(l) as RecordEntry];
+      } catch (e) {
+        if (i === lines.length - 1 && last) return [];
+        throw e;
+      }
+    });
   }
 
   clearRecords(): void {
