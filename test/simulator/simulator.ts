@@ -22,6 +22,7 @@ import { buildSync } from "esbuild";
 import { FORMULAE } from "./tools/brew";
 import { profileOf } from "./tools/colima";
 import { bundlePath, installTool } from "./tools/install";
+import { stopped } from "./tools/lima";
 import { stockNewsyslogConf } from "./tools/newsyslog";
 import {
   alive,
@@ -33,6 +34,7 @@ import {
   type SimState,
   type SimUser,
   sleep,
+  sleepSync,
   World,
 } from "./tools/world";
 
@@ -322,12 +324,18 @@ export class MacSimulator {
   /** The guest stops running (SIGSTOP to its qemu): its vCPUs are frozen while the host side
    *  (the host agent, its forwards) stays up. */
   freezeVm(profile: string, user = this.operator): void {
-    process.kill(this.qemuPid(profile, user), "SIGSTOP");
+    const pid = this.qemuPid(profile, user);
+    process.kill(pid, "SIGSTOP");
+    // A signal is delivered when the kernel next schedules the process: return once it is stopped,
+    // so what a test does next meets a frozen guest (the host agent reads the same /proc state).
+    for (let i = 0; i < 200 && !stopped(pid); i++) sleepSync(10);
   }
 
   /** The frozen guest runs again (SIGCONT). */
   thawVm(profile: string, user = this.operator): void {
-    process.kill(this.qemuPid(profile, user), "SIGCONT");
+    const pid = this.qemuPid(profile, user);
+    process.kill(pid, "SIGCONT");
+    for (let i = 0; i < 200 && stopped(pid); i++) sleepSync(10);
   }
 
   /** `user`'s home is on a volume that is not mounted: the home is absent until `mountHome`. */
