@@ -4,10 +4,10 @@
 // simulated Mac, and the contract suite pins the simulator to real Macs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
 import { diffDockerAccess } from "../../provider/dockerAccess";
 import { nextDelay, waitGate } from "../../provider/healthGate";
@@ -253,76 +253,143 @@ describe("HomebrewPackages and HealthGate", () => {
     assert.deepEqual([nextDelay(0, 20), nextDelay(20, 20)], [20, 20]);
   });
 
-  it("a watched folder's change wakes the gate; a folder that cannot be watched leaves the clock", async () => {
+  it("a watched folder's change wakes the gate; a folder that cannot be watched leaves the clock", async (t) => {
+    // The gate's clock is node:test's mock (setTimeout only): a pause ends only when the test moves
+    // it, so a probe that follows a change in the folder was woken by the folder's watch. A watcher
+    // of the test's own on the same folder says when the change was seen: libuv hands one inotify
+    // event to every watcher of that folder in the same turn of the loop (libuv src/unix/linux.c,
+    // uv__inotify_read), so one setImmediate later the gate has had its wake-up, if it got one.
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const dir = mkdtempSync(join(tmpdir(), "cpulse-gate-"));
     const file = join(dir, "docker.sock");
-    setTimeout(() => writeFileSync(file, ""), 150);
-    let probes = 0;
-    const r = await waitGate(
-      "the Docker socket",
-      5,
-      async () => {
-        probes++;
-        return existsSync(file) ? { ok: true } : { ok: false, seen: "absent" };
-      },
-      () => undefined,
-      { watchDir: dir },
-    );
-    assert.ok(probes >= 2, `${probes} probes`);
-    assert.ok(r.ms >= 100, `${r.ms} ms`);
-    rmSync(file);
-    setTimeout(() => writeFileSync(file, ""), 150);
-    const unwatched = await waitGate(
-      "the Docker socket",
-      5,
-      async () => (existsSync(file) ? { ok: true } : { ok: false, seen: "absent" }),
-      () => undefined,
-      { watchDir: join(dir, "missing") },
-    );
-    assert.ok(unwatched.ms >= 100, `${unwatched.ms} ms`);
-    // The watcher is closed when the gate ends (an open one would keep this test file alive).
-    rmSync(dir, { recursive: true });
-  });
-
-  it("a gate passes as soon as its probe does, and fails at its timeout with the last observation", async () => {
-    let n = 0;
-    const passed = await waitGate(
-      "thing",
-      5,
-      async () => (++n >= 3 ? { ok: true, value: "v" } : { ok: false, seen: `try ${n}` }),
-      () => undefined,
-    );
-    assert.equal(passed.value, "v");
-    assert.ok(passed.ms < 1000, `${passed.ms} ms`);
-    await assert.rejects(
-      waitGate(
-        "the Docker API",
-        1,
-        async () => ({ ok: false, seen: "ECONNREFUSED" }),
-        () => undefined,
-      ),
-      /^Error: gate "the Docker API" did not pass within 1s \(waited 1\.\ds\); last observation: ECONNREFUSED$/,
-    );
-  });
-
-  it("a probe gets the gate's time left as its deadline, and one that ignores it is abandoned half a second after", async () => {
-    const given: number[] = [];
-    const started = Date.now();
-    await assert.rejects(
-      waitGate(
-        "QEMU",
-        1,
-        (msLeft) => {
-          given.push(msLeft);
-          return new Promise(() => undefined); // never answers
+    let seen: () => void = () => undefined;
+    const ours = watch(dir, () => seen());
+    t.after(() => {
+      ours.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    /** Starts a socket gate watching `watchDir`; resolves `first` at its first probe (absent). */
+    const gateOn = (watchDir: string) => {
+      let probes = 0;
+      let probed: () => void = () => undefined;
+      const first = new Promise<void>((r) => {
+        probed = r;
+      });
+      let settled = false;
+      const gate = waitGate(
+        "the Docker socket",
+        60,
+        async () => {
+          probes++;
+          probed();
+          return existsSync(file) ? { ok: true } : { ok: false, seen: "absent" };
         },
         () => undefined,
+        { watchDir },
+      ).finally(() => {
+        settled = true;
+      });
+      return { gate, first, probes: () => probes, settled: () => settled };
+    };
+    /** Creates the socket file; resolves once the test's watcher saw it and the loop turned once more. */
+    const appear = async () => {
+      const noticed = new Promise<void>((r) => {
+        seen = r;
+      });
+      writeFileSync(file, "");
+      await noticed;
+      await new Promise((r) => setImmediate(r));
+    };
+
+    const watched = gateOn(dir);
+    try {
+      await watched.first; // the gate found nothing, and pauses on a clock that does not move
+      await appear();
+      assert.equal(watched.settled(), true, "the folder's change woke the gate: it probed again and passed");
+      assert.equal(watched.probes(), 2);
+    } finally {
+      t.mock.timers.runAll(); // a gate the watch did not wake ends on the clock, closing its watcher
+      await watched.gate;
+    }
+
+    rmSync(file);
+    const unwatched = gateOn(join(dir, "missing"));
+    await unwatched.first;
+    await appear();
+    assert.equal(unwatched.settled(), false, "no watch: the change alone does not wake the gate");
+    t.mock.timers.runAll(); // the pause ends on the clock
+    await unwatched.gate;
+    assert.equal(unwatched.probes(), 2, "then it probes again, and passes");
+  });
+
+  /** Runs `gate` on node:test's mocked clock (setTimeout and Date, from 0): whenever the gate is
+   *  left waiting on its clock, moves the clock to its next timer. What the gate measures is then
+   *  exact: the sum of its own pauses and deadlines, whatever the machine's load. */
+  async function onMockedClock<T>(t: TestContext, gate: () => Promise<T>): Promise<T> {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+    let done = false;
+    const running = gate().finally(() => {
+      done = true;
+    });
+    running.catch(() => undefined); // awaited below
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      if (!done) t.mock.timers.runAll();
+    }
+    t.mock.timers.reset();
+    return running;
+  }
+
+  it("a gate passes as soon as its probe does, and fails at its timeout with the last observation", async (t) => {
+    let n = 0;
+    const passed = await onMockedClock(t, () =>
+      waitGate(
+        "thing",
+        5,
+        async () => (++n >= 3 ? { ok: true, value: "v" } : { ok: false, seen: `try ${n}` }),
+        () => undefined,
       ),
-      /^Error: gate "QEMU" did not pass within 1s \(waited 1\.[5-6]s\); last observation: the probe did not answer within \d+ ms$/,
     );
-    assert.ok(Date.now() - started < 1700, `${Date.now() - started} ms`);
-    assert.equal(given.length, 1);
-    assert.ok((given[0] as number) > 950 && (given[0] as number) <= 1000, `given ${given[0]} ms`);
+    assert.equal(passed.value, "v");
+    assert.equal(n, 3, "it stopped probing at the first pass");
+    assert.equal(passed.ms, nextDelay(0) + nextDelay(nextDelay(0)), "two pauses, the shortest ones, and no more");
+    let probes = 0;
+    await assert.rejects(
+      onMockedClock(t, () =>
+        waitGate(
+          "the Docker API",
+          1,
+          async () => {
+            probes++;
+            return { ok: false, seen: "ECONNREFUSED" };
+          },
+          () => undefined,
+        ),
+      ),
+      /^Error: gate "the Docker API" did not pass within 1s \(waited 1\.0s\); last observation: ECONNREFUSED$/,
+    );
+    // Probes at 0, 25, 63, 120, 206 ms, then every 100 ms to 906, the last pause cut to the
+    // deadline: a last probe at 1000 ms.
+    assert.equal(probes, 13);
+  });
+
+  it("a probe gets the gate's time left as its deadline, and one that ignores it is abandoned half a second after", async (t) => {
+    const given: number[] = [];
+    await assert.rejects(
+      onMockedClock(t, () =>
+        waitGate(
+          "QEMU",
+          1,
+          (msLeft) => {
+            given.push(msLeft);
+            return new Promise(() => undefined); // never answers
+          },
+          () => undefined,
+        ),
+      ),
+      /^Error: gate "QEMU" did not pass within 1s \(waited 1\.5s\); last observation: the probe did not answer within 1000 ms$/,
+    );
+    assert.deepEqual(given, [1000]);
   });
 });
 
