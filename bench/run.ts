@@ -7,7 +7,7 @@
 //   2b. the same converged `up` over SSH (a real sshd on loopback, test/helpers/sshd.ts) vs local;
 //   3. scale: `npm run fleet -- preview` (fleet/runner.ts) of 1, 5 and 20 converged machine stacks;
 //   4. with `--suite`: `npm test` from a fresh clone of this checkout (the engine cached), timed.
-// Each row is printed beside its value before issue 12 (bench/baseline.json).
+// Each row is printed beside its value in an earlier run (bench/baseline.json, whose `source` names it).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
