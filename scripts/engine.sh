@@ -41,7 +41,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PULUMI_CLI_VERSION="${PULUMI_CLI_VERSION:-3.274.1}" # >= @pulumi/pulumi in package.json, served as pkg/v3
 LANGHOST_SDK_VERSION="3.68.0"                        # last sdk/v3 that contains the Node.js host
-MIN_PATH_VERSION="3.146.0"                           # plugin console lines on the stack row (DESIGN §7)
+MIN_PATH_VERSION="3.146.0"                           # plugin console lines on the stack row (pulumi#18249, fixed by pulumi#18253)
 GO_MIN_VERSION="1.26.6"                              # the `go` line of pkg/v3 v3.274.1's go.mod
 cache="${COLIMA_PULSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/colima-pulse}"
 bin="$cache/engine-v$PULUMI_CLI_VERSION/bin"

@@ -1,4 +1,4 @@
-# Shared by the scripts in scripts/ (converge, test, reset, upgrade via converge, bench): install
+# Shared by the scripts in scripts/ (converge, test, reset, restore, upgrade, fleet, bench): install
 # what this checkout needs and put Node.js and the engine on PATH. Sourced, not run.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -59,7 +59,8 @@ install_node() { # install_node DIR: NODE_VERSION's bin/node from the npm regist
 ensure_node() { # a Node.js >= NODE_MAJOR first on PATH, for this script and all it starts
   local major dir
   # Node's on-disk cache of compiled modules (Node >= 22.1): every `pulumi` run starts two Node
-  # processes that load the same ~600 modules (bench/RESULTS.md). Ignored by older Node.
+  # processes (the program and the dynamic-provider plugin) that load hundreds of modules, the
+  # same ones on every run. Ignored by older Node.
   export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$cache/node-compile-cache}"
   major="$(node_major)"
   if [ -n "$major" ] && [ "$major" -ge "$NODE_MAJOR" ]; then return; fi

@@ -1,7 +1,7 @@
 // The adoption rules both the program (stacks/adoptionPlan.ts, in the preview) and ColimaProfile
 // (on the Mac, at create: it may have changed since the preview) apply to a profile that is
-// already there, and the full-reset decision they share. Pure and small: the provider carries
-// these functions in its serialized text.
+// already there, and the full-reset decision they share. Pure: the program and the provider load
+// this same module.
 import type { FoundProfile } from "./survey";
 
 /** A full reset asked for on the command line for this run (`npm run reset`, scripts/reset.sh). */

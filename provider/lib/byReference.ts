@@ -1,6 +1,7 @@
 // What Pulumi stores as a dynamic resource's provider: a few lines that load the implementation
 // from this checkout when the plugin runs it, instead of the implementation serialized by value
-// (15–69 KB of text per resource, written and read again on every run; bench/RESULTS.md).
+// (more than 10 KB of text per resource in commit 25c35fa, the last version that stored it so,
+// written and read again on every run; bench/RESULTS.md measures today's).
 //
 // The text is written here, not produced by `pulumi.runtime.serializeFunction` the way
 // `pulumi.dynamic.Resource` does it: serializing a closure loads the TypeScript compiler into the

@@ -194,7 +194,8 @@ export function shown<T extends Said>(inputs: T, key: keyof T & string): string 
   return inputs.secrets?.includes(key) ? "[secret]" : String(inputs[key]);
 }
 
-/** A progress line on the stack row, prefixed with the resource's name (docs/ARCHITECTURE.md §4). */
+/** A progress line on the stack row, prefixed with the resource's name: a dynamic provider's
+ *  console output shows on its resource's row (Pulumi CLI ≥ 3.146, scripts/engine.sh). */
 export function say(inputs: Said, message: string): void {
   console.log(`[${inputs.resourceName}] ${redact(inputs, message)}`);
 }

@@ -4,10 +4,11 @@
 // - local: this machine is the Mac (today's behaviour; `host.root` points the simulator's sandbox);
 // - ssh:   the system OpenSSH client (/usr/bin/ssh), so the operator's ~/.ssh/config, agent,
 //          known_hosts and ProxyJump apply. One multiplexed connection per Mac and control
-//          machine (ControlMaster), kept 60 s after its last use, makes a command over SSH cost
-//          a few milliseconds more than a local one (bench/RESULTS.md). Host keys are checked
-//          strictly (never accepted on first use), nothing prompts (BatchMode), and a lost or
-//          refused connection is always an error with the fix, never "the file is not there".
+//          machine (ControlMaster), kept 60 s after its last use, spares every command after
+//          the first a new login (bench/RESULTS.md times a converged up over SSH beside a local
+//          one). Host keys are checked strictly (never accepted on first use), nothing prompts
+//          (BatchMode), and a lost or refused connection is always an error with the fix, never
+//          "the file is not there".
 // Executors take a Mac as a parameter; tests of them pass a recording Mac (test/helpers/recordingMac.ts).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";

@@ -1,14 +1,15 @@
 // The one way the provider starts processes: argv arrays (never shell strings), a deadline per
 // command that ends the command itself, and failures that carry why as fields (CommandError).
 //
-// Why not execa (the design's first choice): it was tried (commit e32937a) and, loaded with
-// import() inside the plugin's require-from-string modules, failed intermittently with
-// "crossSpawn._parse is not a function" (an ESM/CJS loading race), so the provider carries no ESM
-// process library. Nor would it give the guarantee below: execa 9's timeout signals the direct
-// child only, and the command behind `sudo` or `su` is not that child — su puts the command in a
-// process group (macOS su.c: setpgid) or session (util-linux su -c: setsid) of its own.
+// Why not execa: it was tried first (commit e32937a) and, loaded with import() inside the
+// plugin's require-from-string modules (providers were then stored by value), failed
+// intermittently with "crossSpawn._parse is not a function" (an ESM/CJS loading race), so the
+// provider carries no ESM process library (docs/ARCHITECTURE.md §4). Nor would it give the
+// guarantee below: execa 9's timeout signals the direct child only, and the command behind `sudo`
+// or `su` is not that child — su puts the command in a process group (macOS su.c: setpgid) or
+// session (util-linux su -c: setsid) of its own.
 //
-// So this layer, on node:child_process (a plain builtin require in the serialized provider):
+// So this layer, on node:child_process (a Node builtin):
 // - each command starts in a process group of its own (detached), so a timeout can end the whole
 //   group; before that it stops (SIGSTOP) every descendant found through `ps` — also those that
 //   left the group — until no new one appears, then SIGKILLs them all: nothing escapes by forking
@@ -41,11 +42,11 @@ export interface RunOptions {
 }
 
 /** A command that failed, as fields; `message` is describeFailure()'s text. Recognise it by
- *  `name === "CommandError"`, not `instanceof`: each resource's provider is serialized with its own
- *  copy of this code (docs/ARCHITECTURE.md §4), and Pulumi's closure serializer drops class fields
- *  (a `name` field vanished from the serialized constructor), so run() makes a plain Error with
- *  these fields. No exported guard function: every export of this module is copied into every
- *  provider, and provider/colimaProfile.ts is close to its size limit (test/provider/serialization.test.ts). */
+ *  `name === "CommandError"`, not `instanceof`: there is no class. run() makes a plain Error with
+ *  these fields, and so do the SSH transport (provider/lib/mac.ts) and the tests' recording Mac.
+ *  The shape dates from when each provider was stored by value with its own copy of this code and
+ *  Pulumi's closure serializer dropped class fields; today every provider loads this one module
+ *  (provider/lib/byReference.ts, docs/ARCHITECTURE.md §4). */
 export interface CommandError extends Error {
   name: "CommandError";
   /** "exited with code 3", "timed out after 1000 ms", "killed by SIGTERM", "could not start (ENOENT)". */
@@ -153,8 +154,8 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     let stderr = "";
     let timedOut = false;
     let done = false;
-    // Declared before the closures that use it: Pulumi's closure serializer cannot resolve a name
-    // used above its declaration ("Unexpected missing variable in closure environment").
+    // Declared before the closures that use it (when providers were stored by value, Pulumi's
+    // closure serializer could not resolve a name used above its declaration).
     let timer: NodeJS.Timeout | undefined;
     child.stdout?.on("data", (d) => {
       stdout += d;

@@ -1,4 +1,4 @@
-// Runs a serialized dynamic provider the way Pulumi's plugin does
+// Runs a dynamic provider's stored text (`__provider`) the way Pulumi's plugin does
 // (@pulumi/pulumi/cmd/dynamic-provider: require-from-string(text).handler()), in a fresh process:
 //   node runSerialized.cjs <provider-text-file> <calls-json-file>
 // Each call is { method, args }; prints one JSON line per call: { ok, value } or { ok:false, error }.
