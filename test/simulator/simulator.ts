@@ -29,6 +29,7 @@ import {
   commandLine,
   defaultGroups,
   type RecordEntry,
+  type SentSignal,
   type SimFaults,
   type SimGroup,
   type SimState,
@@ -67,7 +68,6 @@ export interface ToolRun {
 /** Real Linux tools the simulated Mac has at the same paths (symlinks). */
 const PASSTHROUGH = [
   "/bin/ps",
-  "/bin/kill",
   "/bin/sh",
   "/bin/cat",
   "/bin/cp",
@@ -116,6 +116,7 @@ export function linkRealTools(root: string): void {
 /** Simulated system tools and where macOS keeps them. */
 const SYSTEM_TOOLS: Record<string, string> = {
   "/bin/launchctl": "launchctl",
+  "/bin/kill": "kill",
   "/usr/bin/sudo": "sudo",
   "/usr/bin/su": "su",
   "/usr/bin/sw_vers": "sw_vers",
@@ -325,7 +326,7 @@ export class MacSimulator {
    *  (the host agent, its forwards) stays up. */
   freezeVm(profile: string, user = this.operator): void {
     const pid = this.qemuPid(profile, user);
-    process.kill(pid, "SIGSTOP");
+    this.world.signal(pid, "SIGSTOP", `the test freezes profile ${profile}'s guest`);
     // A signal is delivered when the kernel next schedules the process: return once it is stopped,
     // so what a test does next meets a frozen guest (the host agent reads the same /proc state).
     for (let i = 0; i < 200 && !stopped(pid); i++) sleepSync(10);
@@ -334,7 +335,7 @@ export class MacSimulator {
   /** The frozen guest runs again (SIGCONT). */
   thawVm(profile: string, user = this.operator): void {
     const pid = this.qemuPid(profile, user);
-    process.kill(pid, "SIGCONT");
+    this.world.signal(pid, "SIGCONT", `the test thaws profile ${profile}'s guest`);
     for (let i = 0; i < 200 && stopped(pid); i++) sleepSync(10);
   }
 
@@ -382,13 +383,7 @@ export class MacSimulator {
    *  With a grace period this is a shutdown: launchd's jobs stop Colima cleanly. */
   async haltAll(graceMs: number): Promise<void> {
     const signal = (sig: NodeJS.Signals) => {
-      for (const p of this.processes()) {
-        try {
-          process.kill(p.pid, sig);
-        } catch {
-          // already gone
-        }
-      }
+      for (const p of this.processes()) this.world.signal(p.pid, sig, graceMs > 0 ? "the Mac shuts down" : "power cut");
     };
     if (graceMs > 0) {
       signal("SIGTERM");
@@ -461,6 +456,16 @@ export class MacSimulator {
 
   isAlive(pid: number): boolean {
     return alive(pid);
+  }
+
+  /** A test's own signal to a process of this Mac, recorded like the tools' (RecordEntry.signal). */
+  signal(pid: number, name: NodeJS.Signals, reason: string): string | undefined {
+    return this.world.signal(pid, name, reason);
+  }
+
+  /** Every signal recorded since the last clearRecords(): who sent what to which process, and why. */
+  signals(): SentSignal[] {
+    return this.records().flatMap((r) => (r.signal ? [r.signal] : []));
   }
 
   /** Stops everything and removes the sandbox. */

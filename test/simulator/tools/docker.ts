@@ -66,16 +66,18 @@ export async function docker(world: World, argv: string[]): Promise<number> {
     const path = host.slice("unix://".length);
     const info = world.userInfo(user);
     const gids = world.groupsOf(user).map((g) => g.gid);
-    if (info && resolve(path).startsWith(`${world.root}/`) && !mayConnect(path, info.uid, gids, world.root)) return denied(cli, argv, path);
+    if (info && resolve(path).startsWith(`${world.root}/`) && !mayConnect(path, info.uid, gids, world.root))
+      return denied(world, cli, argv, path);
   }
-  return exec(cli, argv, {});
+  return exec(world, cli, argv, {});
 }
 
 /** Runs the real CLI with our argv, stdio and environment; resolves with its exit status. */
-function exec(cli: string, argv: string[], extra: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv }): Promise<number> {
+function exec(world: World, cli: string, argv: string[], extra: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv }): Promise<number> {
   return new Promise((done) => {
     const child = spawn(cli, argv, { stdio: "inherit", env: extra.env ?? process.env, uid: extra.uid, gid: extra.gid });
-    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, () => child.kill(sig));
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
+      process.on(sig, () => child.pid && world.signal(child.pid, sig, `relaying the ${sig} it received to the docker CLI`));
     child.on("error", (e) => {
       process.stderr.write(`docker: ${e.message}\n`);
       done(127);
@@ -90,7 +92,7 @@ const NOBODY = 65534;
  *  unprivileged user (nobody) whom the kernel refuses the same socket — the sandbox's root is
  *  root-only — so connect(2) fails with EACCES for real. Its config is handed over in a copy it
  *  can read. Should nobody be able to reach the socket after all, the message is composed. */
-async function denied(cli: string, argv: string[], path: string): Promise<number> {
+async function denied(world: World, cli: string, argv: string[], path: string): Promise<number> {
   if (mayConnect(path, NOBODY, [NOBODY], "/")) {
     const sub = argv.find((a, i) => !a.startsWith("-") && !["-H", "--host", ...WITH_VALUE].includes(argv[i - 1] ?? "")) ?? "";
     const endpoint = { version: "version", info: "info", ps: "containers/json", images: "images/json" }[sub] ?? "_ping";
@@ -107,7 +109,7 @@ async function denied(cli: string, argv: string[], path: string): Promise<number
     chmodSync(join(config, "config.json"), 0o644);
   }
   try {
-    return await exec(cli, argv, { uid: NOBODY, gid: NOBODY, env: { ...process.env, DOCKER_CONFIG: config } });
+    return await exec(world, cli, argv, { uid: NOBODY, gid: NOBODY, env: { ...process.env, DOCKER_CONFIG: config } });
   } finally {
     rmSync(config, { recursive: true, force: true });
   }

@@ -21,7 +21,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { parse } from "plist";
-import { alive, forever, sleep, type World, writeAtomic } from "./world";
+import { alive, forever, readIfThere, sleep, type World, writeAtomic } from "./world";
 
 export interface JobDef {
   Label: string;
@@ -90,7 +90,8 @@ export class Launchd {
   }
 
   private disabled(): Record<string, boolean> {
-    return existsSync(this.disabledFile) ? (JSON.parse(readFileSync(this.disabledFile, "utf8")) as Record<string, boolean>) : {};
+    const text = readIfThere(this.disabledFile);
+    return text ? (JSON.parse(text) as Record<string, boolean>) : {};
   }
 
   /** At boot: every plist in /Library/LaunchDaemons, and the LaunchAgents of logged-in users. */
@@ -274,7 +275,8 @@ export class Launchd {
       job.child = undefined;
       const pid = job.pid;
       job.pid = undefined;
-      if (pid && !def.AbandonProcessGroup) killGroup(pid, "SIGKILL");
+      if (pid && !def.AbandonProcessGroup && groupAlive(pid))
+        this.world.signal(-pid, "SIGKILL", `${job.domain}/${def.Label} exited: what is left of its process group`);
       this.exited(job, code, signal);
     });
   }
@@ -296,10 +298,11 @@ export class Launchd {
     const child = job.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
+    if (child.pid) this.world.signal(child.pid, "SIGTERM", `stopping ${job.domain}/${job.def.Label}`);
     const timeoutMs = (job.def.ExitTimeOut ?? DEFAULT_EXIT_TIMEOUT) * 1000;
     const killed = sleep(timeoutMs).then(() => {
-      if (child.exitCode === null && child.signalCode === null && child.pid) killGroup(child.pid, "SIGKILL");
+      if (child.exitCode === null && child.signalCode === null && child.pid)
+        this.world.signal(-child.pid, "SIGKILL", `${job.domain}/${job.def.Label} ignored SIGTERM for its ExitTimeOut`);
     });
     await Promise.race([exited, killed]);
     await exited;
@@ -399,11 +402,12 @@ function openLog(path?: string): number {
   }
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
+/** Whether process group `pgid` has a member left (signal 0 to the group). */
+function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pid, signal);
+    return process.kill(-pgid, 0);
   } catch {
-    // the group is already gone
+    return false;
   }
 }
 

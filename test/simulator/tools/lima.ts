@@ -25,7 +25,7 @@ import {
 import { request } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
-import { alive, forever, isSimProcess, sleep, ToolExit, type World, writeAtomic } from "./world";
+import { alive, forever, isSimProcess, readIfThere, sleep, ToolExit, type World, writeAtomic } from "./world";
 
 /** What colima writes into lima.yaml (here in JSON form, which is valid YAML). */
 export interface LimaConfig {
@@ -67,20 +67,13 @@ export class Instance {
 
   config(): LimaConfig | undefined {
     const f = this.file("lima.yaml");
-    return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as LimaConfig) : undefined;
+    const text = readIfThere(f); // a reset may move the instance folder away meanwhile
+    return text ? (JSON.parse(text) as LimaConfig) : undefined;
   }
 
-  /** lima's ReadPIDFile: a dead PID's file is removed and reads as 0; EPERM counts as alive. */
+  /** lima's ReadPIDFile on the instance's `name` (readPidFile). */
   readPid(name: string): number {
-    const f = this.file(name);
-    if (!existsSync(f)) return 0;
-    const pid = Number.parseInt(readFileSync(f, "utf8").trim(), 10);
-    if (!Number.isInteger(pid)) return 0;
-    if (!alive(pid)) {
-      rmSync(f, { force: true });
-      return 0;
-    }
-    return pid;
+    return readPidFile(this.file(name));
   }
 
   /** pkg/store/instance.go#Inspect, reduced to what colima and the provider observe. */
@@ -140,11 +133,11 @@ export class Instance {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       // Ready means: *this* host agent said so (lima waits for its "READY" event on ha.stdout.log).
-      if (existsSync(this.file("ha.ready")) && readFileSync(this.file("ha.ready"), "utf8") === String(ha.pid)) return;
+      if (readIfThere(this.file("ha.ready")) === String(ha.pid)) return;
       if (ha.exitCode !== null || !alive(ha.pid ?? 0)) break;
       await sleep(20);
     }
-    const stderr = existsSync(this.file("ha.stderr.log")) ? readFileSync(this.file("ha.stderr.log"), "utf8").trim() : "";
+    const stderr = (readIfThere(this.file("ha.stderr.log")) ?? "").trim();
     if (stderr) log(`[hostagent] ${stderr}`);
     throw new ToolExit(
       1,
@@ -159,14 +152,14 @@ export class Instance {
       const driverPid = this.readPid(`${cfg?.vmType ?? "qemu"}.pid`);
       if (driverPid && cfg?.vmType === "qemu") {
         log(`Sending SIGKILL to the qemu driver process ${driverPid}`);
-        killQuietly(driverPid, "SIGKILL");
+        this.world.signal(driverPid, "SIGKILL", `limactl stop --force ${this.id}: the qemu driver`);
       }
       rmSync(this.inUseBy, { force: true });
       const haPid = this.readPid("ha.pid");
       if (haPid) {
         // lima checks no identity here: a reused PID is killed too (lima issue #5088 discussion).
         log(`Sending SIGKILL to the host agent process ${haPid}`);
-        killQuietly(haPid, "SIGKILL");
+        this.world.signal(haPid, "SIGKILL", `limactl stop --force ${this.id}: the host agent in ha.pid`);
       }
       for (const f of existsSync(this.dir) ? readdirSafe(this.dir) : []) {
         if (/\.(pid|sock|tmp)$/.test(f)) {
@@ -187,7 +180,7 @@ export class Instance {
       );
     }
     log(`Sending SIGINT to hostagent process ${state.haPid}`);
-    killQuietly(state.haPid, "SIGINT");
+    this.world.signal(state.haPid, "SIGINT", `limactl stop ${this.id}: the host agent in ha.pid`);
     const deadline = Date.now() + 190_000;
     while (alive(state.haPid) && Date.now() < deadline) await sleep(20);
     await reconcile(this.world, this.home, ""); // cmd/limactl/stop.go: networks after the stop
@@ -206,10 +199,18 @@ export function usernetPaths(limaHome: string) {
   };
 }
 
-/** lima's store.ReadPIDFile on any path: a dead PID's file is removed and reads as 0. */
+/** lima's ReadPIDFile (pkg/store/instance.go): one read, and a file that is not there — also one
+ *  another process removed a moment ago — reads as 0 (os.ErrNotExist); a dead PID's file is removed
+ *  and reads as 0; EPERM counts as alive. (Asking existsSync first raced with that removal.) */
 function readPidFile(file: string): number {
-  if (!existsSync(file)) return 0;
-  const pid = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw e;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid)) return 0;
   if (!alive(pid)) {
     rmSync(file, { force: true });
@@ -247,11 +248,12 @@ export async function reconcile(world: World, home: string, newInst: string): Pr
   const pid = readPidFile(net.pidFile);
   if (pid === 0) return;
   // usernet.Stop: SIGINT (to whatever the PID is now), up to 5 s, then SIGKILL.
-  if (isSimProcess(world, pid)) killQuietly(pid, "SIGINT");
+  const why = `usernet.Stop: no running instance uses user-v2 (reconcile ${newInst ? `for ${newInst}` : "after a stop"})`;
+  if (isSimProcess(world, pid)) world.signal(pid, "SIGINT", why);
   const deadline = Date.now() + 5_000;
   while (readPidFile(net.pidFile) !== 0) {
     if (Date.now() > deadline) {
-      if (isSimProcess(world, pid)) killQuietly(pid, "SIGKILL");
+      if (isSimProcess(world, pid)) world.signal(pid, "SIGKILL", `${why}, and it did not exit within 5 s`);
       break;
     }
     await sleep(500);
@@ -293,14 +295,6 @@ function readdirSafe(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
-  }
-}
-
-export function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // gone already
   }
 }
 
@@ -347,7 +341,8 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     shuttingDown = true;
     for (const s of servers) s.close();
     // A stopped QEMU cannot act on a shutdown request; lima then kills it (qemu_driver.go killQEMU).
-    if (vm && vm.exitCode === null && vm.signalCode === null) killQuietly(vm.pid ?? 0, stopped(vm.pid ?? 0) ? "SIGKILL" : "SIGTERM");
+    if (vm?.pid && vm.exitCode === null && vm.signalCode === null)
+      world.signal(vm.pid, stopped(vm.pid) ? "SIGKILL" : "SIGTERM", `host agent of ${id} shutting down: its qemu`);
     rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
     for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
     rmSync(cfg.dockerSocket, { force: true });

@@ -6,7 +6,7 @@ import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
 import { limactl, qemuVm } from "./lima";
 import { newsyslog } from "./newsyslog";
-import { fdesetup, id, route, su, sudo, swVers, sysctl, uname } from "./system";
+import { fdesetup, id, kill, route, su, sudo, swVers, sysctl, uname } from "./system";
 import { ToolExit, World } from "./world";
 
 type Tool = (world: World, argv: string[]) => Promise<number>;
@@ -29,13 +29,14 @@ const TOOLS: Record<string, Tool> = {
   newsyslog,
   route,
   docker,
+  kill,
 };
 
 /** Tools whose start is recorded too (they run for a long time or hand over to others). */
 const LONG_RUNNING = new Set(["colima", "limactl", "qemu", "launchd", "sudo", "su"]);
 
 export function main(tool: string, root: string): void {
-  const world = new World(root);
+  const world = new World(root, tool);
   const argv = process.argv.slice(2);
   const run = TOOLS[tool];
   if (!run) {

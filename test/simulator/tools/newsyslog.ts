@@ -25,6 +25,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { isSimProcess, sleep, ToolExit, type World } from "./world";
 
@@ -693,7 +694,11 @@ async function doSigwork(run: Run, sw: SigWork, next: SigWork | undefined): Prom
       run.warnx(`simulator: PID ${sw.pid} is not a process of the simulated Mac; not signalled`);
       throw Object.assign(new Error("no such process"), { code: "ESRCH" });
     }
-    process.kill(sw.pid, sw.signum);
+    const name = signalName(sw.signum);
+    if (name) {
+      const error = run.world.signal(sw.pid, name, `newsyslog rotated ${sw.fname}: notifying its ${sw.pidtype}`);
+      if (error) throw Object.assign(new Error(error), { code: error });
+    } else process.kill(sw.pid, sw.signum); // a number Node has no name for: sent, not recorded
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ESRCH") sw.pidok = 0;
     run.warnx(`can't notify ${sw.pidtype}, pid ${sw.pid}: ${strerror(e)}`);
@@ -759,4 +764,9 @@ ${p("/var/log/lpr.log")}\t\t\t640  5\t   1000\t*     J
 ${p("/var/log/ppp.log")}\t\t\t640  5\t   1000\t*     J
 ${p("/var/log/wtmp")}\t\t\t\t644  3\t   *\t@01T05 B
 `;
+}
+
+/** The name Node knows signal number `n` by (os.constants.signals), if any. */
+function signalName(n: number): NodeJS.Signals | undefined {
+  return (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, v]) => v === n)?.[0];
 }

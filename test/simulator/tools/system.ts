@@ -2,6 +2,7 @@
 // tools (README.md "System tools" cites each).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { constants } from "node:os";
 import { ToolExit, type World } from "./world";
 
 export async function swVers(world: World, argv: string[]): Promise<number> {
@@ -90,10 +91,10 @@ export async function fdesetup(world: World, argv: string[]): Promise<number> {
 }
 
 /** Runs argv with `env`, relaying SIGTERM/SIGINT/SIGHUP as sudo does, and resolves with its exit code. */
-function runAs(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+function runAs(world: World, argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { env, cwd, stdio: "inherit" });
-    const relay = (sig: NodeJS.Signals) => child.kill(sig);
+    const relay = (sig: NodeJS.Signals) => child.pid && world.signal(child.pid, sig, `relaying the ${sig} it received to ${argv[0]}`);
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, relay);
     child.on("error", (e) => {
       process.stderr.write(`${argv[0]}: ${e.message}\n`);
@@ -149,7 +150,7 @@ export async function sudo(world: World, argv: string[]): Promise<number> {
     SUDO_USER: world.user,
     SIM_USER: target,
   };
-  return runAs(cmd, env, process.cwd());
+  return runAs(world, cmd, env, process.cwd());
 }
 
 /** su(1) as macOS's shell_cmds su/su.c does it: only root may switch without a password; the
@@ -183,4 +184,58 @@ export async function su(world: World, argv: string[]): Promise<number> {
     child.on("error", () => resolve(127));
     child.on("exit", (code, signal) => resolve(code ?? 128 + (signal === "SIGKILL" ? 9 : 15)));
   });
+}
+
+/** kill(1) as macOS has it (apple-oss-distributions/shell_cmds kill/kill.c): `kill [-s name |
+ *  -name | -number] pid ...`; each failure is `kill: <pid>: <strerror>` and makes the exit 1. Every
+ *  signal is recorded with its sender (RecordEntry.signal): the provider's process hygiene runs it. */
+export async function kill(world: World, argv: string[]): Promise<number> {
+  let args = [...argv];
+  let name: NodeJS.Signals = "SIGTERM";
+  const usage = () =>
+    new ToolExit(
+      2,
+      "usage: kill [-s signal_name] pid ...\n       kill -l [exit_status]\n       kill -signal_name pid ...\n       kill -signal_number pid ...\n",
+    );
+  const byName = (word: string) => {
+    const upper = word.toUpperCase().replace(/^SIG/, "");
+    const number = /^\d+$/.test(upper) ? Number(upper) : undefined;
+    const found = (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([n, v]) =>
+      number === undefined ? n === `SIG${upper}` : v === number,
+    );
+    if (!found)
+      throw new ToolExit(
+        2,
+        `kill: unknown signal ${word}; valid signals:\n${Object.keys(constants.signals)
+          .map((n) => n.slice(3))
+          .join(" ")}\n`,
+      );
+    return found[0];
+  };
+  if (args[0] === "-s") {
+    if (args.length < 2) throw usage();
+    name = byName(args[1] as string);
+    args = args.slice(2);
+  } else if (args[0]?.startsWith("-") && args[0] !== "--") {
+    name = byName((args[0] as string).slice(1));
+    args = args.slice(1);
+  }
+  if (args[0] === "--") args = args.slice(1);
+  if (args.length === 0) throw usage();
+  let status = 0;
+  for (const word of args) {
+    if (!/^-?\d+$/.test(word)) {
+      process.stderr.write(`kill: illegal process id: ${word}\n`);
+      status = 1;
+      continue;
+    }
+    const error = world.signal(Number(word), name, `kill ${argv.join(" ")} as ${world.user}`);
+    if (error) {
+      process.stderr.write(
+        `kill: ${word}: ${error === "EPERM" ? "Operation not permitted" : error === "ESRCH" ? "No such process" : error}\n`,
+      );
+      status = 1;
+    }
+  }
+  return status;
 }

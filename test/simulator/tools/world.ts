@@ -3,7 +3,7 @@
 // (record.jsonl). All paths the tools print or accept are real paths on this machine under the
 // root ("<root>/opt/homebrew"), so the provider reaches them with the same code it uses on a Mac
 // with hostRoot "/" (README.md, "Paths").
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export interface SimUser {
@@ -88,10 +88,32 @@ export interface RecordEntry {
   /** ms since the epoch. */
   at: number;
   pid: number;
+  /** For `tool: "signal"` entries: a signal this process (`from`, a tool or the test) sent. */
+  signal?: SentSignal;
+}
+
+/** One signal sent by a simulated tool or by a test (every sender records it, so an unexplained
+ *  stop names its sender). */
+export interface SentSignal {
+  /** Who sent it: the simulated tool's name (`launchd`, `limactl`, `kill`, …) or `test`. */
+  from: string;
+  /** The PID signalled; negative for a process group (kill(2) with -pgid). */
+  to: number;
+  /** What `to` was when signalled: its command line, or why there was none. */
+  target: string;
+  name: NodeJS.Signals;
+  /** Why the sender sent it, in its own words. */
+  reason: string;
+  /** The kill(2) error, when it failed (ESRCH: gone already, EPERM: not ours). */
+  error?: string;
 }
 
 export class World {
-  constructor(readonly root: string) {}
+  /** `sender`: who signals through this world (the running tool's name, or `test`). */
+  constructor(
+    readonly root: string,
+    readonly sender = "test",
+  ) {}
 
   /** The sandbox path standing for the Mac path `mac` ("/opt/homebrew" → "<root>/opt/homebrew"). */
   path(mac: string): string {
@@ -118,7 +140,8 @@ export class World {
 
   faults(): SimFaults {
     const file = join(this.simDir, "faults.json");
-    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as SimFaults) : {};
+    const text = readIfThere(file);
+    return text ? (JSON.parse(text) as SimFaults) : {};
   }
 
   /** The simulated user this process runs as (every real process here is root). */
@@ -185,6 +208,28 @@ export class World {
     appendFileSync(join(this.simDir, "record.jsonl"), `${JSON.stringify(full)}\n`);
   }
 
+  /** kill(2) that leaves a trace: sends `name` to `pid` (negative: its process group) and records
+   *  who sent it to what and why. Returns kill(2)'s error code (ESRCH, EPERM), or undefined. */
+  signal(pid: number, name: NodeJS.Signals, reason: string): string | undefined {
+    const leader = Math.abs(pid);
+    const command = commandLine(leader);
+    const target = command ?? (alive(leader) ? "(no command line)" : "(gone)");
+    let error: string | undefined;
+    // kill(2): a user other than root may signal only their own processes (macOS as POSIX says).
+    const owner = command === undefined ? undefined : simUserOf(leader);
+    if (this.user !== "root" && owner !== undefined && owner !== this.user) error = "EPERM";
+    else
+      try {
+        process.kill(pid, name);
+      } catch (e) {
+        error = (e as NodeJS.ErrnoException).code ?? String(e);
+      }
+    const signal: SentSignal = { from: this.sender, to: pid, target: pid < 0 ? `process group of ${target}` : target, name, reason };
+    if (error) signal.error = error;
+    this.record({ tool: "signal", argv: [name, String(pid)], signal });
+    return error;
+  }
+
   /** Runs `fn` while holding a lock directory (mkdir is atomic); breaks locks older than 10 s. */
   locked<T>(name: string, fn: () => T): T {
     const lock = join(this.simDir, `${name}.lock`);
@@ -211,6 +256,17 @@ export function writeAtomic(file: string, text: string, mode?: number): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text, mode === undefined ? undefined : { mode });
   renameSync(tmp, file);
+}
+
+/** A file's text, or undefined when it is not there — one read, so a file removed by another
+ *  process between "is it there?" and "read it" cannot fail the reader. */
+export function readIfThere(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }
 
 export function sleepSync(ms: number): void {
@@ -254,7 +310,8 @@ export function isSimProcess(world: World, pid: number): boolean {
   if (!alive(pid)) return false;
   if (commandLine(pid)?.includes(`${world.root}/`)) return true;
   const file = join(world.simDir, "unrelated.json");
-  return existsSync(file) && (JSON.parse(readFileSync(file, "utf8")) as number[]).includes(pid);
+  const text = readIfThere(file);
+  return text !== undefined && (JSON.parse(text) as number[]).includes(pid);
 }
 
 /** The command line of a live process, from /proc (what `ps -o command=` prints). */
@@ -264,6 +321,17 @@ export function commandLine(pid: number): string | undefined {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
   } catch {
     return undefined;
+  }
+}
+
+/** The simulated user a live process runs as: the SIM_USER it was started with (simulated tools,
+ *  launchd's jobs and what they start carry it), else root (every real process here is root). */
+export function simUserOf(pid: number): string {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    return env.find((e) => e.startsWith("SIM_USER="))?.slice("SIM_USER=".length) || "root";
+  } catch {
+    return "root";
   }
 }
 
