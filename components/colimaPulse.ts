@@ -6,7 +6,7 @@
 // closure serializer (npm's arborist, the TypeScript compiler: ~600 more modules, half a second of
 // every run; docs/ARCHITECTURE.md §4).
 import type * as pulumi from "@pulumi/pulumi";
-import { interpolate, output, secret } from "@pulumi/pulumi/output";
+import { all, interpolate, output, secret } from "@pulumi/pulumi/output";
 import { ComponentResource } from "@pulumi/pulumi/resource";
 import { ColimaProfile } from "../provider/colimaProfile";
 import { ContainerInstaller } from "../provider/containerInstaller";
@@ -16,6 +16,7 @@ import { HomebrewPackages, type Upgrade } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
 import type { ResetDecision, RestoreDecision } from "../provider/lib/adoption";
 import { colimaPaths, HOST_SETTINGS, type Host, hostOf, hostPath } from "../provider/lib/host";
+import type { SupervisorSeen } from "../provider/lib/supervisor";
 import { LogRotation } from "../provider/logRotation";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { SettingKey, Settings } from "../stacks/config";
@@ -40,6 +41,9 @@ export interface ColimaPulseArgs {
   restore?: RestoreDecision;
   /** An upgrade decided on the command line for this run (`npm run upgrade`). */
   upgrade?: Upgrade;
+  /** The LaunchDaemon's supervisor as the program's survey saw it: one that is not running is
+   *  started again by this `up` (provider/lib/supervisor.ts). */
+  supervisor?: SupervisorSeen;
   /** The smoke test's image and expected output. */
   smoke: { image: string; expectOutput: string };
   /** Local installers, run after the smoke test against the profile's socket. */
@@ -164,6 +168,7 @@ export class ColimaPulse extends ComponentResource {
         pruneMode: secretIf(daemonInputs.pruneMode, s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : ""),
         versions: vmVersions,
         apiHangSeconds: secretIf(daemonInputs.apiHangSeconds, s.API_HANG_SECONDS),
+        ...(args.supervisor ? { supervisor: args.supervisor } : {}),
         ...daemonSecrecy.inputs,
       },
       { ...parent, dependsOn: [profile], ...daemonSecrecy.opts },
@@ -207,8 +212,10 @@ export class ColimaPulse extends ComponentResource {
         // For a failure's message: what the VM runs under (and ran under before), the job's log.
         versions: vmVersions,
         logPath: secretIf(["LOG_PATH"], logPath),
-        // Prove it again whenever the daemon or the profile behind it is new.
-        trigger: interpolate`${daemon.filesHash} ${profile.generation}`,
+        // Prove it again whenever the daemon, a start of its job, or the profile behind it is new.
+        trigger: all([daemon.filesHash, profile.generation, daemon.started]).apply(([files, generation, started]) =>
+          [files, generation, ...(started ? [started] : [])].join(" "),
+        ),
         ...gateSecrecy.inputs,
       },
       { ...parent, dependsOn: [daemon], ...gateSecrecy.opts },

@@ -5,11 +5,11 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { askApi } from "../provider/healthGate";
 import { fileVaultState } from "../provider/homebrewPackages";
-import { supervisorFiles } from "../provider/launchDaemon";
 import { listBackups } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
 import { type Mac, macOf } from "../provider/lib/mac";
+import { gaveUp, notRunningBecause, readSupervisor } from "../provider/lib/supervisor";
 import { readLayers, resolveSettings } from "../stacks/config";
 import { failureOf, openStack, pool } from "./runner";
 
@@ -34,16 +34,17 @@ export interface MacStatus {
   backups: { path: string; bytes?: number; made: string }[];
 }
 
-/** The supervisor's state: its job and its counts of failed starts and hung-API restarts in a
- *  row (launchDaemon.ts, supervisorFiles). */
+/** The supervisor's state: its job, and its counts of failed starts and hung-API restarts in a
+ *  row (provider/lib/supervisor.ts). */
 async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed: number): Promise<string> {
   const job = await jobState(mac, `system/${label}`);
   if (!job.loaded) return "not loaded";
-  const files = supervisorFiles(mac.host, profile);
-  const count = async (file: string) => Number.parseInt((await mac.readFile(file))?.trim() ?? "0", 10) || 0;
-  const [failed, hangs] = await Promise.all([count(files.failures), count(files.hangs)]);
-  const why = [failed > 0 ? `${failed} failed starts` : "", hangs > 0 ? `${hangs} hung-API restarts` : ""].filter(Boolean).join(", ");
-  if (!job.running && (failed >= maxFailed || hangs >= maxFailed)) return `gave up after ${why}`;
+  const seen = await readSupervisor(mac, label, profile);
+  if (gaveUp({ ...seen, running: job.running }, maxFailed)) return `${notRunningBecause(seen, maxFailed)}: \`pulumi up\` restarts it`;
+  const restarts = Math.min(seen.hungStops, maxFailed);
+  const why = [seen.failedStarts > 0 ? `${seen.failedStarts} failed starts` : "", restarts > 0 ? `${restarts} hung-API restarts` : ""]
+    .filter(Boolean)
+    .join(", ");
   return why ? `restarting (${why})` : "running";
 }
 

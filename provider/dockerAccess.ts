@@ -15,13 +15,13 @@
 //   ~/.colima: every local user is in staff.
 // A change of group applies at once, restarting nothing.
 import type * as pulumi from "@pulumi/pulumi";
-import { supervisorFiles } from "./launchDaemon";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { colimaPaths, type Host, hostPath } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
+import { supervisorFiles } from "./lib/supervisor";
 
 export interface DockerAccessArgs {
   host: pulumi.Input<Host>;

@@ -11,7 +11,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, NOT_YET_KNOWN, say, UNKNOWN, type Zod } from "./lib/checkInputs";
-import { colimaPaths, type Host, homeOf, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
+import { colimaPaths, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
   explainBootstrapFailure,
@@ -24,6 +24,7 @@ import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
 import { sweepShell } from "./lib/staleState";
+import { notRunningBecause, type SupervisorSeen, supervisorFiles, supervisorScript } from "./lib/supervisor";
 
 /** macOS's `staff` group (gid 20 on every Mac): the job's GroupName, and its log's group. */
 export const STAFF_GID = 20;
@@ -53,6 +54,10 @@ export interface LaunchDaemonArgs extends MachineArgs {
   versions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** API_HANG_SECONDS: a VM whose Docker API is silent this long is restarted (0: never). Default 120. */
   apiHangSeconds?: pulumi.Input<number>;
+  /** The supervisor as the program's survey saw it on the Mac just now (provider/lib/supervisor.ts):
+   *  one that is not running (it gave up, or was stopped) is started again by this run's `up`,
+   *  without a refresh. Absent on a Mac that has no LaunchDaemon yet. */
+  supervisor?: pulumi.Input<SupervisorSeen>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -82,6 +87,13 @@ export function launchDaemonSchema(z: Zod) {
       .record(z.string().regex(/^(colima|lima|qemu)$/, "must be colima, lima or qemu"), z.string().regex(/^[\w.+-]*$/, "must be a version"))
       .default({}),
     apiHangSeconds: setting.API_HANG_SECONDS.default(120),
+    supervisor: z
+      .strictObject({
+        running: z.boolean(),
+        failedStarts: z.number().int().min(0),
+        hungStops: z.number().int().min(0),
+      })
+      .optional(),
   });
 }
 
@@ -99,6 +111,7 @@ export interface LaunchDaemonInputs extends Machine {
   pruneMode: "" | "dangling" | "images" | "system";
   versions: Record<string, string>;
   apiHangSeconds: number;
+  supervisor?: SupervisorSeen;
 }
 
 /** The docker prune each PRUNE_MODE means, after every start (the seed's PRUNE_*). */
@@ -119,23 +132,17 @@ export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
   conflicts: string[];
   /** Whether the job's supervisor is running (false after it gave up on failed starts). */
   running: boolean;
+  /** When this provider last (re)started the job (ISO): the health gate proves each start. */
+  started?: string;
 }
 
 // ---- pure functions -----------------------------------------------------------------------
-
-/** The supervisor's own files beside the profile's (~/.colima, the Homebrew user's): its counts of
- *  failed starts and of hung-API restarts in a row, the group DockerAccess gives the socket, and the
- *  pipe colima's output goes through to the log. */
-export function supervisorFiles(host: Host, profile: string) {
-  const base = `${homeOf(host)}/.colima/.colima-pulse-${profile}`;
-  return { failures: `${base}.failures`, hangs: `${base}.hangs`, socketGroup: `${base}.socket-group`, output: `${base}.output` };
-}
 
 export function daemonPaths(inputs: Pick<LaunchDaemonInputs, "host" | "label">) {
   return {
     plistPath: hostPath(inputs.host, `/Library/LaunchDaemons/${inputs.label}.plist`),
     scriptDir: hostPath(inputs.host, "/Library/Application Support/colima-pulse"),
-    scriptPath: hostPath(inputs.host, `/Library/Application Support/colima-pulse/${inputs.label}.sh`),
+    scriptPath: supervisorScript(inputs.host, inputs.label),
   };
 }
 
@@ -212,17 +219,30 @@ bounded() {
   wait "$probe"
 }
 
+# Giving up is a clean exit: KeepAlive {SuccessfulExit: false} starts the job again only after a
+# failure, so nothing runs until \`pulumi up\` removes the counts and kickstarts the job
+# (provider/lib/supervisor.ts reads the same counts).
+gave_up_starts() {
+  log "gave up after $failed failed starts in a row; run \\\`pulumi up\\\` to try again"
+  exit 0
+}
+gave_up_hangs() {
+  log "gave up after ${max} restarts in a row for a Docker API that stopped answering; run \\\`pulumi up\\\` to try again"
+  exit 0
+}
+# failed_start: one more failed start in a row; the last one allowed gives up, others restart.
+failed_start() {
+  failed=$((failed + 1))
+  echo "$failed" >"$FAILURES"
+  [ "$failed" -ge ${max} ] && gave_up_starts
+  exit 75
+}
+
 wait_for "$USER's home $HOME (FileVault not unlocked yet, or its volume not mounted)" home_ready
 failed=$(cat "$FAILURES" 2>/dev/null || echo 0)
 hangs=$(cat "$HANGS" 2>/dev/null || echo 0)
-if [ "$failed" -ge ${max} ]; then
-  log "gave up after $failed failed starts in a row; run \\\`pulumi up\\\` to try again"
-  exit 0
-fi
-if [ "$hangs" -ge ${max} ]; then
-  log "gave up after $hangs restarts in a row for a Docker API that stopped answering; run \\\`pulumi up\\\` to try again"
-  exit 0
-fi
+[ "$failed" -ge ${max} ] && gave_up_starts
+[ "$hangs" -gt ${max} ] && gave_up_hangs
 sweep
 # Only a profile Lima has never created downloads anything at its start.
 [ -f "$INSTANCE/lima.yaml" ] || wait_for "a network route (profile $PROFILE is provisioned at this start, which downloads its image)" network_ready
@@ -302,7 +322,13 @@ api_check() {
     echo "$hangs" >"$HANGS"
     since=""
     [ "$api_seen" = 0 ] && since=" since the VM came up"
-    log "the Docker API at $SOCK has not answered for \${silent}s$since (last: $answer); restarting the VM ($hangs of ${max} in a row)"
+    said="the Docker API at $SOCK has not answered for \${silent}s$since (last: $answer)"
+    if [ "$hangs" -gt ${max} ]; then
+      log "$said; stopping the VM"
+      stop_hung
+      gave_up_hangs
+    fi
+    log "$said; restarting the VM ($hangs of ${max} in a row)"
     stop_hung
     exit 75
   fi
@@ -345,8 +371,7 @@ while kill -0 "$child" 2>/dev/null; do
     if [ "$checks" -ge ${Math.ceil(inputs.startupGrace / 2)} ]; then
       log "profile $PROFILE did not come up within ${inputs.startupGrace}s; stopping this attempt"
       stop_hung
-      echo $((failed + 1)) > "$FAILURES"
-      exit 75
+      failed_start
     fi
   elif [ "$status" = 124 ] && [ ${hang} != 0 ]; then
     : # a hung guest: the Docker API's silence decides (api_check)
@@ -366,8 +391,8 @@ done
 wait "$child"
 code=$?
 if [ "$stopping" = 1 ]; then log "Colima stopped"; exit 0; fi
-if [ "$up" = 0 ]; then echo $((failed + 1)) > "$FAILURES"; fi
 log "colima exited with $code without a stop request"
+[ "$up" = 0 ] && failed_start
 exit 75
 `;
 }
@@ -484,13 +509,16 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
     });
   if (olds.conflicts?.length)
     changes.push({ property: "conflicts", kind: "delete", old: olds.conflicts, why: "conflicting jobs are booted out", inputDiff: false });
-  if (olds.loaded && olds.running === false)
+  // The survey's live look (news.supervisor) is what a plain `pulumi up` knows; state's `running`
+  // is what the last refresh saw. Either one not running: this run starts it again.
+  const seen = news.supervisor;
+  if (olds.loaded && (seen?.running === false || (!seen && olds.running === false)))
     changes.push({
       property: "running",
       kind: "update",
       old: false,
       new: true,
-      why: `system/${news.label} is loaded but its supervisor stopped (gave up?): restarted with a fresh count`,
+      why: `system/${news.label}'s supervisor is not running (${seen ? notRunningBecause(seen, news.maxFailedStarts) : "as the refresh saw it"}): started again with fresh counts`,
       inputDiff: false,
     });
   return diffOf(changes, true, news.secrets);
@@ -498,7 +526,7 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
 
 // ---- executor -----------------------------------------------------------------------------
 
-export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs): Promise<LaunchDaemonOutputs> {
+export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs): Promise<LaunchDaemonOutputs> {
   const { plistPath, scriptPath, scriptDir } = daemonPaths(inputs);
   const plist = renderPlist(inputs);
   const script = renderSupervisor(inputs);
@@ -519,14 +547,16 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs)
     await mac.writeFile(plistPath, plist, { owner: "root", mode: "0644" });
     if (await launchdBootout(mac, target)) say(inputs, `${target} changed: reloading it`);
   } else if (state.loaded) {
+    let started = olds?.started;
     if (!state.running) {
-      // The supervisor gave up after failed starts: a new count, and a new start.
+      // The supervisor gave up (or was stopped): fresh counts, and a new start.
       const files = supervisorFiles(inputs.host, inputs.profile);
       await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", files.failures, files.hangs]);
       await mac.asRoot([hostPath(inputs.host, "/bin/launchctl"), "kickstart", "-k", target]);
       say(inputs, `${target} was not running: restarted it`);
+      started = new Date().toISOString();
     }
-    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true };
+    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
   }
   await withLock("launchctl", async () => {
     if (await isLoaded(mac, target)) return;
@@ -539,7 +569,8 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs)
     }
   });
   say(inputs, `${target} loaded: supervising profile ${inputs.profile} as ${inputs.host.user}`);
-  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true };
+  const started = new Date().toISOString();
+  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
@@ -555,8 +586,8 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async create(inputs: LaunchDaemonInputs) {
     return { id: `system/${inputs.label}`, outs: await convergeLaunchDaemon(macOf(inputs.host), inputs) };
   },
-  async update(_id: string, _olds: LaunchDaemonOutputs, news: LaunchDaemonInputs) {
-    return { outs: await convergeLaunchDaemon(macOf(news.host), news) };
+  async update(_id: string, olds: LaunchDaemonOutputs, news: LaunchDaemonInputs) {
+    return { outs: await convergeLaunchDaemon(macOf(news.host), news, olds) };
   },
   async read(id: string, stored: LaunchDaemonOutputs) {
     const mac = macOf(stored.host);
@@ -594,6 +625,7 @@ export class LaunchDaemon extends ResourceByReference {
   declare readonly scriptPath: pulumi.Output<string>;
   declare readonly filesHash: pulumi.Output<string>;
   declare readonly loaded: pulumi.Output<boolean>;
+  declare readonly started: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: LaunchDaemonArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = {
@@ -603,6 +635,7 @@ export class LaunchDaemon extends ResourceByReference {
       loaded: undefined,
       conflicts: undefined,
       running: undefined,
+      started: undefined,
     };
     super("launchDaemon", launchDaemonProvider, "LaunchDaemon", name, { resourceName: name, ...args, ...outputs }, opts);
   }

@@ -178,7 +178,7 @@ export = async () => {
   const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   // Over SSH: the host key, the login and sudo are checked before anything else runs there.
   if (!mac.local) await macOrStop(() => checkSudo(mac, mac.name), redact);
-  const survey = await macOrStop(() => surveyMac(mac, machine.LABEL), redact);
+  const survey = await macOrStop(() => surveyMac(mac, machine.LABEL, machine.COLIMA_PROFILE), redact);
   // A home that is not there (FileVault locked since the boot, a volume not mounted yet) holds the
   // profile: nothing can be read or converged until it is, and the LaunchDaemon waits for it.
   if (
@@ -215,6 +215,7 @@ export = async () => {
     reset,
     restore,
     upgrade,
+    supervisor: survey.supervisor,
     smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
     installers: installers(),
     // Per-installer environment; `pulumi config set --secret --path installerEnv.<name>.<VAR> …`.

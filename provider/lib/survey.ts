@@ -1,6 +1,6 @@
 // What a Mac already runs, before colima-pulse changes anything: Colima profiles (vm type,
 // runtime, arch, size, running or not, disk in use), `brew services` jobs, colima-pulse's own
-// LaunchDaemon, and the installed versions. Most Macs this is for already run Colima, so the
+// LaunchDaemon and whether its supervisor runs, and the installed versions. Most Macs this is for already run Colima, so the
 // program surveys first and decides — adopt a QEMU profile in place, provision a new one, or stop
 // with the one command that converts a VZ profile with a backup — and says so in the preview.
 //
@@ -11,6 +11,7 @@ import { topLevelYaml } from "./adoption";
 import { colimaPaths, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
 import { CONFLICTING_LABELS } from "./launchd";
 import type { Mac } from "./mac";
+import { readSupervisor, type SupervisorSeen } from "./supervisor";
 
 /** A Colima profile found on the Mac. */
 export interface FoundProfile {
@@ -40,6 +41,8 @@ export interface MacSurvey {
   brewJobs: { label: string; domain: string; plist: string }[];
   /** Whether colima-pulse's own LaunchDaemon plist is there (the Mac is already managed). */
   managed: boolean;
+  /** That LaunchDaemon's supervisor of this profile, when the Mac is managed. */
+  supervisor?: SupervisorSeen;
 }
 
 const FORMULAE = ["colima", "lima", "qemu", "docker"];
@@ -79,8 +82,9 @@ async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<
   };
 }
 
-/** Surveys the Mac `host` (read-only). `label` is colima-pulse's LaunchDaemon label. */
-export async function surveyMac(mac: Mac, label: string): Promise<MacSurvey> {
+/** Surveys the Mac `host` (read-only). `label` is colima-pulse's LaunchDaemon label, `profile` the
+ *  Colima profile it supervises. */
+export async function surveyMac(mac: Mac, label: string, profile: string): Promise<MacSurvey> {
   const host = mac.host;
   // The reads do not depend on each other: asked at once (over SSH, one round trip's time).
   const prefixes = ["/opt/homebrew", "/usr/local"].map((p) => hostPath(host, p));
@@ -103,8 +107,11 @@ export async function surveyMac(mac: Mac, label: string): Promise<MacSurvey> {
     { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
     { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
   ]);
-  const there = await Promise.all(jobs.map((j) => mac.exists(j.plist)));
-  return { prefix, versions, profiles, brewJobs: jobs.filter((_, i) => there[i]), managed };
+  const [there, supervisor] = await Promise.all([
+    Promise.all(jobs.map((j) => mac.exists(j.plist))),
+    managed ? readSupervisor(mac, label, profile, procs) : undefined,
+  ]);
+  return { prefix, versions, profiles, brewJobs: jobs.filter((_, i) => there[i]), managed, ...(supervisor ? { supervisor } : {}) };
 }
 
 /** What `brew outdated` says can be upgraded among `formulae`, as the Homebrew user, against

@@ -136,7 +136,7 @@ describe("the survey through the seam", () => {
     mac.processes = [
       { pid: 4242, user: "ops", command: "/opt/homebrew/bin/limactl hostagent --pidfile /Users/ops/.colima/_lima/colima/ha.pid colima" },
     ];
-    const survey = await surveyMac(mac, "com.example.colima");
+    const survey = await surveyMac(mac, "com.example.colima", "default");
     assert.equal(survey.prefix, "/opt/homebrew");
     assert.deepEqual(
       survey.profiles.map((p) => [p.name, p.vmType, p.running, p.cpus]),

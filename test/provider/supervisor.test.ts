@@ -9,7 +9,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type LaunchDaemonInputs, renderSupervisor, supervisorFiles } from "../../provider/launchDaemon";
+import { type LaunchDaemonInputs, renderSupervisor } from "../../provider/launchDaemon";
+import { supervisorFiles } from "../../provider/lib/supervisor";
 import { DAEMON } from "../helpers/daemonInputs";
 
 const roots: string[] = [];
@@ -31,7 +32,9 @@ function sandbox(): { root: string; inputs: LaunchDaemonInputs; log: () => strin
     "/opt/homebrew/bin/colima",
     `echo "$*" >> '${root}/colima.calls'
 case "$1" in
-  start) trap 'echo stopped >> "${root}/colima.calls"; exit 0' TERM; echo 'time="t" level=info msg="starting colima"'; while :; do sleep 0.1; done ;;
+  start) [ -e '${root}/start-fails' ] && exit 1
+    trap 'echo stopped >> "${root}/colima.calls"; exit 0' TERM; echo 'time="t" level=info msg="starting colima"'; while :; do sleep 0.1; done ;;
+  status) [ -e '${root}/start-fails' ] && exit 1; exit 0 ;;
   *) exit 0 ;;
 esac`,
   );
@@ -81,12 +84,40 @@ async function until(what: string, probe: () => boolean, ms: number): Promise<vo
 }
 
 describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: true }, () => {
-  it("after MAX_FAILED_STARTS hung-API restarts in a row it gives up at once, starting nothing", async () => {
+  it("once it gave up on hung-API restarts, a start (a reboot) gives up at once, starting nothing", async () => {
     const s = sandbox();
-    writeFileSync(supervisorFiles(s.inputs.host, s.inputs.profile).hangs, "3\n");
+    writeFileSync(supervisorFiles(s.inputs.host, s.inputs.profile).hangs, "4\n"); // 3 restarts, then a 4th hang
     assert.equal(await run(s.inputs).exit, 0, "a clean exit: launchd does not restart it");
     assert.match(s.log(), /gave up after 3 restarts in a row for a Docker API that stopped answering; run `pulumi up` to try again/);
     assert.equal(s.calls(), "", "colima never ran");
+  });
+
+  it("the last restart allowed is a restart; the hang after it stops the VM and gives up, saying so", async () => {
+    const s = sandbox();
+    const files = supervisorFiles(s.inputs.host, s.inputs.profile);
+    writeFileSync(files.hangs, "2\n");
+    assert.equal(await run(s.inputs).exit, 75, "the 3rd of 3: launchd restarts it");
+    assert.match(s.log(), /has not answered for 1\d+s since the VM came up \(last: curl: \(28\) [^)]*\); restarting the VM \(3 of 3 in a row\)/);
+    assert.equal(readFileSync(files.hangs, "utf8").trim(), "3");
+    const before = s.log().length;
+    assert.equal(await run(s.inputs).exit, 0, "the 4th: given up, a clean exit");
+    const said = s.log().slice(before);
+    assert.match(said, /has not answered for 1\d+s since the VM came up \(last: curl: \(28\) [^)]*\); stopping the VM\n/);
+    assert.match(said, /gave up after 3 restarts in a row for a Docker API that stopped answering; run `pulumi up` to try again/);
+    assert.doesNotMatch(said, /restarting the VM/, "no restart is announced that will not happen");
+    assert.equal(s.calls().match(/^stopped$/gm)?.length, 2, "colima was told to stop both times");
+  });
+
+  it("the MAX_FAILED_STARTS-th failed start gives up at once, and says what to run", async () => {
+    const s = sandbox();
+    writeFileSync(join(s.root, "start-fails"), "");
+    const files = supervisorFiles(s.inputs.host, s.inputs.profile);
+    assert.equal(await run(s.inputs).exit, 75, "1 of 3: launchd restarts it");
+    assert.equal(readFileSync(files.failures, "utf8").trim(), "1");
+    writeFileSync(files.failures, "2\n");
+    assert.equal(await run(s.inputs).exit, 0, "3 of 3: given up, a clean exit");
+    assert.match(s.log(), /colima exited with 1 without a stop request\n.*gave up after 3 failed starts in a row; run `pulumi up` to try again\n$/);
+    assert.equal(readFileSync(files.failures, "utf8").trim(), "3");
   });
 
   it("waits for the home, then (a VM to create) for a route, saying what it waits for; then starts", async () => {
