@@ -22,9 +22,18 @@ import { type Mac, macOf } from "./mac";
 
 /** World-writable and sticky on every Mac, and kept across reboots (a stale lock is then taken over). */
 export const LOCK_PATH = "/var/tmp/colima-pulse.lock";
-const POLL_MS = 200;
-const SAY_EVERY_MS = 30_000;
 const GIVE_UP_MS = 15 * 60_000;
+
+/** How a wait for the lock paces itself; the defaults are the product's, a test passes shorter ones. */
+export interface LockPace {
+  /** Between two tries of a held lock (ms). */
+  pollMs?: number;
+  /** Between two "waiting for …" reports (ms; the first comes at the first try that finds it held). */
+  sayEveryMs?: number;
+  /** How long a lock without a readable owner is given to get one before it counts as stale (ms). */
+  startingGraceMs?: number;
+}
+const PACE: Required<LockPace> = { pollMs: 200, sayEveryMs: 30_000, startingGraceMs: 5_000 };
 
 interface Owner {
   pid: number;
@@ -50,12 +59,12 @@ function session(): Session {
 }
 
 /** Runs one provider step on `host`, holding the Mac's lock; `report` tells the operator of a wait. */
-export async function onMachine<T>(host: Host, report: (message: string) => void, step: () => Promise<T>): Promise<T> {
+export async function onMachine<T>(host: Host, report: (message: string) => void, step: () => Promise<T>, pace: LockPace = {}): Promise<T> {
   const s = session();
   s.inFlight++;
   try {
     watchEngine();
-    await acquire(hostPath(host, LOCK_PATH), macOf(host), report);
+    await acquire(hostPath(host, LOCK_PATH), macOf(host), report, { ...PACE, ...pace });
     return await step();
   } finally {
     s.inFlight--;
@@ -64,14 +73,14 @@ export async function onMachine<T>(host: Host, report: (message: string) => void
 }
 
 /** Takes `dir` for this process once; every concurrent step of the process shares that wait. */
-function acquire(dir: string, mac: Mac, report: (message: string) => void): Promise<void> {
+function acquire(dir: string, mac: Mac, report: (message: string) => void, pace: Required<LockPace>): Promise<void> {
   const held = session().held;
   // Keyed by the folder alone on this machine, as earlier versions did: a provider stored by an
   // earlier version and one of today can share this process (and this session) during an upgrade.
   const key = mac.local ? dir : `${mac.name} ${dir}`;
   let taking = held.get(key);
   if (!taking) {
-    taking = take(dir, mac, report);
+    taking = take(dir, mac, report, pace);
     held.set(key, taking);
     // A failed wait (timeout, engine gone) is not a hold: the next step tries again.
     taking.catch(() => held.delete(key));
@@ -79,13 +88,13 @@ function acquire(dir: string, mac: Mac, report: (message: string) => void): Prom
   return taking;
 }
 
-async function take(dir: string, mac: Mac, report: (message: string) => void): Promise<void> {
+async function take(dir: string, mac: Mac, report: (message: string) => void, pace: Required<LockPace>): Promise<void> {
   const s = session();
   const me: Owner = { pid: process.pid, command: commandOf(process.pid), since: new Date().toISOString(), controller: hostname() };
   const tool = (path: string) => hostPath(mac.host, path);
   const started = Date.now();
   let unreadableSince: number | undefined;
-  let said = -SAY_EVERY_MS;
+  let said = -pace.sayEveryMs;
   for (;;) {
     // mkdir is the atomic test-and-set, on the Mac; the owner is written in the same command.
     const made = await mac.run(
@@ -107,7 +116,7 @@ async function take(dir: string, mac: Mac, report: (message: string) => void): P
     if (owner?.pid === process.pid && (owner.controller ?? hostname()) === hostname()) return;
     // No owner yet: its taker is writing it this instant, or died between mkdir and write.
     unreadableSince = owner ? undefined : (unreadableSince ?? Date.now());
-    const stale = owner ? !alive(owner) : Date.now() - (unreadableSince as number) > 5_000;
+    const stale = owner ? !alive(owner) : Date.now() - (unreadableSince as number) > pace.startingGraceMs;
     if (stale) {
       // Its holder is gone (kill -9, power cut, reboot): nothing of it is in flight any more. Move
       // it aside only if it is still that holder's (another waiter may have taken over meanwhile).
@@ -130,11 +139,11 @@ async function take(dir: string, mac: Mac, report: (message: string) => void): P
           (elsewhere ? `; if that run is gone, remove ${LOCK_PATH} on the Mac (rm -rf ${LOCK_PATH}).` : "."),
       );
     }
-    if (waited - said >= SAY_EVERY_MS) {
+    if (waited - said >= pace.sayEveryMs) {
       report(`waiting for another colima-pulse run on ${mac.name} to finish its step (${who}; waited ${Math.round(waited / 1000)}s)`);
       said = waited;
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, pace.pollMs));
   }
 }
 

@@ -194,9 +194,19 @@ describe("SmokeContainer on a Mac", () => {
   };
 
   for (const step of ["create", "update", "delete"] as const) {
-    it(`${step} waits for the Mac's lock before it runs docker`, async () => {
+    it(`${step} waits for the Mac's lock before it runs docker`, async (t) => {
       const mac = heldMac();
       const p = smokeContainerProvider;
+      // The lock's first try that finds it held says so on the resource's row (provider/lib/checkInputs.ts say).
+      let heard: (v: "waiting") => void = () => undefined;
+      const waiting = new Promise<"waiting">((r) => {
+        heard = r;
+      });
+      const log = console.log;
+      t.mock.method(console, "log", (...a: unknown[]) => {
+        if (String(a[0]).startsWith("[smoke] waiting for another colima-pulse run")) heard("waiting");
+        else log(...a);
+      });
       const running =
         step === "create"
           ? p.create?.(mac.inputs)
@@ -207,7 +217,8 @@ describe("SmokeContainer on a Mac", () => {
         () => "ok",
         (e: Error) => e.message,
       );
-      await new Promise((r) => setTimeout(r, 800));
+      // The step either found the lock held and waits, or (unguarded) ran docker and failed.
+      assert.equal(await Promise.race([waiting, settled]), "waiting", "the step did not wait for the Mac's lock");
       assert.equal(existsSync(mac.calls), false, "docker ran while another run held the Mac");
       mac.holder.kill("SIGKILL");
       const outcome = await settled;

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Host } from "../../../provider/lib/host";
-import { LOCK_PATH, onMachine } from "../../../provider/lib/machineLock";
+import { LOCK_PATH, type LockPace, onMachine } from "../../../provider/lib/machineLock";
 import { macRoot as bareMac } from "../../helpers/macRoot";
 
 const macRoot = () => bareMac("cpulse-lock-");
@@ -22,6 +22,33 @@ function sleeper(): ChildProcess {
 }
 
 const ownerOf = (host: Host) => JSON.parse(readFileSync(join(host.root, LOCK_PATH, "owner.json"), "utf8")) as { pid: number };
+
+/** Every try reports while the lock is held (sayEveryMs 0), one try a millisecond after the last. */
+const EVERY_TRY: LockPace = { pollMs: 1, sayEveryMs: 0 };
+
+/** Runs `step` on `host` under the lock at `pace`, and waits for its third report: three tries
+ *  that found the lock held. Resolves "ran" instead if the step ran first (nothing stopped it). */
+function waitingStep(host: Host, pace: LockPace) {
+  const said: string[] = [];
+  let ran = false;
+  let thrice: (v: "tried thrice") => void = () => undefined;
+  const tried = new Promise<"tried thrice">((r) => {
+    thrice = r;
+  });
+  const step = onMachine(
+    host,
+    (m) => {
+      said.push(m);
+      if (said.length === 3) thrice("tried thrice");
+    },
+    async () => {
+      ran = true;
+    },
+    pace,
+  );
+  const first = Promise.race([tried, step.then(() => "ran" as const)]);
+  return { said, step, first, ran: () => ran };
+}
 
 describe("the Mac's lock", () => {
   it("is taken once for all the concurrent steps of one provider process", async () => {
@@ -45,26 +72,18 @@ describe("the Mac's lock", () => {
     const host = macRoot();
     const holder = sleeper();
     holdBy(host, { pid: holder.pid as number, command: "sleep 60" });
-    const said: string[] = [];
-    let ran = false;
-    const step = onMachine(
-      host,
-      (m) => said.push(m),
-      async () => {
-        ran = true;
-      },
-    );
-    await new Promise((r) => setTimeout(r, 800));
-    assert.equal(ran, false, "the step waits while the holder lives");
+    const waiting = waitingStep(host, EVERY_TRY);
+    assert.equal(await waiting.first, "tried thrice", "the step waits while the holder lives");
+    assert.equal(waiting.ran(), false);
     assert.match(
-      said[0] ?? "",
+      waiting.said[0] ?? "",
       new RegExp(
         `waiting for another colima-pulse run on this Mac to finish its step \\(pid ${holder.pid}, holding it since 2026-11-29T00:00:00.000Z; waited 0s\\)`,
       ),
     );
     holder.kill("SIGKILL");
-    await step;
-    assert.equal(ran, true);
+    await waiting.step;
+    assert.equal(waiting.ran(), true);
     assert.equal(ownerOf(host).pid, process.pid);
   });
 
@@ -101,16 +120,26 @@ describe("the Mac's lock", () => {
   });
 
   it("waits for a lock whose owner is still being written, and takes it if nobody ever writes it", async () => {
-    const host = macRoot();
-    mkdirSync(join(host.root, LOCK_PATH));
-    const started = Date.now();
+    // Within its grace (here an hour), a lock without an owner is a holder starting: waited for.
+    const starting = macRoot();
+    mkdirSync(join(starting.root, LOCK_PATH));
+    const waiting = waitingStep(starting, { ...EVERY_TRY, startingGraceMs: 3_600_000 });
+    assert.equal(await waiting.first, "tried thrice", "a starting holder is waited for");
+    assert.match(waiting.said[2] ?? "", /to finish its step \(its holder is starting; waited \d+s\)$/);
+    rmSync(join(starting.root, LOCK_PATH), { recursive: true }); // that holder ended
+    await waiting.step;
+    // Past its grace (here 50 ms), nobody will write it: taken over.
+    const abandoned = macRoot();
+    mkdirSync(join(abandoned.root, LOCK_PATH));
+    const said: string[] = [];
     await onMachine(
-      host,
-      () => undefined,
+      abandoned,
+      (m) => said.push(m),
       async () => undefined,
+      { ...EVERY_TRY, startingGraceMs: 50 },
     );
-    assert.ok(Date.now() - started >= 5_000, "gave a starting holder 5 s");
-    assert.equal(ownerOf(host).pid, process.pid);
+    assert.match(said[0] ?? "", /its holder is starting/, "it waited before taking it");
+    assert.equal(ownerOf(abandoned).pid, process.pid);
   });
 
   it("is already held when this process took it through another copy of this code (an earlier version's provider)", async () => {
@@ -133,24 +162,16 @@ describe("the Mac's lock", () => {
   it("waits for a holder on another control machine, naming it, since only that machine can tell it is gone", async () => {
     const host = macRoot();
     holdBy(host, { pid: 1, command: "pulumi-resource-pulumi-nodejs", controller: "ops-laptop-2" });
-    const said: string[] = [];
-    let ran = false;
-    const step = onMachine(
-      host,
-      (m) => said.push(m),
-      async () => {
-        ran = true;
-      },
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(ran, false, "a live-looking holder elsewhere is waited for");
+    const waiting = waitingStep(host, EVERY_TRY);
+    assert.equal(await waiting.first, "tried thrice", "a live-looking holder elsewhere is waited for");
+    assert.equal(waiting.ran(), false);
     assert.match(
-      said[0] ?? "",
+      waiting.said[0] ?? "",
       /waiting for another colima-pulse run on this Mac to finish its step \(pid 1 on control machine ops-laptop-2, holding it since/,
     );
     rmSync(join(host.root, LOCK_PATH), { recursive: true });
-    await step;
-    assert.equal(ran, true);
+    await waiting.step;
+    assert.equal(waiting.ran(), true);
   });
 
   it("does not run the step when the lock cannot be made (a step never runs unguarded)", async () => {
