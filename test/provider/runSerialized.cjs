@@ -1,7 +1,8 @@
 // Runs a dynamic provider's stored text (`__provider`) the way Pulumi's plugin does
 // (@pulumi/pulumi/cmd/dynamic-provider: require-from-string(text).handler()), in a fresh process:
 //   node runSerialized.cjs <provider-text-file> <calls-json-file>
-// Each call is { method, args }; prints one JSON line per call: { ok, value } or { ok:false, error }.
+// Each call is { method, args }; prints one JSON line per call: { ok, value } or { ok:false, error },
+// then one line { loaded: [...] }: every module the process loaded (require.cache), to tell what ran.
 const { readFileSync } = require("node:fs");
 const { createRequire } = require("node:module");
 
@@ -19,6 +20,7 @@ async function main() {
       process.stdout.write(`${JSON.stringify({ ok: false, error: String(e?.message ?? e) })}\n`);
     }
   }
+  process.stdout.write(`${JSON.stringify({ loaded: Object.keys(require.cache) })}\n`);
 }
 main().catch((e) => {
   console.error(e);

@@ -3,13 +3,14 @@
 // it must load the implementation from the project and work (docs/ARCHITECTURE.md §4).
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
 import { providerText } from "../../provider/lib/byReference";
 import { smokeContainerProvider } from "../../provider/smokeContainer";
+import { DAEMON } from "../helpers/daemonInputs";
 import { repoRoot } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 
@@ -41,7 +42,9 @@ function discoverProviders(): { file: string; name: string; provider: pulumi.dyn
 /** The text `pulumi up` stores as `__provider` for a resource of provider/<file>. */
 const serialize = (file: string, provider: pulumi.dynamic.ResourceProvider): string => providerText(file.replace(/\.ts$/, ""), provider);
 
-function runInFreshProcess(text: string, calls: Call[]): Answer[] {
+/** Runs `calls` on the provider `text` in a fresh plain-Node process (runSerialized.cjs): the
+ *  answers, and every module that process loaded. */
+function runInFreshProcess(text: string, calls: Call[]): { answers: Answer[]; loaded: string[] } {
   const id = Math.random().toString(36).slice(2);
   writeFileSync(join(work, `${id}.provider.js`), text);
   writeFileSync(join(work, `${id}.calls.json`), JSON.stringify(calls));
@@ -55,12 +58,112 @@ function runInFreshProcess(text: string, calls: Call[]): Answer[] {
       timeout: 120_000,
     },
   );
-  return out
+  const lines = out
     .trim()
     .split("\n")
     .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as Answer);
+    .map((l) => JSON.parse(l) as Answer | { loaded: string[] });
+  const last = lines.pop();
+  assert.ok(last && "loaded" in last, `runSerialized.cjs ended without its list of modules: ${out}`);
+  return { answers: lines as Answer[], loaded: last.loaded };
 }
+
+/** `provider`'s answer to `call` in this process, in the shape runSerialized.cjs prints it. */
+async function inThisProcess(provider: pulumi.dynamic.ResourceProvider, { method, args }: Call): Promise<Answer> {
+  const f = provider[method as keyof pulumi.dynamic.ResourceProvider] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+  try {
+    if (!f) throw new Error(`no method ${method}`);
+    return JSON.parse(JSON.stringify({ ok: true, value: (await f(...args)) ?? null })) as Answer;
+  } catch (e) {
+    return { ok: false, error: String((e as Error)?.message ?? e) };
+  }
+}
+
+/** Whether the loaded file `path` is an ES module (a .mjs, or a .js whose package says "type":
+ *  "module"): Node 22 lets require() load one, so a plain require would not show it. */
+function isEsModule(path: string): boolean {
+  if (path.endsWith(".mjs")) return true;
+  if (!path.endsWith(".js")) return false;
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg)) return (JSON.parse(readFileSync(pkg, "utf8")) as { type?: string }).type === "module";
+  }
+  return false;
+}
+
+const host = { root: "/", user: "ops" };
+/** Per provider file: valid inputs; values that make them invalid (an unknown key is added to
+ *  those); and what the stored outputs hold instead, so that diff finds something to do. */
+const FIXTURES: Record<string, { news: Record<string, unknown>; bad: Record<string, unknown>; olds: Record<string, unknown> }> = {
+  "colimaProfile.ts": {
+    news: {
+      resourceName: "profile",
+      host,
+      prefix: "/opt/homebrew",
+      profile: "default",
+      cpus: 2,
+      memory: 4,
+      disk: 60,
+      arch: "aarch64",
+      label: "com.example.colima",
+      backupDirBase: "/Users/ops/colima-backups",
+    },
+    bad: { cpus: 0, arch: "ppc" },
+    olds: { cpus: 4, driver: "QEMU", instanceId: "colima", generation: "g1" },
+  },
+  "containerInstaller.ts": {
+    news: {
+      resourceName: "installer",
+      host,
+      dir: "/Users/ops/containers/app",
+      filesHash: "a".repeat(64),
+      dockerHost: "unix:///Users/ops/.colima/default/docker.sock",
+      prefix: "/opt/homebrew",
+    },
+    bad: { filesHash: "not a hash", dir: "relative/app" },
+    olds: { filesHash: "b".repeat(64), installedAt: "2026-11-29T00:00:00.000Z" },
+  },
+  "dockerAccess.ts": {
+    news: { resourceName: "access", host, prefix: "/opt/homebrew", profile: "default", socketGroup: "developers" },
+    bad: { socketGroup: "wheel", profile: "a/b" },
+    olds: { socketGroup: "staff", contextName: "colima-pulse-default", contextHost: "", groupSocket: "", socketGid: "" },
+  },
+  "healthGate.ts": {
+    news: {
+      resourceName: "gate",
+      host,
+      prefix: "/opt/homebrew",
+      profile: "default",
+      socketTimeout: 60,
+      qemuTimeout: 60,
+      apiTimeout: 60,
+      stableRequired: 3,
+      trigger: "t1",
+    },
+    bad: { stableRequired: 0, socketTimeout: 86400 },
+    olds: { trigger: "t0", healthy: true },
+  },
+  "homebrewPackages.ts": {
+    news: { resourceName: "packages", host },
+    bad: { formulae: ["Colima"] },
+    olds: { versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" } },
+  },
+  "launchDaemon.ts": {
+    news: { ...DAEMON },
+    bad: { label: "homebrew.mxcl.colima", exitTimeOut: 1 },
+    olds: { cpus: 4, filesHash: "", loaded: true, conflicts: [], running: true },
+  },
+  "logRotation.ts": {
+    news: { resourceName: "rotation", host, label: "com.example.colima", logPath: "/var/log/x.log", sizeMB: 10, count: 5 },
+    bad: { logPath: "/var/log/a b.log", count: 100 },
+    olds: { sizeMB: 20, confPath: "/etc/newsyslog.d/com.example.colima.conf", confHash: "" },
+  },
+  "smokeContainer.ts": {
+    news: { resourceName: "smoke", dockerHost: "unix:///Users/ops/.colima/default/docker.sock" },
+    bad: { dockerHost: "tcp://nope", image: "-rm" },
+    olds: { image: "busybox:latest", imageId: "sha256:1", imageDigest: "", output: "", serverVersion: "", pulledByUs: true },
+  },
+};
 
 describe("serialized providers", () => {
   const providers = discoverProviders();
@@ -79,17 +182,44 @@ describe("serialized providers", () => {
   });
 
   for (const { file, name, provider } of providers) {
-    it(`${file}:${name} serializes small and self-contained`, async () => {
+    it(`${file}:${name} serializes small, and runs this checkout's implementation in a fresh process`, async () => {
       const text = serialize(file, provider);
       console.log(`${name}: ${text.length} bytes`);
       assert.ok(text.length < MAX_PROVIDER_BYTES, `${name} serializes to ${text.length} bytes (limit ${MAX_PROVIDER_BYTES})`);
-      assert.doesNotMatch(text, /require\("\.\.?\//, "relative requires fail in the plugin process");
-      // execa is ESM-only (plist 3.x, which LaunchDaemon requires, is CommonJS); running the text in
-      // a fresh process below catches any other ESM-only require.
-      assert.doesNotMatch(text, /require\("execa(\/|")/, "ESM-only packages must be loaded with import() inside methods");
-      const answers = runInFreshProcess(text, [{ method: "check", args: [{}, {}] }]);
-      assert.equal(answers.length, 1);
-      assert.ok(answers[0]?.ok, `check from the serialized text threw: ${JSON.stringify(answers[0])}`);
+      const fixture = FIXTURES[file];
+      assert.ok(fixture, `no inputs for provider/${file} in FIXTURES: add valid ones, bad values and changed outputs`);
+      // The same calls here, on the implementation itself: what the stored text must answer.
+      const checked = await inThisProcess(provider, { method: "check", args: [{}, fixture.news] });
+      assert.ok(checked.ok && checked.value.inputs, `the fixture's inputs are valid: ${JSON.stringify(checked)}`);
+      const inputs = checked.value.inputs;
+      const calls: Call[] = [
+        { method: "check", args: [{}, fixture.news] },
+        { method: "check", args: [{}, { ...fixture.news, ...fixture.bad, colour: 1 }] },
+        { method: "diff", args: ["id", { ...inputs, ...fixture.olds }, inputs] },
+      ];
+      const here: Answer[] = [];
+      for (const call of calls) here.push(await inThisProcess(provider, call));
+      const [, bad, diff] = here;
+      assert.deepEqual(
+        bad?.ok && [...new Set((bad.value.failures as { property: string }[]).map((f) => f.property.split(".")[0]))].sort(),
+        [...Object.keys(fixture.bad), "colour"].sort(),
+        "each bad value fails, by its property",
+      );
+      assert.equal(diff?.ok && diff.value.changes, true, `the changed outputs make a diff: ${JSON.stringify(diff)}`);
+
+      const fresh = runInFreshProcess(text, calls);
+      assert.deepEqual(fresh.answers, here, "the stored text answers as the implementation does");
+      // What that process loaded: this checkout's provider/<file>, from wherever the text was
+      // stored (relative requires would resolve from there), and no ES module through require.
+      assert.ok(
+        fresh.loaded.includes(join(repoRoot, "provider", file)),
+        `it loaded ${join(repoRoot, "provider", file)}; it loaded:\n${fresh.loaded.join("\n")}`,
+      );
+      assert.deepEqual(
+        fresh.loaded.filter(isEsModule),
+        [],
+        "ESM-only packages must be loaded with import() inside methods (docs/ARCHITECTURE.md §4)",
+      );
     });
   }
 
@@ -99,20 +229,30 @@ describe("serialized providers", () => {
     spawnSync("docker", ["--host", services.dockerHost, "image", "rm", "--force", services.smokeImage], { stdio: "ignore" });
     const text = serialize("smokeContainer.ts", smokeContainerProvider);
     const news = { resourceName: "serialized", dockerHost: services.dockerHost, image: services.smokeImage, __provider: "x" };
-    const [checked, bad] = runInFreshProcess(text, [
+    const checks: Call[] = [
       { method: "check", args: [{}, news] },
       { method: "check", args: [{}, { resourceName: "serialized", dockerHost: "tcp://nope", image: "-rm", colour: 1 }] },
-    ]);
+    ];
+    const [checked, bad] = runInFreshProcess(text, checks).answers;
+    assert.deepEqual(
+      [checked, bad],
+      [await inThisProcess(smokeContainerProvider, checks[0] as Call), await inThisProcess(smokeContainerProvider, checks[1] as Call)],
+    );
     assert.ok(checked?.ok && bad?.ok);
     const inputs = checked.value.inputs;
-    assert.deepEqual(checked.value, {
-      inputs: { ...inputs, dockerPath: "docker", expectOutput: "Hello from Docker!", timeoutSeconds: 120 },
+    assert.deepEqual(inputs, {
+      resourceName: "serialized",
+      dockerHost: services.dockerHost,
+      image: services.smokeImage,
+      dockerPath: "docker",
+      expectOutput: "Hello from Docker!",
+      timeoutSeconds: 120,
     });
     assert.deepEqual(
       bad.value.failures.map((f: { property: string }) => f.property),
       ["dockerHost", "image", "colour"],
     );
-    const [created] = runInFreshProcess(text, [{ method: "create", args: [inputs] }]);
+    const [created] = runInFreshProcess(text, [{ method: "create", args: [inputs] }]).answers;
     assert.ok(created?.ok, JSON.stringify(created));
     const outs = created.value.outs;
     assert.match(outs.imageDigest, /@sha256:[a-f0-9]{64}$/);
@@ -121,7 +261,7 @@ describe("serialized providers", () => {
       { method: "diff", args: [created.value.id, outs, inputs] },
       { method: "delete", args: [created.value.id, outs] },
       { method: "read", args: [created.value.id, outs] },
-    ]);
+    ]).answers;
     assert.deepEqual(
       later.map((a) => (a.ok ? "ok" : a.error)),
       ["ok", "ok", "ok", "ok"],
