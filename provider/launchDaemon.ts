@@ -231,7 +231,11 @@ gave_up_hangs() {
   exit 0
 }
 # failed_start: one more failed start in a row; the last one allowed gives up, others restart.
+# A failed \`colima start\` leaves Lima's usernet daemon running, and the next start removes its pid
+# file (colima#1490: one leaked per attempt); a forced stop ends what the attempt left.
 failed_start() {
+  log "stopping what the failed start left running (colima stop --force)"
+  bounded 60 "$COLIMA" stop --force --profile "$PROFILE"
   failed=$((failed + 1))
   echo "$failed" >"$FAILURES"
   [ "$failed" -ge ${max} ] && gave_up_starts
