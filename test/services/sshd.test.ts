@@ -16,13 +16,25 @@ interface Result {
 
 /** ssh to `sshd` with key `key` (test/helpers/sshd.ts sshArgs). */
 function ssh(sshd: Sshd, key: string, extra: string[], ...command: string[]): Promise<Result> {
+  return sshSession(sshd, key, extra, ...command).result;
+}
+
+/** The same, and `printed`: resolves when the command's first output arrives (its session is up). */
+function sshSession(sshd: Sshd, key: string, extra: string[], ...command: string[]): { result: Promise<Result>; printed: Promise<void> } {
   const args = sshArgs(sshd, sshd.keys[key].identityFile, extra, ...command);
-  return new Promise((resolve) => {
-    execFile("ssh", args, { timeout: 20_000, encoding: "utf8" }, (error, stdout, stderr) => {
+  let printed: () => void = () => undefined;
+  const first = new Promise<void>((resolve) => {
+    printed = resolve;
+  });
+  const result = new Promise<Result>((resolve) => {
+    const child = execFile("ssh", args, { timeout: 20_000, encoding: "utf8" }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdout?.once("data", () => printed());
   });
+  // A session that ends without printing anything is "up" too: its result says what happened.
+  return { result, printed: Promise.race([first, result.then(() => undefined)]) };
 }
 
 /** ps exits 1 when the pid is gone: that is an empty answer, not an error. */
@@ -97,11 +109,11 @@ describe("a real sshd on loopback", () => {
 
     // A session in flight when the server goes: the client must see the cut, not hang, and the
     // command on the server (which reads its session's stdin) sees EOF and ends by itself.
-    const inFlight = ssh(sshd, "alice", mux, "echo $$; exec cat");
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const inFlight = sshSession(sshd, "alice", mux, "echo $$; exec cat");
+    await inFlight.printed; // the command runs on the server: its session is in flight
     await sshd.stop();
     assert.ok(await refuses(sshd.port), "the port refuses after stop()");
-    const cut = await inFlight;
+    const cut = await inFlight.result;
     assert.equal(cut.code, 255, `the session in flight ends with ssh's connection error: ${cut.stderr}`);
     const pid = Number(cut.stdout.trim());
     assert.ok(pid > 0, `the command printed its pid before the cut: ${JSON.stringify(cut.stdout)}`);
