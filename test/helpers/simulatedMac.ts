@@ -3,19 +3,18 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { MacSimulator, type SimOptions } from "../simulator/simulator";
 import type { RecordEntry } from "../simulator/tools/world";
+import { nextDecisionId } from "./decisionId";
 import { TestStack } from "./pulumiStack";
 import { testServices } from "./services";
 
 export const LABEL = "com.colima-pulse.colima";
+export { nextDecisionId };
 
 /** A full-reset decision made now, as `npm run reset` passes it to the one `pulumi up` it runs
- *  (scripts/reset.sh; stacks/commandLineDecisions.ts reads it). */
+ *  (scripts/reset.sh; stacks/commandLineDecisions.ts reads it); a new decision each time, also
+ *  within one second (test/helpers/decisionId.ts). */
 export function fullReset(backup: "move" | "false" = "move", profile = "default"): NodeJS.ProcessEnv {
-  const id = new Date()
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-  return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: backup, COLIMA_PULSE_RESET_ID: id };
+  return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: backup, COLIMA_PULSE_RESET_ID: nextDecisionId() };
 }
 
 export interface SimulatedMac {
