@@ -116,8 +116,12 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     assert.equal(readFileSync(files.failures, "utf8").trim(), "1");
     writeFileSync(files.failures, "2\n");
     assert.equal(await run(s.inputs).exit, 0, "3 of 3: given up, a clean exit");
-    assert.match(s.log(), /colima exited with 1 without a stop request\n.*gave up after 3 failed starts in a row; run `pulumi up` to try again\n$/);
+    assert.match(
+      s.log(),
+      /colima exited with 1 without a stop request\n.*stopping what the failed start left running \(colima stop --force\)\n.*gave up after 3 failed starts in a row; run `pulumi up` to try again\n$/,
+    );
     assert.equal(readFileSync(files.failures, "utf8").trim(), "3");
+    assert.equal(s.calls().match(/^stop --force --profile default$/gm)?.length, 2, "each failed start's leftovers stopped");
   });
 
   it("waits for the home, then (a VM to create) for a route, saying what it waits for; then starts", async () => {
