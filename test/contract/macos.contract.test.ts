@@ -103,6 +103,14 @@ describe("read-only contracts", () => {
     assert.deepEqual(r, { code: 1, stdout: "", stderr: "sudo: a password is required\n" });
   });
 
+  it("kill(1): a PID that is not there is `No such process`; another user's process is `Operation not permitted`; exit 1", async () => {
+    const gone = await t.run([t.path("/bin/kill"), "-TERM", "99999999"]);
+    assert.deepEqual([gone.code, gone.stderr], [1, "kill: 99999999: No such process\n"]);
+    // PID 1 (launchd on a Mac) is root's; the operator may not even ask with signal 0.
+    const roots = await t.run([t.path("/bin/kill"), "-0", "1"]);
+    assert.deepEqual([roots.code, roots.stderr], [1, "kill: 1: Operation not permitted\n"]);
+  });
+
   it("colima version, and status of a profile that does not run", async () => {
     const colima = brewBin(t, "colima");
     assert.match((await t.run([colima, "version"])).stdout, /^colima version v?\d+\.\d+\.\d+/);

@@ -8,18 +8,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { macOf } from "../../provider/lib/mac";
 import { sweepStaleState } from "../../provider/lib/staleState";
-import { dockerAnswers, fullReset, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import { dockerAnswers, fullReset, nextDecisionId, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 
 const LOG = "/var/log/colima-pulse/colima.log";
 const INSTANCE = "/Users/ops/.colima/_lima/colima";
 
 /** The decision `npm run restore -- <folder>` passes to its one `pulumi up` (scripts/restore.sh). */
 function restoreOf(folder: string): NodeJS.ProcessEnv {
-  const id = new Date()
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z");
-  return { COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: id };
+  return { COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: nextDecisionId() };
 }
 
 /** `pulumi <args>` with the environment of a command-line decision; fails the test when it fails. */
@@ -122,7 +118,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       // Still frozen: the hung guest cannot stop by itself, the supervisor must end it.
       await logSays(mac, /has not answered[\s\S]*profile default is up/, from);
     } finally {
-      if (mac.sim.isAlive(before)) process.kill(before, "SIGCONT"); // the old VM, if the test failed before it was ended
+      if (mac.sim.isAlive(before)) mac.sim.signal(before, "SIGCONT", "the old VM, if the test failed before it was ended");
     }
     await waitFor("Docker after the restart", () => dockerAnswers(mac.socket), 120_000);
     assert.notEqual(qemuPid(mac), before, "a new VM");
@@ -140,7 +136,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     assert.match(log(mac), /^[^\n]*logfile turned over[^\n]*\n$/, "a new log, with only newsyslog's line");
     const st = statSync(mac.sim.path(LOG));
     assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [501, 20, 0o640], "made as the rule says");
-    process.kill(qemuPid(mac), "SIGKILL"); // something for the supervisor to say
+    mac.sim.signal(qemuPid(mac), "SIGKILL", "the test kills the VM: something for the supervisor to say");
     await logSays(mac, /the VM of profile default is gone under colima; restarting it/);
     await logSays(mac, /profile default is up/);
     assert.match(log(mac), /level=info msg=/, "colima's own lines too");
@@ -197,12 +193,20 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     mac.sim.unmountHome("ops");
     const from = log(mac).length;
     await mac.sim.boot();
+    const booted = Date.now();
     await logSays(mac, /waiting for ops's home \S+ \(FileVault not unlocked yet, or its volume not mounted\) \(0s so far\)/, from);
-    await new Promise((r) => setTimeout(r, 6000));
-    assert.equal(dockerAnswers(mac.socket), false, "nothing while the home is away");
+    const mounted = Date.now();
     mac.sim.mountHome("ops");
     await logSays(mac, /home \S+ \(FileVault not unlocked yet, or its volume not mounted\): there after \d+s/, from);
     await waitFor("Docker after the home came", () => dockerAnswers(mac.socket), 120_000);
+    // What would have happened without the wait: a `colima start` before the home was there.
+    const starts = mac.sim.records().filter((r) => r.tool === "colima" && r.argv[0] === "start" && r.at >= booted);
+    assert.ok(starts.length > 0, "Docker came up through a start");
+    assert.deepEqual(
+      starts.filter((r) => r.at < mounted),
+      [],
+      "nothing started while the home was away",
+    );
   });
 
   it("a profile Lima must create again waits for a network route before its start downloads", async () => {
@@ -280,13 +284,11 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     assert.equal(after.includes(backup as string), false, "the backup was moved back, not copied");
 
     // Three backups made, two kept: the oldest is removed, and the run says so.
-    await new Promise((r) => setTimeout(r, 1100)); // a new decision id (second resolution)
     // The "before" folder and a new reset's are two: BACKUP_KEEP=2 keeps both; a third goes.
     const second = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
     assert.doesNotMatch(second.stdout, /removed backup/);
     assert.equal(readdirSync(backups).length, 2);
     const oldest = readdirSync(backups).sort()[0] as string;
-    await new Promise((r) => setTimeout(r, 1100));
     const third = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
     assert.match(third.stdout, new RegExp(`removed backup \\S+/${oldest} \\(BACKUP_KEEP=2: the newest 2 of profile default stay\\)`));
     assert.equal(readdirSync(backups).length, 2);
@@ -310,7 +312,15 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       JSON.parse((await mac.stack.must(["config", "--json", "--stack", "e2e-life"])).stdout) as Record<string, { value: string }>,
     ))
       if (k.endsWith(":smokeImage")) await mac.stack.must(["config", "set", "--stack", work, k.split(":")[1] as string, v.value]);
+    // Every signal sent on the Mac is recorded with its sender, target and reason: none may reach
+    // default's Colima, its VM, its supervisor, or the usernet daemon it runs on.
+    const intoDefault = () =>
+      mac.sim
+        .signals()
+        .filter((sig) => /\/_lima\/colima\/|--profile default\b|com\.colima-pulse\.colima\.sh|limactl usernet/.test(sig.target));
+    mac.sim.clearRecords();
     await mac.stack.must(["up", "--stack", work, "--yes", "--skip-preview"]);
+    assert.deepEqual(intoDefault(), [], "work's converge signalled nothing of default's");
     const workSocket = mac.sim.path("/Users/ops/.colima/work/docker.sock");
     assert.ok(dockerAnswers(workSocket) && dockerAnswers(mac.socket));
     assert.equal(existsSync(mac.sim.path("/etc/newsyslog.d/com.colima-pulse.work.conf")), true);
@@ -319,14 +329,20 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     await logSays(mac, /profile work is up/, 0, 60_000, workLog); // its supervisor watches it now
     const defaultVm = qemuPid(mac);
     const fromDefault = log(mac).length;
-    process.kill(qemuPid(mac, "/Users/ops/.colima/_lima/colima-work"), "SIGKILL");
+    mac.sim.signal(qemuPid(mac, "/Users/ops/.colima/_lima/colima-work"), "SIGKILL", "the test kills work's VM");
     await logSays(mac, /the VM of profile work is gone under colima/, 0, 60_000, workLog);
     await waitFor("work's Docker", () => dockerAnswers(workSocket), 120_000);
     assert.equal(qemuPid(mac), defaultVm, "default's VM untouched");
     assert.doesNotMatch(log(mac).slice(fromDefault), /gone|restarting|removing stale/, "default's supervisor did nothing");
+    assert.deepEqual(intoDefault(), [], "work's VM death and restart signalled nothing of default's");
+    assert.ok(
+      mac.sim.signals().some((sig) => sig.from === "launchd" || sig.from === "limactl"),
+      "the restart's own signals are in the record",
+    );
 
     await mac.stack.must(["destroy", "--stack", work, "--yes", "--skip-preview"]);
     assert.ok(dockerAnswers(mac.socket), "default still answers after work is destroyed");
     assert.equal(qemuPid(mac), defaultVm);
+    assert.deepEqual(intoDefault(), [], "destroying work signalled nothing of default's");
   });
 });

@@ -94,7 +94,7 @@ describe("macOS simulator", { concurrency: false }, () => {
     const foreground = () => sim.processes().find((p) => p.command.includes("bin/colima start --foreground"));
     const first = foreground();
     assert.ok(first, "colima --foreground is the supervised process");
-    process.kill(first.pid, "SIGTERM"); // colima stops the VM on SIGTERM, exits 0, launchd respawns it
+    sim.signal(first.pid, "SIGTERM", "the test stops colima"); // it stops the VM, exits 0, launchd respawns it
     await waitFor("Docker to go away with the VM", async () => !(await dockerAnswers(socket)));
     await waitFor("Docker back after the respawn", () => dockerAnswers(socket));
     const second = foreground();
@@ -105,8 +105,15 @@ describe("macOS simulator", { concurrency: false }, () => {
     assert.match(printed.stdout, /\tlast exit code = 0\n/);
     // bootout SIGTERMs `su`, which dies without passing it on; colima sits in its own process
     // group, so it and the VM outlive the job (shell_cmds su/su.c). Found here, kept as a fact.
+    sim.clearRecords();
     assert.deepEqual(await unload(label), { code: 0, stdout: "", stderr: "" });
     assert.ok(sim.isAlive(second.pid), "colima outlives the booted-out job");
+    // Every signal is in the record with its sender, its target as it was, and why.
+    const sent = sim.signals().find((sig) => sig.from === "launchd" && sig.name === "SIGTERM");
+    assert.ok(sent, JSON.stringify(sim.signals()));
+    assert.equal(sent.reason, `stopping system/${label}`);
+    assert.match(sent.target, /\/usr\/bin\/su - ops -c /);
+    assert.ok(sent.to > 0 && sent.error === undefined);
     assert.equal(await dockerAnswers(socket), true);
     process.kill(second.pid, "SIGTERM");
     await waitFor("the VM stopped with colima", async () => !(await dockerAnswers(socket)));

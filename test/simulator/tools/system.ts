@@ -191,15 +191,16 @@ export async function su(world: World, argv: string[]): Promise<number> {
  *  signal is recorded with its sender (RecordEntry.signal): the provider's process hygiene runs it. */
 export async function kill(world: World, argv: string[]): Promise<number> {
   let args = [...argv];
-  let name: NodeJS.Signals = "SIGTERM";
+  let name: NodeJS.Signals | 0 = "SIGTERM";
   const usage = () =>
     new ToolExit(
       2,
       "usage: kill [-s signal_name] pid ...\n       kill -l [exit_status]\n       kill -signal_name pid ...\n       kill -signal_number pid ...\n",
     );
-  const byName = (word: string) => {
+  const byName = (word: string): NodeJS.Signals | 0 => {
     const upper = word.toUpperCase().replace(/^SIG/, "");
     const number = /^\d+$/.test(upper) ? Number(upper) : undefined;
+    if (number === 0) return 0; // no signal: is the PID there, and may we signal it?
     const found = (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([n, v]) =>
       number === undefined ? n === `SIG${upper}` : v === number,
     );
@@ -229,7 +230,8 @@ export async function kill(world: World, argv: string[]): Promise<number> {
       status = 1;
       continue;
     }
-    const error = world.signal(Number(word), name, `kill ${argv.join(" ")} as ${world.user}`);
+    const pid = Number(word);
+    const error = name === 0 ? world.mayKill(pid) : world.signal(pid, name, `kill ${argv.join(" ")} as ${world.user}`);
     if (error) {
       process.stderr.write(
         `kill: ${word}: ${error === "EPERM" ? "Operation not permitted" : error === "ESRCH" ? "No such process" : error}\n`,

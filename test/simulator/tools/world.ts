@@ -214,11 +214,8 @@ export class World {
     const leader = Math.abs(pid);
     const command = commandLine(leader);
     const target = command ?? (alive(leader) ? "(no command line)" : "(gone)");
-    let error: string | undefined;
-    // kill(2): a user other than root may signal only their own processes (macOS as POSIX says).
-    const owner = command === undefined ? undefined : simUserOf(leader);
-    if (this.user !== "root" && owner !== undefined && owner !== this.user) error = "EPERM";
-    else
+    let error = this.mayKill(pid);
+    if (!error)
       try {
         process.kill(pid, name);
       } catch (e) {
@@ -228,6 +225,19 @@ export class World {
     if (error) signal.error = error;
     this.record({ tool: "signal", argv: [name, String(pid)], signal });
     return error;
+  }
+
+  /** kill(2) with signal 0: ESRCH when `pid` (negative: a process group) is not there, EPERM when
+   *  this simulated user may not signal it (only root may signal another user's processes, as
+   *  POSIX says and macOS does), else undefined. */
+  mayKill(pid: number): string | undefined {
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code ?? String(e);
+    }
+    const leader = Math.abs(pid);
+    return this.user !== "root" && alive(leader) && simUserOf(leader) !== this.user ? "EPERM" : undefined;
   }
 
   /** Runs `fn` while holding a lock directory (mkdir is atomic); breaks locks older than 10 s. */
