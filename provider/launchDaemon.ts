@@ -402,8 +402,8 @@ exit 75
 }
 
 /** The job's plist (launchd.plist(5)), rendered by the `plist` package: the same inputs give the
- *  same bytes every time. (plist 3.x: 4.x and later are ESM-only, which the program's compiler
- *  turns into a require that fails, and so would the provider text.) */
+ *  same bytes every time. (plist 3.x: 4.x and later are ESM-only, and the program and the
+ *  providers are CommonJS loaded through tsx's require hook: docs/ARCHITECTURE.md §4.) */
 export function renderPlist(inputs: LaunchDaemonInputs): string {
   const { scriptPath } = daemonPaths(inputs);
   const home = hostPath(inputs.host, `/Users/${inputs.host.user}`);

@@ -14,9 +14,10 @@ npx biome check .
 
 # Test files run in parallel, each in its own process with its own dockerd (a lane,
 # test/helpers/services.ts); everything else they use (simulated Macs, stacks, state) is their own.
-# Two at once on two cores: with three, the simulator's own probes (a host agent's ha.sock, 3 s)
-# missed their time under load and the suite flaked (issue 12's closing note); a file still spends
-# part of its time waiting on simulated boots, gates and timeouts (bench/RESULTS.md, "suite").
+# Two at once on two cores: with three, a loaded machine missed deadlines the simulator keeps as the
+# real tools do (lima asks a host agent's ha.sock for 3 s), which is not what the suite tests
+# (commit 2ba0622); a file still spends part of its time waiting on simulated boots, gates and
+# timeouts (bench/RESULTS.md, the suite's row).
 jobs="${COLIMA_PULSE_TEST_JOBS:-2}"
 [[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "COLIMA_PULSE_TEST_JOBS (environment) = \"$jobs\": must be a whole number from 1 to 99"
 

@@ -52,7 +52,8 @@ interface Session {
 }
 
 function session(): Session {
-  // On globalThis: every serialized provider in the plugin process shares it (see host.ts).
+  // On globalThis: every provider in the plugin process shares it, also an earlier version's
+  // by-value text with its own copy of this module (docs/ARCHITECTURE.md §4; see host.ts).
   const g = globalThis as { __colimaPulseSession?: Session };
   g.__colimaPulseSession ??= { held: new Map(), inFlight: 0, engineGone: false, watching: false };
   return g.__colimaPulseSession;

@@ -1,5 +1,5 @@
 // Upgrading colima-pulse on a converged Mac: state written by a version that stored each
-// resource's provider by value (the whole implementation, 40–69 KB), then today's code, which
+// resource's provider by value (the whole implementation, more than 10 KB each: asserted below), then today's code, which
 // stores a reference (provider/lib/byReference.ts). Preview and up change on the Mac only what the
 // new version adds (announced), the stored providers become references, and update, replace,
 // refresh and destroy run today's code.

@@ -397,7 +397,7 @@ export class MacSimulator {
   }
 
   /** A clean reboot: every process told to stop, then launchd boots again. With FileVault on,
-   *  the users' homes are locked until `unlockFileVault()` (the seed's "FileVault" section). */
+   *  the users' homes are locked until `unlockFileVault()` (README "FileVault and unattended reboots"). */
   async reboot(): Promise<void> {
     await this.haltAll(5_000);
     this.lockIfFileVault();
