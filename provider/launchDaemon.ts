@@ -530,6 +530,10 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
 
 // ---- executor -----------------------------------------------------------------------------
 
+/** The supervisor as a (re)start leaves it: running, its counts removed. Stored so that the next
+ *  run's look at a healthy supervisor matches state. */
+const FRESH: SupervisorSeen = { running: true, failedStarts: 0, hungStops: 0 };
+
 export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs, olds?: LaunchDaemonOutputs): Promise<LaunchDaemonOutputs> {
   const { plistPath, scriptPath, scriptDir } = daemonPaths(inputs);
   const plist = renderPlist(inputs);
@@ -560,7 +564,8 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
       say(inputs, `${target} was not running: restarted it`);
       started = new Date().toISOString();
     }
-    return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
+    const supervisor = started === olds?.started ? inputs.supervisor : FRESH;
+    return { ...inputs, supervisor, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
   }
   await withLock("launchctl", async () => {
     if (await isLoaded(mac, target)) return;
@@ -574,7 +579,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   });
   say(inputs, `${target} loaded: supervising profile ${inputs.profile} as ${inputs.host.user}`);
   const started = new Date().toISOString();
-  return { ...inputs, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
+  return { ...inputs, supervisor: FRESH, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
