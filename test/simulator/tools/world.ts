@@ -3,7 +3,7 @@
 // (record.jsonl). All paths the tools print or accept are real paths on this machine under the
 // root ("<root>/opt/homebrew"), so the provider reaches them with the same code it uses on a Mac
 // with hostRoot "/" (README.md, "Paths").
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export interface SimUser {
@@ -240,17 +240,23 @@ export class World {
     return this.user !== "root" && alive(leader) && simUserOf(leader) !== this.user ? "EPERM" : undefined;
   }
 
-  /** Runs `fn` while holding a lock directory (mkdir is atomic); breaks locks older than 10 s. */
+  /** Runs `fn` while holding a lock directory (mkdir is atomic) that names its holder's PID. A lock
+   *  whose holder is dead (a tool killed in a power cut) is broken; a live holder is waited for, however
+   *  slow a loaded machine makes it (a deadline would break a live holder's lock and lose its update). */
   locked<T>(name: string, fn: () => T): T {
     const lock = join(this.simDir, `${name}.lock`);
-    const deadline = Date.now() + 10_000;
     for (;;) {
       try {
         mkdirSync(lock);
+        writeFileSync(join(lock, "pid"), String(process.pid));
         break;
-      } catch {
-        if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
-        sleepSync(5);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        const holder = Number.parseInt(readIfThere(join(lock, "pid")) ?? "", 10);
+        // No PID yet: a holder between mkdir and its write, or one killed right there (then old).
+        const dead = Number.isInteger(holder) ? !alive(holder) : Date.now() - mtimeOf(lock) > 10_000;
+        if (dead) rmSync(lock, { recursive: true, force: true });
+        else sleepSync(5);
       }
     }
     try {
@@ -276,6 +282,15 @@ export function readIfThere(file: string): string | undefined {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
+  }
+}
+
+/** A path's modification time in ms, or now when it is gone. */
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Date.now();
   }
 }
 
