@@ -21,6 +21,18 @@ npx biome check .
 jobs="${COLIMA_PULSE_TEST_JOBS:-2}"
 [[ "$jobs" =~ ^[1-9][0-9]?$ ]] || die "COLIMA_PULSE_TEST_JOBS (environment) = \"$jobs\": must be a whole number from 1 to 99"
 
+# Linux's default of 32768 PIDs wraps within minutes here (every simulated tool is a process), and a
+# PID that a stale pid file or a shell variable still names is then some other test's process: on a
+# Mac (99999 PIDs, few new processes) that takes far longer than any run. Give the suite room.
+pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null || echo 0)
+if [ "$pid_max" -gt 0 ] && [ "$pid_max" -lt 4194304 ]; then
+  if { echo 4194304 >/proc/sys/kernel/pid_max; } 2>/dev/null; then
+    say "kernel.pid_max: $pid_max -> 4194304 (PIDs are not handed out again during the run)"
+  else
+    say "kernel.pid_max is $pid_max and cannot be raised here (not root?): PIDs may be reused during the run"
+  fi
+fi
+
 say "starting test services (dockerd ×$jobs, registry)"
 trap 'test/services/services.sh stop' EXIT
 envfile="$(COLIMA_PULSE_TEST_LANES="$jobs" test/services/services.sh start)"

@@ -446,7 +446,8 @@ export class MacSimulator {
 
   /** An unrelated long-running process (to stand in for a PID reused after a power cut). */
   startUnrelatedProcess(): number {
-    const child = spawn("sleep", ["3600"], { detached: true, stdio: "ignore" });
+    // The operator's own process: the strict case, one that lima, running as the operator, may signal.
+    const child = spawn("sleep", ["3600"], { detached: true, stdio: "ignore", env: { ...process.env, SIM_USER: this.operator } });
     child.unref();
     this.unrelated.push(child.pid as number);
     // The simulated tools may signal it (as a Mac's would a reused PID), and nothing else of this machine.

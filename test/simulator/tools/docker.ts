@@ -77,7 +77,10 @@ function exec(world: World, cli: string, argv: string[], extra: { uid?: number; 
   return new Promise((done) => {
     const child = spawn(cli, argv, { stdio: "inherit", env: extra.env ?? process.env, uid: extra.uid, gid: extra.gid });
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const)
-      process.on(sig, () => child.pid && world.signal(child.pid, sig, `relaying the ${sig} it received to the docker CLI`));
+      process.on(sig, () => {
+        if (child.pid && child.exitCode === null && child.signalCode === null)
+          world.signal(child.pid, sig, `relaying the ${sig} it received to the docker CLI`, { child: true });
+      });
     child.on("error", (e) => {
       process.stderr.write(`docker: ${e.message}\n`);
       done(127);

@@ -298,7 +298,7 @@ export class Launchd {
     const child = job.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    if (child.pid) this.world.signal(child.pid, "SIGTERM", `stopping ${job.domain}/${job.def.Label}`);
+    if (child.pid) this.world.signal(child.pid, "SIGTERM", `stopping ${job.domain}/${job.def.Label}`, { child: true });
     const timeoutMs = (job.def.ExitTimeOut ?? DEFAULT_EXIT_TIMEOUT) * 1000;
     const killed = sleep(timeoutMs).then(() => {
       if (child.exitCode === null && child.signalCode === null && child.pid)

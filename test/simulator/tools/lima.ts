@@ -25,7 +25,7 @@ import {
 import { request } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
-import { alive, forever, isSimProcess, readIfThere, sleep, ToolExit, type World, writeAtomic } from "./world";
+import { alive, forever, readIfThere, sleep, ToolExit, type World, writeAtomic } from "./world";
 
 /** What colima writes into lima.yaml (here in JSON form, which is valid YAML). */
 export interface LimaConfig {
@@ -249,11 +249,11 @@ export async function reconcile(world: World, home: string, newInst: string): Pr
   if (pid === 0) return;
   // usernet.Stop: SIGINT (to whatever the PID is now), up to 5 s, then SIGKILL.
   const why = `usernet.Stop: no running instance uses user-v2 (reconcile ${newInst ? `for ${newInst}` : "after a stop"})`;
-  if (isSimProcess(world, pid)) world.signal(pid, "SIGINT", why);
+  world.signal(pid, "SIGINT", why);
   const deadline = Date.now() + 5_000;
   while (readPidFile(net.pidFile) !== 0) {
     if (Date.now() > deadline) {
-      if (isSimProcess(world, pid)) world.signal(pid, "SIGKILL", `${why}, and it did not exit within 5 s`);
+      world.signal(pid, "SIGKILL", `${why}, and it did not exit within 5 s`);
       break;
     }
     await sleep(500);
@@ -355,7 +355,7 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     for (const s of servers) s.close();
     // A stopped QEMU cannot act on a shutdown request; lima then kills it (qemu_driver.go killQEMU).
     if (vm?.pid && vm.exitCode === null && vm.signalCode === null)
-      world.signal(vm.pid, stopped(vm.pid) ? "SIGKILL" : "SIGTERM", `host agent of ${id} shutting down: its qemu`);
+      world.signal(vm.pid, stopped(vm.pid) ? "SIGKILL" : "SIGTERM", `host agent of ${id} shutting down: its qemu`, { child: true });
     rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
     for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
     rmSync(cfg.dockerSocket, { force: true });

@@ -94,7 +94,10 @@ export async function fdesetup(world: World, argv: string[]): Promise<number> {
 function runAs(world: World, argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(argv[0] as string, argv.slice(1), { env, cwd, stdio: "inherit" });
-    const relay = (sig: NodeJS.Signals) => child.pid && world.signal(child.pid, sig, `relaying the ${sig} it received to ${argv[0]}`);
+    const relay = (sig: NodeJS.Signals) => {
+      if (child.pid && child.exitCode === null && child.signalCode === null)
+        world.signal(child.pid, sig, `relaying the ${sig} it received to ${argv[0]}`, { child: true });
+    };
     for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, relay);
     child.on("error", (e) => {
       process.stderr.write(`${argv[0]}: ${e.message}\n`);

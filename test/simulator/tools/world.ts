@@ -3,7 +3,7 @@
 // (record.jsonl). All paths the tools print or accept are real paths on this machine under the
 // root ("<root>/opt/homebrew"), so the provider reaches them with the same code it uses on a Mac
 // with hostRoot "/" (README.md, "Paths").
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export interface SimUser {
@@ -209,12 +209,17 @@ export class World {
   }
 
   /** kill(2) that leaves a trace: sends `name` to `pid` (negative: its process group) and records
-   *  who sent it to what and why. Returns kill(2)'s error code (ESRCH, EPERM), or undefined. */
-  signal(pid: number, name: NodeJS.Signals, reason: string): string | undefined {
+   *  who sent it to what and why. Returns kill(2)'s error code (ESRCH, EPERM), or undefined.
+   *  Only this simulated Mac's processes are reached: every simulated Mac of a test run shares one
+   *  PID space, and a PID in a stale file may already be another Mac's process (kill(2) of a PID
+   *  that is not on this Mac: ESRCH). `child`: the target is the sender's own live child, whatever
+   *  its command line. */
+  signal(pid: number, name: NodeJS.Signals, reason: string, options: { child?: boolean } = {}): string | undefined {
     const leader = Math.abs(pid);
     const command = commandLine(leader);
     const target = command ?? (alive(leader) ? "(no command line)" : "(gone)");
     let error = this.mayKill(pid);
+    if (!error && !options.child && !this.isMine(pid)) error = "ESRCH";
     if (!error)
       try {
         process.kill(pid, name);
@@ -225,6 +230,20 @@ export class World {
     if (error) signal.error = error;
     this.record({ tool: "signal", argv: [name, String(pid)], signal });
     return error;
+  }
+
+  /** Whether `pid` (negative: a process group, by its members) is a process of this simulated Mac. */
+  private isMine(pid: number): boolean {
+    if (pid > 0) return isSimProcess(this, pid);
+    for (const entry of readdirSync("/proc")) {
+      const member = Number(entry);
+      if (!Number.isInteger(member)) continue;
+      const stat = readIfThere(`/proc/${member}/stat`);
+      // "pid (comm) state ppid pgrp …": the group follows the last ")".
+      const pgrp = stat ? Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) : 0;
+      if (pgrp === -pid && isSimProcess(this, member)) return true;
+    }
+    return false;
   }
 
   /** kill(2) with signal 0: ESRCH when `pid` (negative: a process group) is not there, EPERM when
