@@ -1,7 +1,7 @@
 // The full-reset and restore decisions as the program reads them from the environment npm run reset and npm run restore set.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { readResetDecision, readRestoreDecision } from "../../stacks/commandLineDecisions";
+import { DECISION_VALID_MINUTES, readResetDecision, readRestoreDecision, readUpgradeDecision } from "../../stacks/commandLineDecisions";
 import { ConfigError } from "../../stacks/config";
 
 const now = new Date("2026-11-30T08:30:00Z");
@@ -97,5 +97,118 @@ describe("readRestoreDecision", () => {
       refused({ COLIMA_PULSE_RESTORE: "/b/20261129T120000Z-default", COLIMA_PULSE_RESTORE_ID: "20261129T000000Z" })[0] ?? "",
       /valid for 60 minutes/,
     );
+  });
+});
+
+describe("a decision's id and age (every decision)", () => {
+  const reset = (id: string) => problems({ COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_RESET_ID: id });
+  const stale = (id: string) => [
+    `COLIMA_PULSE_RESET_ID (environment, set by npm run reset) = "${id}": a decision is valid for 60 minutes after it was made; run npm run reset again`,
+  ];
+  const malformed = (id: string) => [
+    `COLIMA_PULSE_RESET_ID (environment, set by npm run reset) = "${id}": must be the UTC time of the decision as YYYYMMDDTHHMMSSZ (run npm run reset)`,
+  ];
+
+  it("valid for exactly 60 minutes, and up to 5 minutes ahead of this clock", () => {
+    assert.equal(DECISION_VALID_MINUTES, 60);
+    // now is 2026-11-30T08:30:00Z
+    for (const id of ["20261130T073000Z", "20261130T083000Z", "20261130T083459Z", "20261130T083500Z"]) assert.deepEqual(reset(id), [], id);
+    for (const id of ["20261130T072959Z", "20261130T083501Z", "20261129T083000Z"]) assert.deepEqual(reset(id), stale(id), id);
+  });
+
+  it("the whole value is the time: nothing before or after it", () => {
+    for (const id of ["x20261130T080000Z", "20261130T080000Zx", "20261130T080000", "2026-11-30T08:00:00Z", " 20261130T080000Z"])
+      assert.deepEqual(reset(id), malformed(id), id);
+  });
+
+  it("the fields are read as year, month, day, hour, minute, second (UTC)", () => {
+    // 2026-11-30T07:31:00Z is 59 minutes before now; a month or day off by one is days away.
+    assert.deepEqual(reset("20261130T073100Z"), []);
+    assert.deepEqual(reset("20261030T083000Z"), stale("20261030T083000Z"));
+    assert.deepEqual(reset("20261129T083000Z"), stale("20261129T083000Z"));
+    assert.deepEqual(reset("20261130T093000Z"), stale("20261130T093000Z"));
+    assert.deepEqual(reset("20261130T083100Z"), []);
+    assert.deepEqual(reset("20261130T083001Z"), []);
+    assert.deepEqual(reset("20251130T083000Z"), stale("20251130T083000Z"));
+  });
+});
+
+describe("readResetDecision: details", () => {
+  it("an empty COLIMA_PULSE_FULL_RESET is no decision", () => {
+    assert.equal(readResetDecision({ COLIMA_PULSE_FULL_RESET: "", COLIMA_PULSE_RESET_ID: "yesterday" }, "default", "/b", now), undefined);
+  });
+
+  it("the backup folder is inside BACKUP_DIR_BASE however many slashes end it", () => {
+    const env = { COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_RESET_ID: "20261130T080000Z", COLIMA_PULSE_BACKUP: "move" };
+    assert.equal(readResetDecision(env, "default", "/Users/ops/backups///", now)?.folder, "/Users/ops/backups/20261130T080000Z-default");
+  });
+
+  it("the ConfigError lists every problem under one heading", () => {
+    assert.throws(
+      () => readResetDecision({ COLIMA_PULSE_FULL_RESET: "work" }, "default", "/b", now),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message ===
+          "Invalid colima-pulse configuration (nothing was run):\n" +
+            ' - COLIMA_PULSE_FULL_RESET (environment, set by npm run reset) = "work": names another profile than this stack\'s COLIMA_PROFILE (default)\n' +
+            ' - COLIMA_PULSE_RESET_ID (environment, set by npm run reset) = "": must be the UTC time of the decision as YYYYMMDDTHHMMSSZ (run npm run reset)',
+    );
+  });
+});
+
+describe("readUpgradeDecision", () => {
+  const upgrade = (env: NodeJS.ProcessEnv): string[] | string | undefined => {
+    try {
+      return readUpgradeDecision(env, now);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+  };
+
+  it("no decision, or an empty one: no upgrade", () => {
+    assert.equal(upgrade({}), undefined);
+    assert.equal(upgrade({ COLIMA_PULSE_UPGRADE_ID: "" }), undefined);
+  });
+
+  it("a decision of the last hour: its id", () => {
+    assert.equal(upgrade({ COLIMA_PULSE_UPGRADE_ID: "20261130T080000Z" }), "20261130T080000Z");
+  });
+
+  it("a malformed or old id is refused, naming npm run upgrade", () => {
+    assert.deepEqual(upgrade({ COLIMA_PULSE_UPGRADE_ID: "now" }), [
+      'COLIMA_PULSE_UPGRADE_ID (environment, set by npm run upgrade) = "now": must be the UTC time of the decision as YYYYMMDDTHHMMSSZ (run npm run upgrade)',
+    ]);
+    assert.deepEqual(upgrade({ COLIMA_PULSE_UPGRADE_ID: "20261130T060000Z" }), [
+      'COLIMA_PULSE_UPGRADE_ID (environment, set by npm run upgrade) = "20261130T060000Z": a decision is valid for 60 minutes after it was made; run npm run upgrade again',
+    ]);
+  });
+});
+
+describe("readRestoreDecision: details", () => {
+  const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/Users/ops/backups//", (p) => `/sim${p}`, now);
+  const refused = (env: NodeJS.ProcessEnv): string[] => {
+    try {
+      read(env);
+    } catch (e) {
+      if (e instanceof ConfigError) return e.problems;
+      throw e;
+    }
+    return [];
+  };
+  const id = "20261130T080000Z";
+  const where = (v: string) => `COLIMA_PULSE_RESTORE (environment, set by npm run restore) = ${JSON.stringify(v)}`;
+
+  it("an empty COLIMA_PULSE_RESTORE is no decision", () => {
+    assert.equal(read({ COLIMA_PULSE_RESTORE: "", COLIMA_PULSE_RESTORE_ID: "never" }), undefined);
+  });
+
+  it("the exact words of each refusal", () => {
+    const folder = "/b/20261129T120000Z-work";
+    assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: "soon", COLIMA_PULSE_FULL_RESET: "default" }), [
+      `${where(folder)}: a run is a full reset or a restore, not both`,
+      `${where(folder)}: is not a backup of profile default (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-default (a full reset) or <YYYYMMDDTHHMMSSZ>-default-before-restore; \`npm run fleet -- status\` lists them`,
+      'COLIMA_PULSE_RESTORE_ID (environment, set by npm run restore) = "soon": must be the UTC time of the decision as YYYYMMDDTHHMMSSZ (run npm run restore)',
+    ]);
   });
 });
