@@ -196,7 +196,6 @@ describe("readRestoreDecision: details", () => {
     }
     return [];
   };
-  const id = "20261130T080000Z";
   const where = (v: string) => `COLIMA_PULSE_RESTORE (environment, set by npm run restore) = ${JSON.stringify(v)}`;
 
   it("an empty COLIMA_PULSE_RESTORE is no decision", () => {
