@@ -148,3 +148,104 @@ describe("Colima's files", () => {
     ]);
   });
 });
+
+describe("planAdoption: details", () => {
+  it("a profile that never started: what is unknown said as such", () => {
+    const never = profile({
+      vmType: "",
+      runtime: "",
+      arch: "",
+      cpus: undefined,
+      memoryGiB: undefined,
+      diskGiB: undefined,
+      diskBytesUsed: undefined,
+    });
+    const plan = planAdoption(survey({ profiles: [never], versions: {} }), wanted);
+    assert.deepEqual(plan.findings, [
+      "profile default: vm type (never started), runtime ?, arch ?, stopped, data disk uses unknown",
+      "installed: none of colima, lima, qemu, docker",
+    ]);
+    assert.deepEqual(plan.will, ["provision profile default on QEMU with the Docker runtime, supervised by com.colima-pulse.colima"]);
+    assert.equal(plan.found, never);
+  });
+
+  it("only the sizes Colima recorded are described", () => {
+    const plan = planAdoption(
+      survey({ profiles: [profile({ cpus: undefined, diskGiB: undefined, diskBytesUsed: 1536 * 1024 ** 2 })] }),
+      wanted,
+    );
+    assert.equal(
+      plan.findings[0],
+      "profile default: vm type qemu, runtime docker, arch aarch64, 2 GiB memory, stopped, data disk uses 1.5 GiB",
+    );
+  });
+
+  it("a managed Mac is named by its LaunchDaemon", () => {
+    const plan = planAdoption(survey({ managed: true }), wanted);
+    assert.deepEqual(plan.findings, [
+      "no Colima profile",
+      "colima-pulse's LaunchDaemon com.colima-pulse.colima",
+      "installed: colima 0.10.3, lima 1.2.1",
+    ]);
+  });
+
+  it("Colima's names: colima-x is profile x, another name is itself", () => {
+    const profiles = [profile(), profile({ name: "work" }), profile({ name: "x-colima-y" })];
+    assert.equal(planAdoption(survey({ profiles }), { ...wanted, profile: "colima-work" }).found?.name, "work");
+    assert.equal(planAdoption(survey({ profiles }), { ...wanted, profile: "work" }).found?.name, "work");
+    assert.equal(planAdoption(survey({ profiles }), { ...wanted, profile: "x-colima-y" }).found?.name, "x-colima-y");
+    assert.equal(planAdoption(survey({ profiles: [profile()] }), { ...wanted, profile: "other" }).found, undefined);
+  });
+
+  it("a reset where no profile exists names none, or every one found", () => {
+    assert.equal(
+      planAdoption(survey(), wanted, reset).refusal,
+      "npm run reset: profile default does not exist on this Mac (no Colima profile); there is nothing to reset. `npm run converge` provisions it.",
+    );
+    assert.equal(
+      planAdoption(survey({ profiles: [profile({ name: "a" }), profile({ name: "b" })] }), wanted, reset).refusal,
+      "npm run reset: profile default does not exist on this Mac (found: a, b); there is nothing to reset. `npm run converge` provisions it.",
+    );
+  });
+
+  it("a reset of a stopped profile stops nothing", () => {
+    const plan = planAdoption(survey({ profiles: [profile()] }), wanted, reset);
+    assert.equal(plan.will[0], `FULL RESET: move profile default's state (data disk 3.0 GiB) into ${reset.folder}:`);
+  });
+
+  it("adopting a stopped profile of the declared size: nothing to stop, nothing to change", () => {
+    const plan = planAdoption(survey({ profiles: [profile()] }), { ...wanted, cpus: 2, memory: 2, disk: 100 });
+    assert.equal(plan.refusal, undefined);
+    assert.deepEqual(plan.will, ["adopt profile default in place: its VM, images and volumes stay; no provisioning start"]);
+  });
+
+  it("each size that differs, and only those; a size Colima did not record is not compared", () => {
+    const memory = planAdoption(survey({ profiles: [profile()] }), { ...wanted, cpus: 2, memory: 8, disk: 100 });
+    assert.deepEqual(memory.will, [
+      "adopt profile default in place: its VM, images and volumes stay; no provisioning start; memory 2 -> 8 GiB when the LaunchDaemon starts it",
+    ]);
+    const unrecorded = planAdoption(survey({ profiles: [profile({ cpus: undefined, memoryGiB: undefined, diskGiB: undefined })] }), wanted);
+    assert.deepEqual(unrecorded.will, ["adopt profile default in place: its VM, images and volumes stay; no provisioning start"]);
+    const all = planAdoption(survey({ profiles: [profile()] }), { ...wanted, cpus: 6, memory: 12, disk: 200 });
+    assert.deepEqual(all.will, [
+      "adopt profile default in place: its VM, images and volumes stay; no provisioning start; CPUs 2 -> 6, memory 2 -> 12 GiB, disk grows 100 -> 200 GiB when the LaunchDaemon starts it",
+    ]);
+  });
+
+  it("sizes given as secrets are never written into the plan", () => {
+    const plan = planAdoption(survey({ profiles: [profile({ diskGiB: 150 })] }), {
+      ...wanted,
+      cpus: 6,
+      memory: 12,
+      disk: 200,
+      secret: ["cpus", "memory", "disk"],
+    });
+    assert.deepEqual(plan.will, [
+      "adopt profile default in place: its VM, images and volumes stay; no provisioning start; CPUs 2 -> [secret], memory 2 -> [secret] GiB, disk grows 150 -> [secret] GiB when the LaunchDaemon starts it",
+    ]);
+    assert.equal(
+      planAdoption(survey({ profiles: [profile({ diskGiB: 300 })] }), { ...wanted, secret: ["disk"] }).refusal,
+      "COLIMA_DISK [secret] is smaller than profile default's disk (300 GiB), and Lima cannot shrink a disk: set COLIMA_DISK to 300 or more to adopt it (or `npm run reset` for a new, smaller disk).",
+    );
+  });
+});
