@@ -132,3 +132,47 @@ describe("one schema: the program and the providers agree on every setting", () 
     }
   }
 });
+
+describe("the schema's own edges (provider/lib/settingsSchema.ts)", () => {
+  const s = settingSchemas(z);
+  const message = (key: SettingKey, value: unknown) => s[key].safeParse(value).error?.issues[0]?.message;
+
+  it("a launchd label is reverse-DNS from its first character to its last", () => {
+    for (const label of ["com.example.colima", "a.b", "com.example-x.colima2"]) assert.equal(message("LABEL", label), undefined, label);
+    for (const label of [" com.example.colima", "$(id).example.colima", "-com.example", "com.example.", "com..example", "com"])
+      assert.equal(message("LABEL", label), "must be a reverse-DNS launchd label such as com.example.colima", label);
+  });
+
+  it("PRUNE_MODE: dangling, images or system", () => {
+    for (const mode of ["dangling", "images", "system"]) assert.equal(message("PRUNE_MODE", mode), undefined, mode);
+    for (const mode of ["", "all", "Images"]) assert.equal(message("PRUNE_MODE", mode), "must be one of dangling, images, system", mode);
+  });
+
+  it("API_HANG_SECONDS: 0 turns it off, else 10 seconds to a day", () => {
+    for (const n of [0, 10, 11, 86400]) assert.equal(message("API_HANG_SECONDS", n), undefined, String(n));
+    for (const n of [1, 9])
+      assert.equal(message("API_HANG_SECONDS", n), "must be 0 (off) or a whole number of seconds from 10 to 86400", String(n));
+  });
+
+  it("DOCKER_SOCKET_GROUP: never wheel or everyone", () => {
+    for (const group of ["wheel", "everyone"])
+      assert.equal(message("DOCKER_SOCKET_GROUP", group), "must not be wheel or everyone: name a group made for Docker's users", group);
+    for (const group of ["docker", "_docker", "staff"]) assert.equal(message("DOCKER_SOCKET_GROUP", group), undefined, group);
+  });
+
+  it("HOMEBREW_USER: a short user name, never root", () => {
+    assert.equal(message("HOMEBREW_USER", "root"), "must not be root: Homebrew refuses to run as root");
+    assert.equal(message("HOMEBREW_USER", "_ops.a-1"), undefined);
+    assert.equal(message("HOMEBREW_USER", `a${"b".repeat(31)}`), undefined);
+    assert.equal(message("HOMEBREW_USER", `a${"b".repeat(32)}`), "must be a macOS short user name (lower-case letters, digits, _ . -)");
+  });
+
+  it("paths: absolute, spaces only where a shell is never involved, never ..", () => {
+    assert.equal(message("LOG_PATH", "/var/log/my colima/x@y+z.log"), undefined);
+    assert.equal(message("LOG_PATH", "/"), undefined);
+    assert.equal(message("LOG_PATH", "/var/log/a..b/c"), undefined);
+    assert.equal(message("BACKUP_DIR_BASE", "/Users/ops/.."), "must not contain '..'");
+    assert.equal(message("SSH_IDENTITY_FILE", "/Users/ops/.ssh/id_ed25519"), undefined);
+    assert.equal(message("SSH_KNOWN_HOSTS_FILE", "/etc/ssh known"), "must be an absolute path of letters, digits and ._@+- (no spaces)");
+  });
+});
