@@ -238,3 +238,250 @@ describe("settings: reading the layers", () => {
     );
   });
 });
+
+describe("settings: details of reading values", () => {
+  const user = { HOMEBREW_USER: "ops" };
+
+  it("numbers given as text: digits (with spaces around, or .0), nothing JavaScript would also read as a number", () => {
+    const cpus = (v: unknown) => resolveSettings([stack({ ...user, COLIMA_CPUS: v })]).settings.COLIMA_CPUS;
+    assert.equal(cpus(" 4 "), 4);
+    assert.equal(cpus("2.00"), 2);
+    assert.equal(cpus(6), 6);
+    for (const v of ["0x10", "+5", "5e1", "1e3", "4x", "x4", "Infinity", [4]])
+      assert.deepEqual(
+        settingsProblems([stack({ ...user, COLIMA_CPUS: v })]),
+        [`COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = ${JSON.stringify(v)}: must be a whole number from 1 to 64`],
+        JSON.stringify(v),
+      );
+  });
+
+  it("the seed's spellings of a flag", () => {
+    const flag = (v: unknown) => resolveSettings([dotenv({ ...user, PRUNE_DOCKER_AFTER_START: v })]).settings.PRUNE_DOCKER_AFTER_START;
+    assert.deepEqual(["true", "false", "1", "0", "yes", "no", true, false].map(flag), [true, false, true, false, true, false, true, false]);
+    for (const v of ["", "on", "TRUE", 1])
+      assert.equal(settingsProblems([dotenv({ ...user, PRUNE_DOCKER_AFTER_START: v })]).length, 1, JSON.stringify(v));
+  });
+
+  it("a value of only spaces is empty", () => {
+    assert.deepEqual(settingsProblems([stack({ ...user, LABEL: "   " })]), [
+      'LABEL (stack: stacks/Pulumi.mac1.yaml) = "   ": must not be empty',
+    ]);
+  });
+
+  it("the default log: colima.log for the default label, <LABEL>.log for another", () => {
+    assert.equal(resolveSettings([stack(user)]).settings.LOG_PATH, "/var/log/colima-pulse/colima.log");
+    assert.equal(
+      resolveSettings([stack({ ...user, LABEL: "com.example.work" })]).settings.LOG_PATH,
+      "/var/log/colima-pulse/com.example.work.log",
+    );
+    assert.equal(resolveSettings([stack({ ...user, LOG_PATH: "/var/log/x.log" })]).settings.LOG_PATH, "/var/log/x.log");
+  });
+
+  it("every danger switch of the seed is refused by name", () => {
+    const names = [
+      "FULL_RESET",
+      "FORCE_YES",
+      "NO_CONFIRM",
+      "RESET_REQUIRE_CONFIRM",
+      "RESET_CONFIRM_TOKEN",
+      "CONFIRM_TOKEN",
+      "RESET_BACKUP_MODE",
+      "BACKUP_MODE",
+      "BACKUP",
+    ];
+    assert.deepEqual(
+      settingsProblems([stack({ ...user, ...Object.fromEntries(names.map((n) => [n, "1"])) })]),
+      names.map(
+        (n) =>
+          `${n} (stack: stacks/Pulumi.mac1.yaml) = "1": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
+      ),
+    );
+  });
+
+  it("the error lists every problem on its own line under one heading", () => {
+    assert.throws(
+      () => resolveSettings([stack({ COLIMA_CPUS: 0 })]),
+      (e: unknown) =>
+        e instanceof Error &&
+        e.message ===
+          "Invalid colima-pulse configuration (nothing was run):\n" +
+            " - HOMEBREW_USER (no layer sets it): is required\n" +
+            " - COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = 0: must be a whole number from 1 to 64",
+    );
+  });
+
+  it("SSH_PORT, SSH_IDENTITY_FILE and SSH_KNOWN_HOSTS_FILE apply only with SSH_HOST: named in the last layer that set them", () => {
+    const without = (key: string) =>
+      `${key} (stack: stacks/Pulumi.mac1.yaml) = ${key === "SSH_PORT" ? "2222" : '"/etc/k"'}: applies only with SSH_HOST, which no layer sets (without it this Mac is the machine running Pulumi)`;
+    assert.deepEqual(
+      settingsProblems([
+        project({ ...user, SSH_PORT: 22 }),
+        dotenv({ SSH_PORT: "2200" }),
+        stack({ SSH_PORT: 2222, SSH_IDENTITY_FILE: "/etc/k", SSH_KNOWN_HOSTS_FILE: "/etc/k" }),
+      ]),
+      [without("SSH_PORT"), without("SSH_IDENTITY_FILE"), without("SSH_KNOWN_HOSTS_FILE")],
+    );
+    const r = resolveSettings([stack({ ...user, SSH_HOST: "ops@mac-07", SSH_PORT: 2222 })]);
+    assert.deepEqual([r.settings.SSH_HOST, r.settings.SSH_PORT], ["ops@mac-07", 2222]);
+  });
+
+  it("a LOG_PATH with a space cannot be rotated by newsyslog: refused unless rotation is off", () => {
+    assert.deepEqual(
+      settingsProblems([
+        project({ ...user, LOG_PATH: "/var/log/a b.log" }),
+        dotenv({ LOG_PATH: "/var/log/c d.log" }),
+        stack({ LOG_PATH: "/var/log/e f.log" }),
+      ]),
+      [
+        'LOG_PATH (stack: stacks/Pulumi.mac1.yaml) = "/var/log/e f.log": has a space, which newsyslog.conf(5) cannot name (its fields are separated by white space); choose a path without spaces, or set LOG_ROTATE_COUNT=0 to rotate the log yourself',
+      ],
+    );
+    assert.equal(
+      resolveSettings([stack({ ...user, LOG_PATH: "/var/log/e f.log", LOG_ROTATE_COUNT: 0 })]).settings.LOG_PATH,
+      "/var/log/e f.log",
+    );
+  });
+
+  it("secrets: only what was given as a secret, and the defaults made from a secret", () => {
+    assert.deepEqual(resolveSettings([stack({ ...user, LABEL: "com.example.work" })]).secrets, []);
+    const secret = (values: Record<string, unknown>, secrets: string[]) =>
+      resolveSettings([{ layer: "stack", file: "stacks/Pulumi.mac1.yaml", values, secrets }]).secrets.sort();
+    assert.deepEqual(secret({ ...user, LABEL: "com.example.work" }, ["LABEL"]), ["LABEL", "LOG_PATH"]);
+    assert.deepEqual(secret({ ...user, LABEL: "com.example.work", LOG_PATH: "/var/log/com.example.work.log" }, ["LABEL"]), ["LABEL"]);
+    assert.deepEqual(secret({ ...user, LABEL: "com.colima-pulse.colima" }, ["LABEL"]), ["LABEL"]);
+    assert.deepEqual(secret(user, ["HOMEBREW_USER"]), ["BACKUP_DIR_BASE", "HOMEBREW_USER"]);
+    assert.deepEqual(secret({ ...user, BACKUP_DIR_BASE: "/b" }, ["HOMEBREW_USER"]), ["HOMEBREW_USER"]);
+    assert.deepEqual(secret({ ...user, COLIMA_CPUS: 3 }, ["COLIMA_CPUS"]), ["COLIMA_CPUS"]);
+  });
+
+  it("an unknown setting: a case variant, a near miss or a prefix is suggested, anything else is not", () => {
+    const suggestion = (key: string) =>
+      /unknown setting(?: \(did you mean ([A-Z_]+)\?\))?; allowed: /.exec(settingsProblems([stack({ ...user, [key]: "1" })])[0] ?? "")?.[1];
+    assert.equal(suggestion("ssh_port"), "SSH_PORT");
+    assert.equal(suggestion("SSH_PORX"), "SSH_PORT");
+    assert.equal(suggestion("LABELS"), "LABEL");
+    assert.equal(suggestion("WAIT_SOCKET"), "WAIT_SOCKET_MAX");
+    assert.equal(suggestion("SSH_"), "SSH_HOST");
+    assert.equal(suggestion("SSH"), undefined);
+    assert.equal(suggestion("XXABE"), undefined);
+    assert.equal(suggestion("ABCDEFGHIJK"), undefined);
+    assert.equal(suggestion("TOTALLY_UNRELATED"), undefined);
+    assert.match(
+      settingsProblems([stack({ ...user, SSH: "1" })])[0] ?? "",
+      /^SSH \(stack: stacks\/Pulumi\.mac1\.yaml\) = "1": unknown setting; allowed: HOMEBREW_USER, /,
+    );
+  });
+});
+
+describe("settings: details of the .env file", () => {
+  const cases: [string, string, Record<string, string>][] = [
+    ["two spaces after export", "export  HOMEBREW_USER=ops\n", { HOMEBREW_USER: "ops" }],
+    ["spaces around =", "COLIMA_CPUS = 4\n", { COLIMA_CPUS: "4" }],
+    ["KEY: value", "HOMEBREW_USER: ops\n", { HOMEBREW_USER: "ops" }],
+    ["a line of spaces", "HOMEBREW_USER=ops\n   \t\nCOLIMA_CPUS=2\n", { HOMEBREW_USER: "ops", COLIMA_CPUS: "2" }],
+  ];
+  for (const [what, text, values] of cases) it(`.env: ${what}`, () => assert.deepEqual(parseDotenv(text, ".env").values, values));
+
+  it(".env: a line that starts with anything but a key is refused, naming file and line", () => {
+    for (const line of ["$HOMEBREW_USER=ops", '"HOMEBREW_USER"=ops', "!X=1", "KEY:value"])
+      assert.throws(
+        () => parseDotenv(`A=1\n${line}\n`, ".env"),
+        (e: unknown) =>
+          e instanceof Error &&
+          e.message ===
+            `Invalid colima-pulse configuration (nothing was run):\n - .env:2: dotenv cannot read this line (expected KEY=value): ${JSON.stringify(line)}`,
+        line,
+      );
+  });
+});
+
+describe("settings: details of reading the layers", () => {
+  function dir(files: Record<string, string>): string {
+    const d = mkdtempSync(join(tmpdir(), "cpulse-config-"));
+    mkdirSync(join(d, "stacks"));
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
+    return d;
+  }
+  const PROJECT = "name: colima-pulse\nstackConfigDir: stacks\nconfig:\n  WAIT_QEMU_MAX: 30\n";
+
+  it("no .env and no stack file: the project layer only", () => {
+    assert.deepEqual(readLayers(dir({ "Pulumi.yaml": PROJECT }), "mac1"), [
+      { layer: "project", file: "Pulumi.yaml", values: { WAIT_QEMU_MAX: 30 } },
+    ]);
+  });
+
+  it("a stack file without settings is still the stack's layer; its stack file is in the project's folder without stackConfigDir", () => {
+    assert.deepEqual(readLayers(dir({ "Pulumi.yaml": PROJECT, "stacks/Pulumi.mac1.yaml": "encryptionsalt: x\n" }), "mac1").slice(1), [
+      { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: {}, secrets: [] },
+    ]);
+    assert.deepEqual(
+      readLayers(dir({ "Pulumi.yaml": "name: colima-pulse\n", "Pulumi.mac1.yaml": "config:\n  colima-pulse:COLIMA_CPUS: 3\n" }), "mac1"),
+      [
+        { layer: "project", file: "Pulumi.yaml", values: {} },
+        { layer: "stack", file: "Pulumi.mac1.yaml", values: { COLIMA_CPUS: 3 }, secrets: [] },
+      ],
+    );
+  });
+
+  it("only UPPER_SNAKE keys are settings; a key without a value is null", () => {
+    const d = dir({
+      "Pulumi.yaml":
+        "name: colima-pulse\nconfig:\n  proxyURL: x\n  COLIMA_cpus: 1\n  colima-pulse:LABEL:\n    value: com.example.x\n  BACKUP_KEEP:\n",
+      "Pulumi.mac1.yaml": "config:\n  colima-pulse:COLIMA_CPUS:\n  colima-pulse:dockerHOST: y\n",
+    });
+    assert.deepEqual(readLayers(d, "mac1"), [
+      { layer: "project", file: "Pulumi.yaml", values: { LABEL: "com.example.x", BACKUP_KEEP: null } },
+      { layer: "stack", file: "Pulumi.mac1.yaml", values: { COLIMA_CPUS: null }, secrets: [] },
+    ]);
+  });
+
+  it("under Pulumi: an ESC value that differs from the project's is the environment's; several environments are all named", () => {
+    const d = dir({
+      "Pulumi.yaml": PROJECT,
+      "stacks/Pulumi.mac1.yaml": "config:\n  colima-pulse:COLIMA_DISK: 120\nenvironment:\n  - fleet/macs\n  - fleet/secrets\n",
+    });
+    const engine: EngineConfig = {
+      "colima-pulse:COLIMA_DISK": { value: "120", secret: false },
+      "colima-pulse:WAIT_QEMU_MAX": { value: "45", secret: false },
+    };
+    assert.deepEqual(readLayers(d, "mac1", engine).slice(1), [
+      {
+        layer: "environment",
+        file: "ESC fleet/macs, fleet/secrets via stacks/Pulumi.mac1.yaml",
+        values: { WAIT_QEMU_MAX: "45" },
+        secrets: [],
+      },
+      { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { COLIMA_DISK: "120" }, secrets: [] },
+    ]);
+  });
+
+  it("under Pulumi without an environment in the stack file: the values are Pulumi config's", () => {
+    const d = dir({ "Pulumi.yaml": PROJECT, "stacks/Pulumi.mac1.yaml": "config: {}\n" });
+    assert.deepEqual(readLayers(d, "mac1", { "colima-pulse:WAIT_SOCKET_MAX": { value: "90", secret: true } })[1], {
+      layer: "environment",
+      file: "Pulumi config via stacks/Pulumi.mac1.yaml",
+      values: { WAIT_SOCKET_MAX: "90" },
+      secrets: ["WAIT_SOCKET_MAX"],
+    });
+  });
+
+  it("a stack value Pulumi marks secret is secret; a config that lacks a stack key keeps the file's value", () => {
+    const d = dir({
+      "Pulumi.yaml": PROJECT,
+      "stacks/Pulumi.mac1.yaml": "config:\n  colima-pulse:COLIMA_DISK: 120\n  colima-pulse:COLIMA_CPUS: 3\n",
+    });
+    assert.deepEqual(readLayers(d, "mac1", { "colima-pulse:COLIMA_DISK": { value: "120", secret: true } })[1], {
+      layer: "stack",
+      file: "stacks/Pulumi.mac1.yaml",
+      values: { COLIMA_DISK: "120", COLIMA_CPUS: 3 },
+      secrets: ["COLIMA_DISK"],
+    });
+    // scripts/lib.sh stack_profile passes {} when the stack has no config yet.
+    assert.deepEqual(readLayers(d, "mac1", {})[1], {
+      layer: "stack",
+      file: "stacks/Pulumi.mac1.yaml",
+      values: { COLIMA_DISK: 120, COLIMA_CPUS: 3 },
+      secrets: [],
+    });
+  });
+});
