@@ -544,6 +544,9 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   const wanted = filesHash(plist, script);
   const target = `system/${inputs.label}`;
   const state = onDisk === wanted ? await jobState(mac, target) : { loaded: false, running: false };
+  // Every start this provider makes is a fresh one: a supervisor that gave up would give up again.
+  const files = supervisorFiles(inputs.host, inputs.profile);
+  const freshCounts = () => mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", files.failures, files.hangs]);
   if (onDisk !== wanted) {
     const logDir = inputs.logPath.replace(/\/[^/]*$/, "") || "/";
     await mac.asRoot([hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir, logDir]);
@@ -558,8 +561,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
     let started = olds?.started;
     if (!state.running) {
       // The supervisor gave up (or was stopped): fresh counts, and a new start.
-      const files = supervisorFiles(inputs.host, inputs.profile);
-      await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", files.failures, files.hangs]);
+      await freshCounts();
       await mac.asRoot([hostPath(inputs.host, "/bin/launchctl"), "kickstart", "-k", target]);
       say(inputs, `${target} was not running: restarted it`);
       started = new Date().toISOString();
@@ -569,6 +571,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   }
   await withLock("launchctl", async () => {
     if (await isLoaded(mac, target)) return;
+    await freshCounts();
     const launchctl = hostPath(inputs.host, "/bin/launchctl");
     await mac.asRoot([launchctl, "enable", target]);
     const r = await mac.asRoot([launchctl, "bootstrap", "system", plistPath], { allowFailure: true, timeoutMs: 60_000 });

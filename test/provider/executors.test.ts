@@ -35,9 +35,11 @@ describe("LaunchDaemon through the seam", () => {
       ],
     );
     assert.equal(mac.files.get(plistPath), renderPlist(daemon));
-    const mutating = mac.lines().filter((l) => /launchctl (enable|bootstrap|bootout|kickstart)|install -d/.test(l));
+    const mutating = mac.lines().filter((l) => /launchctl (enable|bootstrap|bootout|kickstart)|install -d|colima-pulse-default/.test(l));
     assert.deepEqual(mutating, [
       "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /Library/Application Support/colima-pulse /var/log/colima-pulse",
+      // A (re)load starts with fresh counts: a supervisor that gave up would give up again.
+      "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs",
       "root: /bin/launchctl enable system/com.example.colima",
       "root: /bin/launchctl bootstrap system /Library/LaunchDaemons/com.example.colima.plist",
     ]);
