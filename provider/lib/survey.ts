@@ -1,7 +1,7 @@
 // What a Mac already runs, before colima-pulse changes anything: Colima profiles (vm type,
 // runtime, arch, size, running or not, disk in use), `brew services` jobs, colima-pulse's own
-// LaunchDaemon and whether its supervisor runs, and the installed versions. Most Macs this is for already run Colima, so the
-// program surveys first and decides — adopt a QEMU profile in place, provision a new one, or stop
+// LaunchDaemon and whether its supervisor runs, and the installed versions. Most Macs this is for
+// already run Colima, so the program surveys first and decides — adopt a QEMU profile in place, provision a new one, or stop
 // with the one command that converts a VZ profile with a backup — and says so in the preview.
 //
 // Read-only, and cheap: files are read through the Mac's seam (directly on this machine where this
