@@ -132,7 +132,8 @@ export interface LaunchDaemonOutputs extends LaunchDaemonInputs {
   conflicts: string[];
   /** Whether the job's supervisor is running (false after it gave up on failed starts). */
   running: boolean;
-  /** When this provider last (re)started the job (ISO): the health gate proves each start. */
+  /** When this provider last (re)started the job (ISO; "" when it found the job running): the
+   *  health gate proves each start. Absent only in state written by earlier versions. */
   started?: string;
 }
 
@@ -513,6 +514,16 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
     });
   if (olds.conflicts?.length)
     changes.push({ property: "conflicts", kind: "delete", old: olds.conflicts, why: "conflicting jobs are booted out", inputDiff: false });
+  // State written before `started` existed: stored once (nothing restarts); a preview cannot read
+  // an output that state lacks, and the gate's trigger is made from it.
+  if (olds.started === undefined && changes.length === 0)
+    changes.push({
+      property: "started",
+      kind: "update",
+      hidden: true,
+      why: "recorded by an earlier colima-pulse: stored now",
+      inputDiff: false,
+    });
   // The survey's live look (news.supervisor) is what a plain `pulumi up` knows; state's `running`
   // is what the last refresh saw. Either one not running: this run starts it again.
   const seen = news.supervisor;
@@ -558,7 +569,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
     await mac.writeFile(plistPath, plist, { owner: "root", mode: "0644" });
     if (await launchdBootout(mac, target)) say(inputs, `${target} changed: reloading it`);
   } else if (state.loaded) {
-    let started = olds?.started;
+    let started = olds?.started ?? "";
     if (!state.running) {
       // The supervisor gave up (or was stopped): fresh counts, and a new start.
       await freshCounts();
@@ -566,8 +577,20 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
       say(inputs, `${target} was not running: restarted it`);
       started = new Date().toISOString();
     }
-    const supervisor = started === olds?.started ? inputs.supervisor : FRESH;
-    return { ...inputs, supervisor, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
+    const supervisor = started === (olds?.started ?? "") ? inputs.supervisor : FRESH;
+    // No undefined values: the provider protocol cannot carry them ("Unexpected struct type").
+    return {
+      ...inputs,
+      ...(supervisor ? { supervisor } : {}),
+      plistPath,
+      scriptPath,
+      filesHash: wanted,
+      loaded: true,
+      conflicts: [],
+      running: true,
+      // Always there: an output missing from state reads as unknown in a preview.
+      started,
+    };
   }
   await withLock("launchctl", async () => {
     if (await isLoaded(mac, target)) return;
@@ -618,6 +641,7 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
         filesHash: hash,
         ...(await jobState(mac, target)),
         conflicts,
+        started: stored.started ?? "", // absent in the state of versions before it
       },
     };
   },
@@ -637,7 +661,7 @@ export class LaunchDaemon extends ResourceByReference {
   declare readonly scriptPath: pulumi.Output<string>;
   declare readonly filesHash: pulumi.Output<string>;
   declare readonly loaded: pulumi.Output<boolean>;
-  declare readonly started: pulumi.Output<string | undefined>;
+  declare readonly started: pulumi.Output<string>;
 
   constructor(name: string, args: LaunchDaemonArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = {

@@ -97,7 +97,10 @@ describe("LaunchDaemon rendering", () => {
 
   it("reloads only when the rendered files differ or the job is not loaded, and says which property and why", async () => {
     const hash = filesHash(renderPlist(daemon), renderSupervisor(daemon));
-    const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [], running: true };
+    const stored = { ...daemon, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [], running: true, started: "" };
+    // State of a version before `started`: stored once, restarting nothing.
+    const { started: _absent, ...earlier } = stored;
+    assert.deepEqual(diffLaunchDaemon(earlier, daemon).reasons, ["started changed (recorded by an earlier colima-pulse: stored now)"]);
     assert.deepEqual(diffLaunchDaemon(stored, daemon), {
       changes: false,
       replaces: [],
