@@ -65,4 +65,4 @@ else
 fi
 COLIMA_PULSE_FULL_RESET="$profile" COLIMA_PULSE_BACKUP="$backup" COLIMA_PULSE_RESET_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 export COLIMA_PULSE_FULL_RESET COLIMA_PULSE_BACKUP COLIMA_PULSE_RESET_ID
-exec bash scripts/converge.sh "${args[@]}"
+exec bash scripts/converge.sh ${args[@]+"${args[@]}"}

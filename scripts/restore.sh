@@ -48,4 +48,4 @@ say "RESTORE of $from as Colima profile '$profile' on stack '$stack'"
 say "Pulumi's preview below shows what moves where, then asks"
 COLIMA_PULSE_RESTORE="$from" COLIMA_PULSE_RESTORE_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 export COLIMA_PULSE_RESTORE COLIMA_PULSE_RESTORE_ID
-exec bash scripts/converge.sh "${args[@]}"
+exec bash scripts/converge.sh ${args[@]+"${args[@]}"}

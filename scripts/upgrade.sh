@@ -34,4 +34,4 @@ done
 say "UPGRADE: Pulumi's preview below shows what Homebrew will upgrade, then asks"
 COLIMA_PULSE_UPGRADE_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 export COLIMA_PULSE_UPGRADE_ID
-exec bash scripts/converge.sh "${args[@]}"
+exec bash scripts/converge.sh ${args[@]+"${args[@]}"}
