@@ -60,8 +60,9 @@ export default {
   // (reports/ is git-ignored: a fresh checkout runs every mutant; `-- --force` does too).
   incremental: true,
   incrementalFile: "reports/mutation/stryker-incremental.json",
-  reporters: ["clear-text", "progress", "html"],
+  reporters: ["clear-text", "progress", "html", "json"],
   htmlReporter: { fileName: "reports/mutation/index.html" },
+  jsonReporter: { fileName: "reports/mutation/mutation.json" },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
   thresholds: { high: 90, low: 80, break: null },
   tempDirName: ".stryker-tmp",

@@ -58,6 +58,9 @@ describe("parseArgs", () => {
     [["destroy"], 'command (command line) = "destroy": must be one of preview, up, refresh, status'],
     [["up", "preview"], '"preview" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
     [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
+    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
+    [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
+    [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status'],
     [["up", "--force"], '"--force" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
     [["up", "--stacks"], "--stacks (command line) needs a value"],
     [["up", "--stacks", "--json"], "--stacks (command line) needs a value"],
@@ -106,6 +109,7 @@ describe("fleetStacks", () => {
     "Pulumi.example-mac.yaml",
     "Pulumi.yaml",
     "Pulumi.mac-03.yml",
+    "Pulumi.mac-05.yaml.bak",
     "index.ts",
     "xPulumi.mac-04.yaml",
   ];

@@ -202,6 +202,13 @@ describe("readRestoreDecision: details", () => {
     assert.equal(read({ COLIMA_PULSE_RESTORE: "", COLIMA_PULSE_RESTORE_ID: "never" }), undefined);
   });
 
+  it("the current state goes aside inside BACKUP_DIR_BASE however many slashes end it", () => {
+    assert.equal(
+      read({ COLIMA_PULSE_RESTORE: "/b/20261129T120000Z-default", COLIMA_PULSE_RESTORE_ID: "20261130T080000Z" })?.aside,
+      "/Users/ops/backups/20261130T080000Z-default-before-restore",
+    );
+  });
+
   it("the exact words of each refusal", () => {
     const folder = "/b/20261129T120000Z-work";
     assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: "soon", COLIMA_PULSE_FULL_RESET: "default" }), [

@@ -340,6 +340,15 @@ describe("settings: details of reading values", () => {
       resolveSettings([stack({ ...user, LOG_PATH: "/var/log/e f.log", LOG_ROTATE_COUNT: 0 })]).settings.LOG_PATH,
       "/var/log/e f.log",
     );
+    // A secret path is not shown.
+    assert.deepEqual(
+      settingsProblems([
+        { layer: "stack", file: "stacks/Pulumi.mac1.yaml", values: { ...user, LOG_PATH: "/var/log/e f.log" }, secrets: ["LOG_PATH"] },
+      ]),
+      [
+        "LOG_PATH (stack: stacks/Pulumi.mac1.yaml) = [secret]: has a space, which newsyslog.conf(5) cannot name (its fields are separated by white space); choose a path without spaces, or set LOG_ROTATE_COUNT=0 to rotate the log yourself",
+      ],
+    );
   });
 
   it("secrets: only what was given as a secret, and the defaults made from a secret", () => {

@@ -47,6 +47,10 @@ describe("checkInputs", () => {
     });
   });
 
+  it("an input of another name whose value is still unknown passes the preview; the check with its value decides", async () => {
+    assert.deepEqual(await checkInputs({ name: "web", cpus: 1, cpu: UNKNOWN }, schema), { inputs: { name: "web", cpus: 1, cpu: UNKNOWN } });
+  });
+
   it("reports every problem at once, by property path, with the value given", async () => {
     assert.deepEqual(await checkInputs({ name: "Web", cpus: 0, nested: { port: "22" } }, schema), {
       failures: [
@@ -187,6 +191,21 @@ describe("inputChanges", () => {
       { property: "host.ssh", kind: "update", old: undefined, new: { destination: "mac-07" }, why: REACH_ONLY },
       { property: "host", kind: "update-replace", old: olds.host, new: news.host, why: undefined },
     ]);
+  });
+
+  it("state without a host (or without any object) compares as a change of host", () => {
+    const old = { cpus: 2 } as unknown as In;
+    assert.deepEqual(inputChanges(old, olds, ["host"], why), [
+      { property: "host", kind: "update", old: undefined, new: olds.host, why: undefined },
+    ]);
+  });
+
+  it("only the host input has a way to reach the Mac: another input holding ssh is an ordinary change", () => {
+    type Other = { target: { ssh: string } };
+    assert.deepEqual(
+      inputChanges<Other>({ target: { ssh: "a" } }, { target: { ssh: "b" } }, ["target"], () => "moves"),
+      [{ property: "target", kind: "update", old: { ssh: "a" }, new: { ssh: "b" }, why: "moves" }],
+    );
   });
 
   it("a value not known yet in a preview is an update, never a replacement", () => {
