@@ -5,15 +5,17 @@ import { DECISION_VALID_MINUTES, readResetDecision, readRestoreDecision, readUpg
 import { ConfigError } from "../../stacks/config";
 
 const now = new Date("2026-11-30T08:30:00Z");
-const problems = (env: NodeJS.ProcessEnv): string[] => {
+/** The problems a decision reader refuses with ([] when it accepts). */
+function problemsOf(read: () => unknown): string[] {
   try {
-    readResetDecision(env, "default", "/Users/ops/backups/", now);
+    read();
   } catch (e) {
     if (e instanceof ConfigError) return e.problems;
     throw e;
   }
   return [];
-};
+}
+const problems = (env: NodeJS.ProcessEnv) => problemsOf(() => readResetDecision(env, "default", "/Users/ops/backups/", now));
 
 describe("readResetDecision", () => {
   it("no decision in the environment: no reset", () => {
@@ -55,15 +57,7 @@ describe("readResetDecision", () => {
 
 describe("readRestoreDecision", () => {
   const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/Users/ops/backups/", (p) => `/sim${p}`, now);
-  const refused = (env: NodeJS.ProcessEnv): string[] => {
-    try {
-      read(env);
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    return [];
-  };
+  const refused = (env: NodeJS.ProcessEnv) => problemsOf(() => read(env));
   const id = "20261130T080000Z";
 
   it("no decision: no restore", () => assert.equal(read({}), undefined));
@@ -187,15 +181,7 @@ describe("readUpgradeDecision", () => {
 
 describe("readRestoreDecision: details", () => {
   const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/Users/ops/backups//", (p) => `/sim${p}`, now);
-  const refused = (env: NodeJS.ProcessEnv): string[] => {
-    try {
-      read(env);
-    } catch (e) {
-      if (e instanceof ConfigError) return e.problems;
-      throw e;
-    }
-    return [];
-  };
+  const refused = (env: NodeJS.ProcessEnv) => problemsOf(() => read(env));
   const where = (v: string) => `COLIMA_PULSE_RESTORE (environment, set by npm run restore) = ${JSON.stringify(v)}`;
 
   it("an empty COLIMA_PULSE_RESTORE is no decision", () => {
