@@ -102,8 +102,8 @@ export const BAD: Record<string, BadCase[]> = {
   ],
   API_HANG_SECONDS: [
     [5, "must be 0 (off) or a whole number of seconds from 10 to 86400"],
-    [-1, "from 0 to 86400"],
-    ["long", "from 0 to 86400"],
+    [-1, "must be 0 (off) or a whole number of seconds from 10 to 86400"],
+    ["long", "must be 0 (off) or a whole number of seconds from 10 to 86400"],
   ],
   LOG_ROTATE_SIZE_MB: [
     [0, "from 1 to 10240"],

@@ -60,15 +60,17 @@ describe("settings: bad input is refused with key, layer, value and what is allo
       "CPUs 0, memory as words, a fractional disk",
       [stack({ HOMEBREW_USER: "ops", COLIMA_CPUS: 0, COLIMA_MEMORY: "lots", COLIMA_DISK: 20.5 })],
       [
-        "COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = 0: must be a whole number from 1 to 64",
-        'COLIMA_MEMORY (stack: stacks/Pulumi.mac1.yaml) = "lots": must be a whole number from 1 to 1024',
-        "COLIMA_DISK (stack: stacks/Pulumi.mac1.yaml) = 20.5: must be a whole number from 10 to 8192",
+        "COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = 0: must be a whole number of CPUs from 1 to 64",
+        'COLIMA_MEMORY (stack: stacks/Pulumi.mac1.yaml) = "lots": must be a whole number of GiB from 1 to 1024 (write 4 for 4 GiB)',
+        "COLIMA_DISK (stack: stacks/Pulumi.mac1.yaml) = 20.5: must be a whole number of GiB from 10 to 8192 (write 200 for 200 GiB)",
       ],
     ],
     [
       "a boolean where a number belongs",
       [stack({ HOMEBREW_USER: "ops", WAIT_SOCKET_MAX: true })],
-      ["WAIT_SOCKET_MAX (stack: stacks/Pulumi.mac1.yaml) = true: must be a whole number from 1 to 3600"],
+      [
+        "WAIT_SOCKET_MAX (stack: stacks/Pulumi.mac1.yaml) = true: must be a whole number of seconds from 1 to 3600 (write 120 for 2 minutes)",
+      ],
     ],
     ["an empty string", [dotenv({ HOMEBREW_USER: "ops", LABEL: "" })], ['LABEL (.env: .env) = "": must not be empty']],
     [
@@ -226,7 +228,7 @@ describe("settings: reading the layers", () => {
     // A bad secret is named with its layer and file, never shown.
     const bad = readLayers(dir, "mac1", { ...engine, "colima-pulse:COLIMA_CPUS": { value: "99", secret: true } });
     assert.deepEqual(settingsProblems(bad), [
-      "COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = [secret]: must be a whole number from 1 to 64",
+      "COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = [secret]: must be a whole number of CPUs from 1 to 64",
     ]);
   });
 
@@ -250,7 +252,7 @@ describe("settings: details of reading values", () => {
     for (const v of ["0x10", "+5", "5e1", "1e3", "4x", "x4", "Infinity", [4]])
       assert.deepEqual(
         settingsProblems([stack({ ...user, COLIMA_CPUS: v })]),
-        [`COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = ${JSON.stringify(v)}: must be a whole number from 1 to 64`],
+        [`COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = ${JSON.stringify(v)}: must be a whole number of CPUs from 1 to 64`],
         JSON.stringify(v),
       );
   });
@@ -306,7 +308,7 @@ describe("settings: details of reading values", () => {
         e.message ===
           "Invalid colima-pulse configuration (nothing was run):\n" +
             " - HOMEBREW_USER (no layer sets it): is required\n" +
-            " - COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = 0: must be a whole number from 1 to 64",
+            " - COLIMA_CPUS (stack: stacks/Pulumi.mac1.yaml) = 0: must be a whole number of CPUs from 1 to 64",
     );
   });
 
