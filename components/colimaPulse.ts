@@ -236,6 +236,14 @@ export class ColimaPulse extends ComponentResource {
         dockerPath: interpolate`${packages.prefix}/bin/docker`,
         // Proved again under new versions (an upgrade), through the gates before it.
         trigger: packages.versions.apply((v) => ["colima", "lima", "qemu", "docker"].map((f) => `${f} ${v[f] ?? ""}`).join(", ")),
+        // And on a VM provisioned again (a full reset, a restore): the gates prove it answers, the
+        // smoke test that it runs containers. The same VM (a converged run, a resize) is not run again.
+        vm: profile.generation,
+        ...(args.reset
+          ? { vmDecision: `a full reset (npm run reset, decision ${args.reset.id})` }
+          : args.restore
+            ? { vmDecision: `a restore (npm run restore, decision ${args.restore.id})` }
+            : {}),
         ...smokeSecrecy.inputs,
       },
       { ...parent, dependsOn: [gate] },

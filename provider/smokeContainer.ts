@@ -15,6 +15,7 @@ import {
   UNKNOWN,
   type Zod,
 } from "./lib/checkInputs";
+import { profileChange } from "./lib/generation";
 import type { Host } from "./lib/host";
 import { macOf } from "./lib/mac";
 import { onMachine } from "./lib/machineLock";
@@ -40,6 +41,12 @@ export interface SmokeContainerArgs {
   timeoutSeconds?: pulumi.Input<number>;
   /** Anything whose change means "run it again" (the installed versions after an upgrade). */
   trigger?: pulumi.Input<string>;
+  /** The VM behind the endpoint, as its profile's generation (ColimaProfile): a VM provisioned
+   *  again (a full reset, a restore) runs the smoke test again; the same VM does not. */
+  vm?: pulumi.Input<string>;
+  /** This run's command-line decision that makes a new VM (`npm run reset`, `npm run restore`), in
+   *  words: while `vm` is not known yet (a preview), it says that the smoke test runs on that VM. */
+  vmDecision?: pulumi.Input<string>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -58,6 +65,8 @@ export function smokeContainerSchema(z: Zod) {
     dockerPath: z.string().min(1).default("docker"),
     timeoutSeconds: z.number().int().min(1).max(3600).default(120),
     trigger: z.string().optional(),
+    vm: z.string().optional(),
+    vmDecision: z.string().optional(),
   });
 }
 
@@ -72,6 +81,8 @@ export type SmokeContainerInputs = {
   dockerPath: string;
   timeoutSeconds: number;
   trigger?: string;
+  vm?: string;
+  vmDecision?: string;
 };
 
 export interface SmokeContainerOutputs extends SmokeContainerInputs {
@@ -100,6 +111,19 @@ export function pickDigest(image: string, repoDigests: readonly string[]): strin
   return repoDigests.find((d) => d.startsWith(`${repo}@`)) ?? repoDigests[0] ?? "";
 }
 
+/** Why the VM behind the endpoint is another one than the smoke test last ran on, or undefined.
+ *  In a preview the profile's generation is not known while the profile has a change pending (the
+ *  Node dynamic provider cannot preview an update): then only this run's decision (a full reset, a
+ *  restore) says a new VM comes. A resize changes the profile too, and keeps its VM. */
+export function vmChange(olds: Pick<SmokeContainerOutputs, "vm" | "vmDecision">, news: SmokeContainerInputs): string | undefined {
+  const decided = news.vmDecision !== undefined && news.vmDecision !== olds.vmDecision ? news.vmDecision : undefined;
+  if (news.vm === undefined) return undefined;
+  // Unknown yet, or state written before the smoke test recorded its VM: the decision tells.
+  if (news.vm === UNKNOWN || olds.vm === undefined) return decided && `${decided}: the smoke test runs on the new VM`;
+  if (olds.vm === news.vm) return undefined;
+  return `the profile was ${profileChange(news.vm)}: the smoke test runs on its VM`;
+}
+
 /** What changed, and what must re-run, between the stored state and the new inputs. */
 export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeContainerInputs): DetailedDiff {
   // A new image or endpoint is a different smoke test; the old one's image is then removed.
@@ -119,6 +143,8 @@ export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeConta
       new: news.trigger === UNKNOWN ? `(${NOT_YET_KNOWN})` : news.trigger,
       why: news.trigger === UNKNOWN ? undefined : "the smoke test runs again under them",
     });
+  const vm = vmChange(olds, news);
+  if (vm) changes.push({ property: "vm", kind: "update", hidden: true, why: vm });
   if (olds.imageId === "") {
     // refresh found the image gone (or the engine silent): prove it again
     changes.push({

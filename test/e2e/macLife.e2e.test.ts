@@ -25,6 +25,13 @@ async function mustWith(mac: SimulatedMac, args: string[], env: NodeJS.ProcessEn
   return r;
 }
 
+/** The run updated the smoke test and it passed: what a reset or a restore must end with. */
+function smokeRan(r: { stdout: string }, why: RegExp): void {
+  assert.match(r.stdout, /SmokeContainer colima-smoke updated \([\d.]+s\) \[diff: ~vm\]/);
+  assert.match(r.stdout, /\[colima-smoke\] ran \S+ \(\S+\): output as expected/);
+  assert.match(r.stdout, why);
+}
+
 const log = (mac: SimulatedMac, path = LOG) => (existsSync(mac.sim.path(path)) ? readFileSync(mac.sim.path(path), "utf8") : "");
 /** Waits for `pattern` in the job's log after `from` characters. */
 async function logSays(mac: SimulatedMac, pattern: RegExp, from = 0, ms = 90_000, path = LOG): Promise<void> {
@@ -228,7 +235,8 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
     const backups = mac.sim.path("/Users/ops/colima-pulse-backups");
     writeFileSync(mac.sim.path(`${INSTANCE}/marker`), "before the reset");
-    await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    const reset = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    smokeRan(reset, /\[colima-smoke\] will run again: vm changed \(the profile was provisioned/);
     const [backup] = readdirSync(backups);
     assert.ok(backup, "a backup");
     assert.equal(readFileSync(join(backups, backup as string, "instance/marker"), "utf8"), "before the reset");
@@ -273,9 +281,19 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     assert.equal(preview.code, 0, preview.stderr);
     assert.match(preview.stdout + preview.stderr, /npm run restore will:[\s\S]*move its current state into \S+-default-before-restore/);
     assert.match(preview.stdout + preview.stderr, /restore/);
-    await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string)));
+    // The preview says the smoke test runs on the restored VM (the VM itself is not known yet).
+    assert.match(
+      preview.stdout,
+      /\[colima-smoke\] will run again: vm changed \(a restore \(npm run restore, decision \d{8}T\d{6}Z\): the smoke test runs on the new VM\)/,
+    );
+    const restored = await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string)));
+    smokeRan(restored, /\[colima-smoke\] will run again: vm changed \(the profile was/);
+    assert.match(restored.stdout, /4 updated/);
     assert.equal(readFileSync(mac.sim.path(`${INSTANCE}/marker`), "utf8"), "before the reset", "the backup is the profile again");
     await waitFor("Docker after the restore", () => dockerAnswers(mac.socket), 120_000);
+    // Converged means quiet: the next plain up runs no smoke test.
+    const quiet = await mustWith(mac, ["up", "--yes", "--skip-preview", "--expect-no-changes"], {});
+    assert.doesNotMatch(quiet.stdout, /colima-smoke/);
     const after = readdirSync(backups).sort();
     assert.ok(
       after.some((n) => n.endsWith("-default-before-restore")),

@@ -52,7 +52,7 @@ describe("SmokeContainer check", () => {
       {
         property: "extra",
         reason:
-          "is not a known input (allowed: resourceName, host, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger, secrets)",
+          "is not a known input (allowed: resourceName, host, dockerHost, image, expectOutput, dockerPath, timeoutSeconds, trigger, vm, vmDecision, secrets)",
       },
     ]);
   });
@@ -148,6 +148,53 @@ describe("SmokeContainer pure functions", () => {
     assert.deepEqual(diffSmokeContainer(stored, { ...inputs, host: { root: "/", user: "ops" } }).reasons, [
       'host: (none) → {"root":"/","user":"ops"} (the smoke test runs again)',
     ]);
+  });
+
+  it("runs again on a VM provisioned again (a reset, a restore), not on the same VM", () => {
+    const onVm = { ...stored, vm: "2026-12-01T10:00:00.000Z provisioned" };
+    const same = { ...inputs, vm: onVm.vm };
+    assert.deepEqual(diffSmokeContainer(onVm, same).reasons, [], "the same VM: quiet");
+    assert.deepEqual(
+      diffSmokeContainer(onVm, { ...same, vmDecision: "a full reset (npm run reset, decision X)" }).reasons,
+      [],
+      "a decision the profile did not carry out: quiet",
+    );
+    assert.deepEqual(diffSmokeContainer(onVm, { ...inputs, vm: "2026-12-07T08:00:00.000Z restored from /b/20261201T100000Z-default" }), {
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+      detailedDiff: { vm: { kind: "update", inputDiff: true } },
+      reasons: ["vm changed (the profile was restored from /b/20261201T100000Z-default: the smoke test runs on its VM)"],
+    });
+    // A generation written before generations said what happened: a bare time.
+    assert.deepEqual(
+      diffSmokeContainer({ ...stored, vm: "2026-12-01T10:00:00.000Z" }, { ...inputs, vm: "2026-12-07T08:00:00.000Z" }).reasons,
+      ["vm changed (the profile was provisioned again: the smoke test runs on its VM)"],
+    );
+  });
+
+  it("in a preview (the VM not known yet) this run's decision says the smoke test runs; a resize does not", () => {
+    const onVm = { ...stored, vm: "2026-12-01T10:00:00.000Z provisioned" };
+    assert.deepEqual(diffSmokeContainer(onVm, { ...inputs, vm: UNKNOWN }).reasons, [], "a resize keeps the VM");
+    assert.deepEqual(
+      diffSmokeContainer(onVm, { ...inputs, vm: UNKNOWN, vmDecision: "a restore (npm run restore, decision 20261207T080000Z)" }).reasons,
+      ["vm changed (a restore (npm run restore, decision 20261207T080000Z): the smoke test runs on the new VM)"],
+    );
+    // The decision the smoke test already ran under is not a new one.
+    const ran = { ...onVm, vmDecision: "a full reset (npm run reset, decision X)" };
+    assert.deepEqual(diffSmokeContainer(ran, { ...inputs, vm: UNKNOWN, vmDecision: ran.vmDecision }).reasons, []);
+  });
+
+  it("state written before the smoke test recorded its VM: stored at its next run, run now only for a decision", () => {
+    assert.deepEqual(diffSmokeContainer(stored, { ...inputs, vm: "2026-12-07T08:00:00.000Z provisioned" }).reasons, []);
+    assert.deepEqual(
+      diffSmokeContainer(stored, {
+        ...inputs,
+        vm: "2026-12-07T08:00:00.000Z provisioned",
+        vmDecision: "a full reset (npm run reset, decision X)",
+      }).reasons,
+      ["vm changed (a full reset (npm run reset, decision X): the smoke test runs on the new VM)"],
+    );
   });
 
   it("asks for a re-run when refresh found the image gone", () => {
