@@ -422,12 +422,25 @@ async function pruneBackups(mac: Mac, inputs: ColimaProfileInputs): Promise<void
   }
 }
 
+/** Full resets this run's `check` was given, by Mac and profile. The engine replaces the profile
+ *  for one (deleteBeforeReplace: the delete, then the create that moves the state), and a delete is
+ *  told nothing but the stored state: this is how it knows it is the first half of a reset. One
+ *  plugin process serves one deployment (provider/lib/byReference.ts), so it is this run's. */
+const resetsThisRun = new Map<string, ResetDecision>();
+const profileKey = (p: Pick<ColimaProfileInputs, "host" | "profile">) => JSON.stringify([p.host.root, p.host.user, p.profile]);
+
 async function removeProfile(mac: Mac, stored: ColimaProfileOutputs): Promise<void> {
   // Our supervisor first, so nothing starts the profile again while we stop it.
   if (await bootout(mac, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}`);
   await stopIfRunning(mac, stored);
   const paths = colimaPaths(stored.host, stored.profile);
-  say(stored, `kept the state of profile ${stored.profile} (${paths.instanceDir}); a full reset is: ${RESET_COMMAND}`);
+  const reset = resetsThisRun.get(profileKey(stored));
+  if (reset)
+    say(
+      stored,
+      `stopped profile ${stored.profile} for the full reset: its state (${paths.instanceDir}) ${reset.backup === "move" ? `moves into ${reset.folder} next` : "is deleted next, without a backup (--backup=false)"}`,
+    );
+  else say(stored, `kept the state of profile ${stored.profile} (${paths.instanceDir}); a full reset is: ${RESET_COMMAND}`);
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
@@ -435,6 +448,9 @@ export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
   async check(olds: Partial<ColimaProfileOutputs>, news: Record<string, unknown>) {
     const result = await checkInputs(news, colimaProfileSchema);
     const failures = [...(result.failures ?? [])];
+    const checked = result.inputs as ColimaProfileInputs | undefined;
+    if (!result.failures && checked?.reset && newDecision(olds?.reset, checked.reset) && typeof checked.host === "object")
+      resetsThisRun.set(profileKey(checked), checked.reset);
     // A full reset makes a new disk of any size; anything else can only grow it.
     if (olds?.disk && typeof news.disk === "number" && news.disk < olds.disk && !news.reset) {
       failures.push({

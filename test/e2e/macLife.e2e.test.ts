@@ -238,6 +238,12 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     const reset = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
     smokeRan(reset, /\[colima-smoke\] will run again: vm changed \(the profile was provisioned/);
     const [backup] = readdirSync(backups);
+    // The replacement's first half (the delete) is the reset's: it does not advise the reset running.
+    assert.doesNotMatch(reset.stdout, /a full reset is:/);
+    assert.match(
+      reset.stdout,
+      new RegExp(`\\[colima-profile\\] stopped profile default for the full reset: its state \\(\\S+\\) moves into \\S+/${backup} next`),
+    );
     assert.ok(backup, "a backup");
     assert.equal(readFileSync(join(backups, backup as string, "instance/marker"), "utf8"), "before the reset");
     assert.equal(existsSync(mac.sim.path(`${INSTANCE}/marker`)), false, "a new profile");
