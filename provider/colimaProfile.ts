@@ -12,7 +12,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, type RestoreDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
 import { listBackups } from "./lib/backups";
 import { ResourceByReference } from "./lib/byReference";
-import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, shown, type Zod } from "./lib/checkInputs";
+import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, redact, say, shown, type Zod } from "./lib/checkInputs";
+import { generationOf } from "./lib/generation";
 import { colimaPaths, hostPath, isHostAgentOf, isVmOf, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { type Mac, macOf } from "./lib/mac";
@@ -93,7 +94,8 @@ export interface ColimaProfileOutputs extends ColimaProfileInputs {
   /** "QEMU" once verified; "" when refresh finds the profile gone. */
   driver: string;
   colimaVersion: string;
-  /** When this profile was last provisioned: the LaunchDaemon reloads when it changes. */
+  /** When this profile was last provisioned, restored or adopted, and which (provider/lib/generation.ts):
+   *  the LaunchDaemon reloads, the gates and the smoke test run again when it changes. */
   generation: string;
 }
 
@@ -258,14 +260,18 @@ async function provision(mac: Mac, inputs: ColimaProfileInputs, restore?: Restor
   await stopIfRunning(mac, inputs);
   await terminate(mac, inputs, profileProcesses(await mac.listProcesses(), paths, inputs.profile, inputs.prefix));
   for (const line of await sweepStaleState(mac, inputs.host, inputs.profile)) say(inputs, line);
+  // What this provisioning is, for those it reloads and proves again (provider/lib/generation.ts).
+  let what: string | undefined;
   if (restore) {
     await swapInBackup(mac, inputs, restore);
     fixed = await recordedConfig(mac, inputs);
     await pruneBackups(mac, inputs);
+    what = `restored from ${redact(inputs, restore.from)}`;
   } else if (inputs.reset && (fixed || (await anyOf(mac, inputs, Object.values(folders(paths)))))) {
     await fullReset(mac, inputs, inputs.reset);
     fixed = undefined;
     await pruneBackups(mac, inputs);
+    what = `provisioned anew by a full reset (${inputs.reset.backup === "move" ? `its state before is in ${redact(inputs, inputs.reset.folder)}` : "its state before was deleted, --backup=false"})`;
   }
 
   if (fixed) {
@@ -300,7 +306,7 @@ async function provision(mac: Mac, inputs: ColimaProfileInputs, restore?: Restor
     dockerSocket: paths.dockerSocket,
     driver: "QEMU",
     colimaVersion: version,
-    generation: new Date().toISOString(),
+    generation: generationOf(what ?? (fixed ? "adopted in place" : "provisioned")),
   };
 }
 

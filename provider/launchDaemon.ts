@@ -11,6 +11,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, NOT_YET_KNOWN, say, UNKNOWN, type Zod } from "./lib/checkInputs";
+import { profileChange } from "./lib/generation";
 import { colimaPaths, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
@@ -489,7 +490,7 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
       property: "profileGeneration",
       kind: "update",
       hidden: true,
-      why: news.profileGeneration === UNKNOWN ? NOT_YET_KNOWN : "the profile was provisioned again: the job reloads",
+      why: news.profileGeneration === UNKNOWN ? NOT_YET_KNOWN : `the profile was ${profileChange(news.profileGeneration)}: the job reloads`,
     });
   const wanted = filesHash(renderPlist(news), renderSupervisor(news));
   if (olds.filesHash !== wanted && rendered.length === 0 && changes.length === 0) {

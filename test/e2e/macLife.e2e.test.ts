@@ -236,7 +236,10 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     const backups = mac.sim.path("/Users/ops/colima-pulse-backups");
     writeFileSync(mac.sim.path(`${INSTANCE}/marker`), "before the reset");
     const reset = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
-    smokeRan(reset, /\[colima-smoke\] will run again: vm changed \(the profile was provisioned/);
+    smokeRan(
+      reset,
+      /\[colima-smoke\] will run again: vm changed \(the profile was provisioned anew by a full reset \(its state before is in \S+\)/,
+    );
     const [backup] = readdirSync(backups);
     // The replacement's first half (the delete) is the reset's: it does not advise the reset running.
     assert.doesNotMatch(reset.stdout, /a full reset is:/);
@@ -293,7 +296,21 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       /\[colima-smoke\] will run again: vm changed \(a restore \(npm run restore, decision \d{8}T\d{6}Z\): the smoke test runs on the new VM\)/,
     );
     const restored = await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string)));
-    smokeRan(restored, /\[colima-smoke\] will run again: vm changed \(the profile was/);
+    const from = join(backups, backup as string);
+    smokeRan(
+      restored,
+      new RegExp(
+        `\\[colima-smoke\\] will run again: vm changed \\(the profile was restored from ${from.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: the smoke test runs on its VM\\)`,
+      ),
+    );
+    // What happened to the profile is what the LaunchDaemon says it reloads for.
+    assert.ok(
+      restored.stdout.includes(
+        `[colima-daemon] will converge: profileGeneration changed (the profile was restored from ${from}: the job reloads)`,
+      ),
+      restored.stdout,
+    );
+    assert.doesNotMatch(restored.stdout, /provisioned again/);
     assert.match(restored.stdout, /4 updated/);
     assert.equal(readFileSync(mac.sim.path(`${INSTANCE}/marker`), "utf8"), "before the reset", "the backup is the profile again");
     await waitFor("Docker after the restore", () => dockerAnswers(mac.socket), 120_000);

@@ -13,6 +13,7 @@ import { diffDockerAccess } from "../../provider/dockerAccess";
 import { nextDelay, waitGate } from "../../provider/healthGate";
 import { parseVersions } from "../../provider/homebrewPackages";
 import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
+import { UNKNOWN } from "../../provider/lib/checkInputs";
 import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
 import { confPath, diffLogRotation, renderRule } from "../../provider/logRotation";
 import { DAEMON as daemon } from "../helpers/daemonInputs";
@@ -155,6 +156,18 @@ describe("LaunchDaemon rendering", () => {
       versions: { kind: "update", inputDiff: true },
     });
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, label: "com.example.other" }).replaces, ["label"]);
+    // A new profile generation: the reason is what happened to the profile (provider/lib/generation.ts).
+    const generation = (g: string) => diffLaunchDaemon(stored, { ...daemon, profileGeneration: g }).reasons;
+    assert.deepEqual(generation("2026-12-07T08:00:00.000Z restored from /Users/ops/b/20261201T100000Z-default"), [
+      "profileGeneration changed (the profile was restored from /Users/ops/b/20261201T100000Z-default: the job reloads)",
+    ]);
+    assert.deepEqual(generation("2026-12-07T08:00:00.000Z adopted in place"), [
+      "profileGeneration changed (the profile was adopted in place: the job reloads)",
+    ]);
+    assert.deepEqual(generation("2026-12-07T08:00:00.000Z"), [
+      "profileGeneration changed (the profile was provisioned again: the job reloads)",
+    ]);
+    assert.deepEqual(generation(UNKNOWN), ["profileGeneration changed (known once the resources it comes from have run)"]);
     // A secret input's values are never printed; its effect is.
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 3, secrets: ["cpus"] }).reasons, [
       "cpus changed (the job reloads with it, the VM restarts)",
