@@ -90,6 +90,24 @@ export const DANGER_SWITCHES = [
   "BACKUP",
 ];
 
+/** The command that makes each danger switch's decision, for one run (scripts/reset.sh,
+ *  scripts/restore.sh): what the refusal of the switch as a setting names instead. */
+const YES =
+  "to confirm without a prompt, add --yes to the command that asks: `npm run reset -- --yes`, `npm run restore -- <folder> --yes`";
+const ASKS = "`npm run reset` always asks after its preview; `npm run reset -- --yes` confirms on the command line";
+const BACKUP_MODES = "a reset's backup is `npm run reset -- --backup=move` (the default), `--backup=prompt` or `--backup=false`";
+const DANGER_COMMANDS: Record<string, string> = {
+  FULL_RESET: "a full reset is `npm run reset` (its preview shows what moves where, then it asks)",
+  FORCE_YES: YES,
+  NO_CONFIRM: YES,
+  RESET_REQUIRE_CONFIRM: ASKS,
+  RESET_CONFIRM_TOKEN: ASKS,
+  CONFIRM_TOKEN: ASKS,
+  RESET_BACKUP_MODE: BACKUP_MODES,
+  BACKUP_MODE: BACKUP_MODES,
+  BACKUP: BACKUP_MODES,
+};
+
 export interface LayerValues {
   layer: Layer;
   /** Where the layer was read from, for messages (e.g. "stacks/Pulumi.mac1.yaml"). */
@@ -127,7 +145,7 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
       const where = `${key} (${layer.layer}: ${layer.file}) = ${shown(layer, key, value)}`;
       if (DANGER_SWITCHES.includes(key)) {
         problems.push(
-          `${where}: a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
+          `${where}: a danger switch is not a setting; it is accepted only on the command line, for one run: ${DANGER_COMMANDS[key]} (README: "Safety model")`,
         );
       } else if (key in SETTINGS) {
         given.set(key as SettingKey, [...(given.get(key as SettingKey) ?? []), { value, from: layer }]);

@@ -215,7 +215,10 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
     await mac.stack.must(["config", "rm", "FULL_RESET"]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stdout + r.stderr, /FULL_RESET \(stack: stacks\/Pulumi\.e2e-reset\.yaml\) = "true": a danger switch is not a setting/);
+    assert.match(
+      r.stdout + r.stderr,
+      /FULL_RESET \(stack: stacks\/Pulumi\.e2e-reset\.yaml\) = "true": a danger switch is not a setting; it is accepted only on the command line, for one run: a full reset is `npm run reset`/,
+    );
     // The supervisor's own `colima status` polling goes on; nothing else may have run.
     assert.deepEqual(
       mac.sim.records().filter((r) => !(r.tool === "colima" && r.argv[0] === "status")),

@@ -112,8 +112,8 @@ describe("settings: bad input is refused with key, layer, value and what is allo
       "danger switches in .env and in the stack",
       [dotenv({ HOMEBREW_USER: "ops", FULL_RESET: "true" }), stack({ RESET_BACKUP_MODE: "false" })],
       [
-        'FULL_RESET (.env: .env) = "true": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")',
-        'RESET_BACKUP_MODE (stack: stacks/Pulumi.mac1.yaml) = "false": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")',
+        'FULL_RESET (.env: .env) = "true": a danger switch is not a setting; it is accepted only on the command line, for one run: a full reset is `npm run reset` (its preview shows what moves where, then it asks) (README: "Safety model")',
+        'RESET_BACKUP_MODE (stack: stacks/Pulumi.mac1.yaml) = "false": a danger switch is not a setting; it is accepted only on the command line, for one run: a reset\'s backup is `npm run reset -- --backup=move` (the default), `--backup=prompt` or `--backup=false` (README: "Safety model")',
       ],
     ],
     [
@@ -291,11 +291,27 @@ describe("settings: details of reading values", () => {
       "BACKUP_MODE",
       "BACKUP",
     ];
+    // Each names the command that makes its decision, for one run.
+    const yes =
+      "to confirm without a prompt, add --yes to the command that asks: `npm run reset -- --yes`, `npm run restore -- <folder> --yes`";
+    const asks = "`npm run reset` always asks after its preview; `npm run reset -- --yes` confirms on the command line";
+    const backup = "a reset's backup is `npm run reset -- --backup=move` (the default), `--backup=prompt` or `--backup=false`";
+    const commands = [
+      "a full reset is `npm run reset` (its preview shows what moves where, then it asks)",
+      yes,
+      yes,
+      asks,
+      asks,
+      asks,
+      backup,
+      backup,
+      backup,
+    ];
     assert.deepEqual(
       settingsProblems([stack({ ...user, ...Object.fromEntries(names.map((n) => [n, "1"])) })]),
       names.map(
-        (n) =>
-          `${n} (stack: stacks/Pulumi.mac1.yaml) = "1": a danger switch is not a setting; it is accepted only on the command line, for one run (README: "Safety model")`,
+        (n, i) =>
+          `${n} (stack: stacks/Pulumi.mac1.yaml) = "1": a danger switch is not a setting; it is accepted only on the command line, for one run: ${commands[i]} (README: "Safety model")`,
       ),
     );
   });
