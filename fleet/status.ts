@@ -8,9 +8,9 @@ import { fileVaultState } from "../provider/homebrewPackages";
 import { listBackups } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
-import { type Mac, macOf } from "../provider/lib/mac";
+import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { gaveUp, notRunningBecause, readSupervisor } from "../provider/lib/supervisor";
-import { readLayers, resolveSettings } from "../stacks/config";
+import { type ResolvedSettings, readLayers, resolveSettings } from "../stacks/config";
 import { failureOf, openStack, pool } from "./runner";
 
 export interface MacStatus {
@@ -35,8 +35,10 @@ export interface MacStatus {
 }
 
 /** The supervisor's state: its job, and its counts of failed starts and hung-API restarts in a
- *  row (provider/lib/supervisor.ts). */
-async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed: number): Promise<string> {
+ *  row (provider/lib/supervisor.ts). launchd is asked as root (jobState): a sudo that wants a
+ *  password is said as such (checkSudo's SudoError), not read as a job that is not loaded. */
+export async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed: number): Promise<string> {
+  await checkSudo(mac, "launchctl print");
   const job = await jobState(mac, `system/${label}`);
   if (!job.loaded) return "not loaded";
   const seen = await readSupervisor(mac, label, profile);
@@ -87,6 +89,12 @@ async function lastConvergeOf(stack: Stack): Promise<string> {
   return last?.endTime ? new Date(last.endTime).toISOString() : "";
 }
 
+/** A stack's settings from every layer (stacks/config.ts), its Pulumi config decrypted. */
+export async function stackSettings(workDir: string, name: string, stack: Stack): Promise<ResolvedSettings> {
+  const config = Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]);
+  return resolveSettings(readLayers(workDir, name, Object.fromEntries(config)));
+}
+
 /** One Mac's row. `root` is the simulator's root for the stack ("/" on a real fleet). */
 async function statusOf(workDir: string, name: string, env: Record<string, string>): Promise<MacStatus> {
   const row: MacStatus = {
@@ -111,15 +119,17 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
   row.versions = { colima: versions.colima, lima: versions.lima, qemu: versions.qemu };
   row.gates = outputs.gateTimings?.value as MacStatus["gates"];
   row.lastConverge = await lastConvergeOf(stack);
-  let settings: ReturnType<typeof resolveSettings>["settings"];
+  let settings: ResolvedSettings["settings"];
   try {
-    const config = Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, { value: v.value, secret: v.secret === true }]);
-    settings = resolveSettings(readLayers(workDir, name, Object.fromEntries(config))).settings;
+    settings = (await stackSettings(workDir, name, stack)).settings;
   } catch (e) {
     return { ...row, reachable: `unknown: ${(e as Error).message.split("\n").slice(0, 2).join(" ")}` };
   }
-  const mac = macOf(hostOf(env.COLIMA_PULSE_HOST_ROOT || "/", settings));
+  let mac: Mac;
   try {
+    // macOf may refuse the Mac before anything runs (off a Mac, a local one at /:
+    // provider/lib/mac.ts): a row that says why, not a failed status.
+    mac = macOf(hostOf(env.COLIMA_PULSE_HOST_ROOT || "/", settings));
     await mac.currentUser();
     row.reachable = "yes";
   } catch (e) {

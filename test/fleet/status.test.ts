@@ -1,0 +1,52 @@
+// fleet/status.ts supervisorOf through a recording Mac: launchd is asked as root, so a sudo that
+// wants a password is said as such, never read as a job that is not loaded (what `npm run
+// doctor` would then have fixed with a converge).
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { supervisorOf } from "../../fleet/status";
+import { RecordingMac } from "../helpers/recordingMac";
+
+const HOST = { root: "/", user: "ops" };
+const LABEL = "com.colima-pulse.colima";
+const SUPERVISOR = { pid: 300, user: "ops", command: `/bin/sh /Library/Application Support/colima-pulse/${LABEL}.sh` };
+
+/** A Mac whose sudo wants a password (or not), and whose job is loaded and running (or not loaded). */
+function mac(options: { password: boolean; loaded: boolean; login?: string }): RecordingMac {
+  const m = new RecordingMac(
+    HOST,
+    (argv) => {
+      if (argv.join(" ") === "/usr/bin/sudo -n true")
+        return options.password ? { exitCode: 1, stderr: "sudo: a password is required\n" } : undefined;
+      if (argv[0] === "/bin/launchctl") return options.loaded ? { stdout: "system/x = {\n\tstate = running\n}\n" } : { exitCode: 113 };
+      return undefined;
+    },
+    options.login ?? "admin",
+  );
+  m.processes = [SUPERVISOR];
+  return m;
+}
+
+describe("supervisorOf", () => {
+  it("a sudo that wants a password: an error that says so and how to fix it; launchd is not asked", async () => {
+    const m = mac({ password: true, loaded: true });
+    await assert.rejects(supervisorOf(m, LABEL, "default", 5), {
+      name: "SudoError",
+      message:
+        /^launchctl print: admin cannot use sudo on the recording Mac without a password \(sudo: a password is required\);.*Run `sudo -v`/,
+    });
+    assert.deepEqual(m.lines(), ["login: /usr/bin/sudo -n true"]);
+  });
+
+  it("passwordless sudo: launchd's answer, running or not loaded", async () => {
+    const running = mac({ password: false, loaded: true });
+    assert.equal(await supervisorOf(running, LABEL, "default", 5), "running");
+    assert.deepEqual(running.lines(), ["login: /usr/bin/sudo -n true", `root: /bin/launchctl print system/${LABEL}`]);
+    assert.equal(await supervisorOf(mac({ password: false, loaded: false }), LABEL, "default", 5), "not loaded");
+  });
+
+  it("as root: no sudo to check", async () => {
+    const root = mac({ password: true, loaded: false, login: "root" });
+    assert.equal(await supervisorOf(root, LABEL, "default", 5), "not loaded");
+    assert.deepEqual(root.lines(), [`root: /bin/launchctl print system/${LABEL}`]);
+  });
+});
