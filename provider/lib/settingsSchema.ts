@@ -49,7 +49,7 @@ export const SETTING_INFO = {
     meaning: "the VM's memory",
     unit: "GiB",
     example: "4 for 4 GiB",
-    allowed: "and no more than this Mac has (`sysctl hw.memsize`; checked in preview once the Mac has been audited)",
+    allowed: "no more than this Mac has (`sysctl hw.memsize`; checked in preview once the Mac has been audited)",
   },
   COLIMA_DISK: {
     meaning: "the VM's data disk",
@@ -70,7 +70,7 @@ export const SETTING_INFO = {
     allowed: "an absolute path of letters, digits, space and `._@+-`, no `..`",
   },
   PRUNE_DOCKER_AFTER_START: { meaning: "prune Docker after every start of the VM (`PRUNE_MODE` says what)" },
-  PRUNE_MODE: { meaning: "what that prune runs" },
+  PRUNE_MODE: { meaning: "the prune after each start" },
   WAIT_SOCKET_MAX: { meaning: "health gate: the longest wait for the profile's Docker socket", ...SECONDS },
   WAIT_DOCKER_API_MAX: { meaning: "health gate: the longest wait for the Docker API to answer", ...SECONDS },
   WAIT_QEMU_MAX: { meaning: "health gate: the longest wait for the profile's QEMU process", ...SECONDS },
@@ -187,10 +187,10 @@ export function settingSchemas(z: Zod) {
     SSH_KNOWN_HOSTS_FILE: sshFile,
     // The supervisor restarts a VM whose Docker API has not answered for this long (0: never).
     API_HANG_SECONDS: whole("API_HANG_SECONDS", 10, 86400),
-    // newsyslog rotation of LOG_PATH (README "Logs"); a count of 0 leaves rotation to you.
+    // newsyslog rotation of LOG_PATH (docs/OPERATIONS.md "Logs"); a count of 0 leaves rotation to you.
     LOG_ROTATE_SIZE_MB: whole("LOG_ROTATE_SIZE_MB", 1, 10240),
     LOG_ROTATE_COUNT: whole("LOG_ROTATE_COUNT", 0, 99),
-    // A macOS group whose members may use the profile's Docker socket (README "Docker for the people on the Mac").
+    // A macOS group whose members may use the profile's Docker socket (docs/OPERATIONS.md "Docker for the people on the Mac").
     DOCKER_SOCKET_GROUP: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, "must be a macOS group name (letters, digits, _ . -; up to 32)")
