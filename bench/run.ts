@@ -1,4 +1,4 @@
-// The benchmark (README "Guarantees": speed is measured, not asserted): run on demand with `npm run bench`, prints a Markdown table, and
+// The benchmark (docs/TESTING.md "The benchmark": speed is measured, not asserted): run on demand with `npm run bench`, prints a Markdown table, and
 // with `--write` stores it in bench/RESULTS.md with the machine it ran on. Not part of the tests:
 // timings on shared machines are noisy, so nothing here asserts a threshold.
 //   1. converged `pulumi up`: wall time and the provider's commands, against an empty program in

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provides a working `pulumi` CLI for the README's commands and the tests, without any download
-# at run time (README "The Pulumi engine, offline").
+# at run time (docs/ENGINE.md "The Pulumi engine, offline").
 #
 #   scripts/engine.sh            prints the directory to put first on PATH (builds it if needed)
 #   scripts/engine.sh --check    exits 0 only if a usable engine is already there (no build)

@@ -24,7 +24,7 @@ export interface RestoreDecision {
   aside: string;
 }
 
-/** The reset command, the one way to convert a profile (README "Adopting a Mac that already runs Colima"). */
+/** The reset command, the one way to convert a profile (docs/OPERATIONS.md "Adopting a Mac that already runs Colima"). */
 export const RESET_COMMAND = "npm run reset";
 
 /** Why a found profile cannot be adopted as it is (vm type, runtime), or undefined. */

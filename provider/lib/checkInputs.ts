@@ -82,7 +82,7 @@ export interface PropertyChange {
 /** A diff with its property-level detail (`detailedDiff`, the provider protocol's shape) and one
  *  line per property for the operator. The Node dynamic provider of @pulumi/pulumi passes on only
  *  `changes`, `replaces` and `deleteBeforeReplace` (cmd/dynamic-provider/index.js, diff()), so the
- *  preview shows the engine's own input diff and these lines (README "Preview is the confirmation"). */
+ *  preview shows the engine's own input diff and these lines (docs/OPERATIONS.md "Preview is the confirmation"). */
 export type DetailedDiff = pulumi.dynamic.DiffResult & {
   detailedDiff: Record<string, { kind: PropertyDiffKind; inputDiff: boolean }>;
   reasons: string[];
