@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatAge, formatSize } from "../provider/lib/backups";
+import { suggest } from "../stacks/suggest";
 import { type MacResult, type Operation, runFleet } from "./runner";
 import { fleetStatus, type MacStatus } from "./status";
 
@@ -34,6 +35,21 @@ export interface Args {
   logs?: string;
 }
 
+const COMMANDS = ["preview", "up", "refresh", "status"];
+const OPTIONS = ["--stacks", "--parallel", "--json", "--logs", "--help"];
+
+/** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
+ *  for a setting's key), else "". */
+function didYouMean(word: string, known: string[]): string {
+  const hint = suggest(word, known);
+  return hint ? ` (did you mean ${hint}?)` : "";
+}
+
+/** "1 Mac", "2 Macs". */
+export function macs(n: number): string {
+  return `${n} ${n === 1 ? "Mac" : "Macs"}`;
+}
+
 /** The command line, or an error naming the argument, its value and what is allowed. */
 export function parseArgs(argv: string[]): Args | { help: true } {
   const args: Partial<Args> = { glob: "*", parallel: 4, json: false };
@@ -54,10 +70,13 @@ export function parseArgs(argv: string[]): Args | { help: true } {
     } else if (a === "--json") args.json = true;
     else if (a === "--logs") args.logs = value();
     else if (!a.startsWith("-") && !args.command) {
-      if (!["preview", "up", "refresh", "status"].includes(a))
-        throw new Error(`command (command line) = ${JSON.stringify(a)}: must be one of preview, up, refresh, status`);
+      if (!COMMANDS.includes(a))
+        throw new Error(`command (command line) = ${JSON.stringify(a)}: must be one of ${COMMANDS.join(", ")}${didYouMean(a, COMMANDS)}`);
       args.command = a as Args["command"];
-    } else throw new Error(`${JSON.stringify(a)} (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)`);
+    } else
+      throw new Error(
+        `${JSON.stringify(a)} (command line): unknown option${a.startsWith("-") ? didYouMean(a, OPTIONS) : ""} (allowed: ${OPTIONS.join(", ")})`,
+      );
   }
   if (!args.command) throw new Error("no command (command line): give one of preview, up, refresh, status");
   if (args.json && args.command !== "status") throw new Error(`--json (command line): only with status, not ${args.command}`);
@@ -66,14 +85,39 @@ export function parseArgs(argv: string[]): Args | { help: true } {
   return args as Args;
 }
 
-/** The stacks of the fleet: stacks/Pulumi.<name>.yaml whose name matches `glob`. */
-export function fleetStacks(workDir: string, glob: string): string[] {
+/** The example stack file (stacks/Pulumi.example-mac.yaml): a template, never a Mac of the fleet. */
+export const EXAMPLE_STACK = "example-mac";
+
+/** What `--stacks <glob>` selects: the Macs' stacks (stacks/Pulumi.<name>.yaml whose name
+ *  matches), whether it matched the example (left out), and every Mac's stack there is. */
+export function selectStacks(workDir: string, glob: string): { stacks: string[]; skippedExample: boolean; all: string[] } {
   const pattern = new RegExp(`^${glob.replace(/[.]/g, "\\.").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
   const dir = join(workDir, "stacks");
-  return (existsSync(dir) ? readdirSync(dir) : [])
+  const names = (existsSync(dir) ? readdirSync(dir) : [])
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((s): s is string => s !== undefined && s !== "example-mac" && pattern.test(s))
+    .filter((s): s is string => s !== undefined)
     .sort();
+  const all = names.filter((s) => s !== EXAMPLE_STACK);
+  return { stacks: all.filter((s) => pattern.test(s)), skippedExample: names.includes(EXAMPLE_STACK) && pattern.test(EXAMPLE_STACK), all };
+}
+
+/** The stacks of the fleet: stacks/Pulumi.<name>.yaml whose name matches `glob`, the example not. */
+export function fleetStacks(workDir: string, glob: string): string[] {
+  return selectStacks(workDir, glob).stacks;
+}
+
+/** What the command says on stderr about its selection before it runs: the example left out (when
+ *  the glob matched it), and, when nothing is left, the error with the stacks there are. */
+export function selectionNotes(glob: string, selection: ReturnType<typeof selectStacks>): { notes: string[]; error?: string } {
+  const notes = selection.skippedExample
+    ? [`skipped ${EXAMPLE_STACK}: stacks/Pulumi.${EXAMPLE_STACK}.yaml is the example stack file, not a Mac`]
+    : [];
+  if (selection.stacks.length > 0) return { notes };
+  const there =
+    selection.all.length > 0
+      ? `the stacks are: ${selection.all.join(", ")}`
+      : `there is none yet (copy stacks/Pulumi.${EXAMPLE_STACK}.yaml to stacks/Pulumi.<mac>.yaml)`;
+  return { notes, error: `--stacks ${JSON.stringify(glob)}: no stack file stacks/Pulumi.<name>.yaml matches; ${there}` };
 }
 
 /** A plain table: a header, a rule, the rows; columns as wide as their widest cell, a cell at
@@ -134,6 +178,18 @@ export function backupsList(rows: MacStatus[], now = Date.now()): string {
   return lines.length > 0 ? `\nbackups (npm run restore -- <folder>):\n${lines.join("\n")}` : "\nbackups: none";
 }
 
+/** What a run says as it starts: how many Macs, how many at a time, where the logs go. */
+export function startLine(command: string, count: number, parallel: number, logDir: string): string {
+  return `fleet ${command}: ${macs(count)}, ${parallel} at a time; logs in ${logDir}`;
+}
+
+/** What a run says at its end: every Mac succeeded, or which failed. */
+export function summaryLine(results: MacResult[], logDir: string): string {
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === 0) return results.length === 1 ? "the 1 Mac succeeded" : `all ${macs(results.length)} succeeded`;
+  return `${failed.length} of ${macs(results.length)} failed: ${failed.map((r) => r.stack).join(", ")} (logs: ${logDir})`;
+}
+
 /** The simulator's roots per stack (COLIMA_PULSE_FLEET_HOST_ROOTS, JSON {"stack": "/root"}), as
  *  scripts/simulate.ts and the tests use them; unset on a real fleet, where every Mac's root is /. */
 function simulatedRoots(): Record<string, string> {
@@ -165,11 +221,14 @@ async function main(): Promise<number> {
     return 0;
   }
   const workDir = resolve(__dirname, "..");
-  const stacks = fleetStacks(workDir, args.glob);
-  if (stacks.length === 0) {
-    process.stderr.write(`error: --stacks ${JSON.stringify(args.glob)}: no stack file stacks/Pulumi.<name>.yaml matches\n`);
+  const selection = selectStacks(workDir, args.glob);
+  const { notes, error } = selectionNotes(args.glob, selection);
+  for (const note of notes) process.stderr.write(`${note}\n`);
+  if (error) {
+    process.stderr.write(`error: ${error}\n`);
     return 2;
   }
+  const stacks = selection.stacks;
   const envOf = (stack: string): Record<string, string> => (roots[stack] ? { COLIMA_PULSE_HOST_ROOT: roots[stack] } : {});
   if (args.command === "status") {
     const rows = await fleetStatus(workDir, stacks, args.parallel, envOf);
@@ -181,16 +240,11 @@ async function main(): Promise<number> {
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
   const logDir = resolve(args.logs ?? join(workDir, ".state/fleet", `${stamp}-${args.command}`));
-  process.stderr.write(`fleet ${args.command}: ${stacks.length} Macs, ${args.parallel} at a time; logs in ${logDir}\n`);
+  process.stderr.write(`${startLine(args.command, stacks.length, args.parallel, logDir)}\n`);
   const results = await runFleet(args.command, { workDir, stacks, parallel: args.parallel, logDir, envOf });
   process.stdout.write(`\n${resultsTable(results)}\n`);
-  const failed = results.filter((r) => !r.ok);
-  process.stdout.write(
-    failed.length === 0
-      ? `\nall ${results.length} Macs succeeded\n`
-      : `\n${failed.length} of ${results.length} Macs failed: ${failed.map((r) => r.stack).join(", ")} (logs: ${logDir})\n`,
-  );
-  return failed.length === 0 ? 0 : 1;
+  process.stdout.write(`\n${summaryLine(results, logDir)}\n`);
+  return results.every((r) => r.ok) ? 0 : 1;
 }
 
 if (require.main === module) {

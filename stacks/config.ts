@@ -18,6 +18,7 @@ import { parse as parseDotenvText } from "dotenv";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { settingSchemas } from "../provider/lib/settingsSchema";
+import { suggest } from "./suggest";
 
 export type Layer = "project" | ".env" | "environment" | "stack";
 
@@ -150,7 +151,7 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
       } else if (key in SETTINGS) {
         given.set(key as SettingKey, [...(given.get(key as SettingKey) ?? []), { value, from: layer }]);
       } else {
-        const hint = suggest(key);
+        const hint = suggest(key, Object.keys(SETTINGS));
         problems.push(`${where}: unknown setting${hint ? ` (did you mean ${hint}?)` : ""}; allowed: ${Object.keys(SETTINGS).join(", ")}`);
       }
     }
@@ -206,31 +207,6 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
   // The default backup folder names the Homebrew user: secret when that name is.
   if (sources.BACKUP_DIR_BASE === "default" && secrets.includes("HOMEBREW_USER")) secrets.push("BACKUP_DIR_BASE");
   return { settings: settings as Settings, sources: sources as ResolvedSettings["sources"], secrets };
-}
-
-/** A known key that `key` is a case variant, a near-miss (edit distance ≤ 2) or a prefix of. */
-function suggest(key: string): string | undefined {
-  const known = Object.keys(SETTINGS);
-  const upper = key.toUpperCase();
-  return (
-    known.find((k) => k === upper) ??
-    known.find((k) => distance(k, upper) <= 2) ??
-    known.find((k) => upper.length >= 4 && k.startsWith(upper))
-  );
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] as number;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const here = row[j] as number;
-      row[j] = Math.min(here + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = here;
-    }
-  }
-  return row[b.length] as number;
 }
 
 /** `KEY=value`, `export KEY=value` or `KEY: value`: the line shapes dotenv reads (its LINE pattern). */

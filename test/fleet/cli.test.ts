@@ -7,7 +7,19 @@ import Module from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { backupsList, fleetStacks, parseArgs, resultsTable, statusTable, table } from "../../fleet/cli";
+import {
+  backupsList,
+  fleetStacks,
+  macs,
+  parseArgs,
+  resultsTable,
+  selectionNotes,
+  selectStacks,
+  startLine,
+  statusTable,
+  summaryLine,
+  table,
+} from "../../fleet/cli";
 import type { MacStatus } from "../../fleet/status";
 
 const USAGE = `npm run fleet -- <command> [options]
@@ -60,7 +72,18 @@ describe("parseArgs", () => {
     [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
     [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
     [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
-    [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status'],
+    [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status (did you mean up?)'],
+    [["previw"], 'command (command line) = "previw": must be one of preview, up, refresh, status (did you mean preview?)'],
+    [["Status"], 'command (command line) = "Status": must be one of preview, up, refresh, status (did you mean status?)'],
+    [["refres"], 'command (command line) = "refres": must be one of preview, up, refresh, status (did you mean refresh?)'],
+    [
+      ["up", "--stack", "mac-*"],
+      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --parallel, --json, --logs, --help)',
+    ],
+    [
+      ["status", "--jsno"],
+      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --parallel, --json, --logs, --help)',
+    ],
     [["up", "--force"], '"--force" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
     [["up", "--stacks"], "--stacks (command line) needs a value"],
     [["up", "--stacks", "--json"], "--stacks (command line) needs a value"],
@@ -130,10 +153,52 @@ describe("fleetStacks", () => {
     assert.deepEqual(fleetStacks(dir, "*-mac"), []);
   });
 
+  it("the example is left out, and said to be when the pattern matched it; no match lists the stacks there are", () => {
+    const dir = work(files);
+    assert.deepEqual(selectStacks(dir, "*"), {
+      stacks: ["mac-01", "mac-02", "mac-10", "mac.1", "macx1"],
+      skippedExample: true,
+      all: ["mac-01", "mac-02", "mac-10", "mac.1", "macx1"],
+    });
+    const skipped = "skipped example-mac: stacks/Pulumi.example-mac.yaml is the example stack file, not a Mac";
+    assert.deepEqual(selectionNotes("*", selectStacks(dir, "*")), { notes: [skipped] });
+    assert.deepEqual(selectionNotes("mac-0*", selectStacks(dir, "mac-0*")), { notes: [] }, "not matched: not said");
+    assert.deepEqual(selectionNotes("example-*", selectStacks(dir, "example-*")), {
+      notes: [skipped],
+      error: '--stacks "example-*": no stack file stacks/Pulumi.<name>.yaml matches; the stacks are: mac-01, mac-02, mac-10, mac.1, macx1',
+    });
+    assert.deepEqual(selectionNotes("mac-9*", selectStacks(dir, "mac-9*")), {
+      notes: [],
+      error: '--stacks "mac-9*": no stack file stacks/Pulumi.<name>.yaml matches; the stacks are: mac-01, mac-02, mac-10, mac.1, macx1',
+    });
+    const onlyExample = work(["Pulumi.example-mac.yaml"]);
+    assert.deepEqual(selectionNotes("mac-*", selectStacks(onlyExample, "mac-*")), {
+      notes: [],
+      error:
+        '--stacks "mac-*": no stack file stacks/Pulumi.<name>.yaml matches; there is none yet (copy stacks/Pulumi.example-mac.yaml to stacks/Pulumi.<mac>.yaml)',
+    });
+  });
+
   it("no stacks folder: no stacks", () => {
     const dir = mkdtempSync(join(tmpdir(), "cpulse-fleet-"));
     dirs.push(dir);
     assert.deepEqual(fleetStacks(dir, "*"), []);
+  });
+});
+
+describe("counts", () => {
+  it("one Mac, two Macs, in every line that counts them", () => {
+    assert.deepEqual([macs(0), macs(1), macs(2)], ["0 Macs", "1 Mac", "2 Macs"]);
+    assert.equal(startLine("up", 1, 4, "/l"), "fleet up: 1 Mac, 4 at a time; logs in /l");
+    assert.equal(startLine("preview", 3, 2, "/l"), "fleet preview: 3 Macs, 2 at a time; logs in /l");
+    const result = (stack: string, ok: boolean) => ({ stack, ok, stage: "up", detail: "", elapsedMs: 1, log: "" });
+    assert.equal(summaryLine([result("mac-01", true)], "/l"), "the 1 Mac succeeded");
+    assert.equal(summaryLine([result("mac-01", true), result("mac-02", true)], "/l"), "all 2 Macs succeeded");
+    assert.equal(summaryLine([result("mac-01", false)], "/l"), "1 of 1 Mac failed: mac-01 (logs: /l)");
+    assert.equal(
+      summaryLine([result("mac-01", false), result("mac-02", true), result("mac-03", false)], "/l"),
+      "2 of 3 Macs failed: mac-01, mac-03 (logs: /l)",
+    );
   });
 });
 
@@ -330,10 +395,19 @@ describe("npm run fleet, before any Mac is reached", () => {
       {
         code: 2,
         stdout: "",
-        stderr: 'error: --stacks "no-such-mac-*": no stack file stacks/Pulumi.<name>.yaml matches\n',
+        stderr:
+          'error: --stacks "no-such-mac-*": no stack file stacks/Pulumi.<name>.yaml matches; there is none yet (copy stacks/Pulumi.example-mac.yaml to stacks/Pulumi.<mac>.yaml)\n',
       },
     );
     assert.equal((await runCli(["up", "--stacks", "no-such-mac-*"], { COLIMA_PULSE_FLEET_HOST_ROOTS: "" })).code, 2);
+    // The checkout's only stack file is the example: skipped, and said once.
+    assert.deepEqual(await runCli(["preview", "--stacks", "example-*"], noRoots), {
+      code: 2,
+      stdout: "",
+      stderr:
+        "skipped example-mac: stacks/Pulumi.example-mac.yaml is the example stack file, not a Mac\n" +
+        'error: --stacks "example-*": no stack file stacks/Pulumi.<name>.yaml matches; there is none yet (copy stacks/Pulumi.example-mac.yaml to stacks/Pulumi.<mac>.yaml)\n',
+    });
   });
 
   it("the simulator's roots (COLIMA_PULSE_FLEET_HOST_ROOTS) must be a JSON object of absolute paths", async () => {
