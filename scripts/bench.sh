@@ -6,7 +6,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_node
 ensure_node_modules
 ensure_engine
-trap 'test/services/services.sh stop' EXIT
-envfile="$(test/services/services.sh start)"
-set -a; source "$envfile"; set +a
-npx tsx bench/run.ts "$@"
+exec test/services/services.sh run -- npx tsx bench/run.ts "$@"

@@ -5,7 +5,8 @@ cd "$repo"
 # What is installed once per machine (Node.js, Node's compile cache; the engine: scripts/engine.sh).
 cache="${COLIMA_PULSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/colima-pulse}"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Bold on a terminal only: a log file or CI gets no escape codes.
+say() { if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # The Node.js every script, npm, the tests and Pulumi's language host run on. @pulumi/pulumi 3.270
@@ -125,4 +126,68 @@ stack_profile() { # COLIMA_PULSE_STACK's COLIMA_PROFILE, from every settings lay
     const engine = JSON.parse(require("fs").readFileSync(0, "utf8") || "{}");
     try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK, engine)).settings.COLIMA_PROFILE); }
     catch (e) { console.error(e instanceof ConfigError ? e.message : e); process.exit(1); }'
+}
+
+# Where `npm run demo` says which simulated Mac it keeps up (scripts/simulate.ts), while it runs.
+demo_env="$repo/.state/demo/env"
+
+target_this_mac() { # COLIMA_PULSE_STACK for this Mac; off a Mac, the running demo's simulated Mac, or stop
+  if [ "$(uname -s)" = Darwin ]; then
+    COLIMA_PULSE_STACK="${COLIMA_PULSE_STACK:-$(hostname -s)}"
+    export COLIMA_PULSE_STACK
+    return
+  fi
+  local pid
+  pid="$(sed -n 's/^COLIMA_PULSE_DEMO_PID=//p' "$demo_env" 2>/dev/null)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null ||
+    die "this machine is not a Mac ($(uname -s)): pulumi would target its own /. Start the simulated Mac first, in another terminal: npm run demo (it stays up until Ctrl-C); or point the stack at a Mac over SSH (SSH_HOST)"
+  set -a
+  # shellcheck disable=SC1090 # written by scripts/simulate.ts: KEY=value lines of plain paths and names
+  source "$demo_env"
+  set +a
+}
+
+check_up_options() { # check_up_options ARG...: stop at an argument `pulumi up` would refuse, before anything starts
+  local flags a name i=0 n=$# cmd="npm run ${npm_lifecycle_event:-converge}"
+  local args=("$@")
+  # Its flags from its own help: " long:1:s " takes a value (the next argument, or after =), ":0:" does not.
+  flags="$(pulumi up --help 2>/dev/null | awk '
+    /^ +(-[A-Za-z], )?--[a-z]/ {
+      short = ""; if (match($0, /^ +-[A-Za-z],/)) short = substr($0, RSTART + RLENGTH - 2, 1)
+      match($0, /--[a-z0-9-]+/); long = substr($0, RSTART + 2, RLENGTH - 2); rest = substr($0, RSTART + RLENGTH)
+      value = 0; if (rest ~ /^ [^ ]/ && rest !~ /^ [^ ]*\[=/) value = 1
+      printf " %s:%s:%s ", long, value, short
+    }')"
+  [ -n "$flags" ] || die "pulumi up --help listed no options (the engine on PATH: $(command -v pulumi))"
+  local refuse="is not an option of $cmd or pulumi up ($cmd -- --help; pulumi up --help); nothing was started"
+  while [ "$i" -lt "$n" ]; do
+    a="${args[$i]}"
+    i=$((i + 1))
+    case "$a" in
+      --*=*)
+        name="${a%%=*}"
+        case "$flags" in *" ${name#--}:"*) ;; *) die "$name (command line) $refuse" ;; esac
+        ;;
+      --?*)
+        case "$flags" in
+          *" ${a#--}:1:"*) i=$((i + 1)) ;;
+          *" ${a#--}:0:"*) ;;
+          *) die "$a (command line) $refuse" ;;
+        esac
+        ;;
+      -[A-Za-z]*)
+        name="${a:1:1}"
+        case "$flags" in
+          *":1:$name "*) [ ${#a} -gt 2 ] || i=$((i + 1)) ;;
+          *":0:$name "*) [ ${#a} -eq 2 ] || die "$a (command line): one short option at a time ($cmd -- --help)" ;;
+          *) die "$a (command line) $refuse" ;;
+        esac
+        ;;
+      *) die "\"$a\" (command line): $cmd takes options only, not \"$a\" ($cmd -- --help); nothing was started" ;;
+    esac
+  done
+}
+
+then_what() { # then_what YES: what follows the preview of a decision command
+  if [ "$1" = true ]; then echo "applies it without asking (--yes)"; else echo "asks"; fi
 }

@@ -54,12 +54,13 @@ fi
 [ "$yes" = true ] || [ -t 0 ] || die "a full reset asks for confirmation on a terminal, and there is none: add --yes to confirm it here (the seed's --force-yes)"
 
 ready_for_a_decision
+check_up_options ${args[@]+"${args[@]}"}
 stack="$COLIMA_PULSE_STACK"
 profile="$(stack_profile)" || die "cannot read this stack's settings (above)"
 
 say "FULL RESET of Colima profile '$profile' on stack '$stack' (backup: $backup)"
 if [ "$backup" = move ]; then
-  say "Pulumi's preview below shows the backup folder and what moves into it, then asks"
+  say "Pulumi's preview below shows the backup folder and what moves into it, then $(then_what "$yes")"
 else
   say "--backup=false: the profile's state will be DELETED without a backup"
 fi

@@ -41,11 +41,12 @@ case "$from" in /*) ;; *) die "$from: the backup folder must be an absolute path
 [ "$yes" = true ] || [ -t 0 ] || die "a restore asks for confirmation on a terminal, and there is none: add --yes to confirm it here"
 
 ready_for_a_decision
+check_up_options ${args[@]+"${args[@]}"}
 stack="$COLIMA_PULSE_STACK"
 profile="$(stack_profile)" || die "cannot read this stack's settings (above)"
 
 say "RESTORE of $from as Colima profile '$profile' on stack '$stack'"
-say "Pulumi's preview below shows what moves where, then asks"
+say "Pulumi's preview below shows what moves where, then $(then_what "$yes")"
 COLIMA_PULSE_RESTORE="$from" COLIMA_PULSE_RESTORE_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 export COLIMA_PULSE_RESTORE COLIMA_PULSE_RESTORE_ID
 exec bash scripts/converge.sh ${args[@]+"${args[@]}"}

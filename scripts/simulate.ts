@@ -1,38 +1,128 @@
-// The main job off a Mac (scripts/converge.sh): the same program, converging a simulated Mac
-// that persists between runs (/tmp/cpulse-mac-<checkout>), whose VM exposes the test dockerd.
-// Each run boots the simulated Mac, runs `pulumi up`, prints the outputs and shuts it down.
-import { spawnSync } from "node:child_process";
+// The main job off a Mac (scripts/converge.sh, scripts/demo.sh): the same program, converging a
+// simulated Mac that persists between runs (/tmp/cpulse-mac-<checkout>), whose VM exposes the
+// test services' dockerd (test/services/services.sh, which started them and holds them for us).
+// Each run boots the simulated Mac and runs `pulumi up` against it: Pulumi previews, and asks on a
+// terminal. `npm run converge` then shuts the Mac down; `npm run demo` keeps it and its Docker up
+// until Ctrl-C, and says in .state/demo/env which Mac it keeps (scripts/lib.sh target_this_mac,
+// for `npm run shell` and `npm run doctor`).
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { testServices } from "../test/helpers/services";
 import { MacSimulator } from "../test/simulator/simulator";
 
+const repo = join(__dirname, "..");
+const demoEnv = join(repo, ".state/demo/env");
+const STACK = "simulated";
+
+/** How this run ends early: the first SIGINT or SIGTERM. */
+let stopping: NodeJS.Signals | undefined;
+let pulumiChild: ChildProcess | undefined;
+let wake: (() => void) | undefined;
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = signal;
+  console.error(`\n${signal}: stopping (pulumi is cancelled, then the simulated Mac shuts down)`);
+  // A Ctrl-C on a terminal reaches pulumi too, as it reaches us (one process group); a second
+  // SIGINT would make it stop at once and leave the stack locked. A SIGTERM (or a SIGINT sent to
+  // npm alone) reaches only us: pass it on as the one SIGINT pulumi cancels on.
+  if (pulumiChild && pulumiChild.exitCode === null && !(signal === "SIGINT" && process.stdin.isTTY)) pulumiChild.kill("SIGINT");
+  wake?.();
+}
+
+/** Runs pulumi with the simulated Mac's environment; its exit code. `quiet`: nothing on the
+ *  terminal, or (`"errors"`) only what it says when it fails. */
+function pulumi(env: NodeJS.ProcessEnv, args: string[], quiet?: true | "errors"): Promise<number> {
+  return new Promise((done) => {
+    const child = spawn("pulumi", args, { cwd: repo, env, stdio: quiet ? ["ignore", "ignore", "pipe"] : "inherit" });
+    let errors = "";
+    child.stderr?.on("data", (d) => {
+      errors += d;
+    });
+    pulumiChild = child;
+    child.on("exit", (code, signal) => {
+      pulumiChild = undefined;
+      if (quiet === "errors" && code !== 0 && !stopping) process.stderr.write(errors);
+      done(code ?? (signal ? 128 : 1));
+    });
+  });
+}
+
+/** Until SIGINT or SIGTERM. */
+function untilStopped(): Promise<void> {
+  return stopping ? Promise.resolve() : new Promise((resolve) => (wake = resolve));
+}
+
+/** The options for `pulumi up`: on a terminal Pulumi asks; without one (CI, a pipe) there is no
+ *  one to ask, so the preview is applied as with --yes, and said so. A decision command
+ *  (npm run reset/restore/upgrade) has refused to start without a terminal unless --yes was given. */
+function upArgs(given: string[]): string[] {
+  if (process.stdin.isTTY || given.includes("--yes") || given.includes("-y")) return given;
+  console.error(
+    "no terminal to ask on: Pulumi's preview below is applied without asking, as with --yes (on a Mac, `npm run converge` without a terminal needs `-- --yes`)",
+  );
+  return ["--yes", ...given];
+}
+
+/** .state/demo/env: which simulated Mac `npm run demo` keeps up, for scripts/lib.sh target_this_mac. */
+function writeDemoEnv(values: Record<string, string>): void {
+  mkdirSync(join(repo, ".state/demo"), { recursive: true });
+  const text = Object.entries(values)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
+  writeFileSync(`${demoEnv}.tmp`, text, { mode: 0o600 });
+  renameSync(`${demoEnv}.tmp`, demoEnv);
+}
+
 async function main(): Promise<number> {
-  const repo = join(__dirname, "..");
-  // Started by scripts/converge.sh (test/services/services.sh).
+  const demo = process.env.COLIMA_PULSE_DEMO === "1";
   const { dockerHost, smokeImage: image } = testServices();
   const key = spawnSync("sh", ["-c", `printf %s "$1" | cksum | cut -d' ' -f1`, "sh", repo], { encoding: "utf8" }).stdout.trim();
   const root = process.env.COLIMA_PULSE_SIM_ROOT ?? `/tmp/cpulse-mac-${key}`;
   console.error(`simulated Mac: ${root} (arm64, macOS 15.6, user ops)`);
   const sim = await MacSimulator.open(root, { dockerTarget: dockerHost.replace(/^unix:\/\//, "") });
   const env = { ...process.env, COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: sim.operator };
-  const pulumi = (...args: string[]) => spawnSync("pulumi", args, { cwd: repo, env, stdio: "inherit" }).status ?? 1;
   try {
-    if (pulumi("stack", "select", "simulated") !== 0 && pulumi("stack", "init", "simulated") !== 0) return 1;
-    pulumi("config", "set", "HOMEBREW_USER", sim.operator);
-    pulumi("config", "set", "smokeImage", image);
-    // A converge applies at once; a full reset or an upgrade (scripts/reset.sh, upgrade.sh) shows
-    // its preview first, and goes on only with --yes (the scripts refuse to start without a
-    // terminal or --yes).
-    const decided = Boolean(process.env.COLIMA_PULSE_FULL_RESET || process.env.COLIMA_PULSE_UPGRADE_ID);
-    const code = pulumi("up", ...(decided ? [] : ["--yes", "--skip-preview"]), ...process.argv.slice(2));
-    if (code === 0) pulumi("stack", "output");
-    return code;
+    if (stopping) return 130;
+    // The stack, made on the first run; `pulumi stack select` of one that is not there says so as an error.
+    if ((await pulumi(env, ["stack", "select", STACK], true)) !== 0 && (await pulumi(env, ["stack", "init", STACK])) !== 0) return 1;
+    if ((await pulumi(env, ["config", "set", "HOMEBREW_USER", sim.operator], "errors")) !== 0) return 1;
+    if ((await pulumi(env, ["config", "set", "smokeImage", image], "errors")) !== 0) return 1;
+    if (stopping) return 130;
+    const code = await pulumi(env, ["up", ...upArgs(process.argv.slice(2))]);
+    if (stopping) return stopping === "SIGINT" ? 130 : 143;
+    if (code !== 0 || !demo) return code;
+    const socket = spawnSync("pulumi", ["stack", "output", "dockerHost"], { cwd: repo, env, encoding: "utf8" }).stdout.trim();
+    writeDemoEnv({
+      COLIMA_PULSE_DEMO_PID: String(process.pid),
+      COLIMA_PULSE_STACK: STACK,
+      COLIMA_PULSE_HOST_ROOT: sim.root,
+      SIM_USER: sim.operator,
+    });
+    console.error(
+      [
+        "",
+        `the simulated Mac ${sim.root} is up, supervised by its LaunchDaemon; its Docker:`,
+        `  DOCKER_HOST=${socket}`,
+        `  docker -H ${socket} ps`,
+        "in another terminal, on this checkout:",
+        "  npm run shell -- pulumi preview --diff   (pulumi by hand against this Mac; npm run shell for a shell)",
+        "  npm run doctor                           (its status: what is wrong, and the fix)",
+        "Ctrl-C shuts it down (its state stays for the next run)",
+      ].join("\n"),
+    );
+    await untilStopped();
+    return 0;
   } finally {
+    if (demo) rmSync(demoEnv, { force: true });
     console.error("shutting the simulated Mac down (its state stays for the next run)");
     await sim.haltAll(10_000);
   }
 }
 
+process.on("SIGINT", onSignal);
+process.on("SIGTERM", onSignal);
 main().then(
   (code) => process.exit(code),
   (e: Error) => {

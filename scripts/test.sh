@@ -33,12 +33,8 @@ if [ "$pid_max" -gt 0 ] && [ "$pid_max" -lt 4194304 ]; then
   fi
 fi
 
-say "starting test services (dockerd ×$jobs, registry)"
-trap 'test/services/services.sh stop' EXIT
-envfile="$(COLIMA_PULSE_TEST_LANES="$jobs" test/services/services.sh start)"
-set -a; source "$envfile"; set +a
-
-say "running tests ($jobs files at a time)"
+say "running tests ($jobs files at a time) on the test services (dockerd ×$jobs, registry)"
 # The long end-to-end files first, so the short ones fill in around them at the end.
 mapfile -t files < <(find test/e2e -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
-node --import tsx --test --test-concurrency="$jobs" --test-reporter=spec "$@" "${files[@]}"
+COLIMA_PULSE_TEST_LANES="$jobs" exec test/services/services.sh run -- \
+  node --import tsx --test --test-concurrency="$jobs" --test-reporter=spec "$@" "${files[@]}"

@@ -31,7 +31,9 @@ for a in "$@"; do
 done
 [ "$yes" = true ] || [ -t 0 ] || die "an upgrade asks for confirmation on a terminal, and there is none: add --yes to confirm it here"
 
-say "UPGRADE: Pulumi's preview below shows what Homebrew will upgrade, then asks"
+ready_for_a_decision
+check_up_options ${args[@]+"${args[@]}"}
+say "UPGRADE: Pulumi's preview below shows what Homebrew will upgrade, then $(then_what "$yes")"
 COLIMA_PULSE_UPGRADE_ID="$(date -u +%Y%m%dT%H%M%SZ)"
 export COLIMA_PULSE_UPGRADE_ID
 exec bash scripts/converge.sh ${args[@]+"${args[@]}"}

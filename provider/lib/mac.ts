@@ -56,6 +56,7 @@ export interface Mac {
 
 /** The Mac `host` names, one per process and host (its connection and `id -un` are shared). */
 export function macOf(host: Host): Mac {
+  if (!host.ssh) refuseHostRoot(host.root);
   const g = globalThis as { __colimaPulseMacs?: Map<string, Mac> };
   g.__colimaPulseMacs ??= new Map();
   const key = JSON.stringify([host.root, host.user, host.ssh ?? null]);
@@ -65,6 +66,23 @@ export function macOf(host: Host): Mac {
     g.__colimaPulseMacs.set(key, mac);
   }
   return mac;
+}
+
+/** Off a Mac, the local transport with root `/` would run brew, launchctl and rm as root against
+ *  this machine itself: refused, whatever asked (the program, a provider working from state,
+ *  `npm run fleet -- status`). The simulator's Macs have a root of their own (test/simulator);
+ *  a real Mac is reached over SSH. */
+export function refuseHostRoot(root: string, platform: string = process.platform): void {
+  if (platform === "darwin" || root.replace(/\/+$/, "") !== "") return;
+  throw new NotAMacError(
+    `this machine is not a Mac (${platform}), and the stack has no SSH_HOST: it would converge this machine's own /. ` +
+      "Nothing was run. Off a Mac, point it at the bundled simulator (`npm run converge`; or `npm run demo`, then `npm run shell`) " +
+      "or at a Mac over SSH (`pulumi config set SSH_HOST <user@mac>`)",
+  );
+}
+
+export class NotAMacError extends Error {
+  override readonly name = "NotAMacError";
 }
 
 /** Everything but the transport: each operation is a command on the Mac. */
