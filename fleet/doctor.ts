@@ -138,6 +138,8 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
   const launchctlPrint = () =>
     onMac([tool("sudo", "/usr/bin/sudo"), tool("launchctl", "/bin/launchctl"), "print", `system/${shown("LABEL")}`]);
   const target = `system/${shown("LABEL")}`;
+  /** Who ssh logs in as: SSH_HOST's user, else ssh's own choice (its config, or this user). */
+  const sshUser = shown("SSH_HOST").includes("@") ? shown("SSH_HOST").replace(/@.*$/, "") : "the login user";
 
   const checks: Check[] = [];
   const ok = (check: string, detail: string) => checks.push({ check, state: "ok", detail });
@@ -187,7 +189,7 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
       // As provider/lib/mac.ts (sshError) says it: host keys are checked, never accepted unseen.
       fix = `compare \`${keyscan} | ssh-keygen -lf -\` with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on the Mac; if they match: ssh-keygen -R ${word(keyName)} -f ${knownHosts} (an old key, if the Mac was reinstalled), then ${keyscan} >> ${knownHosts}; then ${sshTrue}`;
     else if (/Permission denied \(/.test(said))
-      fix = `add your public key to ~/.ssh/authorized_keys of ${shown("SSH_HOST").includes("@") ? shown("SSH_HOST").replace(/@.*$/, "") : "the login user"} on the Mac${s.SSH_IDENTITY_FILE ? "" : ", or set SSH_IDENTITY_FILE to the key that is there"}; then ${sshTrue}`;
+      fix = `add your public key to ~/.ssh/authorized_keys of ${sshUser} on the Mac${s.SSH_IDENTITY_FILE ? "" : ", or set SSH_IDENTITY_FILE to the key that is there"}; then ${sshTrue}`;
     else fix = `make ${sshTrue} answer (the Mac on, on the network, sshd on: Remote Login), then npm run doctor`;
     problem("reachable", `not reachable: ${said}`, fix);
   } else {
@@ -228,7 +230,7 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
       "supervisor",
       `could not ask launchd: ${sup.replace(/^unknown: /, "")}`,
       s.SSH_HOST
-        ? `let ${shown("SSH_HOST").replace(/@.*$/, "")} run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`
+        ? `let ${sshUser} run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`
         : "sudo -v, then npm run doctor",
     );
   else problem("supervisor", `could not ask launchd: ${sup.replace(/^unknown: /, "")}`, launchctlPrint());

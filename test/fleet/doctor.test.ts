@@ -192,6 +192,10 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
 
   it("a refused login: the key in authorized_keys", () => {
     const row = healthy({ reachable: "no: ops@mac-07.local: Permission denied (publickey)." });
+    assert.match(
+      problemsOf(row, facts({}, { SSH_HOST: "mac-07" }))[0]?.fix ?? "",
+      /^add your public key to ~\/\.ssh\/authorized_keys of the login user on the Mac/,
+    );
     assert.deepEqual(problems(row, facts({}, { SSH_HOST: "ops@mac-07.local" })), [
       "reachable: not reachable: ops@mac-07.local: Permission denied (publickey). => add your public key to ~/.ssh/authorized_keys of ops on the Mac, or set SSH_IDENTITY_FILE to the key that is there; then ssh ops@mac-07.local true",
     ]);
@@ -261,6 +265,10 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
     assert.equal(
       check(checksOf(row, facts({}, SSH)), "supervisor").fix,
       `let ops run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`,
+    );
+    assert.equal(
+      check(checksOf(row, facts({}, { SSH_HOST: "mac-07" })), "supervisor").fix,
+      `let the login user run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`,
     );
     const other = healthy({ supervisor: "unknown: launchctl print timed out" });
     assert.deepEqual(check(checksOf(other, facts()), "supervisor"), {
