@@ -51,7 +51,15 @@ function pulumi(env: NodeJS.ProcessEnv, args: string[], quiet?: true | "errors")
 
 /** Until SIGINT or SIGTERM. */
 function untilStopped(): Promise<void> {
-  return stopping ? Promise.resolve() : new Promise((resolve) => (wake = resolve));
+  if (stopping) return Promise.resolve();
+  // A pending promise alone does not keep Node running: a timer does, until the signal.
+  const alive = setInterval(() => {}, 60_000);
+  return new Promise((resolve) => {
+    wake = () => {
+      clearInterval(alive);
+      resolve();
+    };
+  });
 }
 
 /** The options for `pulumi up`: on a terminal Pulumi asks; without one (CI, a pipe) there is no
