@@ -309,12 +309,12 @@ export function report(status: MacStatus, checks: Check[]): string {
     for (const r of rest) lines.push(`${" ".repeat(width + 11)}${r}`);
     if (c.fix) lines.push(`${" ".repeat(width + 11)}fix: ${c.fix}`);
   }
-  if (status.versions.colima || status.gates) {
-    const v = status.versions;
-    const g = status.gates;
-    lines.push("", `last converge: colima ${v.colima ?? "?"}, lima ${v.lima ?? "?"}, qemu ${v.qemu ?? "?"}`);
-    if (g) lines[lines.length - 1] += `; gates socket ${g.socket} ms, qemu ${g.qemu} ms, api ${g.api} ms, stable ${g.stable} ms`;
-  }
+  // What the stack recorded (fleet/status.ts): not checks, the numbers `fleet status` shows too.
+  const v = status.versions;
+  const g = status.gates;
+  if (v.colima || v.lima || v.qemu || g) lines.push("");
+  if (v.colima || v.lima || v.qemu) lines.push(`versions: colima ${v.colima ?? "?"}, lima ${v.lima ?? "?"}, qemu ${v.qemu ?? "?"}`);
+  if (g) lines.push(`gates, the last time they ran: socket ${g.socket} ms, qemu ${g.qemu} ms, api ${g.api} ms, stable ${g.stable} ms`);
   const problems = checks.filter((c) => c.state === "problem");
   lines.push(
     "",

@@ -97,6 +97,9 @@ describe("parseArgs", () => {
       root.stderr,
       /^error: COLIMA_PULSE_HOST_ROOT \(environment\) = "tmp\/mac": must be an absolute path \(a simulated Mac's root\)\n/,
     );
+    // Never converged: no versions, no gates, no lines for them.
+    const none = healthy({ versions: {}, gates: undefined, lastConverge: "" });
+    assert.doesNotMatch(report(none, checksOf(none, facts())), /versions|gates/);
   });
 });
 
@@ -390,7 +393,7 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
 });
 
 describe("report", () => {
-  it("a line per check, each problem's fix under it, the last converge's versions and gates, the count", () => {
+  it("a line per check, each problem's fix under it, the recorded versions and gates, the count", () => {
     const row = healthy({ supervisor: "not loaded", docker: "" });
     assert.equal(
       report(row, checksOf(row, facts())),
@@ -407,10 +410,14 @@ describe("report", () => {
         "filevault   ok       Off",
         "backups     ok       none",
         "",
-        "last converge: colima 0.8.1, lima 1.0.3, qemu 9.2.0; gates socket 120 ms, qemu 300 ms, api 800 ms, stable 3000 ms",
+        "versions: colima 0.8.1, lima 1.0.3, qemu 9.2.0",
+        "gates, the last time they ran: socket 120 ms, qemu 300 ms, api 800 ms, stable 3000 ms",
         "",
         "2 problems: supervisor, docker",
       ].join("\n"),
     );
+    // Never converged: no versions, no gates, no lines for them.
+    const none = healthy({ versions: {}, gates: undefined, lastConverge: "" });
+    assert.doesNotMatch(report(none, checksOf(none, facts())), /versions|gates/);
   });
 });
