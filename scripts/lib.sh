@@ -131,15 +131,23 @@ stack_profile() { # COLIMA_PULSE_STACK's COLIMA_PROFILE, from every settings lay
 # Where `npm run demo` says which simulated Mac it keeps up (scripts/simulate.ts), while it runs.
 demo_env="$repo/.state/demo/env"
 
+demo_running() { # true while the `npm run demo` that wrote .state/demo/env is alive
+  local pid
+  pid="$(sed -n 's/^COLIMA_PULSE_DEMO_PID=//p' "$demo_env" 2>/dev/null || true)"
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+demo_fleet_roots() { # the running fleet demo's COLIMA_PULSE_FLEET_HOST_ROOTS (JSON), or fail
+  demo_running && sed -n "s/^COLIMA_PULSE_FLEET_HOST_ROOTS='\(.*\)'$/\1/p" "$demo_env" | grep .
+}
+
 target_this_mac() { # COLIMA_PULSE_STACK for this Mac; off a Mac, the running demo's simulated Mac, or stop
   if [ "$(uname -s)" = Darwin ]; then
     COLIMA_PULSE_STACK="${COLIMA_PULSE_STACK:-$(hostname -s)}"
     export COLIMA_PULSE_STACK
     return
   fi
-  local pid
-  pid="$(sed -n 's/^COLIMA_PULSE_DEMO_PID=//p' "$demo_env" 2>/dev/null)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null ||
+  demo_running ||
     die "this machine is not a Mac ($(uname -s)): pulumi would target its own /. Start the simulated Mac first, in another terminal: npm run demo (it stays up until Ctrl-C); or point the stack at a Mac over SSH (SSH_HOST)"
   set -a
   # shellcheck disable=SC1090 # written by scripts/simulate.ts: KEY=value lines of plain paths and names

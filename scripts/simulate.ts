@@ -4,11 +4,14 @@
 // Each run boots the simulated Mac and runs `pulumi up` against it: Pulumi previews, and asks on a
 // terminal. `npm run converge` then shuts the Mac down; `npm run demo` keeps it and its Docker up
 // until Ctrl-C, and says in .state/demo/env which Mac it keeps (scripts/lib.sh target_this_mac,
-// for `npm run shell` and `npm run doctor`).
+// for `npm run shell` and `npm run doctor`). `npm run demo -- --fleet N` keeps N simulated Macs
+// up behind a real OpenSSH server on loopback (test/helpers/sshd.ts), as stacks demo-1..N, for
+// `npm run fleet` (scripts/fleet.sh finds their roots in .state/demo/env).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { testServices } from "../test/helpers/services";
+import { startSshd } from "../test/helpers/sshd";
 import { MacSimulator } from "../test/simulator/simulator";
 
 const repo = join(__dirname, "..");
@@ -83,11 +86,73 @@ function writeDemoEnv(values: Record<string, string>): void {
   renameSync(`${demoEnv}.tmp`, demoEnv);
 }
 
+/** This checkout's simulated Macs live in /tmp/cpulse-mac-<cksum of its path>[-<n>]. */
+function simRoot(suffix = ""): string {
+  const key = spawnSync("sh", ["-c", `printf %s "$1" | cksum | cut -d' ' -f1`, "sh", repo], { encoding: "utf8" }).stdout.trim();
+  return `/tmp/cpulse-mac-${key}${suffix}`;
+}
+
+/** `npm run demo -- --fleet N`: N simulated Macs behind a real sshd, as stacks demo-1..N. */
+async function fleetDemo(size: number): Promise<number> {
+  const { dockerHost, smokeImage: image } = testServices();
+  const sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+  const macs: { stack: string; sim: MacSimulator }[] = [];
+  try {
+    for (let i = 1; i <= size; i++) {
+      const sim = await MacSimulator.open(simRoot(`-${i}`), { dockerTarget: dockerHost.replace(/^unix:\/\//, "") });
+      macs.push({ stack: `demo-${i}`, sim });
+    }
+    const env = { ...process.env };
+    for (const { stack } of macs) {
+      if (stopping) return 130;
+      if ((await pulumi(env, ["stack", "select", stack], true)) !== 0 && (await pulumi(env, ["stack", "init", stack])) !== 0) return 1;
+      // A new sshd each run: a new port and keys, which the next `fleet up` records (host.ssh).
+      const settings = {
+        HOMEBREW_USER: "ops",
+        smokeImage: image,
+        SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+        SSH_PORT: String(sshd.port),
+        SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
+        SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+      };
+      for (const [k, v] of Object.entries(settings))
+        if ((await pulumi(env, ["config", "set", "--stack", stack, k, v], "errors")) !== 0) return 1;
+    }
+    const roots = Object.fromEntries(macs.map(({ stack, sim }) => [stack, sim.root]));
+    writeDemoEnv({
+      COLIMA_PULSE_DEMO_PID: String(process.pid),
+      COLIMA_PULSE_STACK: "demo-1",
+      COLIMA_PULSE_HOST_ROOT: macs[0]?.sim.root as string,
+      SIM_USER: "ops",
+      COLIMA_PULSE_FLEET_HOST_ROOTS: `'${JSON.stringify(roots)}'`,
+    });
+    console.error(
+      [
+        "",
+        `${size} simulated Mac${size === 1 ? "" : "s"} up behind an OpenSSH server on 127.0.0.1:${sshd.port}: stacks ${macs.map((m) => m.stack).join(", ")}`,
+        ...macs.map(({ stack, sim }) => `  ${stack}: ${sim.root}`),
+        "in another terminal, on this checkout:",
+        "  npm run fleet -- up --stacks 'demo-*'       (converge them over SSH)",
+        "  npm run fleet -- status --stacks 'demo-*'   (their status)",
+        "Ctrl-C shuts them down (their state stays for the next run)",
+      ].join("\n"),
+    );
+    await untilStopped();
+    return stopping === "SIGTERM" ? 143 : 0;
+  } finally {
+    rmSync(demoEnv, { force: true });
+    console.error(`shutting the simulated Mac${macs.length === 1 ? "" : "s"} down (their state stays for the next run)`);
+    for (const { sim } of macs) await sim.haltAll(10_000);
+    await sshd.dispose();
+  }
+}
+
 async function main(): Promise<number> {
   const demo = process.env.COLIMA_PULSE_DEMO === "1";
+  // scripts/demo.sh checked it: 1 to 9.
+  if (demo && process.env.COLIMA_PULSE_DEMO_FLEET) return fleetDemo(Number(process.env.COLIMA_PULSE_DEMO_FLEET));
   const { dockerHost, smokeImage: image } = testServices();
-  const key = spawnSync("sh", ["-c", `printf %s "$1" | cksum | cut -d' ' -f1`, "sh", repo], { encoding: "utf8" }).stdout.trim();
-  const root = process.env.COLIMA_PULSE_SIM_ROOT ?? `/tmp/cpulse-mac-${key}`;
+  const root = process.env.COLIMA_PULSE_SIM_ROOT ?? simRoot();
   console.error(`simulated Mac: ${root} (arm64, macOS 15.6, user ops)`);
   const sim = await MacSimulator.open(root, { dockerTarget: dockerHost.replace(/^unix:\/\//, "") });
   const env = { ...process.env, COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: sim.operator };
