@@ -81,6 +81,11 @@ describe("the settings table (README.md, stacks/settingsTable.ts)", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `${settingsTable()}\n`);
   });
+
+  it("npm run docs is the command that rewrites it", () => {
+    const pkg = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    assert.match(pkg.scripts.docs ?? "", /stacks\/settingsTable\.ts --write/);
+  });
 });
 
 describe(".env.example", () => {
