@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Restore of a backup as this machine's Colima profile: the way back after a full reset (README
+# Restore of a backup as this machine's Colima profile: the way back after a full reset (docs/OPERATIONS.md
 # "Backups and restore"), as an explicit decision for this one run, previewed and confirmed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

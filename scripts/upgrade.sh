@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Upgrade colima, lima, qemu and docker on this Mac, under supervision (README "Upgrades").
+# Upgrade colima, lima, qemu and docker on this Mac, under supervision (docs/OPERATIONS.md "Upgrades").
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 

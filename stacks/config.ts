@@ -62,7 +62,7 @@ export const SETTINGS = {
   SSH_PORT: digits(base.SSH_PORT).optional(),
   SSH_IDENTITY_FILE: base.SSH_IDENTITY_FILE.optional(),
   SSH_KNOWN_HOSTS_FILE: base.SSH_KNOWN_HOSTS_FILE.optional(),
-  // Not in the seed: keeping Docker up through the Mac's life (README "Docker through the Mac's life").
+  // Not in the seed: keeping Docker up through the Mac's life (docs/OPERATIONS.md "Docker through the Mac's life").
   API_HANG_SECONDS: digits(base.API_HANG_SECONDS).default(120),
   LOG_ROTATE_SIZE_MB: digits(base.LOG_ROTATE_SIZE_MB).default(10),
   LOG_ROTATE_COUNT: digits(base.LOG_ROTATE_COUNT).default(5),
