@@ -10,7 +10,7 @@
 // VM and keeps its state.
 import type * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, type RestoreDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
-import { listBackups } from "./lib/backups";
+import { backupsText, listBackups } from "./lib/backups";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, redact, say, shown, type Zod } from "./lib/checkInputs";
 import { generationOf } from "./lib/generation";
@@ -244,8 +244,13 @@ async function provision(mac: Mac, inputs: ColimaProfileInputs, restore?: Restor
     const saved = await recordedConfig(mac, inputs, `${restore.from}/instance/colima.yaml`);
     const why = saved
       ? cannotRun(inputs, saved)
-      : `${restore.from} holds no Colima instance (instance/colima.yaml): not a backup colima-pulse made`;
-    if (why) throw new Error(`restore refused, nothing was changed: ${why}.`);
+      : (await mac.exists(restore.from))
+        ? `${restore.from} holds no Colima instance (instance/colima.yaml): not a backup colima-pulse made`
+        : `${restore.from} does not exist on ${mac.name}`;
+    if (why)
+      throw new Error(
+        redact(inputs, `restore refused, nothing was changed: ${why}.\n${await backupsText(mac, inputs.backupDirBase, inputs.profile)}`),
+      );
   } else if (fixed && !inputs.reset) {
     // The program refused this in the preview already; the Mac may have changed since.
     const why = cannotRun(inputs, fixed);

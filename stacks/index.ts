@@ -19,7 +19,7 @@ import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
 import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
-import { formatSize } from "../provider/lib/backups";
+import { backupsText, formatSize } from "../provider/lib/backups";
 import { homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
@@ -132,13 +132,23 @@ async function upgradePlan(id: string, mac: Mac, survey: MacSurvey): Promise<Upg
 
 /** `npm run restore`: what the backup holds and what will move where, said before anything
  *  changes; a folder that is not a restorable backup stops the run here. */
-async function restorePlan(restore: RestoreDecision, mac: Mac, profile: string, keep: number | undefined): Promise<void> {
+async function restorePlan(
+  restore: RestoreDecision,
+  mac: Mac,
+  profile: string,
+  keep: number | undefined,
+  backupDir: string,
+  redact: (text: string) => string,
+): Promise<void> {
+  // Every refusal lists the backups there are, as `npm run fleet -- status` does.
+  const refuse = async (why: string) =>
+    stop(redact(`npm run restore: ${restore.from} ${why}; nothing was changed.\n${await backupsText(mac, backupDir, profile)}`));
+  if (!(await mac.exists(restore.from))) await refuse(`does not exist on ${mac.name}`);
   const saved = topLevelYaml((await mac.readFile(`${restore.from}/instance/colima.yaml`)) ?? "");
-  const refuse = (why: string) => stop(`npm run restore: ${restore.from} ${why}; nothing was changed`);
   if (!saved.vmType)
-    refuse("holds no Colima instance (instance/colima.yaml): it is not a backup colima-pulse made, or it was restored already");
+    await refuse("holds no Colima instance (instance/colima.yaml): it is not a backup colima-pulse made, or it was restored already");
   const why = notAdoptable({ name: profile, vmType: saved.vmType, runtime: saved.runtime ?? "" });
-  if (why) refuse(`cannot run under colima-pulse: ${why}`);
+  if (why) await refuse(`cannot run under colima-pulse: ${why}`);
   const size = await mac.diskUsage(restore.from).catch(() => undefined);
   log.warn(
     [
@@ -168,9 +178,17 @@ export = async () => {
   // A path as the operator sees it on the Mac (`fleet status` lists them so); on the simulated
   // Mac one under its root is taken as it is.
   const onMac = (p: string) => (hostRoot !== "/" && p.startsWith(`${hostRoot.replace(/\/+$/, "")}/`) ? p : hostPath(host, p));
-  const restore = settingsOrStop(() =>
-    readRestoreDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE), onMac),
-  );
+  // A refused restore decision stops the run once the Mac is reached: with the backups there are.
+  let restoreRefused: ConfigError | undefined;
+  const restore = settingsOrStop(() => {
+    try {
+      return readRestoreDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE), onMac);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      restoreRefused = e;
+      return undefined;
+    }
+  });
 
   // A secret text setting (a user, profile, label, path or SSH destination) is never printed;
   // numbers are left out of the plan's text by planAdoption itself.
@@ -178,6 +196,10 @@ export = async () => {
   const redact = (text: string) => secretTexts.reduce((t, v) => t.split(v).join("[secret]"), text);
   // Over SSH: the host key, the login and sudo are checked before anything else runs there.
   if (!mac.local) await macOrStop(() => checkSudo(mac, mac.name), redact);
+  if (restoreRefused) {
+    const backups = await macOrStop(() => backupsText(mac, hostPath(host, machine.BACKUP_DIR_BASE), machine.COLIMA_PROFILE), redact);
+    stop(redact(`${restoreRefused.message}\n${backups}`));
+  }
   const survey = await macOrStop(() => surveyMac(mac, machine.LABEL, machine.COLIMA_PROFILE), redact);
   // A home that is not there (FileVault locked since the boot, a volume not mounted yet) holds the
   // profile: nothing can be read or converged until it is, and the LaunchDaemon waits for it.
@@ -205,7 +227,11 @@ export = async () => {
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
   const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
-  if (restore) await macOrStop(() => restorePlan(restore, mac, machine.COLIMA_PROFILE, machine.BACKUP_KEEP), redact);
+  if (restore)
+    await macOrStop(
+      () => restorePlan(restore, mac, machine.COLIMA_PROFILE, machine.BACKUP_KEEP, hostPath(host, machine.BACKUP_DIR_BASE), redact),
+      redact,
+    );
 
   const config = new Config();
   const pulse = new ColimaPulse("colima", {

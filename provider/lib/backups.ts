@@ -57,3 +57,14 @@ export function formatAge(madeIso: string, now = Date.now()): string {
   if (s < 2 * 86400) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
 }
+
+/** `profile`'s backups in `dir` for a message (a refused restore): one line each, newest first, with
+ *  its size and age as `npm run fleet -- status` lists them; or that there is none. */
+export async function backupsText(mac: Mac, dir: string, profile: string, now = Date.now()): Promise<string> {
+  const found = await listBackups(mac, dir, profile, true).catch(() => []);
+  if (found.length === 0) return `no backups of profile ${profile} in ${dir}`;
+  return [
+    `backups of profile ${profile} in ${dir}, newest first (npm run restore -- <folder>):`,
+    ...found.map((b) => `  ${b.path}  ${formatSize(b.bytes)}  ${formatAge(b.made, now)} old`),
+  ].join("\n");
+}

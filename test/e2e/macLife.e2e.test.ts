@@ -27,7 +27,7 @@ async function mustWith(mac: SimulatedMac, args: string[], env: NodeJS.ProcessEn
 
 /** The run updated the smoke test and it passed: what a reset or a restore must end with. */
 function smokeRan(r: { stdout: string }, why: RegExp): void {
-  assert.match(r.stdout, /SmokeContainer colima-smoke updated \([\d.]+s\) \[diff: ~vm\]/);
+  assert.match(r.stdout, /SmokeContainer colima-smoke updated \([\d.]+s\) \[diff: [^\]]*~vm\b[^\]]*\]/);
   assert.match(r.stdout, /\[colima-smoke\] ran \S+ \(\S+\): output as expected/);
   assert.match(r.stdout, why);
 }
@@ -271,14 +271,25 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       assert.equal(r.code, 1);
       assert.match(r.stderr, said);
     }
-    // A folder that is not a backup of this profile: refused, nothing changes.
+    // A folder that is not a backup of this profile, or not there at all: refused, nothing
+    // changes, and the refusal lists the backups there are (newest first, size, age).
     mac.sim.clearRecords();
+    const listed = new RegExp(
+      `backups of profile default in ${backups}, newest first \\(npm run restore -- <folder>\\):\\n +${join(backups, backup as string)}  [\\d.]+ (KiB|MiB)  \\d+[sm] old\\n`,
+    );
     const bad = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(`${backups}/not-a-backup`));
     assert.notEqual(bad.code, 0);
     assert.match(
       bad.stdout + bad.stderr,
       /COLIMA_PULSE_RESTORE \(environment, set by npm run restore\) = ".*not-a-backup": is not a backup of profile default/,
     );
+    assert.match(bad.stdout, listed);
+    const gone = `${backups}/20200101T000000Z-default`;
+    const missing = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(gone));
+    assert.notEqual(missing.code, 0);
+    assert.ok(missing.stdout.includes(`npm run restore: ${gone} does not exist on this Mac; nothing was changed.\n`), missing.stdout);
+    assert.doesNotMatch(missing.stdout, /holds no Colima instance|restored already/);
+    assert.match(missing.stdout, listed);
     assert.deepEqual(
       mac.sim
         .records()
@@ -291,8 +302,9 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     assert.match(preview.stdout + preview.stderr, /npm run restore will:[\s\S]*move its current state into \S+-default-before-restore/);
     assert.match(preview.stdout + preview.stderr, /restore/);
     // The preview says the smoke test runs on the restored VM (the VM itself is not known yet).
+    assert.match(preview.stdout, /~ pulumi-nodejs:dynamic\/colima-pulse:SmokeContainer: \(update\)/);
     assert.match(
-      preview.stdout,
+      preview.stdout + preview.stderr,
       /\[colima-smoke\] will run again: vm changed \(a restore \(npm run restore, decision \d{8}T\d{6}Z\): the smoke test runs on the new VM\)/,
     );
     const restored = await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string)));
