@@ -1,4 +1,4 @@
-// Docker through the Mac's life (README "Docker through the Mac's life"), through the real engine
+// Docker through the Mac's life (docs/OPERATIONS.md "Docker through the Mac's life"), through the real engine
 // on a simulated Mac: a hung Docker API healed, the log rotated by newsyslog while the job keeps
 // logging, Docker for a group of users, a home and a network that come late, every stale file a
 // power cut leaves swept by the one sweep, a backup restored, and two profiles side by side.
