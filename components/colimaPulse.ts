@@ -52,6 +52,9 @@ export interface ColimaPulseArgs {
   installerEnv?: pulumi.Input<Record<string, Record<string, string>>>;
 }
 
+/** Milliseconds each health gate waited, in order (provider/healthGate.ts). */
+export type GateTimings = { socket: number; qemu: number; api: number; stable: number };
+
 export class ColimaPulse extends ComponentResource {
   /** unix:///Users/<user>/.colima/<profile>/docker.sock — the supervised instance's Docker. */
   declare readonly dockerHost: pulumi.Output<string>;
@@ -60,7 +63,12 @@ export class ColimaPulse extends ComponentResource {
   /** Installed versions of colima, lima, qemu and docker. */
   declare readonly versions: pulumi.Output<Record<string, string>>;
   declare readonly driver: pulumi.Output<string>;
-  declare readonly gateTimings: pulumi.Output<{ socket: number; qemu: number; api: number; stable: number }>;
+  /** This run's gate timings in ms; a text saying they did not run when this run had nothing new
+   *  for them to prove (a converged run): the numbers are then lastGateTimings'. */
+  declare readonly gateTimings: pulumi.Output<GateTimings | string>;
+  /** The gates' timings the last time they ran, and when (`measuredAt`, ISO; "" when state of an
+   *  earlier version did not record it): `npm run fleet -- status` shows them. */
+  declare readonly lastGateTimings: pulumi.Output<GateTimings & { measuredAt: string }>;
   declare readonly fileVault: pulumi.Output<string>;
   declare readonly fileVaultNote: pulumi.Output<string>;
   declare readonly launchdLabel: pulumi.Output<string>;
@@ -72,6 +80,8 @@ export class ColimaPulse extends ComponentResource {
 
   constructor(name: string, args: ColimaPulseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("colima-pulse:index:ColimaPulse", name, {}, opts);
+    // Before any resource of this run: gates measured since then were measured by this run.
+    const runStarted = Date.now();
     const s = args.settings;
     const host: Host = hostOf(args.hostRoot, s);
     const HOST_KEYS: SettingKey[] = [...HOST_SETTINGS];
@@ -284,7 +294,12 @@ export class ColimaPulse extends ComponentResource {
     this.colimaVersion = packages.versions.apply((v) => v.colima ?? "");
     this.versions = packages.versions;
     this.driver = gate.driver;
-    this.gateTimings = gate.timings;
+    this.lastGateTimings = all([gate.timings, gate.measuredAt]).apply(([t, at]) => ({ ...t, measuredAt: at ?? "" }));
+    this.gateTimings = this.lastGateTimings.apply(({ measuredAt, ...timings }): GateTimings | string =>
+      measuredAt && Date.parse(measuredAt) >= runStarted
+        ? timings
+        : `not run in this update: nothing they prove changed (lastGateTimings is their last run${measuredAt ? `, ${measuredAt}` : ""})`,
+    );
     this.fileVault = packages.fileVault;
     this.fileVaultNote = packages.fileVaultNote;
     this.launchdLabel = output(secretIf(["LABEL"], s.LABEL));
@@ -300,6 +315,7 @@ export class ColimaPulse extends ComponentResource {
       versions: this.versions,
       driver: this.driver,
       gateTimings: this.gateTimings,
+      lastGateTimings: this.lastGateTimings,
       fileVault: this.fileVault,
       fileVaultNote: this.fileVaultNote,
       launchdLabel: this.launchdLabel,

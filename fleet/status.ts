@@ -21,8 +21,8 @@ export interface MacStatus {
   docker: string;
   /** running, restarting (N failed starts), gave up after N failed starts, not loaded, unknown. */
   supervisor: string;
-  /** The last converge's gate timings in ms. */
-  gates?: { socket: number; qemu: number; api: number; stable: number };
+  /** The gates' timings in ms the last time they ran, and when (ISO; "" when not recorded). */
+  gates?: { socket: number; qemu: number; api: number; stable: number; measuredAt?: string };
   /** "none", what a refreshed preview would change, or "unknown: why". */
   drift: string;
   versions: { colima?: string; lima?: string; qemu?: string };
@@ -95,6 +95,18 @@ export async function stackSettings(workDir: string, name: string, stack: Stack)
   return resolveSettings(readLayers(workDir, name, Object.fromEntries(config)));
 }
 
+/** The gates' last timings: the stack's lastGateTimings output; a stack last converged by a version
+ *  before it has only gateTimings (then always the numbers). A converged run's gateTimings is a
+ *  text saying they did not run (components/colimaPulse.ts): no numbers. */
+export function gatesOf(last: unknown, timings: unknown): MacStatus["gates"] {
+  const numbers = (v: unknown) =>
+    v !== null &&
+    typeof v === "object" &&
+    ["socket", "qemu", "api", "stable"].every((k) => typeof (v as Record<string, unknown>)[k] === "number");
+  if (numbers(last)) return last as MacStatus["gates"];
+  return numbers(timings) ? (timings as MacStatus["gates"]) : undefined;
+}
+
 /** One Mac's row. `root` is the simulator's root for the stack ("/" on a real fleet). */
 async function statusOf(workDir: string, name: string, env: Record<string, string>): Promise<MacStatus> {
   const row: MacStatus = {
@@ -117,7 +129,7 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
   const outputs = await stack.outputs().catch(() => ({}) as Awaited<ReturnType<Stack["outputs"]>>);
   const versions = (outputs.versions?.value ?? {}) as MacStatus["versions"];
   row.versions = { colima: versions.colima, lima: versions.lima, qemu: versions.qemu };
-  row.gates = outputs.gateTimings?.value as MacStatus["gates"];
+  row.gates = gatesOf(outputs.lastGateTimings?.value, outputs.gateTimings?.value);
   row.lastConverge = await lastConvergeOf(stack);
   let settings: ResolvedSettings["settings"];
   try {

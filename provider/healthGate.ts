@@ -80,8 +80,10 @@ export interface HealthGateOutputs extends HealthGateInputs {
   dockerHost: string;
   dockerVersion: string;
   driver: string;
-  /** Milliseconds each gate waited, in order. */
+  /** Milliseconds each gate waited, in order, the last time they ran. */
   timings: { socket: number; qemu: number; api: number; stable: number };
+  /** When they last ran (ISO); absent in state written before it was recorded. */
+  measuredAt?: string;
   /** false when refresh found the Docker API not answering. */
   healthy: boolean;
 }
@@ -314,7 +316,15 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     inputs,
     `healthy: socket ${timings.socket} ms, QEMU ${timings.qemu} ms, API ${timings.api} ms (Docker ${api.value}), stable ${timings.stable} ms`,
   );
-  return { ...inputs, dockerHost: `unix://${socket}`, dockerVersion: api.value ?? "", driver: qemu.value ?? "", timings, healthy: true };
+  return {
+    ...inputs,
+    dockerHost: `unix://${socket}`,
+    dockerVersion: api.value ?? "",
+    driver: qemu.value ?? "",
+    timings,
+    measuredAt: new Date().toISOString(),
+    healthy: true,
+  };
 }
 
 /** The gates; a failure says what the operator needs next: the versions the VM ran under before
@@ -371,9 +381,18 @@ export class HealthGate extends ResourceByReference {
   declare readonly dockerVersion: pulumi.Output<string>;
   declare readonly driver: pulumi.Output<string>;
   declare readonly timings: pulumi.Output<{ socket: number; qemu: number; api: number; stable: number }>;
+  /** When the gates last ran (ISO; undefined in state written before it was recorded). */
+  declare readonly measuredAt: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
-    const outputs = { dockerHost: undefined, dockerVersion: undefined, driver: undefined, timings: undefined, healthy: undefined };
+    const outputs = {
+      dockerHost: undefined,
+      dockerVersion: undefined,
+      driver: undefined,
+      timings: undefined,
+      measuredAt: undefined,
+      healthy: undefined,
+    };
     super("healthGate", healthGateProvider, "HealthGate", name, { resourceName: name, ...args, ...outputs }, opts);
   }
 }

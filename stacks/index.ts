@@ -255,6 +255,7 @@ export = async () => {
     versions: pulse.versions,
     driver: pulse.driver,
     gateTimings: pulse.gateTimings,
+    lastGateTimings: pulse.lastGateTimings,
     fileVault: pulse.fileVault,
     fileVaultNote: pulse.fileVaultNote,
     launchdLabel: pulse.launchdLabel,

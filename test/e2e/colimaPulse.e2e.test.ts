@@ -75,12 +75,26 @@ describe("ColimaPulse on a simulated Mac, through the real engine", { concurrenc
       .filter((p) => /qemu-system-aarch64 .*-name lima-colima/.test(p.command));
     assert.equal(vm.length, 1, "exactly one VM");
     console.log(`gate timings: ${JSON.stringify(o.gateTimings)}`);
+    // This run's measurement, and the same numbers as the last one, with when it was taken.
+    const timings = o.gateTimings as Record<string, number>;
+    assert.deepEqual(Object.keys(timings).sort(), ["api", "qemu", "socket", "stable"]);
+    for (const ms of Object.values(timings)) assert.ok(Number.isInteger(ms) && ms >= 0, JSON.stringify(timings));
+    const last = o.lastGateTimings as Record<string, unknown>;
+    assert.deepEqual({ ...last, measuredAt: undefined }, { ...timings, measuredAt: undefined });
+    assert.ok(Date.now() - Date.parse(String(last.measuredAt)) < 10 * 60_000, `measuredAt ${last.measuredAt}`);
   });
 
   it("2. a second up changes nothing and restarts nothing; refresh finds no drift", async () => {
     sim().clearRecords();
+    const before = JSON.parse((await stack().cli(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
     const r = await stack().must(["up", "--yes", "--skip-preview", "--expect-no-changes"]);
     assert.match(r.stdout, /9 unchanged/);
+    // The gates did not run: the output says so, and keeps the last measurement with its time.
+    const o = JSON.parse((await stack().cli(["stack", "output", "--json"])).stdout) as Record<string, unknown>;
+    const at = (before.lastGateTimings as { measuredAt: string }).measuredAt;
+    assert.equal(o.gateTimings, `not run in this update: nothing they prove changed (lastGateTimings is their last run, ${at})`);
+    assert.deepEqual(o.lastGateTimings, before.lastGateTimings);
+    assert.doesNotMatch(r.stdout, /healthy: socket/, "no gate line: none ran");
     const drift = await stack().cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(drift.code, 0, drift.stdout + drift.stderr);
     assert.deepEqual(mutating(sim().records()), []);

@@ -20,7 +20,7 @@ import {
   summaryLine,
   table,
 } from "../../fleet/cli";
-import type { MacStatus } from "../../fleet/status";
+import { gatesOf, type MacStatus } from "../../fleet/status";
 
 const USAGE = `npm run fleet -- <command> [options]
 
@@ -199,6 +199,20 @@ describe("counts", () => {
       summaryLine([result("mac-01", false), result("mac-02", true), result("mac-03", false)], "/l"),
       "2 of 3 Macs failed: mac-01, mac-03 (logs: /l)",
     );
+  });
+});
+
+describe("the gates' timings a stack recorded", () => {
+  const numbers = { socket: 120, qemu: 800, api: 2500, stable: 3100 };
+  it("lastGateTimings, with when; a stack of an earlier version: gateTimings; a converged run's text: none", () => {
+    assert.deepEqual(gatesOf({ ...numbers, measuredAt: "2026-12-07T08:00:00.000Z" }, "not run in this update: …"), {
+      ...numbers,
+      measuredAt: "2026-12-07T08:00:00.000Z",
+    });
+    assert.deepEqual(gatesOf(undefined, numbers), numbers);
+    assert.equal(gatesOf(undefined, "not run in this update: …"), undefined);
+    assert.equal(gatesOf(undefined, undefined), undefined);
+    assert.equal(gatesOf({ socket: 1 }, { qemu: 2 }), undefined);
   });
 });
 
