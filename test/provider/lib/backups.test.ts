@@ -3,7 +3,7 @@
 // size and age it shows.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatAge, formatSize, isBackupOf, listBackups, madeAt } from "../../../provider/lib/backups";
+import { backupsText, formatAge, formatSize, isBackupOf, listBackups, madeAt } from "../../../provider/lib/backups";
 import type { Mac } from "../../../provider/lib/mac";
 
 describe("isBackupOf", () => {
@@ -119,6 +119,30 @@ describe("listBackups", () => {
 
   it("none: an empty list", async () => {
     assert.deepEqual(await listBackups(mac(["20261129T100000Z-work"]).mac, "/b", "default"), []);
+  });
+});
+
+describe("backupsText", () => {
+  it("a refused restore's list: the profile's backups newest first, size and age; or that there is none", async () => {
+    const now = Date.parse("2026-11-30T12:00:00Z");
+    const m = {
+      listDir: async () => ["20261128T090000Z-default", "notes.txt", "20261130T080000Z-default-before-restore", "20261129T100000Z-work"],
+      diskUsage: async (path: string) => {
+        if (path.endsWith("before-restore")) return 3 * 1024 ** 3;
+        throw new Error("du: permission denied");
+      },
+    } as unknown as Mac;
+    assert.equal(
+      await backupsText(m, "/Users/ops/b", "default", now),
+      [
+        "backups of profile default in /Users/ops/b, newest first (npm run restore -- <folder>):",
+        "  /Users/ops/b/20261130T080000Z-default-before-restore  3.0 GiB  4h old",
+        "  /Users/ops/b/20261128T090000Z-default  size unknown  2d old",
+      ].join("\n"),
+    );
+    assert.equal(await backupsText(m, "/Users/ops/b", "other", now), "no backups of profile other in /Users/ops/b");
+    const unreadable = { listDir: async () => Promise.reject(new Error("ls: permission denied")) } as unknown as Mac;
+    assert.equal(await backupsText(unreadable, "/Users/ops/b", "default", now), "no backups of profile default in /Users/ops/b");
   });
 });
 
