@@ -83,6 +83,8 @@ ensure_node() { # a Node.js >= NODE_MAJOR first on PATH, for this script and all
 }
 
 ensure_node_modules() { # npm ci when node_modules is missing or older than the lockfile
+  # A linked node_modules is another checkout's (a test's copy of this one): npm ci would empty it there.
+  [ ! -L node_modules ] || return 0
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm dependencies (npm ci)"
     npm ci --no-audit --no-fund >&2

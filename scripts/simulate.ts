@@ -172,6 +172,7 @@ async function main(): Promise<number> {
       COLIMA_PULSE_STACK: STACK,
       COLIMA_PULSE_HOST_ROOT: sim.root,
       SIM_USER: sim.operator,
+      DOCKER_HOST: socket,
     });
     console.error(
       [

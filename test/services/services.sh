@@ -102,7 +102,7 @@ stop() {
   for m in $mounts; do
     umount -l "$m" 2>/dev/null || log "cannot unmount $m (left by an earlier run): umount -l $m"
   done
-  rm -rf "$envfile" "$run"/lane-*/claim "$run/holder"
+  rm -rf "$envfile" "$run"/lane-*/claim
 }
 
 holder() { # who holds this set now, as the holder wrote it: "pid N (COMMAND), since TIME"
@@ -198,7 +198,7 @@ run_with() { # run_with CMD...: hold the set, start it, run CMD with its environ
   local child="" rc=0
   # Until CMD runs, a signal stops what is started; from then on it goes to CMD, which decides how
   # to end (scripts/simulate.ts cancels pulumi and shuts the simulated Mac down), and its end ends us.
-  trap 'stop' EXIT
+  trap 'stop; rm -f "$run/holder"' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   local env; env="$(start)"
