@@ -20,8 +20,8 @@ import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
 import { backupsText, formatSize } from "../provider/lib/backups";
-import { homeOf, hostOf, hostPath } from "../provider/lib/host";
-import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
+import { type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
+import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
 import { readResetDecision, readRestoreDecision, readUpgradeDecision } from "./commandLineDecisions";
@@ -45,6 +45,17 @@ async function macOrStop<T>(fn: () => Promise<T>, redact: (text: string) => stri
     return await fn();
   } catch (e) {
     if ((e as Error).name === "SshError" || (e as Error).name === "SudoError") stop(redact((e as Error).message));
+    throw e;
+  }
+}
+
+/** The Mac the stack names; off a Mac, one without SSH_HOST or the simulator's root stops the run
+ *  before anything runs (provider/lib/mac.ts refuseHostRoot). */
+function macOrStopNow(host: Host): Mac {
+  try {
+    return macOf(host);
+  } catch (e) {
+    if (e instanceof NotAMacError) stop(e.message);
     throw e;
   }
 }
@@ -172,7 +183,7 @@ export = async () => {
     secrets,
   } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), getStack(), engineConfig())));
   const host = hostOf(hostRoot, machine);
-  const mac = macOf(host);
+  const mac = macOrStopNow(host);
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
   // A path as the operator sees it on the Mac (`fleet status` lists them so); on the simulated
