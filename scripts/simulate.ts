@@ -8,7 +8,7 @@
 // up behind a real OpenSSH server on loopback (test/helpers/sshd.ts), as stacks demo-1..N, for
 // `npm run fleet` (scripts/fleet.sh finds their roots in .state/demo/env).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { testServices } from "../test/helpers/services";
 import { startSshd } from "../test/helpers/sshd";
@@ -34,6 +34,12 @@ function onSignal(signal: NodeJS.Signals): void {
   wake?.();
 }
 
+/** The stack a pulumi command names (`--stack`), else the one this program selects. */
+function stackOf(args: string[]): string {
+  const at = args.indexOf("--stack");
+  return at >= 0 ? (args[at + 1] ?? STACK) : STACK;
+}
+
 /** Runs pulumi with the simulated Mac's environment; its exit code. `quiet`: nothing on the
  *  terminal, or (`"errors"`) only what it says when it fails. */
 function pulumi(env: NodeJS.ProcessEnv, args: string[], quiet?: true | "errors"): Promise<number> {
@@ -46,10 +52,37 @@ function pulumi(env: NodeJS.ProcessEnv, args: string[], quiet?: true | "errors")
     pulumiChild = child;
     child.on("exit", (code, signal) => {
       pulumiChild = undefined;
+      if (stopping && child.pid !== undefined)
+        for (const lock of removeLocksOf(child.pid, stackOf(args)))
+          console.error(`removed the stack lock the cancelled pulumi (pid ${child.pid}) left: ${lock}`);
       if (quiet === "errors" && code !== 0 && !stopping) process.stderr.write(errors);
       done(code ?? (signal ? 128 : 1));
     });
   });
+}
+
+/** The stack lock files (with their .attrs) that the pulumi with `pid` left in the local backend.
+ *  The file backend locks a stack for the whole `up`, preview and prompt included
+ *  (pkg/backend/diy/lock.go), and a pulumi v3.274 that gets a SIGINT while it waits at its
+ *  confirmation prompt exits leaving that lock (seen here: the lock file names its PID), so the
+ *  next run would be refused as "currently locked". Only locks naming that pulumi, now gone. */
+function removeLocksOf(pid: number, stack: string): string[] {
+  const url = process.env.PULUMI_BACKEND_URL;
+  const backend = url?.startsWith("file://") ? url.slice("file://".length) : url ? undefined : join(repo, ".state/backend");
+  const dir = backend && join(backend, ".pulumi/locks/organization/colima-pulse", stack);
+  if (!dir || !existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(dir).filter((n) => n.endsWith(".json"))) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, name), "utf8")) as { pid?: number }).pid !== pid) continue;
+    } catch {
+      continue; // not a lock this code knows: left alone
+    }
+    rmSync(join(dir, name), { force: true });
+    rmSync(join(dir, `${name}.attrs`), { force: true });
+    removed.push(join(dir, name));
+  }
+  return removed;
 }
 
 /** Until SIGINT or SIGTERM. */

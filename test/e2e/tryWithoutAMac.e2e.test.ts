@@ -179,7 +179,7 @@ describe("README: Try it without a Mac, on a fresh copy of the checkout", { conc
     assert.equal(shell.code, 1, shell.out);
     assert.match(shell.out, /error: this machine is not a Mac \(Linux\): pulumi would target its own \/\. Start the simulated Mac first/);
     const status = await run("npm run fleet -- status --stacks simulated || echo exit=$?");
-    assert.match(status.out, /simulated\s+this machine is not a Mac/);
+    assert.match(status.out, /simulated\s+no: this machine is not a Mac \(linux\)/);
     assert.match(status.out, /exit=1/);
   });
 
@@ -191,7 +191,7 @@ describe("README: Try it without a Mac, on a fresh copy of the checkout", { conc
     const help = await run("npm run converge -- --help");
     assert.equal(help.code, 0, help.out);
     assert.match(help.out, /npm run converge \[-- OPTIONS\]/);
-    assert.doesNotMatch(help.out, /SIMULATION|Usage:\s+pulumi up/);
+    assert.doesNotMatch(help.out, /SIMULATION - this|Usage:\s+pulumi up/);
   });
 
   it("two converges at once: one runs, the other is refused naming it; a SIGTERM mid-run stops everything; the next converge works", async () => {
