@@ -455,7 +455,7 @@ async function removeProfile(mac: Mac, stored: ColimaProfileOutputs): Promise<vo
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const colimaProfileProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffColimaProfile, {
   async check(olds: Partial<ColimaProfileOutputs>, news: Record<string, unknown>) {
     const result = await checkInputs(news, colimaProfileSchema);
     const failures = [...(result.failures ?? [])];

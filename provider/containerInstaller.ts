@@ -128,7 +128,7 @@ async function copyFolder(mac: Mac, from: string, to: string): Promise<string> {
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const containerInstallerProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffContainerInstaller, {
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, containerInstallerSchema);
   },

@@ -164,7 +164,7 @@ async function dropGroup(mac: Mac, inputs: DockerAccessInputs): Promise<void> {
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const dockerAccessProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const dockerAccessProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffDockerAccess, {
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, dockerAccessSchema);
   },

@@ -343,7 +343,7 @@ async function proveHealthy(mac: Mac, inputs: HealthGateInputs, before?: Record<
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffHealthGate, {
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, healthGateSchema);
   },

@@ -214,7 +214,7 @@ export async function convergePackages(
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffHomebrewPackages, {
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, homebrewPackagesSchema);
   },

@@ -610,7 +610,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffLaunchDaemon, {
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, launchDaemonSchema);
   },

@@ -101,7 +101,7 @@ async function writeRule(inputs: LogRotationInputs): Promise<LogRotationOutputs>
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.
-export const logRotationProvider: pulumi.dynamic.ResourceProvider = onTheMac({
+export const logRotationProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffLogRotation, {
   async check(_olds: unknown, news: Record<string, unknown>) {
     return checkInputs(news, logRotationSchema);
   },

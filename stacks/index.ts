@@ -102,12 +102,12 @@ function installers(): InstallerSpec[] {
  *  every reset or refusal. A managed Mac's routine run stays quiet. */
 function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | undefined, redact: (text: string) => string): void {
   if (managed && !reset && !plan.refusal) return;
+  // A refusal is the run's error (stop), said once: here only what was found.
   const text = redact(
     [
       "this Mac, as found:",
       ...plan.findings.map((l) => `  - ${l}`),
-      plan.refusal ? "pulumi up will not run:" : "pulumi up will:",
-      ...(plan.refusal ? [`  ${plan.refusal}`] : plan.will.map((l) => `  - ${l}`)),
+      ...(plan.refusal ? [] : ["pulumi up will:", ...plan.will.map((l) => `  - ${l}`)]),
     ].join("\n"),
   );
   if (reset || plan.refusal) log.warn(text);

@@ -232,8 +232,13 @@ type Step = (...args: never[]) => Promise<unknown>;
 
 /** `provider` with every step that touches the Mac (create, read, update, delete) run by
  *  onMachine (each step's last argument is the resource's inputs or stored outputs), and the
- *  engine watchdog armed by any call. */
-export function onTheMac(provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+ *  engine watchdog armed by any call. `detailed` is the provider's diff as a pure function (its
+ *  `diff` method also says the reasons): update asks it whether only the way to the Mac changed,
+ *  without saying the reasons a second time. */
+export function onTheMac<Olds, News>(
+  detailed: (olds: Olds, news: News) => { detailedDiff?: Record<string, unknown> },
+  provider: pulumi.dynamic.ResourceProvider,
+): pulumi.dynamic.ResourceProvider {
   function guard<S extends Step>(step: S): S;
   function guard<S extends Step>(step: S | undefined): S | undefined;
   function guard<S extends Step>(step: S | undefined): S | undefined {
@@ -257,7 +262,6 @@ export function onTheMac(provider: pulumi.dynamic.ResourceProvider): pulumi.dyna
     }) as S;
   }
   const update = guard(provider.update);
-  const diff = provider.diff;
   return {
     ...provider,
     check: watched(provider.check),
@@ -269,8 +273,7 @@ export function onTheMac(provider: pulumi.dynamic.ResourceProvider): pulumi.dyna
       update &&
       (async (id, olds, news) => {
         // Our providers' diffs carry detailedDiff (provider/lib/checkInputs.ts diffOf).
-        const d = diff ? ((await diff(id, olds, news)) as { detailedDiff?: Record<string, unknown> }) : {};
-        if (onlyReachChanged(d)) return { outs: { ...olds, host: news.host } };
+        if (onlyReachChanged(detailed(olds as Olds, news as News))) return { outs: { ...olds, host: news.host } };
         return update(id, olds, news);
       }),
     delete: guard(provider.delete),

@@ -25,6 +25,17 @@ async function repair(mac: SimulatedMac): Promise<void> {
   assert.equal(clean.code, 0, `converged again: ${clean.stdout}`);
 }
 
+/** The engine's Diagnostics section of a run's output. */
+function diagnostics(stdout: string): string {
+  const from = stdout.indexOf("\nDiagnostics:\n");
+  assert.ok(from >= 0, `no Diagnostics in:\n${stdout}`);
+  const rest = stdout.slice(from);
+  const end = rest.search(/\n(Outputs|Resources):\n/);
+  return end >= 0 ? rest.slice(0, end) : rest;
+}
+/** How often `text` occurs in `within`. */
+const count = (within: string, text: string) => within.split(text).length - 1;
+
 const DAEMON = "update pulumi-nodejs:dynamic/colima-pulse:LaunchDaemon::colima-daemon";
 const GATE = "update pulumi-nodejs:dynamic/colima-pulse:HealthGate::colima-health";
 /** With the VM down at refresh, the smoke image cannot be seen either: the smoke test runs again. */
@@ -100,6 +111,10 @@ describe("3. drift: reported by preview, repaired by up --refresh", { concurrenc
       const r = await mac.stack.cli(args);
       assert.notEqual(r.code, 0);
       assert.match(r.stdout + r.stderr, /profile default was created with vm type vz; .*Convert it with a backup: `npm run reset`/);
+      // Said once: the error; the warning before it says what was found.
+      const said = diagnostics(r.stdout);
+      assert.equal(count(said, "profile default was created with vm type vz"), 1, said);
+      assert.match(said, /warning: this Mac, as found:/);
     }
     assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/_lima/colima/lima.yaml")), true, "state untouched");
   });
@@ -287,6 +302,15 @@ describe("7. a gate that cannot pass", { concurrency: false }, () => {
     const failed = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
     assert.notEqual(failed.code, 0);
     assert.match(failed.stdout, /gate "the Docker API" did not pass within 3s \(waited 3\.\ds\); last observation: \S+/);
+    // Each reason once under Diagnostics (an update asked the provider's diff again, which said it again).
+    const said = diagnostics(failed.stdout);
+    for (const reason of [
+      "[colima-profile] will converge: cpus: 2 → 3",
+      "[colima-daemon] will converge: cpus: 2 → 3",
+      "[colima-health] will check again: trigger changed",
+      'gate "the Docker API" did not pass within 3s',
+    ])
+      assert.equal(count(said, reason), 1, `${reason}\n${said}`);
     mac.sim.setFaults({});
     await mac.stack.must(["up", "--yes", "--skip-preview"]);
     assert.ok(dockerAnswers(mac.socket));

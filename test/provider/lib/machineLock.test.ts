@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Host } from "../../../provider/lib/host";
-import { LOCK_PATH, type LockPace, onMachine } from "../../../provider/lib/machineLock";
+import { LOCK_PATH, type LockPace, onMachine, onTheMac } from "../../../provider/lib/machineLock";
 import { macRoot as bareMac } from "../../helpers/macRoot";
 
 const macRoot = () => bareMac("cpulse-lock-");
@@ -190,5 +190,27 @@ describe("the Mac's lock", () => {
     );
     assert.equal(ran, false);
     assert.equal(existsSync(join(noTmp.root, LOCK_PATH)), false);
+  });
+});
+
+describe("onTheMac", () => {
+  it("an update whose only change is the way to the Mac records it, runs nothing, and says no reason a second time", async () => {
+    const calls: string[] = [];
+    const provider = onTheMac(() => ({ detailedDiff: { "host.ssh": { kind: "update", inputDiff: true } } }), {
+      // The provider's diff says its reasons (the engine called it already): update must not call it again.
+      diff: async () => {
+        calls.push("diff");
+        return { changes: true };
+      },
+      update: async () => {
+        calls.push("update");
+        return { outs: {} };
+      },
+    });
+    const olds = { resourceName: "r", host: { root: "/", user: "ops", ssh: { destination: "mac1" } }, cpus: 2 };
+    const news = { resourceName: "r", host: { root: "/", user: "ops", ssh: { destination: "mac1.lan" } }, cpus: 2 };
+    const r = await provider.update?.("id", olds, news);
+    assert.deepEqual(r, { outs: { ...olds, host: news.host } });
+    assert.deepEqual(calls, []);
   });
 });
