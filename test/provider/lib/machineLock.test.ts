@@ -206,6 +206,10 @@ describe("onTheMac", () => {
         calls.push("update");
         return { outs: {} };
       },
+      create: async () => {
+        calls.push("create");
+        return { id: "id" };
+      },
     });
     const olds = { resourceName: "r", host: { root: "/", user: "ops", ssh: { destination: "mac1" } }, cpus: 2 };
     const news = { resourceName: "r", host: { root: "/", user: "ops", ssh: { destination: "mac1.lan" } }, cpus: 2 };
