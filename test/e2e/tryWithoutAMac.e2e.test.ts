@@ -48,8 +48,11 @@ class Command {
   readonly child: ChildProcess;
   out = "";
   readonly done: Promise<Run>;
-  constructor(dir: string, env: NodeJS.ProcessEnv, script: string) {
-    this.child = spawn("bash", ["-ec", script], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
+  /** `terminal`: on a terminal of its own (util-linux `script`), whose input stays open. */
+  constructor(dir: string, env: NodeJS.ProcessEnv, script: string, terminal = false) {
+    this.child = terminal
+      ? spawn("script", ["-qfec", script, "/dev/null"], { cwd: dir, env, stdio: ["pipe", "pipe", "pipe"] })
+      : spawn("bash", ["-ec", script], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
     const take = (d: Buffer) => {
       this.out += d;
     };
@@ -70,11 +73,11 @@ class Command {
   }
   /** The signal to the command's npm, as a terminal's Ctrl-C (or a `kill`) reaches it. */
   signal(signal: NodeJS.Signals): void {
-    // bash runs a single command by exec: then the child is npm itself.
+    // bash runs a single command by exec: then the child is npm itself; under script, its grandchild.
     const self = readFileSync(`/proc/${this.child.pid}/cmdline`, "utf8").startsWith("npm run");
-    const npm = self
-      ? String(this.child.pid)
-      : spawnSync("pgrep", ["-P", String(this.child.pid), "-f", "^npm run"], { encoding: "utf8" }).stdout.trim().split("\n")[0];
+    const under = (pid: string) => spawnSync("pgrep", ["-P", pid], { encoding: "utf8" }).stdout.trim().split("\n").filter(Boolean);
+    const family = [...under(String(this.child.pid)), ...under(String(this.child.pid)).flatMap(under)];
+    const npm = self ? String(this.child.pid) : family.find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith("npm run"));
     assert.ok(npm, `no npm under ${this.child.pid}`);
     process.kill(Number(npm), signal);
   }
@@ -223,5 +226,20 @@ describe("README: Try it without a Mac, on a fresh copy of the checkout", { conc
     const next = await run("npm run converge");
     assert.equal(next.code, 0, next.out);
     assert.match(next.out, /Resources:\n\s+\d+ unchanged\n\nDuration/);
+  });
+
+  it("a SIGTERM to npm run reset at its confirmation prompt: nothing changes, nothing stays running, the stack is not locked", async () => {
+    const reset = new Command(dir, env, "npm run reset", true);
+    await reset.until(/Do you want to perform this update\?/);
+    reset.signal("SIGTERM");
+    const r = await reset.done;
+    assert.match(r.out, /SIGTERM: stopping/);
+    assert.match(r.out, /removed the stack lock the cancelled pulumi \(pid \d+\) left/);
+    assert.match(r.out, /shutting the simulated Mac down/);
+    assert.doesNotMatch(r.out, /Updating \(simulated\)/);
+    assert.equal(leftovers(), "");
+    const next = await run("npm run converge");
+    assert.equal(next.code, 0, next.out);
+    assert.match(next.out, /Resources:\n\s+\d+ unchanged\n\nDuration/, "no reset happened");
   });
 });
