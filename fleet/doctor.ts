@@ -9,7 +9,7 @@ import { colimaPaths, hostOf, hostPath, shellQuote } from "../provider/lib/host"
 import { macOf } from "../provider/lib/mac";
 import type { Settings } from "../stacks/config";
 import { failureOf, openStack } from "./runner";
-import { fleetStatus, type MacStatus, stackSettings } from "./status";
+import { emptyRow, fleetStatus, type MacStatus, stackSettings } from "./status";
 
 const USAGE = `npm run doctor [-- options]
 
@@ -323,21 +323,6 @@ export function report(status: MacStatus, checks: Check[]): string {
       : `${problems.length} problem${problems.length > 1 ? "s" : ""}: ${problems.map((p) => p.check).join(", ")}`,
   );
   return lines.join("\n");
-}
-
-/** An empty row: what is known of a Mac before it is asked. */
-function emptyRow(stack: string): MacStatus {
-  return {
-    stack,
-    reachable: "unknown",
-    docker: "",
-    supervisor: "unknown",
-    drift: "unknown",
-    versions: {},
-    lastConverge: "",
-    fileVault: "unknown",
-    backups: [],
-  };
 }
 
 /** Asks the Mac of stack `name` (fleet status for one stack), and what the rules need besides. */

@@ -107,19 +107,24 @@ export function gatesOf(last: unknown, timings: unknown): MacStatus["gates"] {
   return numbers(timings) ? (timings as MacStatus["gates"]) : undefined;
 }
 
-/** One Mac's row. `root` is the simulator's root for the stack ("/" on a real fleet). */
-async function statusOf(workDir: string, name: string, env: Record<string, string>): Promise<MacStatus> {
-  const row: MacStatus = {
-    stack: name,
+/** A row before the Mac is asked: nothing known yet. */
+export function emptyRow(stack: string): MacStatus {
+  return {
+    stack,
     reachable: "unknown",
     docker: "",
     supervisor: "unknown",
     drift: "unknown",
     versions: {},
     lastConverge: "",
-    backups: [],
     fileVault: "unknown",
+    backups: [],
   };
+}
+
+/** One Mac's row. `root` is the simulator's root for the stack ("/" on a real fleet). */
+async function statusOf(workDir: string, name: string, env: Record<string, string>): Promise<MacStatus> {
+  const row = emptyRow(name);
   let stack: Stack;
   try {
     stack = await openStack(workDir, name, env);
