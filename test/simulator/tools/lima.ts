@@ -469,6 +469,14 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     pairs.add(pair);
     const relay = (from: Socket, to: Socket) => {
       from.on("data", (d) => {
+        // pruneConflict: a prune request is answered as the guest's dockerd answers one while
+        // another prune runs (moby: errdefs.Conflict "a prune operation is already running"),
+        // without reaching the daemon. The CLI sends one request at a time on a connection.
+        if (from === conn && faults().pruneConflict && PRUNE_REQUEST.test(d.toString("latin1", 0, 200))) {
+          conn.end(PRUNE_CONFLICT);
+          upstream.destroy();
+          return;
+        }
         if (!to.write(d)) from.pause();
       });
       to.on("drain", () => {
@@ -520,6 +528,18 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   await forever(); // until a signal or the VM's exit ends us
   return 0;
 }
+
+/** A Docker API prune request line: containers, images, networks, volumes or the build cache. */
+const PRUNE_REQUEST = /^POST \/(?:v[\d.]+\/)?(?:containers|images|networks|volumes|build)\/prune[?\s]/;
+const CONFLICT_BODY = '{"message":"a prune operation is already running"}\n';
+const PRUNE_CONFLICT = [
+  "HTTP/1.1 409 Conflict",
+  "Content-Type: application/json",
+  `Content-Length: ${Buffer.byteLength(CONFLICT_BODY)}`,
+  "Connection: close",
+  "",
+  CONFLICT_BODY,
+].join("\r\n");
 
 /** Is `pid` stopped (SIGSTOP: state T in /proc/<pid>/stat)? */
 export function stopped(pid: number): boolean {

@@ -69,6 +69,9 @@ export interface SimFaults {
   apiNeverReady?: boolean;
   /** The Docker API alternates up/down with this period. */
   apiFlapMs?: number;
+  /** The guest's dockerd refuses every prune (`POST /…/prune`) with its 409 "a prune operation is
+   *  already running", as it does while another prune runs. */
+  pruneConflict?: boolean;
   /** `colima start` fails after leaving a hostagent behind (colima#1490). */
   startFails?: boolean;
   /** `colima status` hangs (a wedged host agent): a probe that never answers by itself. */
