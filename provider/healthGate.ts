@@ -16,6 +16,7 @@ import { colimaPaths, type Host, isVmOf } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
+import { PRUNE_MAX_SECONDS, supervisorFiles } from "./lib/supervisor";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -316,6 +317,7 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     inputs,
     `healthy: socket ${timings.socket} ms, QEMU ${timings.qemu} ms, API ${timings.api} ms (Docker ${api.value}), stable ${timings.stable} ms`,
   );
+  await prunedAfterStart(mac, inputs);
   return {
     ...inputs,
     dockerHost: `unix://${socket}`,
@@ -325,6 +327,24 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     measuredAt: new Date().toISOString(),
     healthy: true,
   };
+}
+
+/** A start that prunes (PRUNE_DOCKER_AFTER_START) prunes once the Docker API answers, beside the
+ *  supervision (provider/launchDaemon.ts renderSupervisor), and its `pruning` file is there until
+ *  that prune has ended: waited for here, so that what runs after the gates (the smoke test's pull
+ *  and run) never overlaps a prune that may remove its image or its container. The supervisor
+ *  stops a prune after PRUNE_MAX_SECONDS; it starts within a round of its checks of the API. */
+async function prunedAfterStart(mac: Mac, inputs: HealthGateInputs): Promise<void> {
+  const pruning = supervisorFiles(inputs.host, inputs.profile).pruning;
+  if (!(await mac.exists(pruning))) return;
+  const waited = await waitGate(
+    "the supervisor's prune after this start",
+    PRUNE_MAX_SECONDS + 60,
+    async () => ((await mac.exists(pruning)) ? { ok: false, seen: `${pruning} is there: the prune has not ended` } : { ok: true }),
+    (m) => say(inputs, m),
+    { capMs: 250 },
+  );
+  say(inputs, `the supervisor's prune after this start ended (waited ${waited.ms} ms)`);
 }
 
 /** The gates; a failure says what the operator needs next: the versions the VM ran under before

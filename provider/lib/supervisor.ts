@@ -7,11 +7,22 @@ import { type Host, homeOf, hostPath, type ProcessInfo } from "./host";
 import type { Mac } from "./mac";
 
 /** Its files: its counts of failed starts and of hung-API stops in a row, the group DockerAccess
- *  gives the socket, and the pipe colima's output goes through to the log. */
+ *  gives the socket, the pipe colima's output goes through to the log, and `pruning`: there from
+ *  a start that prunes (PRUNE_DOCKER_AFTER_START) until that prune has ended (it holds the prune's
+ *  output meanwhile): the health gate waits for it to go (provider/healthGate.ts). */
 export function supervisorFiles(host: Host, profile: string) {
   const base = `${homeOf(host)}/.colima/.colima-pulse-${profile}`;
-  return { failures: `${base}.failures`, hangs: `${base}.hangs`, socketGroup: `${base}.socket-group`, output: `${base}.output` };
+  return {
+    failures: `${base}.failures`,
+    hangs: `${base}.hangs`,
+    socketGroup: `${base}.socket-group`,
+    output: `${base}.output`,
+    pruning: `${base}.pruning`,
+  };
 }
+
+/** How long the supervisor gives the prune after a start before it stops it (renderSupervisor). */
+export const PRUNE_MAX_SECONDS = 300;
 
 /** Where the LaunchDaemon keeps the supervisor of job `label`. */
 export function supervisorScript(host: Pick<Host, "root">, label: string): string {

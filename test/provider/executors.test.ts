@@ -39,7 +39,7 @@ describe("LaunchDaemon through the seam", () => {
     assert.deepEqual(mutating, [
       "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /Library/Application Support/colima-pulse /var/log/colima-pulse",
       // A (re)load starts with fresh counts: a supervisor that gave up would give up again.
-      "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs",
+      "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.pruning",
       "root: /bin/launchctl enable system/com.example.colima",
       "root: /bin/launchctl bootstrap system /Library/LaunchDaemons/com.example.colima.plist",
     ]);
@@ -77,10 +77,56 @@ describe("LaunchDaemon through the seam", () => {
     assert.deepEqual(
       mac.lines().filter((l) => /kickstart|rm -f/.test(l) && !l.includes("homebrew.mxcl")),
       [
-        "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs",
+        "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.pruning",
         "root: /bin/launchctl kickstart -k system/com.example.colima",
       ],
     );
+  });
+});
+
+describe("LaunchDaemon with a prune after each start", () => {
+  const pruning = "/Users/ops/.colima/.colima-pulse-default.pruning";
+  const images: LaunchDaemonInputs = { ...daemon, pruneMode: "images" };
+  /** A Mac whose job is not loaded (or loaded, not running); what the prune mark said when launchd started the job. */
+  function mac(job: "absent" | "gave up") {
+    const seen: { atStart?: string } = {};
+    const m: RecordingMac = new RecordingMac(host, (argv) => {
+      if (argv[0] === "/usr/bin/id") return { stdout: "501" };
+      if (argv[1] === "bootstrap" || argv[1] === "kickstart") seen.atStart = m.files.get(pruning) ?? "(none)";
+      if (argv[1] === "print") return job === "absent" ? { exitCode: 113 } : { stdout: "\tstate = not running\n" };
+      return undefined;
+    });
+    return { m, seen };
+  }
+
+  it("each start it makes is marked, before launchd starts the job, as one that prunes: the health gate waits for it", async () => {
+    const fresh = mac("absent");
+    fresh.m.files.set(pruning, "a mark an earlier start left");
+    await convergeLaunchDaemon(fresh.m, images);
+    assert.equal(fresh.seen.atStart, "pending: the prune after this start\n");
+    assert.deepEqual(
+      fresh.m.writes.filter((w) => w.path === pruning).map((w) => [w.owner, w.mode]),
+      [["user", "0600"]],
+    );
+    // A job that gave up: marked again, then kickstarted.
+    const gaveUp = mac("gave up");
+    const { plistPath, scriptPath } = daemonPaths(images);
+    gaveUp.m.files.set(plistPath, renderPlist(images));
+    gaveUp.m.files.set(scriptPath, renderSupervisor(images));
+    await convergeLaunchDaemon(gaveUp.m, images);
+    assert.equal(gaveUp.seen.atStart, "pending: the prune after this start\n");
+    assert.match(gaveUp.m.lines().at(-1) as string, /launchctl kickstart -k/);
+  });
+
+  it("without a prune, the mark an earlier start left is removed before the start, and none is written", async () => {
+    const off = mac("absent");
+    off.m.files.set(pruning, "pending: the prune after this start\n");
+    // (the recording Mac's rm does not remove files: the rm -f line is the removal)
+    await convergeLaunchDaemon(off.m, daemon);
+    assert.equal(off.m.writes.filter((w) => w.path === pruning).length, 0);
+    const rm = off.m.lines().findIndex((l) => l.startsWith("user: /bin/rm -f") && l.endsWith(pruning));
+    const bootstrap = off.m.lines().findIndex((l) => l.includes("launchctl bootstrap"));
+    assert.ok(rm >= 0 && rm < bootstrap, off.m.lines().join("\n"));
   });
 });
 

@@ -75,7 +75,13 @@ describe("LaunchDaemon rendering", () => {
       assert.equal(script.includes("prune"), pruneMode !== "", pruneMode);
     }
     const script = renderSupervisor({ ...daemon, pruneMode: "images" });
-    assert.match(script, /--host 'unix:\/\/\/Users\/ops\/\.colima\/default\/docker\.sock' 'image' 'prune' '--all' '--force'/);
+    assert.match(script, /^SOCK='\/Users\/ops\/\.colima\/default\/docker\.sock'$/m);
+    assert.match(script, /^ {2}"\$DOCKER" --host "unix:\/\/\$SOCK" 'image' 'prune' '--all' '--force' >"\$PRUNING" 2>&1 &$/m);
+    // Once the API answers after the start, beside the supervision; not at "up" (the API may not answer yet).
+    assert.match(script, /log "the Docker API answers at \$SOCK"\n {6}give_socket\n {6}prune &\n/);
+    assert.doesNotMatch(script, /is up"\n[^\n]*\n[^\n]*prune/);
+    // Said before colima starts: the health gate waits for it from the start on.
+    assert.match(script, /echo "pending: the prune after this start" >"\$PRUNING"\n"\$COLIMA" 'start'/);
     assert.match(
       script,
       /"\$COLIMA" 'start' '--foreground' '--profile' 'default' '--runtime' 'docker' '--vm-type' 'qemu' '--cpus' '2' '--memory' '4' '--disk' '60' '--arch' 'aarch64' >"\$FIFO" 2>&1 &/,
@@ -168,6 +174,19 @@ describe("LaunchDaemon rendering", () => {
       "profileGeneration changed (the profile was provisioned again: the job reloads)",
     ]);
     assert.deepEqual(generation(UNKNOWN), ["profileGeneration changed (known once the resources it comes from have run)"]);
+    // The prune after each start is in the supervisor: a change reloads the job, and that very
+    // start is pruned the new way; a secret mode is not named.
+    const prune = (olds: string, news: string, secrets?: string[]) =>
+      diffLaunchDaemon({ ...stored, pruneMode: olds as "" }, { ...daemon, pruneMode: news as "", ...(secrets ? { secrets } : {}) }).reasons;
+    assert.deepEqual(prune("", "images"), [
+      "pruneMode: (none) → images (the supervisor script changes: the job reloads and the VM restarts; once Docker answers after that start, and after every start, it runs docker image prune --all --force)",
+    ]);
+    assert.deepEqual(prune("system", ""), [
+      "pruneMode: system → (none) (the supervisor script changes: the job reloads and the VM restarts; nothing is pruned after a start any more)",
+    ]);
+    assert.deepEqual(prune("dangling", "system", ["pruneMode"]), [
+      "pruneMode changed (the supervisor script changes: the job reloads and the VM restarts; its start is pruned as the setting now says)",
+    ]);
     // A secret input's values are never printed; its effect is.
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 3, secrets: ["cpus"] }).reasons, [
       "cpus changed (the job reloads with it, the VM restarts)",

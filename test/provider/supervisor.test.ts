@@ -1,8 +1,9 @@
 // The supervisor (provider/launchDaemon.ts, renderSupervisor) run by the real /bin/sh against
-// stand-ins for colima, curl and route, to pin its decisions without a VM: it waits for a home and
+// stand-ins for colima, curl, route and docker, to pin its decisions without a VM: it waits for a home and
 // a route, gives up after MAX_FAILED_STARTS hung-API restarts, restarts a VM whose API is silent for
-// API_HANG_SECONDS, and writes every line by the log's path. The end-to-end proofs are in
-// test/e2e/macLife.e2e.test.ts; these are the cases too slow or too rare to stage there.
+// API_HANG_SECONDS, prunes beside the supervision once the API answers, and writes every line by
+// the log's path. The end-to-end proofs are in test/e2e/macLife.e2e.test.ts and
+// test/e2e/prune.e2e.test.ts; these are the cases too slow or too rare to stage there.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -81,6 +82,14 @@ async function until(what: string, probe: () => boolean, ms: number): Promise<vo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Homebrew's docker in the sandbox: records its argv in $ROOT/docker.calls, then runs `body`. */
+function dockerStandIn(root: string, body: string): () => string {
+  const file = join(root, "opt/homebrew/bin/docker");
+  writeFileSync(file, `#!/bin/sh\necho "$*" >> '${root}/docker.calls'\n${body}\n`);
+  chmodSync(file, 0o755);
+  return () => (existsSync(join(root, "docker.calls")) ? readFileSync(join(root, "docker.calls"), "utf8") : "");
 }
 
 describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: true }, () => {
@@ -178,5 +187,75 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     );
     assert.equal(readFileSync(files.hangs, "utf8").trim(), "1");
     assert.match(s.calls(), /stopped/, "colima was told to stop");
+  });
+  it("prunes once the Docker API answers after the start, not before; logs what Docker reclaimed; its mark goes", async () => {
+    const s = sandbox();
+    const inputs: LaunchDaemonInputs = { ...s.inputs, pruneMode: "images" };
+    const calls = dockerStandIn(
+      s.root,
+      "printf 'Deleted Images:\\nuntagged: prune-test/tagged:1\\ndeleted: sha256:0123\\n\\nTotal reclaimed space: 1.5MB\\n'",
+    );
+    const pruning = supervisorFiles(inputs.host, inputs.profile).pruning;
+    const { child, exit } = run(inputs);
+    try {
+      await until("the VM up", () => /profile default is up/.test(s.log()), 10_000);
+      assert.equal(readFileSync(pruning, "utf8"), "pending: the prune after this start\n", "marked from the start on");
+      await new Promise((r) => setTimeout(r, 3_000)); // a few rounds of checks with the API silent
+      assert.equal(calls(), "", "no prune while the API does not answer");
+      writeFileSync(join(s.root, "api-up"), "");
+      await until("the prune's line", () => /pruned Docker/.test(s.log()), 10_000);
+      assert.match(
+        s.log(),
+        /the Docker API answers at \S+\n.* colima-pulse\[\d+\] pruned Docker \(images\): Total reclaimed space: 1\.5MB\n/,
+      );
+      assert.equal(calls(), `--host unix://${join(s.root, "Users/ops/.colima/default/docker.sock")} image prune --all --force\n`);
+      await until("the mark gone", () => !existsSync(pruning), 5_000);
+    } finally {
+      child.kill("SIGTERM");
+      await exit;
+    }
+  });
+
+  it("a prune that fails is logged with Docker's error, and the supervisor goes on watching the VM", async () => {
+    const s = sandbox();
+    const inputs: LaunchDaemonInputs = { ...s.inputs, pruneMode: "system" };
+    dockerStandIn(s.root, "echo 'Error response from daemon: a prune operation is already running' >&2; exit 1");
+    writeFileSync(join(s.root, "api-up"), "");
+    const { child, exit } = run(inputs);
+    try {
+      await until("the prune's failure", () => /prune \(system\) failed/.test(s.log()), 15_000);
+      assert.match(
+        s.log(),
+        /prune \(system\) failed \(exit 1\): Error response from daemon: a prune operation is already running; Docker keeps running\n/,
+      );
+      assert.equal(existsSync(supervisorFiles(inputs.host, inputs.profile).pruning), false, "ended: the gate does not wait");
+      rmSync(join(s.root, "api-up"));
+      await until("the supervisor noticing the API", () => /the Docker API at \S+ did not answer/.test(s.log()), 10_000);
+      assert.equal(child.exitCode, null, "still supervising");
+    } finally {
+      child.kill("SIGTERM");
+      await exit;
+    }
+  });
+
+  it("a prune that hangs does not hold up the supervision: a silent API is still noticed", async () => {
+    const s = sandbox();
+    const inputs: LaunchDaemonInputs = { ...s.inputs, pruneMode: "dangling" };
+    const calls = dockerStandIn(s.root, `echo $$ > '${s.root}/docker.pid'; exec sleep 600`);
+    writeFileSync(join(s.root, "api-up"), "");
+    const { child, exit } = run(inputs);
+    try {
+      await until("the prune under way", () => calls() !== "", 15_000);
+      rmSync(join(s.root, "api-up"));
+      await until("the supervisor noticing the API", () => /the Docker API at \S+ did not answer/.test(s.log()), 10_000);
+      assert.doesNotMatch(s.log(), /pruned Docker|prune \(dangling\)/, "the prune has not ended");
+      assert.equal(existsSync(supervisorFiles(inputs.host, inputs.profile).pruning), true, "the gate would still wait");
+    } finally {
+      child.kill("SIGTERM");
+      await exit;
+      // launchd ends the job's process group when the supervisor exits; here the test does.
+      const pidFile = join(s.root, "docker.pid");
+      if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    }
   });
 });
