@@ -334,7 +334,7 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
  *  that prune has ended: waited for here, so that what runs after the gates (the smoke test's pull
  *  and run) never overlaps a prune that may remove its image or its container. The supervisor
  *  stops a prune after PRUNE_MAX_SECONDS; it starts within a round of its checks of the API. */
-async function prunedAfterStart(mac: Mac, inputs: HealthGateInputs): Promise<void> {
+export async function prunedAfterStart(mac: Mac, inputs: HealthGateInputs): Promise<void> {
   const pruning = supervisorFiles(inputs.host, inputs.profile).pruning;
   if (!(await mac.exists(pruning))) return;
   const waited = await waitGate(

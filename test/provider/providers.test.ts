@@ -10,13 +10,14 @@ import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
 import { diffDockerAccess } from "../../provider/dockerAccess";
-import { nextDelay, waitGate } from "../../provider/healthGate";
+import { type HealthGateInputs, nextDelay, prunedAfterStart, waitGate } from "../../provider/healthGate";
 import { parseVersions } from "../../provider/homebrewPackages";
 import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
 import { UNKNOWN } from "../../provider/lib/checkInputs";
 import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
 import { confPath, diffLogRotation, renderRule } from "../../provider/logRotation";
 import { DAEMON as daemon } from "../helpers/daemonInputs";
+import { RecordingMac } from "../helpers/recordingMac";
 
 describe("host paths and quoting", () => {
   it("maps macOS paths onto the host root", () => {
@@ -299,6 +300,29 @@ describe("ColimaProfile decisions", () => {
 describe("HomebrewPackages and HealthGate", () => {
   it("parses `brew list --versions`", () => {
     assert.deepEqual(parseVersions("colima 0.10.3\nqemu 9.2.0 10.1.0\n\n"), { colima: "0.10.3", qemu: "10.1.0" });
+  });
+
+  it("after the gates: waits while the supervisor's prune of this start is marked, and says when it ended; no mark, no wait", async (t) => {
+    const host = { root: "/", user: "ops" };
+    const gate: HealthGateInputs = {
+      ...{ resourceName: "colima-health", host, prefix: "/opt/homebrew", profile: "default", trigger: "t", versions: {} },
+      ...{ socketTimeout: 5, qemuTimeout: 5, apiTimeout: 5, stableRequired: 1 },
+    };
+    const said: string[] = [];
+    t.mock.method(console, "log", (m: string) => said.push(m));
+    const mac = new RecordingMac(host);
+    await prunedAfterStart(mac, gate);
+    assert.deepEqual(said, [], "no prune marked: nothing to wait for");
+    const mark = "/Users/ops/.colima/.colima-pulse-default.pruning";
+    mac.files.set(mark, "pending: the prune after this start\n");
+    let ended = 0;
+    setTimeout(() => {
+      ended = Date.now();
+      mac.files.delete(mark);
+    }, 600);
+    await prunedAfterStart(mac, gate);
+    assert.ok(ended > 0 && Date.now() >= ended, "returned only once the mark was gone");
+    assert.match(said.at(-1) as string, /^\[colima-health\] the supervisor's prune after this start ended \(waited \d+ ms\)$/);
   });
 
   it("polls fast first, then at most every 100 ms (or a gate's own cap)", () => {
