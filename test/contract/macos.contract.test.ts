@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build } from "plist";
+import { apfsDirectoryOrder } from "../simulator/tools/world";
 import { brewBin, type ContractTarget, contractTarget } from "./target";
 
 let t: ContractTarget;
@@ -44,7 +45,7 @@ describe("read-only contracts", () => {
     assert.equal(prefix, t.path(arch === "arm64" ? "/opt/homebrew" : "/usr/local"));
   });
 
-  it("brew list --versions: a `name version…` line per installed formula, in the order asked; exit 0 only when all are", async () => {
+  it("brew list --versions: a `name version…` line per installed formula, sorted by name; exit 0 only when all are", async () => {
     const r = await t.run([brewBin(t, "brew"), "list", "--versions", ...FORMULAE]);
     const lines = r.stdout.split("\n");
     assert.equal(lines.pop(), "", "ends with a newline");
@@ -53,10 +54,43 @@ describe("read-only contracts", () => {
     assert.ok(listed.includes("colima"), "colima is installed (the contracts need it)");
     assert.deepEqual(
       listed,
-      FORMULAE.filter((f) => listed.includes(f)),
-      "only formulae asked about, in order",
+      [...FORMULAE].sort().filter((f) => listed.includes(f)),
+      "only formulae asked about, sorted (cmd/list.rb: names.sort)",
     );
     assert.equal(r.code, listed.length === FORMULAE.length ? 0 : 1, r.stderr);
+    for (const line of lines) {
+      const [name, ...versions] = line.split(" ");
+      const kegs = (await t.run([t.path("/bin/ls"), "-1", join(t.brewPrefix, "Cellar", name as string)])).stdout
+        .split("\n")
+        .filter(Boolean);
+      assert.deepEqual([...versions].sort(), kegs.sort(), `${name}: every keg in Cellar/${name}, and only those`);
+    }
+  });
+
+  it("opt/<formula> is a relative link to ../Cellar/<formula>/<version>: the version in use (colima version says it)", async () => {
+    const listed = (await t.run([brewBin(t, "brew"), "list", "--versions", ...FORMULAE])).stdout;
+    for (const line of listed.split("\n").filter(Boolean)) {
+      const [name, ...versions] = line.split(" ");
+      const link = (await t.run([t.path("/usr/bin/readlink"), join(t.brewPrefix, "opt", name as string)])).stdout.trim();
+      const m = new RegExp(`^\\.\\./Cellar/${name}/([^/]+)$`).exec(link);
+      assert.ok(m, `opt/${name} -> ${link}`);
+      assert.ok(versions.includes(m[1] as string), `opt/${name}'s version ${m[1]} is a listed keg (${versions.join(" ")})`);
+      if (name === "colima")
+        assert.equal(
+          (await t.run([brewBin(t, "colima"), "version"])).stdout.split("\n")[0]?.replace(/version v(?=\d)/, "version "),
+          `colima version ${m[1]}`,
+        );
+    }
+  });
+
+  it("brew list --versions of a formula with several kegs lists them in APFS's directory order (the name hash), not by version", async (ctx) => {
+    const listed = (await t.run([brewBin(t, "brew"), "list", "--versions"])).stdout.split("\n").filter(Boolean);
+    const several = listed.map((l) => l.split(" ").slice(1)).filter((v) => v.length > 1);
+    if (several.length === 0)
+      return ctx.skip(
+        `not checked on ${t.name}: no formula has two kegs (\`HOMEBREW_NO_INSTALL_CLEANUP=1 brew upgrade\` keeps the old one)`,
+      );
+    for (const versions of several) assert.deepEqual(versions, apfsDirectoryOrder(versions), listed.join("\n"));
   });
 
   it("brew list --versions of a formula that is not installed: exit 1, nothing printed", async (ctx) => {

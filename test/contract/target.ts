@@ -56,6 +56,17 @@ export async function contractTarget(): Promise<ContractTarget> {
       guest: { uid: 502, gid: 20, admin: true, sudo: "password" },
     },
   });
+  // As a Mac that ran `npm run upgrade` has it: lima upgraded with HOMEBREW_NO_INSTALL_CLEANUP
+  // (provider/homebrewPackages.ts), so its old keg stayed beside the new one.
+  sim.publish("lima", "1.2.2");
+  const upgraded = await sim.run([
+    sim.path("/usr/bin/env"),
+    "HOMEBREW_NO_INSTALL_CLEANUP=1",
+    brewBin({ brewPrefix: sim.world.brewPrefix() }, "brew"),
+    "upgrade",
+    "lima",
+  ]);
+  if (upgraded.code !== 0) throw new Error(`contract target: brew upgrade lima failed: ${upgraded.stderr}`);
   return {
     name: "simulator",
     path: (mac) => sim.path(mac),
@@ -69,6 +80,6 @@ export async function contractTarget(): Promise<ContractTarget> {
 }
 
 /** The binary of a Homebrew formula on the target. */
-export function brewBin(t: ContractTarget, name: string): string {
+export function brewBin(t: Pick<ContractTarget, "brewPrefix">, name: string): string {
   return join(t.brewPrefix, "bin", name);
 }

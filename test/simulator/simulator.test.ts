@@ -66,7 +66,8 @@ describe("macOS simulator", { concurrency: false }, () => {
     const asRoot = await sim.run([brew, "install", "qemu"], { user: "root" });
     assert.equal(asRoot.code, 1);
     assert.match(asRoot.stderr, /^Error: Running Homebrew as root is extremely dangerous and no longer supported\./);
-    assert.deepEqual(await sim.run([brew, "list", "--versions", "colima", "qemu"]), {
+    // list.rb#filtered_list: the racks sorted, whatever order they were asked in.
+    assert.deepEqual(await sim.run([brew, "list", "--versions", "qemu", "colima"]), {
       code: 0,
       stdout: "colima 0.10.3\nqemu 10.1.0\n",
       stderr: "",
@@ -349,7 +350,7 @@ describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew
         "Download failed: https://ghcr.io/v2/homebrew/core/colima/blobs/sha256:0\n",
     });
     assert.deepEqual(await sim.run([brew, "list", "--versions", "colima"]), { code: 0, stdout: "colima 0.10.3\n", stderr: "" });
-    assert.equal(readlinkSync(join(prefix, "opt/colima")), join(prefix, "Cellar/colima/0.10.3"));
+    assert.equal(readlinkSync(join(prefix, "opt/colima")), "../Cellar/colima/0.10.3");
     assert.deepEqual(kegs(), ["0.10.3"]);
     assert.equal((await sim.run([join(prefix, "bin/colima"), "version"])).stdout.split("\n")[0], "colima version 0.10.3");
   });
@@ -366,8 +367,9 @@ describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew
       stderr: "",
     });
     assert.deepEqual(await sim.run([brew, "list", "--versions", "colima"]), { code: 0, stdout: "colima 0.10.4\n", stderr: "" });
-    assert.equal(readlinkSync(join(prefix, "opt/colima")), keg);
-    assert.equal(readlinkSync(join(prefix, "bin/colima")), join(keg, "bin/colima"));
+    // Keg#optlink, Keg#link: relative links (make_relative_symlink).
+    assert.equal(readlinkSync(join(prefix, "opt/colima")), "../Cellar/colima/0.10.4");
+    assert.equal(readlinkSync(join(prefix, "bin/colima")), "../Cellar/colima/0.10.4/bin/colima");
     assert.deepEqual(kegs(), ["0.10.4"], "the old keg is cleaned up");
     assert.equal((await sim.run([join(prefix, "bin/colima"), "version"])).stdout.split("\n")[0], "colima version 0.10.4");
     assert.deepEqual(await sim.run([brew, "outdated", "--json=v2"]), {
@@ -397,8 +399,28 @@ describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew
       stderr: "",
     });
     assert.deepEqual(readdirSync(join(prefix, "Cellar/lima")).sort(), ["1.2.1", "1.2.2"]);
-    assert.equal(readlinkSync(join(prefix, "opt/lima")), join(prefix, "Cellar/lima/1.2.2"));
+    assert.equal(readlinkSync(join(prefix, "opt/lima")), "../Cellar/lima/1.2.2");
     assert.deepEqual(await sim.run([join(prefix, "bin/limactl"), "info"]), { code: 0, stdout: '{"version":"1.2.2"}\n', stderr: "" });
+    // list.rb#filtered_list prints `rack.subdirs` as the file system lists them: on APFS in the
+    // order of the name hash, which puts 1.2.2 before 1.2.1 — the last version listed is the OLD one.
+    assert.deepEqual(await sim.run([brew, "list", "--versions", "lima", "colima"]), {
+      code: 0,
+      stdout: "colima 0.10.4\nlima 1.2.2 1.2.1\n",
+      stderr: "",
+    });
+  });
+
+  it("`brew outdated` of a formula whose old kegs stayed lists every keg, sorted by version", async () => {
+    sim.publish("lima", "1.2.3");
+    assert.deepEqual(await sim.run([brew, "outdated", "--verbose", "lima"]), {
+      code: 1,
+      stdout: "lima (1.2.1, 1.2.2) < 1.2.3\n",
+      stderr: "",
+    });
+    const json = JSON.parse((await sim.run([brew, "outdated", "--json=v2", "lima"])).stdout) as {
+      formulae: { installed_versions: string[] }[];
+    };
+    assert.deepEqual(json.formulae[0]?.installed_versions, ["1.2.1", "1.2.2"]);
   });
 });
 

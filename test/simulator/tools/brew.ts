@@ -3,13 +3,13 @@
 // formulae (with their dependencies) into Cellar/ and links their binaries into bin/, lists and
 // upgrades outdated formulae against what the tap offers (SimState.tap), and `brew services`
 // writes and loads homebrew.mxcl.<formula> into the user's gui domain.
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { build } from "plist";
 import { dockerCliFile } from "./docker";
 import { installTool, realDockerCli } from "./install";
 import { askLaunchd } from "./launchctl";
-import { ToolExit, type World, writeAtomic } from "./world";
+import { apfsDirectoryOrder, ToolExit, type World, writeAtomic } from "./world";
 
 /** Formulae the simulated tap knows, their versions (until `SimState.tap` offers newer ones),
  *  binaries and dependencies. */
@@ -29,7 +29,7 @@ export function offered(world: World, name: string): string {
 }
 
 /** Is version `a` older than `b`? Dotted numeric parts compared in turn (Homebrew's Version). */
-function older(a: string, b: string): boolean {
+export function older(a: string, b: string): boolean {
   const pa = a.split(/[._-]/);
   const pb = b.split(/[._-]/);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -74,11 +74,15 @@ export async function brew(world: World, argv: string[]): Promise<number> {
       process.stdout.write(`${rest[0] ? join(prefix, "opt", rest[0]) : prefix}\n`);
       return 0;
     case "list": {
+      // cmd/list.rb#filtered_list: the racks (`Cellar/<f>`) sorted, each with `rack.subdirs`, the
+      // kegs in the order the file system lists them (apfsDirectoryOrder: not by version).
       const names = rest.filter((a) => !a.startsWith("-"));
-      const installed = world.state().brew;
+      const cellar = join(prefix, "Cellar");
+      const racks = names.length ? names : existsSync(cellar) ? readdirSync(cellar) : [];
       let missing = false;
-      for (const name of names.length ? names : Object.keys(installed).sort()) {
-        if (installed[name]) process.stdout.write(`${name} ${installed[name]}\n`);
+      for (const name of [...new Set(racks)].sort()) {
+        const versions = kegs(prefix, name);
+        if (versions.length > 0) process.stdout.write(`${name} ${versions.join(" ")}\n`);
         else missing = true;
       }
       return missing ? 1 : 0;
@@ -131,8 +135,24 @@ function fetchBottle(world: World, name: string, version: string): void {
   process.stdout.write(`==> Fetching ${name}\n`);
 }
 
+/** The kegs of formula `name` (`Cellar/<name>/<version>` folders) as `Pathname#subdirs` lists
+ *  them: in the file system's directory order, which on APFS is a hash order (apfsDirectoryOrder). */
+export function kegs(prefix: string, name: string): string[] {
+  const rack = join(prefix, "Cellar", name);
+  if (!existsSync(rack)) return [];
+  return apfsDirectoryOrder(readdirSync(rack).filter((v) => statSync(join(rack, v)).isDirectory()));
+}
+
+/** A link made as Homebrew makes it (Keg#make_relative_symlink → Pathname#make_relative_symlink):
+ *  `opt/colima -> ../Cellar/colima/0.10.3`, `bin/colima -> ../Cellar/colima/0.10.3/bin/colima`. */
+function relativeLink(target: string, link: string): void {
+  rmSync(link, { force: true });
+  symlinkSync(relative(join(link, ".."), target), link);
+}
+
 /** Pours `name` `version` into `Cellar/<name>/<version>`, links its binaries into `bin/` and
- *  `opt/<name>` to the new keg, and records it as installed (install and upgrade alike). */
+ *  `opt/<name>` to the new keg (Keg#link, Keg#optlink), and records it as installed (install and
+ *  upgrade alike). */
 function pour(world: World, prefix: string, name: string, version: string): void {
   const f = FORMULAE[name] as (typeof FORMULAE)[string];
   process.stdout.write(`==> Pouring ${name}--${version}.arm64_sequoia.bottle.tar.gz\n`);
@@ -145,12 +165,10 @@ function pour(world: World, prefix: string, name: string, version: string): void
     if (tool === "docker") writeFileSync(dockerCliFile(world), `${realDockerCli()}\n`);
     installTool(world, target, tool);
     mkdirSync(join(prefix, "bin"), { recursive: true });
-    rmSync(join(prefix, "bin", bin), { force: true });
-    symlinkSync(target, join(prefix, "bin", bin));
+    relativeLink(target, join(prefix, "bin", bin));
   }
   mkdirSync(join(prefix, "opt"), { recursive: true });
-  rmSync(join(prefix, "opt", name), { force: true });
-  symlinkSync(cellar, join(prefix, "opt", name));
+  relativeLink(cellar, join(prefix, "opt", name));
   world.updateState((s) => {
     s.brew[name] = version;
   });
@@ -178,10 +196,13 @@ function outdated(world: World, argv: string[]): number {
   for (const n of names) offered(world, n); // unknown → No available formula; known but not installed → not outdated
   const installed = world.state().brew;
   const rows = casksOnly ? [] : (names.length ? names : Object.keys(installed)).filter((n) => isOutdated(world, n)).sort();
+  // formula.rb#outdated_kegs: an outdated formula's kegs, every one (old ones too, where no
+  // cleanup removed them), sorted by version.
+  const outdatedKegs = (n: string) => kegs(world.brewPrefix(), n).sort((a, b) => (older(a, b) ? -1 : older(b, a) ? 1 : 0));
   if (version) {
     const formulae = rows.map((n) => ({
       name: n,
-      installed_versions: [installed[n]],
+      installed_versions: outdatedKegs(n),
       current_version: offered(world, n),
       pinned: false,
       pinned_version: null,
@@ -189,7 +210,7 @@ function outdated(world: World, argv: string[]): number {
     // JSON.pretty_generate, with `[]` for empty arrays (outdated.rb gsubs them into that form).
     process.stdout.write(`${JSON.stringify({ formulae, casks: [] }, null, 2)}\n`);
   } else {
-    for (const n of rows) process.stdout.write(verbose ? `${n} (${installed[n]}) < ${offered(world, n)}\n` : `${n}\n`);
+    for (const n of rows) process.stdout.write(verbose ? `${n} (${outdatedKegs(n).join(", ")}) < ${offered(world, n)}\n` : `${n}\n`);
   }
   return names.length > 0 && rows.length > 0 ? 1 : 0;
 }

@@ -391,3 +391,36 @@ export class ToolExit extends Error {
     super(message);
   }
 }
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), without the final complement. */
+const CRC32C = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** The 22-bit hash APFS keys a directory entry by on a normalization-insensitive volume (macOS's
+ *  default, case-insensitive, volumes): CRC-32C seeded with 0xFFFFFFFF over the name's
+ *  normalized, case-folded code points as 32-bit little-endian words, not complemented, low 22
+ *  bits (Apple File System Reference, `j_drec_hashed_key_t`; linux-apfs/linux-apfs-rw `key.c`
+ *  `apfs_init_drec_key`). */
+export function apfsNameHash(name: string): number {
+  let crc = 0xffffffff;
+  for (const ch of name.normalize("NFD").toLowerCase()) {
+    const cp = ch.codePointAt(0) as number;
+    for (const byte of [cp & 0xff, (cp >>> 8) & 0xff, (cp >>> 16) & 0xff, cp >>> 24])
+      crc = (CRC32C[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  }
+  return (crc >>> 0) & 0x3fffff;
+}
+
+/** A directory's entries in the order readdir(3) returns them on APFS: by the key of the
+ *  directory records in the file-system B-tree, the name hash first (apfsNameHash), then the
+ *  name. Neither sorted by name nor by creation: what a Mac's `Dir.children` gives. */
+export function apfsDirectoryOrder(names: string[]): string[] {
+  return [...names].sort((a, b) => apfsNameHash(a) - apfsNameHash(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
