@@ -125,7 +125,9 @@ describe("read-only contracts", () => {
   it("sudo -n without a password needed: runs the command, prints nothing of its own", async (ctx) => {
     const r = await t.run([t.path("/usr/bin/sudo"), "-n", "true"]);
     if (r.code !== 0 && r.stderr === "sudo: a password is required\n")
-      return ctx.skip(`not checked on ${t.name}: sudo wants the operator's password now (run \`sudo -v\` first)`);
+      return ctx.skip(
+        `not checked on ${t.name}: sudo wants the operator's password now (no NOPASSWD rule, no \`sudo -v\` in this terminal)`,
+      );
     assert.deepEqual(r, { code: 0, stdout: "", stderr: "" });
   });
 
@@ -135,6 +137,37 @@ describe("read-only contracts", () => {
     if (!t.runAsPasswordSudoer && r.code === 0)
       return ctx.skip(`not checked on ${t.name}: sudo runs without a password for the operator (cached or NOPASSWD)`);
     assert.deepEqual(r, { code: 1, stdout: "", stderr: "sudo: a password is required\n" });
+  });
+
+  it("sudo -n -v with no terminal, for a user whose sudo asks a password: `a password is required`, even right after `sudo -v` on their terminal", async (ctx) => {
+    // timestamp.c ts_init_key: a record is keyed on the terminal, or with none on the parent
+    // process; timestamp_status: a record of another session is old. provider/lib/process.ts
+    // starts every command in a session of its own, so no `sudo -v` reaches it.
+    const validate = [t.path("/usr/bin/sudo"), "-n", "-v"];
+    const refused = { code: 1, stdout: "", stderr: "sudo: a password is required\n" };
+    if (t.passwordSudoerAfterSudoV) {
+      const user = await t.passwordSudoerAfterSudoV();
+      try {
+        assert.deepEqual(await user.onTerminal(validate), { code: 0, stdout: "", stderr: "" }, "the terminal's own time stamp");
+        assert.deepEqual(await user.withoutTerminal(validate), refused);
+      } finally {
+        user.close();
+      }
+      return;
+    }
+    const r = await t.runWithoutTerminal(validate);
+    if (r.code === 0)
+      return ctx.skip(`not checked on ${t.name}: sudo -v needs no password for the operator (every sudoers rule of theirs is NOPASSWD)`);
+    assert.deepEqual(r, refused);
+  });
+
+  it("sudo -n -v with no terminal, for a user whose every rule is NOPASSWD: runs, prints nothing", async (ctx) => {
+    const r = await t.runWithoutTerminal([t.path("/usr/bin/sudo"), "-n", "-v"]);
+    if (r.code !== 0 && r.stderr === "sudo: a password is required\n")
+      return ctx.skip(
+        `not checked on ${t.name}: a sudoers rule of the operator's needs a password (sudo -v asks for it while any does: verifypw all)`,
+      );
+    assert.deepEqual(r, { code: 0, stdout: "", stderr: "" });
   });
 
   it("kill(1): a PID that is not there is `No such process`; another user's process is `Operation not permitted`; exit 1", async () => {

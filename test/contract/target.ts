@@ -2,7 +2,7 @@
 // (CONTRACT_TARGET=mac). On a Mac only read-only contracts run unless
 // CONTRACT_ALLOW_CHANGES=1 is set (they then start and delete a throwaway Colima profile and a
 // throwaway LaunchDaemon, using `sudo -n`).
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { testServices } from "../helpers/services";
@@ -22,6 +22,17 @@ export interface ContractTarget {
   /** Runs argv as a user whom sudo asks for a password; only the simulator has one to hand (on a
    *  Mac the operator's own sudoers entry decides, and the contract cannot change it). */
   runAsPasswordSudoer?(argv: string[]): Promise<ToolRun>;
+  /** Runs argv as the operator in a session of its own, with no terminal: as provider/lib/process.ts
+   *  starts every command (detached: setsid). */
+  runWithoutTerminal(argv: string[]): Promise<ToolRun>;
+  /** The simulator's password sudoer at a terminal, after `sudo -v` there (typing the password): a
+   *  Mac's contract cannot type one. `withoutTerminal` runs argv as that user from that terminal in
+   *  a session of its own. */
+  passwordSudoerAfterSudoV?(): Promise<{
+    onTerminal(argv: string[]): Promise<ToolRun>;
+    withoutTerminal(argv: string[]): Promise<ToolRun>;
+    close(): void;
+  }>;
   dispose(): Promise<void>;
 }
 
@@ -32,6 +43,31 @@ function exec(argv: string[], env?: NodeJS.ProcessEnv): Promise<ToolRun> {
     });
   });
 }
+
+/** argv in a session of its own (spawn's `detached` is setsid(2)): no controlling terminal. */
+function execWithoutTerminal(argv: string[], env?: NodeJS.ProcessEnv): Promise<ToolRun> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0] as string, argv.slice(1), { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", (e) => resolve({ code: 127, stdout, stderr: e.message }));
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+/** What `execWithoutTerminal` does, from inside a simulated terminal: a node that starts argv
+ *  detached and exits with its status. */
+const detachedFrom = (argv: string[]) => [
+  process.execPath,
+  "-e",
+  `require("node:child_process").spawn(${JSON.stringify(argv[0])}, ${JSON.stringify(argv.slice(1))}, { detached: true, stdio: "inherit" }).on("exit", (c) => process.exit(c ?? 1))`,
+];
 
 export async function contractTarget(): Promise<ContractTarget> {
   if (process.env.CONTRACT_TARGET === "mac") {
@@ -44,6 +80,7 @@ export async function contractTarget(): Promise<ContractTarget> {
       home: homedir(),
       allowChanges: process.env.CONTRACT_ALLOW_CHANGES === "1",
       run: (argv, options) => exec(options?.root ? ["/usr/bin/sudo", "-n", ...argv] : argv),
+      runWithoutTerminal: (argv) => execWithoutTerminal(argv),
       dispose: async () => undefined,
     };
   }
@@ -75,6 +112,13 @@ export async function contractTarget(): Promise<ContractTarget> {
     allowChanges: true,
     run: (argv, options) => (options?.root ? sim.run([sim.path("/usr/bin/sudo"), "-n", ...argv]) : sim.run(argv)),
     runAsPasswordSudoer: (argv) => sim.run(argv, { user: "guest" }),
+    runWithoutTerminal: (argv) => execWithoutTerminal(argv, sim.env()),
+    passwordSudoerAfterSudoV: async () => {
+      const term = sim.terminal("guest");
+      const v = await term.sudoV();
+      if (v.code !== 0) throw new Error(`simulator: sudo -v on ${term.tty} failed: ${v.stderr}`);
+      return { onTerminal: (argv) => term.run(argv), withoutTerminal: (argv) => term.run(detachedFrom(argv)), close: () => term.close() };
+    },
     dispose: () => sim.dispose(),
   };
 }

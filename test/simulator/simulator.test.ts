@@ -272,6 +272,69 @@ describe("macOS simulator", { concurrency: false }, () => {
     );
   });
 
+  it("sudo keeps a `sudo -v` per terminal and session (timestamp_type tty): not for another terminal, nor without one", async () => {
+    sim.world.updateState((s) => {
+      s.users.pw = { uid: 503, gid: 20, admin: true, sudo: "password" };
+    });
+    const sudoPath = sim.path("/usr/bin/sudo");
+    const refused = { code: 1, stdout: "", stderr: "sudo: a password is required\n" };
+    const passed = { code: 0, stdout: "", stderr: "" };
+    const term = sim.terminal("pw");
+    const other = sim.terminal("pw");
+    try {
+      assert.deepEqual(await term.run([sudoPath, "-n", "-v"]), refused, "no time stamp before a sudo -v");
+      assert.deepEqual(await term.sudoV(), passed, "the user types the password at the terminal's prompt");
+      assert.deepEqual(await term.run([sudoPath, "-n", "-v"]), passed, "the same terminal: its time stamp");
+      assert.deepEqual(await term.run([sudoPath, "-n", sim.path("/usr/bin/id"), "-un"]), { ...passed, stdout: "root\n" });
+      assert.deepEqual(await other.run([sudoPath, "-n", "-v"]), refused, "another terminal has a record of its own");
+      assert.deepEqual(await sim.run([sudoPath, "-n", "-v"], { user: "pw" }), refused, "no terminal: keyed on the parent process");
+      // What provider/lib/process.ts does: a child in a session of its own (detached: setsid) has
+      // no controlling terminal, even when started from the terminal with the time stamp.
+      const detached = `require("node:child_process").spawn(${JSON.stringify(sudoPath)}, ["-n", "-v"], { detached: true, stdio: "inherit" }).on("exit", (c) => process.exit(c))`;
+      assert.deepEqual(await term.run([process.execPath, "-e", detached]), refused, "a new session leaves the terminal");
+      // Without -n and without a terminal, there is no one to ask.
+      assert.match((await sim.run([sudoPath, "-v"], { user: "pw" })).stderr, /^sudo: a terminal is required to read the password;/);
+      // timestamp_timeout: 5 minutes after the last authentication the record is old.
+      const ts = sim.path("/var/db/sudo/ts/pw");
+      const records = JSON.parse(readFileSync(ts, "utf8")) as { at: number }[];
+      writeFileSync(ts, JSON.stringify(records.map((r) => ({ ...r, at: r.at - 5 * 60_000 }))));
+      assert.deepEqual(await term.run([sudoPath, "-n", "-v"]), refused, "older than timestamp_timeout");
+      // A NOPASSWD user needs no time stamp, terminal or not.
+      assert.deepEqual(await sim.run([sudoPath, "-n", "-v"]), passed);
+    } finally {
+      term.close();
+      other.close();
+    }
+  });
+
+  it("sudoers.d: NOPASSWD for the paths a rule names (any arguments), runas lists, the last match wins", async () => {
+    const file = sim.path("/etc/sudoers.d/colima-pulse");
+    const [id, echo] = [sim.path("/usr/bin/id"), sim.path("/bin/echo")];
+    writeFileSync(file, `# colima-pulse\npw ALL=(root) NOPASSWD: ${id}, ${sim.path("/bin/launchctl")}\npw ALL=(ops) NOPASSWD: ALL\n`, {
+      mode: 0o440,
+    });
+    // A name with a "." is skipped (sudoers(5) @includedir): this one would let everything through.
+    writeFileSync(sim.path("/etc/sudoers.d/colima-pulse.bak"), "pw ALL=(ALL) NOPASSWD: ALL\n", { mode: 0o440 });
+    const as = (argv: string[]) => sim.run([sim.path("/usr/bin/sudo"), ...argv], { user: "pw" });
+    try {
+      assert.deepEqual(await as(["-n", id, "-un"]), { code: 0, stdout: "root\n", stderr: "" });
+      assert.deepEqual(await as(["-n", echo, "hi"]), { code: 1, stdout: "", stderr: "sudo: a password is required\n" }, "not listed");
+      assert.deepEqual(await as(["-n", "-u", "ops", echo, "hi"]), { code: 0, stdout: "hi\n", stderr: "" }, "(ops) NOPASSWD: ALL");
+      assert.deepEqual(await as(["-n", "-u", "ops", "-H", sim.path("/usr/bin/env"), "HOME=/x", id, "-un"]), {
+        code: 0,
+        stdout: "ops\n",
+        stderr: "",
+      });
+      // verifypw all: -v needs a password while any rule of the user does (the stock %admin one).
+      assert.deepEqual(await as(["-n", "-v"]), { code: 1, stdout: "", stderr: "sudo: a password is required\n" });
+      // The last match wins: a later PASSWD rule for id takes the NOPASSWD away.
+      writeFileSync(sim.path("/etc/sudoers.d/zz-later"), `pw ALL=(root) PASSWD: ${id}\n`, { mode: 0o440 });
+      assert.equal((await as(["-n", id, "-un"])).code, 1);
+    } finally {
+      for (const f of ["colima-pulse", "colima-pulse.bak", "zz-later"]) rmSync(sim.path(`/etc/sudoers.d/${f}`), { force: true });
+    }
+  });
+
   it("reboot re-runs /Library/LaunchDaemons; with FileVault the homes stay locked until unlock", async () => {
     await sim.run([colima, "stop"]);
     sim.world.updateState((s) => {

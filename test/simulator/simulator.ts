@@ -65,6 +65,35 @@ export interface ToolRun {
   stderr: string;
 }
 
+/** A terminal a simulated user sits at (`MacSimulator.terminal`): one session, whose commands
+ *  have it as their controlling terminal, as a Terminal.app window's shell and its commands do. */
+export interface Terminal {
+  /** Its device, as macOS names them (`/dev/ttys000`, …). */
+  readonly tty: string;
+  readonly user: string;
+  /** Runs argv in this terminal's session, as the user typing it there (their login environment
+   *  plus `env`); a command that starts a session of its own (setsid) leaves the terminal. */
+  run(argv: string[], options?: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<ToolRun>;
+  /** The user types `sudo -v` here, and their password at its prompt. */
+  sudoV(): Promise<ToolRun>;
+  /** The window closes: its session ends. */
+  close(): void;
+}
+
+/** The session leader of a simulated terminal: runs what it is sent, in its own session (it was
+ *  started detached: setsid), and says how each ended. */
+const TERMINAL_LEADER = `
+process.env.SIM_TTY_SID = String(process.pid);
+const { execFile } = require("node:child_process");
+process.on("message", (m) => {
+  const env = { ...m.env, SIM_TTY: process.env.SIM_TTY, SIM_TTY_SID: process.env.SIM_TTY_SID };
+  const child = execFile(m.argv[0], m.argv.slice(1), { env, cwd: m.cwd, timeout: m.timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    process.send({ id: m.id, code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+  });
+  child.stdin.end();
+});
+`;
+
 /** Real Linux tools the simulated Mac has at the same paths (symlinks). */
 const PASSTHROUGH = [
   "/bin/ps",
@@ -134,6 +163,8 @@ export class MacSimulator {
   readonly operator: string;
   /** PIDs of the stand-ins for reused PIDs, killed on dispose. */
   private readonly unrelated: number[] = [];
+  /** The next terminal's number (/dev/ttys000, …). */
+  private ttys = 0;
 
   private constructor(
     readonly root: string,
@@ -192,6 +223,7 @@ export class MacSimulator {
       "/bin",
       "/sbin",
       "/etc/newsyslog.d",
+      "/etc/sudoers.d",
     ]) {
       mkdirSync(world.path(dir), { recursive: true, mode: 0o755 });
     }
@@ -237,6 +269,49 @@ export class MacSimulator {
       if (options.input !== undefined) child.stdin?.end(options.input);
       else child.stdin?.end();
     });
+  }
+
+  /** A terminal `user` (default: the operator) sits at: a session of its own whose commands have
+   *  it as their controlling terminal (README.md "System tools": sudo keeps a time stamp per
+   *  terminal). Closed by `close()`, a reboot, or dispose. */
+  terminal(user = this.operator): Terminal {
+    const tty = `/dev/ttys${String(this.ttys++).padStart(3, "0")}`;
+    // The root in its command line makes it one of this Mac's processes (haltAll ends it).
+    const leader = spawn(process.execPath, ["-e", TERMINAL_LEADER, this.path(tty)], {
+      detached: true,
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+      env: { ...this.env(user), SIM_TTY: tty },
+    });
+    leader.unref();
+    leader.channel?.unref();
+    const pending = new Map<number, (r: ToolRun) => void>();
+    let next = 0;
+    leader.on("message", (m: ToolRun & { id: number }) => {
+      pending.get(m.id)?.({ code: m.code, stdout: m.stdout, stderr: m.stderr });
+      pending.delete(m.id);
+      if (pending.size === 0) leader.channel?.unref();
+    });
+    leader.on("exit", () => {
+      for (const done of pending.values()) done({ code: 1, stdout: "", stderr: `simulator: terminal ${tty} closed\n` });
+      pending.clear();
+    });
+    const run: Terminal["run"] = (argv, options = {}) =>
+      new Promise((resolve) => {
+        const id = next++;
+        pending.set(id, resolve);
+        leader.channel?.ref();
+        const env = { ...this.env(user), ...options.env };
+        leader.send({ id, argv, env, cwd: options.cwd ?? this.root, timeoutMs: options.timeoutMs ?? 300_000 });
+      });
+    return {
+      tty,
+      user,
+      run,
+      sudoV: () => run([this.path("/usr/bin/sudo"), "-v"]),
+      close: () => {
+        leader.kill("SIGKILL");
+      },
+    };
   }
 
   /** Every command the simulated tools ran, in order (start entries of long-running ones included). */

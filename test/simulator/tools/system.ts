@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
+import { decidingRule, keyOfThisProcess, rulesOf, timestampCurrent, updateTimestamp, validateNeedsPassword } from "./sudoers";
 import { ToolExit, type World } from "./world";
 
 export async function swVers(world: World, argv: string[]): Promise<number> {
@@ -107,10 +108,12 @@ function runAs(world: World, argv: string[], env: NodeJS.ProcessEnv, cwd: string
   });
 }
 
-/** sudo(8): -n (never prompt), -u user, -H (set HOME); env_reset keeps a few variables. */
+/** sudo(8): -n (never prompt), -v (validate: refresh the time stamp, run nothing), -u user, -H (set
+ *  HOME); env_reset keeps a few variables. The policy and the time stamps are sudoers.ts's. */
 export async function sudo(world: World, argv: string[]): Promise<number> {
   let target = "root";
   let nonInteractive = false;
+  let validate = false;
   let setHome = false;
   let i = 0;
   for (; i < argv.length; i++) {
@@ -125,24 +128,44 @@ export async function sudo(world: World, argv: string[]): Promise<number> {
     else
       for (const f of a.slice(1)) {
         if (f === "n") nonInteractive = true;
+        else if (f === "v") validate = true;
         else if (f === "H" || f === "i") setHome = true;
         else if (f !== "E") throw new ToolExit(1, `sudo: invalid option -- '${f}'\n`);
       }
   }
   const cmd = argv.slice(i);
-  if (cmd.length === 0) throw new ToolExit(1, "usage: sudo [-nH] [-u user] command [arg ...]\n");
+  if (validate && cmd.length > 0) throw new ToolExit(1, "usage: sudo -v [-n] [-u user]\n");
+  if (!validate && cmd.length === 0) throw new ToolExit(1, "usage: sudo [-nvH] [-u user] command [arg ...]\n");
   const me = world.userInfo(world.user);
   if (world.user !== "root") {
-    if (!me || me.sudo === "none") throw new ToolExit(1, `${world.user} is not in the sudoers file.\n`);
-    if (me.sudo === "password") {
+    const rules = rulesOf(world, world.user);
+    if (!me || rules.length === 0) throw new ToolExit(1, `${world.user} is not in the sudoers file.\n`);
+    // sudo runs the command by its full path, found in PATH when not given (sudoers matches that).
+    const path = cmd[0]?.includes("/") ? cmd[0] : world.lookPath(cmd[0] ?? "", process.env.PATH);
+    const rule = validate ? undefined : decidingRule(rules, target, path ?? cmd[0] ?? "");
+    const needsPassword = validate ? validateNeedsPassword(rules) : !rule?.nopasswd;
+    if (needsPassword) {
+      // check.c check_user_interactive: a current time stamp spares the password; else -n ends
+      // here ("a password is required"), no terminal cannot be asked, a terminal's user types it.
+      const key = keyOfThisProcess();
+      if (!timestampCurrent(world, world.user, key)) {
+        if (nonInteractive) throw new ToolExit(1, "sudo: a password is required\n");
+        if (key.type !== "tty")
+          throw new ToolExit(
+            1,
+            "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\nsudo: a password is required\n",
+          );
+      }
+      updateTimestamp(world, world.user, key);
+    }
+    // sudoers.c: the password is asked before the command is refused (logging.c log_failure's words).
+    if (!validate && !rule)
       throw new ToolExit(
         1,
-        nonInteractive
-          ? "sudo: a password is required\n"
-          : "sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\nsudo: a password is required\n",
+        `Sorry, user ${world.user} is not allowed to execute '${[path ?? cmd[0], ...cmd.slice(1)].join(" ")}' as ${target} on sim-mac.\n`,
       );
-    }
   }
+  if (validate) return 0;
   if (!world.userInfo(target)) throw new ToolExit(1, `sudo: unknown user ${target}\nsudo: error initializing audit plugin sudoers_audit\n`);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -152,6 +175,8 @@ export async function sudo(world: World, argv: string[]): Promise<number> {
     LOGNAME: target,
     SUDO_USER: world.user,
     SIM_USER: target,
+    // The command runs on sudo's terminal, in sudo's session.
+    ...(process.env.SIM_TTY ? { SIM_TTY: process.env.SIM_TTY, SIM_TTY_SID: process.env.SIM_TTY_SID } : {}),
   };
   return runAs(world, cmd, env, process.cwd());
 }
