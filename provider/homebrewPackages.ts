@@ -4,6 +4,7 @@
 // only what is missing, then list again and fail if anything still is. Delete leaves packages in
 // place: they are shared with whatever else the Mac runs.
 import type * as pulumi from "@pulumi/pulumi";
+import { linkedVersions } from "./lib/brew";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
 import { type Host, homeOf, hostPath, withLock } from "./lib/host";
@@ -79,16 +80,6 @@ export interface HomebrewPackagesOutputs extends HomebrewPackagesInputs {
 
 // ---- pure functions -----------------------------------------------------------------------
 
-/** `brew list --versions` output → { formula: version } (the last version listed wins). */
-export function parseVersions(stdout: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of stdout.split("\n")) {
-    const [name, ...versions] = line.trim().split(/\s+/);
-    if (name && versions.length > 0) out[name] = versions[versions.length - 1] as string;
-  }
-  return out;
-}
-
 export function brewPrefixFor(host: Host, arch: string): string {
   return hostPath(host, arch === "arm64" ? "/opt/homebrew" : "/usr/local");
 }
@@ -155,9 +146,9 @@ async function audit(mac: Mac, inputs: HomebrewPackagesInputs) {
   return { macosVersion, arch: arch as "arm64" | "x86_64", fileVault, hostMemoryGiB: Math.floor(memsize / 1024 ** 3) };
 }
 
-async function listVersions(mac: Mac, inputs: HomebrewPackagesInputs, brew: string): Promise<Record<string, string>> {
-  const r = await mac.asUser([brew, "list", "--versions", ...inputs.formulae], { allowFailure: true, timeoutMs: 60_000 });
-  return parseVersions(r.stdout);
+/** The installed version of each declared formula: the one Homebrew linked (provider/lib/brew.ts). */
+function listVersions(mac: Mac, inputs: HomebrewPackagesInputs, prefix: string): Promise<Record<string, string>> {
+  return linkedVersions(mac, prefix, inputs.formulae);
 }
 
 /** No auto-update, so that repeated runs are idempotent and an upgrade installs what its preview
@@ -165,12 +156,13 @@ async function listVersions(mac: Mac, inputs: HomebrewPackagesInputs, brew: stri
 const BREW_ENV = { HOMEBREW_NO_AUTO_UPDATE: "1", HOMEBREW_NO_INSTALL_CLEANUP: "1", HOMEBREW_NO_ENV_HINTS: "1" };
 
 /** `brew upgrade` of what the upgrade decision names, then a check that each is at its target. */
-async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, brew: string, plan: Upgrade): Promise<Record<string, string>> {
+async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, prefix: string, plan: Upgrade): Promise<Record<string, string>> {
+  const brew = `${prefix}/bin/brew`;
   const names = Object.keys(plan.formulae);
   const steps = Object.entries(plan.formulae).map(([f, { from, to }]) => `${f} ${from} → ${to}`);
   say(inputs, `upgrading ${steps.join(", ")} as ${inputs.host.user}`);
   await mac.asUser([brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
-  const versions = await listVersions(mac, inputs, brew);
+  const versions = await listVersions(mac, inputs, prefix);
   const off = Object.entries(plan.formulae).filter(([f, { to }]) => versions[f] !== to);
   if (off.length > 0)
     throw new Error(
@@ -191,16 +183,16 @@ export async function convergePackages(
   if (!(await mac.exists(brew)))
     throw new Error(`pre-flight: Homebrew not found at ${brew}: install it (https://brew.sh) as ${inputs.host.user}, then run again`);
   return withLock("brew", async () => {
-    let versions = await listVersions(mac, inputs, brew);
+    let versions = await listVersions(mac, inputs, prefix);
     const missing = inputs.formulae.filter((f) => !versions[f]);
     if (missing.length > 0) {
       say(inputs, `installing ${missing.join(", ")} as ${inputs.host.user}`);
       await mac.asUser([brew, "install", ...missing], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
-      versions = await listVersions(mac, inputs, brew);
+      versions = await listVersions(mac, inputs, prefix);
       const still = inputs.formulae.filter((f) => !versions[f]);
       if (still.length > 0) throw new Error(`brew install reported success but ${still.join(", ")} is still not installed under ${prefix}`);
     }
-    if (inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id) versions = await upgrade(mac, inputs, brew, inputs.upgrade);
+    if (inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id) versions = await upgrade(mac, inputs, prefix, inputs.upgrade);
     say(inputs, `${inputs.formulae.map((f) => `${f} ${versions[f]}`).join(", ")} under ${prefix}`);
     return {
       ...inputs,
@@ -232,7 +224,9 @@ export const homebrewPackagesProvider: pulumi.dynamic.ResourceProvider = onTheMa
   async read(id: string, stored: HomebrewPackagesOutputs) {
     const brew = `${stored.prefix}/bin/brew`;
     const mac = macOf(stored.host);
-    const found = (await mac.exists(brew)) ? await listVersions(mac, stored, brew).catch(() => ({}) as Record<string, string>) : {};
+    const found = (await mac.exists(brew))
+      ? await listVersions(mac, stored, stored.prefix).catch(() => ({}) as Record<string, string>)
+      : {};
     const versions = Object.fromEntries(stored.formulae.map((f) => [f, found[f] ?? ""]));
     const fileVault = await fileVaultState(mac, stored.host).catch(() => stored.fileVault);
     return { id, props: { ...stored, versions, fileVault, fileVaultNote: fileVaultNote(fileVault) } };

@@ -119,7 +119,7 @@ function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | und
 async function upgradePlan(id: string, mac: Mac, survey: MacSurvey): Promise<Upgrade | undefined> {
   const host = mac.host;
   const installed = Object.keys(survey.versions);
-  const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(mac, survey.prefix, installed) : {};
+  const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(mac, survey.prefix, survey.versions) : {};
   const current = installed.filter((f) => !outdated[f]).map((f) => `${f} ${survey.versions[f]}`);
   if (Object.keys(outdated).length === 0) {
     log.warn(

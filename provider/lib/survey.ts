@@ -8,6 +8,7 @@
 // process may, else `cat`/`ls`, as the Homebrew user where we may not), processes through `ps`. It runs no
 // Colima, Lima, brew or launchctl command, so a refused run leaves no trace on the Mac.
 import { topLevelYaml } from "./adoption";
+import { linkedVersions } from "./brew";
 import { colimaPaths, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
 import { CONFLICTING_LABELS } from "./launchd";
 import type { Mac } from "./mac";
@@ -46,11 +47,6 @@ export interface MacSurvey {
 }
 
 const FORMULAE = ["colima", "lima", "qemu", "docker"];
-
-/** Homebrew's version of `formula` from its `opt/` link (`opt/colima -> ../Cellar/colima/0.10.3`). */
-async function installedVersion(mac: Mac, prefix: string, formula: string): Promise<string | undefined> {
-  return (await mac.readLink(`${prefix}/opt/${formula}`))?.split("/").filter(Boolean).pop();
-}
 
 async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<FoundProfile | undefined> {
   const name = id === "colima" ? "default" : id.replace(/^colima-/, "");
@@ -96,11 +92,7 @@ export async function surveyMac(mac: Mac, label: string, profile: string): Promi
   ]);
   // Apple silicon's prefix first: an Intel Homebrew under Rosetta may sit beside it.
   const prefix = prefixes.find((_, i) => found[i]);
-  const versions: Record<string, string> = {};
-  const installed = prefix ? await Promise.all(FORMULAE.map((f) => installedVersion(mac, prefix, f))) : [];
-  FORMULAE.forEach((f, i) => {
-    if (installed[i]) versions[f] = installed[i] as string;
-  });
+  const versions = prefix ? await linkedVersions(mac, prefix, FORMULAE) : {};
   const ids = limaDirs.filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
   const profiles = (await Promise.all(ids.map((id) => findProfile(mac, id, procs)))).filter((p): p is FoundProfile => p !== undefined);
   const jobs = CONFLICTING_LABELS.flatMap((l) => [
@@ -114,9 +106,16 @@ export async function surveyMac(mac: Mac, label: string, profile: string): Promi
   return { prefix, versions, profiles, brewJobs: jobs.filter((_, i) => there[i]), managed, ...(supervisor ? { supervisor } : {}) };
 }
 
-/** What `brew outdated` says can be upgraded among `formulae`, as the Homebrew user, against
- *  Homebrew's local formulae (no auto-update: the upgrade installs exactly what this reported). */
-export async function brewOutdated(mac: Mac, prefix: string, formulae: string[]): Promise<Record<string, { from: string; to: string }>> {
+/** What `brew outdated` says can be upgraded among the `installed` formulae (name → the linked
+ *  version, MacSurvey.versions), as the Homebrew user, against Homebrew's local formulae (no
+ *  auto-update: the upgrade installs exactly what this reported). Each upgrade is from the linked
+ *  version: `installed_versions` lists every keg the Cellar still holds (formula.rb#outdated_kegs). */
+export async function brewOutdated(
+  mac: Mac,
+  prefix: string,
+  installed: Record<string, string>,
+): Promise<Record<string, { from: string; to: string }>> {
+  const formulae = Object.keys(installed);
   // Named formulae of which one is outdated exit 1 (cmd/outdated.rb); the JSON is the answer.
   const argv = [`${prefix}/bin/brew`, "outdated", "--json=v2", ...formulae];
   const r = await mac.asUser(argv, {
@@ -127,6 +126,6 @@ export async function brewOutdated(mac: Mac, prefix: string, formulae: string[])
   if (!r.stdout.trim().startsWith("{")) throw new Error(`${argv.join(" ")} exited with code ${r.exitCode}: ${r.stderr.trim()}`);
   const parsed = JSON.parse(r.stdout) as { formulae?: { name: string; installed_versions: string[]; current_version: string }[] };
   return Object.fromEntries(
-    (parsed.formulae ?? []).map((f) => [f.name, { from: f.installed_versions.at(-1) ?? "", to: f.current_version }]),
+    (parsed.formulae ?? []).map((f) => [f.name, { from: installed[f.name] ?? f.installed_versions.at(-1) ?? "", to: f.current_version }]),
   );
 }

@@ -20,6 +20,8 @@ export class RecordingMac implements Mac {
   readonly commands: Recorded[] = [];
   readonly writes: { path: string; text: string; owner: FileOwner; mode: string }[] = [];
   readonly files = new Map<string, string>();
+  /** Symlinks: path → target (a link to a folder also makes `exists` true for it). */
+  readonly links = new Map<string, string>();
   processes: ProcessInfo[] = [];
 
   constructor(
@@ -72,11 +74,11 @@ export class RecordingMac implements Mac {
       ...new Set([...this.files.keys()].filter((f) => f.startsWith(prefix)).map((f) => f.slice(prefix.length).split("/")[0] as string)),
     ];
   }
-  async readLink() {
-    return undefined;
+  async readLink(path: string) {
+    return this.links.get(path);
   }
   async exists(path: string) {
-    return this.files.has(path) || [...this.files.keys()].some((f) => f.startsWith(`${path}/`));
+    return this.links.has(path) || this.files.has(path) || [...this.files.keys()].some((f) => f.startsWith(`${path}/`));
   }
   async isSocket() {
     return false;

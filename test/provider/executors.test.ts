@@ -131,36 +131,41 @@ describe("LaunchDaemon with a prune after each start", () => {
 });
 
 describe("HomebrewPackages through the seam", () => {
-  const macOS = (before: string) => {
-    let installed = before;
-    return (argv: string[]) => {
-      const tool = argv[0] as string;
-      if (tool.endsWith("sw_vers")) return { stdout: "15.6" };
-      if (tool.endsWith("uname")) return { stdout: "arm64" };
-      if (tool.endsWith("id")) return { stdout: "501" };
-      if (tool.endsWith("fdesetup")) return { stdout: "FileVault is On." };
-      if (tool.endsWith("sysctl")) return { stdout: String(16 * 1024 ** 3) };
-      if (argv[1] === "list") return { stdout: installed };
-      if (argv[1] === "install") installed = argv.slice(2).reduce((list, f) => `${list}\n${f} 1.0`, installed);
-      return undefined;
-    };
+  /** A Mac with `before` installed (formula → version: its opt link); `brew install` links each. */
+  const facts = (argv: string[]) => {
+    const tool = argv[0] as string;
+    if (tool.endsWith("sw_vers")) return { stdout: "15.6" };
+    if (tool.endsWith("uname")) return { stdout: "arm64" };
+    if (tool.endsWith("id")) return { stdout: "501" };
+    if (tool.endsWith("fdesetup")) return { stdout: "FileVault is On." };
+    if (tool.endsWith("sysctl")) return { stdout: String(16 * 1024 ** 3) };
+    return undefined;
+  };
+  const macOS = (before: Record<string, string>) => {
+    const mac = new RecordingMac(host, (argv) => {
+      if (argv[1] === "install") for (const f of argv.slice(2)) mac.links.set(`/opt/homebrew/opt/${f}`, `../Cellar/${f}/1.0`);
+      return facts(argv);
+    });
+    for (const [f, v] of Object.entries(before)) mac.links.set(`/opt/homebrew/opt/${f}`, `../Cellar/${f}/${v}`);
+    return mac;
   };
 
   it("installs what is missing as the Homebrew user, without auto-update; checks sudo first", async () => {
-    const mac = new RecordingMac(host, macOS("colima 0.10.3\nlima 1.2.1"));
+    const mac = macOS({ colima: "0.10.3", lima: "1.2.1" });
     for (const p of ["/usr/bin/sw_vers", "/opt/homebrew/bin/brew"]) mac.files.set(p, "");
-    await convergePackages(mac, { resourceName: "p", host, formulae: ["colima", "lima", "qemu", "docker"] });
+    const out = await convergePackages(mac, { resourceName: "p", host, formulae: ["colima", "lima", "qemu", "docker"] });
     const install = mac.commands.find((c) => c.argv[1] === "install");
     assert.equal(install?.as, "user");
     assert.deepEqual(install?.argv, ["/opt/homebrew/bin/brew", "install", "qemu", "docker"]);
     assert.equal(install?.env?.HOMEBREW_NO_AUTO_UPDATE, "1");
     assert.ok(mac.lines().indexOf("login: /usr/bin/sudo -n true") < mac.lines().findIndex((l) => l.includes("brew install")));
+    assert.deepEqual(out.versions, { colima: "0.10.3", lima: "1.2.1", qemu: "1.0", docker: "1.0" }, "from the opt links");
+    assert.ok(!mac.lines().some((l) => / list /.test(l)), "no `brew list`: its order is the disk's");
   });
 
   it("refuses before any change when sudo on the Mac wants a password, naming the host", async () => {
-    const answer = macOS("");
     const mac = new RecordingMac(host, (argv) =>
-      argv[0] === "/usr/bin/sudo" && argv[2] === "true" ? { exitCode: 1, stderr: "sudo: a password is required" } : answer(argv),
+      argv[0] === "/usr/bin/sudo" && argv[2] === "true" ? { exitCode: 1, stderr: "sudo: a password is required" } : facts(argv),
     );
     mac.files.set("/usr/bin/sw_vers", "");
     await assert.rejects(

@@ -11,8 +11,8 @@ import { describe, it, type TestContext } from "node:test";
 import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
 import { diffDockerAccess } from "../../provider/dockerAccess";
 import { type HealthGateInputs, nextDelay, prunedAfterStart, waitGate } from "../../provider/healthGate";
-import { parseVersions } from "../../provider/homebrewPackages";
 import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
+import { versionOfKeg } from "../../provider/lib/brew";
 import { UNKNOWN } from "../../provider/lib/checkInputs";
 import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
 import { confPath, diffLogRotation, renderRule } from "../../provider/logRotation";
@@ -298,8 +298,12 @@ describe("ColimaProfile decisions", () => {
 });
 
 describe("HomebrewPackages and HealthGate", () => {
-  it("parses `brew list --versions`", () => {
-    assert.deepEqual(parseVersions("colima 0.10.3\nqemu 9.2.0 10.1.0\n\n"), { colima: "0.10.3", qemu: "10.1.0" });
+  it("a version is read from the opt link's keg (Keg#optlink: relative; absolute accepted), never another formula's", () => {
+    assert.equal(versionOfKeg("colima", "../Cellar/colima/0.10.3"), "0.10.3");
+    assert.equal(versionOfKeg("qemu", "/opt/homebrew/Cellar/qemu/10.1.0_1/"), "10.1.0_1");
+    assert.equal(versionOfKeg("lima", "../Cellar/lima-additional-guestagents/1.2.1"), undefined);
+    assert.equal(versionOfKeg("lima", "../Cellar/lima"), undefined);
+    assert.equal(versionOfKeg("lima", "/somewhere/else"), undefined);
   });
 
   it("after the gates: waits while the supervisor's prune of this start is marked, and says when it ended; no mark, no wait", async (t) => {

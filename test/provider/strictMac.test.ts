@@ -1,0 +1,40 @@
+// The providers' own code against the simulated Mac where it is as strict as macOS (test/simulator/
+// README.md): Homebrew's old kegs listed in APFS's directory order. Real processes and files, no
+// engine: each case is what the e2e layer would show, at a provider's scale.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { convergePackages, type HomebrewPackagesInputs } from "../../provider/homebrewPackages";
+import { macOf } from "../../provider/lib/mac";
+import { surveyMac } from "../../provider/lib/survey";
+import { nextDecisionId } from "../helpers/decisionId";
+import { MacSimulator } from "../simulator/simulator";
+
+describe("HomebrewPackages and the survey on a Mac that keeps old kegs", () => {
+  let sim: MacSimulator;
+  let inputs: HomebrewPackagesInputs;
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget: "/nonexistent/docker.sock", formulae: ["colima", "qemu", "docker"] });
+    process.env.SIM_USER = "ops"; // the provider runs as the operator, who is the Homebrew user here
+    inputs = { resourceName: "packages", host: { root: sim.root, user: "ops" }, formulae: ["colima", "lima", "qemu", "docker"] };
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("an upgrade that keeps the old keg (HOMEBREW_NO_INSTALL_CLEANUP) records the version Homebrew linked", async () => {
+    const mac = macOf(inputs.host);
+    const before = await convergePackages(mac, inputs);
+    assert.equal(before.versions.lima, "1.2.1");
+    sim.publish("lima", "1.2.2");
+    // On APFS `brew list --versions lima` now prints `lima 1.2.2 1.2.1`: the old keg last.
+    const upgraded = await convergePackages(
+      mac,
+      { ...inputs, upgrade: { id: nextDecisionId(), formulae: { lima: { from: "1.2.1", to: "1.2.2" } } } },
+      before,
+    );
+    assert.deepEqual(upgraded.versions, { colima: "0.10.3", lima: "1.2.2", qemu: "10.1.0", docker: "28.2.2" });
+    const again = await convergePackages(mac, inputs, upgraded);
+    assert.equal(again.versions.lima, "1.2.2", "a plain run after it reads the same");
+    assert.equal((await surveyMac(mac, "com.colima-pulse.colima", "default")).versions.lima, "1.2.2");
+  });
+});
