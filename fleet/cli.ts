@@ -14,8 +14,8 @@ Commands:
   preview   pulumi preview of every Mac's stack
   up        a preview, then pulumi up, of every Mac whose preview passed
   refresh   pulumi refresh of every Mac's stack
-  status    a table of every Mac: reachable, Docker, supervisor, gates, drift, versions, last converge;
-            then each Mac's backups (size, age)
+  status    a table of every Mac: reachable, Docker, supervisor, prune after each start, gates, drift,
+            versions, last converge, FileVault; then each Mac's backups (size, age)
 
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
@@ -147,6 +147,7 @@ export function statusTable(rows: MacStatus[]): string {
       "REACHABLE",
       "DOCKER",
       "SUPERVISOR",
+      "PRUNE",
       "GATES ms (socket/qemu/api/stable)",
       "DRIFT",
       "COLIMA/LIMA/QEMU",
@@ -158,6 +159,7 @@ export function statusTable(rows: MacStatus[]): string {
       r.reachable,
       r.docker || "-",
       r.supervisor,
+      r.prune,
       r.gates ? `${r.gates.socket}/${r.gates.qemu}/${r.gates.api}/${r.gates.stable}` : "-",
       r.drift,
       [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/"),

@@ -21,6 +21,9 @@ export interface MacStatus {
   docker: string;
   /** running, restarting (N failed starts), gave up after N failed starts, not loaded, unknown. */
   supervisor: string;
+  /** The prune after each start the stack declares: off, dangling, images, system; [secret] when
+   *  either PRUNE setting is a secret; unknown when the settings cannot be read. */
+  prune: string;
   /** The gates' timings in ms the last time they ran, and when (ISO; "" when not recorded). */
   gates?: { socket: number; qemu: number; api: number; stable: number; measuredAt?: string };
   /** "none", what a refreshed preview would change, or "unknown: why". */
@@ -107,6 +110,13 @@ export function gatesOf(last: unknown, timings: unknown): MacStatus["gates"] {
   return numbers(timings) ? (timings as MacStatus["gates"]) : undefined;
 }
 
+/** What the supervisor prunes after each start (PRUNE_DOCKER_AFTER_START, PRUNE_MODE): the mode,
+ *  "off", or "[secret]" (a secret is never shown). */
+export function pruneOf(resolved: Pick<ResolvedSettings, "settings" | "secrets">): string {
+  if (resolved.secrets.some((k) => k === "PRUNE_DOCKER_AFTER_START" || k === "PRUNE_MODE")) return "[secret]";
+  return resolved.settings.PRUNE_DOCKER_AFTER_START ? resolved.settings.PRUNE_MODE : "off";
+}
+
 /** A row before the Mac is asked: nothing known yet. */
 export function emptyRow(stack: string): MacStatus {
   return {
@@ -114,6 +124,7 @@ export function emptyRow(stack: string): MacStatus {
     reachable: "unknown",
     docker: "",
     supervisor: "unknown",
+    prune: "unknown",
     drift: "unknown",
     versions: {},
     lastConverge: "",
@@ -138,7 +149,9 @@ async function statusOf(workDir: string, name: string, env: Record<string, strin
   row.lastConverge = await lastConvergeOf(stack);
   let settings: ResolvedSettings["settings"];
   try {
-    settings = (await stackSettings(workDir, name, stack)).settings;
+    const resolved = await stackSettings(workDir, name, stack);
+    settings = resolved.settings;
+    row.prune = pruneOf(resolved);
   } catch (e) {
     return { ...row, reachable: `unknown: ${(e as Error).message.split("\n").slice(0, 2).join(" ")}` };
   }

@@ -1,7 +1,9 @@
 // The fleet runner through the real engine: three simulated Macs behind a real OpenSSH server,
 // one of them out of reach (nothing listens on its port). `npm run fleet -- up` converges the two
 // others and says which one failed and why, with a non-zero exit; `status` and `status --json`
-// show every column for every Mac.
+// show every column for every Mac. mac-2 prunes after each start (PRUNE_MODE=dangling): its
+// converge's health gate waits for that prune over SSH, so it has ended when `up` does, and
+// status shows each Mac's mode.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -47,6 +49,7 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
       SSH_PORT: String(mac === "mac-3" ? unreachable : sshd.port),
       SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
       SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+      ...(mac === "mac-2" ? { PRUNE_DOCKER_AFTER_START: "true", PRUNE_MODE: "dangling" } : {}),
     });
     stack = await TestStack.create("mac-1", settings("mac-1"));
     for (const mac of MACS.slice(1)) {
@@ -76,6 +79,12 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     for (const mac of ["mac-1", "mac-2"]) {
       assert.ok(dockerAnswers(sims[mac]?.path("/Users/ops/.colima/default/docker.sock") as string), `${mac} runs Docker`);
     }
+    const mac2 = sims["mac-2"] as MacSimulator;
+    assert.match(
+      readFileSync(mac2.path("/var/log/colima-pulse/colima.log"), "utf8"),
+      /pruned Docker \(dangling\): Total reclaimed space: \S+/,
+    );
+    assert.equal(existsSync(mac2.path("/Users/ops/.colima/.colima-pulse-default.pruning")), false, "mac-2's prune has ended");
     // (but its own launchd, started when the simulated Mac booted)
     assert.deepEqual(
       sims["mac-3"]?.records().filter((e) => e.tool !== "launchd"),
@@ -95,17 +104,18 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     const lines = r.stdout.trim().split("\n");
     assert.match(
       lines[0] as string,
-      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE\s+FILEVAULT$/,
+      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+PRUNE\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE\s+FILEVAULT$/,
     );
     const mac1 = lines.find((l) => l.startsWith("mac-1 ")) as string;
     assert.match(
       mac1,
-      /^mac-1\s+yes\s+\d+\.\d+\.\d+\S*\s+running\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT\S+\s+Off$/,
+      /^mac-1\s+yes\s+\d+\.\d+\.\d+\S*\s+running\s+off\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT\S+\s+Off$/,
     );
+    assert.match(lines.find((l) => l.startsWith("mac-2 ")) as string, /^mac-2\s+yes\s+\S+\s+running\s+dangling\s+/);
     const mac3 = lines.find((l) => l.startsWith("mac-3 ")) as string;
     assert.match(
       mac3,
-      /^mac-3\s+no: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused\s+-\s+unknown\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never\s+unknown$/,
+      /^mac-3\s+no: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused\s+-\s+unknown\s+off\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never\s+unknown$/,
     );
     // No Mac has had a full reset: no backups to list.
     assert.match(r.stdout, /\nbackups: none\n?$/);
@@ -132,6 +142,11 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     assert.ok(!Number.isNaN(Date.parse(one.lastConverge)));
     assert.equal(one.fileVault, "Off");
     assert.deepEqual(one.backups, []);
+    assert.deepEqual(
+      rows.map((x) => x.prune),
+      ["off", "dangling", "off"],
+      "the mode each stack declares, reachable or not",
+    );
     assert.equal(two.supervisor, "not loaded");
     assert.match(two.drift, /update LaunchDaemon::colima-daemon/);
     assert.match(three.reachable, /^no: /);

@@ -28,8 +28,8 @@ Commands:
   preview   pulumi preview of every Mac's stack
   up        a preview, then pulumi up, of every Mac whose preview passed
   refresh   pulumi refresh of every Mac's stack
-  status    a table of every Mac: reachable, Docker, supervisor, gates, drift, versions, last converge;
-            then each Mac's backups (size, age)
+  status    a table of every Mac: reachable, Docker, supervisor, prune after each start, gates, drift,
+            versions, last converge, FileVault; then each Mac's backups (size, age)
 
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
@@ -255,6 +255,7 @@ describe("tables", () => {
     reachable: "yes",
     docker: "28.3.2",
     supervisor: "running",
+    prune: "off",
     gates: { socket: 120, qemu: 800, api: 2500, stable: 3100 },
     drift: "none",
     versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.0.2" },
@@ -275,6 +276,7 @@ describe("tables", () => {
         versions: { lima: "1.2.1" },
         lastConverge: "",
         drift: "x".repeat(90),
+        prune: "images",
       }),
     ]);
     const lines = text.split("\n");
@@ -285,6 +287,7 @@ describe("tables", () => {
       "REACHABLE",
       "DOCKER",
       "SUPERVISOR",
+      "PRUNE",
       "GATES ms (socket/qemu/api/stable)",
       "DRIFT",
       "COLIMA/LIMA/QEMU",
@@ -296,13 +299,25 @@ describe("tables", () => {
       "yes",
       "28.3.2",
       "running",
+      "off",
       "120/800/2500/3100",
       "none",
       "0.10.3/1.2.1/10.0.2",
       "2026-11-30T08:00:00Z",
       "Off",
     ]);
-    assert.deepEqual(cells(lines[3] as string), ["mac-02", "no", "-", "running", "-", `${"x".repeat(79)}…`, "?/1.2.1/?", "never", "Off"]);
+    assert.deepEqual(cells(lines[3] as string), [
+      "mac-02",
+      "no",
+      "-",
+      "running",
+      "images",
+      "-",
+      `${"x".repeat(79)}…`,
+      "?/1.2.1/?",
+      "never",
+      "Off",
+    ]);
   });
 
   it("backupsList: each Mac's backups with size and age, or none", () => {

@@ -30,6 +30,7 @@ function healthy(over: Partial<MacStatus> = {}): MacStatus {
     reachable: "yes",
     docker: "27.3.1",
     supervisor: "running",
+    prune: "off",
     gates: { socket: 120, qemu: 300, api: 800, stable: 3000 },
     drift: "none",
     versions: { colima: "0.8.1", lima: "1.0.3", qemu: "9.2.0" },

@@ -3,7 +3,8 @@
 // doctor` would then have fixed with a converge).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { supervisorOf } from "../../fleet/status";
+import { pruneOf, supervisorOf } from "../../fleet/status";
+import { resolveSettings } from "../../stacks/config";
 import { RecordingMac } from "../helpers/recordingMac";
 
 const HOST = { root: "/", user: "ops" };
@@ -48,5 +49,23 @@ describe("supervisorOf", () => {
     const root = mac({ password: true, loaded: false, login: "root" });
     assert.equal(await supervisorOf(root, LABEL, "default", 5), "not loaded");
     assert.deepEqual(root.lines(), [`root: /bin/launchctl print system/${LABEL}`]);
+  });
+});
+
+describe("pruneOf", () => {
+  /** The settings of a stack file with `values`, some of them secret. */
+  const resolved = (values: Record<string, unknown>, secrets: string[] = []) =>
+    resolveSettings([{ layer: "stack", file: "stacks/Pulumi.mac-07.yaml", values: { HOMEBREW_USER: "ops", ...values }, secrets }]);
+
+  it("off unless PRUNE_DOCKER_AFTER_START; then PRUNE_MODE (dangling by default)", () => {
+    assert.equal(pruneOf(resolved({})), "off");
+    assert.equal(pruneOf(resolved({ PRUNE_MODE: "system" })), "off");
+    assert.equal(pruneOf(resolved({ PRUNE_DOCKER_AFTER_START: true })), "dangling");
+    assert.equal(pruneOf(resolved({ PRUNE_DOCKER_AFTER_START: true, PRUNE_MODE: "images" })), "images");
+  });
+
+  it("a secret PRUNE setting is never shown", () => {
+    assert.equal(pruneOf(resolved({ PRUNE_DOCKER_AFTER_START: true, PRUNE_MODE: "images" }, ["PRUNE_MODE"])), "[secret]");
+    assert.equal(pruneOf(resolved({ PRUNE_DOCKER_AFTER_START: false }, ["PRUNE_DOCKER_AFTER_START"])), "[secret]");
   });
 });
