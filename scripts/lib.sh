@@ -1,5 +1,7 @@
 # Shared by the scripts in scripts/ (converge, test, reset, restore, upgrade, fleet, bench): install
-# what this checkout needs and put Node.js and the engine on PATH. Sourced, not run.
+# what this checkout needs and put Node.js and the engine on PATH. Sourced, not run. The commands
+# with options of their own are TypeScript (scripts/decide.ts, fleet/cli.ts) run on that Node.js.
+# Every Mac runs this under its /bin/bash, GNU bash 3.2: nothing here may need a later bash.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 # What is installed once per machine (Node.js, Node's compile cache; the engine: scripts/engine.sh).
@@ -28,6 +30,10 @@ node_integrity() { # node_integrity PACKAGE: the expected sha512 of PACKAGE@NODE
 
 node_major() { # the major version of the `node` on PATH, or nothing
   node -p 'process.versions.node.split(".")[0]' 2>/dev/null
+}
+
+node_execs() { # the `node` on PATH has process.execve (22.15 and later), which scripts/lib.ts execInto needs
+  [ "$(node -p 'typeof process.execve' 2>/dev/null)" = function ]
 }
 
 node_package() { # the npm registry's package holding bin/node for this OS and CPU
@@ -64,7 +70,7 @@ ensure_node() { # a Node.js >= NODE_MAJOR first on PATH, for this script and all
   # same ones on every run. Ignored by older Node.
   export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$cache/node-compile-cache}"
   major="$(node_major)"
-  if [ -n "$major" ] && [ "$major" -ge "$NODE_MAJOR" ]; then return; fi
+  if [ -n "$major" ] && [ "$major" -ge "$NODE_MAJOR" ] && node_execs; then return; fi
   dir="$cache/node-v$NODE_VERSION"
   if [ ! -x "$dir/bin/node" ]; then
     mkdir -p "${dir%/*}"
@@ -112,24 +118,6 @@ ensure_local_state() { # the local backend's folder and passphrase (README: "Sta
   fi
 }
 
-ready_for_a_decision() { # reset/restore: the tools, and COLIMA_PULSE_STACK (this Mac's short host name, else "simulated")
-  ensure_node
-  ensure_node_modules
-  ensure_engine
-  ensure_local_state
-  COLIMA_PULSE_STACK="${COLIMA_PULSE_STACK:-$( [ "$(uname -s)" = Darwin ] && hostname -s || echo simulated)}"
-  export COLIMA_PULSE_STACK
-}
-
-stack_profile() { # COLIMA_PULSE_STACK's COLIMA_PROFILE, from every settings layer (a bad setting stops here)
-  # Pulumi's config of an existing stack (decrypted) goes in on stdin, so a secret setting is read, not refused.
-  { pulumi config --json --show-secrets --stack "$COLIMA_PULSE_STACK" 2>/dev/null || echo '{}'; } | npx tsx -e '
-    const { readLayers, resolveSettings, ConfigError } = require("./stacks/config");
-    const engine = JSON.parse(require("fs").readFileSync(0, "utf8") || "{}");
-    try { process.stdout.write(resolveSettings(readLayers(process.cwd(), process.env.COLIMA_PULSE_STACK, engine)).settings.COLIMA_PROFILE); }
-    catch (e) { console.error(e instanceof ConfigError ? e.message : e); process.exit(1); }'
-}
-
 # Where `npm run demo` says which simulated Mac it keeps up (scripts/simulate.ts), while it runs.
 demo_env="$repo/.state/demo/env"
 
@@ -158,46 +146,5 @@ target_this_mac() { # COLIMA_PULSE_STACK for this Mac; off a Mac, the running de
 }
 
 check_up_options() { # check_up_options ARG...: stop at an argument `pulumi up` would refuse, before anything starts
-  local flags a name i=0 n=$# cmd="npm run ${npm_lifecycle_event:-converge}"
-  local args=("$@")
-  # Its flags from its own help: " long:1:s " takes a value (the next argument, or after =), ":0:" does not.
-  flags="$(pulumi up --help 2>/dev/null | awk '
-    /^ +(-[A-Za-z], )?--[a-z]/ {
-      short = ""; if (match($0, /^ +-[A-Za-z],/)) short = substr($0, RSTART + RLENGTH - 2, 1)
-      match($0, /--[a-z0-9-]+/); long = substr($0, RSTART + 2, RLENGTH - 2); rest = substr($0, RSTART + RLENGTH)
-      value = 0; if (rest ~ /^ [^ ]/ && rest !~ /^ [^ ]*\[=/) value = 1
-      printf " %s:%s:%s ", long, value, short
-    }')"
-  [ -n "$flags" ] || die "pulumi up --help listed no options (the engine on PATH: $(command -v pulumi))"
-  local refuse="is not an option of $cmd or pulumi up ($cmd -- --help; pulumi up --help); nothing was started"
-  while [ "$i" -lt "$n" ]; do
-    a="${args[$i]}"
-    i=$((i + 1))
-    case "$a" in
-      --*=*)
-        name="${a%%=*}"
-        case "$flags" in *" ${name#--}:"*) ;; *) die "$name (command line) $refuse" ;; esac
-        ;;
-      --?*)
-        case "$flags" in
-          *" ${a#--}:1:"*) i=$((i + 1)) ;;
-          *" ${a#--}:0:"*) ;;
-          *) die "$a (command line) $refuse" ;;
-        esac
-        ;;
-      -[A-Za-z]*)
-        name="${a:1:1}"
-        case "$flags" in
-          *":1:$name "*) [ ${#a} -gt 2 ] || i=$((i + 1)) ;;
-          *":0:$name "*) [ ${#a} -eq 2 ] || die "$a (command line): one short option at a time ($cmd -- --help)" ;;
-          *) die "$a (command line) $refuse" ;;
-        esac
-        ;;
-      *) die "\"$a\" (command line): $cmd takes options only, not \"$a\" ($cmd -- --help); nothing was started" ;;
-    esac
-  done
-}
-
-then_what() { # then_what YES: what follows the preview of a decision command
-  if [ "$1" = true ]; then echo "applies it without asking (--yes)"; else echo "asks"; fi
+  node --import tsx "$repo/scripts/upOptions.ts" "$@"
 }

@@ -3,14 +3,14 @@
 // settings can (README "Safety model"). The program turns each decision into a resource input,
 // so the preview shows it — what moves where, what is upgraded to what — before Pulumi asks.
 //
-//   npm run reset   (scripts/reset.sh)
+//   npm run reset   (scripts/decide.ts)
 //     COLIMA_PULSE_FULL_RESET  the profile to reset (must be this stack's COLIMA_PROFILE)
 //     COLIMA_PULSE_BACKUP      move (default) | false
 //     COLIMA_PULSE_RESET_ID    when it was decided
-//   npm run restore (scripts/restore.sh)
+//   npm run restore (scripts/decide.ts)
 //     COLIMA_PULSE_RESTORE     the backup folder to put back as this stack's profile
 //     COLIMA_PULSE_RESTORE_ID  when it was decided
-//   npm run upgrade (scripts/upgrade.sh)
+//   npm run upgrade (scripts/decide.ts)
 //     COLIMA_PULSE_UPGRADE_ID  when it was decided
 //
 // A decision's id is its UTC time, YYYYMMDDTHHMMSSZ: it names the backup folder, a resource

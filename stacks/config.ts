@@ -91,8 +91,8 @@ export const DANGER_SWITCHES = [
   "BACKUP",
 ];
 
-/** The command that makes each danger switch's decision, for one run (scripts/reset.sh,
- *  scripts/restore.sh): what the refusal of the switch as a setting names instead. */
+/** The command that makes each danger switch's decision, for one run (npm run reset,
+ *  npm run restore: scripts/decide.ts): what the refusal of the switch as a setting names instead. */
 const YES =
   "to confirm without a prompt, add --yes to the command that asks: `npm run reset -- --yes`, `npm run restore -- <folder> --yes`";
 const ASKS = "`npm run reset` always asks after its preview; `npm run reset -- --yes` confirms on the command line";

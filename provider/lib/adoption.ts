@@ -4,7 +4,7 @@
 // this same module.
 import type { FoundProfile } from "./survey";
 
-/** A full reset asked for on the command line for this run (`npm run reset`, scripts/reset.sh). */
+/** A full reset asked for on the command line for this run (`npm run reset`, scripts/decide.ts). */
 export interface ResetDecision {
   /** When it was decided (UTC, `YYYYMMDDTHHMMSSZ`): names the backup folder; one reset per id. */
   id: string;
@@ -14,7 +14,7 @@ export interface ResetDecision {
   folder: string;
 }
 
-/** A restore asked for on the command line for this run (`npm run restore`, scripts/restore.sh). */
+/** A restore asked for on the command line for this run (`npm run restore`, scripts/decide.ts). */
 export interface RestoreDecision {
   /** When it was decided (UTC, `YYYYMMDDTHHMMSSZ`): names the folder the current state goes to. */
   id: string;

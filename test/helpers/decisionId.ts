@@ -1,5 +1,5 @@
 // Ids for command-line decisions (COLIMA_PULSE_RESET_ID, _RESTORE_ID, _UPGRADE_ID), as
-// scripts/reset.sh, restore.sh and upgrade.sh make them: the UTC time to the second,
+// npm run reset, restore and upgrade make them (scripts/decide.ts decisionId): the UTC time to the second,
 // YYYYMMDDTHHMMSSZ (stacks/commandLineDecisions.ts). Two decisions made within one second would
 // get the same id — to the product, the same decision, carried out once — so a test's next
 // decision gets the next second instead of waiting for it.
