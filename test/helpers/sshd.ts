@@ -35,6 +35,20 @@ export interface Sshd {
 }
 
 const SSHD = "/usr/sbin/sshd";
+
+/** The PATH macOS's sshd gives every session, whoever logs in: Apple builds OpenSSH with
+ *  `--with-default-path="/usr/bin:/bin:/usr/sbin:/sbin"` (apple-oss-distributions/OpenSSH
+ *  configure-for-osx.sh; openssh/config.h `USER_PATH`), which defines.h makes `_PATH_STDPATH` and,
+ *  with no SUPERUSER_PATH, root's too; session.c do_setup_env sets it (no login.conf on macOS).
+ *  sshd runs a command as `zsh -c <command>`, argv[0] without the login dash (session.c
+ *  do_child), so zsh reads only /etc/zshenv and ~/.zshenv — macOS installs no /etc/zshenv, only
+ *  /etc/zprofile (path_helper) and /etc/zshrc (apple-oss-distributions/zsh Makefile), and
+ *  Homebrew's `brew shellenv` goes in ~/.zprofile: both for login shells. So a command over SSH
+ *  finds nothing of Homebrew's on PATH. Debian's sshd gives another (its SUPERUSER_PATH for root);
+ *  the key's environment= option, applied after it, puts macOS's in its place. Its entries are
+ *  macOS paths: the simulated tools map them into the Mac's root (simulator/tools/world.ts lookPath);
+ *  for the real shell they are this machine's own system folders. */
+export const MAC_SSH_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
 const READY_TIMEOUT_MS = 15_000;
 const POLL_MS = 50;
 
@@ -170,13 +184,16 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
   // Every session gets a HOME of its own, empty. sshd runs each command through the login user's
   // shell: on a Mac zsh, which reads only ~/.zshenv for a command; here root's bash, which over SSH
   // also reads ~/.bashrc (Debian builds bash with SSH_SOURCE_BASHRC) — on this machine one that
-  // starts pyenv, ~90 ms of every command, which no Mac would pay. A key's own env may override it.
+  // starts pyenv, ~90 ms of every command, which no Mac would pay. And the PATH a Mac's sshd gives
+  // a command (MAC_SSH_PATH), not Debian's. A key's own env may override either.
   const home = join(dir, "home");
   mkdirSync(home);
   // Checked before anything is written but the folder, so a bad value leaves nothing behind.
   let envOptions: Record<string, string>;
   try {
-    envOptions = Object.fromEntries(names.map((name) => [name, environmentOptions({ HOME: home, ...(options.keys[name].env ?? {}) })]));
+    envOptions = Object.fromEntries(
+      names.map((name) => [name, environmentOptions({ HOME: home, PATH: MAC_SSH_PATH, ...(options.keys[name].env ?? {}) })]),
+    );
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

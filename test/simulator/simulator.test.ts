@@ -458,7 +458,7 @@ describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew
       code: 0,
       stdout:
         "==> Fetching lima\n==> Upgrading lima\n  1.2.1 -> 1.2.2 \n" +
-        `==> Pouring lima--1.2.2.arm64_sequoia.bottle.tar.gz\n🍺  ${join(prefix, "Cellar/lima/1.2.2")}: 9 files, 1MB\n`,
+        `==> Pouring lima--1.2.2.arm64_sequoia.bottle.tar.gz\n🍺  ${join(prefix, "Cellar/lima/1.2.2")}: 10 files, 1MB\n`,
       stderr: "",
     });
     assert.deepEqual(readdirSync(join(prefix, "Cellar/lima")).sort(), ["1.2.1", "1.2.2"]);

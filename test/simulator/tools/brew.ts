@@ -2,7 +2,8 @@
 // README.md "Homebrew" cites each): refuses root, prints its prefix, lists versions, installs
 // formulae (with their dependencies) into Cellar/ and links their binaries into bin/, lists and
 // upgrades outdated formulae against what the tap offers (SimState.tap), and `brew services`
-// writes and loads homebrew.mxcl.<formula> into the user's gui domain.
+// writes and loads homebrew.mxcl.<formula> into the user's gui domain, or user domain without a
+// GUI login (servicesDomain).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "plist";
@@ -15,7 +16,7 @@ import { apfsDirectoryOrder, ToolExit, type World, writeAtomic } from "./world";
  *  binaries and dependencies. */
 export const FORMULAE: Record<string, { version: string; bins: Record<string, string>; deps: string[] }> = {
   colima: { version: "0.10.3", bins: { colima: "colima" }, deps: ["lima"] },
-  lima: { version: "1.2.1", bins: { limactl: "limactl" }, deps: [] },
+  lima: { version: "1.2.1", bins: { lima: "lima", limactl: "limactl" }, deps: [] },
   qemu: { version: "10.1.0", bins: { "qemu-system-aarch64": "qemu", "qemu-system-x86_64": "qemu", "qemu-img": "qemu-img" }, deps: [] },
   docker: { version: "28.2.2", bins: { docker: "docker" }, deps: [] },
 };
@@ -261,12 +262,30 @@ function upgrade(world: World, prefix: string, argv: string[]): number {
   return failed || unavailable.length > 0 ? 1 : 0;
 }
 
+/** The launchd domain `brew services` loads into (services/system.rb#domain_target): `system` as
+ *  root; `user/<uid>` from a session that has no GUI login — over SSH (bin/brew passes SSH_TTY on
+ *  as HOMEBREW_SSH_TTY) while /dev/console is not the user's, or through sudo (SUDO_USER) — with
+ *  its warning; else `gui/<uid>`. /dev/console is the first GUI-logged-in user's (`loggedIn`),
+ *  root's at the login window. */
+export function servicesDomain(world: World): { domain: string; warning?: string } {
+  const user = world.user;
+  if (user === "root") return { domain: "system" };
+  const uid = world.userInfo(user)?.uid ?? 0;
+  const console = world.state().loggedIn[0] ?? "root";
+  const why = process.env.SSH_TTY && console !== user ? "running over SSH without /dev/console ownership" : process.env.SUDO_USER ? "running through sudo" : undefined;
+  if (!why) return { domain: `gui/${uid}` };
+  const hints = process.env.HOMEBREW_NO_ENV_HINTS
+    ? ""
+    : "Hide this warning by setting `HOMEBREW_SERVICES_NO_DOMAIN_WARNING=1`.\nHide these hints with `HOMEBREW_NO_ENV_HINTS=1` (see `man brew`).\n";
+  const warning = process.env.HOMEBREW_SERVICES_NO_DOMAIN_WARNING ? undefined : `Warning: ${why}, using user/* instead of gui/* domain!\n${hints}`;
+  return { domain: `user/${uid}`, ...(warning ? { warning } : {}) };
+}
+
 /** `brew services start|stop|list <formula>` (Library/Homebrew/services). */
 async function services(world: World, prefix: string, argv: string[]): Promise<number> {
   const [action, name] = argv;
   const user = world.user;
-  const info = world.userInfo(user);
-  const domain = user === "root" ? "system" : `gui/${info?.uid ?? 0}`;
+  const { domain, warning } = servicesDomain(world);
   const dir = user === "root" ? world.path("/Library/LaunchDaemons") : join(world.home(user), "Library/LaunchAgents");
   if (action === "list") {
     process.stdout.write("Name   Status  User File\n");
@@ -293,6 +312,9 @@ async function services(world: World, prefix: string, argv: string[]): Promise<n
     };
     mkdirSync(join(prefix, "var/log"), { recursive: true });
     writeAtomic(plistPath, build(def), 0o644);
+    if (warning) process.stderr.write(warning);
+    // cli.rb#launchctl_load: `launchctl enable <domain>/<label>`, then `bootstrap <domain> <plist>`.
+    await askLaunchd(world, { cmd: "enable", domain, label, user });
     const r = await askLaunchd(world, { cmd: "bootstrap", domain, paths: [plistPath], user });
     if (r.code !== 0)
       throw new ToolExit(1, `Error: Failure while executing; \`/bin/launchctl bootstrap ${domain} ${plistPath}\` exited with ${r.code}.\n`);
@@ -300,7 +322,10 @@ async function services(world: World, prefix: string, argv: string[]): Promise<n
     return 0;
   }
   if (action === "stop") {
-    await askLaunchd(world, { cmd: "bootout", domain, label, user });
+    // cli.rb#stop: bootout in every candidate domain (System.candidate_domain_targets).
+    const uid = world.userInfo(user)?.uid ?? 0;
+    for (const d of [...new Set(user === "root" ? [domain] : [domain, `user/${uid}`, `gui/${uid}`])])
+      await askLaunchd(world, { cmd: "bootout", domain: d, label, user });
     rmSync(plistPath, { force: true });
     process.stdout.write(`Stopping \`${name}\`... (might take a while)\n==> Successfully stopped \`${name}\` (label: ${label})\n`);
     return 0;

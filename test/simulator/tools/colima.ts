@@ -37,6 +37,16 @@ function fatal(msg: string): never {
   throw new ToolExit(1);
 }
 
+/** Go's exec error for a command not on PATH (os/exec lp_unix.go, ErrNotFound). */
+const notInPath = (name: string) => `exec: "${name}": executable file not found in $PATH`;
+
+/** app.New (cmd/util.go newApp, before every command that drives the VM): host.IsInstalled(lima)
+ *  looks `lima` up on PATH (environment/host/host.go IsInstalled, environment/vm/lima/lima.go
+ *  Dependencies), and newApp stops with `logrus.Fatal("Error: ", err)`. */
+function newApp(world: World): void {
+  if (!world.lookPath("lima")) fatal("Error: dependency check failed for VM: lima not found, run 'brew install lima' to install");
+}
+
 /** colima.yaml, the flat keys we use (colima writes them with comments; same keys). */
 function writeYaml(file: string, cfg: ColimaConfig): void {
   writeAtomic(
@@ -112,7 +122,8 @@ export async function colima(world: World, argv: string[]): Promise<number> {
   const inst = new Instance(world, home, profile.id);
   const configFile = join(base, profile.short, "colima.yaml");
   const stateFile = inst.file("colima.yaml");
-  const limactl = join(world.brewPrefix(), "bin", "limactl");
+  // Colima runs `limactl` by name (limautil.Limactl → exec.Command): whatever PATH finds.
+  const limactl = world.lookPath("limactl");
 
   switch (sub) {
     case "version": {
@@ -128,8 +139,8 @@ export async function colima(world: World, argv: string[]): Promise<number> {
     }
 
     case "start": {
-      if (!existsSync(limactl))
-        fatal(`lima compatibility error: error checking Lima version: exec: "limactl": executable file not found in $PATH`);
+      // cmd/start.go PreRunE: core.LimaVersionSupported runs `limactl info` before anything else.
+      if (!limactl) fatal(`lima compatibility error: error checking Lima version: ${notInPath("limactl")}`);
       const st = world.state();
       const hostArch = st.arch === "arm64" ? "aarch64" : "x86_64";
       // environment/vm.go#DefaultVMType: vz on macOS 13 or newer, qemu before.
@@ -145,7 +156,8 @@ export async function colima(world: World, argv: string[]): Promise<number> {
         mountType: "sshfs",
       };
       if (!["qemu", "vz"].includes(cfg.vmType)) fatal(`error in config: invalid vmType: '${cfg.vmType}'`);
-      if (cfg.vmType === "qemu" && !existsSync(join(world.brewPrefix(), "bin", "qemu-img"))) {
+      // config/configmanager ValidateConfig → util.AssertQemuImg: `qemu-img` on PATH.
+      if (cfg.vmType === "qemu" && !world.lookPath("qemu-img")) {
         fatal(`error in config: cannot use vmType: 'qemu', error: qemu-img not found, run 'brew install qemu' to install`);
       }
       // cmd/start.go#setFixedConfigs: settings fixed at creation are kept, with a warning.
@@ -167,12 +179,17 @@ export async function colima(world: World, argv: string[]): Promise<number> {
       mkdirSync(join(base, profile.short), { recursive: true });
       writeYaml(configFile, cfg); // --save-config (default true), before the running check
 
+      newApp(world); // RunE's first step
       if ((await inst.inspect()).status === "Running") {
         log("warning", "already running, ignoring");
         return 0;
       }
       log("info", `starting ${profile.display}`);
       log("info", `runtime: ${cfg.runtime}`);
+      // app.go startWithRuntime → containerEnvironment: the runtime's dependencies on PATH
+      // (environment/container/docker/docker.go Dependencies: `docker`); RunE's error is fatal.
+      if (cfg.runtime === "docker" && !world.lookPath("docker"))
+        fatal("dependency check failed for docker: docker not found, run 'brew install docker' to install");
       const created = existsSync(inst.file("lima.yaml"));
       log("info", created ? "starting ..." : "creating and starting ...", "vm");
       mkdirSync(inst.dir, { recursive: true });
@@ -190,8 +207,8 @@ export async function colima(world: World, argv: string[]): Promise<number> {
       await writeNetworkFile(world, home, inst.limaHome);
       // With startFails, `limactl start` fails after starting the network daemon, which stays
       // behind; the next attempt clears its files (above) and starts another (colima#1490).
-      const code = await runChild(limactl, ["start", profile.id]);
-      if (code !== 0) fatal(`error starting vm: error at '${stage}': exit status ${code}`);
+      const ran = await runChild(limactl, ["start", profile.id]);
+      if (ran !== 0) fatal(`error starting vm: error at '${stage}': ${failure(ran)}`);
       log("info", "provisioning ...", "docker");
       writeYaml(stateFile, cfg); // lima.go#addPostStartActions: "preserve state"
       writeAtomic(join(base, "_store", `${profile.id}.json`), JSON.stringify({ disk_formatted: true, disk_runtime: cfg.runtime }));
@@ -210,9 +227,11 @@ export async function colima(world: World, argv: string[]): Promise<number> {
     }
 
     case "stop":
+      newApp(world);
       return stop(inst, profile.display, limactl, Boolean(flags.force));
 
     case "delete": {
+      newApp(world);
       if (!flags.force) {
         process.stdout.write(`are you sure you want to delete ${profile.display} and all settings? [y/N] `);
         const answer = readFileSync(0, "utf8").trim(); // EOF (no terminal) reads as "no"
@@ -233,6 +252,7 @@ export async function colima(world: World, argv: string[]): Promise<number> {
     }
 
     case "status": {
+      newApp(world);
       if (world.faults().statusHangs) await sleep(3_600_000);
       const st = await inst.inspect();
       if (st.status !== "Running") fatal(`${profile.display} is not running`);
@@ -269,6 +289,8 @@ export async function colima(world: World, argv: string[]): Promise<number> {
 
     case "list":
     case "ls": {
+      // cmd/list.go → limautil.Instances → `limactl list`.
+      if (!limactl) fatal(`error retrieving instances: ${notInPath("limactl")}`);
       const ids = existsSync(inst.limaHome)
         ? readdirSync(inst.limaHome)
             .filter((d) => d.startsWith("colima") && existsSync(join(inst.limaHome, d, "lima.yaml")))
@@ -312,7 +334,7 @@ async function writeNetworkFile(world: World, home: string, limaHome: string): P
   );
 }
 
-async function stop(inst: Instance, display: string, limactl: string, force: boolean): Promise<number> {
+async function stop(inst: Instance, display: string, limactl: string | undefined, force: boolean): Promise<number> {
   log("info", `stopping ${display}`);
   const st = await inst.inspect();
   if (st.status !== "Running" && !force) {
@@ -320,8 +342,8 @@ async function stop(inst: Instance, display: string, limactl: string, force: boo
     return 0;
   }
   log("info", "stopping ...", "vm");
-  const code = await runChild(limactl, ["stop", ...(force ? ["--force"] : []), inst.id]);
-  if (code !== 0) fatal(`error stopping vm: error at 'stopping': exit status ${code}`);
+  const ran = await runChild(limactl, ["stop", ...(force ? ["--force"] : []), inst.id]);
+  if (ran !== 0) fatal(`error stopping vm: error at 'stopping': ${failure(ran)}`);
   log("info", "done");
   return 0;
 }
@@ -332,8 +354,15 @@ function normaliseArch(a: string): ColimaConfig["arch"] {
   fatal(`invalid arch: '${a}'`);
 }
 
-/** Runs a child with colima's output handling (limactl's lines go to stdout when not a TTY). */
-function runChild(file: string, args: string[]): Promise<number> {
+/** How a child failed, as Go's exec says it: `exit status N`, or the command was not on PATH. */
+function failure(ran: number | "not found"): string {
+  return ran === "not found" ? notInPath("limactl") : `exit status ${ran}`;
+}
+
+/** Runs a child with colima's output handling (limactl's lines go to stdout when not a TTY);
+ *  `file` undefined: PATH did not find it, and nothing runs. */
+function runChild(file: string | undefined, args: string[]): Promise<number | "not found"> {
+  if (!file) return Promise.resolve("not found");
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ["ignore", "inherit", process.stdout], env: process.env });
     child.on("error", () => resolve(127));

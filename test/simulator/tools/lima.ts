@@ -405,7 +405,14 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
       }
       servers.push({ close: () => dialed.destroy() } as unknown as Server); // QEMU holds the connection
     }
-    const qemu = join(world.brewPrefix(), "bin", `qemu-system-${cfg.arch}`);
+    // pkg/driver/qemu/qemu.go Exe (from Cmdline, in the driver's Start): exec.LookPath of
+    // `qemu-system-<arch>` on the PATH the host agent inherited from `limactl start`.
+    const qemu = world.lookPath(`qemu-system-${cfg.arch}`);
+    if (!qemu) {
+      stderr(`exec: "qemu-system-${cfg.arch}": executable file not found in $PATH`);
+      cleanUp(1);
+      return 1;
+    }
     vm = spawn(
       qemu,
       [

@@ -14,6 +14,10 @@ type Tool = (world: World, argv: string[]) => Promise<number>;
 const TOOLS: Record<string, Tool> = {
   brew,
   colima,
+  // `lima` is limactl shell's wrapper script (lima's cmd/lima): Colima only looks it up on PATH.
+  lima: async () => {
+    throw new ToolExit(1, "lima: simulator: the guest (`limactl shell`) is not simulated\n");
+  },
   limactl,
   qemu: qemuVm,
   "qemu-img": async () => 0,

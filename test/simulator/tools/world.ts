@@ -190,6 +190,25 @@ export class World {
     return this.path(this.state().arch === "arm64" ? "/opt/homebrew" : "/usr/local");
   }
 
+  /** Go's exec.LookPath(name) as Colima and Lima call it (os/exec lp_unix.go): the first entry of
+   *  `path` (the process's PATH) holding an executable regular file `name`; undefined when none
+   *  does (Go: `exec: "<name>": executable file not found in $PATH`). PATH entries are macOS paths,
+   *  mapped into the root like every other path here; one already under the root is taken as it is.
+   *  A relative entry (empty is ".") never counts: Go refuses such a result (ErrDot). */
+  lookPath(name: string, path = process.env.PATH ?? ""): string | undefined {
+    for (const dir of path.split(":")) {
+      if (!dir.startsWith("/")) continue;
+      const file = join(dir === this.root || dir.startsWith(`${this.root}/`) ? dir : this.path(dir), name);
+      try {
+        const st = statSync(file);
+        if (st.isFile() && (st.mode & 0o111) !== 0) return file;
+      } catch {
+        // not in this entry
+      }
+    }
+    return undefined;
+  }
+
   /** The environment of a login shell of `name` (`su -`, launchd UserName jobs). */
   loginEnv(name: string): NodeJS.ProcessEnv {
     const prefix = this.brewPrefix();
