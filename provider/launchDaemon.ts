@@ -501,7 +501,7 @@ const DAEMON_EFFECTS: Record<string, string> = {
  *  mode is not named. */
 export function pruneEffect(mode: string, secret = false): string {
   const reload = "the supervisor script changes: the job reloads and the VM restarts";
-  if (secret) return `${reload}; its start is pruned as the setting now says`;
+  if (secret) return `${reload}; from that start on, the prune after each start is what the settings now say`;
   return mode
     ? `${reload}; once Docker answers after that start, and after every start, it runs docker ${(PRUNE_ARGS[mode] ?? []).join(" ")}`
     : `${reload}; nothing is pruned after a start any more`;

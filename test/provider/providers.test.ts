@@ -186,7 +186,7 @@ describe("LaunchDaemon rendering", () => {
       "pruneMode: system → (none) (the supervisor script changes: the job reloads and the VM restarts; nothing is pruned after a start any more)",
     ]);
     assert.deepEqual(prune("dangling", "system", ["pruneMode"]), [
-      "pruneMode changed (the supervisor script changes: the job reloads and the VM restarts; its start is pruned as the setting now says)",
+      "pruneMode changed (the supervisor script changes: the job reloads and the VM restarts; from that start on, the prune after each start is what the settings now say)",
     ]);
     // A secret input's values are never printed; its effect is.
     assert.deepEqual(diffLaunchDaemon(stored, { ...daemon, cpus: 3, secrets: ["cpus"] }).reasons, [
