@@ -12,6 +12,7 @@ import { gunzipSync } from "node:zlib";
 import { build } from "plist";
 import { testServices } from "../helpers/services";
 import { MacSimulator } from "./simulator";
+import { simUserOf } from "./tools/world";
 
 const dockerTarget = testServices().dockerHost.replace(/^unix:\/\//, "");
 
@@ -355,6 +356,60 @@ describe("macOS simulator", { concurrency: false }, () => {
     const after = await waitFor("Docker after unlock", () => dockerAnswers(socket));
     console.log(`docker answered ${after} ms after unlock`);
     await unload(label);
+  });
+});
+
+describe("simulated `brew services`: the domain it loads into", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let brew: string;
+  const launchctl = (...argv: string[]) => sim.run([sim.path("/usr/bin/sudo"), "-n", sim.path("/bin/launchctl"), ...argv]);
+  const hints =
+    "Hide this warning by setting `HOMEBREW_SERVICES_NO_DOMAIN_WARNING=1`.\nHide these hints with `HOMEBREW_NO_ENV_HINTS=1` (see `man brew`).\n";
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget, formulae: ["colima", "qemu", "docker"] });
+    brew = join(sim.world.brewPrefix(), "bin/brew");
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  /** Where homebrew.mxcl.colima is loaded, and as whom its program runs. */
+  const loaded = async () => {
+    const where: string[] = [];
+    for (const domain of ["system", "gui/501", "user/501"]) {
+      const r = await launchctl("print", `${domain}/homebrew.mxcl.colima`);
+      if (r.code === 0) where.push(`${domain} ${/\n\tstate = (.*)\n/.exec(r.stdout)?.[1]}`);
+    }
+    return where;
+  };
+
+  it("over SSH, nobody at the console: user/<uid>, with Homebrew's warning; the job runs as the user", async () => {
+    const r = await sim.run([sim.path("/usr/bin/env"), "SSH_TTY=/dev/ttys001", brew, "services", "start", "colima"]);
+    assert.deepEqual(r, {
+      code: 0,
+      stdout: "==> Successfully started `colima` (label: homebrew.mxcl.colima)\n",
+      stderr: `Warning: running over SSH without /dev/console ownership, using user/* instead of gui/* domain!\n${hints}`,
+    });
+    assert.deepEqual(await loaded(), ["user/501 running"]);
+    const job = sim.processes().find((p) => p.command.endsWith("/opt/colima/bin/colima start -f"));
+    assert.ok(job, "brew's colima runs");
+    assert.equal(simUserOf(job.pid), "ops");
+    const stopped = await sim.run([brew, "services", "stop", "colima"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.deepEqual(await loaded(), [], "stop boots it out of every candidate domain");
+  });
+
+  it("through sudo: user/<uid>; from a plain session: gui/<uid>", async () => {
+    const viaSudo = await sim.run([sim.path("/usr/bin/sudo"), "-n", "-u", "ops", brew, "services", "start", "colima"], { user: "root" });
+    assert.equal(viaSudo.code, 0, viaSudo.stderr);
+    assert.equal(viaSudo.stderr, `Warning: running through sudo, using user/* instead of gui/* domain!\n${hints}`);
+    // (loaded: whether it runs now depends on the VM the last job left stopping within ExitTimeOut)
+    assert.deepEqual((await loaded()).map((l) => l.split(" ")[0]), ["user/501"]);
+    assert.equal((await sim.run([brew, "services", "stop", "colima"])).code, 0);
+    const plain = await sim.run([brew, "services", "start", "colima"]);
+    assert.deepEqual([plain.code, plain.stderr], [0, ""]);
+    assert.deepEqual((await loaded()).map((l) => l.split(" ")[0]), ["gui/501"]);
+    assert.equal((await sim.run([brew, "services", "stop", "colima"])).code, 0);
   });
 });
 

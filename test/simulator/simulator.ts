@@ -249,9 +249,12 @@ export class MacSimulator {
     return this.world.path(mac);
   }
 
-  /** The environment of a process running as `user` on the simulated Mac. */
+  /** The environment of a process running as `user` on the simulated Mac: a session of its own,
+   *  not this machine's — an SSH_TTY or SUDO_USER of the shell that runs the tests would make the
+   *  simulated `brew services` load into user/<uid> (tools/brew.ts servicesDomain). */
   env(user = this.operator): NodeJS.ProcessEnv {
-    return { ...process.env, ...this.world.loginEnv(user) };
+    const { SSH_TTY: _tty, SUDO_USER: _sudo, ...env } = process.env;
+    return { ...env, ...this.world.loginEnv(user) };
   }
 
   /** Runs argv as `user` (default: the operator) and collects its output. */

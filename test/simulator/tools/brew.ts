@@ -272,12 +272,19 @@ export function servicesDomain(world: World): { domain: string; warning?: string
   if (user === "root") return { domain: "system" };
   const uid = world.userInfo(user)?.uid ?? 0;
   const console = world.state().loggedIn[0] ?? "root";
-  const why = process.env.SSH_TTY && console !== user ? "running over SSH without /dev/console ownership" : process.env.SUDO_USER ? "running through sudo" : undefined;
+  const why =
+    process.env.SSH_TTY && console !== user
+      ? "running over SSH without /dev/console ownership"
+      : process.env.SUDO_USER
+        ? "running through sudo"
+        : undefined;
   if (!why) return { domain: `gui/${uid}` };
   const hints = process.env.HOMEBREW_NO_ENV_HINTS
     ? ""
     : "Hide this warning by setting `HOMEBREW_SERVICES_NO_DOMAIN_WARNING=1`.\nHide these hints with `HOMEBREW_NO_ENV_HINTS=1` (see `man brew`).\n";
-  const warning = process.env.HOMEBREW_SERVICES_NO_DOMAIN_WARNING ? undefined : `Warning: ${why}, using user/* instead of gui/* domain!\n${hints}`;
+  const warning = process.env.HOMEBREW_SERVICES_NO_DOMAIN_WARNING
+    ? undefined
+    : `Warning: ${why}, using user/* instead of gui/* domain!\n${hints}`;
   return { domain: `user/${uid}`, ...(warning ? { warning } : {}) };
 }
 

@@ -228,8 +228,8 @@ export class Launchd {
     job.timer = undefined;
     const def = job.def;
     const argv = def.ProgramArguments?.length ? def.ProgramArguments : [def.Program as string];
-    // An agent in gui/<uid> runs as that user, with the user's HOME (launchd.plist(5)).
-    const uid = /^gui\/(\d+)$/.exec(job.domain)?.[1];
+    // An agent in gui/<uid> or user/<uid> runs as that user, with the user's HOME (launchd.plist(5)).
+    const uid = /^(?:gui|user)\/(\d+)$/.exec(job.domain)?.[1];
     const agentUser = uid ? Object.entries(this.world.state().users).find(([, u]) => String(u.uid) === uid)?.[0] : undefined;
     const user = def.UserName ?? agentUser ?? "root";
     const env: NodeJS.ProcessEnv = {
@@ -381,7 +381,7 @@ export class Launchd {
         (j) =>
           `\t\t${String(j.pid && alive(j.pid) ? j.pid : 0).padStart(8)}      ${String(j.lastExit?.code ?? "-").padEnd(5)}\t${j.def.Label}`,
       );
-    return `${domain} = {\n\ttype = ${domain === "system" ? "system" : "gui"}\n\n\tservices = {\n${rows.join("\n")}\n\t}\n}\n`;
+    return `${domain} = {\n\ttype = ${domain.split("/")[0]}\n\n\tservices = {\n${rows.join("\n")}\n\t}\n}\n`;
   }
 }
 
