@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { type Host, hostPath, shellQuote } from "./lib/host";
+import { type Host, homebrewUserPath, hostPath, shellQuote } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import type { CommandError } from "./lib/process";
@@ -87,7 +87,7 @@ async function runScript(mac: Mac, inputs: ContainerInstallerInputs, script: str
   const env: Record<string, string> = {
     ...inputs.env,
     DOCKER_HOST: inputs.dockerHost,
-    PATH: [`${inputs.prefix}/bin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(inputs.host, d))].join(":"),
+    PATH: homebrewUserPath(inputs.host, inputs.prefix),
   };
   say(inputs, `running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
   const tool = (t: string) => hostPath(inputs.host, t);

@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { linkedVersions } from "./lib/brew";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { type Host, homeOf, hostPath, withLock } from "./lib/host";
+import { brewPrefixFor, type Host, homeOf, hostPath, withLock } from "./lib/host";
 import { checkSudo, type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 
@@ -79,10 +79,6 @@ export interface HomebrewPackagesOutputs extends HomebrewPackagesInputs {
 }
 
 // ---- pure functions -----------------------------------------------------------------------
-
-export function brewPrefixFor(host: Host, arch: string): string {
-  return hostPath(host, arch === "arm64" ? "/opt/homebrew" : "/usr/local");
-}
 
 export function fileVaultNote(status: string): string {
   if (status === FILEVAULT_LOCKED)

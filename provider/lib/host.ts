@@ -90,6 +90,27 @@ export function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** Homebrew's prefix for a Mac's architecture (`uname -m`): /opt/homebrew on Apple silicon,
+ *  /usr/local on Intel (Homebrew's docs, "Installation"), under the host root. */
+export function brewPrefixFor(host: Pick<Host, "root">, arch: string): string {
+  return hostPath(host, arch === "arm64" ? "/opt/homebrew" : "/usr/local");
+}
+
+/** The PATH of every command run as the Homebrew user (Mac.asUser): Homebrew's bin and sbin first,
+ *  then macOS's own folders — what `brew shellenv` gives a login shell (Homebrew/brew
+ *  Library/Homebrew/cmd/shellenv.sh). No transport gives it by itself: a command over SSH gets
+ *  macOS sshd's /usr/bin:/bin:/usr/sbin:/sbin (apple-oss-distributions/OpenSSH configure-for-osx.sh
+ *  `--with-default-path`), sudo passes on its caller's PATH unchanged (apple-oss-distributions/sudo:
+ *  files/sudoers has env_reset and no secure_path, config.h no SECURE_PATH, plugins/sudoers/env.c
+ *  keeps PATH through env_reset), and zsh reads no profile for a command.
+ *  Yet Colima looks up `lima`, `limactl`, `docker` and `qemu-img` on PATH (abiosoft/colima
+ *  environment/host/host.go IsInstalled, util/qemu.go), and Lima `qemu-system-<arch>` (lima-vm/lima
+ *  pkg/driver/qemu/qemu.go Exe): without the prefix it stops with `dependency check failed for
+ *  VM: lima not found`. */
+export function homebrewUserPath(host: Pick<Host, "root">, prefix: string): string {
+  return [`${prefix}/bin`, `${prefix}/sbin`, ...["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => hostPath(host, d))].join(":");
+}
+
 /** The Homebrew user's home (macOS: /Users/<user>). */
 export function homeOf(host: Host): string {
   return hostPath(host, `/Users/${host.user}`);

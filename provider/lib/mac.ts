@@ -14,7 +14,17 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type Host, homeOf, hostPath, type ProcessInfo, parseProcesses, type SshTarget, shellQuote } from "./host";
+import {
+  brewPrefixFor,
+  type Host,
+  homebrewUserPath,
+  homeOf,
+  hostPath,
+  type ProcessInfo,
+  parseProcesses,
+  type SshTarget,
+  shellQuote,
+} from "./host";
 import { type CommandResult, describeFailure, type RunOptions, run } from "./process";
 
 /** Who owns a file written by `writeFile`. */
@@ -30,7 +40,8 @@ export interface Mac {
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** Runs argv as root: directly when we are root, else through `sudo -n` (never prompts). */
   asRoot(argv: string[], options?: RunOptions): Promise<CommandResult>;
-  /** Runs argv as the Homebrew user with that user's HOME, directly when we are that user. */
+  /** Runs argv as the Homebrew user with that user's HOME and a PATH with Homebrew's prefix first
+   *  (host.ts homebrewUserPath), directly when we are that user. */
   asUser(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** The user we act as on the Mac, as its `id -un` says (asked once per process). */
   currentUser(): Promise<string>;
@@ -90,6 +101,7 @@ abstract class CommandMac implements Mac {
   abstract readonly name: string;
   abstract readonly local: boolean;
   private me: Promise<string> | undefined;
+  private prefix: Promise<string> | undefined;
 
   constructor(readonly host: Host) {}
 
@@ -109,17 +121,30 @@ abstract class CommandMac implements Mac {
     return this.me;
   }
 
+  /** Homebrew's prefix on this Mac, from its architecture as HomebrewPackages reads it (`uname -m`,
+   *  asked once per process, beside the first `id -un`). */
+  private brewPrefix(): Promise<string> {
+    this.prefix ??= this.run([this.tool("/usr/bin/uname"), "-m"], { timeoutMs: 15_000 }).then((r) =>
+      brewPrefixFor(this.host, r.stdout.trim()),
+    );
+    this.prefix.catch(() => {
+      this.prefix = undefined;
+    });
+    return this.prefix;
+  }
+
   async asRoot(argv: string[], options?: RunOptions): Promise<CommandResult> {
     const me = await this.currentUser();
     return this.run(me === "root" ? argv : [this.tool("/usr/bin/sudo"), "-n", ...argv], options);
   }
 
   async asUser(argv: string[], options?: RunOptions): Promise<CommandResult> {
-    const me = await this.currentUser();
-    const vars = { HOME: homeOf(this.host), USER: this.host.user, ...(options?.env ?? {}) };
+    const [me, prefix] = await Promise.all([this.currentUser(), this.brewPrefix()]);
+    // Every transport's own PATH lacks Homebrew (homebrewUserPath says why): set here, for all.
+    const vars = { HOME: homeOf(this.host), USER: this.host.user, PATH: homebrewUserPath(this.host, prefix), ...(options?.env ?? {}) };
     if (me === this.host.user) return this.run(argv, { ...options, env: vars });
     const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-    // sudo resets the environment; /usr/bin/env sets what the command needs.
+    // sudo resets the environment (but PATH); /usr/bin/env sets what the command needs.
     const sudo = [this.tool("/usr/bin/sudo"), "-n", "-u", this.host.user, "-H", this.tool("/usr/bin/env"), ...env];
     return this.run([...sudo, ...argv], { ...options, env: undefined });
   }

@@ -1,6 +1,7 @@
 // A bare Mac root for executor tests against real processes: the real system tools the Mac's seam
 // uses (provider/lib/mac.ts; the simulator's pass-through set, plus the real `id`, so this process
-// is the Homebrew user and nothing needs sudo), and a sticky /var/tmp for the Mac's lock.
+// is the Homebrew user and nothing needs sudo, and the real `uname`, whose `-m` picks the Homebrew
+// prefix of the Homebrew user's PATH), and a sticky /var/tmp for the Mac's lock.
 import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ export function macRoot(prefix: string): Host {
   const root = mkdtempSync(join(tmpdir(), prefix));
   linkRealTools(root);
   symlinkSync("/usr/bin/id", join(root, "usr/bin/id"));
+  symlinkSync("/usr/bin/uname", join(root, "usr/bin/uname"));
   mkdirSync(join(root, "var/tmp"), { recursive: true, mode: 0o1777 });
   return { root, user: userInfo().username };
 }
