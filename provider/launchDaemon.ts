@@ -15,6 +15,7 @@ import { profileChange } from "./lib/generation";
 import { colimaPaths, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
   CONFLICTING_LABELS,
+  conflictDomains,
   explainBootstrapFailure,
   isLoaded,
   jobState,
@@ -689,7 +690,7 @@ export const launchDaemonProvider: pulumi.dynamic.ResourceProvider = onTheMac(di
     const uid = (await mac.run([hostPath(stored.host, "/usr/bin/id"), "-u", stored.host.user], { allowFailure: true })).stdout.trim();
     const conflicts: string[] = [];
     for (const label of CONFLICTING_LABELS) {
-      for (const target of [`system/${label}`, `gui/${uid}/${label}`]) if (await isLoaded(mac, target)) conflicts.push(target);
+      for (const domain of conflictDomains(uid)) if (await isLoaded(mac, `${domain}/${label}`)) conflicts.push(`${domain}/${label}`);
     }
     const target = `system/${stored.label}`;
     return {

@@ -45,13 +45,22 @@ export function planAdoption(survey: MacSurvey, wanted: Wanted, reset?: ResetDec
   const versions = Object.entries(survey.versions).map(([f, v]) => `${f} ${v}`);
   const findings = [
     ...survey.profiles.map(describeProfile),
-    ...survey.brewJobs.map((j) => `brew services job ${j.label} (${j.domain} domain, ${j.plist})`),
+    ...survey.brewJobs.map((j) =>
+      j.loaded === false
+        ? `brew services job ${j.label} (not loaded; its plist ${j.plist} loads at the next login)`
+        : `brew services job ${j.label} (${j.domain} domain, ${j.plist})`,
+    ),
     survey.managed ? `colima-pulse's LaunchDaemon ${wanted.label}` : "",
     versions.length > 0 ? `installed: ${versions.join(", ")}` : "installed: none of colima, lima, qemu, docker",
   ].filter(Boolean);
   if (survey.profiles.length === 0) findings.unshift("no Colima profile");
   const will: string[] = [];
-  for (const j of survey.brewJobs) will.push(`boot out ${j.label} (${j.domain}) and remove ${j.plist}, so only colima-pulse starts Colima`);
+  for (const j of survey.brewJobs)
+    will.push(
+      j.loaded === false
+        ? `remove ${j.plist}, so only colima-pulse starts Colima`
+        : `boot out ${j.label} (${j.domain}) and remove ${j.plist}, so only colima-pulse starts Colima`,
+    );
   for (const other of survey.profiles.filter((p) => p !== found)) will.push(`leave profile ${other.name} alone`);
 
   if (reset) {

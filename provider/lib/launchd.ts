@@ -3,9 +3,17 @@
 import { hostPath, withLock } from "./host";
 import type { Mac } from "./mac";
 
-/** Jobs that also run Colima: `brew services start colima` installs this label in the user's
- *  gui domain (or the system one under sudo) with KeepAlive (homebrew-core colima.rb). */
+/** Jobs that also run Colima: `brew services start colima` installs this label with KeepAlive
+ *  (homebrew-core colima.rb) into the Homebrew user's LaunchAgents (as root: the LaunchDaemons). */
 export const CONFLICTING_LABELS = ["homebrew.mxcl.colima"];
+
+/** Where launchd can have such a job loaded (Homebrew/brew services/system.rb#domain_target):
+ *  `system` (brew services as root), the Homebrew user's `gui/<uid>` (from a GUI login) and
+ *  `user/<uid>` (from an SSH session while someone else — or nobody — has the console, or through
+ *  sudo; the same plist in ~/Library/LaunchAgents). */
+export function conflictDomains(uid: string): string[] {
+  return ["system", `gui/${uid}`, `user/${uid}`];
+}
 
 /** Whether `target` (e.g. `system/com.x`) is loaded, and whether its program runs — one
  *  `launchctl print` (exit 113 when not loaded; `state = running` while it runs). Asked as root,
@@ -31,12 +39,12 @@ export async function bootout(mac: Mac, target: string): Promise<boolean> {
   });
 }
 
-/** Boots out every conflicting Colima job in the system domain and in the Homebrew user's gui
- *  domain, and removes brew's plist so a login does not bring it back. Returns what it removed. */
+/** Boots out every conflicting Colima job in each domain it can be loaded in (conflictDomains),
+ *  and removes brew's plists so a login does not bring it back. Returns what it booted out. */
 export async function removeConflictingJobs(mac: Mac, uid: string, log: (m: string) => void): Promise<string[]> {
   const removed: string[] = [];
   for (const label of CONFLICTING_LABELS) {
-    for (const domain of ["system", `gui/${uid}`]) {
+    for (const domain of conflictDomains(uid)) {
       if (await bootout(mac, `${domain}/${label}`)) {
         removed.push(`${domain}/${label}`);
         log(`booted out conflicting job ${domain}/${label} (brew services)`);

@@ -6,7 +6,8 @@
 //
 // Read-only, and cheap: files are read through the Mac's seam (directly on this machine where this
 // process may, else `cat`/`ls`, as the Homebrew user where we may not), processes through `ps`. It runs no
-// Colima, Lima, brew or launchctl command, so a refused run leaves no trace on the Mac.
+// Colima, Lima or brew command and, of launchctl, only `print` (where brew's job is loaded), so a
+// refused run leaves no trace on the Mac.
 import { topLevelYaml } from "./adoption";
 import { linkedVersions } from "./brew";
 import { colimaPaths, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
@@ -38,15 +39,61 @@ export interface MacSurvey {
   /** Installed versions of colima, lima, qemu, docker (absent: not installed). */
   versions: Record<string, string>;
   profiles: FoundProfile[];
-  /** `brew services` jobs for Colima (plist found): label, domain and file. */
-  brewJobs: { label: string; domain: string; plist: string }[];
+  /** `brew services` jobs for Colima: where launchd has one loaded (`system`, `gui/<uid>`,
+   *  `user/<uid>`; conflictDomains) with its plist, and a plist found but loaded nowhere
+   *  (`loaded: false`: launchd loads it at the next boot or login). */
+  brewJobs: BrewJob[];
   /** Whether colima-pulse's own LaunchDaemon plist is there (the Mac is already managed). */
   managed: boolean;
   /** That LaunchDaemon's supervisor of this profile, when the Mac is managed. */
   supervisor?: SupervisorSeen;
 }
 
+export interface BrewJob {
+  label: string;
+  domain: string;
+  plist: string;
+  loaded?: false;
+}
+
 const FORMULAE = ["colima", "lima", "qemu", "docker"];
+
+/** `brew services`' conflicting jobs (provider/lib/launchd.ts): their plists, and — when a plist
+ *  is there or brew's `colima start -f` runs — the domains launchd has them loaded in, asked as the
+ *  Homebrew user (`launchctl print` of the user's own domains; the system one by its plist). */
+async function brewJobsOf(mac: Mac, prefix: string | undefined, procs: ProcessInfo[]): Promise<BrewJob[]> {
+  const host = mac.host;
+  const plists = CONFLICTING_LABELS.map((label) => ({
+    label,
+    system: hostPath(host, `/Library/LaunchDaemons/${label}.plist`),
+    agent: `${homeOf(host)}/Library/LaunchAgents/${label}.plist`,
+  }));
+  const there = await Promise.all(plists.flatMap((p) => [mac.exists(p.system), mac.exists(p.agent)]));
+  // homebrew-core colima.rb `service do`: run [opt_bin/"colima", "start", "-f"].
+  const brewsColima = prefix !== undefined && procs.some((p) => p.command.endsWith(`${prefix}/opt/colima/bin/colima start -f`));
+  const jobs: BrewJob[] = [];
+  const uid =
+    brewsColima || there.some(Boolean)
+      ? (await mac.run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true })).stdout.trim()
+      : "";
+  for (const [i, p] of plists.entries()) {
+    const [system, agent] = [there[2 * i], there[2 * i + 1]];
+    if (system) jobs.push({ label: p.label, domain: "system", plist: p.system });
+    if (!agent && !brewsColima) continue;
+    const loaded = await Promise.all(
+      [`gui/${uid}`, `user/${uid}`].map(async (domain) => {
+        const r = await mac.asUser([hostPath(host, "/bin/launchctl"), "print", `${domain}/${p.label}`], {
+          allowFailure: true,
+          timeoutMs: 15_000,
+        });
+        return r.exitCode === 0 ? domain : undefined;
+      }),
+    );
+    for (const domain of loaded) if (domain) jobs.push({ label: p.label, domain, plist: p.agent });
+    if (agent && !loaded.some(Boolean)) jobs.push({ label: p.label, domain: `gui/${uid}`, plist: p.agent, loaded: false });
+  }
+  return jobs;
+}
 
 async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<FoundProfile | undefined> {
   const name = id === "colima" ? "default" : id.replace(/^colima-/, "");
@@ -95,15 +142,11 @@ export async function surveyMac(mac: Mac, label: string, profile: string): Promi
   const versions = prefix ? await linkedVersions(mac, prefix, FORMULAE) : {};
   const ids = limaDirs.filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
   const profiles = (await Promise.all(ids.map((id) => findProfile(mac, id, procs)))).filter((p): p is FoundProfile => p !== undefined);
-  const jobs = CONFLICTING_LABELS.flatMap((l) => [
-    { label: l, domain: "gui", plist: `${homeOf(host)}/Library/LaunchAgents/${l}.plist` },
-    { label: l, domain: "system", plist: hostPath(host, `/Library/LaunchDaemons/${l}.plist`) },
-  ]);
-  const [there, supervisor] = await Promise.all([
-    Promise.all(jobs.map((j) => mac.exists(j.plist))),
+  const [brewJobs, supervisor] = await Promise.all([
+    brewJobsOf(mac, prefix, procs),
     managed ? readSupervisor(mac, label, profile, procs) : undefined,
   ]);
-  return { prefix, versions, profiles, brewJobs: jobs.filter((_, i) => there[i]), managed, ...(supervisor ? { supervisor } : {}) };
+  return { prefix, versions, profiles, brewJobs, managed, ...(supervisor ? { supervisor } : {}) };
 }
 
 /** What `brew outdated` says can be upgraded among the `installed` formulae (name → the linked

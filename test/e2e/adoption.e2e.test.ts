@@ -81,7 +81,7 @@ for (const arch of ["arm64", "x86_64"] as const) {
           );
           assert.match(
             text,
-            /brew services job homebrew\.mxcl\.colima \(gui domain, \S+\/Library\/LaunchAgents\/homebrew\.mxcl\.colima\.plist\)/,
+            /brew services job homebrew\.mxcl\.colima \(gui\/501 domain, \S+\/Library\/LaunchAgents\/homebrew\.mxcl\.colima\.plist\)/,
           );
           assert.match(text, /installed: colima 0\.10\.3, lima 1\.2\.1, qemu 10\.1\.0, docker 28\.2\.2/);
           assert.match(text, /profile default was created with vm type vz; .*Convert it with a backup: `npm run reset`/);

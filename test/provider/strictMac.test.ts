@@ -1,9 +1,11 @@
 // The providers' own code against the simulated Mac where it is as strict as macOS (test/simulator/
-// README.md): Homebrew's old kegs listed in APFS's directory order. Real processes and files, no
-// engine: each case is what the e2e layer would show, at a provider's scale.
+// README.md): Homebrew's old kegs listed in APFS's directory order; `brew services` run from an SSH
+// session loading Colima into the user/<uid> domain. Real processes and files, no engine: each
+// case is what the e2e layer would show, at a provider's scale.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { convergePackages, type HomebrewPackagesInputs } from "../../provider/homebrewPackages";
+import { removeConflictingJobs } from "../../provider/lib/launchd";
 import { macOf } from "../../provider/lib/mac";
 import { surveyMac } from "../../provider/lib/survey";
 import { nextDecisionId } from "../helpers/decisionId";
@@ -36,5 +38,44 @@ describe("HomebrewPackages and the survey on a Mac that keeps old kegs", () => {
     const again = await convergePackages(mac, inputs, upgraded);
     assert.equal(again.versions.lima, "1.2.2", "a plain run after it reads the same");
     assert.equal((await surveyMac(mac, "com.colima-pulse.colima", "default")).versions.lima, "1.2.2");
+  });
+});
+
+describe("brew services' colima loaded from an SSH session (user/<uid>, not gui/<uid>)", () => {
+  let sim: MacSimulator;
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget: "/nonexistent/docker.sock", formulae: ["colima", "qemu", "docker"] });
+    process.env.SIM_USER = "ops";
+    const brew = sim.path("/opt/homebrew/bin/brew");
+    // Homebrew's domain_target: over SSH while /dev/console is not the user's → user/<euid>.
+    const started = await sim.run([sim.path("/usr/bin/env"), "SSH_TTY=/dev/ttys001", brew, "services", "start", "colima"]);
+    assert.equal(started.code, 0, started.stderr);
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  const brewsColima = () => sim.processes().filter((p) => p.command.endsWith("/opt/colima/bin/colima start -f"));
+  const loadedIn = async () => {
+    const where: string[] = [];
+    for (const domain of ["system", "gui/501", "user/501"]) {
+      const r = await sim.run([sim.path("/usr/bin/sudo"), "-n", sim.path("/bin/launchctl"), "print", `${domain}/homebrew.mxcl.colima`]);
+      if (r.code === 0) where.push(domain);
+    }
+    return where;
+  };
+
+  it("the survey names its domain; the launchd hygiene boots it out, removes its plist, and brew's colima is gone", async () => {
+    const mac = macOf({ root: sim.root, user: "ops" });
+    assert.deepEqual(await loadedIn(), ["user/501"]);
+    const plist = sim.path("/Users/ops/Library/LaunchAgents/homebrew.mxcl.colima.plist");
+    const survey = await surveyMac(mac, "com.colima-pulse.colima", "default");
+    const removed = await removeConflictingJobs(mac, "501", () => undefined);
+    assert.deepEqual(
+      { removed, loaded: await loadedIn(), brewsColima: brewsColima().map((p) => p.command) },
+      { removed: ["user/501/homebrew.mxcl.colima"], loaded: [], brewsColima: [] },
+      "nothing of brew's job is left to start a second Colima",
+    );
+    assert.deepEqual(survey.brewJobs, [{ label: "homebrew.mxcl.colima", domain: "user/501", plist }]);
   });
 });

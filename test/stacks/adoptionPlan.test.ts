@@ -42,20 +42,27 @@ describe("planAdoption", () => {
   });
 
   it("a running QEMU profile under brew services: boot the job out, stop once, adopt in place with the new size", () => {
-    const job = { label: "homebrew.mxcl.colima", domain: "gui", plist: `${home}/Library/LaunchAgents/homebrew.mxcl.colima.plist` };
+    const job = { label: "homebrew.mxcl.colima", domain: "user/501", plist: `${home}/Library/LaunchAgents/homebrew.mxcl.colima.plist` };
     const plan = planAdoption(survey({ profiles: [profile({ running: true }), profile({ name: "work" })], brewJobs: [job] }), wanted);
     assert.equal(plan.refusal, undefined);
     assert.deepEqual(plan.findings.slice(0, 3), [
       "profile default: vm type qemu, runtime docker, arch aarch64, 2 CPUs, 2 GiB memory, 100 GiB disk, running, data disk uses 3.0 GiB",
       "profile work: vm type qemu, runtime docker, arch aarch64, 2 CPUs, 2 GiB memory, 100 GiB disk, stopped, data disk uses 3.0 GiB",
-      `brew services job homebrew.mxcl.colima (gui domain, ${job.plist})`,
+      `brew services job homebrew.mxcl.colima (user/501 domain, ${job.plist})`,
     ]);
     assert.deepEqual(plan.will, [
-      `boot out homebrew.mxcl.colima (gui) and remove ${job.plist}, so only colima-pulse starts Colima`,
+      `boot out homebrew.mxcl.colima (user/501) and remove ${job.plist}, so only colima-pulse starts Colima`,
       "leave profile work alone",
       "stop profile default's running VM once, so the LaunchDaemon is the one that starts it (never two)",
       "adopt profile default in place: its VM, images and volumes stay; no provisioning start; CPUs 2 -> 4, disk grows 100 -> 120 GiB when the LaunchDaemon starts it",
     ]);
+  });
+
+  it("brew's plist loaded nowhere (it loads at the next login): found, and removed", () => {
+    const plist = `${home}/Library/LaunchAgents/homebrew.mxcl.colima.plist`;
+    const plan = planAdoption(survey({ brewJobs: [{ label: "homebrew.mxcl.colima", domain: "gui/501", plist, loaded: false }] }), wanted);
+    assert.ok(plan.findings.includes(`brew services job homebrew.mxcl.colima (not loaded; its plist ${plist} loads at the next login)`));
+    assert.equal(plan.will[0], `remove ${plist}, so only colima-pulse starts Colima`);
   });
 
   it("a VZ profile, or another runtime: refused with the one command that converts it", () => {
