@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build } from "plist";
+import { homebrewUserPath } from "../../provider/lib/host";
+import { MAC_SSH_PATH } from "../helpers/sshd";
 import { apfsDirectoryOrder } from "../simulator/tools/world";
 import { brewBin, type ContractTarget, contractTarget } from "./target";
 
@@ -178,6 +180,49 @@ describe("read-only contracts", () => {
     assert.deepEqual([roots.code, roots.stderr], [1, "kill: 1: Operation not permitted\n"]);
   });
 
+  it("colima finds Lima on PATH only: with macOS sshd's PATH, `dependency check failed for VM: lima not found`; with the Homebrew user's PATH, the profile's status", async () => {
+    // The PATH the providers give every command run as the Homebrew user (provider/lib/mac.ts asUser).
+    const userPath = homebrewUserPath({ root: t.path("/") }, t.brewPrefix);
+    const status = [brewBin(t, "colima"), "status", "--profile", `${PROFILE}-absent`, "--json"];
+    const bare = await t.run(status, { path: MAC_SSH_PATH });
+    assert.deepEqual([bare.code, bare.stdout], [1, ""], bare.stderr);
+    assert.match(
+      bare.stderr,
+      /level=fatal msg="Error: dependency check failed for VM: lima not found, run 'brew install lima' to install"\n$/,
+    );
+    const found = await t.run(status, { path: userPath });
+    assert.deepEqual([found.code, found.stdout], [1, ""], found.stderr);
+    assert.match(found.stderr, new RegExp(`level=fatal msg="colima \\[profile=${PROFILE}-absent\\] is not running"`));
+  });
+
+  it("sudo keeps the PATH it was run with (env_reset, no secure_path)", async (ctx) => {
+    const path = `${MAC_SSH_PATH}:/nonexistent/colima-pulse-contract`;
+    const r = await t.run([t.path("/usr/bin/env")], { root: true, path });
+    if (r.code !== 0 && r.stderr === "sudo: a password is required\n")
+      return ctx.skip(
+        `not checked on ${t.name}: sudo wants the operator's password now (no NOPASSWD rule, no \`sudo -v\` in this terminal)`,
+      );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.stdout.split("\n").filter((l) => l.startsWith("PATH=")),
+      [`PATH=${path}`],
+    );
+  });
+
+  it("over SSH a command gets PATH=/usr/bin:/bin:/usr/sbin:/sbin, and colima run by its full path there stops: lima not found", async (ctx) => {
+    if (!t.overSsh) return ctx.skip(`not checked on ${t.name}: ${t.sshSkipped}`);
+    const env = await t.overSsh([t.path("/usr/bin/env")]);
+    assert.equal(env.code, 0, env.stderr);
+    assert.deepEqual(
+      env.stdout.split("\n").filter((l) => l.startsWith("PATH=")),
+      [`PATH=${MAC_SSH_PATH}`],
+      "sshd's _PATH_STDPATH, with nothing added by the login shell for a command (a ~/.zshenv of the operator's would show here)",
+    );
+    const status = await t.overSsh([brewBin(t, "colima"), "status", "--profile", `${PROFILE}-absent`, "--json"]);
+    assert.equal(status.code, 1, status.stderr);
+    assert.match(status.stderr, /msg="Error: dependency check failed for VM: lima not found, run 'brew install lima' to install"/);
+  });
+
   it("colima version, and status of a profile that does not run", async () => {
     const colima = brewBin(t, "colima");
     assert.match((await t.run([colima, "version"])).stdout, /^colima version v?\d+\.\d+\.\d+/);
@@ -211,6 +256,28 @@ describe("contracts that change the machine", () => {
     const r = await t.run([brewBin(t, "brew"), "list", "--versions"], { root: true });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^Error: Running Homebrew as root is extremely dangerous and no longer supported\./);
+  });
+
+  it("colima start with no Homebrew on PATH stops at its first step, `limactl info`", async (ctx) => {
+    if (!t.allowChanges) return ctx.skip(readOnly("run colima start for a throwaway profile with macOS sshd's PATH"));
+    const colima = brewBin(t, "colima");
+    const p = ["--profile", `${PROFILE}-nopath`];
+    const r = await t.run(
+      [colima, "start", ...p, "--runtime", "docker", "--vm-type", "qemu", "--cpus", "1", "--memory", "1", "--disk", "5"],
+      {
+        path: MAC_SSH_PATH,
+      },
+    );
+    try {
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /level=fatal msg="lima compatibility error: error checking Lima version: exec: \\"limactl\\": executable file not found in \$PATH"/,
+      );
+    } finally {
+      // A start that went on anyway made a profile: removed, with the Homebrew user's PATH.
+      if (r.code === 0) await t.run([colima, "delete", ...p, "--force"], { path: homebrewUserPath({ root: t.path("/") }, t.brewPrefix) });
+    }
   });
 
   it("a QEMU profile: status fields, `already running, ignoring`, a real Docker API, stop and delete", async (ctx) => {

@@ -5,7 +5,9 @@
 import { execFile, spawn } from "node:child_process";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { shellQuote } from "../../provider/lib/host";
 import { testServices } from "../helpers/services";
+import { type Sshd, sshArgs, startSshd } from "../helpers/sshd";
 import { MacSimulator, type ToolRun } from "../simulator/simulator";
 
 export interface ContractTarget {
@@ -17,8 +19,13 @@ export interface ContractTarget {
   home: string;
   /** Contracts that change the machine may run. */
   allowChanges: boolean;
-  /** Runs argv as the operator, or through `sudo -n` when `root`. */
-  run(argv: string[], options?: { root?: boolean }): Promise<ToolRun>;
+  /** Runs argv as the operator, or through `sudo -n` when `root`; with `path`, under that PATH
+   *  (macOS paths, as a Mac's process would have them; sudo is run with it too). */
+  run(argv: string[], options?: { root?: boolean; path?: string }): Promise<ToolRun>;
+  /** Runs argv as the operator over SSH, as the providers do (a non-login command through the
+   *  login shell); undefined when the target cannot, with `sshSkipped` saying why. */
+  overSsh?(argv: string[]): Promise<ToolRun>;
+  sshSkipped?: string;
   /** Runs argv as a user whom sudo asks for a password; only the simulator has one to hand (on a
    *  Mac the operator's own sudoers entry decides, and the contract cannot change it). */
   runAsPasswordSudoer?(argv: string[]): Promise<ToolRun>;
@@ -73,14 +80,21 @@ export async function contractTarget(): Promise<ContractTarget> {
   if (process.env.CONTRACT_TARGET === "mac") {
     if (process.platform !== "darwin") throw new Error("CONTRACT_TARGET=mac runs on macOS only");
     const brewPrefix = (await exec(["brew", "--prefix"])).stdout.trim();
+    const sshHost = process.env.CONTRACT_SSH_HOST;
     return {
       name: "mac",
       path: (mac) => mac,
       brewPrefix,
       home: homedir(),
       allowChanges: process.env.CONTRACT_ALLOW_CHANGES === "1",
-      run: (argv, options) => exec(options?.root ? ["/usr/bin/sudo", "-n", ...argv] : argv),
+      run: (argv, options) =>
+        exec(options?.root ? ["/usr/bin/sudo", "-n", ...argv] : argv, options?.path ? { ...process.env, PATH: options.path } : undefined),
       runWithoutTerminal: (argv) => execWithoutTerminal(argv),
+      ...(sshHost
+        ? {
+            overSsh: (argv: string[]) => exec(["/usr/bin/ssh", "-T", "-o", "BatchMode=yes", "--", sshHost, argv.map(shellQuote).join(" ")]),
+          }
+        : { sshSkipped: "no CONTRACT_SSH_HOST (you@this-mac, Remote Login on, a key that logs in without a prompt)" }),
       dispose: async () => undefined,
     };
   }
@@ -104,13 +118,24 @@ export async function contractTarget(): Promise<ContractTarget> {
     "lima",
   ]);
   if (upgraded.code !== 0) throw new Error(`contract target: brew upgrade lima failed: ${upgraded.stderr}`);
+  let sshd: Promise<Sshd> | undefined;
   return {
     name: "simulator",
     path: (mac) => sim.path(mac),
     brewPrefix: sim.world.brewPrefix(),
     home: sim.world.home(sim.operator),
     allowChanges: true,
-    run: (argv, options) => (options?.root ? sim.run([sim.path("/usr/bin/sudo"), "-n", ...argv]) : sim.run(argv)),
+    run: (argv, options) => {
+      const command = options?.root ? [sim.path("/usr/bin/sudo"), "-n", ...argv] : argv;
+      return sim.run(options?.path ? [sim.path("/usr/bin/env"), `PATH=${options.path}`, ...command] : command);
+    },
+    // The test sshd in front of the simulated Mac, started on first use: the operator's key, which
+    // logs in as the operator with their home, as a Mac's sshd would.
+    overSsh: async (argv) => {
+      sshd ??= startSshd({ keys: { ops: { env: { SIM_USER: sim.operator, HOME: sim.world.home(sim.operator) } } } });
+      const server = await sshd;
+      return exec(["ssh", ...sshArgs(server, server.keys.ops?.identityFile as string, ["-T"], argv.map(shellQuote).join(" "))]);
+    },
     runAsPasswordSudoer: (argv) => sim.run(argv, { user: "guest" }),
     runWithoutTerminal: (argv) => execWithoutTerminal(argv, sim.env()),
     passwordSudoerAfterSudoV: async () => {
@@ -119,7 +144,10 @@ export async function contractTarget(): Promise<ContractTarget> {
       if (v.code !== 0) throw new Error(`simulator: sudo -v on ${term.tty} failed: ${v.stderr}`);
       return { onTerminal: (argv) => term.run(argv), withoutTerminal: (argv) => term.run(detachedFrom(argv)), close: () => term.close() };
     },
-    dispose: () => sim.dispose(),
+    dispose: async () => {
+      await (await sshd)?.dispose();
+      await sim.dispose();
+    },
   };
 }
 

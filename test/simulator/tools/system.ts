@@ -168,6 +168,7 @@ export async function sudo(world: World, argv: string[]): Promise<number> {
   if (validate) return 0;
   if (!world.userInfo(target)) throw new ToolExit(1, `sudo: unknown user ${target}\nsudo: error initializing audit plugin sudoers_audit\n`);
   const env: NodeJS.ProcessEnv = {
+    // env_reset keeps the caller's PATH as it is: macOS sets no secure_path (README "System tools").
     PATH: process.env.PATH,
     TERM: process.env.TERM,
     HOME: setHome ? world.home(target) : process.env.HOME,
