@@ -14,6 +14,8 @@ import { after, before, describe, it } from "node:test";
 import { build } from "plist";
 import { homebrewUserPath } from "../../provider/lib/host";
 import { MAC_SSH_PATH } from "../helpers/sshd";
+import { older } from "../simulator/tools/brew";
+import { FLAG_SINCE } from "../simulator/tools/colima";
 import { apfsDirectoryOrder } from "../simulator/tools/world";
 import { brewBin, type ContractTarget, contractTarget } from "./target";
 
@@ -242,6 +244,35 @@ describe("read-only contracts", () => {
   });
 });
 
+describe("read-only contracts: Colima's flags by version", () => {
+  /** The installed Colima's version (`colima version v0.10.3` or `colima version 0.10.3`). */
+  const installed = async () =>
+    /^colima version v?(\d+\.\d+\.\d+)/.exec((await t.run([brewBin(t, "colima"), "version"])).stdout)?.[1] as string;
+  /** Each flag colima-pulse passes that came after 0.8.0, with the version that introduced it. */
+  const since = Object.entries(FLAG_SINCE).flatMap(([command, flags]) => Object.entries(flags).map(([flag, v]) => ({ command, flag, v })));
+
+  it("a flag the installed Colima lacks: `Error: unknown flag: --x` first, exit 1, before anything runs", async () => {
+    const r = await t.run([brewBin(t, "colima"), "start", "--profile", `${PROFILE}-flags`, "--cpulse-no-such-flag"]);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.startsWith("Error: unknown flag: --cpulse-no-such-flag\n"), r.stderr);
+    assert.match(r.stderr, /msg="unknown flag: --cpulse-no-such-flag"\n$/);
+    const made = await t.run([t.path("/bin/test"), "-e", join(t.home, ".colima", `${PROFILE}-flags`)]);
+    assert.equal(made.code, 1, "no config folder was made");
+  });
+
+  it("`<command> --help` lists the flags colima-pulse passes exactly from the version that introduced each (FLAG_SINCE)", async () => {
+    const version = await installed();
+    assert.ok(version, "colima version names a version");
+    for (const { command, flag, v } of since) {
+      const help = await t.run([brewBin(t, "colima"), command, "--help"]);
+      assert.equal(help.code, 0, help.stderr);
+      const listed = new RegExp(`--${flag}\\b`).test(help.stdout);
+      assert.equal(listed, !older(version, v), `colima ${version}: ${command} --${flag} (since ${v})`);
+    }
+    // Only the installed version is checked here; the others by Colima's history (cmd/start.go, status.go, delete.go).
+  });
+});
+
 /** One `colima list --json` row: the fields the survey reads. */
 function assertListRow(line: string): Record<string, unknown> {
   const row = JSON.parse(line) as Record<string, unknown>;
@@ -347,6 +378,30 @@ describe("contracts that change the machine", () => {
     assert.deepEqual([disable.code, whileDisabled.code, enable.code, afterwards.code], [0, 0, 0, 0]);
     assert.equal(rowOf(whileDisabled), `\t"${LABEL}" => disabled`);
     assert.equal(rowOf(afterwards), `\t"${LABEL}" => enabled`);
+  });
+
+  it("launchctl in the Homebrew user's user/<uid> domain (where `brew services` loads from SSH): bootstrap, print, bootout as root", async (ctx) => {
+    if (!t.allowChanges) return ctx.skip(readOnly("load a throwaway LaunchAgent into the operator's user/<uid> domain"));
+    const uid = (await t.run([t.path("/usr/bin/id"), "-u"])).stdout.trim();
+    const agent = `${LABEL}.agent`;
+    const plist = join(t.home, "Library/LaunchAgents", `${agent}.plist`);
+    writeFileSync(plist, build({ Label: agent, ProgramArguments: ["/bin/sleep", "600"], RunAtLoad: true }));
+    const launchctl = t.path("/bin/launchctl");
+    try {
+      const loaded = await t.run([launchctl, "bootstrap", `user/${uid}`, plist]);
+      assert.equal(loaded.code, 0, loaded.stderr);
+      for (const root of [false, true]) {
+        const printed = await t.run([launchctl, "print", `user/${uid}/${agent}`], { root });
+        assert.equal(printed.code, 0, printed.stderr);
+        assert.match(printed.stdout, /\n\tstate = running\n/);
+      }
+      assert.notEqual((await t.run([launchctl, "print", `gui/${uid}/${agent}`], { root: true })).code, 0, "not in the gui domain");
+      assert.equal((await t.run([launchctl, "bootout", `user/${uid}/${agent}`], { root: true })).code, 0);
+      assert.equal((await t.run([launchctl, "print", `user/${uid}/${agent}`], { root: true })).code, 113);
+    } finally {
+      await t.run([launchctl, "bootout", `user/${uid}/${agent}`], { root: true });
+      await t.run([t.path("/bin/rm"), "-f", plist]);
+    }
   });
 
   it("launchctl bootstrap/bootout errors in the system domain", async (ctx) => {

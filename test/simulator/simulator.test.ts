@@ -404,12 +404,68 @@ describe("simulated `brew services`: the domain it loads into", { concurrency: f
     assert.equal(viaSudo.code, 0, viaSudo.stderr);
     assert.equal(viaSudo.stderr, `Warning: running through sudo, using user/* instead of gui/* domain!\n${hints}`);
     // (loaded: whether it runs now depends on the VM the last job left stopping within ExitTimeOut)
-    assert.deepEqual((await loaded()).map((l) => l.split(" ")[0]), ["user/501"]);
+    assert.deepEqual(
+      (await loaded()).map((l) => l.split(" ")[0]),
+      ["user/501"],
+    );
     assert.equal((await sim.run([brew, "services", "stop", "colima"])).code, 0);
     const plain = await sim.run([brew, "services", "start", "colima"]);
     assert.deepEqual([plain.code, plain.stderr], [0, ""]);
-    assert.deepEqual((await loaded()).map((l) => l.split(" ")[0]), ["gui/501"]);
+    assert.deepEqual(
+      (await loaded()).map((l) => l.split(" ")[0]),
+      ["gui/501"],
+    );
     assert.equal((await sim.run([brew, "services", "stop", "colima"])).code, 0);
+  });
+});
+
+describe("simulated Colima versions: the flags each one has", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let colima: string;
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget, formulae: ["colima", "qemu", "docker"], versions: { colima: "0.8.0" } });
+    colima = join(sim.world.brewPrefix(), "bin/colima");
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  /** What cobra and Colima print for a flag the installed version lacks (checkFlags). */
+  const unknownFlag = (r: { code: number; stdout: string; stderr: string }, flag: string, use: string) => {
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.ok(r.stderr.startsWith(`Error: unknown flag: --${flag}\nUsage:\n  colima ${use} [flags]\n`), r.stderr);
+    assert.match(r.stderr, new RegExp(`level=fatal msg="unknown flag: --${flag}"\\n$`));
+  };
+  const upgradeTo = async (version: string) => {
+    sim.publish("colima", version);
+    const r = await sim.run([join(sim.world.brewPrefix(), "bin/brew"), "upgrade", "colima"]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+
+  it("0.8.0: brew installs the version the tap offers; --cpus, status --json and delete --data are unknown flags; nothing runs", async () => {
+    assert.equal((await sim.run([colima, "version"])).stdout.split("\n")[0], "colima version 0.8.0");
+    unknownFlag(await sim.run([colima, "start", "--profile", "old", "--vm-type", "qemu", "--cpus", "1"]), "cpus", "start [profile]");
+    assert.equal(existsSync(sim.path("/Users/ops/.colima/old")), false, "nothing was made");
+    unknownFlag(await sim.run([colima, "status", "--profile", "old", "--json"]), "json", "status [profile]");
+    unknownFlag(await sim.run([colima, "delete", "--force", "--data", "--profile", "old"]), "data", "delete [profile]");
+    const help = await sim.run([colima, "start", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /\n {6}--cpu\n/);
+    assert.doesNotMatch(help.stdout, /--cpus\b/);
+  });
+
+  it("0.8.4: --cpus and status --json are there (--cpu hidden); delete --data is not; 0.9.1 has it", async () => {
+    await upgradeTo("0.8.4");
+    const help = await sim.run([colima, "start", "--help"]);
+    assert.match(help.stdout, /\n {6}--cpus\n/);
+    assert.doesNotMatch(help.stdout, /--cpu\n/);
+    assert.equal((await sim.run([colima, "status", "--profile", "old", "--json"])).code, 1, "not running: no JSON, but no flag error");
+    unknownFlag(await sim.run([colima, "delete", "--force", "--data", "--profile", "old"]), "data", "delete [profile]");
+    await upgradeTo("0.9.1");
+    const deleted = await sim.run([colima, "delete", "--force", "--data", "--profile", "old"]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    unknownFlag(await sim.run([colima, "start", "--cpulse-no-such-flag"]), "cpulse-no-such-flag", "start [profile]");
   });
 });
 

@@ -52,6 +52,10 @@ export interface SimOptions {
   fileVault?: boolean;
   /** Formulae already installed (brew itself always is). Default none. */
   formulae?: string[];
+  /** Versions the simulated tap offers from the start (formula → version), where they differ from
+   *  the simulator's own: what `formulae` and a later `brew install` install — e.g. an older Colima
+   *  (`{ colima: "0.8.0" }`), whose `colima` refuses the flags that version lacks. */
+  versions?: Record<string, string>;
   /** The real Docker Engine socket path the simulated VMs expose. */
   dockerTarget: string;
   /** Local groups added to (or replacing) macOS's defaults: staff 20 (every user), everyone 12,
@@ -205,6 +209,7 @@ export class MacSimulator {
       users,
       fileVault: { enabled: options.fileVault ?? false, locked: false },
       brew: {},
+      ...(options.versions ? { tap: { ...options.versions } } : {}),
       loggedIn: [],
       dockerTarget: options.dockerTarget,
       memoryBytes: 16 * 1024 ** 3,

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { older } from "./brew";
 import { Instance, type LimaConfig, reconcile, stopped } from "./lima";
 import { sleep, ToolExit, type World, writeAtomic } from "./world";
 
@@ -70,6 +71,73 @@ interface Parsed {
   sub: string;
   positional: string[];
   flags: Record<string, string | boolean>;
+  /** The long flags as given (`--cpus` → "cpus"), for cobra's unknown-flag check. */
+  long: string[];
+}
+
+/** The flags each command has in v0.10.3 (cmd/*.go `Flags()`, cmd/root/root.go `PersistentFlags()`
+ *  for every command), and the version that introduced the ones colima-pulse passes, where it is
+ *  later than 0.8.0: `start --cpus` (0.8.2, commit 581f0f5 "cli: start: rename cpu flag to cpus";
+ *  `--cpu` before, a hidden alias since), `status --json` (0.8.1, ad5102e), `delete --data` (0.9.0,
+ *  94e18e9 "vm: use external disk for container runtime"). The other flags' ages are not modelled. */
+const PERSISTENT_FLAGS = ["profile", "verbose", "very-verbose"];
+const COMMAND_FLAGS: Record<string, string[]> = {
+  start: [
+    ...["runtime", "activate", "cpus", "cpu-type", "memory", "disk", "root-disk", "arch", "foreground", "hostname", "disk-image"],
+    ...["force-disk-image", "template", "port-forwarder", "cpu", "network-host-addresses", "network-address", "network-mode"],
+    ...["network-interface", "network-preferred-route", "vm-type", "vz-rosetta", "model-runner", "nested-virtualization"],
+    ...["gateway-address", "binfmt", "edit", "editor", "save-config", "mount", "mount-type", "mount-inotify", "ssh-agent"],
+    ...["ssh-config", "ssh-port", "kubernetes", "with-kubernetes", "kubernetes-version", "kubernetes-disable", "k3s-arg"],
+    ...["k3s-listen-port", "env", "dns", "dns-host", "downloader"],
+  ],
+  stop: ["force"],
+  delete: ["force", "data"],
+  status: ["extended", "json"],
+  list: ["json"],
+  ls: ["json"],
+  version: [],
+};
+export const FLAG_SINCE: Record<string, Record<string, string>> = {
+  start: { cpus: "0.8.2" },
+  status: { json: "0.8.1" },
+  delete: { data: "0.9.0" },
+};
+/** cobra's `Use` of each command, the first line of its usage text. */
+const USE: Record<string, string> = {
+  start: "start [profile]",
+  stop: "stop [profile]",
+  delete: "delete [profile]",
+  status: "status [profile]",
+  list: "list",
+  ls: "list",
+  version: "version",
+};
+
+/** pflag's refusal of a flag the installed version lacks, as cobra and Colima print it: cobra's
+ *  ExecuteC prints `Error: unknown flag: --x` and the command's usage (SilenceErrors/SilenceUsage
+ *  are only set in PersistentPreRunE, after the flags parsed), then cmd/root/root.go#Execute ends
+ *  with `logrus.Fatal(err)`: exit 1 before anything runs. The usage text is cut to its first lines. */
+function checkFlags(world: World, { sub, long, flags }: Parsed): void {
+  const known = COMMAND_FLAGS[sub];
+  if (!known) return;
+  const version = world.state().brew.colima ?? COLIMA_VERSION;
+  const has = (flag: string) => !(FLAG_SINCE[sub]?.[flag] && older(version, FLAG_SINCE[sub]?.[flag] as string));
+  if (flags.help) {
+    // cobra's help: usage and the command's flags (here only their names), exit 0, nothing run.
+    // `--cpu` is listed before 0.8.2; since, it is hidden (`startCmd.Flag("cpu").Hidden = true`).
+    const shown = known.filter((f) => has(f) && (sub !== "start" || f !== (has("cpus") ? "cpu" : "cpus")));
+    process.stdout.write(
+      `Usage:\n  colima ${USE[sub]} [flags]\n\nFlags:\n${[...shown, "help"].map((f) => `      --${f}\n`).join("")}\nGlobal Flags:\n${PERSISTENT_FLAGS.map((f) => `      --${f}\n`).join("")}`,
+    );
+    throw new ToolExit(0);
+  }
+  for (const flag of long) {
+    if (flag === "help") continue;
+    if ([...PERSISTENT_FLAGS, ...known].includes(flag) && has(flag)) continue;
+    process.stderr.write(`Error: unknown flag: --${flag}\nUsage:\n  colima ${USE[sub]} [flags]\n\n`);
+    log("fatal", `unknown flag: --${flag}`);
+    throw new ToolExit(1);
+  }
 }
 
 const SHORT: Record<string, string> = {
@@ -82,12 +150,14 @@ const SHORT: Record<string, string> = {
   a: "arch",
   j: "json",
   e: "extended",
+  h: "help",
 };
-const BOOLEAN = new Set(["foreground", "force", "json", "data", "extended"]);
+const BOOLEAN = new Set(["foreground", "force", "json", "data", "extended", "help"]);
 
 function parse(argv: string[]): Parsed {
   const flags: Record<string, string | boolean> = {};
   const positional: string[] = [];
+  const long: string[] = [];
   let sub = "";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -100,15 +170,21 @@ function parse(argv: string[]): Parsed {
     if (!a.startsWith("--")) {
       // -f is --foreground for start, --force for stop/delete (cmd/start.go, cmd/stop.go)
       name = name === "f" ? (sub === "start" ? "foreground" : "force") : (SHORT[name] ?? name);
+    } else {
+      long.push(name);
+      // --cpu: the flag's name before 0.8.2 (`-c` then), its hidden alias since (cmd/start.go).
+      if (name === "cpu") name = "cpus";
     }
     if (BOOLEAN.has(name)) flags[name] = value === undefined ? true : value !== "false";
     else flags[name] = value ?? (argv[++i] as string);
   }
-  return { sub, positional, flags };
+  return { sub, positional, flags, long };
 }
 
 export async function colima(world: World, argv: string[]): Promise<number> {
-  const { sub, positional, flags } = parse(argv);
+  const parsed = parse(argv);
+  checkFlags(world, parsed);
+  const { sub, positional, flags } = parsed;
   const profile = profileOf(String(flags.profile ?? positional[0] ?? process.env.COLIMA_PROFILE ?? "default"));
   const home = process.env.HOME ?? "";
   if (!home.startsWith(`${world.root}/`)) fatal(`error creating config directory: mkdir ${join(home, ".colima")}: permission denied`);
