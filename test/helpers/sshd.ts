@@ -49,6 +49,9 @@ const SSHD = "/usr/sbin/sshd";
  *  macOS paths: the simulated tools map them into the Mac's root (simulator/tools/world.ts lookPath);
  *  for the real shell they are this machine's own system folders. */
 export const MAC_SSH_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
+
+/** Sessions macOS's sshd allows per connection (MaxSessions; see the config below). */
+export const MAC_MAX_SESSIONS = 10;
 const READY_TIMEOUT_MS = 15_000;
 const POLL_MS = 50;
 
@@ -237,8 +240,14 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
       "StrictModes no", // the keys live in /tmp, not in a home with checked modes
       "PermitRootLogin prohibit-password", // CI runs as root
       "PermitUserEnvironment yes", // the environment= options of authorized_keys (SIM_USER)
-      "MaxSessions 100", // ControlMaster multiplexes many sessions over one connection; the default is 10
-      "MaxStartups 100:30:200",
+      // macOS's limits, which are OpenSSH's defaults (apple-oss-distributions/OpenSSH: its
+      // sshd_config leaves `#MaxSessions 10` and `#MaxStartups 10:30:100` commented; servconf.c
+      // fill_default_server_options, servconf.h DEFAULT_SESSIONS_MAX 10): at most 10 sessions per
+      // connection (session.c session_new: the 11th is refused, ssh says `Session open refused by
+      // peer`), and with 10 connections at once not yet authenticated a new one is refused with
+      // probability 30%, rising to all of them at 100 (sshd_config(5) MaxStartups).
+      `MaxSessions ${MAC_MAX_SESSIONS}`,
+      "MaxStartups 10:30:100",
       "LogLevel VERBOSE",
       "",
     ].join("\n"),

@@ -1,12 +1,13 @@
 // The real sshd the SSH transport's tests log in to (test/helpers/sshd.ts): per-key environments,
-// host key checking both ways, and a stop() that ends multiplexed sessions like an outage.
+// macOS's PATH and session limit, host key checking both ways, and a stop() that ends multiplexed
+// sessions like an outage.
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type Sshd, sshArgs, startSshd } from "../helpers/sshd";
+import { MAC_MAX_SESSIONS, MAC_SSH_PATH, type Sshd, sshArgs, startSshd } from "../helpers/sshd";
 
 interface Result {
   code: number | null;
@@ -78,6 +79,18 @@ describe("a real sshd on loopback", () => {
     assert.equal(quoted.stdout, 'say "hi"\n', "a quote in a value survives authorized_keys");
     const user = await ssh(sshd, "alice", [], "id", "-un");
     assert.equal(user.stdout.trim(), sshd.loginUser);
+  });
+
+  test("a command gets macOS sshd's PATH, and a connection carries at most 10 sessions at once, as macOS's sshd", async () => {
+    const path = await ssh(sshd, "alice", [], "printenv", "PATH");
+    assert.equal(path.stdout, `${MAC_SSH_PATH}\n`, path.stderr);
+    const mux = ["-o", "ControlMaster=auto", "-o", `ControlPath=${join(sshd.dir, "cm-max-%C")}`, "-o", "ControlPersist=30"];
+    assert.equal((await ssh(sshd, "alice", mux, "true")).code, 0, "the master is up");
+    const held = Array.from({ length: MAC_MAX_SESSIONS }, () => sshSession(sshd, "alice", mux, "echo up; exec sleep 3"));
+    await Promise.all(held.map((h) => h.printed));
+    const eleventh = await ssh(sshd, "alice", mux, "true");
+    assert.match(eleventh.stderr, /Session open refused by peer/, "the master's 11th session is refused");
+    for (const h of held) assert.equal((await h.result).code, 0);
   });
 
   test("an unknown host key is refused", async () => {
