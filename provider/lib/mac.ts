@@ -26,6 +26,7 @@ import {
   shellQuote,
 } from "./host";
 import { type CommandResult, describeFailure, type RunOptions, run } from "./process";
+import { Semaphore } from "./semaphore";
 
 /** Who owns a file written by `writeFile`. */
 export type FileOwner = "root" | "user";
@@ -307,12 +308,37 @@ class LocalMac extends CommandMac {
 const SSH_FAILURE =
   /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied \(|Connection refused|Connection timed out|Operation timed out|Could not resolve hostname|No route to host|Connection closed|closed by remote host|Connection reset|Broken pipe|client_loop|kex_exchange_identification|Timeout, server .* not responding|mux_client|Control socket|ssh: /;
 
+/** Commands run at once over one SSH connection. macOS's sshd allows 10 sessions per connection
+ *  (MaxSessions, OpenSSH's default: apple-oss-distributions/OpenSSH openssh/servconf.h
+ *  DEFAULT_SESSIONS_MAX, left commented as `#MaxSessions 10` in its sshd_config). Past it the Mac
+ *  refuses the master's session request ("Session open refused by peer") and ssh falls back to a
+ *  login of its own per command, which macOS's `MaxStartups 10:30:100` starts dropping once 10 are
+ *  being authenticated at once ("kex_exchange_identification: … Connection reset"). 8 leaves room
+ *  for a session whose close the Mac has not yet read when its client returned, and for
+ *  removeNow's (an exit handler's `rm`, which cannot wait its turn). */
+export const SSH_SESSIONS_PER_CONNECTION = 8;
+
+/** One bound per connection (the ControlPath's key), shared by every Mac object and provider
+ *  module of this process that reaches it (on globalThis, as host.ts keeps its locks). */
+function sessionsOf(connection: string): Semaphore {
+  const g = globalThis as { __colimaPulseSshSessions?: Map<string, Semaphore> };
+  g.__colimaPulseSshSessions ??= new Map();
+  let sessions = g.__colimaPulseSshSessions.get(connection);
+  if (!sessions) {
+    sessions = new Semaphore(SSH_SESSIONS_PER_CONNECTION);
+    g.__colimaPulseSshSessions.set(connection, sessions);
+  }
+  return sessions;
+}
+
 /** The Mac at the other end of an SSH connection. */
 class SshMac extends CommandMac {
   readonly name: string;
   readonly local = false;
   /** ssh's argv up to the remote command line: the same for every command to this Mac. */
   private readonly ssh: string[];
+  /** The commands this process has running over the connection (SSH_SESSIONS_PER_CONNECTION). */
+  private readonly sessions: Semaphore;
 
   constructor(
     host: Host,
@@ -328,6 +354,7 @@ class SshMac extends CommandMac {
     const dir = `/tmp/colima-pulse-ssh-${process.getuid?.() ?? "u"}`;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const ours = createHash("sha256").update(JSON.stringify(t)).digest("hex").slice(0, 12);
+    this.sessions = sessionsOf(ours);
     const options = {
       BatchMode: "yes",
       StrictHostKeyChecking: "yes",
@@ -361,10 +388,13 @@ class SshMac extends CommandMac {
     const remote = [...(env.length > 0 ? [this.tool("/usr/bin/env"), ...env] : []), ...argv];
     // The login shell on the Mac reads this line: every word is quoted.
     const ssh = this.sshArgv(remote.map(shellQuote).join(" "));
-    const r = await run(ssh, { ...options, env: undefined, allowFailure: true }).catch((e: Error & { argv?: string[] }) => {
-      // A timeout ends our ssh; say which command on the Mac it was.
-      throw Object.assign(e, { message: e.message.replace(ssh.join(" "), `${remote.join(" ")} on ${this.name}`) });
-    });
+    // A session of the connection while it runs: never more than the Mac allows at once.
+    const r = await this.sessions
+      .run(() => run(ssh, { ...options, env: undefined, allowFailure: true }))
+      .catch((e: Error & { argv?: string[] }) => {
+        // A timeout ends our ssh; say which command on the Mac it was.
+        throw Object.assign(e, { message: e.message.replace(ssh.join(" "), `${remote.join(" ")} on ${this.name}`) });
+      });
     if (r.exitCode === 255 && SSH_FAILURE.test(r.stderr)) throw this.sshError(remote, r.stderr);
     if (r.exitCode !== 0 && !options.allowFailure) {
       throw Object.assign(new Error(describeFailure(`exited with code ${r.exitCode} on ${this.name}`, remote, r.stdout, r.stderr)), {

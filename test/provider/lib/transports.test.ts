@@ -4,10 +4,13 @@
 // (test/helpers/sshd.ts MAC_SSH_PATH). What the providers run as the Homebrew user must find
 // Homebrew's tools whatever PATH the transport gave: Colima looks Lima up on PATH.
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Mac, macOf } from "../../../provider/lib/mac";
+import { type Mac, macOf, SSH_SESSIONS_PER_CONNECTION } from "../../../provider/lib/mac";
 import { testServices } from "../../helpers/services";
-import { type Sshd, startSshd } from "../../helpers/sshd";
+import { MAC_MAX_SESSIONS, type Sshd, startSshd } from "../../helpers/sshd";
 import { MacSimulator } from "../../simulator/simulator";
 
 let sim: MacSimulator;
@@ -81,4 +84,28 @@ describe("commands run as the Homebrew user find Homebrew's tools, whatever PATH
         assert.equal(path, `PATH=${[`${prefix}/bin`, `${prefix}/sbin`, ...system].join(":")}`);
       }));
   }
+});
+
+/** Logins the test sshd accepted so far (LogLevel VERBOSE logs each). */
+const logins = () => (readFileSync(join(sshd.dir, "sshd.log"), "utf8").match(/Accepted publickey/g) ?? []).length;
+
+describe("sessions over one SSH connection stay under macOS's MaxSessions", () => {
+  it("24 commands at once over one connection all run, fewer at a time than the Mac allows, yet side by side", async () => {
+    assert.ok(SSH_SESSIONS_PER_CONNECTION < MAC_MAX_SESSIONS);
+    const mac = overSsh("ops");
+    await mac.currentUser(); // the connection is up: what follows is multiplexed over it
+    const before = logins();
+    // Each command makes its own folder, counts the folders there (the commands running now), and
+    // stays a moment.
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-sessions-"));
+    const script = 'mkdir "$1/$$" && ls "$1" | wc -l && sleep 0.5; rmdir "$1/$$"';
+    const runs = await Promise.allSettled(Array.from({ length: 24 }, () => mac.run([sim.path("/bin/sh"), "-c", script, "sh", dir])));
+    rmSync(dir, { recursive: true, force: true });
+    const failed = runs.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
+    assert.deepEqual(failed, [], `${failed.length} of 24 failed`);
+    const counts = runs.map((r) => (r.status === "fulfilled" ? Number(r.value.stdout.trim()) : 0));
+    assert.ok(Math.max(...counts) <= SSH_SESSIONS_PER_CONNECTION, `at most ${SSH_SESSIONS_PER_CONNECTION} at once: ${counts.join(" ")}`);
+    assert.ok(Math.max(...counts) >= 2, `not one by one: ${counts.join(" ")}`);
+    assert.equal(logins(), before, "every command went over the one connection: no login of its own");
+  });
 });
