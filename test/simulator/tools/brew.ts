@@ -163,7 +163,7 @@ function pour(world: World, prefix: string, name: string, version: string): void
     const target = join(cellar, "bin", bin);
     rmSync(target, { force: true });
     // docker: the real CLI behind connect(2)'s permission check (docker.ts)
-    if (tool === "docker") writeFileSync(dockerCliFile(world), `${realDockerCli()}\n`);
+    if (tool === "docker") writeFileSync(dockerCliFile(world), `${realDockerCli(world)}\n`);
     installTool(world, target, tool);
     mkdirSync(join(prefix, "bin"), { recursive: true });
     relativeLink(target, join(prefix, "bin", bin));

@@ -1,8 +1,7 @@
 // Puts simulated tools on disk: each is a tiny Node script named after the tool (so `ps` shows
 // `node <root>/opt/homebrew/bin/qemu-system-aarch64 …` and the kernel's comm is the tool's name)
 // that runs the shared bundle.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { World } from "./world";
 
@@ -21,7 +20,19 @@ export function installTool(world: World, path: string, tool: string): void {
   );
 }
 
-/** The real docker CLI of this machine: Homebrew's `docker` formula links to it. */
-export function realDockerCli(): string {
-  return execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
+/** The real docker CLI of this machine: Homebrew's `docker` formula links to it. Looked up on the
+ *  caller's PATH and the usual places, never in the simulated Mac itself: a command run as the
+ *  Homebrew user gets a PATH of the Mac's own folders only (provider/lib/host.ts homebrewUserPath),
+ *  and `<prefix>/bin/docker` there is the simulated tool in front of this one. */
+export function realDockerCli(world: World): string {
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/local/bin", "/usr/bin", "/bin"];
+  for (const dir of dirs.filter((d) => d.startsWith("/") && d !== world.root && !d.startsWith(`${world.root}/`))) {
+    try {
+      accessSync(join(dir, "docker"), constants.X_OK);
+      return join(dir, "docker");
+    } catch {
+      // not in this one
+    }
+  }
+  throw new Error(`simulator: no docker CLI on this machine (looked in ${dirs.join(":")})`);
 }
