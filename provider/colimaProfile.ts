@@ -11,8 +11,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { notAdoptable, RESET_COMMAND, type ResetDecision, type RestoreDecision, resetMoves, sameArch, topLevelYaml } from "./lib/adoption";
 import { backupsText, listBackups } from "./lib/backups";
+import { linkedVersions } from "./lib/brew";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, redact, say, shown, type Zod } from "./lib/checkInputs";
+import { colimaTooOld } from "./lib/colimaVersion";
 import { generationOf } from "./lib/generation";
 import { colimaPaths, hostPath, isHostAgentOf, isVmOf, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
@@ -236,7 +238,16 @@ async function terminate(mac: Mac, inputs: ColimaProfileInputs, procs: ProcessIn
   if (left.length > 0) await mac.asUser([kill, "-KILL", ...left.map((p) => String(p.pid))], { allowFailure: true });
 }
 
+/** Stops before anything changes when the installed Colima lacks a flag this step will pass
+ *  (provider/lib/colimaVersion.ts): `--cpus` to provision, `delete --data` for a full reset. */
+async function refuseOldColima(mac: Mac, inputs: Pick<ColimaProfileInputs, "host" | "prefix">, reset: boolean): Promise<void> {
+  const { colima: version } = await linkedVersions(mac, inputs.prefix, ["colima"]);
+  const why = colimaTooOld(version, { reset, user: inputs.host.user });
+  if (why) throw new Error(`${why} Nothing was changed.`);
+}
+
 async function provision(mac: Mac, inputs: ColimaProfileInputs, restore?: RestoreDecision): Promise<ColimaProfileOutputs> {
+  await refuseOldColima(mac, inputs, Boolean(inputs.reset));
   const paths = colimaPaths(inputs.host, inputs.profile);
   let fixed = await recordedConfig(mac, inputs);
   if (restore) {
@@ -441,11 +452,13 @@ const resetsThisRun = new Map<string, ResetDecision>();
 const profileKey = (p: Pick<ColimaProfileInputs, "host" | "profile">) => JSON.stringify([p.host.root, p.host.user, p.profile]);
 
 async function removeProfile(mac: Mac, stored: ColimaProfileOutputs): Promise<void> {
+  const reset = resetsThisRun.get(profileKey(stored));
+  // The first half of a full reset: the Colima that will delete the old profile is checked first.
+  if (reset) await refuseOldColima(mac, stored, true);
   // Our supervisor first, so nothing starts the profile again while we stop it.
   if (await bootout(mac, `system/${stored.label}`)) say(stored, `booted out system/${stored.label}`);
   await stopIfRunning(mac, stored);
   const paths = colimaPaths(stored.host, stored.profile);
-  const reset = resetsThisRun.get(profileKey(stored));
   if (reset)
     say(
       stored,

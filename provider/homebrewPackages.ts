@@ -7,6 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { linkedVersions } from "./lib/brew";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
+import { colimaTooOld } from "./lib/colimaVersion";
 import { brewPrefixFor, type Host, homeOf, hostPath, withLock } from "./lib/host";
 import { checkSudo, type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
@@ -167,6 +168,12 @@ async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, prefix: string,
   return versions;
 }
 
+/** Stops the run when the declared Colima's `version` is older than colima-pulse's flags need. */
+function tooOld(inputs: HomebrewPackagesInputs, version: string | undefined, changed: string): void {
+  const why = inputs.formulae.includes("colima") ? colimaTooOld(version, { reset: false, user: inputs.host.user }) : undefined;
+  if (why) throw new Error(`pre-flight: ${why} ${changed}.`);
+}
+
 export async function convergePackages(
   mac: Mac,
   inputs: HomebrewPackagesInputs,
@@ -180,6 +187,10 @@ export async function convergePackages(
     throw new Error(`pre-flight: Homebrew not found at ${brew}: install it (https://brew.sh) as ${inputs.host.user}, then run again`);
   return withLock("brew", async () => {
     let versions = await listVersions(mac, inputs, prefix);
+    // A Colima too old for the flags colima-pulse passes (provider/lib/colimaVersion.ts) stops the
+    // run here, before the profile is touched: unless this run's upgrade brings a newer one.
+    const upgrading = inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id ? inputs.upgrade.formulae.colima?.to : undefined;
+    tooOld(inputs, upgrading ?? versions.colima, "Nothing was changed");
     const missing = inputs.formulae.filter((f) => !versions[f]);
     if (missing.length > 0) {
       say(inputs, `installing ${missing.join(", ")} as ${inputs.host.user}`);
@@ -189,6 +200,7 @@ export async function convergePackages(
       if (still.length > 0) throw new Error(`brew install reported success but ${still.join(", ")} is still not installed under ${prefix}`);
     }
     if (inputs.upgrade && inputs.upgrade.id !== olds?.upgrade?.id) versions = await upgrade(mac, inputs, prefix, inputs.upgrade);
+    tooOld(inputs, versions.colima, "Homebrew's local formulae offered that version; nothing but the packages was changed");
     say(inputs, `${inputs.formulae.map((f) => `${f} ${versions[f]}`).join(", ")} under ${prefix}`);
     return {
       ...inputs,

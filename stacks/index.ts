@@ -20,6 +20,7 @@ import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
 import { backupsText, formatSize } from "../provider/lib/backups";
+import { colimaTooOld } from "../provider/lib/colimaVersion";
 import { type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
@@ -238,6 +239,10 @@ export = async () => {
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
   const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
+  // A Colima that lacks a flag this run passes stops it now, before any step (the resources check
+  // again): the one this run leaves installed — the upgrade's, else the one there.
+  const tooOld = colimaTooOld(upgrade?.formulae.colima?.to ?? survey.versions.colima, { reset: reset !== undefined, user: host.user });
+  if (tooOld) stop(redact(`${tooOld} Nothing was changed.`));
   if (restore)
     await macOrStop(
       () => restorePlan(restore, mac, machine.COLIMA_PROFILE, machine.BACKUP_KEEP, hostPath(host, machine.BACKUP_DIR_BASE), redact),

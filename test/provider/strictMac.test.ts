@@ -1,9 +1,11 @@
 // The providers' own code against the simulated Mac where it is as strict as macOS (test/simulator/
 // README.md): Homebrew's old kegs listed in APFS's directory order; `brew services` run from an SSH
-// session loading Colima into the user/<uid> domain. Real processes and files, no engine: each
-// case is what the e2e layer would show, at a provider's scale.
+// session loading Colima into the user/<uid> domain; a Colima that lacks the flags colima-pulse passes.
+// Real processes and files, no engine: each case is what the e2e layer would show, at a provider's scale.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
+import { type ColimaProfileInputs, colimaProfileProvider } from "../../provider/colimaProfile";
 import { convergePackages, type HomebrewPackagesInputs } from "../../provider/homebrewPackages";
 import { removeConflictingJobs } from "../../provider/lib/launchd";
 import { macOf } from "../../provider/lib/mac";
@@ -77,5 +79,87 @@ describe("brew services' colima loaded from an SSH session (user/<uid>, not gui/
       "nothing of brew's job is left to start a second Colima",
     );
     assert.deepEqual(survey.brewJobs, [{ label: "homebrew.mxcl.colima", domain: "user/501", plist }]);
+  });
+});
+
+describe("a Colima older than the flags colima-pulse passes", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  const host = () => ({ root: sim.root, user: "ops" });
+  const profileInputs = (reset?: ColimaProfileInputs["reset"]): ColimaProfileInputs => ({
+    resourceName: "profile",
+    host: host(),
+    prefix: sim.path("/opt/homebrew"),
+    profile: "default",
+    cpus: 1,
+    memory: 1,
+    disk: 5,
+    arch: "aarch64",
+    label: "com.colima-pulse.colima",
+    backupDirBase: sim.path("/Users/ops/colima-pulse-backups"),
+    ...(reset ? { reset } : {}),
+  });
+  const colimaRuns = () =>
+    sim
+      .records()
+      .filter((r) => r.tool === "colima" && r.exit !== undefined && r.argv[0] !== "version")
+      .map((r) => `${r.argv.join(" ")} → ${r.exit}`);
+  before(async () => {
+    sim = await MacSimulator.create({
+      dockerTarget: "/nonexistent/docker.sock",
+      formulae: ["colima", "qemu", "docker"],
+      versions: { colima: "0.8.0" },
+    });
+    process.env.SIM_USER = "ops";
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("0.8.0 (no --cpus): HomebrewPackages and a new profile refuse before anything runs, naming the version, the minimum and the fix", async () => {
+    const packages = convergePackages(macOf(host()), {
+      resourceName: "packages",
+      host: host(),
+      formulae: ["colima", "lima", "qemu", "docker"],
+    });
+    await assert.rejects(packages, /Colima 0\.8\.0 is installed; colima-pulse needs 0\.8\.2 or later .*--cpus.*npm run upgrade/s);
+    sim.clearRecords();
+    const create = colimaProfileProvider.create?.(profileInputs());
+    await assert.rejects(create as Promise<unknown>, /Colima 0\.8\.0 is installed; colima-pulse needs 0\.8\.2 or later .*npm run upgrade/s);
+    assert.deepEqual(colimaRuns(), [], "no colima command ran");
+  });
+
+  it("0.8.4 (no delete --data): a full reset refuses before it moves anything", async () => {
+    sim.publish("colima", "0.8.4");
+    assert.equal((await sim.run([sim.path("/opt/homebrew/bin/brew"), "upgrade", "colima"])).code, 0);
+    const colima = sim.path("/opt/homebrew/bin/colima");
+    const made = await sim.run([
+      colima,
+      "start",
+      "--vm-type",
+      "qemu",
+      "--runtime",
+      "docker",
+      "--cpus",
+      "1",
+      "--memory",
+      "1",
+      "--disk",
+      "5",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((await sim.run([colima, "stop"])).code, 0);
+    sim.clearRecords();
+    const folder = sim.path(`/Users/ops/colima-pulse-backups/${nextDecisionId()}-default`);
+    const reset = { id: folder.split("/").pop()?.slice(0, 16) as string, backup: "move" as const, folder };
+    const create = colimaProfileProvider.create?.(profileInputs(reset));
+    await assert.rejects(
+      create as Promise<unknown>,
+      /Colima 0\.8\.4 is installed; npm run reset needs 0\.9\.0 or later .*--data.*npm run upgrade/s,
+    );
+    assert.deepEqual(
+      { instance: existsSync(sim.path("/Users/ops/.colima/_lima/colima/colima.yaml")), backup: existsSync(folder), colima: colimaRuns() },
+      { instance: true, backup: false, colima: [] },
+      "the profile's state is where it was; nothing moved, no colima command ran",
+    );
   });
 });
