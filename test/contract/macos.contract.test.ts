@@ -234,6 +234,15 @@ describe("read-only contracts", () => {
     assert.match(r.stderr, new RegExp(`colima \\[profile=${PROFILE}-absent\\] is not running`));
   });
 
+  it("a profile name loses one leading `colima-`: `colima-x` is profile x (config/profile.go#ProfileFromName)", async () => {
+    const colima = brewBin(t, "colima");
+    for (const name of [`colima-${PROFILE}-absent`, `${PROFILE}-absent`]) {
+      const r = await t.run([colima, "status", "--profile", name, "--json"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`colima \\[profile=${PROFILE}-absent\\] is not running`), name);
+    }
+  });
+
   it("colima list --json prints one JSON object per line", async (ctx) => {
     const r = await t.run([brewBin(t, "colima"), "list", "--json"]);
     assert.equal(r.code, 0);
@@ -340,6 +349,12 @@ describe("contracts that change the machine", () => {
       assert.equal(status.runtime, "docker");
       const socket = join(t.home, ".colima", PROFILE, "docker.sock");
       assert.equal(status.docker_socket, `unix://${socket}`);
+      // The same profile by its `colima-` name, and by the short one (ProfileFromName).
+      const aliased = JSON.parse((await t.run([colima, "status", "--profile", `colima-${PROFILE}`, "--json"])).stdout) as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual([aliased.display_name, aliased.docker_socket], [status.display_name, status.docker_socket]);
       const again = await t.run([colima, "start", ...p, "--vm-type", "qemu"]);
       assert.equal(again.code, 0);
       assert.match(again.stderr, /already running, ignoring/);

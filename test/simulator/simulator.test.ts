@@ -469,6 +469,72 @@ describe("simulated Colima versions: the flags each one has", { concurrency: fal
   });
 });
 
+describe("simulated Colima: profile names and COLIMA_HOME", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let colima: string;
+  const home = () => sim.path("/Users/ops");
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget, formulae: ["colima", "qemu", "docker"] });
+    colima = join(sim.world.brewPrefix(), "bin/colima");
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("`colima-work` is profile `work`: folder ~/.colima/work, Lima instance colima-work; `colima` and `default` are the default profile", async () => {
+    const started = await sim.run([colima, "start", "--profile", "colima-work", "--vm-type", "qemu", "--disk", "10"]);
+    assert.equal(started.code, 0, started.stderr);
+    assert.ok(existsSync(join(home(), ".colima/work/colima.yaml")), "config in ~/.colima/work");
+    assert.equal(existsSync(join(home(), ".colima/colima-work")), false, "no ~/.colima/colima-work");
+    assert.ok(existsSync(join(home(), ".colima/_lima/colima-work/lima.yaml")));
+    for (const name of ["work", "colima-work"]) {
+      const status = JSON.parse((await sim.run([colima, "status", "--profile", name, "--json"])).stdout) as Record<string, string>;
+      assert.equal(status.display_name, "colima [profile=work]");
+      assert.equal(status.docker_socket, `unix://${join(home(), ".colima/work/docker.sock")}`);
+    }
+    const rows = (await sim.run([colima, "list", "--json"])).stdout.split("\n").filter(Boolean);
+    assert.deepEqual(
+      rows.map((r) => (JSON.parse(r) as { name: string }).name),
+      ["work"],
+    );
+    for (const name of ["colima", "default"]) {
+      const r = await sim.run([colima, "status", "--profile", name]);
+      assert.deepEqual([r.code, /msg="colima is not running"/.test(r.stderr)], [1, true], r.stderr);
+    }
+    assert.equal((await sim.run([colima, "delete", "--force", "--profile", "work"])).code, 0);
+  });
+
+  it("COLIMA_HOME, when that folder exists, holds the profiles (and their Lima instances); one that does not is ignored", async () => {
+    const elsewhere = join(home(), "colima-home");
+    const start = (colimaHome: string) =>
+      sim.run([
+        sim.path("/usr/bin/env"),
+        `COLIMA_HOME=${colimaHome}`,
+        colima,
+        "start",
+        "--profile",
+        "ch",
+        "--vm-type",
+        "qemu",
+        "--disk",
+        "10",
+      ]);
+    const missing = await start(join(home(), "no-such-folder"));
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.ok(existsSync(join(home(), ".colima/ch/colima.yaml")), "a COLIMA_HOME that does not exist: ~/.colima");
+    assert.equal((await sim.run([colima, "delete", "--force", "--profile", "ch"])).code, 0);
+    await sim.run(["/bin/mkdir", "-p", elsewhere]);
+    const moved = await start(elsewhere);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.ok(existsSync(join(elsewhere, "ch/colima.yaml")));
+    assert.ok(existsSync(join(elsewhere, "_lima/colima-ch/lima.yaml")), "LIMA_HOME is <COLIMA_HOME>/_lima");
+    assert.equal(existsSync(join(home(), ".colima/ch")), false);
+    assert.equal((await sim.run([colima, "status", "--profile", "ch"])).code, 1, "without COLIMA_HOME, colima looks in ~/.colima");
+    const stopped = await sim.run([sim.path("/usr/bin/env"), `COLIMA_HOME=${elsewhere}`, colima, "stop", "--profile", "ch"]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+  });
+});
+
 describe("simulated Homebrew: a newer formula in the tap, `brew outdated`, `brew upgrade`", { concurrency: false }, () => {
   let sim: MacSimulator;
   let brew: string;

@@ -256,9 +256,10 @@ export class MacSimulator {
 
   /** The environment of a process running as `user` on the simulated Mac: a session of its own,
    *  not this machine's — an SSH_TTY or SUDO_USER of the shell that runs the tests would make the
-   *  simulated `brew services` load into user/<uid> (tools/brew.ts servicesDomain). */
+   *  simulated `brew services` load into user/<uid> (tools/brew.ts servicesDomain), and a
+   *  COLIMA_HOME, LIMA_HOME or XDG_CONFIG_HOME would move Colima's folders (tools/colima.ts colimaHome). */
   env(user = this.operator): NodeJS.ProcessEnv {
-    const { SSH_TTY: _tty, SUDO_USER: _sudo, ...env } = process.env;
+    const { SSH_TTY: _tty, SUDO_USER: _sudo, COLIMA_HOME: _ch, LIMA_HOME: _lh, XDG_CONFIG_HOME: _xdg, ...env } = process.env;
     return { ...env, ...this.world.loginEnv(user) };
   }
 

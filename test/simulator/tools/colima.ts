@@ -48,6 +48,20 @@ function newApp(world: World): void {
   if (!world.lookPath("lima")) fatal("Error: dependency check failed for VM: lima not found, run 'brew install lima' to install");
 }
 
+/** Colima's config folder (config/files.go configBaseDir, v0.10.3): `COLIMA_HOME` when that
+ *  folder exists; else `~/.colima` when it exists; else `$XDG_CONFIG_HOME/colima` when that
+ *  variable is set; else, on macOS, `~/.colima`. A macOS path in COLIMA_HOME or XDG_CONFIG_HOME is
+ *  mapped into the simulated Mac (one already under its root is taken as it is). */
+export function colimaHome(world: World, home: string): string {
+  const mac = (p: string) => (p === world.root || p.startsWith(`${world.root}/`) ? p : world.path(p));
+  const explicit = process.env.COLIMA_HOME;
+  if (explicit && existsSync(mac(explicit))) return mac(explicit);
+  const dot = join(home, ".colima");
+  if (existsSync(dot)) return dot;
+  const xdg = process.env.XDG_CONFIG_HOME;
+  return xdg ? join(mac(xdg), "colima") : dot;
+}
+
 /** colima.yaml, the flat keys we use (colima writes them with comments; same keys). */
 function writeYaml(file: string, cfg: ColimaConfig): void {
   writeAtomic(
@@ -194,7 +208,10 @@ export async function colima(world: World, argv: string[]): Promise<number> {
   }
   // A home whose volume is not mounted: MkdirAll would have to make it in root's /Users.
   if (!existsSync(home)) fatal(`error creating config directory: mkdir ${home}: permission denied`);
-  const base = join(home, ".colima");
+  const base = colimaHome(world, home);
+  // config/files.go limaDir (LIMA_HOME, else <base>/_lima), which Colima hands to every limactl it
+  // runs (environment/vm/lima/limautil: `cmd.Env = append(cmd.Env, "LIMA_HOME="+config.LimaDir())`).
+  process.env.LIMA_HOME = process.env.LIMA_HOME || join(base, "_lima");
   const inst = new Instance(world, home, profile.id);
   const configFile = join(base, profile.short, "colima.yaml");
   const stateFile = inst.file("colima.yaml");

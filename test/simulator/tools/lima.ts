@@ -42,6 +42,12 @@ export interface LimaConfig {
 
 export type LimaStatus = "Running" | "Stopped" | "Broken";
 
+/** LIMA_HOME as Colima sets it for every limactl it runs (its `_lima` folder); a process without
+ *  it (the simulator itself) looks in the default `~/.colima/_lima`. */
+export function limaHomeOf(home: string): string {
+  return process.env.LIMA_HOME || join(home, ".colima/_lima");
+}
+
 export class Instance {
   constructor(
     readonly world: World,
@@ -50,7 +56,7 @@ export class Instance {
   ) {}
 
   get limaHome(): string {
-    return join(this.home, ".colima/_lima");
+    return limaHomeOf(this.home);
   }
   get dir(): string {
     return join(this.limaHome, this.id);
@@ -224,7 +230,7 @@ function readPidFile(file: string): number {
  *  file (no identity check) and then waits, with no deadline, for the fd socket to exist. */
 export async function reconcile(world: World, home: string, newInst: string): Promise<void> {
   const limactl = join(world.brewPrefix(), "bin", "limactl");
-  const limaHome = join(home, ".colima/_lima");
+  const limaHome = limaHomeOf(home);
   let active = false;
   for (const id of existsSync(limaHome) ? readdirSafe(limaHome).filter((d) => !d.startsWith("_")) : []) {
     const inst = new Instance(world, home, id);
@@ -616,7 +622,7 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
     case "list": {
       const json = rest.includes("--json");
       const ids = rest.filter((a) => !a.startsWith("-"));
-      const limaHome = join(home, ".colima/_lima");
+      const limaHome = limaHomeOf(home);
       const all = existsSync(limaHome)
         ? readdirSafe(limaHome).filter((d) => !d.startsWith("_") && existsSync(join(limaHome, d, "lima.yaml")))
         : [];
