@@ -104,14 +104,14 @@ describe("prune after start, against a real Docker Engine", { concurrency: false
     first = await mac.stack.must(["up", "--yes", "--skip-preview"]);
   });
   after(async () => {
-    if (sock && existsSync(sock)) {
-      // Disconnected first: a container removed by force while on a network can leave its endpoint.
-      docker(sock, ["network", "disconnect", "--force", name("used"), name("running")]);
-      docker(sock, ["rm", "--force", "--volumes", name("running"), name("stopped"), name("stopped-anon"), name("off")]);
-      docker(sock, ["network", "rm", name("used"), name("unused"), name("off")]);
-      docker(sock, ["volume", "rm", name("data")]);
-      docker(sock, ["image", "rm", "--force", ...made]);
-    }
+    // On the engine itself, not the VM's socket: also after a run that failed before the VM was up.
+    const engine = testServices().dockerHost;
+    // Disconnected first: a container removed by force while on a network can leave its endpoint.
+    docker(engine, ["network", "disconnect", "--force", name("used"), name("running")]);
+    docker(engine, ["rm", "--force", "--volumes", name("running"), name("stopped"), name("stopped-anon"), name("off")]);
+    docker(engine, ["network", "rm", name("used"), name("unused"), name("off")]);
+    docker(engine, ["volume", "rm", name("data")]);
+    if (made.length > 0) docker(engine, ["image", "rm", "--force", ...made]);
     await mac?.dispose();
   });
 
