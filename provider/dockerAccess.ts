@@ -8,7 +8,7 @@
 //   symlink to the profile's socket) that members of that group use as DOCKER_HOST. Lima makes the
 //   socket anew at every VM start (`ssh -O forward -L`), owned by the user with mode 0600 (ssh binds
 //   it under umask 0177: openssh readconf.c, channels.c), and connect(2) needs write permission on it; so the socket's group and mode 0660 are set here now,
-//   and by the supervisor after every start (renderSupervisor's give_socket reads the group from
+//   and by the supervisor after every start (provider/supervisor.sh: give_socket reads the group from
 //   the file this resource writes). macOS lets a file's owner chgrp it only to a group the owner is
 //   in (chown(2)): the Homebrew user must be a member. Users outside the group are refused.
 //   Reaching the socket also needs search permission on ~ (macOS: drwxr-x--- user:staff) and

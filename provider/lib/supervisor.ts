@@ -1,8 +1,8 @@
 // The LaunchDaemon's supervisor as the rest of colima-pulse sees it from outside: the files it
 // keeps beside the profile's (~/.colima, the Homebrew user's), whether it runs, and when it has
-// given up. The supervisor itself is rendered by provider/launchDaemon.ts (renderSupervisor); the
-// program's survey, the LaunchDaemon's diff, DockerAccess and fleet status ask this module, never
-// the file names.
+// given up. The supervisor itself is provider/supervisor.sh, rendered with this Mac's settings by
+// provider/launchDaemon.ts (renderSupervisor); the program's survey, the LaunchDaemon's diff,
+// DockerAccess and fleet status ask this module, never the file names.
 import { type Host, homeOf, hostPath, type ProcessInfo } from "./host";
 import type { Mac } from "./mac";
 
@@ -21,7 +21,7 @@ export function supervisorFiles(host: Host, profile: string) {
   };
 }
 
-/** How long the supervisor gives the prune after a start before it stops it (renderSupervisor). */
+/** How long the supervisor gives the prune after a start before it stops it (provider/supervisor.sh). */
 export const PRUNE_MAX_SECONDS = 300;
 
 /** Where the LaunchDaemon keeps the supervisor of job `label`. */
@@ -40,7 +40,7 @@ export interface SupervisorSeen {
 }
 
 /** Whether the supervisor gave up: MAX_FAILED_STARTS failed starts in a row, or a Docker API that
- *  stopped answering again after MAX_FAILED_STARTS restarts in a row (renderSupervisor). */
+ *  stopped answering again after MAX_FAILED_STARTS restarts in a row (provider/supervisor.sh). */
 export function gaveUp(seen: SupervisorSeen, maxFailedStarts: number): boolean {
   return !seen.running && (seen.failedStarts >= maxFailedStarts || seen.hungStops > maxFailedStarts);
 }

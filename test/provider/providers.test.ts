@@ -4,19 +4,29 @@
 // simulated Mac, and the contract suite pins the simulator to real Macs.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it, type TestContext } from "node:test";
 import { diffColimaProfile, profileProcesses } from "../../provider/colimaProfile";
 import { diffDockerAccess } from "../../provider/dockerAccess";
 import { type HealthGateInputs, nextDelay, prunedAfterStart, waitGate } from "../../provider/healthGate";
-import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../provider/launchDaemon";
+import {
+  diffLaunchDaemon,
+  filesHash,
+  PRUNE_ARGS,
+  renderPlist,
+  renderSupervisor,
+  SUPERVISOR_SH,
+  supervisorHeader,
+} from "../../provider/launchDaemon";
 import { versionOfKeg } from "../../provider/lib/brew";
 import { UNKNOWN } from "../../provider/lib/checkInputs";
 import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
+import { SWEEP_SH } from "../../provider/lib/staleState";
 import { confPath, diffLogRotation, renderRule } from "../../provider/logRotation";
 import { DAEMON as daemon } from "../helpers/daemonInputs";
+import { repoRoot } from "../helpers/pulumiStack";
 import { RecordingMac } from "../helpers/recordingMac";
 
 describe("host paths and quoting", () => {
@@ -69,30 +79,45 @@ describe("LaunchDaemon rendering", () => {
     });
   });
 
-  it("renders a supervisor that sh parses, with and without prune", () => {
+  it("renders the supervisor as a header of settings, then provider/sweep.sh and provider/supervisor.sh unchanged, which sh parses", () => {
     for (const pruneMode of ["", "dangling", "images", "system"] as const) {
-      const script = renderSupervisor({ ...daemon, pruneMode, prefix: "/opt/home brew's" });
+      const inputs = { ...daemon, pruneMode, prefix: "/opt/home brew's" };
+      const script = renderSupervisor(inputs);
       execFileSync("/bin/sh", ["-n", "-c", script]);
-      assert.equal(script.includes("prune"), pruneMode !== "", pruneMode);
+      assert.equal(script, `${supervisorHeader(inputs)}${SWEEP_SH}${SUPERVISOR_SH}`);
+      assert.match(
+        script,
+        new RegExp(`\\nPRUNE_MODE='${pruneMode}'\\nPRUNE_ARGS='${(PRUNE_ARGS[pruneMode] ?? []).join(" ")}'\\n`),
+        pruneMode,
+      );
     }
-    const script = renderSupervisor({ ...daemon, pruneMode: "images" });
-    assert.match(script, /^SOCK='\/Users\/ops\/\.colima\/default\/docker\.sock'$/m);
-    assert.match(script, /^ {2}"\$DOCKER" --host "unix:\/\/\$SOCK" 'image' 'prune' '--all' '--force' >"\$PRUNING" 2>&1 &$/m);
-    // Once the API answers after the start, beside the supervision; not at "up" (the API may not answer yet).
-    assert.match(script, /log "the Docker API answers at \$SOCK"\n {6}give_socket\n {6}prune &\n/);
-    assert.doesNotMatch(script, /is up"\n[^\n]*\n[^\n]*prune/);
-    // Said before colima starts: the health gate waits for it from the start on.
-    assert.match(script, /echo "pending: the prune after this start" >"\$PRUNING"\n"\$COLIMA" 'start'/);
+    assert.equal(SUPERVISOR_SH, readFileSync(join(repoRoot, "provider/supervisor.sh"), "utf8"));
+    assert.equal(SWEEP_SH, readFileSync(join(repoRoot, "provider/sweep.sh"), "utf8"));
+    // Every value quoted; the header is assignments (and the comments above them) only.
+    const header = supervisorHeader({ ...daemon, pruneMode: "images", prefix: "/opt/home brew's" });
+    assert.match(header, /^#!\/bin\/sh\n(# .*\n)+/);
+    assert.match(header, /\nCOLIMA='\/opt\/home brew'\\''s\/bin\/colima'\n/);
+    assert.match(header, /\nSOCK='\/Users\/ops\/\.colima\/default\/docker\.sock'\n/);
+    assert.match(header, /\nCPUS='2'\nMEMORY='4'\nDISK='60'\nARCH='aarch64'\n/);
+    for (const line of header.split("\n").slice(1, -1)) assert.match(line, /^(# .*|[A-Z_]+='([^']|'\\'')*')$/, line);
+    // The body starts colima with the header's settings, and prunes only with a PRUNE_MODE, once
+    // the API answers after the start (test/provider/supervisor.test.ts runs both).
     assert.match(
-      script,
-      /"\$COLIMA" 'start' '--foreground' '--profile' 'default' '--runtime' 'docker' '--vm-type' 'qemu' '--cpus' '2' '--memory' '4' '--disk' '60' '--arch' 'aarch64' >"\$FIFO" 2>&1 &/,
+      SUPERVISOR_SH,
+      /\n"\$COLIMA" start --foreground --profile "\$PROFILE" --runtime docker --vm-type qemu \\\n {2}--cpus "\$CPUS" --memory "\$MEMORY" --disk "\$DISK" --arch "\$ARCH" >"\$FIFO" 2>&1 &\n/,
     );
+    assert.match(
+      SUPERVISOR_SH,
+      /log "the Docker API answers at \$SOCK"\n {6}give_socket\n {6}if \[ -n "\$PRUNE_MODE" \]; then prune & fi\n/,
+    );
+    assert.match(SUPERVISOR_SH, /\[ -z "\$PRUNE_MODE" \] \|\| echo "pending: the prune after this start" >"\$PRUNING"\n"\$COLIMA" start/);
   });
 
   it("renders the same bytes every time; the reload hash ignores layout, not content", async () => {
     const plist = renderPlist(daemon);
     assert.equal(renderPlist({ ...daemon }), plist);
     const script = renderSupervisor(daemon);
+    assert.equal(renderSupervisor({ ...daemon, versions: { ...daemon.versions } }), script);
     const hash = filesHash(plist, script);
     // Apple's own layout (no indent under <plist>, as colima-pulse wrote it before the plist package).
     const appleLayout = plist.replace(/^\t/gm, "").replace(/\n+$/, "");

@@ -1,18 +1,24 @@
-// The supervisor (provider/launchDaemon.ts, renderSupervisor) run by the real /bin/sh against
-// stand-ins for colima, curl, route and docker, to pin its decisions without a VM: it waits for a home and
-// a route, gives up after MAX_FAILED_STARTS hung-API restarts, restarts a VM whose API is silent for
-// API_HANG_SECONDS, prunes beside the supervision once the API answers, and writes every line by
-// the log's path. The end-to-end proofs are in test/e2e/macLife.e2e.test.ts and
-// test/e2e/prune.e2e.test.ts; these are the cases too slow or too rare to stage there.
+// The supervisor (provider/supervisor.sh, rendered by provider/launchDaemon.ts renderSupervisor)
+// run by a real sh against stand-ins for colima, curl, route and docker, to pin its decisions
+// without a VM: it waits for a home and a route, gives up after MAX_FAILED_STARTS hung-API
+// restarts, restarts a VM whose API is silent for API_HANG_SECONDS, prunes beside the supervision
+// once the API answers (and only with a PRUNE_MODE), and writes every line by the log's path. Each
+// case runs under macOS's /bin/sh (bash 3.2 in POSIX mode: test/helpers/macosShells.ts) and under
+// dash; shellcheck checks the files and a rendered script as sh. The end-to-end proofs are in
+// test/e2e/macLife.e2e.test.ts and test/e2e/prune.e2e.test.ts; these are the cases too slow or
+// too rare to stage there.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { type LaunchDaemonInputs, renderSupervisor } from "../../provider/launchDaemon";
 import { supervisorFiles } from "../../provider/lib/supervisor";
+import { whichOnPath } from "../../scripts/lib";
 import { DAEMON } from "../helpers/daemonInputs";
+import { dash, macosShells } from "../helpers/macosShells";
+import { repoRoot } from "../helpers/pulumiStack";
 
 const roots: string[] = [];
 after(() => {
@@ -66,10 +72,10 @@ esac`,
   return { root, inputs, log: () => read(inputs.logPath), calls: () => read(join(root, "colima.calls")) };
 }
 
-function run(inputs: LaunchDaemonInputs): { child: ChildProcess; exit: Promise<number | null> } {
+function run(inputs: LaunchDaemonInputs, sh: string): { child: ChildProcess; exit: Promise<number | null> } {
   const script = join(inputs.host.root, "supervisor.sh");
   writeFileSync(script, renderSupervisor(inputs));
-  const child = spawn("/bin/sh", [script], {
+  const child = spawn(sh, [script], {
     env: { HOME: join(inputs.host.root, "Users/ops"), USER: "ops", PATH: process.env.PATH },
     stdio: "ignore",
   });
@@ -92,11 +98,12 @@ function dockerStandIn(root: string, body: string): () => string {
   return () => (existsSync(join(root, "docker.calls")) ? readFileSync(join(root, "docker.calls"), "utf8") : "");
 }
 
-describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: true }, () => {
+/** The cases, under one sh. */
+function decisions(sh: string): void {
   it("once it gave up on hung-API restarts, a start (a reboot) gives up at once, starting nothing", async () => {
     const s = sandbox();
     writeFileSync(supervisorFiles(s.inputs.host, s.inputs.profile).hangs, "4\n"); // 3 restarts, then a 4th hang
-    assert.equal(await run(s.inputs).exit, 0, "a clean exit: launchd does not restart it");
+    assert.equal(await run(s.inputs, sh).exit, 0, "a clean exit: launchd does not restart it");
     assert.match(s.log(), /gave up after 3 restarts in a row for a Docker API that stopped answering; run `pulumi up` to try again/);
     assert.equal(s.calls(), "", "colima never ran");
   });
@@ -105,14 +112,14 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     const s = sandbox();
     const files = supervisorFiles(s.inputs.host, s.inputs.profile);
     writeFileSync(files.hangs, "2\n");
-    assert.equal(await run(s.inputs).exit, 75, "the 3rd of 3: launchd restarts it");
+    assert.equal(await run(s.inputs, sh).exit, 75, "the 3rd of 3: launchd restarts it");
     assert.match(
       s.log(),
       /has not answered for \d+s since the VM came up \(last: curl: \(28\) [^)]*\); restarting the VM \(3 of 3 in a row\)/,
     );
     assert.equal(readFileSync(files.hangs, "utf8").trim(), "3");
     const before = s.log().length;
-    assert.equal(await run(s.inputs).exit, 0, "the 4th: given up, a clean exit");
+    assert.equal(await run(s.inputs, sh).exit, 0, "the 4th: given up, a clean exit");
     const said = s.log().slice(before);
     assert.match(said, /has not answered for \d+s since the VM came up \(last: curl: \(28\) [^)]*\); stopping the VM\n/);
     assert.match(said, /gave up after 3 restarts in a row for a Docker API that stopped answering; run `pulumi up` to try again/);
@@ -124,10 +131,10 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     const s = sandbox();
     writeFileSync(join(s.root, "start-fails"), "");
     const files = supervisorFiles(s.inputs.host, s.inputs.profile);
-    assert.equal(await run(s.inputs).exit, 75, "1 of 3: launchd restarts it");
+    assert.equal(await run(s.inputs, sh).exit, 75, "1 of 3: launchd restarts it");
     assert.equal(readFileSync(files.failures, "utf8").trim(), "1");
     writeFileSync(files.failures, "2\n");
-    assert.equal(await run(s.inputs).exit, 0, "3 of 3: given up, a clean exit");
+    assert.equal(await run(s.inputs, sh).exit, 0, "3 of 3: given up, a clean exit");
     assert.match(
       s.log(),
       /colima exited with 1 without a stop request\n.*stopping what the failed start left running \(colima stop --force\)\n.*gave up after 3 failed starts in a row; run `pulumi up` to try again\n$/,
@@ -141,7 +148,7 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     const home = join(s.root, "Users/ops");
     renameSync(home, join(s.root, "parked"));
     rmSync(join(s.root, "net-up"));
-    const { child, exit } = run(s.inputs);
+    const { child, exit } = run(s.inputs, sh);
     try {
       await until(
         "the home wait",
@@ -172,7 +179,7 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     writeFileSync(join(s.root, "api-up"), "");
     const files = supervisorFiles(s.inputs.host, s.inputs.profile);
     writeFileSync(files.hangs, "2\n");
-    const first = run(s.inputs);
+    const first = run(s.inputs, sh);
     await until("the count reset after 10 s of answers", () => readFileSync(files.hangs, "utf8").trim() === "0", 20_000);
     rmSync(join(s.root, "api-up"));
     assert.equal(await first.exit, 75, "exits for launchd to restart it");
@@ -196,7 +203,7 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
       "printf 'Deleted Images:\\nuntagged: prune-test/tagged:1\\ndeleted: sha256:0123\\n\\nTotal reclaimed space: 1.5MB\\n'",
     );
     const pruning = supervisorFiles(inputs.host, inputs.profile).pruning;
-    const { child, exit } = run(inputs);
+    const { child, exit } = run(inputs, sh);
     try {
       await until("the VM up", () => /profile default is up/.test(s.log()), 10_000);
       assert.equal(readFileSync(pruning, "utf8"), "pending: the prune after this start\n", "marked from the start on");
@@ -221,7 +228,7 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     const inputs: LaunchDaemonInputs = { ...s.inputs, pruneMode: "system" };
     dockerStandIn(s.root, "echo 'Error response from daemon: a prune operation is already running' >&2; exit 1");
     writeFileSync(join(s.root, "api-up"), "");
-    const { child, exit } = run(inputs);
+    const { child, exit } = run(inputs, sh);
     try {
       await until("the prune's failure", () => /prune \(system\) failed/.test(s.log()), 15_000);
       assert.match(
@@ -243,7 +250,7 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
     const inputs: LaunchDaemonInputs = { ...s.inputs, pruneMode: "dangling" };
     const calls = dockerStandIn(s.root, `echo $$ > '${s.root}/docker.pid'; exec sleep 600`);
     writeFileSync(join(s.root, "api-up"), "");
-    const { child, exit } = run(inputs);
+    const { child, exit } = run(inputs, sh);
     try {
       await until("the prune under way", () => calls() !== "", 15_000);
       rmSync(join(s.root, "api-up"));
@@ -256,6 +263,60 @@ describe("the supervisor's decisions (real sh, stand-in tools)", { concurrency: 
       // launchd ends the job's process group when the supervisor exits; here the test does.
       const pidFile = join(s.root, "docker.pid");
       if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+    }
+  });
+
+  it("without a PRUNE_MODE nothing is pruned, and no start is marked as one the gate waits for", async () => {
+    const s = sandbox();
+    const calls = dockerStandIn(s.root, "exit 0");
+    writeFileSync(join(s.root, "api-up"), "");
+    const { child, exit } = run(s.inputs, sh);
+    try {
+      await until("the API's answer", () => /the Docker API answers at/.test(s.log()), 15_000);
+      await new Promise((r) => setTimeout(r, 2_500)); // a prune would have started by now
+      assert.equal(calls(), "", "docker never ran");
+      assert.equal(existsSync(supervisorFiles(s.inputs.host, s.inputs.profile).pruning), false);
+      assert.doesNotMatch(s.log(), /prune/);
+    } finally {
+      child.kill("SIGTERM");
+      await exit;
+    }
+  });
+}
+
+// One shell at a time, its cases side by side: two cores run the suite.
+const mac = macosShells();
+describe("the supervisor's decisions under macOS's /bin/sh (bash 3.2, POSIX mode), stand-in tools", {
+  concurrency: true,
+  skip: "skip" in mac ? mac.skip : false,
+}, () => {
+  if (!("skip" in mac)) decisions(mac.sh);
+});
+describe("the supervisor's decisions under dash, stand-in tools", { concurrency: true }, () => decisions(dash()));
+
+describe("shellcheck: the supervisor as sh", () => {
+  const shellcheck = whichOnPath("shellcheck");
+  const check = (args: string[], input?: string) =>
+    spawnSync(shellcheck as string, ["--shell=sh", "--severity=style", ...args], { cwd: repoRoot, encoding: "utf8", input });
+  it("provider/supervisor.sh and provider/sweep.sh, as they are", (t) => {
+    if (!shellcheck) return t.skip("shellcheck is not installed (scripts/test.sh installs it: apt-get install shellcheck)");
+    const r = check(["provider/supervisor.sh", "provider/sweep.sh"]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  });
+  it("a rendered script: with a prune and without, values that need quoting", (t) => {
+    if (!shellcheck) return t.skip("shellcheck is not installed (scripts/test.sh installs it: apt-get install shellcheck)");
+    for (const pruneMode of ["", "system"] as const) {
+      const r = check(
+        ["-"],
+        renderSupervisor({
+          ...DAEMON,
+          pruneMode,
+          prefix: "/opt/home brew's",
+          logPath: "/var/log/colima pulse/a.log",
+          host: { root: "/", user: "o'brien" },
+        }),
+      );
+      assert.equal(r.status, 0, `${pruneMode}: ${r.stdout}${r.stderr}`);
     }
   });
 });

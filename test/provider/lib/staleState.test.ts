@@ -1,5 +1,5 @@
-// The stale-state sweep (provider/lib/staleState.ts) run for real: its shell text under this
-// machine's /bin/sh, on a profile's files in a temporary root, with a stand-in `ps` that knows a
+// The stale-state sweep (provider/lib/staleState.ts, provider/sweep.sh) run for real: its shell
+// text under macOS's /bin/sh (bash 3.2 in POSIX mode: test/helpers/macosShells.ts) and under dash, on a profile's files in a temporary root, with a stand-in `ps` that knows a
 // fixed table of processes. A file naming a gone PID, or a PID that is another process now, goes;
 // one naming the live process it belongs to stays; nothing is ever signalled.
 import assert from "node:assert/strict";
@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import type { Host } from "../../../provider/lib/host";
 import type { Mac } from "../../../provider/lib/mac";
 import { sweepShell, sweepStaleState } from "../../../provider/lib/staleState";
+import { dash, macosShells } from "../../helpers/macosShells";
 
 const run = promisify(execFile);
 const roots: string[] = [];
@@ -32,14 +33,14 @@ exit 2
 `;
 
 /** A Mac root with the profile's folders, /bin/sh, the stand-in ps and a table of processes. */
-function macRoot(processes: Record<number, string>) {
+function macRoot(processes: Record<number, string>, sh: string) {
   const root = mkdtempSync(join(tmpdir(), "cpulse-stale-"));
   roots.push(root);
   const host: Host = { root, user: "ops" };
   const lima = join(root, "Users/ops/.colima/_lima");
   const dirs = { instance: join(lima, "colima-work"), disk: join(lima, "_disks/colima-work"), net: join(lima, "_networks/user-v2") };
   for (const d of [...Object.values(dirs), join(root, "bin"), join(root, "usr/bin")]) mkdirSync(d, { recursive: true });
-  symlinkSync("/bin/sh", join(root, "bin/sh"));
+  symlinkSync(sh, join(root, "bin/sh"));
   writeFileSync(join(root, "bin/ps"), FAKE_PS);
   chmodSync(join(root, "bin/ps"), 0o755);
   writeFileSync(
@@ -60,9 +61,10 @@ function macRoot(processes: Record<number, string>) {
   return { root, host, dirs, mac, calls, file };
 }
 
-describe("sweepStaleState", () => {
+/** The cases, with `sh` as the Mac's /bin/sh. */
+function sweepCases(sh: string): void {
   it("removes the files of gone processes, with their sockets, and says why", async () => {
-    const m = macRoot({});
+    const m = macRoot({}, sh);
     const { instance, net } = m.dirs;
     m.file(`${instance}/ha.pid`, "4242\n");
     m.file(`${instance}/ha.sock`);
@@ -81,7 +83,7 @@ describe("sweepStaleState", () => {
   });
 
   it("keeps the files of the live processes they name", async () => {
-    const m = macRoot({});
+    const m = macRoot({}, sh);
     const { instance, net } = m.dirs;
     writeFileSync(
       join(m.root, "ps-table"),
@@ -109,12 +111,15 @@ describe("sweepStaleState", () => {
   });
 
   it("a PID handed to another process after a power cut is not ours: the file goes, the process stays", async () => {
-    const m = macRoot({
-      201: "/usr/sbin/cupsd -l",
-      // The host agent of another profile, and a qemu of this instance without its pidfile argument.
-      202: `/opt/homebrew/bin/limactl hostagent --pidfile /Users/ops/.colima/_lima/colima/ha.pid`,
-      203: "/opt/homebrew/bin/qemu-system-aarch64 -name lima-colima-work",
-    });
+    const m = macRoot(
+      {
+        201: "/usr/sbin/cupsd -l",
+        // The host agent of another profile, and a qemu of this instance without its pidfile argument.
+        202: `/opt/homebrew/bin/limactl hostagent --pidfile /Users/ops/.colima/_lima/colima/ha.pid`,
+        203: "/opt/homebrew/bin/qemu-system-aarch64 -name lima-colima-work",
+      },
+      sh,
+    );
     const { instance } = m.dirs;
     m.file(`${instance}/ha.pid`, "202");
     m.file(`${instance}/qemu.pid`, "203");
@@ -127,7 +132,7 @@ describe("sweepStaleState", () => {
   });
 
   it("the data disk's lock goes when no host agent of its holder runs, and stays while one does", async () => {
-    const m = macRoot({});
+    const m = macRoot({}, sh);
     const { instance, disk } = m.dirs;
     symlinkSync(instance, `${disk}/in_use_by`);
     assert.deepEqual(await sweepStaleState(m.mac, m.host, "work"), [
@@ -142,19 +147,25 @@ describe("sweepStaleState", () => {
   });
 
   it("nothing to sweep: nothing said", async () => {
-    const m = macRoot({});
+    const m = macRoot({}, sh);
     assert.deepEqual(await sweepStaleState(m.mac, m.host, "work"), []);
   });
 
   it("runs as the Homebrew user under the Mac's /bin/sh, with the Mac's tools first on PATH", async () => {
-    const m = macRoot({});
+    const m = macRoot({}, sh);
     await sweepStaleState(m.mac, m.host, "work");
     assert.equal(m.calls.length, 1);
-    const [sh, flag, script] = m.calls[0] as [string, string, string];
-    assert.deepEqual([sh, flag], [join(m.root, "bin/sh"), "-c"]);
+    const [macSh, flag, script] = m.calls[0] as [string, string, string];
+    assert.deepEqual([macSh, flag], [join(m.root, "bin/sh"), "-c"]);
     assert.equal(script, `PATH='${m.root}/usr/bin:${m.root}/bin':"$PATH"\nlog() { echo "$*"; }\n${sweepShell(m.host, "work")}sweep\n`);
   });
+}
+
+const mac = macosShells();
+describe("sweepStaleState under macOS's /bin/sh (bash 3.2, POSIX mode)", { skip: "skip" in mac ? mac.skip : false }, () => {
+  if (!("skip" in mac)) sweepCases(mac.sh);
 });
+describe("sweepStaleState under dash", () => sweepCases(dash()));
 
 describe("sweepShell", () => {
   it("names the profile's instance, disk, network folders and the Mac's ps, quoted", () => {
