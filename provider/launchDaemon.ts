@@ -382,9 +382,15 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
     const logDir = inputs.logPath.replace(/\/[^/]*$/, "") || "/";
     await mac.asRoot([hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir, logDir]);
     // The supervisor appends to the log by its path as the Homebrew user (renderSupervisor), and
-    // newsyslog makes each new one the same way (LogRotation).
-    const own = `${shellQuote(hostPath(inputs.host, "/usr/bin/touch"))} "$1" && ${shellQuote(hostPath(inputs.host, "/usr/sbin/chown"))} "$2" "$1" && ${shellQuote(hostPath(inputs.host, "/bin/chmod"))} 0640 "$1"`;
-    await mac.asRoot([hostPath(inputs.host, "/bin/sh"), "-c", own, "sh", inputs.logPath, `${uid}:${STAFF_GID}`]);
+    // newsyslog makes each new one the same way (LogRotation). Root runs only ROOT_COMMANDS
+    // (provider/lib/mac.ts): a new log is installed empty; an existing one keeps its lines.
+    if (await mac.exists(inputs.logPath)) {
+      await mac.asRoot([hostPath(inputs.host, "/usr/sbin/chown"), `${uid}:${STAFF_GID}`, inputs.logPath]);
+      await mac.asRoot([hostPath(inputs.host, "/bin/chmod"), "0640", inputs.logPath]);
+    } else {
+      const install = hostPath(inputs.host, "/usr/bin/install");
+      await mac.asRoot([install, "-m", "0640", "-o", uid, "-g", String(STAFF_GID), "/dev/null", inputs.logPath]);
+    }
     await mac.writeFile(scriptPath, script, { owner: "root", mode: "0755" });
     await mac.writeFile(plistPath, plist, { owner: "root", mode: "0644" });
     if (await launchdBootout(mac, target)) say(inputs, `${target} changed: reloading it`);

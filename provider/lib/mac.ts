@@ -25,8 +25,66 @@ import {
   type SshTarget,
   shellQuote,
 } from "./host";
-import { type CommandResult, describeFailure, type RunOptions, run } from "./process";
+import { type CommandResult, describeFailure, ROOT_KILL, type RunOptions, run } from "./process";
 import { Semaphore } from "./semaphore";
+
+/** Every command colima-pulse runs as root, by its macOS path: asRoot runs these and refuses any
+ *  other (assertRootCommand), and the sudoers lines an operator needs grant these (sudoersLines).
+ *  Who runs each:
+ *  - /bin/launchctl: launchDaemon.ts (enable, bootstrap, kickstart -k), lib/launchd.ts (print,
+ *    print-disabled, bootout), checkSudo (print-disabled: the probe);
+ *  - /usr/bin/install: writeFile for root's files (the new file beside its path), launchDaemon.ts
+ *    and logRotation.ts (`install -d` of their folders), launchDaemon.ts (a new log: /dev/null's
+ *    copy, empty);
+ *  - /bin/mv: writeFile for root's files (the new file over the old);
+ *  - /bin/rm: launchDaemon.ts, logRotation.ts, lib/launchd.ts (`rm -f` of their own files);
+ *  - /usr/sbin/chown, /bin/chmod: launchDaemon.ts (an existing log: the Homebrew user's, 0640);
+ *  - /usr/bin/fdesetup: homebrewPackages.ts fileVaultState (`fdesetup status`);
+ *  - /bin/kill: process.ts killTree (what is left of a timed-out root command; it calls sudo itself).
+ *  sudoers matches a path given without arguments with any arguments (sudoers(5), Cmnd): the list
+ *  says which programs run as root, not what they may do there. */
+export const ROOT_COMMANDS: readonly string[] = [
+  "/bin/launchctl",
+  "/usr/bin/install",
+  "/bin/mv",
+  "/bin/rm",
+  "/usr/sbin/chown",
+  "/bin/chmod",
+  "/usr/bin/fdesetup",
+  ROOT_KILL,
+];
+
+/** ROOT_COMMANDS on `host` (under the simulator's root off a Mac). */
+export function rootCommandPaths(host: Host): string[] {
+  return ROOT_COMMANDS.map((p) => hostPath(host, p));
+}
+
+/** Throws, running nothing, when argv is not one of ROOT_COMMANDS. */
+export function assertRootCommand(host: Host, argv: readonly string[]): void {
+  if (rootCommandPaths(host).includes(argv[0] ?? "")) return;
+  throw new Error(
+    `asRoot ${argv.join(" ")}: ${argv[0]} is not one of the commands colima-pulse runs as root (ROOT_COMMANDS in provider/lib/mac.ts, ` +
+      "which the sudoers lines it prints grant): refused, nothing was run",
+  );
+}
+
+/** The file checkSudo's fix names. `#includedir /private/etc/sudoers.d` ends macOS's /etc/sudoers
+ *  (apple-oss-distributions/sudo files/sudoers), and a name without a "." is read (sudoers(5)). */
+export const SUDOERS_FILE = "/etc/sudoers.d/colima-pulse";
+
+/** A user name as a sudoers word: as is when plain, else in double quotes (sudoers(5)). */
+const sudoersWord = (name: string) => (/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name) ? name : `"${name.replace(/["\\]/g, "\\$&")}"`);
+
+/** The sudoers lines that let `operator` run what colima-pulse runs through sudo without a
+ *  password: ROOT_COMMANDS as root, and anything as the Homebrew user (asUser runs Homebrew,
+ *  Colima and the installers through `sudo -u <user> /usr/bin/env …`) unless that is the operator. */
+export function sudoersLines(host: Host, operator: string): string[] {
+  const who = sudoersWord(operator);
+  return [
+    `${who} ALL=(root) NOPASSWD: ${rootCommandPaths(host).join(", ")}`,
+    ...(operator === host.user ? [] : [`${who} ALL=(${sudoersWord(host.user)}) NOPASSWD: ALL`]),
+  ];
+}
 
 /** Who owns a file written by `writeFile`. */
 export type FileOwner = "root" | "user";
@@ -135,8 +193,10 @@ abstract class CommandMac implements Mac {
   }
 
   async asRoot(argv: string[], options?: RunOptions): Promise<CommandResult> {
+    assertRootCommand(this.host, argv);
     const me = await this.currentUser();
-    return this.run(me === "root" ? argv : [this.tool("/usr/bin/sudo"), "-n", ...argv], options);
+    if (me === "root") return this.run(argv, options);
+    return viaSudo(this, me, [this.tool("/usr/bin/sudo"), "-n", ...argv], options);
   }
 
   async asUser(argv: string[], options?: RunOptions): Promise<CommandResult> {
@@ -147,7 +207,7 @@ abstract class CommandMac implements Mac {
     const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
     // sudo resets the environment (but PATH); /usr/bin/env sets what the command needs.
     const sudo = [this.tool("/usr/bin/sudo"), "-n", "-u", this.host.user, "-H", this.tool("/usr/bin/env"), ...env];
-    return this.run([...sudo, ...argv], { ...options, env: undefined });
+    return viaSudo(this, me, [...sudo, ...argv], { ...options, env: undefined });
   }
 
   async listProcesses(timeoutMs = 15_000): Promise<ProcessInfo[]> {
@@ -197,23 +257,42 @@ abstract class CommandMac implements Mac {
 
   async writeFile(path: string, text: string, options: { owner: FileOwner; mode: string }): Promise<void> {
     if (!/^[0-7]{3,4}$/.test(options.mode)) throw new Error(`writeFile ${path}: mode ${options.mode} is not octal`);
-    const [mktemp, cat, chown, chmod, mv, rm] = ["/usr/bin/mktemp", "/bin/cat", "/usr/sbin/chown", "/bin/chmod", "/bin/mv", "/bin/rm"].map(
-      (t) => shellQuote(this.tool(t)),
-    );
-    // Created by its owner (root through sudo), filled from stdin, then renamed over the old
-    // file: a reader sees the old text or the new, never half of it.
+    const [mktemp, cat, chmod, mv, rm] = ["/usr/bin/mktemp", "/bin/cat", "/bin/chmod", "/bin/mv", "/bin/rm"].map((t) => this.tool(t));
+    if (options.owner === "root") {
+      // Only ROOT_COMMANDS run as root: the text goes into a file of ours (0600), root installs a
+      // copy beside `path` (root:wheel, `mode`) and renames it over the old one, so a reader sees
+      // the old text or the new, never half of it.
+      const ours = (
+        await this.run(
+          [
+            this.tool("/bin/sh"),
+            "-c",
+            `umask 077 && t=$(${shellQuote(mktemp)} "$1") && ${shellQuote(cat)} >"$t" && echo "$t"`,
+            "sh",
+            `${this.tool("/var/tmp")}/colima-pulse.XXXXXX`,
+          ],
+          { input: text },
+        )
+      ).stdout.trim();
+      try {
+        await this.asRoot([this.tool("/usr/bin/install"), "-m", options.mode, "-o", "0", "-g", "0", ours, `${path}.new`]);
+        await this.asRoot([mv, "-f", `${path}.new`, path]);
+      } finally {
+        await this.run([rm, "-f", ours], { allowFailure: true });
+      }
+      return;
+    }
+    // Created by the Homebrew user, filled from stdin, then renamed over the old file.
     const script = [
       "set -e",
-      `t=$(${mktemp} "$1.XXXXXX")`,
-      `trap '${rm.replace(/'/g, `'\\''`)} -f "$t"' EXIT`,
-      `${cat} >"$t"`,
-      ...(options.owner === "root" ? [`${chown} 0:0 "$t"`] : []),
-      `${chmod} "$2" "$t"`,
-      `${mv} -f "$t" "$1"`,
+      `t=$(${shellQuote(mktemp)} "$1.XXXXXX")`,
+      `trap '${shellQuote(rm).replace(/'/g, `'\\''`)} -f "$t"' EXIT`,
+      `${shellQuote(cat)} >"$t"`,
+      `${shellQuote(chmod)} "$2" "$t"`,
+      `${shellQuote(mv)} -f "$t" "$1"`,
       "trap - EXIT",
     ].join("\n");
-    const argv = [this.tool("/bin/sh"), "-c", script, "sh", path, options.mode];
-    await (options.owner === "root" ? this.asRoot(argv, { input: text }) : this.asUser(argv, { input: text }));
+    await this.asUser([this.tool("/bin/sh"), "-c", script, "sh", path, options.mode], { input: text });
   }
 }
 
@@ -447,20 +526,67 @@ class SshMac extends CommandMac {
   }
 }
 
-/** Fails, changing nothing, when we are not root and sudo would ask for a password: colima-pulse
- *  never types one (every sudo is `sudo -n`). `stage` starts the message ("pre-flight"). */
+/** Fails, changing nothing, when we are not root and sudo would ask for a password for what
+ *  colima-pulse runs through it: a root command (ROOT_COMMANDS: `launchctl print-disabled system`,
+ *  read-only) and, when the Homebrew user is someone else, a command as that user (`id -un`).
+ *  colima-pulse never types a password (every sudo is `sudo -n`), and a `sudo -v` cannot stand in
+ *  for one (sudoFix). `stage` starts the message ("pre-flight"). */
 export async function checkSudo(mac: Mac, stage: string): Promise<void> {
   const me = await mac.currentUser();
   if (me === "root") return;
-  const sudo = await mac.run([hostPath(mac.host, "/usr/bin/sudo"), "-n", "true"], { allowFailure: true, timeoutMs: 30_000 });
-  if (sudo.exitCode === 0) return;
-  const where = mac.local ? "in this terminal" : `on ${mac.host.ssh?.destination ?? mac.name}`;
-  throw sudoError(
-    `${stage}: ${me} cannot use sudo on ${mac.name} without a password (${sudo.stderr.trim() || `exit ${sudo.exitCode}`}); ` +
-      `the system LaunchDaemon needs root and nothing was changed. Run \`sudo -v\` ${where} first, then run again` +
-      (mac.local ? "." : `, or let ${me} run sudo without a password there (README "Fleet": SSH setup).`),
+  try {
+    await mac.asRoot([hostPath(mac.host, "/bin/launchctl"), "print-disabled", "system"], { timeoutMs: 30_000 });
+    if (me !== mac.host.user) await mac.asUser([hostPath(mac.host, "/usr/bin/id"), "-un"], { timeoutMs: 30_000 });
+  } catch (e) {
+    const err = e as Error & { stderrTail?: string; exitCode?: number | null };
+    // Not sudo's refusal (a lost connection, a timeout): that error as it is.
+    if (err.name !== "SudoError" && !/sudo/i.test(err.stderrTail ?? "")) throw e;
+    const said = err.name === "SudoError" ? (err as Error & { said: string }).said : err.stderrTail?.trim() || err.message;
+    throw sudoError(
+      `${stage}: ${me} cannot run colima-pulse's root commands through sudo on ${mac.name} without a password (${said}); ` +
+        `the system LaunchDaemon needs root and nothing was changed. ${sudoFix(mac, me)}, then run again.`,
+      said,
+    );
+  }
+}
+
+/** What to do when sudo wants a password: the sudoers lines, and why a `sudo -v` does not do. */
+export function sudoFix(mac: Pick<Mac, "host" | "local">, me: string): string {
+  const on = mac.local ? "" : ` on ${mac.host.ssh?.destination ?? "the Mac"}`;
+  return (
+    "A `sudo -v` cannot help: colima-pulse runs sudo with no terminal, and sudo keeps a `sudo -v` for the terminal it ran on " +
+    `(timestamp_type tty). Let ${me} run these commands without a password: run \`sudo visudo -f ${hostPath(mac.host, SUDOERS_FILE)}\`${on} and put in it\n` +
+    sudoersLines(mac.host, me)
+      .map((l) => `  ${l}\n`)
+      .join("") +
+    "(sudoers matches each command by its path, so it may run with any arguments)"
   );
 }
 
-/** The error checkSudo throws; recognise it by `name === "SudoError"`. */
-const sudoError = (message: string) => Object.assign(new Error(message), { name: "SudoError" });
+/** Runs argv (a `sudo -n …`): its result, or its failure as run() gives it — but when sudo itself
+ *  refused for want of a password (`sudo -n` exits 1 with `sudo: a password is required`:
+ *  apple-oss-distributions/sudo plugins/sudoers/check.c check_user_interactive, logging.c
+ *  log_auth_failure), the SudoError with the fix, also for a probe that allows failure. */
+async function viaSudo(mac: CommandMac, me: string, argv: string[], options?: RunOptions): Promise<CommandResult> {
+  const refused = (stderr: string | undefined) => /^sudo: a password is required$/m.test(stderr ?? "");
+  const refusal = () => {
+    const said = "sudo: a password is required";
+    return sudoError(
+      `${me} may not run \`${argv.join(" ")}\` through sudo on ${mac.name} without a password (${said}). ${sudoFix(mac, me)}.`,
+      said,
+    );
+  };
+  let r: CommandResult;
+  try {
+    r = await mac.run(argv, options);
+  } catch (e) {
+    const err = e as Error & { exitCode?: number | null; stderrTail?: string };
+    if (err.name === "CommandError" && err.exitCode === 1 && refused(err.stderrTail)) throw refusal();
+    throw e;
+  }
+  if (r.exitCode === 1 && refused(r.stderr)) throw refusal();
+  return r;
+}
+
+/** The error checkSudo throws; recognise it by `name === "SudoError"`. `said`: sudo's words. */
+const sudoError = (message: string, said: string) => Object.assign(new Error(message), { name: "SudoError", said });

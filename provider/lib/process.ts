@@ -74,6 +74,9 @@ export function describeFailure(reason: string, argv: readonly string[], stdout:
   return lines.join("\n");
 }
 
+/** The kill killTree runs as root (through `sudo -n`): one of provider/lib/mac.ts ROOT_COMMANDS. */
+export const ROOT_KILL = "/bin/kill";
+
 /** Stops, then kills, process group `pid` and every descendant of `pid` (see the header); those
  *  we may not signal (root's, under sudo) through `sudo -n kill`. */
 function killTree(pid: number): void {
@@ -85,7 +88,7 @@ function killTree(pid: number): void {
         return (e as NodeJS.ErrnoException).code === "EPERM";
       }
     });
-    if (denied.length > 0) spawnSync("/usr/bin/sudo", ["-n", "/bin/kill", `-${signal}`, ...denied.map(String)], { timeout: 5000 });
+    if (denied.length > 0) spawnSync("/usr/bin/sudo", ["-n", ROOT_KILL, `-${signal}`, ...denied.map(String)], { timeout: 5000 });
   };
   const doomed = new Set([pid]);
   // A stopped process cannot fork: stop what ps shows until it shows nothing new, then kill all.

@@ -66,20 +66,57 @@ describe("an admin operator converging a Mac whose Homebrew user is a service ac
 });
 
 describe("an operator whose sudo asks for a password", () => {
-  it("is told to run `sudo -v`, and nothing on the Mac changes", async () => {
+  // macOS's sudo keeps a `sudo -v` per terminal (timestamp_type tty); every command the provider
+  // runs starts a session of its own with no terminal (provider/lib/process.ts, detached), so no
+  // `sudo -v` reaches it (test/simulator/README.md "System tools"): NOPASSWD rules are the way.
+  it("after `sudo -v` on their terminal, `pulumi up` there is refused with the sudoers lines to add, nothing changes; with them it converges", async () => {
     const users = { ...USERS, admin: { ...USERS.admin, sudo: "password" as const } };
     const mac = await simulatedMac("e2e-operator-pw", { smokeImage: testServices().smokeImage }, { operator: "admin", users });
+    const term = mac.sim.terminal("admin");
     try {
-      const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
+      assert.equal((await term.sudoV()).code, 0);
+      const up = () =>
+        term.run(["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"], { cwd: mac.stack.dir, env: mac.stack.environment() });
+      const r = await up();
       assert.notEqual(r.code, 0);
       assert.match(
         r.stdout,
-        /pre-flight: admin cannot use sudo on this Mac without a password \(.*\); the system LaunchDaemon needs root and nothing was changed\. Run `sudo -v` in this terminal first/,
+        /pre-flight: admin cannot run colima-pulse's root commands through sudo on this Mac without a password \(sudo: a password is required\); the system LaunchDaemon needs root and nothing was changed\. A `sudo -v` cannot help:/,
       );
+      assert.ok(r.stdout.includes(`run \`sudo visudo -f ${mac.sim.path("/etc/sudoers.d/colima-pulse")}\` and put in it`), r.stdout);
+      const lines = [...r.stdout.matchAll(/^\s*(admin ALL=\(.*)$/gm)].map((m) => m[1]);
+      const root = [
+        "/bin/launchctl",
+        "/usr/bin/install",
+        "/bin/mv",
+        "/bin/rm",
+        "/usr/sbin/chown",
+        "/bin/chmod",
+        "/usr/bin/fdesetup",
+        "/bin/kill",
+      ];
+      assert.deepEqual(lines, [
+        `admin ALL=(root) NOPASSWD: ${root.map((p) => mac.sim.path(p)).join(", ")}`,
+        "admin ALL=(ops) NOPASSWD: ALL",
+      ]);
       assert.deepEqual(mutating(mac.sim.records()), []);
       assert.deepEqual(readdirSync(mac.sim.path("/Library/LaunchDaemons")), []);
       assert.equal(existsSync(mac.sim.path("/Users/ops/.colima")), false);
+
+      // The lines as printed, in the file it names: the same operator converges, asked for nothing.
+      writeFileSync(mac.sim.path("/etc/sudoers.d/colima-pulse"), `${lines.join("\n")}\n`, { mode: 0o440 });
+      const again = await up();
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.ok(dockerAnswers(mac.socket));
+      // And the delete side (bootout, rm of root's files) needs nothing more.
+      const down = await term.run(["pulumi", "destroy", "--yes", "--skip-preview", "--non-interactive"], {
+        cwd: mac.stack.dir,
+        env: mac.stack.environment(),
+      });
+      assert.equal(down.code, 0, down.stdout + down.stderr);
+      assert.deepEqual(readdirSync(mac.sim.path("/Library/LaunchDaemons")), []);
     } finally {
+      term.close();
       await mac.dispose();
     }
   });

@@ -180,11 +180,19 @@ describe("over SSH: a Mac converged from another machine", { concurrency: false 
     mac.sim.clearRecords();
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stdout, /pw cannot use sudo on .* without a password \(sudo: a password is required\)/);
-    assert.match(r.stdout, /Run `sudo -v` on .*127\.0\.0\.1 first/);
+    assert.match(
+      r.stdout,
+      /pw cannot run colima-pulse's root commands through sudo on .* without a password \(sudo: a password is required\)/,
+    );
+    // Over SSH there is no terminal either (ssh -T): the sudoers lines, to put in on the Mac.
+    assert.match(
+      r.stdout,
+      /A `sudo -v` cannot help: .* run `sudo visudo -f \S*\/etc\/sudoers\.d\/colima-pulse` on \S+@127\.0\.0\.1 and put in it/,
+    );
+    assert.match(r.stdout, /^\s*pw ALL=\(root\) NOPASSWD: \S*\/bin\/launchctl, /m);
     assert.deepEqual(mutating(mac.sim.records()), []);
     assert.deepEqual(
-      ranByUs(mac).filter((c) => !/^(id -un|sudo -n true)$/.test(c)),
+      ranByUs(mac).filter((c) => !/^(id -un|sudo -n \S+\/bin\/launchctl print-disabled system)$/.test(c)),
       [],
       "only the checks ran",
     );

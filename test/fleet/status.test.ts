@@ -16,8 +16,9 @@ function mac(options: { password: boolean; loaded: boolean; login?: string }): R
   const m = new RecordingMac(
     HOST,
     (argv) => {
-      if (argv.join(" ") === "/usr/bin/sudo -n true")
-        return options.password ? { exitCode: 1, stderr: "sudo: a password is required\n" } : undefined;
+      // checkSudo's probe (provider/lib/mac.ts): a root command colima-pulse runs, read-only.
+      if (argv.join(" ") === "/bin/launchctl print-disabled system")
+        return options.password ? { exitCode: 1, stderr: "sudo: a password is required\n" } : { stdout: "disabled services = {\n}\n" };
       if (argv[0] === "/bin/launchctl") return options.loaded ? { stdout: "system/x = {\n\tstate = running\n}\n" } : { exitCode: 113 };
       return undefined;
     },
@@ -33,15 +34,19 @@ describe("supervisorOf", () => {
     await assert.rejects(supervisorOf(m, LABEL, "default", 5), {
       name: "SudoError",
       message:
-        /^launchctl print: admin cannot use sudo on the recording Mac without a password \(sudo: a password is required\);.*Run `sudo -v`/,
+        /^launchctl print: admin cannot run colima-pulse's root commands through sudo on the recording Mac without a password \(sudo: a password is required\);.*A `sudo -v` cannot help.*`sudo visudo -f \/etc\/sudoers\.d\/colima-pulse`/s,
     });
-    assert.deepEqual(m.lines(), ["login: /usr/bin/sudo -n true"]);
+    assert.deepEqual(m.lines(), ["root: /bin/launchctl print-disabled system"]);
   });
 
   it("passwordless sudo: launchd's answer, running or not loaded", async () => {
     const running = mac({ password: false, loaded: true });
     assert.equal(await supervisorOf(running, LABEL, "default", 5), "running");
-    assert.deepEqual(running.lines(), ["login: /usr/bin/sudo -n true", `root: /bin/launchctl print system/${LABEL}`]);
+    assert.deepEqual(running.lines(), [
+      "root: /bin/launchctl print-disabled system",
+      "user: /usr/bin/id -un",
+      `root: /bin/launchctl print system/${LABEL}`,
+    ]);
     assert.equal(await supervisorOf(mac({ password: false, loaded: false }), LABEL, "default", 5), "not loaded");
   });
 

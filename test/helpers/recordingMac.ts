@@ -2,7 +2,7 @@
 // in-memory Mac (files, and a handler per command) — for executor unit tests through the seam
 // (provider/lib/mac.ts). The end-to-end proof stays the real engine on a simulated Mac.
 import type { Host, ProcessInfo } from "../../provider/lib/host";
-import type { FileOwner, Mac } from "../../provider/lib/mac";
+import { assertRootCommand, type FileOwner, type Mac } from "../../provider/lib/mac";
 import type { CommandResult, RunOptions } from "../../provider/lib/process";
 
 export interface Recorded {
@@ -39,9 +39,16 @@ export class RecordingMac implements Mac {
     this.commands.push({ as, argv, ...(options.env ? { env: options.env } : {}) });
     const r = { argv, exitCode: 0, stdout: "", stderr: "", ...this.answer(argv) };
     if (r.exitCode !== 0 && !options.allowFailure) {
+      // The fields of provider/lib/process.ts CommandError, as the real transports give them.
       throw Object.assign(new Error(`exited with code ${r.exitCode}: ${argv.join(" ")}\nstderr: ${r.stderr}`), {
         name: "CommandError",
         reason: `exited with code ${r.exitCode}`,
+        argv,
+        exitCode: r.exitCode,
+        signal: null,
+        timedOut: false,
+        stdoutTail: r.stdout,
+        stderrTail: r.stderr,
       });
     }
     return r;
@@ -50,7 +57,10 @@ export class RecordingMac implements Mac {
   run(argv: string[], options?: RunOptions) {
     return this.exec("login", argv, options);
   }
-  asRoot(argv: string[], options?: RunOptions) {
+  /** Refuses, as the real Macs do, a command outside ROOT_COMMANDS (provider/lib/mac.ts): every
+   *  executor test through this Mac proves its root commands are in the sudoers lines. */
+  async asRoot(argv: string[], options?: RunOptions) {
+    assertRootCommand(this.host, argv);
     return this.exec("root", argv, options);
   }
   asUser(argv: string[], options?: RunOptions) {

@@ -12,6 +12,8 @@ import {
   renderPlist,
   renderSupervisor,
 } from "../../provider/launchDaemon";
+import { ROOT_COMMANDS } from "../../provider/lib/mac";
+import { ROOT_KILL } from "../../provider/lib/process";
 import { surveyMac } from "../../provider/lib/survey";
 import { DAEMON } from "../helpers/daemonInputs";
 import { RecordingMac } from "../helpers/recordingMac";
@@ -158,25 +160,97 @@ describe("HomebrewPackages through the seam", () => {
     assert.equal(install?.as, "user");
     assert.deepEqual(install?.argv, ["/opt/homebrew/bin/brew", "install", "qemu", "docker"]);
     assert.equal(install?.env?.HOMEBREW_NO_AUTO_UPDATE, "1");
-    assert.ok(mac.lines().indexOf("login: /usr/bin/sudo -n true") < mac.lines().findIndex((l) => l.includes("brew install")));
+    // sudo is checked with a root command colima-pulse runs and a command as the Homebrew user.
+    const probe = mac.lines().indexOf("root: /bin/launchctl print-disabled system");
+    assert.ok(probe >= 0 && mac.lines().indexOf("user: /usr/bin/id -un") > probe, mac.lines().join("\n"));
+    assert.ok(probe < mac.lines().findIndex((l) => l.includes("brew install")));
     assert.deepEqual(out.versions, { colima: "0.10.3", lima: "1.2.1", qemu: "1.0", docker: "1.0" }, "from the opt links");
     assert.ok(!mac.lines().some((l) => / list /.test(l)), "no `brew list`: its order is the disk's");
   });
 
-  it("refuses before any change when sudo on the Mac wants a password, naming the host", async () => {
-    const mac = new RecordingMac(host, (argv) =>
-      argv[0] === "/usr/bin/sudo" && argv[2] === "true" ? { exitCode: 1, stderr: "sudo: a password is required" } : facts(argv),
-    );
+  it("refuses before any change when sudo on the Mac wants a password: the sudoers lines to add there, and why not `sudo -v`", async () => {
+    const refused = { exitCode: 1, stderr: "sudo: a password is required" };
+    const mac = new RecordingMac(host, (argv) => (argv[1] === "print-disabled" ? refused : facts(argv)));
     mac.files.set("/usr/bin/sw_vers", "");
-    await assert.rejects(
-      convergePackages(mac, { resourceName: "p", host, formulae: ["colima"] }),
-      /admin cannot use sudo on the recording Mac without a password \(sudo: a password is required\).*Run `sudo -v` on admin@mac-07\.local first/s,
-    );
+    await assert.rejects(convergePackages(mac, { resourceName: "p", host, formulae: ["colima"] }), (e: Error) => {
+      assert.equal(e.name, "SudoError");
+      assert.equal(
+        e.message,
+        "pre-flight: admin cannot run colima-pulse's root commands through sudo on the recording Mac without a password " +
+          "(sudo: a password is required); the system LaunchDaemon needs root and nothing was changed. " +
+          "A `sudo -v` cannot help: colima-pulse runs sudo with no terminal, and sudo keeps a `sudo -v` for the terminal it ran on " +
+          "(timestamp_type tty). Let admin run these commands without a password: run `sudo visudo -f /etc/sudoers.d/colima-pulse` " +
+          "on admin@mac-07.local and put in it\n" +
+          "  admin ALL=(root) NOPASSWD: /bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill\n" +
+          "  admin ALL=(ops) NOPASSWD: ALL\n" +
+          "(sudoers matches each command by its path, so it may run with any arguments), then run again.",
+      );
+      return true;
+    });
     assert.deepEqual(
-      mac.commands.filter((c) => c.as !== "login"),
-      [],
-      "nothing ran as root or as the Homebrew user",
+      mac.lines().filter((l) => !l.startsWith("login: ")),
+      ["root: /bin/launchctl print-disabled system"],
+      "nothing but the read-only probe ran as root, nothing as the Homebrew user",
     );
+    // As the Homebrew user only: the root probe passes, sudo -u is what wants the password.
+    const user = new RecordingMac(host, (argv) => (argv[0] === "/usr/bin/id" && argv[1] === "-un" ? refused : facts(argv)));
+    user.files.set("/usr/bin/sw_vers", "");
+    await assert.rejects(convergePackages(user, { resourceName: "p", host, formulae: ["colima"] }), /admin ALL=\(ops\) NOPASSWD: ALL/);
+  });
+});
+
+describe("root commands: ROOT_COMMANDS is what the executors run as root, and the recording Mac refuses any other", () => {
+  it("the LaunchDaemon (new, with a log, gave up, conflicting jobs, a failed bootstrap), HomebrewPackages, process.ts and writeFile use exactly the list", async () => {
+    const used = new Set<string>();
+    const collect = (mac: RecordingMac) => {
+      for (const c of mac.commands) if (c.as === "root") used.add(c.argv[0] as string);
+    };
+    const { plistPath, scriptPath } = daemonPaths(daemon);
+    // A new Mac whose bootstrap fails (its explanation reads print-disabled), with brew's job loaded.
+    const fresh = new RecordingMac(host, (argv) =>
+      argv[0] === "/usr/bin/id"
+        ? { stdout: "501" }
+        : argv[1] === "bootstrap"
+          ? { exitCode: 5, stderr: "Bootstrap failed: 5: Input/output error" }
+          : argv[1] === "print"
+            ? argv[2]?.endsWith("homebrew.mxcl.colima")
+              ? { stdout: "\tstate = running\n" }
+              : { exitCode: 113 }
+            : undefined,
+    );
+    await assert.rejects(convergeLaunchDaemon(fresh, daemon), /launchctl bootstrap system/);
+    collect(fresh);
+    // A changed supervisor over an existing log (its owner and mode set again), then a job that gave up.
+    const again = new RecordingMac(host, (argv) =>
+      argv[0] === "/usr/bin/id" ? { stdout: "501" } : argv[1] === "print" ? { stdout: "\tstate = not running\n" } : undefined,
+    );
+    again.files.set(daemon.logPath, "old lines\n");
+    await convergeLaunchDaemon(again, daemon);
+    again.files.set(plistPath, renderPlist(daemon));
+    again.files.set(scriptPath, renderSupervisor(daemon));
+    await convergeLaunchDaemon(again, daemon);
+    collect(again);
+    assert.ok(again.lines().includes(`root: /usr/sbin/chown 501:20 ${daemon.logPath}`), again.lines().join("\n"));
+    const packages = new RecordingMac(host, (argv) => ({
+      ...(argv[0]?.endsWith("uname") ? { stdout: "arm64" } : {}),
+      ...(argv[0]?.endsWith("sw_vers") ? { stdout: "15.6" } : {}),
+    }));
+    packages.files.set("/usr/bin/sw_vers", "");
+    packages.files.set("/opt/homebrew/bin/brew", "");
+    await convergePackages(packages, { resourceName: "p", host, formulae: ["colima"] }).catch(() => undefined);
+    collect(packages);
+    // writeFile runs install and mv as root (test/provider/lib/mac.test.ts), process.ts killTree kill.
+    for (const p of ["/usr/bin/install", "/bin/mv", ROOT_KILL]) used.add(p);
+    assert.deepEqual([...used].sort(), [...ROOT_COMMANDS].sort());
+  });
+
+  it("asRoot of anything else is refused before it runs", async () => {
+    const mac = new RecordingMac(host);
+    await assert.rejects(
+      mac.asRoot(["/bin/sh", "-c", "true"]),
+      /^Error: asRoot \/bin\/sh -c true: \/bin\/sh is not one of the commands colima-pulse runs as root \(ROOT_COMMANDS in provider\/lib\/mac\.ts/,
+    );
+    assert.deepEqual(mac.commands, []);
   });
 });
 
