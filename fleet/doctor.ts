@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { formatAge, formatSize } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath, shellQuote } from "../provider/lib/host";
-import { macOf } from "../provider/lib/mac";
+import { macOf, SUDOERS_FILE, sudoersLines } from "../provider/lib/mac";
 import type { Settings } from "../stacks/config";
 import { failureOf, openStack } from "./runner";
 import { emptyRow, fleetStatus, type MacStatus, stackSettings } from "./status";
@@ -225,15 +225,22 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
       `${sup}: it gives up after ${s.MAX_FAILED_STARTS} in a row`,
       `see why in its log: ${tailLog()}; once the cause is gone it comes up by itself`,
     );
-  else if (/sudo/.test(sup))
+  else if (/sudo/.test(sup)) {
+    // The user sudo refused, as checkSudo names it (provider/lib/mac.ts); its fix is the sudoers
+    // lines for that user: a `sudo -v` never reaches colima-pulse's sudo, which has no terminal.
+    const who =
+      /: (\S+) cannot run colima-pulse's root commands/.exec(sup)?.[1] ??
+      (s.SSH_HOST ? sshUser.replace(/^the login user$/, "<login user>") : (facts.simUser ?? "<you>"));
+    const lines = sudoersLines({ root: facts.root, user: shown("HOMEBREW_USER") }, /^<.*>$/.test(who) ? "WHO" : who).map((l) =>
+      l.replace(/^WHO /, `${who} `),
+    );
     problem(
       "supervisor",
-      `could not ask launchd: ${sup.replace(/^unknown: /, "")}`,
-      s.SSH_HOST
-        ? `let ${sshUser} run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`
-        : "sudo -v, then npm run doctor",
+      `could not ask launchd: ${sup.replace(/^unknown: /, "").replace(/ A `sudo -v` cannot help: [\s\S]*$/, "")}`,
+      `${s.SSH_HOST ? `on ${shown("SSH_HOST")}: ` : ""}sudo visudo -f ${macPath(SUDOERS_FILE)} and put in it ${lines.map((l) => `\`${l}\``).join(" and ")} ` +
+        "(a `sudo -v` does not reach colima-pulse's sudo, which runs with no terminal), then npm run doctor",
     );
-  else problem("supervisor", `could not ask launchd: ${sup.replace(/^unknown: /, "")}`, launchctlPrint());
+  } else problem("supervisor", `could not ask launchd: ${sup.replace(/^unknown: /, "")}`, launchctlPrint());
 
   // Docker on the profile's socket, asked as the API gate asks it.
   const socket = facts.secrets?.includes("HOMEBREW_USER")

@@ -261,18 +261,38 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
     ]);
   });
 
-  it("launchd not asked because sudo wants a password: sudo -v here, passwordless sudo over SSH", () => {
+  it("launchd not asked because sudo wants a password: the sudoers lines for the user sudo refused, here or over SSH", () => {
     const row = healthy({
-      supervisor: "unknown: launchctl print: ops cannot use sudo on this Mac without a password (sudo: a password is required)",
+      supervisor:
+        "unknown: launchctl print: admin cannot run colima-pulse's root commands through sudo on this Mac without a password " +
+        "(sudo: a password is required); the system LaunchDaemon needs root and nothing was changed. A `sudo -v` cannot help: …",
     });
-    assert.equal(check(checksOf(row, facts()), "supervisor").fix, "sudo -v, then npm run doctor");
+    const here = check(checksOf(row, facts()), "supervisor");
     assert.equal(
-      check(checksOf(row, facts({}, SSH)), "supervisor").fix,
-      `let ops run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`,
+      here.detail,
+      "could not ask launchd: launchctl print: admin cannot run colima-pulse's root commands through sudo on this Mac without a password " +
+        "(sudo: a password is required); the system LaunchDaemon needs root and nothing was changed.",
     );
+    const root = "/bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill";
     assert.equal(
-      check(checksOf(row, facts({}, { SSH_HOST: "mac-07" })), "supervisor").fix,
-      `let the login user run sudo without a password on the Mac (README "Fleet": SSH setup), then npm run doctor`,
+      here.fix,
+      `sudo visudo -f /etc/sudoers.d/colima-pulse and put in it \`admin ALL=(root) NOPASSWD: ${root}\` and \`admin ALL=(ops) NOPASSWD: ALL\` ` +
+        "(a `sudo -v` does not reach colima-pulse's sudo, which runs with no terminal), then npm run doctor",
+    );
+    const overSsh = healthy({
+      supervisor:
+        "unknown: launchctl print: ops cannot run colima-pulse's root commands through sudo on ops@mac-07.local:2222 (over SSH) …",
+    });
+    assert.equal(
+      check(checksOf(overSsh, facts({}, SSH)), "supervisor").fix,
+      `on ops@mac-07.local: sudo visudo -f /etc/sudoers.d/colima-pulse and put in it \`ops ALL=(root) NOPASSWD: ${root}\` ` +
+        "(a `sudo -v` does not reach colima-pulse's sudo, which runs with no terminal), then npm run doctor",
+    );
+    // A refusal in other words (an older provider's): the login user over SSH, by name when known.
+    const older = healthy({ supervisor: "unknown: launchctl print: sudo: a password is required" });
+    assert.match(
+      check(checksOf(older, facts({}, { SSH_HOST: "mac-07" })), "supervisor").fix ?? "",
+      /^on mac-07: .* `<login user> ALL=\(root\) NOPASSWD: /,
     );
     const other = healthy({ supervisor: "unknown: launchctl print timed out" });
     assert.deepEqual(check(checksOf(other, facts()), "supervisor"), {
