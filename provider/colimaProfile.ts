@@ -16,7 +16,17 @@ import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, redact, say, shown, type Zod } from "./lib/checkInputs";
 import { colimaTooOld } from "./lib/colimaVersion";
 import { generationOf } from "./lib/generation";
-import { colimaPaths, hostPath, isHostAgentOf, isVmOf, type Machine, type MachineArgs, type ProcessInfo } from "./lib/host";
+import {
+  colimaCommand,
+  colimaPaths,
+  colimaProfile,
+  hostPath,
+  isHostAgentOf,
+  isVmOf,
+  type Machine,
+  type MachineArgs,
+  type ProcessInfo,
+} from "./lib/host";
 import { bootout, removeConflictingJobs } from "./lib/launchd";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
@@ -179,19 +189,20 @@ export function profileProcesses(
   prefix: string,
 ): ProcessInfo[] {
   const inst = paths.instanceDir;
-  const colimaCmd = new RegExp(`/colima (start|stop|restart)\\b.*(--profile|-p) ${profile}(\\s|$)`);
-  return procs.filter(
-    (p) =>
-      isHostAgentOf(p.command, inst) ||
-      isVmOf(p.command, inst) ||
-      (p.command.includes(`${prefix}/bin/colima `) && colimaCmd.test(p.command)),
-  );
+  const id = colimaProfile(profile).id;
+  // The profile a colima command names, as Colima reads it: `work` and `colima-work` are one.
+  const named = (command: string) => /\/colima (?:start|stop|restart)\b.*\s(?:--profile|-p)[ =](\S+)(?:\s|$)/.exec(command)?.[1];
+  return procs.filter((p) => {
+    if (isHostAgentOf(p.command, inst) || isVmOf(p.command, inst)) return true;
+    const name = p.command.includes(`${prefix}/bin/colima `) ? named(p.command) : undefined;
+    return name !== undefined && colimaProfile(name).id === id;
+  });
 }
 
 // ---- executor -----------------------------------------------------------------------------
 
-function colima(inputs: Pick<ColimaProfileInputs, "prefix">, ...args: string[]): string[] {
-  return [`${inputs.prefix}/bin/colima`, ...args];
+function colima(inputs: Pick<ColimaProfileInputs, "host" | "prefix">, ...args: string[]): string[] {
+  return colimaCommand(inputs.host, inputs.prefix, ...args);
 }
 
 /** What the profile's first start fixed (Colima's state file in the Lima instance, or `file`),

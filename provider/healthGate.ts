@@ -12,7 +12,7 @@ import { dirname } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, NOT_YET_KNOWN, say, UNKNOWN, type Zod } from "./lib/checkInputs";
-import { colimaPaths, type Host, isVmOf } from "./lib/host";
+import { colimaCommand, colimaPaths, type Host, isVmOf } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
@@ -275,7 +275,7 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     async (msLeft) => {
       const until = Date.now() + msLeft;
       await mac.currentUser(); // asked once per process, before the command's own deadline starts
-      const st = await mac.asUser([`${inputs.prefix}/bin/colima`, "status", "--profile", inputs.profile, "--json"], {
+      const st = await mac.asUser(colimaCommand(inputs.host, inputs.prefix, "status", "--profile", inputs.profile, "--json"), {
         allowFailure: true,
         timeoutMs: Math.max(1, until - Date.now()),
       });

@@ -2,6 +2,7 @@
 // anything changes and said in the preview: adopt, provision, reset, or refuse with the one
 // command that resolves it. Pure; the program (stacks/index.ts) prints it and stops on a refusal.
 import { notAdoptable, RESET_COMMAND, type ResetDecision, resetMoves } from "../provider/lib/adoption";
+import { colimaProfile } from "../provider/lib/host";
 import type { FoundProfile, MacSurvey } from "../provider/lib/survey";
 
 /** What colima-pulse declares for the profile. */
@@ -39,8 +40,8 @@ export function describeProfile(p: FoundProfile): string {
 
 /** Decides what `up` does with the Mac the survey describes. */
 export function planAdoption(survey: MacSurvey, wanted: Wanted, reset?: ResetDecision): AdoptionPlan {
-  // Colima's names: "colima" is the default profile, "colima-x" is x (config/profile.go).
-  const name = wanted.profile === "colima" ? "default" : wanted.profile.replace(/^colima-/, "");
+  // Colima's names: "colima" is the default profile, "colima-x" is x (provider/lib/host.ts colimaProfile).
+  const name = colimaProfile(wanted.profile).short;
   const found = survey.profiles.find((p) => p.name === name);
   const versions = Object.entries(survey.versions).map(([f, v]) => `${f} ${v}`);
   const findings = [

@@ -21,7 +21,7 @@ import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
 import { backupsText, formatSize } from "../provider/lib/backups";
 import { colimaTooOld } from "../provider/lib/colimaVersion";
-import { type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
+import { COLIMA_HOME_VARIABLES, type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
@@ -113,6 +113,21 @@ function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | und
   );
   if (reset || plan.refusal) log.warn(text);
   else log.info(text);
+}
+
+/** colima-pulse's Colima is the one in the Homebrew user's ~/.colima: its LaunchDaemon's colima
+ *  runs with the environment its plist gives it, without COLIMA_HOME or LIMA_HOME, and so does
+ *  every colima command colima-pulse runs (provider/lib/host.ts colimaCommand). A shell here that
+ *  sets one (a local run: this process has the operator's environment) is told so, once: `colima`
+ *  typed in it works on another folder, and does not see colima-pulse's profile. */
+function warnColimaHome(mac: Mac, host: Host, redact: (text: string) => string): void {
+  const set = COLIMA_HOME_VARIABLES.filter((v) => v !== "XDG_CONFIG_HOME" && process.env[v]);
+  if (!mac.local || set.length === 0) return;
+  log.warn(
+    redact(
+      `${set.map((v) => `${v}=${process.env[v]}`).join(", ")} is set in this shell, but colima-pulse's Colima is the one in ${homeOf(host)}/.colima: its LaunchDaemon runs colima without ${set.join(" or ")}, and so does colima-pulse. \`colima\` typed in this shell looks elsewhere; unset ${set.join(" ")} to see colima-pulse's profile.`,
+    ),
+  );
 }
 
 /** `npm run upgrade`: what Homebrew can upgrade, said before anything changes; undefined when
@@ -213,6 +228,7 @@ export = async () => {
     stop(redact(`${restoreRefused.message}\n${backups}`));
   }
   const survey = await macOrStop(() => surveyMac(mac, machine.LABEL, machine.COLIMA_PROFILE), redact);
+  warnColimaHome(mac, host, redact);
   // A home that is not there (FileVault locked since the boot, a volume not mounted yet) holds the
   // profile: nothing can be read or converged until it is, and the LaunchDaemon waits for it.
   if (

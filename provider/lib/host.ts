@@ -121,16 +121,42 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Colima's instance id of a profile (config/profile.go#ProfileFromName). */
-export function instanceId(profile: string): string {
-  return profile === "default" || profile === "colima" ? "colima" : `colima-${profile.replace(/^colima-/, "")}`;
+/** A profile as Colima names it (abiosoft/colima config/profile.go#ProfileFromName): "", `colima`
+ *  and `default` are the default profile — Lima instance `colima`, folder `default`; any other name
+ *  loses one leading `colima-` (`colima-work` is profile `work`: instance `colima-work`, folder
+ *  `work`; `colima-colima` is profile `colima`, instance `colima-colima`). The one place
+ *  colima-pulse turns a profile name into Colima's names. */
+export function colimaProfile(name: string): { id: string; short: string; display: string } {
+  if (name === "" || name === "colima" || name === "default") return { id: "colima", short: "default", display: "colima" };
+  const short = name.startsWith("colima-") ? name.slice("colima-".length) : name;
+  return { id: `colima-${short}`, short, display: `colima [profile=${short}]` };
 }
 
-/** Where Colima keeps a profile's files, from the Homebrew user's home. */
+/** The variables that move Colima's folder away from `~/.colima` (COLIMA_HOME; XDG_CONFIG_HOME
+ *  while there is no ~/.colima) or Lima's away from `~/.colima/_lima` (LIMA_HOME): abiosoft/colima
+ *  config/files.go `configBaseDir`, `limaDir`. The LaunchDaemon's colima has none of them (its plist
+ *  sets its whole environment), so no colima command colima-pulse runs may have them either. */
+export const COLIMA_HOME_VARIABLES = ["COLIMA_HOME", "LIMA_HOME", "XDG_CONFIG_HOME"] as const;
+
+/** argv of `colima <args>` from Homebrew's `prefix`, run through `/usr/bin/env -u` each of
+ *  COLIMA_HOME_VARIABLES (env(1)): whatever the operator's shell exports, or the Homebrew user's
+ *  shell startup over SSH, it acts on the profile in `~/.colima`, the one the LaunchDaemon runs. */
+export function colimaCommand(host: Pick<Host, "root">, prefix: string, ...args: string[]): string[] {
+  return [hostPath(host, "/usr/bin/env"), ...COLIMA_HOME_VARIABLES.flatMap((v) => ["-u", v]), `${prefix}/bin/colima`, ...args];
+}
+
+/** Colima's Lima instance id of a profile (colimaProfile). */
+export function instanceId(profile: string): string {
+  return colimaProfile(profile).id;
+}
+
+/** Where Colima keeps a profile's files: `~/.colima`, the Homebrew user's — the folder Colima
+ *  takes without COLIMA_HOME (config/files.go), as the LaunchDaemon's colima runs and as every
+ *  colima command colima-pulse runs does (colimaCommand). Profile folders by the short name,
+ *  Lima's by the instance id (config/profile.go#ConfigDir, #LimaInstanceDir). */
 export function colimaPaths(host: Host, profile: string) {
   const home = homeOf(host);
-  const id = instanceId(profile);
-  const short = id === "colima" ? "default" : profile;
+  const { id, short } = colimaProfile(profile);
   return {
     configDir: `${home}/.colima/${short}`,
     dockerSocket: `${home}/.colima/${short}/docker.sock`,

@@ -154,7 +154,15 @@ export function settingSchemas(z: Zod) {
       .string()
       .regex(/^[a-z_][a-z0-9_.-]{0,31}$/, "must be a macOS short user name (lower-case letters, digits, _ . -)")
       .refine((u) => u !== "root", "must not be root: Homebrew refuses to run as root"),
-    COLIMA_PROFILE: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name (letters, digits, _ -; up to 63)"),
+    COLIMA_PROFILE: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name (letters, digits, _ -; up to 63)")
+      // Colima strips one `colima-` (provider/lib/host.ts colimaProfile): `colima-default` would be a
+      // profile of its own whose folder is the default profile's ~/.colima/default, `colima-` none.
+      .refine(
+        (p) => p !== "colima-" && p !== "colima-default",
+        "must name one Colima profile: Colima strips a leading `colima-`, so `colima-default` would share ~/.colima/default (and its docker.sock) with the default profile, and `colima-` names none",
+      ),
     COLIMA_CPUS: whole("COLIMA_CPUS", 1, 64),
     COLIMA_MEMORY: whole("COLIMA_MEMORY", 1, 1024),
     COLIMA_DISK: whole("COLIMA_DISK", 10, 8192),

@@ -10,7 +10,7 @@
 // refused run leaves no trace on the Mac.
 import { topLevelYaml } from "./adoption";
 import { linkedVersions } from "./brew";
-import { colimaPaths, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
+import { colimaPaths, colimaProfile, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
 import { CONFLICTING_LABELS } from "./launchd";
 import type { Mac } from "./mac";
 import { readSupervisor, type SupervisorSeen } from "./supervisor";
@@ -96,8 +96,9 @@ async function brewJobsOf(mac: Mac, prefix: string | undefined, procs: ProcessIn
 }
 
 async function findProfile(mac: Mac, id: string, procs: ProcessInfo[]): Promise<FoundProfile | undefined> {
-  const name = id === "colima" ? "default" : id.replace(/^colima-/, "");
-  const paths = colimaPaths(mac.host, name);
+  // Named as `colima list` names it (the short name); its folders from the instance id itself.
+  const name = colimaProfile(id).short;
+  const paths = colimaPaths(mac.host, id);
   // The state file holds what the first start fixed; the config file what was last asked for.
   const [state, config, haPidText, diskBytesUsed] = await Promise.all([
     mac.readFile(`${paths.instanceDir}/colima.yaml`),

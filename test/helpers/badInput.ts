@@ -26,6 +26,9 @@ export const BAD: Record<string, BadCase[]> = {
   COLIMA_PROFILE: [
     ["a/b", "Colima profile name"],
     ["-x", "Colima profile name"],
+    // Colima's name for these: `default` (sharing the default profile's folder), and none.
+    ["colima-default", "must name one Colima profile"],
+    ["colima-", "must name one Colima profile"],
     ...HOSTILE.map((v): BadCase => [v, "Colima profile name"]),
   ],
   COLIMA_CPUS: [

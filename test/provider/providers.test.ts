@@ -22,7 +22,7 @@ import {
 } from "../../provider/launchDaemon";
 import { versionOfKeg } from "../../provider/lib/brew";
 import { UNKNOWN } from "../../provider/lib/checkInputs";
-import { colimaPaths, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
+import { colimaCommand, colimaPaths, colimaProfile, hostPath, instanceId, shellQuote } from "../../provider/lib/host";
 import { SWEEP_SH } from "../../provider/lib/staleState";
 import { confPath, diffLogRotation, renderRule } from "../../provider/logRotation";
 import { DAEMON as daemon } from "../helpers/daemonInputs";
@@ -314,11 +314,47 @@ describe("ColimaProfile decisions", () => {
         command: "/opt/homebrew/bin/qemu-system-aarch64 -m 2048 -name lima-colima -pidfile /Users/dev/.colima/_lima/colima/qemu.pid",
       },
       { pid: 8, user: "dev", command: "/Users/dev/.local/bin/colima start --profile default" },
+      // Colima's names (ProfileFromName): `colima` is the default profile; `colima-work` is `work`.
+      { pid: 9, user: "ops", command: "/opt/homebrew/bin/colima stop --profile colima" },
+      { pid: 10, user: "ops", command: "/opt/homebrew/bin/colima start -p work" },
+      { pid: 11, user: "ops", command: "/opt/homebrew/bin/colima start --profile=colima-work --cpus 2" },
+      { pid: 12, user: "ops", command: "/opt/homebrew/bin/colima start --profile colima-workshop" },
     ];
     assert.deepEqual(
       profileProcesses(procs, paths, "default", "/opt/homebrew").map((p) => p.pid),
-      [1, 2, 3],
+      [1, 2, 3, 9],
     );
+    assert.deepEqual(
+      profileProcesses(procs, colimaPaths(stored.host, "colima-work"), "colima-work", "/opt/homebrew").map((p) => p.pid),
+      [4, 10, 11],
+    );
+  });
+
+  it("a profile name becomes Colima's names as config/profile.go#ProfileFromName makes them", () => {
+    const table: [string, string, string][] = [
+      ["", "colima", "default"],
+      ["colima", "colima", "default"],
+      ["default", "colima", "default"],
+      ["work", "colima-work", "work"],
+      ["colima-work", "colima-work", "work"],
+      ["colima-colima", "colima-colima", "colima"],
+      ["colima-colima-x", "colima-colima-x", "colima-x"],
+      ["colima-default", "colima-default", "default"],
+    ];
+    assert.deepEqual(
+      table.map(([name]) => [name, colimaProfile(name).id, colimaProfile(name).short]),
+      table,
+    );
+    const host = { root: "/", user: "ops" };
+    assert.deepEqual(colimaPaths(host, "colima-work"), colimaPaths(host, "work"));
+    assert.equal(colimaPaths(host, "colima-work").dockerSocket, "/Users/ops/.colima/work/docker.sock");
+    assert.deepEqual(colimaCommand(host, "/opt/homebrew", "status", "--json"), [
+      "/usr/bin/env",
+      ...["-u", "COLIMA_HOME", "-u", "LIMA_HOME", "-u", "XDG_CONFIG_HOME"],
+      "/opt/homebrew/bin/colima",
+      "status",
+      "--json",
+    ]);
   });
 });
 

@@ -1,12 +1,14 @@
 // The providers' own code against the simulated Mac where it is as strict as macOS (test/simulator/
 // README.md): Homebrew's old kegs listed in APFS's directory order; `brew services` run from an SSH
-// session loading Colima into the user/<uid> domain; a Colima that lacks the flags colima-pulse passes.
+// session loading Colima into the user/<uid> domain; a Colima that lacks the flags colima-pulse passes;
+// a profile name Colima shortens (`colima-work` is `work`).
 // Real processes and files, no engine: each case is what the e2e layer would show, at a provider's scale.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { type ColimaProfileInputs, colimaProfileProvider } from "../../provider/colimaProfile";
 import { convergePackages, type HomebrewPackagesInputs } from "../../provider/homebrewPackages";
+import { colimaPaths } from "../../provider/lib/host";
 import { removeConflictingJobs } from "../../provider/lib/launchd";
 import { macOf } from "../../provider/lib/mac";
 import { surveyMac } from "../../provider/lib/survey";
@@ -160,6 +162,59 @@ describe("a Colima older than the flags colima-pulse passes", { concurrency: fal
       { instance: existsSync(sim.path("/Users/ops/.colima/_lima/colima/colima.yaml")), backup: existsSync(folder), colima: colimaRuns() },
       { instance: true, backup: false, colima: [] },
       "the profile's state is where it was; nothing moved, no colima command ran",
+    );
+  });
+});
+
+describe("COLIMA_PROFILE=colima-work: Colima's profile `work`", () => {
+  let sim: MacSimulator;
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget: "/nonexistent/docker.sock", formulae: ["colima", "qemu", "docker"] });
+    process.env.SIM_USER = "ops";
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("provisioned — from a shell that sets COLIMA_HOME — its folders and socket are where Colima keeps them, and the survey finds it by either name", async () => {
+    const host = { root: sim.root, user: "ops" };
+    // The operator (the Homebrew user, running locally) has Colima's folder elsewhere in this
+    // shell; the LaunchDaemon's colima will not: colima-pulse's commands must not either.
+    const elsewhere = sim.path("/Users/ops/colima-home");
+    assert.equal((await sim.run(["/bin/mkdir", "-p", elsewhere])).code, 0);
+    process.env.COLIMA_HOME = elsewhere;
+    const inputs: ColimaProfileInputs = {
+      resourceName: "profile",
+      host,
+      prefix: sim.path("/opt/homebrew"),
+      profile: "colima-work",
+      cpus: 1,
+      memory: 1,
+      disk: 5,
+      arch: "aarch64",
+      label: "com.colima-pulse.colima",
+      backupDirBase: sim.path("/Users/ops/colima-pulse-backups"),
+    };
+    const outs = await colimaProfileProvider
+      .create?.(inputs)
+      .then((r) => r.outs as Record<string, unknown>)
+      .finally(() => delete process.env.COLIMA_HOME);
+    assert.deepEqual(readdirSync(elsewhere), [], "nothing in the shell's COLIMA_HOME");
+    const colima = sim.path("/opt/homebrew/bin/colima");
+    assert.equal((await sim.run([colima, "start", "--profile", "work"])).code, 0);
+    const status = JSON.parse((await sim.run([colima, "status", "--profile", "work", "--json"])).stdout) as { docker_socket: string };
+    assert.equal((await sim.run([colima, "stop", "--profile", "work"])).code, 0);
+    const paths = colimaPaths(host, "colima-work");
+    assert.deepEqual(
+      { socket: `unix://${outs.dockerSocket}`, instance: outs.instanceId, config: existsSync(`${paths.configDir}/colima.yaml`) },
+      { socket: status.docker_socket, instance: "colima-work", config: true },
+      "colima-pulse's socket, instance and folder are Colima's",
+    );
+    assert.deepEqual(colimaPaths(host, "colima-work"), colimaPaths(host, "work"));
+    const survey = await surveyMac(macOf(host), "com.colima-pulse.colima", "colima-work");
+    assert.deepEqual(
+      survey.profiles.map((p) => [p.name, p.vmType, p.folders.config]),
+      [["work", "qemu", paths.configDir]],
     );
   });
 });
