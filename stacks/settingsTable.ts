@@ -70,11 +70,12 @@ function allowedOf(key: SettingKey, info: SettingInfo): string {
 }
 
 function meaningOf(key: SettingKey, info: SettingInfo): string {
+  let text = info.meaning;
   if (key === "PRUNE_MODE") {
     const each = Object.entries(PRUNE_ARGS).map(([mode, args]) => `${code(mode)} runs ${code(["docker", ...args].join(" "))}`);
-    return `${info.meaning}: ${each.join("; ")}`;
+    text = `${text}: ${each.join("; ")}`;
   }
-  return info.meaning;
+  return info.note ? `${text}. ${info.note}` : text;
 }
 
 /** The settings table, as README.md holds it between BEGIN and END. */

@@ -16,6 +16,8 @@ const SAFE_PATH = /^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/;
 export interface SettingInfo {
   /** One line: what the setting does. */
   meaning: string;
+  /** Said after the meaning and its details (what a setting never does, say). */
+  note?: string;
   /** A number's unit, plural ("GiB", "seconds"): in its error message and the table's bounds. */
   unit?: string;
   /** How to write a number, for its error message: "4 for 4 GiB" (the value is a plain number). */
@@ -70,7 +72,10 @@ export const SETTING_INFO = {
     allowed: "an absolute path of letters, digits, space and `._@+-`, no `..`",
   },
   PRUNE_DOCKER_AFTER_START: { meaning: "prune Docker after every start of the VM (`PRUNE_MODE` says what)" },
-  PRUNE_MODE: { meaning: "the prune after each start" },
+  PRUNE_MODE: {
+    meaning: "the prune once Docker answers after each start",
+    note: "What it reclaimed is logged; a failed prune never stops Docker. Never touched: running containers, their images and networks, and volumes (`docker system prune` removes volumes only with `--volumes`)",
+  },
   WAIT_SOCKET_MAX: { meaning: "health gate: the longest wait for the profile's Docker socket", ...SECONDS },
   WAIT_DOCKER_API_MAX: { meaning: "health gate: the longest wait for the Docker API to answer", ...SECONDS },
   WAIT_QEMU_MAX: { meaning: "health gate: the longest wait for the profile's QEMU process", ...SECONDS },
