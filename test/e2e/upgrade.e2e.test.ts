@@ -158,3 +158,37 @@ describe("preview is the confirmation; versions and npm run upgrade", { concurre
     await waitFor("Docker once the fault is gone", () => dockerAnswers(mac.socket));
   });
 });
+
+describe("a Colima older than colima-pulse's flags, then npm run upgrade", { concurrency: false }, () => {
+  let mac: SimulatedMac;
+  before(async () => {
+    // Colima 0.8.0 has no `start --cpus` (0.8.2) nor `delete --data` (0.9.0): it refuses them.
+    mac = await simulatedMac(
+      "e2e-old-colima",
+      { WAIT_DOCKER_API_MAX: "5" },
+      { formulae: ["colima", "lima", "qemu", "docker"], versions: { colima: "0.8.0" } },
+    );
+  });
+  after(async () => mac?.dispose());
+
+  it("preview and up stop before anything runs, naming the version, the minimum, the flag and npm run upgrade", async () => {
+    for (const args of [["preview"], ["up", "--yes", "--skip-preview"]]) {
+      const r = await mac.stack.cli(args);
+      assert.notEqual(r.code, 0, `${args[0]} must stop`);
+      assert.match(
+        out(r),
+        /Colima 0\.8\.0 is installed; colima-pulse needs 0\.8\.2 or later \(it starts the VM with `colima start --cpus`, which Colima 0\.8\.2 introduced\)\. Upgrade it: `npm run upgrade` \(if it finds nothing newer, run `brew update` as ops first\)\. Nothing was changed\./,
+      );
+    }
+    assert.deepEqual(mutating(mac.sim.records()), [], "nothing ran that changes the Mac");
+  });
+
+  it("`npm run upgrade` with a newer Colima in Homebrew's formulae upgrades it first, then converges", async () => {
+    mac.sim.publish("colima", "0.10.3");
+    const r = await mac.stack.script(["scripts/upgrade.sh", "--yes"]);
+    assert.equal(r.code, 0, out(r));
+    assert.match(out(r), /brew upgrade as ops: colima 0\.8\.0 -> 0\.10\.3/);
+    assert.match(out(r), /\[colima-smoke\] ran .*output as expected/);
+    await waitFor("Docker under colima 0.10.3", () => dockerAnswers(mac.socket));
+  });
+});
