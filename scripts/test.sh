@@ -4,9 +4,27 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# What the tests run besides the services' packages (test/services/services.sh installs those):
+# shellcheck (the supervisor as sh, and the workflow's run: steps through actionlint), dash (the
+# supervisor under another strict sh), util-linux's script (a terminal for the commands that ask).
+need_packages() {
+  local missing=()
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
+  command -v dash >/dev/null || missing+=(dash)
+  command -v script >/dev/null || missing+=(bsdutils)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]}: run 'sudo apt-get install ${missing[*]}'"
+  say "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 ensure_node
 ensure_node_modules
 ensure_engine
+need_packages
+# The linter of .github/workflows/*.yml (test/scripts/workflows.test.ts), built once per machine.
+bash scripts/actionlint.sh >/dev/null || die "no actionlint: see the messages above (scripts/actionlint.sh)"
 
 say "typecheck (tsc, strict) and lint (biome)"
 npx tsc -p tsconfig.json --noEmit --noCheck false
@@ -35,6 +53,7 @@ fi
 
 say "running tests ($jobs files at a time) on the test services (dockerd ×$jobs, registry)"
 # The long end-to-end files first, so the short ones fill in around them at the end.
-mapfile -t files < <(find test/e2e -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
+files=() # (no mapfile: bash 3.2, every Mac's /bin/bash, has none)
+while IFS= read -r f; do files+=("$f"); done < <(find test/e2e -name '*.test.ts' | sort; find test -name '*.test.ts' -not -path 'test/e2e/*' | sort)
 COLIMA_PULSE_TEST_LANES="$jobs" exec test/services/services.sh run -- \
   node --import tsx --test --test-concurrency="$jobs" --test-reporter=spec "$@" "${files[@]}"
