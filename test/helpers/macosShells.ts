@@ -8,7 +8,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { whichOnPath } from "../../scripts/lib";
 import { repoRoot } from "./pulumiStack";
 
 export interface MacosShells {
@@ -53,7 +52,8 @@ export function macosShells(): MacosShells | { skip: string } {
 
 /** Debian's dash, the other strict POSIX sh the supervisor runs under (scripts/test.sh installs it). */
 export function dash(): string {
-  const path = whichOnPath("dash", `${process.env.PATH ?? ""}:/usr/bin:/bin`);
+  // (No import of scripts/: `npm run mutation`'s sandbox holds provider/, stacks/, fleet/ and test/.)
+  const path = [...(process.env.PATH ?? "").split(":"), "/usr/bin", "/bin"].map((d) => join(d || ".", "dash")).find((f) => existsSync(f));
   if (!path) throw new Error("dash is not installed: apt-get install dash (scripts/test.sh installs it)");
   return path;
 }

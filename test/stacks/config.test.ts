@@ -503,7 +503,7 @@ describe("settings: details of reading the layers", () => {
       values: { COLIMA_DISK: "120", COLIMA_CPUS: 3 },
       secrets: ["COLIMA_DISK"],
     });
-    // scripts/lib.sh stack_profile passes {} when the stack has no config yet.
+    // scripts/decide.ts (stackProfile) passes {} when the stack has no config yet.
     assert.deepEqual(readLayers(d, "mac1", {})[1], {
       layer: "stack",
       file: "stacks/Pulumi.mac1.yaml",
