@@ -75,6 +75,23 @@ describe("3. drift: reported by preview, repaired by up --refresh", { concurrenc
     assert.equal(existsSync(mac.sim.path("/Users/ops/Library/LaunchAgents/homebrew.mxcl.colima.plist")), false);
   });
 
+  it("a `brew services` job for colima started over SSH (Homebrew loads it into user/501): found, booted out, its colima gone", async () => {
+    const brew = mac.sim.path("/opt/homebrew/bin/brew");
+    const r = await mac.sim.run([mac.sim.path("/usr/bin/env"), "SSH_TTY=/dev/ttys001", brew, "services", "start", "colima"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await launchctl(mac, "print", "user/501/homebrew.mxcl.colima")).code, 0, "loaded in user/501");
+    await expectDrift(mac, [DAEMON, GATE]);
+    await repair(mac);
+    for (const domain of ["gui/501", "user/501"])
+      assert.equal((await launchctl(mac, "print", `${domain}/homebrew.mxcl.colima`)).code, 113, `brew's job is gone from ${domain}`);
+    assert.equal(existsSync(mac.sim.path("/Users/ops/Library/LaunchAgents/homebrew.mxcl.colima.plist")), false);
+    assert.deepEqual(
+      mac.sim.processes().filter((p) => p.command.endsWith("/opt/colima/bin/colima start -f")),
+      [],
+      "brew's colima does not run beside the supervised one",
+    );
+  });
+
   it("the VM killed: the watchdog brings it back with no pulumi up", async () => {
     const vm = mac.sim.processes().find((p) => /qemu-system-aarch64 .*-name lima-colima/.test(p.command));
     assert.ok(vm);
