@@ -395,6 +395,59 @@ describe("contracts that change the machine", () => {
     assert.equal(rowOf(afterwards), `\t"${LABEL}" => enabled`);
   });
 
+  it("`brew services start` from an SSH session (SSH_TTY, nobody's console) loads into user/<uid>, with Homebrew's warning", async (ctx) => {
+    // On a Mac this would start the operator's own default Colima profile under brew services.
+    if (t.name === "mac")
+      return ctx.skip(
+        "not checked on a Mac: it would start the default Colima profile with brew services (Homebrew's services/system.rb#domain_target is the source)",
+      );
+    const uid = (await t.run([t.path("/usr/bin/id"), "-u"])).stdout.trim();
+    const brew = brewBin(t, "brew");
+    const r = await t.run([t.path("/usr/bin/env"), "SSH_TTY=/dev/ttys001", brew, "services", "start", "colima"]);
+    try {
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /^Warning: running over SSH without \/dev\/console ownership, using user\/\* instead of gui\/\* domain!\n/);
+      assert.equal((await t.run([t.path("/bin/launchctl"), "print", `user/${uid}/homebrew.mxcl.colima`], { root: true })).code, 0);
+    } finally {
+      await t.run([brew, "services", "stop", "colima"]);
+    }
+  });
+
+  it("COLIMA_HOME, when that folder exists, holds a profile's folders instead of ~/.colima", async (ctx) => {
+    if (!t.allowChanges) return ctx.skip(readOnly("start a throwaway QEMU profile under a temporary COLIMA_HOME"));
+    const home = join(t.home, `.${PROFILE}-home`);
+    const colima = (...argv: string[]) => t.run([t.path("/usr/bin/env"), `COLIMA_HOME=${home}`, brewBin(t, "colima"), ...argv]);
+    assert.equal((await t.run([t.path("/bin/mkdir"), "-p", home])).code, 0);
+    try {
+      const start = await colima(
+        "start",
+        "--profile",
+        `${PROFILE}-home`,
+        "--vm-type",
+        "qemu",
+        "--cpus",
+        "1",
+        "--memory",
+        "1",
+        "--disk",
+        "5",
+      );
+      assert.equal(start.code, 0, start.stderr);
+      const there = (path: string) => t.run([t.path("/bin/test"), "-e", path]).then((r) => r.code === 0);
+      assert.equal(await there(join(home, `${PROFILE}-home`, "colima.yaml")), true);
+      assert.equal(await there(join(home, "_lima", `colima-${PROFILE}-home`)), true);
+      assert.equal(await there(join(t.home, ".colima", `${PROFILE}-home`)), false);
+    } finally {
+      await colima("delete", "--force", "--profile", `${PROFILE}-home`);
+      await t.run([t.path("/bin/rm"), "-rf", home]);
+    }
+  });
+
+  it("a Colima of another version refuses or takes each flag as FLAG_SINCE says", (ctx) => {
+    // One Colima is installed on a Mac; the simulator's test covers 0.8.0, 0.8.4 and 0.9.1.
+    ctx.skip(`not checked on ${t.name}: needs Colima versions other than the installed one (the --help contract checks that one)`);
+  });
+
   it("launchctl in the Homebrew user's user/<uid> domain (where `brew services` loads from SSH): bootstrap, print, bootout as root", async (ctx) => {
     if (!t.allowChanges) return ctx.skip(readOnly("load a throwaway LaunchAgent into the operator's user/<uid> domain"));
     const uid = (await t.run([t.path("/usr/bin/id"), "-u"])).stdout.trim();
