@@ -116,16 +116,67 @@ function killTree(listener: number): number[] {
   return [...seen];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The first port of the kernel's ephemeral range: listen(0) and every outgoing connection get
+ *  theirs from it (net.ipv4.ip_local_port_range; Linux's default 32768-60999). */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 49152; // macOS's (and IANA's) dynamic range starts here
+  }
+}
+
+const portClaim = (port: number) => `/tmp/cpulse-sshd-port-${port}`;
+
+/** Claims `port` for this process among the suite's processes: a file made with O_EXCL, naming
+ *  our pid; a claim whose process is gone is taken over. */
+function claimPort(port: number): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(portClaim(port), String(process.pid), { flag: "wx" });
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const holder = Number(readFileSync(portClaim(port), "utf8"));
+      try {
+        process.kill(holder, 0);
+        return false; // a live process holds it
+      } catch {
+        rmSync(portClaim(port), { force: true });
+      }
+    }
+  }
+  return false;
+}
+
+function releasePort(port: number): void {
+  rmSync(portClaim(port), { force: true });
+}
+
+/** Whether nothing listens on 127.0.0.1:port now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error("no port from listen(0)"))));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** A loopback port for sshd, which nothing else is given before sshd binds it. Not listen(0)'s: a
+ *  port from the ephemeral range, once let go, can become any outgoing connection's source port
+ *  before sshd binds it ("Bind to port … failed: Address already in use", seen in a loaded suite
+ *  run). One below that range the kernel never hands out; claimed (claimPort) so two tests never
+ *  pick the same one. Random, so one run's ports are not the next one's. */
+async function freePort(): Promise<number> {
+  const low = 10_000;
+  const high = ephemeralStart() - 1;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (!claimPort(port)) continue;
+    if (await bindable(port)) return port;
+    releasePort(port);
+  }
+  throw new Error(`no free loopback port from ${low} to ${high} after 100 tries`);
 }
 
 /** Whether something accepts connections on 127.0.0.1:port. */
@@ -260,6 +311,7 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
     execFileSync(SSHD, ["-t", "-f", config], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
+    releasePort(port);
     const stderr = (e as { stderr?: string }).stderr ?? String(e);
     throw new Error(`sshd -t -f ${config} rejected the config:\n${stderr}`);
   }
@@ -271,6 +323,7 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
   const safetyNet = () => {
     if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) killTree(child.pid);
     rmSync(dir, { recursive: true, force: true });
+    releasePort(port);
   };
   process.on("exit", safetyNet);
 
@@ -358,6 +411,7 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
       await stop();
       process.off("exit", safetyNet);
       rmSync(dir, { recursive: true, force: true });
+      releasePort(port);
     },
   };
 
@@ -366,6 +420,7 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
   } catch (e) {
     process.off("exit", safetyNet);
     rmSync(dir, { recursive: true, force: true });
+    releasePort(port);
     throw e;
   }
   return sshd;

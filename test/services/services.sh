@@ -124,10 +124,12 @@ start_dockerd() { # start_dockerd DIR: a dockerd of its own in DIR, answering on
 }
 
 free_port() { # the set's own port when free (so image references stay the same), else any
+  # Below the kernel's ephemeral range (32768 up): a port there can become an outgoing connection's
+  # source port between this check and the registry's bind.
   node -e 'const n=require("net");
     const listen=(port)=>new Promise((ok,no)=>{const s=n.createServer().once("error",no).listen(port,"127.0.0.1",()=>{const p=s.address().port;s.close(()=>ok(p))})});
     listen(+process.argv[1]).catch(()=>listen(0)).then((p)=>console.log(p),(e)=>{console.error(e.message);process.exit(1)})' \
-    "$((20000 + $(printf '%s' "$run" | cksum | cut -d' ' -f1) % 20000))"
+    "$((10000 + $(printf '%s' "$run" | cksum | cut -d' ' -f1) % 20000))"
 }
 
 build_image() { # build_image REF DOCKER...: the smoke image, pushed to the registry, not left on the engine
