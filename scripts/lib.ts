@@ -1,8 +1,9 @@
 // What the TypeScript commands in scripts/ share, as scripts/lib.sh is for the shell ones (which
 // install Node.js and the node_modules these run on): messages, the engine and the local state
 // for a command that goes on to `pulumi`, and the exec that hands over to the next program.
-// Everything is written with writeSync on the descriptors: a process.stdout/stderr stream would
-// set O_NONBLOCK on a pipe it shares with the program exec'd next, which no shell expects.
+// Everything is written with writeSync on the descriptors: a process.stdout/stderr stream can
+// leave O_NONBLOCK on a pipe it shares with the program exec'd next (libuv sets it on the pipes it
+// opens), which no shell expects.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, statSync, writeFileSync, writeSync } from "node:fs";
@@ -70,10 +71,14 @@ export function ensureLocalState(): void {
 
 /** The shell's `exec PROGRAM ARG...`: this process becomes PROGRAM (found on PATH), with this
  *  process's environment, so signals, the terminal and the exit status are PROGRAM's alone, as
- *  they were when the commands were shell scripts. scripts/lib.sh ensure_node provides a Node.js
+ *  they were when the commands were shell scripts (test/scripts/lib.test.ts). scripts/lib.sh ensure_node provides a Node.js
  *  that has process.execve (22.15 and later). */
 export function execInto(program: string, args: string[]): never {
   const file = whichOnPath(program) ?? die(`${program}: not found on PATH`);
+  // Node ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across execve(2) while a
+  // handled one is reset to its default: with a handler, PROGRAM starts with every signal at its
+  // default, as a shell's exec under npm started it (a `yes | head -1` in it ends quietly).
+  for (const signal of ["SIGPIPE", "SIGXFSZ"] as const) process.on(signal, () => undefined);
   const execve =
     process.execve?.bind(process) ??
     die(
