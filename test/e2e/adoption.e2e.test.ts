@@ -104,7 +104,7 @@ for (const arch of ["arm64", "x86_64"] as const) {
           [".colima/_lima/_disks/colima", "disk"],
         ])
           assert.ok(out(r).includes(`${home}/${from} -> ${folder}/${to}`), `${from} -> ${to}\n${out(r)}`);
-        assert.match(out(r), /boot out homebrew\.mxcl\.colima \(gui\)/);
+        assert.match(out(r), /boot out homebrew\.mxcl\.colima \(gui\/501\)/);
         assert.deepEqual(mutating(mac.sim.records()), []);
       });
 
