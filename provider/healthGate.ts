@@ -5,7 +5,8 @@
 // bench/RESULTS.md measures both), says what it is waiting for, and fails exactly at its timeout
 // with the last thing it saw. On a Mac reached over SSH the probes are commands there (`test -S`,
 // the Mac's docker CLI), polled every 250 ms at most, and a lost connection fails the gate at once
-// (provider/lib/mac.ts).
+// (provider/lib/mac.ts); so is the API's, locally, for an operator whom the Homebrew user's
+// owner-only socket refuses (askApi).
 import { type FSWatcher, watch } from "node:fs";
 import { request } from "node:http";
 import { dirname } from "node:path";
@@ -236,23 +237,39 @@ async function ping(socket: string, msLeft = 2000): Promise<Probe> {
 }
 
 /** Whether the Docker API answers, with its version: over its socket from here when the Mac is
- *  this machine (/_ping, then /version), else with the Mac's own docker CLI (Homebrew's), as the
- *  Homebrew user, through the Mac's seam. */
+ *  this machine and this process may connect to it (/_ping, then /version), else with the Mac's own
+ *  docker CLI (Homebrew's), as the Homebrew user, through the Mac's seam. Lima makes the socket
+ *  srw------- the Homebrew user's, so a local operator who is someone else (an admin converging a
+ *  Mac whose Homebrew is a service account's) is refused by connect(2) with EACCES ("Write access
+ *  to the named socket is denied", macOS connect(2)) — as a read of that user's files is
+ *  (provider/lib/mac.ts LocalMac, direct()) — and asks as the Homebrew user, as over SSH. Every
+ *  probe of the API (the gates, refresh, `npm run fleet -- status`) asks here. */
 export async function askApi(mac: Mac, inputs: Pick<HealthGateInputs, "prefix">, socket: string, msLeft: number): Promise<Probe> {
   if (mac.local) {
     const until = Date.now() + msLeft;
-    const p = await ping(socket, msLeft);
-    if (!p.ok) return p;
-    const v = await dockerGet(socket, "/version", Math.min(2000, Math.max(1, until - Date.now())));
-    return v.status === 200
-      ? { ok: true, value: (JSON.parse(v.body) as { Version?: string }).Version ?? "" }
-      : { ok: false, seen: `/version answered ${v.status}` };
+    const direct = await askSocket(socket, msLeft).catch((e: Error) => {
+      if (e.message === "EACCES" || e.message === "EPERM") return undefined;
+      throw e;
+    });
+    if (direct) return direct;
+    msLeft = Math.max(1, until - Date.now());
   }
   const argv = [`${inputs.prefix}/bin/docker`, "--host", `unix://${socket}`, "version", "--format", "{{.Server.Version}}"];
   const r = await mac.asUser(argv, { allowFailure: true, timeoutMs: Math.max(1, Math.min(msLeft, 10_000)) });
   return r.exitCode === 0 && r.stdout.trim()
     ? { ok: true, value: r.stdout.trim() }
     : { ok: false, seen: `docker version: ${r.stderr.trim().split("\n").pop()}` };
+}
+
+/** /_ping, then /version, over the socket from this process. */
+async function askSocket(socket: string, msLeft: number): Promise<Probe> {
+  const until = Date.now() + msLeft;
+  const p = await ping(socket, msLeft);
+  if (!p.ok) return p;
+  const v = await dockerGet(socket, "/version", Math.min(2000, Math.max(1, until - Date.now())));
+  return v.status === 200
+    ? { ok: true, value: (JSON.parse(v.body) as { Version?: string }).Version ?? "" }
+    : { ok: false, seen: `/version answered ${v.status}` };
 }
 
 async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateOutputs> {
@@ -301,7 +318,7 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     Math.max(10, inputs.stableRequired * 3),
     async (msLeft) => {
       const until = Date.now() + msLeft;
-      const p = await (mac.local ? ping(socket, msLeft) : askApi(mac, inputs, socket, msLeft)).catch((e: Error): Probe => {
+      const p = await askApi(mac, inputs, socket, msLeft).catch((e: Error): Probe => {
         if (e.name === "SshError") throw e;
         return { ok: false, seen: e.message };
       });

@@ -16,7 +16,7 @@ import {
   type Zod,
 } from "./lib/checkInputs";
 import { profileChange } from "./lib/generation";
-import type { Host } from "./lib/host";
+import { type Host, homeOf, hostPath } from "./lib/host";
 import { macOf } from "./lib/mac";
 import { onMachine } from "./lib/machineLock";
 import { type CommandResult, type RunOptions, run } from "./lib/process";
@@ -160,11 +160,34 @@ export function diffSmokeContainer(olds: SmokeContainerOutputs, news: SmokeConta
 
 // ---- executor -----------------------------------------------------------------------------
 
+/** The docker CLI's config folder the smoke test uses on a Mac: the Homebrew user's, of
+ *  colima-pulse's own, holding a config.json with no credential helper. The user's ~/.docker may
+ *  name one that cannot run where colima-pulse runs: Docker Desktop leaves `"credsStore":
+ *  "desktop"` behind, whose `docker-credential-desktop` is not on the PATH of an SSH session or a
+ *  LaunchDaemon, and from docker CLI 29 a `docker pull` stops at that helper's error even for a
+ *  public image (docker/cli cli/command/image/pull.go, RetrieveAuthTokenFromImage; public reports:
+ *  https://github.com/abiosoft/colima/issues/52, https://github.com/abiosoft/colima/issues/265).
+ *  The endpoint is always given by `--host`, so no Docker context of the user's is needed here.
+ *  A smoke image that needs a registry login is not supported. */
+export function smokeDockerConfig(host: Host): string {
+  return `${homeOf(host)}/.colima/.colima-pulse-docker`;
+}
+
 /** Runs the docker CLI against the endpoint: on the Mac, as the Homebrew user (whose socket it
- *  is), through the Mac's seam; here, for a plain Docker endpoint without a Mac. */
+ *  is), with smokeDockerConfig, through the Mac's seam; here, for a plain Docker endpoint without a Mac. */
 function docker(inputs: SmokeContainerInputs, args: string[], options: RunOptions): Promise<CommandResult> {
   const argv = dockerArgv(inputs, ...args);
-  return inputs.host ? macOf(inputs.host).asUser(argv, options) : run(argv, options);
+  if (!inputs.host) return run(argv, options);
+  return macOf(inputs.host).asUser(argv, { ...options, env: { ...options.env, DOCKER_CONFIG: smokeDockerConfig(inputs.host) } });
+}
+
+/** Writes smokeDockerConfig's config.json (`{}`: no credential helper, no auths), as the Homebrew
+ *  user, in a folder only that user reads. */
+async function writeSmokeDockerConfig(host: Host): Promise<void> {
+  const mac = macOf(host);
+  const dir = smokeDockerConfig(host);
+  await mac.asUser([hostPath(host, "/bin/mkdir"), "-p", "-m", "700", dir], { timeoutMs: 30_000 });
+  await mac.writeFile(`${dir}/config.json`, "{}\n", { owner: "user", mode: "0600" });
 }
 
 /** The local image's id and repo digests, or undefined when the engine does not have it. */
@@ -183,6 +206,7 @@ async function inspectImage(inputs: SmokeContainerInputs): Promise<{ id: string;
 
 async function smokeTest(inputs: SmokeContainerInputs, pulledBefore?: boolean): Promise<SmokeContainerOutputs> {
   const timeoutMs = inputs.timeoutSeconds * 1000;
+  if (inputs.host) await writeSmokeDockerConfig(inputs.host);
   const version = await docker(inputs, ["version", "--format", "{{.Server.Version}}"], { timeoutMs: 30_000 });
   const serverVersion = version.stdout.trim();
   const before = await inspectImage(inputs);

@@ -7,7 +7,7 @@
 // or the machine is not in the state it needs) is skipped with the reason; none passes unchecked.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -172,6 +172,27 @@ describe("read-only contracts", () => {
         `not checked on ${t.name}: a sudoers rule of the operator's needs a password (sudo -v asks for it while any does: verifypw all)`,
       );
     assert.deepEqual(r, { code: 0, stdout: "", stderr: "" });
+  });
+
+  it('docker pull asks the credential helper the config names before the daemon: from docker 29, one not on PATH stops it (`error getting credentials - err: exec: "docker-credential-x": executable file not found in $PATH, out: ``\'), exit 1; before 29 it is ignored', async (ctx) => {
+    // Docker Desktop's leftover `"credsStore": "desktop"` over SSH or in a LaunchDaemon (provider/
+    // smokeContainer.ts smokeDockerConfig). Nothing reaches a daemon: the socket is not there.
+    const link = await t.run([t.path("/usr/bin/readlink"), join(t.brewPrefix, "opt/docker")]);
+    if (link.code !== 0) return ctx.skip(`not checked on ${t.name}: Homebrew's docker is not installed`);
+    const version = link.stdout.trim().split("/").pop() ?? "";
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-contract-docker-"));
+    writeFileSync(join(dir, "config.json"), '{"credsStore":"cpulse-contract-missing"}\n');
+    const r = await t.run([brewBin(t, "docker"), "--config", dir, "--host", `unix://${dir}/none.sock`, "pull", "hello-world:latest"]);
+    assert.equal(r.code, 1, r.stderr);
+    if (Number.parseInt(version, 10) >= 29)
+      assert.equal(
+        r.stderr,
+        'error getting credentials - err: exec: "docker-credential-cpulse-contract-missing": executable file not found in $PATH, out: ``\n',
+      );
+    else {
+      assert.doesNotMatch(r.stderr, /error getting credentials/, `docker ${version}`);
+      assert.match(r.stderr, /none\.sock/, "it went on to the daemon");
+    }
   });
 
   it("kill(1): a PID that is not there is `No such process`; another user's process is `Operation not permitted`; exit 1", async () => {
@@ -369,6 +390,17 @@ describe("contracts that change the machine", () => {
         ),
       );
       assert.match(version, /^\d+\.\d+/);
+      // The socket is the user's alone, srw-------: connect(2) refuses anyone else write access
+      // (EACCES), so a local operator who is not the Homebrew user asks through that user
+      // (provider/healthGate.ts askApi).
+      const sock = statSync(socket);
+      const uid = Number((await t.run([t.path("/usr/bin/id"), "-u"])).stdout.trim());
+      assert.deepEqual([sock.isSocket(), sock.uid, sock.mode & 0o777], [true, uid, 0o600]);
+      if (t.runAsPasswordSudoer) {
+        const other = await t.runAsPasswordSudoer([brewBin(t, "docker"), "--host", `unix://${socket}`, "version"]);
+        assert.equal(other.code, 1);
+        assert.match(other.stderr, /connect: permission denied\n$/);
+      } else ctx.diagnostic(`another user's connect not checked on ${t.name}: the contract has no second user to run as`);
       assert.equal((await t.run([colima, "stop", ...p])).code, 0);
       assert.equal((await t.run([colima, "status", ...p])).code, 1);
       assert.equal((await t.run([colima, "delete", ...p, "--force"])).code, 0);

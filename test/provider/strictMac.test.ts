@@ -2,17 +2,29 @@
 // README.md): Homebrew's old kegs listed in APFS's directory order; `brew services` run from an SSH
 // session loading Colima into the user/<uid> domain; a Colima that lacks the flags colima-pulse passes;
 // a profile name Colima shortens (`colima-work` is `work`).
+// The smoke test's pull past a Docker Desktop credsStore, and the API gate for an operator whom the
+// Homebrew user's owner-only socket refuses.
 // Real processes and files, no engine: each case is what the e2e layer would show, at a provider's scale.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ColimaProfileInputs, colimaProfileProvider } from "../../provider/colimaProfile";
+import { askApi, waitGate } from "../../provider/healthGate";
 import { convergePackages, type HomebrewPackagesInputs } from "../../provider/homebrewPackages";
 import { colimaPaths } from "../../provider/lib/host";
 import { removeConflictingJobs } from "../../provider/lib/launchd";
 import { macOf } from "../../provider/lib/mac";
 import { surveyMac } from "../../provider/lib/survey";
+import {
+  type SmokeContainerInputs,
+  type SmokeContainerOutputs,
+  smokeContainerProvider,
+  smokeDockerConfig,
+} from "../../provider/smokeContainer";
 import { nextDecisionId } from "../helpers/decisionId";
+import { testServices } from "../helpers/services";
+import { enforceConnectPermissions } from "../simulator/connectCheck";
 import { MacSimulator } from "../simulator/simulator";
 
 describe("HomebrewPackages and the survey on a Mac that keeps old kegs", () => {
@@ -216,5 +228,86 @@ describe("COLIMA_PROFILE=colima-work: Colima's profile `work`", () => {
       survey.profiles.map((p) => [p.name, p.vmType, p.folders.config]),
       [["work", "qemu", paths.configDir]],
     );
+  });
+});
+
+describe("the Homebrew user's Docker as a Mac leaves it: a Docker Desktop credsStore, an owner-only socket", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  const host = () => ({ root: sim.root, user: "ops" });
+  const socket = () => sim.path("/Users/ops/.colima/default/docker.sock");
+  before(async () => {
+    sim = await MacSimulator.create({
+      dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, ""),
+      formulae: ["colima", "qemu", "docker"],
+      // Homebrew's docker today is 29.x, whose `docker pull` stops at a credential helper's error.
+      versions: { docker: "29.0.0" },
+      // The Homebrew user, and an admin who runs `npm run converge` on this Mac (passwordless sudo).
+      users: { ops: { uid: 501, gid: 20, admin: false, sudo: "none" }, admin: { uid: 502, gid: 20, admin: true, sudo: "nopasswd" } },
+    });
+    const started = await sim.run([sim.path("/opt/homebrew/bin/colima"), "start", "--vm-type", "qemu"], { user: "ops" });
+    assert.equal(started.code, 0, started.stderr);
+    const docker = [sim.path("/opt/homebrew/bin/docker"), "--host", `unix://${socket()}`, "version"];
+    for (let i = 0; i < 100 && (await sim.run(docker, { user: "ops" })).code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+  });
+  after(async () => {
+    process.env.SIM_USER = "ops";
+    (globalThis as { __colimaPulseMacs?: Map<string, unknown> }).__colimaPulseMacs?.clear();
+    await sim?.dispose();
+  });
+
+  it("a credsStore whose helper is not on PATH (Docker Desktop's `desktop`) leaves the smoke test's pull working", async () => {
+    process.env.SIM_USER = "ops";
+    const dotDocker = sim.path("/Users/ops/.docker");
+    mkdirSync(dotDocker, { recursive: true });
+    writeFileSync(join(dotDocker, "config.json"), '{"credsStore":"desktop"}\n');
+    chownSync(dotDocker, 501, 20);
+    chownSync(join(dotDocker, "config.json"), 501, 20);
+    // The user's own docker pull fails as on a Mac reached over SSH (the helper is not on its PATH).
+    const own = await sim.run([sim.path("/opt/homebrew/bin/docker"), "--host", `unix://${socket()}`, "pull", testServices().smokeImage], {
+      user: "ops",
+    });
+    assert.equal(own.code, 1);
+    assert.match(
+      own.stderr,
+      /error getting credentials - err: exec: "docker-credential-desktop": executable file not found in \$PATH, out: ``\n$/,
+    );
+    const inputs: SmokeContainerInputs = {
+      resourceName: "smoke-creds",
+      host: host(),
+      dockerHost: `unix://${socket()}`,
+      image: testServices().smokeImage,
+      expectOutput: "Hello from Docker!",
+      dockerPath: sim.path("/opt/homebrew/bin/docker"),
+      timeoutSeconds: 120,
+    };
+    const outs = (await smokeContainerProvider.create?.(inputs))?.outs as SmokeContainerOutputs;
+    assert.match(outs.output, /Hello from Docker!/);
+    assert.equal(readFileSync(join(dotDocker, "config.json"), "utf8"), '{"credsStore":"desktop"}\n', "the user's config is left as it was");
+    // The smoke test's own config (written as the Homebrew user): no credential helper, a folder
+    // only its owner reads. (The simulator's real mkdir runs as root here, so the owner is not checked.)
+    const mine = smokeDockerConfig(host());
+    assert.deepEqual([statSync(mine).mode & 0o777, readFileSync(join(mine, "config.json"), "utf8")], [0o700, "{}\n"]);
+    await smokeContainerProvider.delete?.("smoke-creds", outs);
+  });
+
+  it("an operator who is not the Homebrew user (connect(2) to its srw------- socket: EACCES) gets the Docker API's answer", async () => {
+    process.env.SIM_USER = "admin";
+    // A Mac object asks `id -un` once per process: this one is asked as the admin.
+    (globalThis as { __colimaPulseMacs?: Map<string, unknown> }).__colimaPulseMacs?.clear();
+    const undo = enforceConnectPermissions(sim.root);
+    const mac = macOf(host());
+    const inputs = { prefix: sim.path("/opt/homebrew") };
+    try {
+      // As HealthGate's API gate waits for it, and as refresh and `npm run fleet -- status` ask.
+      const gate = await waitGate(
+        "the Docker API",
+        5,
+        (msLeft) => askApi(mac, inputs, socket(), msLeft),
+        () => {},
+      );
+      assert.match(gate.value ?? "", /^\d+\./);
+    } finally {
+      undo();
+    }
   });
 });

@@ -4,13 +4,14 @@
 // contract suite (test/contract/) checks that part against real tools on a Mac.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { build } from "plist";
 import { testServices } from "../helpers/services";
+import { enforceConnectPermissions } from "./connectCheck";
 import { MacSimulator } from "./simulator";
 import { simUserOf } from "./tools/world";
 
@@ -890,6 +891,40 @@ describe("simulated VM internals: usernet, a frozen guest, the docker socket's p
     chmodSync(socket, 0o666);
     assert.equal((await docker("alice")).code, 0, "with write permission for others");
     chmodSync(socket, 0o600);
+  });
+
+  it("a Node process's own connect to the user's socket (enforceConnectPermissions) is refused for another user, EACCES, as connect(2) refuses it", async () => {
+    // A socket of the test's own, made as Lima makes docker.sock (the user's, srw-------).
+    const path = sim.path("/Users/ops/.colima/default/own.sock");
+    const server = createServer((c) => c.end());
+    await new Promise<void>((r) => server.listen(path, r));
+    chownSync(path, 501, 20);
+    chmodSync(path, 0o600);
+    const connectAs = (user: string): Promise<string> =>
+      new Promise((resolve) => {
+        const was = process.env.SIM_USER;
+        process.env.SIM_USER = user;
+        const c = createConnection(path, () => {
+          c.destroy();
+          resolve("connected");
+        });
+        c.on("error", (e: NodeJS.ErrnoException) => resolve(`${e.code} ${e.syscall} ${e.message}`));
+        if (was === undefined) delete process.env.SIM_USER;
+        else process.env.SIM_USER = was;
+      });
+    if (!sim.world.userInfo("alice")) sim.addUser("alice", { uid: 502, gid: 20, admin: false, sudo: "none" });
+    const undo = enforceConnectPermissions(sim.root);
+    try {
+      assert.equal(await connectAs("ops"), "connected");
+      assert.equal(await connectAs("alice"), `EACCES connect connect EACCES ${path}`);
+      chmodSync(path, 0o666);
+      assert.equal(await connectAs("alice"), "connected", "with write permission for others");
+      chmodSync(path, 0o600);
+    } finally {
+      undo();
+    }
+    assert.equal(await connectAs("alice"), "connected", "undone: this process is root again");
+    await new Promise((r) => server.close(r));
   });
 
   it("a frozen guest: docker.sock accepts and never answers, open connections stall, `colima status` waits; thawed, all go on", async () => {

@@ -33,7 +33,7 @@ function daemonHost(argv: string[]): string | undefined {
 
 /** May someone with `uid` and `gids` do `bit` (1 x, 2 w, 4 r) on `st`? Owner bits when the uid
  *  matches, else group bits when a gid matches, else the others' bits; root may do anything. */
-function permits(st: Stats, uid: number, gids: number[], bit: number): boolean {
+export function permits(st: Stats, uid: number, gids: number[], bit: number): boolean {
   if (uid === 0) return true;
   if (st.uid === uid) return ((st.mode >> 6) & bit) !== 0;
   if (gids.includes(st.gid)) return ((st.mode >> 3) & bit) !== 0;
@@ -43,7 +43,7 @@ function permits(st: Stats, uid: number, gids: number[], bit: number): boolean {
 /** connect(2)'s checks on `path` for uid/gids: search on every directory the lookup passes
  *  (the named path's and, through symlinks, the target's), write on the socket. `from` is where
  *  the checked part of the tree starts (the simulated Mac's `/`). */
-function mayConnect(path: string, uid: number, gids: number[], from: string): boolean {
+export function mayConnect(path: string, uid: number, gids: number[], from: string): boolean {
   let real: string;
   try {
     real = realpathSync(path);
@@ -58,8 +58,71 @@ function mayConnect(path: string, uid: number, gids: number[], from: string): bo
   return permits(statSync(real), uid, gids, 2);
 }
 
+/** The docker CLI's config folder: `--config`, else DOCKER_CONFIG, else ~/.docker. */
+function configDir(argv: string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--config") return argv[i + 1] ?? "";
+    if (a.startsWith("--config=")) return a.slice("--config=".length);
+    if (a === "-H" || a === "--host" || WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith("-")) break;
+  }
+  return process.env.DOCKER_CONFIG || join(process.env.HOME ?? "", ".docker");
+}
+
+/** The image a `docker pull` / `docker image pull` names, or undefined for any other command. */
+function pulledImage(argv: string[]): string | undefined {
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "-H" || a === "--host" || WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith("-")) break;
+  }
+  if (argv[i] === "image") i++;
+  if (argv[i] !== "pull") return undefined;
+  for (i++; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--platform") i++;
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
+}
+
+/** docker CLI 29.0.0 on: `docker pull` asks the credential helper the config names for the image's
+ *  registry (`credHelpers[<registry>]`, else `credsStore`) and stops at its error — one that cannot
+ *  be run too (docker/cli v29 cli/command/image/pull.go: `RetrieveAuthTokenFromImage`'s error is
+ *  returned; cli/config/configfile/file.go getConfiguredCredentialStore; docker-credential-helpers
+ *  client/client.go Get: `error getting credentials - err: %v, out: `%s``). Up to 28.x a pull
+ *  ignored it (v28.2.2 cli/command/registry.go ResolveAuthConfig: `a, _ := cfg.GetAuthConfig`).
+ *  The helper is looked up on PATH (Go's exec.Command). Docker Desktop leaves `"credsStore":
+ *  "desktop"` behind, whose helper is not on the PATH of an SSH session or a LaunchDaemon. */
+function missingCredentialHelper(world: World, argv: string[]): string | undefined {
+  const installed = world.state().brew.docker ?? "0";
+  if (Number.parseInt(installed, 10) < 29) return undefined;
+  const image = pulledImage(argv);
+  if (!image) return undefined;
+  let config: { credsStore?: string; credHelpers?: Record<string, string> };
+  try {
+    config = JSON.parse(readFileSync(join(configDir(argv), "config.json"), "utf8"));
+  } catch {
+    return undefined; // no config (or one the real CLI reports itself)
+  }
+  const first = image.split("/")[0] as string;
+  const registry = image.includes("/") && (/[.:]/.test(first) || first === "localhost") ? first : "docker.io";
+  const helper = config.credHelpers?.[registry] ?? config.credsStore;
+  if (!helper) return undefined;
+  const program = `docker-credential-${helper}`;
+  if (world.lookPath(program)) return undefined;
+  return `error getting credentials - err: exec: "${program}": executable file not found in $PATH, out: \`\`\n`;
+}
+
 export async function docker(world: World, argv: string[]): Promise<number> {
   const cli = readFileSync(dockerCliFile(world), "utf8").trim();
+  const helperMissing = missingCredentialHelper(world, argv);
+  if (helperMissing) {
+    process.stderr.write(helperMissing);
+    return 1;
+  }
   const host = daemonHost(argv);
   const user = world.user;
   if (user !== "root" && host?.startsWith("unix://")) {
