@@ -1,10 +1,11 @@
 // A simulated Mac and a stack of the real program converging it, for the end-to-end tests.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MacSimulator, type SimOptions } from "../simulator/simulator";
 import type { RecordEntry } from "../simulator/tools/world";
 import { nextDecisionId } from "./decisionId";
-import { TestStack } from "./pulumiStack";
+import { repoRoot, TestStack } from "./pulumiStack";
 import { testServices } from "./services";
 
 export const LABEL = "com.colima-pulse.colima";
@@ -40,7 +41,18 @@ export async function simulatedMac(
   const stack = await TestStack.create(
     name,
     { HOMEBREW_USER: "ops", COLIMA_DISK: "20", RESTART_THROTTLE_SECONDS: "2", smokeImage: services.smokeImage, ...config },
-    { env: { COLIMA_PULSE_HOST_ROOT: sim.root, SIM_USER: options.operator ?? "ops" }, revision },
+    {
+      env: {
+        COLIMA_PULSE_HOST_ROOT: sim.root,
+        SIM_USER: options.operator ?? "ops",
+        // An operator who is not the Homebrew user: the providers' own connects to that user's
+        // sockets are refused as connect(2) refuses them on a Mac (test/simulator/connectCheck.ts).
+        ...(options.operator && options.operator !== (config.HOMEBREW_USER ?? "ops")
+          ? { NODE_OPTIONS: `--require ${join(repoRoot, "test/simulator/connectCheckPreload.cjs")}` }
+          : {}),
+      },
+      revision,
+    },
   );
   return {
     sim,

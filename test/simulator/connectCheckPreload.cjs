@@ -1,0 +1,9 @@
+// Preloaded (NODE_OPTIONS=--require) into the pulumi processes of a simulated Mac's stack whose
+// operator is not the Homebrew user (test/helpers/simulatedMac.ts): the program's and the
+// providers' own connects to the simulated Mac's unix sockets get macOS connect(2)'s checks for
+// SIM_USER (connectCheck.ts), as a real Mac's kernel makes them for that operator.
+const root = process.env.COLIMA_PULSE_HOST_ROOT;
+if (root && process.env.SIM_USER) {
+  require("tsx/cjs");
+  require("./connectCheck.ts").enforceConnectPermissions(root);
+}
