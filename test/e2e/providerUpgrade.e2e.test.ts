@@ -33,6 +33,9 @@ describe("upgrading colima-pulse: providers stored by value, then by reference",
   let mac: SimulatedMac;
   before(async () => {
     mac = await simulatedMac("e2e-provider-upgrade", {}, {}, BY_VALUE);
+    // That version ran colima with the operator's PATH, as a terminal on a Mac has it: Homebrew's
+    // bin first (`brew shellenv` in ~/.zprofile). Today's sets that PATH itself (Mac.asUser).
+    mac.stack.setEnvironment({ PATH: `${mac.sim.path("/opt/homebrew/bin")}:${process.env.PATH}` });
     // That version ran under ts-node, which this checkout no longer installs: load it the way
     // today's does (stacks/main.cjs), which changes how the program is compiled, not what it stores.
     writeFileSync(join(mac.stack.dir, "stacks/main.cjs"), readFileSync(join(repoRoot, "stacks/main.cjs")));

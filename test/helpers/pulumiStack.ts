@@ -98,6 +98,11 @@ export class TestStack {
     return { ...this.env };
   }
 
+  /** Adds to that environment, for every command from now on. */
+  setEnvironment(vars: NodeJS.ProcessEnv): void {
+    Object.assign(this.env, vars);
+  }
+
   /** Copies of this stack in the same project and backend, named `names`: the same settings (the
    *  stack file) and the same state, URNs renamed. A fleet of converged stacks for the runner. */
   copies(names: string[]): void {
