@@ -6,13 +6,13 @@
 // has drifted from reality: fix the simulator first. A contract the target cannot check (read-only,
 // or the machine is not in the state it needs) is skipped with the reason; none passes unchecked.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build } from "plist";
-import { homebrewUserPath } from "../../provider/lib/host";
+import { homebrewUserPath, parseProcesses } from "../../provider/lib/host";
 import { MAC_SSH_PATH } from "../helpers/sshd";
 import { older } from "../simulator/tools/brew";
 import { FLAG_SINCE } from "../simulator/tools/colima";
@@ -271,6 +271,173 @@ describe("read-only contracts", () => {
     if (lines.length === 0)
       return ctx.skip(`row format not checked on ${t.name}: no Colima profile exists (the QEMU profile contract lists one)`);
     for (const line of lines) assertListRow(line);
+  });
+});
+
+describe("read-only contracts: output the product parses", () => {
+  it("brew outdated --json=v2 <formulae>: `{formulae: [{name, installed_versions, current_version, …}], casks: []}`; exit 1 only when a named formula is outdated", async () => {
+    // As provider/lib/survey.ts brewOutdated runs it: the installed (linked) formulae by name, no
+    // auto-update. Homebrew/brew cmd/outdated.rb `run` (`JSON.pretty_generate({"formulae" =>
+    // json_info(formulae), "casks" => json_info(casks)})`, `Homebrew.failed = args.named.present? &&
+    // outdated.present?`), `json_info` (name: f.full_name, installed_versions: f.outdated_kegs'
+    // versions, current_version: f.pkg_version), `outdated_formulae_casks` (`.sort`: by name).
+    const linked: Record<string, string> = {};
+    for (const f of FORMULAE) {
+      const link = (await t.run([t.path("/usr/bin/readlink"), join(t.brewPrefix, "opt", f)])).stdout.trim();
+      const version = new RegExp(`^\\.\\./Cellar/${f}/([^/]+)$`).exec(link)?.[1];
+      if (version) linked[f] = version;
+    }
+    const asked = Object.keys(linked);
+    assert.ok(asked.includes("colima"), "colima is installed (the contracts need it)");
+    const r = await t.run([
+      t.path("/usr/bin/env"),
+      "HOMEBREW_NO_AUTO_UPDATE=1",
+      "HOMEBREW_NO_ENV_HINTS=1",
+      brewBin(t, "brew"),
+      "outdated",
+      "--json=v2",
+      ...asked,
+    ]);
+    assert.ok(r.stdout.trim().startsWith("{"), `the JSON is on stdout (exit ${r.code}): ${r.stderr}`);
+    const parsed = JSON.parse(r.stdout) as { formulae: Record<string, unknown>[]; casks: unknown[] };
+    assert.deepEqual(Object.keys(parsed), ["formulae", "casks"]);
+    assert.deepEqual(parsed.casks, [], "no cask was named");
+    assert.ok(Array.isArray(parsed.formulae), r.stdout);
+    const names = parsed.formulae.map((f) => f.name as string);
+    assert.deepEqual(names, [...names].sort(), "sorted by name");
+    for (const row of parsed.formulae) {
+      const name = row.name as string;
+      assert.ok(asked.includes(name), `${name}: a formula asked about (homebrew/core's full_name is the bare name)`);
+      assert.equal(typeof row.current_version, "string", JSON.stringify(row));
+      const installed = row.installed_versions as string[];
+      assert.ok(Array.isArray(installed) && installed.length > 0, JSON.stringify(row));
+      const kegs = (await t.run([t.path("/bin/ls"), "-1", join(t.brewPrefix, "Cellar", name)])).stdout.split("\n").filter(Boolean);
+      for (const v of installed) assert.ok(kegs.includes(v), `${name} ${v} is a keg in Cellar/${name} (${kegs.join(" ")})`);
+      assert.ok(installed.includes(linked[name] as string), `${name}: the linked ${linked[name]} is among the outdated kegs`);
+      assert.ok(!installed.includes(row.current_version as string), `${name}: current_version ${row.current_version} is newer`);
+    }
+    assert.equal(r.code, names.length > 0 ? 1 : 0, r.stderr);
+  });
+
+  it("ps axo pid=,user=,stat=,command=: a `pid user stat command` line per process, every user's, the whole command line; a zombie's stat starts with Z", async () => {
+    // apple-oss-distributions/adv_cmds ps/ps.c (`if (!isatty(STDOUT_FILENO)) termwidth =
+    // UNLIMITED;`: piped, the command is never cut), ps/keyword.c (`user` LJUST|DSIZ: the whole
+    // name), ps/print.c `state` (SZOMB → 'Z'), ps/fmt.c (arguments joined by spaces, strvisx
+    // VIS_NL|VIS_CSTYLE); xcodescripts/install-ps.sh installs it root, 4755 (it reads every
+    // process's arguments). provider/lib/host.ts parseProcesses reads the lines.
+    const marker = `cpulse-contract-ps-${"x".repeat(300)}`;
+    const script = "/bin/sleep 30; :";
+    const long = spawn("/bin/sh", ["-c", script, marker], { detached: true, stdio: "ignore" });
+    // The zombie: sh's `sleep 1` outlives the exec, and the exec'd sleep never waits for it.
+    const zombieParent = spawn("/bin/sh", ["-c", "/bin/sleep 1 & echo $!; exec /bin/sleep 30"], {
+      detached: true,
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => zombieParent.stdout.once("data", (d: Buffer) => resolve(d.toString()))));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const r = await t.run([t.path("/bin/ps"), "axo", "pid=,user=,stat=,command="]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split("\n");
+      assert.equal(lines.pop(), "", "ends with a newline");
+      const rows = lines.map((line) => {
+        const m = /^\s*(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(line);
+        assert.ok(m, `parseProcesses's pattern: ${JSON.stringify(line)}`);
+        return { pid: Number(m[1]), user: m[2] as string, stat: m[3] as string, command: m[4] as string };
+      });
+      assert.equal(new Set(rows.map((p) => p.pid)).size, rows.length, "one line per process");
+      for (const p of rows) assert.match(p.stat, /^[A-Z]/, `pid ${p.pid}: stat ${p.stat} starts with the state letter`);
+      const one = rows.find((p) => p.pid === 1);
+      assert.ok(one && one.user === "root" && one.command.length > 0, `PID 1 is root's, with its command line: ${JSON.stringify(one)}`);
+      const mine = rows.find((p) => p.pid === long.pid);
+      assert.deepEqual(
+        mine && { user: mine.user, command: mine.command },
+        { user: userInfo().username, command: ["/bin/sh", "-c", script, marker].join(" ") },
+        "the whole command line, arguments joined by spaces",
+      );
+      const z = rows.find((p) => p.pid === zombie);
+      assert.ok(z, `the zombie ${zombie} is listed`);
+      assert.match(z.stat, /^Z/);
+      const parsed = parseProcesses(r.stdout);
+      assert.equal(parsed.length, rows.filter((p) => !p.stat.startsWith("Z")).length, "parseProcesses keeps every live process");
+      assert.ok(!parsed.some((p) => p.pid === zombie), "and leaves the zombie out");
+      assert.ok(
+        parsed.some((p) => p.pid === long.pid && p.command.endsWith(marker)),
+        "parseProcesses returns the whole command",
+      );
+    } finally {
+      // Each started in a group of its own (detached): the group goes, sh and its sleeps with it.
+      for (const child of [long, zombieParent])
+        try {
+          if (child.pid) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+    }
+  });
+
+  it("sw_vers -productVersion: one line, the dotted version the plain `sw_vers` shows", async () => {
+    // provider/homebrewPackages.ts audit (`macosVersion`); apple-oss-distributions/system_cmds
+    // has no sw_vers source: [obs] macOS 13+ (`sw_vers -productVersion` → `15.6`).
+    const r = await t.run([t.path("/usr/bin/sw_vers"), "-productVersion"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+(\.\d+)?\n$/);
+    const plain = (await t.run([t.path("/usr/bin/sw_vers")])).stdout;
+    assert.equal(/^ProductVersion:\t+(\S+)$/m.exec(plain)?.[1], r.stdout.trim());
+  });
+
+  it("sysctl -n hw.memsize: the bytes of memory, a bare decimal integer", async () => {
+    // provider/homebrewPackages.ts audit (`Number(...) / 1024 ** 3` → hostMemoryGiB);
+    // apple-oss-distributions/system_cmds sysctl/sysctl.c (`-n`: the value without its name; a
+    // 64-bit integer printed in decimal).
+    const r = await t.run([t.path("/usr/sbin/sysctl"), "-n", "hw.memsize"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\n$/);
+    const bytes = Number(r.stdout.trim());
+    assert.ok(Number.isSafeInteger(bytes) && bytes >= 1024 ** 3, `${bytes} bytes: at least 1 GiB`);
+  });
+
+  it("id: `-un` the user's name; `-u <user>` the uid (`0` for root), an unknown user exit 1 `no such user`; `-G`/`-Gn <user>` the same groups in one order, the primary first", async () => {
+    // apple-oss-distributions/shell_cmds id/id.c: `who` (errx(1, "%s: no such user")), the
+    // uflag/gflag branches, `group` (getgrouplist_2(pw_name, pw_gid): the primary group first; -n
+    // prints each gid's name, or the number when it has none). Read by provider/lib/mac.ts
+    // currentUser (`id -un`), provider/homebrewPackages.ts audit and stacks/index.ts (`id -u
+    // <user>`), provider/dockerAccess.ts memberGid (`id -G`, `id -Gn`, paired by position).
+    const id = t.path("/usr/bin/id");
+    const un = await t.run([id, "-un"]);
+    assert.equal(un.code, 0, un.stderr);
+    assert.match(un.stdout, /^[^\s:]+\n$/);
+    const user = un.stdout.trim();
+    const uid = await t.run([id, "-u", user]);
+    assert.equal(uid.code, 0, uid.stderr);
+    assert.match(uid.stdout, /^\d+\n$/);
+    assert.notEqual(uid.stdout, "0\n", "the operator is not root");
+    assert.deepEqual(await t.run([id, "-u", "root"]), { code: 0, stdout: "0\n", stderr: "" });
+    const unknown = "cpulse-contract-nobody";
+    assert.deepEqual(await t.run([id, "-u", unknown]), { code: 1, stdout: "", stderr: `id: ${unknown}: no such user\n` });
+    const [gids, names, primary] = await Promise.all([t.run([id, "-G", user]), t.run([id, "-Gn", user]), t.run([id, "-g", user])]);
+    assert.deepEqual([gids.code, names.code, primary.code], [0, 0, 0], gids.stderr + names.stderr);
+    assert.match(gids.stdout, /^\d+( \d+)*\n$/);
+    const g = gids.stdout.trim().split(" ");
+    const n = names.stdout.trim().split(" ");
+    assert.equal(n.length, g.length, `${gids.stdout}${names.stdout}`);
+    assert.equal(g[0], primary.stdout.trim(), "the primary group first");
+    // macOS's local groups, with their fixed gids: where a name is listed, its gid is at its place.
+    const known: Record<string, string> = { staff: "20", everyone: "12", admin: "80", wheel: "0" };
+    const checked = n.filter((name) => known[name] !== undefined);
+    assert.ok(checked.length > 0, `a group of known gid among ${names.stdout}`);
+    for (const name of checked) assert.equal(g[n.indexOf(name)], known[name], `${name} at the same place in -G and -Gn`);
+  });
+
+  it("route -n get default: an `interface:` line while there is a default route, exit 0", async (ctx) => {
+    // provider/supervisor.sh network_ready (`grep -q 'interface:'`); apple-oss-distributions/
+    // network_cmds route.tproj/route.c print_getmsg (`  interface: %.*s`), newroute (exit 0 after
+    // a get, with a route or without).
+    const r = await t.run([t.path("/sbin/route"), "-n", "get", "default"]);
+    assert.equal(r.code, 0, r.stderr);
+    if (!/interface:/.test(r.stdout))
+      return ctx.skip(`not checked on ${t.name}: this machine has no default route now (${r.stderr.trim()})`);
+    assert.match(r.stdout, /^ {2}interface: \S+$/m);
   });
 });
 
