@@ -12,7 +12,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build } from "plist";
-import { homebrewUserPath, parseProcesses } from "../../provider/lib/host";
+import { homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
 import { MAC_SSH_PATH } from "../helpers/sshd";
 import { older } from "../simulator/tools/brew";
 import { FLAG_SINCE } from "../simulator/tools/colima";
@@ -543,6 +543,18 @@ describe("contracts that change the machine", () => {
         unknown
       >;
       assert.deepEqual([aliased.display_name, aliased.docker_socket], [status.display_name, status.docker_socket]);
+      // The processes the product knows a profile's VM by (provider/lib/host.ts isHostAgentOf,
+      // isVmOf; the QEMU gate, process hygiene and the sweep): Lima's host agent started with
+      // `hostagent --pidfile <instance>/ha.pid`, QEMU with `-pidfile <instance>/qemu.pid` (lima
+      // cmd/limactl hostagent.go, pkg/qemu Cmdline), each pid file holding its own process's PID.
+      const instanceDir = join(t.home, ".colima", "_lima", `colima-${PROFILE}`);
+      const live = parseProcesses((await t.run([t.path("/bin/ps"), "axo", "pid=,user=,stat=,command="])).stdout);
+      const agent = live.filter((proc) => isHostAgentOf(proc.command, instanceDir));
+      const vm = live.filter((proc) => isVmOf(proc.command, instanceDir));
+      assert.equal(agent.length, 1, `one host agent of ${instanceDir}:\n${live.map((proc) => proc.command).join("\n")}`);
+      assert.equal(vm.length, 1, `one qemu-system of ${instanceDir}`);
+      const pidIn = async (file: string) => Number((await t.run([t.path("/bin/cat"), join(instanceDir, file)])).stdout.trim());
+      assert.deepEqual([await pidIn("ha.pid"), await pidIn("qemu.pid")], [agent[0]?.pid, vm[0]?.pid]);
       const again = await t.run([colima, "start", ...p, "--vm-type", "qemu"]);
       assert.equal(again.code, 0);
       assert.match(again.stderr, /already running, ignoring/);
