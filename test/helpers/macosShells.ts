@@ -1,13 +1,13 @@
 // macOS's own shells, for tests on Linux: every Mac's /bin/bash is GNU bash 3.2, and its /bin/sh is
 // that same bash started as `sh` (POSIX mode). Debian's bash 5 and dash accept things they refuse,
 // so a script an operator or launchd runs on a Mac is also run under them here. The folder that
-// holds that bash (an x86-64 Linux build) is COLIMA_PULSE_MACOS_SHELLS, else
-// <repo>/../shared/tools/macos-bash/bin where it exists; without one, the tests that need it skip
-// and say why.
+// holds that bash (an x86-64 Linux build) is COLIMA_PULSE_MACOS_SHELLS, else a
+// `<folder>/tools/macos-bash/bin` beside the checkout (a workspace's shared tools); without one,
+// the tests that need it skip and say why.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { repoRoot } from "./pulumiStack";
 
 export interface MacosShells {
@@ -20,11 +20,23 @@ export interface MacosShells {
 
 let found: MacosShells | { skip: string } | undefined;
 
+/** The first `<folder>/tools/macos-bash/bin` holding a bash, among the folders beside the checkout. */
+function besideCheckout(): string | undefined {
+  const parent = dirname(repoRoot);
+  let names: string[] = [];
+  try {
+    names = readdirSync(parent).sort();
+  } catch {
+    return undefined; // an unreadable parent: nothing beside the checkout
+  }
+  return names.map((name) => join(parent, name, "tools/macos-bash/bin")).find((dir) => existsSync(join(dir, "bash")));
+}
+
 /** The Mac's shells, or why there are none here (for node:test's `skip`). */
 export function macosShells(): MacosShells | { skip: string } {
   if (found) return found;
   const given = process.env.COLIMA_PULSE_MACOS_SHELLS;
-  const from = given || join(repoRoot, "../shared/tools/macos-bash/bin");
+  const from = given || besideCheckout() || "a tools/macos-bash/bin beside the checkout";
   const bash = join(from, "bash");
   if (!existsSync(bash)) {
     found = {
