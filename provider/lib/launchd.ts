@@ -66,10 +66,10 @@ export async function removeConflictingJobs(mac: Mac, uid: string, log: (m: stri
 export async function explainBootstrapFailure(mac: Mac, label: string, plistPath: string): Promise<string> {
   if (await isLoaded(mac, `system/${label}`))
     return `system/${label} is already loaded (boot it out first: sudo launchctl bootout system/${label})`;
-  const stat = await mac.run([hostPath(mac.host, "/usr/bin/stat"), "-c", "%u %a", plistPath], { allowFailure: true });
-  const statMac =
-    stat.exitCode === 0 ? stat : await mac.run([hostPath(mac.host, "/usr/bin/stat"), "-f", "%u %Lp", plistPath], { allowFailure: true });
-  const [uid, mode] = statMac.stdout.trim().split(" ");
+  // macOS's stat is BSD's (file_cmds stat/stat.c): `-f format`, `%u` the owner's uid, `%Lp` the
+  // permission bits in octal. GNU's `-c` is refused there (`illegal option -- c`).
+  const stat = await mac.run([hostPath(mac.host, "/usr/bin/stat"), "-f", "%u %Lp", plistPath], { allowFailure: true });
+  const [uid, mode] = stat.stdout.trim().split(" ");
   if (uid !== "0" || (mode && (Number.parseInt(mode, 8) & 0o022) !== 0)) {
     return `${plistPath} has bad ownership/permissions (owner uid ${uid}, mode ${mode}); launchd needs root:wheel and no group/world write (0644)`;
   }

@@ -7,7 +7,7 @@
 // or the machine is not in the state it needs) is skipped with the reason; none passes unchecked.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -438,6 +438,81 @@ describe("read-only contracts: output the product parses", () => {
     if (!/interface:/.test(r.stdout))
       return ctx.skip(`not checked on ${t.name}: this machine has no default route now (${r.stderr.trim()})`);
     assert.match(r.stdout, /^ {2}interface: \S+$/m);
+  });
+
+  it("stat is BSD's: `-f '%u %Lp'` the owner's uid and the permission bits in octal, `%Su` the owner's name, `-L` follows a link; GNU's `-c` is `illegal option -- c` + usage, exit 1", async () => {
+    // apple-oss-distributions/file_cmds stat/stat.c: getopt's optstring `f:FlLnqrst:x` (BSD getopt:
+    // `illegal option -- c`, then usage() → `usage: stat [-FLnq] [-f format | -l | -r | -s | -x]
+    // [-t timefmt] [file ...]`, exit 1); format1: `%u` st_uid (unsigned), `%Su` user_from_uid,
+    // `%p` st_mode in octal, `L` its low piece (`data &= 0777`), `%Sp` strmode, `%N` the name as
+    // given, `%HT` the file type's long name; `-L` stat(2) instead of lstat(2). Read by
+    // provider/lib/launchd.ts explainBootstrapFailure (`-f '%u %Lp'`) and the README's
+    // `stat -f %Su "$(brew --repository)"`.
+    const stat = t.path("/usr/bin/stat");
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-contract-stat-"));
+    const file = join(dir, "plist");
+    const link = join(dir, "link");
+    writeFileSync(file, "<plist/>\n", { mode: 0o640 });
+    symlinkSync(file, link);
+    try {
+      const st = statSync(file);
+      assert.deepEqual(await t.run([stat, "-f", "%u %Lp", file]), { code: 0, stdout: `${st.uid} 640\n`, stderr: "" });
+      assert.deepEqual(await t.run([stat, "-f", "%p %Sp %N", file]), { code: 0, stdout: `100640 -rw-r----- ${file}\n`, stderr: "" });
+      assert.deepEqual(await t.run([stat, "-f", "%HT", link]), { code: 0, stdout: "Symbolic Link\n", stderr: "" });
+      assert.deepEqual(await t.run([stat, "-L", "-f", "%HT %Lp", link]), { code: 0, stdout: "Regular File 640\n", stderr: "" });
+      const user = (await t.run([t.path("/usr/bin/id"), "-un"])).stdout.trim();
+      assert.deepEqual(await t.run([stat, "-f", "%Su", t.home]), { code: 0, stdout: `${user}\n`, stderr: "" });
+      assert.deepEqual(await t.run([stat, "-c", "%u %a", file]), {
+        code: 1,
+        stdout: "",
+        stderr: "stat: illegal option -- c\nusage: stat [-FLnq] [-f format | -l | -r | -s | -x] [-t timefmt] [file ...]\n",
+      });
+      const gone = await t.run([stat, "-f", "%u", join(dir, "absent")]);
+      assert.deepEqual(gone, { code: 1, stdout: "", stderr: `stat: ${join(dir, "absent")}: stat: No such file or directory\n` });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("ps shows launchd's `/bin/sh <script>` as that command line; `ps -p <pid> -o command=` a live PID's command line, exit 0; a gone PID: nothing, exit 1", async () => {
+    // apple-oss-distributions/adv_cmds ps/ps.c: `-p` selects by PID; with no process kept,
+    // `printheader(); if (nkept == 0) exit(1);` (the `command=` header is empty, so nothing is
+    // printed); piped, the width is unlimited (`if (!isatty(STDOUT_FILENO)) termwidth = UNLIMITED`),
+    // ps/print.c `command` prints the arguments joined by spaces. Read by provider/lib/supervisor.ts
+    // readSupervisor (`/bin/sh <script>`, the LaunchDaemon's ProgramArguments) and provider/sweep.sh
+    // (`ps -p <pid> -o command=`, `ps -p <pid>`'s exit status, `ps axo command=`).
+    const ps = t.path("/bin/ps");
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-contract-ps-"));
+    const script = join(dir, "supervisor.sh");
+    writeFileSync(script, "/bin/sleep 30\n", { mode: 0o755 });
+    const sh = spawn("/bin/sh", [script], { detached: true, stdio: "ignore" });
+    try {
+      const pid = sh.pid as number;
+      const rows = (await t.run([ps, "axo", "pid=,command="])).stdout.split("\n").map((l) => /^\s*(\d+) (.*)$/.exec(l));
+      assert.deepEqual(
+        rows.filter((m) => m && Number(m[1]) === pid).map((m) => m?.[2]),
+        [`/bin/sh ${script}`],
+      );
+      assert.ok(
+        (await t.run([ps, "axo", "command="])).stdout.split("\n").includes(`/bin/sh ${script}`),
+        "`ps axo command=`: the same line, alone",
+      );
+      assert.deepEqual(await t.run([ps, "-p", String(pid), "-o", "command="]), { code: 0, stdout: `/bin/sh ${script}\n`, stderr: "" });
+      assert.equal((await t.run([ps, "-p", String(pid)])).code, 0);
+      process.kill(-pid, "SIGKILL");
+      await new Promise((resolve) => sh.once("exit", resolve));
+      assert.deepEqual(await t.run([ps, "-p", String(pid), "-o", "command="]), { code: 1, stdout: "", stderr: "" });
+      const plain = await t.run([ps, "-p", String(pid)]);
+      assert.equal(plain.code, 1, "a gone PID: exit 1");
+      assert.match(plain.stdout, /^\s*PID\s+TTY\s+TIME\s+CMD\n$/, "the header alone");
+    } finally {
+      try {
+        process.kill(-(sh.pid as number), "SIGKILL");
+      } catch {
+        // already gone
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

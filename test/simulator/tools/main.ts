@@ -6,6 +6,7 @@ import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
 import { limactl, qemuVm } from "./lima";
 import { newsyslog } from "./newsyslog";
+import { stat } from "./stat";
 import { fdesetup, id, kill, route, su, sudo, swVers, sysctl, uname } from "./system";
 import { ToolExit, World } from "./world";
 
@@ -34,6 +35,7 @@ const TOOLS: Record<string, Tool> = {
   route,
   docker,
   kill,
+  stat,
 };
 
 /** Tools whose start is recorded too (they run for a long time or hand over to others). */
