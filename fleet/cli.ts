@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatAge, formatSize } from "../provider/lib/backups";
 import { suggest } from "../stacks/suggest";
-import { type MacResult, type Operation, runFleet } from "./runner";
+import { decisionRefusal, type MacResult, type Operation, runFleet } from "./runner";
 import { fleetStatus, type MacStatus } from "./status";
 
 const USAGE = `npm run fleet -- <command> [options]
@@ -222,6 +222,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // A decision left in this environment would reach every Mac, and the fleet never asks.
+  const refused = decisionRefusal(process.env);
+  if (refused) {
+    process.stderr.write(`error: ${refused}\n`);
+    return 2;
+  }
   const workDir = resolve(__dirname, "..");
   const selection = selectStacks(workDir, args.glob);
   const { notes, error } = selectionNotes(args.glob, selection);
@@ -243,7 +249,16 @@ async function main(): Promise<number> {
     .replace(/\.\d+Z$/, "Z");
   const logDir = resolve(args.logs ?? join(workDir, ".state/fleet", `${stamp}-${args.command}`));
   process.stderr.write(`${startLine(args.command, stacks.length, args.parallel, logDir)}\n`);
-  const results = await runFleet(args.command, { workDir, stacks, parallel: args.parallel, logDir, envOf });
+  // Ctrl-C or SIGTERM cancels every Mac in flight as Ctrl-C cancels `pulumi up` (runner.ts), then
+  // the table says where each stopped; a second one leaves at once.
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write(`${signal}: cancelling every Mac in flight (again to leave now)\n`);
+    stop.abort();
+  };
+  process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  const results = await runFleet(args.command, { workDir, stacks, parallel: args.parallel, logDir, envOf, signal: stop.signal });
   process.stdout.write(`\n${resultsTable(results)}\n`);
   process.stdout.write(`\n${summaryLine(results, logDir)}\n`);
   return results.every((r) => r.ok) ? 0 : 1;

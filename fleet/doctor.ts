@@ -8,6 +8,7 @@ import { formatAge, formatSize } from "../provider/lib/backups";
 import { colimaPaths, hostOf, hostPath, shellQuote } from "../provider/lib/host";
 import { macOf, SUDOERS_FILE, sudoersLines } from "../provider/lib/mac";
 import type { Settings } from "../stacks/config";
+import { noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
 import { failureOf, openStack } from "./runner";
 import { emptyRow, fleetStatus, type MacStatus, stackSettings } from "./status";
 
@@ -338,7 +339,7 @@ export async function diagnose(
   name: string,
   env: NodeJS.ProcessEnv,
   now = Date.now(),
-): Promise<{ status: MacStatus; facts: Facts }> {
+): Promise<{ status: MacStatus; facts: Facts; redact: Redact }> {
   const root = env.COLIMA_PULSE_HOST_ROOT || "/";
   // The simulated Mac's root, passed to the stack's workspace as fleet/cli.ts passes each of
   // COLIMA_PULSE_FLEET_HOST_ROOTS; none on a Mac.
@@ -353,12 +354,16 @@ export async function diagnose(
   } catch (e) {
     // The Automation API's error wraps the CLI's output; its `error:` line says it.
     const said = /^\s*(?:stderr: )?error: (.*)$/m.exec((e as Error).message)?.[1];
-    return { status: emptyRow(name), facts: { ...facts, stackError: said ?? failureOf([], e) } };
+    return { status: emptyRow(name), facts: { ...facts, stackError: said ?? failureOf([], e) }, redact: noSecrets };
   }
-  if (!names.some((s) => s === name || s.endsWith(`/${name}`))) return { status: emptyRow(name), facts };
+  if (!names.some((s) => s === name || s.endsWith(`/${name}`))) return { status: emptyRow(name), facts, redact: noSecrets };
   facts.stackExists = true;
+  // Every text of the report is redacted with the stack's secrets (redact.ts), as fleet status's rows are.
+  let redact: Redact = noSecrets;
   try {
-    const resolved = await stackSettings(workDir, name, await openStack(workDir, name, stackEnv));
+    const stack = await openStack(workDir, name, stackEnv);
+    redact = await stackRedactor(stack);
+    const resolved = await stackSettings(workDir, name, stack);
     facts.settings = resolved.settings;
     facts.secrets = resolved.secrets;
   } catch {
@@ -382,7 +387,7 @@ export async function diagnose(
     const mac = macOf(hostOf(root, s));
     facts.lastWord = lastWordOf(await mac.tail(hostPath(mac.host, s.LOG_PATH), 50).catch(() => ""));
   }
-  return { status, facts };
+  return { status, facts, redact };
 }
 
 async function main(): Promise<number> {
@@ -400,10 +405,12 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const { status, facts } = await diagnose(resolve(__dirname, ".."), args.stack, process.env);
+  const { status, facts, redact } = await diagnose(resolve(__dirname, ".."), args.stack, process.env);
   const problems = problemsOf(status, facts);
   process.stdout.write(
-    args.json ? `${JSON.stringify({ ...status, problems }, null, 2)}\n` : `${report(status, checksOf(status, facts))}\n`,
+    args.json
+      ? `${JSON.stringify(redactDeep({ ...status, problems }, redact), null, 2)}\n`
+      : `${redact(report(status, checksOf(status, facts)))}\n`,
   );
   return problems.length === 0 ? 0 : 1;
 }

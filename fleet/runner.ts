@@ -4,10 +4,18 @@
 //   so they run side by side;
 // - at most `parallel` Macs at once; one Mac failing, or out of reach, never stops the others;
 // - `up` runs only on a Mac whose own preview just passed;
-// - a live line per Mac (stage, resource in flight, elapsed) and a log per Mac in a folder.
-import { appendFileSync, mkdirSync } from "node:fs";
+// - a live line per Mac (stage, resource in flight, elapsed) and a log per Mac in a folder, 0600 in
+//   a 0700 folder; a log that cannot be written (a full disk) fails its Mac alone: its operation is
+//   cancelled as Ctrl-C cancels `pulumi up` (the engine finishes the steps in flight and saves the
+//   state, no pending operation, no lock), and every other Mac goes on;
+// - every text it prints or writes about a Mac is redacted with that stack's secrets (redact.ts);
+// - decisions (npm run reset, restore, upgrade) are one Mac's: the fleet refuses to start with one
+//   in its environment (fleet/cli.ts) and never passes one on (openStack).
+import { closeSync, constants, fchmodSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { DECISION_VARIABLES, decisionVariablesIn } from "../stacks/commandLineDecisions";
+import { lineRedactor, noSecrets, type Redact, stackRedactor } from "./redact";
 
 export type Operation = "preview" | "up" | "refresh";
 
@@ -43,6 +51,26 @@ export interface RunOptions {
   envOf: (stack: string) => Record<string, string>;
   /** Draws the live lines; defaults to the terminal (or one line per change when not a terminal). */
   display?: Display;
+  /** Aborted: every Mac's operation in flight is cancelled as Ctrl-C cancels it, none starts. */
+  signal?: AbortSignal;
+}
+
+/** Why the fleet cannot start with this environment: a decision of `npm run reset`, `restore` or
+ *  `upgrade` in it would reach every Mac of the fleet, which never asks (stacks/commandLineDecisions.ts).
+ *  undefined when there is none. */
+export function decisionRefusal(env: NodeJS.ProcessEnv): string | undefined {
+  const set = decisionVariablesIn(env);
+  if (set.length === 0) return undefined;
+  return [
+    `${set.map((k) => `${k} (environment) = ${JSON.stringify(env[k])}`).join(", ")}: a decision of npm run reset, restore or upgrade is one Mac's, and the fleet runs every Mac without asking; nothing was run.`,
+    `Unset ${set.length > 1 ? "them" : "it"} (unset ${set.join(" ")}), then run the fleet again; to reset, restore or upgrade a Mac, run npm run reset, restore or upgrade for that Mac's stack (COLIMA_PULSE_STACK=<stack>).`,
+  ].join("\n");
+}
+
+/** Takes every decision variable out of `env` (this process's: the Automation API's commands,
+ *  the program and the provider inherit it), whatever refused them before. */
+export function stripDecisions(env: NodeJS.ProcessEnv): void {
+  for (const k of DECISION_VARIABLES) delete env[k];
 }
 
 /** Runs `work` for every item, at most `limit` at a time, in order of the list. */
@@ -66,7 +94,9 @@ const listed = new Map<string, Promise<string[]>>();
  *  stack writes the project's workspace file, which concurrent runs race on (pulumi/pulumi#8186);
  *  every command here names its stack (--stack), so an existing stack is not selected, and new
  *  ones are created (`stack init` selects) one at a time. */
-export async function openStack(workDir: string, name: string, envVars: Record<string, string>): Promise<Stack> {
+export async function openStack(workDir: string, name: string, stackEnv: Record<string, string>): Promise<Stack> {
+  stripDecisions(process.env);
+  const envVars = Object.fromEntries(Object.entries(stackEnv).filter(([k]) => !(DECISION_VARIABLES as readonly string[]).includes(k)));
   cli ??= PulumiCommand.get();
   const ws = await LocalWorkspace.create({ workDir, envVars, pulumiCommand: await cli });
   // One backend per project folder and environment (the simulator's root aside).
@@ -112,20 +142,66 @@ function summaryOf(changes: Record<string, number> | undefined): string {
   return parts.map(([op, n]) => `${op} ${n}`).join(", ") || "no changes";
 }
 
-/** One operation on one Mac, with its events feeding its live line and its log. */
+/** A Mac's log: `<dir>/<stack>.log`, 0600, appended to, never through a symlink. A write that
+ *  fails (a full disk) is kept as `failed` and calls `onFail` once; later writes are dropped. */
+export function macLog(path: string, onFail: (why: string) => void): { write(text: string): void; close(): void; failed?: string } {
+  let fd: number | undefined;
+  const log: { write(text: string): void; close(): void; failed?: string } = {
+    write(text) {
+      if (log.failed !== undefined || text === "") return;
+      try {
+        if (fd === undefined) {
+          fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+          fchmodSync(fd, 0o600); // an existing file keeps its mode on open
+        }
+        const bytes = Buffer.from(text, "utf8");
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+      } catch (e) {
+        log.failed = `its log ${path} could not be written (${(e as Error).message})`;
+        onFail(log.failed);
+      }
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+  return log;
+}
+
+/** One operation on one Mac, with its events feeding its live line and its log. Never rejects: a
+ *  failure of any kind is this Mac's result, its operation cancelled first. */
 async function runOne(operation: Operation, name: string, options: RunOptions, progress: Progress): Promise<MacResult> {
-  const log = join(options.logDir, `${name}.log`);
-  const write = (text: string) => appendFileSync(log, text);
+  const path = join(options.logDir, `${name}.log`);
+  // Cancels this Mac's operation in flight: the Automation API sends `pulumi` SIGINT, which ends
+  // it as Ctrl-C does (the steps in flight finish, the state is saved, the stack unlocked).
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  options.signal?.addEventListener("abort", onAbort);
+  const log = macLog(path, () => cancel.abort());
+  // Until the stack's config is read, no secret is known, and nothing of the stack is written.
+  let redact: Redact = noSecrets;
+  const write = (text: string) => log.write(redact(text));
+  const output = lineRedactor(
+    () => redact,
+    (text) => log.write(text),
+  );
   const errors: string[] = [];
   const onEvent = (e: EngineEvent) => {
     const pre = e.resourcePreEvent?.metadata;
-    if (pre && pre.op !== "same") progress.resource = `${pre.op} ${pre.urn.split("::").pop()}`;
+    if (pre && pre.op !== "same") progress.resource = redact(`${pre.op} ${pre.urn.split("::").pop()}`);
     const diag = e.diagnosticEvent;
     if (diag?.severity === "error") errors.push(diag.message);
   };
   const finish = (ok: boolean, stage: string, detail: string): MacResult => {
-    const result = { stack: name, ok, stage, detail, elapsedMs: Date.now() - progress.started, log };
-    write(`\n== ${ok ? "succeeded" : "FAILED"} (${stage}): ${detail}\n`);
+    output.end();
+    const why = log.failed ?? (cancel.signal.aborted ? "cancelled (the fleet run was stopped)" : undefined);
+    const failed = !ok || why !== undefined;
+    const said = redact(why ? `${why}; ${ok ? `${stage} ${detail}` : detail}` : detail);
+    const result = { stack: name, ok: !failed, stage, detail: said, elapsedMs: Date.now() - progress.started, log: path };
+    write(`\n== ${failed ? "FAILED" : "succeeded"} (${stage}): ${said}\n`);
+    log.close();
+    options.signal?.removeEventListener("abort", onAbort);
     progress.done = result;
     return result;
   };
@@ -134,41 +210,52 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     progress.resource = "";
     write(`\n== ${s} (${new Date().toISOString()})\n`);
   };
-  stage("opening the stack");
-  let stack: Stack;
   try {
-    stack = await openStack(options.workDir, name, options.envOf(name));
-  } catch (e) {
-    return finish(false, "open", failureOf([], e));
-  }
-  const common = { onEvent, onOutput: write, color: "never" as const };
-  /** One stage: its change summary, or the finished failure (`failedAs` names the stage then). */
-  const attempt = async (name: string, run: () => Promise<string>, failedAs = name): Promise<string | MacResult> => {
-    stage(name);
+    mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+    stage("opening the stack");
+    if (cancel.signal.aborted) return finish(false, "open", "not started");
+    let stack: Stack;
     try {
-      return await run();
+      stack = await openStack(options.workDir, name, options.envOf(name));
+      redact = await stackRedactor(stack);
     } catch (e) {
-      return finish(false, failedAs, failureOf(errors, e));
+      return finish(false, "open", failureOf([], e));
     }
-  };
-  if (operation === "refresh") {
-    const refreshed = await attempt("refresh", async () => summaryOf((await stack.refresh(common)).summary.resourceChanges));
-    return typeof refreshed === "string" ? finish(true, "refresh", refreshed) : refreshed;
+    const common = { onEvent, onOutput: (text: string) => output.write(text), color: "never" as const, signal: cancel.signal };
+    /** One stage: its change summary, or the finished failure (`failedAs` names the stage then). */
+    const attempt = async (name: string, run: () => Promise<string>, failedAs = name): Promise<string | MacResult> => {
+      if (cancel.signal.aborted) return finish(false, failedAs, "not started");
+      stage(name);
+      try {
+        return await run();
+      } catch (e) {
+        return finish(false, failedAs, failureOf(errors, e));
+      }
+    };
+    if (operation === "refresh") {
+      const refreshed = await attempt("refresh", async () => summaryOf((await stack.refresh(common)).summary.resourceChanges));
+      return typeof refreshed === "string" ? finish(true, "refresh", refreshed) : refreshed;
+    }
+    const previewed = await attempt(
+      "preview",
+      async () => summaryOf((await stack.preview(common)).changeSummary),
+      operation === "up" ? "preview (up not run)" : "preview",
+    );
+    if (typeof previewed !== "string") return previewed;
+    if (operation === "preview") return finish(true, "preview", previewed);
+    const updated = await attempt("up", async () => summaryOf((await stack.up(common)).summary.resourceChanges));
+    return typeof updated === "string" ? finish(true, "up", updated) : updated;
+  } catch (e) {
+    // Not expected (every stage catches its own): this Mac fails, the others go on.
+    cancel.abort();
+    return finish(false, progress.stage, failureOf(errors, e));
   }
-  const previewed = await attempt(
-    "preview",
-    async () => summaryOf((await stack.preview(common)).changeSummary),
-    operation === "up" ? "preview (up not run)" : "preview",
-  );
-  if (typeof previewed !== "string") return previewed;
-  if (operation === "preview") return finish(true, "preview", previewed);
-  const updated = await attempt("up", async () => summaryOf((await stack.up(common)).summary.resourceChanges));
-  return typeof updated === "string" ? finish(true, "up", updated) : updated;
 }
 
 /** Runs `operation` on every stack; resolves with one result per stack, in the order given. */
 export async function runFleet(operation: Operation, options: RunOptions): Promise<MacResult[]> {
-  mkdirSync(options.logDir, { recursive: true });
+  stripDecisions(process.env);
+  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
   const progress = options.stacks.map((stack): Progress => ({ stack, stage: "waiting", resource: "", started: Date.now() }));
   const display = options.display ?? terminalDisplay();
   const timer = setInterval(() => display.draw(progress), 250);

@@ -11,6 +11,7 @@ import { jobState } from "../provider/lib/launchd";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { gaveUp, notRunningBecause, readSupervisor } from "../provider/lib/supervisor";
 import { type ResolvedSettings, readLayers, resolveSettings } from "../stacks/config";
+import { noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
 import { failureOf, openStack, pool } from "./runner";
 
 export interface MacStatus {
@@ -133,12 +134,22 @@ export function emptyRow(stack: string): MacStatus {
   };
 }
 
-/** One Mac's row. `root` is the simulator's root for the stack ("/" on a real fleet). */
+/** One Mac's row, every text in it redacted with the stack's secrets (redact.ts): a secret
+ *  SSH_HOST in ssh's words, say. `root` is the simulator's root for the stack ("/" on a real fleet). */
 async function statusOf(workDir: string, name: string, env: Record<string, string>): Promise<MacStatus> {
+  let redact: Redact = noSecrets;
+  const row = await rowOf(workDir, name, env, (r) => {
+    redact = r;
+  });
+  return redactDeep(row, redact);
+}
+
+async function rowOf(workDir: string, name: string, env: Record<string, string>, secrets: (r: Redact) => void): Promise<MacStatus> {
   const row = emptyRow(name);
   let stack: Stack;
   try {
     stack = await openStack(workDir, name, env);
+    secrets(await stackRedactor(stack));
   } catch (e) {
     return { ...row, reachable: `unknown: ${failureOf([], e)}` };
   }

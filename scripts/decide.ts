@@ -7,12 +7,15 @@
 //   reset    COLIMA_PULSE_FULL_RESET, COLIMA_PULSE_BACKUP, COLIMA_PULSE_RESET_ID
 //   restore  COLIMA_PULSE_RESTORE, COLIMA_PULSE_RESTORE_ID
 //   upgrade  COLIMA_PULSE_UPGRADE_ID
+// and every one COLIMA_PULSE_DECISION_STACK, the stack it is for: the program refuses it on any other.
 // scripts/reset.sh, restore.sh and upgrade.sh install Node.js and node_modules (scripts/lib.sh),
 // then run this file as `node --import tsx scripts/decide.ts <command> ARG...`.
 import { spawnSync } from "node:child_process";
-import { readSync, writeSync } from "node:fs";
+import { readFileSync, readSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import { isatty } from "node:tty";
 import { inspect } from "node:util";
+import { decisionStack } from "../stacks/commandLineDecisions";
 import { ConfigError, readLayers, resolveSettings } from "../stacks/config";
 import { die, ensureEngine, ensureLocalState, execInto, repo, say } from "./lib";
 import { checkUpOptions } from "./upOptions";
@@ -135,11 +138,22 @@ export function decisionId(now = new Date()): string {
     .replace(/\.\d+Z$/, "Z");
 }
 
-/** The variables that carry the decision to the program (stacks/commandLineDecisions.ts). */
-export function decisionEnv(d: Decision, profile: string, id: string): Record<string, string> {
-  if (d.command === "reset") return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: d.backup, COLIMA_PULSE_RESET_ID: id };
-  if (d.command === "restore") return { COLIMA_PULSE_RESTORE: d.from, COLIMA_PULSE_RESTORE_ID: id };
-  return { COLIMA_PULSE_UPGRADE_ID: id };
+/** The variables that carry the decision to the program (stacks/commandLineDecisions.ts), bound to
+ *  `stack` (decisionStack: <project>/<stack>), the only stack it may be carried out on. */
+export function decisionEnv(d: Decision, profile: string, id: string, stack: string): Record<string, string> {
+  const bound = { COLIMA_PULSE_DECISION_STACK: stack };
+  if (d.command === "reset")
+    return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: d.backup, COLIMA_PULSE_RESET_ID: id, ...bound };
+  if (d.command === "restore") return { COLIMA_PULSE_RESTORE: d.from, COLIMA_PULSE_RESTORE_ID: id, ...bound };
+  return { COLIMA_PULSE_UPGRADE_ID: id, ...bound };
+}
+
+/** The stack a decision is for, as the program sees it (decisionStack of getProject(), getStack()):
+ *  Pulumi.yaml's name and the stack's own name (the last part of an org/stack name). */
+export function boundStack(stack: string, projectYaml = readFileSync(join(repo, "Pulumi.yaml"), "utf8")): string {
+  const project = /^name:[ \t]*["']?([^"'\s#]+)/m.exec(projectYaml)?.[1];
+  if (!project) return die("Pulumi.yaml has no name: (the project's name, which a decision names with its stack)");
+  return decisionStack(project, stack.split("/").pop() as string);
 }
 
 /** What the command says before it hands over (after the profile is known). */
@@ -254,7 +268,7 @@ export function main(command: Command, argv: string[]): never {
   if (problem) die(problem);
   const profile = d.command === "upgrade" ? "" : stackProfile(stack);
   for (const line of decisionLines(d, profile, stack)) say(line);
-  Object.assign(process.env, decisionEnv(d, profile, decisionId()));
+  Object.assign(process.env, decisionEnv(d, profile, decisionId(), boundStack(stack)));
   return execInto("bash", ["scripts/converge.sh", ...d.upArgs]);
 }
 

@@ -12,7 +12,11 @@
 //     COLIMA_PULSE_RESTORE_ID  when it was decided
 //   npm run upgrade (scripts/decide.ts)
 //     COLIMA_PULSE_UPGRADE_ID  when it was decided
+//   every one of them
+//     COLIMA_PULSE_DECISION_STACK  the stack it was made for, <project>/<stack>
 //
+// A decision names its stack: one left in the operator's environment must not reach another Mac
+// (the fleet runner refuses to start with any of these set, and strips them: fleet/runner.ts).
 // A decision's id is its UTC time, YYYYMMDDTHHMMSSZ: it names the backup folder, a resource
 // carries out each id once, and one older than an hour is refused (a variable left exported in a
 // shell must not reset or upgrade the next run's Mac).
@@ -21,6 +25,43 @@ import { isBackupOf } from "../provider/lib/backups";
 import { ConfigError } from "./config";
 
 export const DECISION_VALID_MINUTES = 60;
+
+/** Every variable that carries a decision; the fleet runner refuses and strips each (fleet/runner.ts). */
+export const DECISION_VARIABLES = [
+  "COLIMA_PULSE_FULL_RESET",
+  "COLIMA_PULSE_BACKUP",
+  "COLIMA_PULSE_RESET_ID",
+  "COLIMA_PULSE_RESTORE",
+  "COLIMA_PULSE_RESTORE_ID",
+  "COLIMA_PULSE_UPGRADE_ID",
+  "COLIMA_PULSE_DECISION_STACK",
+] as const;
+
+/** The decision variables set in `env` (an empty one too: it is no decision, but it is no one's). */
+export function decisionVariablesIn(env: NodeJS.ProcessEnv): string[] {
+  return DECISION_VARIABLES.filter((k) => env[k] !== undefined);
+}
+
+/** What a decision names as its stack: `<project>/<stack>` (Pulumi.yaml's name, the stack's name). */
+export function decisionStack(project: string, stack: string): string {
+  return `${project}/${stack}`;
+}
+
+/** Refuses a decision in `env` that does not name `stack` (decisionStack) as the one it was made
+ *  for: one without COLIMA_PULSE_DECISION_STACK, or made on another stack. Runs before any decision
+ *  is read, so a refused one changes nothing. */
+export function checkDecisionStack(env: NodeJS.ProcessEnv, stack: string): void {
+  const set = DECISION_VARIABLES.filter((k) => k !== "COLIMA_PULSE_DECISION_STACK" && env[k]);
+  if (set.length === 0) return;
+  const named = env.COLIMA_PULSE_DECISION_STACK ?? "";
+  if (named === stack) return;
+  const what = set.map((k) => `${k}=${JSON.stringify(env[k])}`).join(", ");
+  throw new ConfigError([
+    named
+      ? `COLIMA_PULSE_DECISION_STACK (environment) = ${JSON.stringify(named)}: the decision (${what}) was made for stack ${named}, and this run is stack ${stack}; a decision is carried out only on the stack it was made for — run npm run reset, restore or upgrade for ${stack} itself`
+      : `COLIMA_PULSE_DECISION_STACK (environment) is not set: the decision (${what}) names no stack, and this run is stack ${stack}; only npm run reset, restore or upgrade make a decision, for one stack — unset these variables, or run that command for ${stack}`,
+  ]);
+}
 
 const where = (env: NodeJS.ProcessEnv, key: string, script: string) =>
   `${key} (environment, set by npm run ${script}) = ${JSON.stringify(env[key] ?? "")}`;

@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { Config } from "@pulumi/pulumi/config";
 import { RunError } from "@pulumi/pulumi/errors";
 import * as log from "@pulumi/pulumi/log";
-import { getStack } from "@pulumi/pulumi/metadata";
+import { getProject, getStack } from "@pulumi/pulumi/metadata";
 import { secret } from "@pulumi/pulumi/output";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
@@ -25,7 +25,7 @@ import { COLIMA_HOME_VARIABLES, type Host, homeOf, hostOf, hostPath } from "../p
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
-import { readResetDecision, readRestoreDecision, readUpgradeDecision } from "./commandLineDecisions";
+import { checkDecisionStack, decisionStack, readResetDecision, readRestoreDecision, readUpgradeDecision } from "./commandLineDecisions";
 import { ConfigError, type EngineConfig, readLayers, resolveSettings, type SettingKey } from "./config";
 
 /** Stops the program with Pulumi's plain error: the message, no stack trace. The stack is dropped
@@ -200,6 +200,8 @@ export = async () => {
   } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), getStack(), engineConfig())));
   const host = hostOf(hostRoot, machine);
   const mac = macOrStopNow(host);
+  // A decision made for another stack (or for none) stops the run here, before any is read.
+  settingsOrStop(() => checkDecisionStack(process.env, decisionStack(getProject(), getStack())));
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
   // A path as the operator sees it on the Mac (`fleet status` lists them so); on the simulated

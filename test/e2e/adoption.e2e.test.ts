@@ -92,7 +92,7 @@ for (const arch of ["arm64", "x86_64"] as const) {
       });
 
       it("the reset's preview shows the backup folder and every folder that moves into it", async () => {
-        const decision = fullReset();
+        const decision = fullReset(mac.stack);
         const folder = `${backups()}/${decision.COLIMA_PULSE_RESET_ID}-default`;
         const r = await mac.stack.cli(["preview"], 300_000, decision);
         assert.equal(r.code, 0, out(r));
@@ -109,7 +109,7 @@ for (const arch of ["arm64", "x86_64"] as const) {
       });
 
       it("with --backup=false the reset's preview says the state is deleted, with nothing kept", async () => {
-        const r = await mac.stack.cli(["preview"], 300_000, fullReset("false"));
+        const r = await mac.stack.cli(["preview"], 300_000, fullReset(mac.stack, "false"));
         assert.equal(r.code, 0, out(r));
         assert.match(out(r), /FULL RESET WITHOUT A BACKUP \(--backup=false\): DELETE profile default's state, nothing is kept:/);
         assert.ok(out(r).includes(`delete ${mac.sim.path("/Users/ops/.colima/_lima/_disks/colima")}`), out(r));
@@ -263,14 +263,14 @@ describe("`npm run reset` bad input: a clear error and nothing run", { concurren
 
   it("a decision left in the environment for over an hour, or for another profile, is refused", async () => {
     mac.sim.clearRecords();
-    const stale = { ...fullReset(), COLIMA_PULSE_RESET_ID: "20200101T000000Z" };
+    const stale = { ...fullReset(mac.stack), COLIMA_PULSE_RESET_ID: "20200101T000000Z" };
     const old = await mac.stack.cli(["preview"], 300_000, stale);
     assert.notEqual(old.code, 0);
     assert.match(
       out(old),
       /COLIMA_PULSE_RESET_ID \(environment, set by npm run reset\) = "20200101T000000Z": a decision is valid for 60 minutes/,
     );
-    const other = await mac.stack.cli(["preview"], 300_000, fullReset("move", "work"));
+    const other = await mac.stack.cli(["preview"], 300_000, fullReset(mac.stack, "move", "work"));
     assert.match(
       out(other),
       /COLIMA_PULSE_FULL_RESET \(environment, set by npm run reset\) = "work": names another profile than this stack's COLIMA_PROFILE \(default\)/,

@@ -67,7 +67,7 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker");
     writeFileSync(marker, "keep me");
     const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset());
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset(mac.stack));
     assert.notEqual(r.code, 0);
     assert.match(r.stdout, /mkdir/);
     assert.equal(readFileSync(marker, "utf8"), "keep me", "nothing deleted");
@@ -93,7 +93,7 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
       writeFileSync(marker, "x".repeat(256 * 1024));
       const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
       mac.sim.clearRecords();
-      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset());
+      const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset(mac.stack));
       assert.notEqual(r.code, 0);
       // What the operator sees: which move failed and why, what went back, what to do.
       assert.match(
@@ -303,7 +303,11 @@ describe("the Pulumi process killed while changing or resetting a converged Mac"
       if (existsSync(backups)) rmSync(backups, { recursive: true });
       writeFileSync(marker, stage);
       const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
-      await mac.stack.killDuring(["up", "--yes", "--skip-preview", "--replace", urn], (out) => when(out, mac.sim.records()), fullReset());
+      await mac.stack.killDuring(
+        ["up", "--yes", "--skip-preview", "--replace", urn],
+        (out) => when(out, mac.sim.records()),
+        fullReset(mac.stack),
+      );
       // A move that had begun is finished (all or none) by the step the killed run's provider is in.
       await providersGone(mac, 60_000);
       const [where] = dataFoundIn();

@@ -278,7 +278,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   it("with `move`: old state intact in the backup folder, new VM healthy", async () => {
     const marker = mac.sim.path("/Users/ops/.colima/_lima/colima/marker-from-before");
     writeFileSync(marker, "old state");
-    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset());
+    const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset(mac.stack));
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const backups = readdirSync(mac.sim.path("/Users/ops/backups"));
     assert.equal(backups.length, 1);

@@ -8,14 +8,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { macOf } from "../../provider/lib/mac";
 import { sweepStaleState } from "../../provider/lib/staleState";
-import { dockerAnswers, fullReset, nextDecisionId, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import { decisionFor, dockerAnswers, fullReset, nextDecisionId, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
 
 const LOG = "/var/log/colima-pulse/colima.log";
 const INSTANCE = "/Users/ops/.colima/_lima/colima";
 
 /** The decision `npm run restore -- <folder>` passes to its one `pulumi up` (scripts/restore.sh). */
-function restoreOf(folder: string): NodeJS.ProcessEnv {
-  return { COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: nextDecisionId() };
+function restoreOf(folder: string, mac: SimulatedMac): NodeJS.ProcessEnv {
+  return { COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: nextDecisionId(), ...decisionFor(mac.stack.stack) };
 }
 
 /** `pulumi <args>` with the environment of a command-line decision; fails the test when it fails. */
@@ -235,7 +235,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
     const backups = mac.sim.path("/Users/ops/colima-pulse-backups");
     writeFileSync(mac.sim.path(`${INSTANCE}/marker`), "before the reset");
-    const reset = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    const reset = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset(mac.stack));
     smokeRan(
       reset,
       /\[colima-smoke\] will run again: vm changed \(the profile was provisioned anew by a full reset \(its state before is in \S+\)/,
@@ -277,7 +277,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     const listed = new RegExp(
       `backups of profile default in ${backups}, newest first \\(npm run restore -- <folder>\\):\\n +${join(backups, backup as string)}  [\\d.]+ (KiB|MiB)  \\d+[sm] old\\n`,
     );
-    const bad = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(`${backups}/not-a-backup`));
+    const bad = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(`${backups}/not-a-backup`, mac));
     assert.notEqual(bad.code, 0);
     assert.match(
       bad.stdout + bad.stderr,
@@ -285,7 +285,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
     );
     assert.match(bad.stdout, listed);
     const gone = `${backups}/20200101T000000Z-default`;
-    const missing = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(gone));
+    const missing = await mac.stack.cli(["up", "--yes", "--skip-preview"], 300_000, restoreOf(gone, mac));
     assert.notEqual(missing.code, 0);
     assert.ok(missing.stdout.includes(`npm run restore: ${gone} does not exist on this Mac; nothing was changed.\n`), missing.stdout);
     assert.doesNotMatch(missing.stdout, /holds no Colima instance|restored already/);
@@ -297,7 +297,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       [],
     );
 
-    const preview = await mac.stack.cli(["preview", "--diff"], 300_000, restoreOf(join(backups, backup as string)));
+    const preview = await mac.stack.cli(["preview", "--diff"], 300_000, restoreOf(join(backups, backup as string), mac));
     assert.equal(preview.code, 0, preview.stderr);
     assert.match(preview.stdout + preview.stderr, /npm run restore will:[\s\S]*move its current state into \S+-default-before-restore/);
     assert.match(preview.stdout + preview.stderr, /restore/);
@@ -307,7 +307,7 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
       preview.stdout + preview.stderr,
       /\[colima-smoke\] will run again: vm changed \(a restore \(npm run restore, decision \d{8}T\d{6}Z\): the smoke test runs on the new VM\)/,
     );
-    const restored = await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string)));
+    const restored = await mustWith(mac, ["up", "--yes", "--skip-preview"], restoreOf(join(backups, backup as string), mac));
     const from = join(backups, backup as string);
     smokeRan(
       restored,
@@ -338,11 +338,11 @@ describe("Docker through the Mac's life", { concurrency: false }, () => {
 
     // Three backups made, two kept: the oldest is removed, and the run says so.
     // The "before" folder and a new reset's are two: BACKUP_KEEP=2 keeps both; a third goes.
-    const second = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    const second = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset(mac.stack));
     assert.doesNotMatch(second.stdout, /removed backup/);
     assert.equal(readdirSync(backups).length, 2);
     const oldest = readdirSync(backups).sort()[0] as string;
-    const third = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset());
+    const third = await mustWith(mac, ["up", "--yes", "--skip-preview", "--replace", urn], fullReset(mac.stack));
     assert.match(third.stdout, new RegExp(`removed backup \\S+/${oldest} \\(BACKUP_KEEP=2: the newest 2 of profile default stay\\)`));
     assert.equal(readdirSync(backups).length, 2);
     assert.equal(readdirSync(backups).includes(oldest), false);

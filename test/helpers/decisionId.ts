@@ -27,3 +27,10 @@ export function decisionIds(): (now?: Date) => string {
 
 /** This process's decision ids: valid now, and strictly increasing across every test of the file. */
 export const nextDecisionId = decisionIds();
+
+/** The variable binding a decision to `stack`, as npm run reset, restore and upgrade set it
+ *  (scripts/decide.ts boundStack: Pulumi.yaml's name, then the stack's): the program refuses a
+ *  decision on any other stack (stacks/commandLineDecisions.ts checkDecisionStack). */
+export function decisionFor(stack: string): { COLIMA_PULSE_DECISION_STACK: string } {
+  return { COLIMA_PULSE_DECISION_STACK: `colima-pulse/${stack}` };
+}

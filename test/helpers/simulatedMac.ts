@@ -4,18 +4,23 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MacSimulator, type SimOptions } from "../simulator/simulator";
 import type { RecordEntry } from "../simulator/tools/world";
-import { nextDecisionId } from "./decisionId";
+import { decisionFor, nextDecisionId } from "./decisionId";
 import { repoRoot, TestStack } from "./pulumiStack";
 import { testServices } from "./services";
 
 export const LABEL = "com.colima-pulse.colima";
-export { nextDecisionId };
+export { decisionFor, nextDecisionId };
 
 /** A full-reset decision made now, as `npm run reset` passes it to the one `pulumi up` it runs
  *  (scripts/reset.sh; stacks/commandLineDecisions.ts reads it); a new decision each time, also
- *  within one second (test/helpers/decisionId.ts). */
-export function fullReset(backup: "move" | "false" = "move", profile = "default"): NodeJS.ProcessEnv {
-  return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: backup, COLIMA_PULSE_RESET_ID: nextDecisionId() };
+ *  within one second (test/helpers/decisionId.ts), for `stack` alone. */
+export function fullReset(stack: TestStack, backup: "move" | "false" = "move", profile = "default"): NodeJS.ProcessEnv {
+  return {
+    COLIMA_PULSE_FULL_RESET: profile,
+    COLIMA_PULSE_BACKUP: backup,
+    COLIMA_PULSE_RESET_ID: nextDecisionId(),
+    ...decisionFor(stack.stack),
+  };
 }
 
 export interface SimulatedMac {

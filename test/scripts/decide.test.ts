@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   backupAnswer,
+  boundStack,
   CommandLineError,
   confirmationProblem,
   type Decision,
@@ -16,7 +17,7 @@ import {
   parseDecision,
   USAGE,
 } from "../../scripts/decide";
-import { readResetDecision, readRestoreDecision, readUpgradeDecision } from "../../stacks/commandLineDecisions";
+import { checkDecisionStack, readResetDecision, readRestoreDecision, readUpgradeDecision } from "../../stacks/commandLineDecisions";
 
 const decision = (d: Partial<Decision> & Pick<Decision, "command">): Decision => ({
   yes: false,
@@ -130,15 +131,26 @@ describe("the decision around the parser", () => {
     const now = new Date("2026-03-04T05:06:07.890Z");
     const id = decisionId(now);
     assert.equal(id, "20260304T050607Z");
-    const reset = decisionEnv(decision({ command: "reset", backup: "false" }), "work", id);
-    assert.deepEqual(reset, { COLIMA_PULSE_FULL_RESET: "work", COLIMA_PULSE_BACKUP: "false", COLIMA_PULSE_RESET_ID: id });
+    const bound = { COLIMA_PULSE_DECISION_STACK: "colima-pulse/mac-1" };
+    const reset = decisionEnv(decision({ command: "reset", backup: "false" }), "work", id, "colima-pulse/mac-1");
+    assert.deepEqual(reset, { COLIMA_PULSE_FULL_RESET: "work", COLIMA_PULSE_BACKUP: "false", COLIMA_PULSE_RESET_ID: id, ...bound });
+    checkDecisionStack(reset, "colima-pulse/mac-1");
+    assert.throws(
+      () => checkDecisionStack(reset, "colima-pulse/mac-2"),
+      /made for stack colima-pulse\/mac-1, and this run is stack colima-pulse\/mac-2/,
+    );
     assert.deepEqual(readResetDecision(reset, "work", "/backups", now), { id, backup: "false", folder: "" });
-    const restore = decisionEnv(decision({ command: "restore", from: "/backups/20260101T000000Z-work" }), "work", id);
-    assert.deepEqual(restore, { COLIMA_PULSE_RESTORE: "/backups/20260101T000000Z-work", COLIMA_PULSE_RESTORE_ID: id });
+    const restore = decisionEnv(decision({ command: "restore", from: "/backups/20260101T000000Z-work" }), "work", id, "colima-pulse/mac-1");
+    assert.deepEqual(restore, { COLIMA_PULSE_RESTORE: "/backups/20260101T000000Z-work", COLIMA_PULSE_RESTORE_ID: id, ...bound });
     assert.equal(readRestoreDecision(restore, "work", "/backups", (p) => p, now)?.id, id);
-    const upgrade = decisionEnv(decision({ command: "upgrade" }), "", id);
-    assert.deepEqual(upgrade, { COLIMA_PULSE_UPGRADE_ID: id });
+    const upgrade = decisionEnv(decision({ command: "upgrade" }), "", id, "colima-pulse/mac-1");
+    assert.deepEqual(upgrade, { COLIMA_PULSE_UPGRADE_ID: id, ...bound });
     assert.equal(readUpgradeDecision(upgrade, now), id);
+  });
+
+  it("binds a decision to Pulumi.yaml's name and the stack's own name, as the program sees them", () => {
+    assert.equal(boundStack("mac-1", "name: colima-pulse\ndescription: x\n"), "colima-pulse/mac-1");
+    assert.equal(boundStack("acme/mac-1", "runtime: nodejs\nname: 'fleet'\n"), "fleet/mac-1");
   });
 
   it("each --help names every option the parser takes", () => {

@@ -161,7 +161,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
     assert.match(r.out, /converge\.sh under bash 3\.2\.\S+: \n/);
     assert.match(
       r.out,
-      /COLIMA_PULSE_BACKUP=false\nCOLIMA_PULSE_FULL_RESET=default\nCOLIMA_PULSE_RESET_ID=\d{8}T\d{6}Z\nCOLIMA_PULSE_STACK=simulated\n/,
+      /COLIMA_PULSE_BACKUP=false\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_FULL_RESET=default\nCOLIMA_PULSE_RESET_ID=\d{8}T\d{6}Z\nCOLIMA_PULSE_STACK=simulated\n/,
     );
     assert.equal(r.code, 0, r.out);
   });
@@ -177,7 +177,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
     assert.match(restore.out, /==> RESTORE of \/b\/20260101T000000Z-default as Colima profile 'default' on stack 'simulated'\n/);
     assert.match(
       restore.out,
-      /converge\.sh under bash 3\.2\.\S+: --diff\nCOLIMA_PULSE_RESTORE=\/b\/20260101T000000Z-default\nCOLIMA_PULSE_RESTORE_ID=\d{8}T\d{6}Z\n/,
+      /converge\.sh under bash 3\.2\.\S+: --diff\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_RESTORE=\/b\/20260101T000000Z-default\nCOLIMA_PULSE_RESTORE_ID=\d{8}T\d{6}Z\n/,
     );
     const upgrade = await onTerminal("bash scripts/upgrade.sh -y", "");
     assert.match(
@@ -186,7 +186,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
     );
     assert.match(
       upgrade.out,
-      /converge\.sh under bash 3\.2\.\S+: -y\nCOLIMA_PULSE_STACK=simulated\nCOLIMA_PULSE_UPGRADE_ID=\d{8}T\d{6}Z\n/,
+      /converge\.sh under bash 3\.2\.\S+: -y\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_STACK=simulated\nCOLIMA_PULSE_UPGRADE_ID=\d{8}T\d{6}Z\n/,
     );
   });
 
