@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { build } from "plist";
+import { build, parse as parsePlist } from "plist";
 import { homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
 import { MAC_SSH_PATH } from "../helpers/sshd";
 import { older } from "../simulator/tools/brew";
@@ -472,6 +472,26 @@ describe("read-only contracts: output the product parses", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the colima keg's homebrew.mxcl.colima.plist runs `<prefix>/opt/colima/bin/colima start -f` (what ps shows for brew services' job)", async () => {
+    // Homebrew/brew formula_installer.rb#install_service writes service.rb#to_plist into the keg
+    // (formula.rb#launchd_service_path: `<keg>/homebrew.mxcl.<name>.plist`) at every install;
+    // services/cli.rb#install_service_file copies it, as it is, into the domain's folder. homebrew-core
+    // Formula/c/colima.rb: `service do run [opt_bin/"colima", "start", "-f"]`. provider/lib/survey.ts
+    // brewJobsOf knows brew services' colima in `ps` by that command line.
+    const plistPath = join(t.brewPrefix, "opt/colima/homebrew.mxcl.colima.plist");
+    const r = await t.run([t.path("/bin/cat"), plistPath]);
+    assert.equal(r.code, 0, `${plistPath}: ${r.stderr}`);
+    const service = parsePlist(r.stdout) as Record<string, unknown>;
+    assert.equal(service.Label, "homebrew.mxcl.colima");
+    assert.deepEqual(service.ProgramArguments, [join(t.brewPrefix, "opt/colima/bin/colima"), "start", "-f"]);
+    assert.deepEqual(service.KeepAlive, { SuccessfulExit: true });
+    // launchd runs ProgramArguments as the process's argv: `ps`'s command line is them joined by spaces.
+    assert.ok(
+      `${(service.ProgramArguments as string[]).join(" ")}`.endsWith(`${t.brewPrefix}/opt/colima/bin/colima start -f`),
+      "the suffix brewJobsOf matches",
+    );
   });
 
   it("ps shows launchd's `/bin/sh <script>` as that command line; `ps -p <pid> -o command=` a live PID's command line, exit 0; a gone PID: nothing, exit 1", async () => {

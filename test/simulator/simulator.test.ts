@@ -4,12 +4,24 @@
 // contract suite (test/contract/) checks that part against real tools on a Mac.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
-import { build } from "plist";
+import { build, parse } from "plist";
 import { testServices } from "../helpers/services";
 import { enforceConnectPermissions } from "./connectCheck";
 import { MacSimulator } from "./simulator";
@@ -383,6 +395,23 @@ describe("simulated `brew services`: the domain it loads into", { concurrency: f
     }
     return where;
   };
+
+  it("colima's keg holds Homebrew's generated homebrew.mxcl.colima.plist; `brew services start` installs it as it is", async () => {
+    const prefix = sim.world.brewPrefix();
+    const keg = readFileSync(join(prefix, "opt/colima/homebrew.mxcl.colima.plist"), "utf8");
+    const service = parse(keg) as Record<string, unknown>;
+    assert.deepEqual(service.ProgramArguments, [join(prefix, "opt/colima/bin/colima"), "start", "-f"]);
+    assert.deepEqual(
+      [service.RunAtLoad, service.KeepAlive, service.WorkingDirectory],
+      [true, { SuccessfulExit: true }, sim.world.home("ops")],
+    );
+    assert.equal((await sim.run([brew, "services", "start", "colima"])).code, 0);
+    try {
+      assert.equal(readFileSync(join(sim.world.home("ops"), "Library/LaunchAgents/homebrew.mxcl.colima.plist"), "utf8"), keg);
+    } finally {
+      assert.equal((await sim.run([brew, "services", "stop", "colima"])).code, 0);
+    }
+  });
 
   it("over SSH, nobody at the console: user/<uid>, with Homebrew's warning; the job runs as the user", async () => {
     const r = await sim.run([sim.path("/usr/bin/env"), "SSH_TTY=/dev/ttys001", brew, "services", "start", "colima"]);
@@ -801,6 +830,57 @@ describe("simulated newsyslog, route, id and the linked tools", { concurrency: f
     sim.addUser("carol", { uid: 504, gid: 20, admin: false, sudo: "none" });
     assert.equal(await id("-Gn", "carol"), "staff everyone\n");
     assert.deepEqual([statSync(sim.path("/Users/carol")).uid, statSync(sim.path("/Users/carol")).mode & 0o777], [504, 0o750]);
+  });
+
+  it("stat is BSD's (file_cmds stat/stat.c): -f formats, -L, GNU's -c refused; a datum not modelled is refused, not guessed", async () => {
+    const stat = (...a: string[]) => sim.run([sim.path("/usr/bin/stat"), ...a]);
+    const file = sim.path("/var/tmp/stat-me");
+    writeFileSync(file, "x\n");
+    chownSync(file, 501, 20);
+    chmodSync(file, 0o4755);
+    assert.deepEqual(await stat("-f", "%u %g %Su:%Sg %Lp %Mp %p %Sp %A", file), {
+      code: 0,
+      stdout: "501 20 ops:staff 755 4 104755 -rwsr-xr-x 4755\n",
+      stderr: "",
+    });
+    assert.deepEqual(await stat("-f", "[%5u|%-5Su|%#Lp|%03Mp|%HT%T|%z|%N]", file), {
+      code: 0,
+      stdout: `[  501|ops  |0755|004|Regular File*|2|${file}]\n`,
+      stderr: "",
+    });
+    const usage = "usage: stat [-FLnq] [-f format | -l | -r | -s | -x] [-t timefmt] [file ...]\n";
+    assert.deepEqual(await stat("-c", "%u %a", file), { code: 1, stdout: "", stderr: `stat: illegal option -- c\n${usage}` });
+    assert.deepEqual(await stat("-f"), { code: 1, stdout: "", stderr: `stat: option requires an argument -- f\n${usage}` });
+    assert.deepEqual(await stat("-f", "%Q", file), { code: 1, stdout: "", stderr: "stat: %Q: bad format\n" });
+    assert.deepEqual(await stat("-f", "%SN", file).then((r) => r.code), 0);
+    assert.deepEqual(await stat("-f", "%Xz", file), { code: 0, stdout: "2\n", stderr: "" });
+    assert.deepEqual(await stat("-f", "%Sz", file), { code: 1, stdout: "", stderr: "stat: %Sz: bad format\n" });
+    assert.match((await stat("-f", "%Sm", file)).stderr, /^stat: simulator: the format datum %m \(%Sm\) is not simulated\n$/);
+    assert.deepEqual(await stat("-n", "-f", "%u", file), { code: 0, stdout: "501", stderr: "" });
+    const link = sim.path("/var/tmp/stat-link");
+    rmSync(link, { force: true });
+    symlinkSync(file, link);
+    assert.deepEqual(await stat("-f", "%HT %SY", link), { code: 0, stdout: `Symbolic Link  -> ${file}\n`, stderr: "" });
+    assert.deepEqual(await stat("-L", "-f", "%HT %Lp", link), { code: 0, stdout: "Regular File 755\n", stderr: "" });
+    assert.deepEqual(await stat("-f", "%u", `${file}.absent`), {
+      code: 1,
+      stdout: "",
+      stderr: `stat: ${file}.absent: stat: No such file or directory\n`,
+    });
+    // BSD getopt stops at the first operand: `-f` after the file is another file.
+    assert.equal((await stat(file, "-f", "%u")).code, 1);
+    // Another user may not search a folder of ops's that is drwx------.
+    sim.addUser("dave", { uid: 505, gid: 20, admin: false, sudo: "none" });
+    const closed = sim.path("/Users/ops/closed");
+    rmSync(closed, { recursive: true, force: true });
+    mkdirSync(closed, { mode: 0o700 });
+    chownSync(closed, 501, 20);
+    writeFileSync(join(closed, "f"), "");
+    assert.deepEqual(await sim.run([sim.path("/usr/bin/stat"), "-f", "%u", join(closed, "f")], { user: "dave" }), {
+      code: 1,
+      stdout: "",
+      stderr: `stat: ${join(closed, "f")}: stat: Permission denied\n`,
+    });
   });
 
   it("the real tools added are linked at their macOS paths", () => {

@@ -4,7 +4,7 @@
 // upgrades outdated formulae against what the tap offers (SimState.tap), and `brew services`
 // writes and loads homebrew.mxcl.<formula> into the user's gui domain, or user domain without a
 // GUI login (servicesDomain).
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { build } from "plist";
 import { dockerCliFile } from "./docker";
@@ -168,6 +168,9 @@ function pour(world: World, prefix: string, name: string, version: string): void
     mkdirSync(join(prefix, "bin"), { recursive: true });
     relativeLink(target, join(prefix, "bin", bin));
   }
+  // formula_installer.rb#install_service: a formula with a `service do` block gets its generated
+  // plist in the keg, `formula.launchd_service_path` = `<keg>/homebrew.mxcl.<name>.plist`.
+  if (name === "colima") writeAtomic(join(cellar, `homebrew.mxcl.${name}.plist`), build(colimaService(world, prefix)), 0o644);
   mkdirSync(join(prefix, "opt"), { recursive: true });
   relativeLink(cellar, join(prefix, "opt", name));
   world.updateState((s) => {
@@ -288,6 +291,25 @@ export function servicesDomain(world: World): { domain: string; warning?: string
   return { domain: `user/${uid}`, ...(warning ? { warning } : {}) };
 }
 
+/** The plist Homebrew generates from homebrew-core `Formula/c/colima.rb`'s `service do` block
+ *  (`run [opt_bin/"colima", "start", "-f"]`, `keep_alive successful_exit: true`,
+ *  `environment_variables PATH: std_service_path_env`, `error_log_path`/`log_path`
+ *  `var/"log/colima.log"`, `working_dir Dir.home`) by service.rb#to_plist, in its key order. */
+export function colimaService(world: World, prefix: string): Record<string, unknown> {
+  return {
+    Label: "homebrew.mxcl.colima",
+    ProgramArguments: [join(prefix, "opt/colima/bin/colima"), "start", "-f"],
+    RunAtLoad: true,
+    // Dir.home of whoever installed it (the Homebrew user).
+    WorkingDirectory: world.home(world.user),
+    StandardOutPath: join(prefix, "var/log/colima.log"),
+    StandardErrorPath: join(prefix, "var/log/colima.log"),
+    EnvironmentVariables: { PATH: `${prefix}/bin:${prefix}/sbin:/usr/bin:/bin:/usr/sbin:/sbin` },
+    KeepAlive: { SuccessfulExit: true },
+    LimitLoadToSessionType: ["Aqua", "Background", "LoginWindow", "StandardIO", "System"],
+  };
+}
+
 /** `brew services start|stop|list <formula>` (Library/Homebrew/services). */
 async function services(world: World, prefix: string, argv: string[]): Promise<number> {
   const [action, name] = argv;
@@ -307,18 +329,15 @@ async function services(world: World, prefix: string, argv: string[]): Promise<n
   const label = `homebrew.mxcl.${name}`;
   const plistPath = join(dir, `${label}.plist`);
   if (action === "start") {
-    // Formula/c/colima.rb `service do`: run colima start -f, keep_alive successful_exit: true.
-    const def = {
-      Label: label,
-      ProgramArguments: [join(prefix, "opt/colima/bin/colima"), "start", "-f"],
-      RunAtLoad: true,
-      KeepAlive: { SuccessfulExit: true },
-      EnvironmentVariables: { PATH: `${prefix}/bin:${prefix}/sbin:/usr/bin:/bin:/usr/sbin:/sbin` },
-      StandardOutPath: join(prefix, "var/log/colima.log"),
-      StandardErrorPath: join(prefix, "var/log/colima.log"),
-    };
+    // services/cli.rb#install_service_file: the keg's generated plist (service.service_contents,
+    // formula.launchd_service_path), as it is, into the domain's folder.
+    const version = world.state().brew[name];
+    const kegPlist = join(prefix, "Cellar", name, version ?? "", `${label}.plist`);
+    if (!version) throw new ToolExit(1, `Error: Formula \`${name}\` is not installed.\n`);
+    if (!existsSync(kegPlist))
+      throw new ToolExit(1, `Error: Formula \`${name}\` has not implemented #plist, #service or provided a locatable service file.\n`);
     mkdirSync(join(prefix, "var/log"), { recursive: true });
-    writeAtomic(plistPath, build(def), 0o644);
+    writeAtomic(plistPath, readFileSync(kegPlist, "utf8"), 0o644);
     if (warning) process.stderr.write(warning);
     // cli.rb#launchctl_load: `launchctl enable <domain>/<label>`, then `bootstrap <domain> <plist>`.
     await askLaunchd(world, { cmd: "enable", domain, label, user });

@@ -3,10 +3,12 @@
 // operand (BSD getopt does not permute). Every format datum the product and the README use is
 // modelled as stat.c's format1 prints it; a datum or option this simulator does not model is
 // refused with a `simulator:` message rather than guessed.
-import { lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
+import { constants, lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { permits } from "./docker";
 import { ToolExit, type World } from "./world";
+
+const { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO } = constants;
 
 /** stat.c's synopsis on macOS (`__APPLE__`), printed by usage() as `usage: stat <synopsis>`. */
 const SYNOPSIS = "[-FLnq] [-f format | -l | -r | -s | -x] [-t timefmt] [file ...]";
@@ -47,12 +49,20 @@ function parseOptions(argv: string[]): { opts: Map<string, string>; files: strin
 
 /** strmode(3): the ten characters `ls -l` shows (stat.c drops strmode's trailing space). */
 function strmode(mode: number): string {
-  const type: Record<number, string> = { 26411: "s", 21609: "l", 16807: "-", 14406: "b", 9604: "d", 4802: "c", 2401: "p" };
+  const type = new Map<number, string>([
+    [S_IFSOCK, "s"],
+    [S_IFLNK, "l"],
+    [S_IFREG, "-"],
+    [S_IFBLK, "b"],
+    [S_IFDIR, "d"],
+    [S_IFCHR, "c"],
+    [S_IFIFO, "p"],
+  ]);
   const bit = (m: number, c: string) => (mode & m ? c : "-");
   const x = (exec: number, special: number, set: string, unset: string) =>
     mode & special ? (mode & exec ? set : unset) : mode & exec ? "x" : "-";
   return (
-    (type[mode & 0o170000] ?? "?") +
+    (type.get(mode & S_IFMT) ?? "?") +
     bit(0o400, "r") +
     bit(0o200, "w") +
     x(0o100, 0o4000, "s", "S") +
@@ -181,21 +191,26 @@ function formatOne(
     case "T": {
       formats = "S";
       def = "S";
-      const type = st.mode & 0o170000;
+      const type = st.mode & S_IFMT;
       if (hilo === "" || hilo === "L") {
-        const short: Record<number, string> = { 2401: "|", 9604: "/", 21609: "@", 26411: "=" };
-        sdata = type === 0o100000 ? (st.mode & 0o111 ? "*" : "") : (short[type] ?? "");
+        const short = new Map<number, string>([
+          [S_IFIFO, "|"],
+          [S_IFDIR, "/"],
+          [S_IFLNK, "@"],
+          [S_IFSOCK, "="],
+        ]);
+        sdata = type === S_IFREG ? (st.mode & 0o111 ? "*" : "") : (short.get(type) ?? "");
       } else if (hilo === "H") {
-        const long: Record<number, string> = {
-          2401: "Fifo File",
-          4802: "Character Device",
-          9604: "Directory",
-          14406: "Block Device",
-          16807: "Regular File",
-          21609: "Symbolic Link",
-          26411: "Socket",
-        };
-        sdata = long[type] ?? "???";
+        const long = new Map<number, string>([
+          [S_IFIFO, "Fifo File"],
+          [S_IFCHR, "Character Device"],
+          [S_IFDIR, "Directory"],
+          [S_IFBLK, "Block Device"],
+          [S_IFREG, "Regular File"],
+          [S_IFLNK, "Symbolic Link"],
+          [S_IFSOCK, "Socket"],
+        ]);
+        sdata = long.get(type) ?? "???";
       }
       hilo = "";
       break;
