@@ -1,0 +1,175 @@
+// The Mac's lock against another local user of the Mac (here the real user `nobody`, uid 65534),
+// with real processes and files: nothing that user can make stops or spins a run. Each run under
+// attack is a child process killed at a bound, so a run that blocks (a read of a FIFO blocks the
+// whole process: its signal handlers never run) or spins shows as that, not as a stuck test.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, it } from "node:test";
+import type { Host } from "../../provider/lib/host";
+import { macRoot } from "../helpers/macRoot";
+
+const repo = resolve(__dirname, "../..");
+/** Where the lock was before: world-writable and sticky /var/tmp. */
+const OLD_LOCK = "/var/tmp/colima-pulse.lock";
+/** Where it is now: a folder of root's in root's /var/db (hier(7)), out of other users' reach. */
+const LOCK_DIR = "/var/db/colima-pulse";
+const LOCK = `${LOCK_DIR}/lock`;
+const NOBODY = 65534;
+
+/** A bare Mac that `nobody` can walk into (mkdtemp makes its root 0700), as `/` is on a Mac. */
+function openMac(): Host {
+  const host = macRoot("cpulse-seclock-");
+  chmodSync(host.root, 0o755);
+  chmodSync(join(host.root, "var/tmp"), 0o1777); // mkdirSync's mode went through the umask
+  return host;
+}
+
+/** Runs argv as nobody (another local user of the Mac). */
+function asNobody(argv: string[]) {
+  return spawnSync(argv[0] as string, argv.slice(1), { uid: NOBODY, gid: NOBODY, encoding: "utf8" });
+}
+
+/** The Mac's `mv` refuses to move `paths` (as macOS's does a folder flagged immutable, or one of
+ *  another user in sticky /var/tmp: "Operation not permitted"), and logs every call to `log`. */
+function immovable(host: Host, paths: string[], log: string): void {
+  const mv = join(host.root, "bin/mv");
+  rmSync(mv);
+  const cases = paths.map((p) => `    '${join(host.root, p)}') echo "mv: rename $a: Operation not permitted" >&2; exit 1 ;;`).join("\n");
+  writeFileSync(mv, `#!/bin/sh\necho "mv $*" >>'${log}'\nfor a; do\n  case "$a" in\n${cases}\n  esac\ndone\nexec /bin/mv "$@"\n`, {
+    mode: 0o755,
+  });
+}
+
+interface Outcome {
+  /** Killed at the bound: the run neither finished nor gave up. */
+  killed: boolean;
+  out: string;
+}
+
+/** One colima-pulse step on `host` (provider/lib/machineLock.ts onMachine) in a process of its own,
+ *  killed with SIGKILL after `boundMs` (SIGTERM is no use on a process blocked in a read). */
+function run(host: Host, pace: Record<string, number>, boundMs: number): Promise<Outcome> {
+  const script = [
+    `const { onMachine } = require(${JSON.stringify(join(repo, "provider/lib/machineLock.ts"))});`,
+    `onMachine(${JSON.stringify(host)}, (m) => console.log("said: " + m), async () => console.log("ran"), ${JSON.stringify(pace)})`,
+    `  .then(() => process.exit(0), (e) => { console.log("error: " + e.message); process.exit(3); });`,
+  ].join("\n");
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => {
+    out += d;
+  });
+  child.stderr.on("data", (d) => {
+    out += d;
+  });
+  return new Promise((done) => {
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, boundMs);
+    child.once("close", () => {
+      clearTimeout(timer);
+      done({ killed, out });
+    });
+  });
+}
+
+const mvCount = (log: string) => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0);
+
+describe("the Mac's lock against another local user", () => {
+  it("a FIFO that user plants as owner.json neither blocks a run nor can be planted where the lock is", async () => {
+    const host = openMac();
+    // In the old place: nobody's lock folder, its owner.json a FIFO nobody ever writes to.
+    assert.equal(asNobody(["/bin/mkdir", join(host.root, OLD_LOCK)]).status, 0);
+    assert.equal(asNobody(["/usr/bin/mkfifo", join(host.root, OLD_LOCK, "owner.json")]).status, 0);
+    const r = await run(host, { pollMs: 10, startingGraceMs: 50 }, 60_000);
+    assert.equal(r.killed, false, `the run was still blocked after 60s, and was killed: ${r.out}`);
+    assert.match(r.out, /^ran$/m, r.out);
+    // Where the lock is now, that user can make nothing: not the folder, not a lock, not a FIFO.
+    const dir = join(host.root, LOCK_DIR);
+    assert.equal(lstatSync(dir).uid, 0);
+    assert.equal(lstatSync(dir).mode & 0o7777, 0o755);
+    for (const argv of [
+      ["/bin/mkdir", join(host.root, LOCK)],
+      ["/usr/bin/mkfifo", join(host.root, LOCK_DIR, "owner.json")],
+      ["/bin/mv", dir, `${dir}.theirs`],
+    ]) {
+      const tried = asNobody(argv);
+      assert.notEqual(tried.status, 0, `${argv.join(" ")} as nobody succeeded`);
+      assert.match(tried.stderr, /Permission denied/, tried.stderr);
+    }
+  });
+
+  it("a lock the run cannot move is waited for with a pause between tries, then given up, naming what is there", async () => {
+    const host = openMac();
+    const log = join(host.root, "mv.log");
+    // nobody's lock in the old place, with no owner; and, in the new one, a lock whose owner is
+    // unreadable and that cannot be moved (immutable): neither may make a run spin or wait forever.
+    assert.equal(asNobody(["/bin/mkdir", join(host.root, OLD_LOCK)]).status, 0);
+    mkdirSync(join(host.root, LOCK), { recursive: true, mode: 0o755 });
+    chownSync(join(host.root, LOCK), NOBODY, NOBODY);
+    immovable(host, [OLD_LOCK, LOCK], log);
+    const pace = { pollMs: 100, sayEveryMs: 0, startingGraceMs: 0, giveUpMs: 2_000 };
+    const r = await run(host, pace, 60_000);
+    assert.equal(r.killed, false, `the run neither took the lock nor gave up in 60s (${mvCount(log)} mv attempts), and was killed`);
+    assert.doesNotMatch(r.out, /^ran$/m, "the step never runs unguarded");
+    assert.match(
+      r.out,
+      new RegExp(
+        `error: another colima-pulse run on this Mac still holds ${LOCK} \\(its owner is unreadable: drwxr-xr-x .*owned by uid 65534.*\\) after \\d+s`,
+      ),
+      r.out,
+    );
+    assert.match(r.out, new RegExp(`sudo rm -rf ${LOCK}`), "the message says how to clear it");
+    // Each try is followed by a pause of pollMs: within giveUpMs, at most giveUpMs/pollMs + 2 tries.
+    const tries = mvCount(log);
+    assert.ok(tries <= pace.giveUpMs / pace.pollMs + 2, `${tries} mv attempts in ${pace.giveUpMs}ms at one per ${pace.pollMs}ms`);
+    assert.ok(tries >= 1, "it tried to take the stale lock over");
+  });
+
+  it("a live holder that never lets go is given up on, naming it and the command that clears a stale lock", async () => {
+    const host = openMac();
+    mkdirSync(join(host.root, LOCK), { recursive: true, mode: 0o755 });
+    writeFileSync(
+      join(host.root, LOCK, "owner.json"),
+      JSON.stringify({ pid: 4242, command: "node dynamic-provider", since: "2026-12-01T00:00:00.000Z", controller: "ops-laptop-9" }),
+    );
+    const r = await run(host, { pollMs: 50, sayEveryMs: 600_000, giveUpMs: 500 }, 60_000);
+    assert.equal(r.killed, false, `still waiting after 60s: ${r.out}`);
+    assert.match(
+      r.out,
+      new RegExp(
+        `error: another colima-pulse run on this Mac still holds ${LOCK} \\(pid 4242 on control machine ops-laptop-9, holding it since 2026-12-01T00:00:00.000Z\\) after \\d+s\\. ` +
+          `Let it finish, or end it \\(kill 4242 on control machine ops-laptop-9\\) and run again; if that run is gone, remove the lock on the Mac: sudo rm -rf ${LOCK}`,
+      ),
+      r.out,
+    );
+  });
+
+  it("a stale lock (its holder dead), a FIFO or an oversized owner.json in the lock is taken over, as root's", async () => {
+    for (const plant of ["dead holder", "fifo", "oversized"] as const) {
+      const host = openMac();
+      mkdirSync(join(host.root, LOCK), { recursive: true, mode: 0o755 });
+      const owner = join(host.root, LOCK, "owner.json");
+      if (plant === "dead holder") {
+        const gone = spawnSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" });
+        writeFileSync(owner, JSON.stringify({ pid: Number(gone.stdout), command: "sh", since: "2026-12-01T00:00:00.000Z" }));
+      } else if (plant === "fifo") {
+        assert.equal(spawnSync("/usr/bin/mkfifo", [owner]).status, 0);
+      } else {
+        writeFileSync(owner, `{"pid": 1, "command": "${"x".repeat(8 << 20)}"}`);
+      }
+      const r = await run(host, { pollMs: 10, startingGraceMs: 50 }, 60_000);
+      assert.equal(r.killed, false, `${plant}: the run was still blocked after 60s, and was killed: ${r.out}`);
+      assert.match(r.out, /^ran$/m, `${plant}: ${r.out}`);
+      // Released at the run's exit; its folder is root's, 0755, and nothing of the old lock is left in it.
+      assert.equal(existsSync(join(host.root, LOCK)), false, `${plant}: released`);
+      const dir = lstatSync(join(host.root, LOCK_DIR));
+      assert.deepEqual([dir.isDirectory(), dir.uid, dir.mode & 0o7777], [true, 0, 0o755], plant);
+      assert.deepEqual(readdirSync(join(host.root, LOCK_DIR)), [], `${plant}: nothing left beside it`);
+    }
+  });
+});
