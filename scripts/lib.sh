@@ -107,7 +107,13 @@ ensure_engine() { # pulumi CLI, Node.js language host and dynamic-provider shim,
 }
 
 ensure_local_state() { # the local backend's folder and passphrase (README: "State and secrets")
-  mkdir -p "$repo/.state/backend"
+  # .state holds every stack's state, the passphrase and the fleet's logs: this user's alone, 0700,
+  # so another user of this machine reads none of it, whatever mode the engine gives its files;
+  # anything an earlier version left readable loses its group and other bits (chmod -R does not
+  # follow symbolic links inside the tree). The engine keeps its own umask: over the local
+  # transport it is the provider's too, and the Mac's files get their modes from that.
+  (umask 077 && mkdir -p "$repo/.state/backend")
+  if ! chmod 0700 "$repo/.state" || ! chmod -R go= "$repo/.state"; then die "cannot make $repo/.state private (chmod)"; fi
   if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
     local file="$repo/.state/passphrase"
     if [ ! -f "$file" ]; then
