@@ -31,14 +31,76 @@ export interface CommandResult {
 export interface RunOptions {
   /** End the command after this many milliseconds (default 60 s); the error then says so. */
   timeoutMs?: number;
-  /** Variables added to the inherited environment. */
+  /** Variables added to the inherited environment; with `inheritEnv: false`, the whole of it. */
   env?: Record<string, string>;
+  /** false: the command gets `env` and nothing else of this process's environment (a command on
+   *  a Mac: provider/lib/mac.ts, whose environment must not carry the engine's secrets). */
+  inheritEnv?: boolean;
   /** Return a non-zero exit as a result instead of throwing (for probes such as "is it there?"). */
   allowFailure?: boolean;
-  /** Text for the command's standard input (else it reads nothing). */
-  input?: string;
+  /** The command's standard input, byte for byte (else it reads nothing). */
+  input?: string | Buffer;
   /** Keep the output byte for byte (a file's text); else one trailing newline is dropped. */
   exactOutput?: boolean;
+  /** What happens when stdout or stderr passes `maxOutputBytes`: "fail" (the default, for output
+   *  that is read) ends the command and fails saying so; "tail" keeps its last `maxOutputBytes` and
+   *  lets it run on (output that only feeds an error message, such as an installer's). */
+  output?: "fail" | "tail";
+  /** The most of each of stdout and stderr kept (default OUTPUT_CAP). */
+  maxOutputBytes?: number;
+}
+
+/** The most of a command's stdout (or stderr) the provider keeps: far above anything it reads
+ *  (a plist, `ps`, brew's JSON), far below V8's longest string (~512 MiB, where Node throws
+ *  "Cannot create a string longer than …" and the provider would crash). */
+export const OUTPUT_CAP = 64 * 1024 * 1024;
+
+/** `bytes` as people read it: "64 MiB", "512 KiB", "100 bytes". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** One output stream of a command, kept as the bytes it wrote (decoded once, at the end: a
+ *  character split across two reads stays whole), at most `cap` of them. Exported for its test. */
+export class Output {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** Bytes dropped from the front ("tail"). */
+  dropped = 0;
+
+  constructor(private readonly cap: number) {}
+
+  /** Adds a chunk; false when the stream passed the cap (and `keepTail` is off: nothing kept). */
+  add(chunk: Buffer, keepTail: boolean): boolean {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size <= this.cap) return true;
+    if (!keepTail) return false;
+    while (this.chunks.length > 1 && this.size - (this.chunks[0] as Buffer).length >= this.cap) {
+      const first = this.chunks.shift() as Buffer;
+      this.size -= first.length;
+      this.dropped += first.length;
+    }
+    const over = this.size - this.cap;
+    if (over > 0) {
+      this.chunks[0] = (this.chunks[0] as Buffer).subarray(over);
+      this.size -= over;
+      this.dropped += over;
+    }
+    return true;
+  }
+
+  text(): string {
+    let bytes = Buffer.concat(this.chunks, this.size);
+    if (this.dropped === 0) return bytes.toString("utf8");
+    // Cut inside a character: start at the next whole one (UTF-8 continuation bytes are 10xxxxxx).
+    let start = 0;
+    while (start < bytes.length && start < 3 && ((bytes[start] as number) & 0xc0) === 0x80) start++;
+    bytes = bytes.subarray(start);
+    return `…[${formatBytes(this.dropped + start)} before this dropped]\n${bytes.toString("utf8")}`;
+  }
 }
 
 /** A command that failed, as fields; `message` is describeFailure()'s text. Recognise it by
@@ -74,6 +136,11 @@ export function describeFailure(reason: string, argv: readonly string[], stdout:
   return lines.join("\n");
 }
 
+/** The PATH of a command on a Mac that is not the Homebrew user's: what macOS's sshd gives every
+ *  session (apple-oss-distributions/OpenSSH configure-for-osx.sh `--with-default-path`), and so
+ *  what sudo passes on from such a session (provider/lib/host.ts homebrewUserPath says more). */
+export const SYSTEM_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
+
 /** The kill killTree runs as root (through `sudo -n`): one of provider/lib/mac.ts ROOT_COMMANDS. */
 export const ROOT_KILL = "/bin/kill";
 
@@ -88,14 +155,17 @@ function killTree(pid: number): void {
         return (e as NodeJS.ErrnoException).code === "EPERM";
       }
     });
-    if (denied.length > 0) spawnSync("/usr/bin/sudo", ["-n", ROOT_KILL, `-${signal}`, ...denied.map(String)], { timeout: 5000 });
+    if (denied.length > 0)
+      spawnSync("/usr/bin/sudo", ["-n", ROOT_KILL, `-${signal}`, ...denied.map(String)], { timeout: 5000, env: { PATH: SYSTEM_PATH } });
   };
   const doomed = new Set([pid]);
   // A stopped process cannot fork: stop what ps shows until it shows nothing new, then kill all.
   for (let fresh = [pid], round = 0; fresh.length > 0 && round < 20; round++) {
     send(fresh, "STOP");
     fresh = [];
-    const rows = (spawnSync("/bin/ps", ["-A", "-o", "pid=,ppid=,pgid="], { encoding: "utf8", timeout: 5000 }).stdout ?? "")
+    const rows = (
+      spawnSync("/bin/ps", ["-A", "-o", "pid=,ppid=,pgid="], { encoding: "utf8", timeout: 5000, env: { PATH: SYSTEM_PATH } }).stdout ?? ""
+    )
       .split("\n")
       .map((l) => l.trim().split(/\s+/).map(Number));
     for (let grew = true; grew; ) {
@@ -143,7 +213,7 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
   const timeoutMs = options.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
-      env: options.env ? { ...process.env, ...options.env } : process.env,
+      env: options.inheritEnv === false ? { ...options.env } : options.env ? { ...process.env, ...options.env } : process.env,
       stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
       detached: true,
     });
@@ -153,23 +223,42 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     const live = running();
     const pid = child.pid;
     if (pid) live.add(pid);
-    let stdout = "";
-    let stderr = "";
+    const cap = options.maxOutputBytes ?? OUTPUT_CAP;
+    const out = new Output(cap);
+    const err = new Output(cap);
     let timedOut = false;
     let done = false;
     // Declared before the closures that use it (when providers were stored by value, Pulumi's
     // closure serializer could not resolve a name used above its declaration).
     let timer: NodeJS.Timeout | undefined;
-    child.stdout?.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr?.on("data", (d) => {
-      stderr += d;
-    });
+    /** Freezes the command's group now, fails with `why` (or as timed out), kills its tree next. */
+    const end = (why?: string) => {
+      if (!pid) return finish(null, null, why); // never started: its "error" comes first in practice
+      // Frozen at once, answered now, killed right after: the walk through `ps` takes tens of
+      // ms, and the caller's deadline (a gate's) must not wait for it.
+      try {
+        process.kill(-pid, "SIGSTOP");
+      } catch {
+        // gone already, or root's: killTree reaches it
+      }
+      finish(child.exitCode, "SIGKILL", why);
+      setImmediate(() => {
+        killTree(pid);
+        live.delete(pid);
+      });
+    };
+    const collect = (stream: Output, name: string) => (d: Buffer) => {
+      if (done || stream.add(d, options.output === "tail")) return;
+      end(`stopped: printed more than ${formatBytes(cap)} on ${name} (the most colima-pulse keeps of one command's output)`);
+    };
+    child.stdout?.on("data", collect(out, "stdout"));
+    child.stderr?.on("data", collect(err, "stderr"));
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, why?: string) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
+      const stdout = out.text();
+      const stderr = err.text();
       const reason =
         why ??
         (timedOut
@@ -200,23 +289,11 @@ export function run(argv: readonly string[], options: RunOptions = {}): Promise<
     };
     timer = setTimeout(() => {
       timedOut = true;
-      if (!pid) return finish(null, null); // never started: its "error" comes first in practice
-      // Frozen at once, answered at the deadline, killed right after: the walk through `ps` takes
-      // tens of ms, and the caller's deadline (a gate's) must not wait for it.
-      try {
-        process.kill(-pid, "SIGSTOP");
-      } catch {
-        // gone already, or root's: killTree reaches it
-      }
-      finish(child.exitCode, "SIGKILL");
-      setImmediate(() => {
-        killTree(pid);
-        live.delete(pid);
-      });
+      end();
     }, timeoutMs);
     child.on("error", (e: NodeJS.ErrnoException) => finish(null, null, `could not start (${e.code ?? e.message})`));
     child.on("close", (code, signal) => {
-      if (!timedOut) live.delete(pid as number);
+      if (!done) live.delete(pid as number);
       finish(code, signal);
     });
   });

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { type CommandError, describeFailure, run, tail } from "../../../provider/lib/process";
+import { type CommandError, describeFailure, Output, run, tail } from "../../../provider/lib/process";
 import { MacSimulator } from "../../simulator/simulator";
 
 /** A `sleep` no other test (or worktree on this machine) runs: `sleep 30.<random>`. */
@@ -153,5 +153,64 @@ describe("run", () => {
   it("keeps long output readable", () => {
     assert.equal(tail("x".repeat(10), 4), "…xxxx");
     assert.equal(describeFailure("exited with code 1", ["a", "b"], "", ""), "exited with code 1: a b");
+  });
+
+  it("keeps a stream as bytes: a character split between two chunks decodes whole, also in a kept tail", () => {
+    const whole = new Output(1024);
+    for (const chunk of [[0x61, 0xc3], [0xa9, 0xe2, 0x82], [0xac]]) assert.ok(whole.add(Buffer.from(chunk), false));
+    assert.equal(whole.text(), "aé€");
+    assert.equal(new Output(2).add(Buffer.from("abc"), false), false, "past the cap, not kept");
+    const tailed = new Output(4);
+    for (const chunk of ["ab", "é", "€"]) tailed.add(Buffer.from(chunk), true);
+    // 7 bytes, the last 4 kept: 0xa9 (the end of é) is dropped too, leaving "€" whole.
+    assert.equal(tailed.text(), "…[4 bytes before this dropped]\n€");
+  });
+
+  it("decodes a character split across two reads whole (output is decoded once, as bytes)", async () => {
+    // "é" is 0xc3 0xa9: the first byte, a pause long enough for the provider to read it alone
+    // (the shell waits for `sleep` to exit before it writes again), then the second.
+    for (const stream of ["stdout", "stderr"] as const) {
+      const redirect = stream === "stderr" ? " >&2" : "";
+      const r = await run(["/bin/sh", "-c", `printf '\\303'${redirect}; sleep 0.2; printf '\\251t\\303\\251'${redirect}`], {
+        exactOutput: true,
+      });
+      assert.equal(r[stream], "été", `${stream}: ${JSON.stringify(r[stream])}`);
+    }
+  });
+
+  it("a command printing past the cap is stopped with an error naming it and the cap; the provider goes on", async () => {
+    const marker = uniqueSleep();
+    // 1 MiB of output, then a sleep that only the stop can end early.
+    const argv = ["/bin/sh", "-c", `head -c 1048576 /dev/zero; exec sleep ${marker}`];
+    const e = await run(argv, { maxOutputBytes: 64 * 1024, allowFailure: true, timeoutMs: 60_000 }).then(
+      () => assert.fail("a command printing past the cap must fail"),
+      (err: unknown) => err,
+    );
+    assert.ok(isCommandError(e), String(e));
+    assert.equal(e.reason, "stopped: printed more than 64 KiB on stdout (the most colima-pulse keeps of one command's output)");
+    assert.ok(e.message.startsWith(`${e.reason}: /bin/sh -c head -c 1048576`), e.message);
+    assert.equal(e.timedOut, false);
+    assert.deepEqual(await survivors(marker), [], "the command was ended, not left printing");
+    // The same on stderr, and a command within the cap is untouched.
+    const onStderr = await run(["/bin/sh", "-c", "head -c 1048576 /dev/zero >&2"], { maxOutputBytes: 64 * 1024 }).catch(
+      (err: Error) => err,
+    );
+    assert.match(String((onStderr as Error).message), /^stopped: printed more than 64 KiB on stderr/);
+    assert.equal(
+      (await run(["/bin/sh", "-c", "head -c 65536 /dev/zero"], { maxOutputBytes: 64 * 1024, exactOutput: true })).stdout.length,
+      65536,
+    );
+  });
+
+  it("output that only feeds a message keeps its last bytes past the cap, and the command runs to its end", async () => {
+    const r = await run(["/bin/sh", "-c", 'i=0; while [ $i -lt 3000 ]; do echo "line $i é"; i=$((i+1)); done; echo done'], {
+      maxOutputBytes: 4096,
+      output: "tail",
+    });
+    assert.equal(r.exitCode, 0);
+    assert.match(r.stdout, /^…\[\d+ KiB before this dropped\]\n|^…\[\d+ bytes before this dropped\]\n/);
+    assert.match(r.stdout, /line 2999 é\ndone$/);
+    assert.ok(Buffer.byteLength(r.stdout) < 4096 + 100, `${Buffer.byteLength(r.stdout)} bytes kept`);
+    assert.doesNotMatch(r.stdout, /\ufffd/, "cut at a whole character");
   });
 });

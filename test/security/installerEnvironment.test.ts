@@ -1,0 +1,121 @@
+// An installer sees its own environment, never the provider's. The provider process holds the
+// engine's secrets (PULUMI_CONFIG_PASSPHRASE decrypts the whole stack) and whatever the operator's
+// shell exports (cloud keys, tokens); an installer is a script from containers/ run as the
+// Homebrew user, often someone else's recipe. Through the real engine, a stack holding one
+// ContainerInstaller whose install.sh dumps `env` to a file: the dump holds exactly what
+// containers/README.md says an installer gets, on the local transport and over a real sshd.
+import assert from "node:assert/strict";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { TestStack } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
+import { type Sshd, startSshd } from "../helpers/sshd";
+import { MacSimulator } from "../simulator/simulator";
+
+/** A program holding one ContainerInstaller, `envdump`, on the Mac the `host` setting names. */
+const INSTALLER_ONLY = `import * as pulumi from "@pulumi/pulumi";
+import { ContainerInstaller } from "../provider/containerInstaller";
+const config = new pulumi.Config();
+new ContainerInstaller("envdump", {
+  host: JSON.parse(config.require("host")),
+  dir: config.require("dir"),
+  filesHash: config.require("filesHash"),
+  dockerHost: config.require("dockerHost"),
+  prefix: config.require("prefix"),
+  env: { TOKEN: config.requireSecret("token"), OUT: config.require("out") },
+  secrets: ["env"],
+});
+`;
+
+/** Secrets of the provider's own process: the engine's passphrase (TestStack sets it for every
+ *  pulumi command) and what an operator's shell may export. */
+const PROVIDER_SECRETS = {
+  AWS_SECRET_ACCESS_KEY: "aws-secret-in-the-operators-shell",
+  GITHUB_TOKEN: "ghp-operators-own-token",
+  COLIMA_PULSE_BACKUP: "false",
+};
+const TOKEN = "installer-token-it-declared";
+
+/** What containers/README.md says an installer gets (under the simulator, SIM_USER too: the
+ *  simulated user it runs as), and what the shell that runs install.sh sets itself. */
+const DOCUMENTED = ["DOCKER_HOST", "HOME", "LOGNAME", "OUT", "PATH", "TOKEN", "USER"];
+const SHELL_OWN = new Set(["PWD", "OLDPWD", "SHLVL", "_"]);
+
+/** `env`'s output as a map (values without a newline: none here has one). */
+function parseEnv(text: string): Map<string, string> {
+  return new Map(
+    text
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as [string, string]),
+  );
+}
+
+describe("an installer's environment: its own variables, none of the provider's", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  let sshd: Sshd;
+  const stacks: TestStack[] = [];
+
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, "") });
+    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+  });
+  after(async () => {
+    for (const s of stacks) await s.dispose();
+    await sshd?.dispose();
+    await sim?.dispose();
+  });
+
+  /** Converges a stack of INSTALLER_ONLY on `host` and returns what install.sh saw. */
+  async function installerSees(name: string, host: Record<string, unknown>): Promise<Map<string, string>> {
+    const stack = await TestStack.create(name, {}, { program: INSTALLER_ONLY, env: { SIM_USER: "ops", ...PROVIDER_SECRETS } });
+    stacks.push(stack);
+    const dir = join(stack.dir, "containers/envdump");
+    const out = join(stack.dir, "installer-env.txt");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "install.sh"), `#!/bin/sh\nenv > "$OUT"\n`);
+    chmodSync(join(dir, "install.sh"), 0o755);
+    for (const [key, value] of Object.entries({
+      host: JSON.stringify(host),
+      dir,
+      filesHash: "0".repeat(64),
+      dockerHost: `unix://${sim.path("/Users/ops/.colima/default/docker.sock")}`,
+      prefix: sim.path("/opt/homebrew"),
+      out,
+    }))
+      await stack.must(["config", "set", key, value]);
+    await stack.must(["config", "set", "--secret", "token", TOKEN]);
+    await stack.must(["up", "--yes", "--skip-preview"]);
+    return parseEnv(readFileSync(out, "utf8"));
+  }
+
+  function assertOnlyItsOwn(seen: Map<string, string>): void {
+    assert.equal(seen.get("TOKEN"), TOKEN, "its declared TOKEN");
+    const secrets = { PULUMI_CONFIG_PASSPHRASE: "colima-pulse-tests", ...PROVIDER_SECRETS };
+    for (const [key, value] of Object.entries(secrets)) {
+      assert.ok(!seen.has(key), `the provider's ${key} reached the installer`);
+      assert.ok(![...seen.values()].some((v) => v.includes(value)), `the value of the provider's ${key} reached the installer`);
+    }
+    const names = [...seen.keys()].filter((k) => !SHELL_OWN.has(k) && k !== "SIM_USER").sort();
+    assert.deepEqual(names, DOCUMENTED, `exactly what containers/README.md lists; got ${[...seen.keys()].join(" ")}`);
+    assert.equal(seen.get("SIM_USER"), "ops", "the simulated Homebrew user");
+    assert.equal(seen.get("HOME"), sim.path("/Users/ops"));
+    assert.equal(seen.get("USER"), "ops");
+    assert.equal(seen.get("LOGNAME"), "ops");
+  }
+
+  it("on the local transport (the provider's own machine)", async () => {
+    assertOnlyItsOwn(await installerSees("sec-env-local", { root: sim.root, user: "ops" }));
+  });
+
+  it("over SSH (a real sshd): nothing of the session's or the control machine's", async () => {
+    const ssh = {
+      destination: `${sshd.loginUser}@127.0.0.1`,
+      port: sshd.port,
+      identityFile: sshd.keys.ops?.identityFile,
+      knownHostsFile: sshd.knownHostsFile,
+    };
+    assertOnlyItsOwn(await installerSees("sec-env-ssh", { root: sim.root, user: "ops", ssh }));
+  });
+});
