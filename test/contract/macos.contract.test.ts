@@ -12,7 +12,8 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build, parse as parsePlist } from "plist";
-import { homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
+import { topLevelYaml } from "../../provider/lib/adoption";
+import { colimaPaths, homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
 import { MAC_SSH_PATH } from "../helpers/sshd";
 import { older } from "../simulator/tools/brew";
 import { FLAG_SINCE } from "../simulator/tools/colima";
@@ -32,6 +33,9 @@ const PROFILE = "cpulse-contract";
 const LABEL = "com.colima-pulse.contract";
 /** The formulae colima-pulse installs and asks `brew list --versions` about (provider/homebrewPackages.ts). */
 const FORMULAE = ["colima", "lima", "qemu", "docker"];
+/** The installed Colima's version (`colima version v0.10.3` or `colima version 0.10.3`). */
+const installedColima = async () =>
+  /^colima version v?(\d+\.\d+\.\d+)/.exec((await t.run([brewBin(t, "colima"), "version"])).stdout)?.[1] as string;
 /** Why a contract that changes the machine is skipped on a read-only target. */
 const readOnly = (what: string): string => `not checked on ${t.name}: read-only (CONTRACT_ALLOW_CHANGES=1 would ${what})`;
 
@@ -604,6 +608,8 @@ describe("contracts that change the machine", () => {
   });
 
   it("a QEMU profile: status fields, `already running, ignoring`, a real Docker API, stop and delete", async (ctx) => {
+    // Also: the colima.yaml files with what was asked, curl's `/_ping`, the sweep's pid files and
+    // disk lock, and `delete --force --data` removing the data disk (where the Colima has `--data`).
     if (!t.allowChanges) return ctx.skip(readOnly("start a throwaway QEMU profile"));
     const colima = brewBin(t, "colima");
     const p = ["--profile", PROFILE];
@@ -650,6 +656,69 @@ describe("contracts that change the machine", () => {
       assert.equal(vm.length, 1, `one qemu-system of ${instanceDir}`);
       const pidIn = async (file: string) => Number((await t.run([t.path("/bin/cat"), join(instanceDir, file)])).stdout.trim());
       assert.deepEqual([await pidIn("ha.pid"), await pidIn("qemu.pid")], [agent[0]?.pid, vm[0]?.pid]);
+      // What Colima recorded (provider/colimaProfile.ts recordedConfig, provider/lib/survey.ts
+      // findProfile, stacks/index.ts restorePlan, all through provider/lib/adoption.ts topLevelYaml):
+      // the state file `_lima/<id>/colima.yaml` (lima.go#addPostStartActions, config/profile.go
+      // StateFile) and the config `~/.colima/<p>/colima.yaml` (configmanager.Save, Profile.File),
+      // both yamlutil.Save of config.Config (yaml tags `vmType`, `runtime`, `arch`, `cpu`, `memory`, `disk`).
+      for (const file of [join(instanceDir, "colima.yaml"), join(t.home, ".colima", PROFILE, "colima.yaml")]) {
+        const read = await t.run([t.path("/bin/cat"), file]);
+        assert.equal(read.code, 0, `${file}: ${read.stderr}`);
+        const y = topLevelYaml(read.stdout);
+        assert.deepEqual(
+          { vmType: y.vmType, runtime: y.runtime, arch: y.arch, cpu: Number(y.cpu), memory: Number(y.memory), disk: Number(y.disk) },
+          { vmType: "qemu", runtime: "docker", arch: status.arch, cpu: 1, memory: 1, disk: 5 },
+          file,
+        );
+        assert.ok(["aarch64", "x86_64"].includes(String(y.arch)), `${file}: arch ${y.arch}`);
+      }
+      // provider/supervisor.sh api_ok: curl's `/_ping` through the socket answers `OK`.
+      assert.deepEqual(
+        await t.run([
+          t.path("/usr/bin/curl"),
+          "--silent",
+          "--show-error",
+          "--max-time",
+          "5",
+          "--unix-socket",
+          socket,
+          "http://localhost/_ping",
+        ]),
+        { code: 0, stdout: "OK", stderr: "" },
+      );
+      // provider/sweep.sh's files, each naming a live process whose `ps -p <pid> -o command=` is what
+      // sweep matches: Lima's ha.pid (`hostagent --pidfile <instance>/ha.pid`), qemu.pid
+      // (`qemu-system-…` `-pidfile <instance>/qemu.pid`), usernet's pid file (`usernet -p <pidfile>`),
+      // and the data disk's lock `in_use_by`, a link to the instance folder ([lima]
+      // pkg/store/instance.go#ReadPIDFile, cmd/limactl/hostagent.go, pkg/driver/qemu, pkg/networks/usernet
+      // config.go#PIDFile and recoincile.go#Start, pkg/store/disk.go#Lock).
+      // The paths come from the product (provider/lib/host.ts colimaPaths), checked against Colima's.
+      const user = (await t.run([t.path("/usr/bin/id"), "-un"])).stdout.trim();
+      const paths = colimaPaths({ root: t.path("/"), user }, PROFILE);
+      assert.deepEqual([paths.instanceDir, paths.dockerSocket], [instanceDir, socket]);
+      const net = paths.usernetDir;
+      const disk = paths.diskDir;
+      const commandOf = async (pidFile: string) => {
+        const pid = (await t.run([t.path("/bin/cat"), pidFile])).stdout.trim();
+        assert.match(pid, /^\d+$/, `${pidFile} holds a PID`);
+        const r = await t.run([t.path("/bin/ps"), "-p", pid, "-o", "command="]);
+        assert.equal(r.code, 0, `${pidFile}: PID ${pid} is alive`);
+        return r.stdout.trim();
+      };
+      assert.ok((await commandOf(join(instanceDir, "ha.pid"))).includes(`hostagent --pidfile ${instanceDir}/ha.pid`));
+      const qemu = await commandOf(join(instanceDir, "qemu.pid"));
+      assert.ok(qemu.includes("qemu-system-") && qemu.includes(`-pidfile ${instanceDir}/qemu.pid`), qemu);
+      const usernetPid = join(net, "usernet_user-v2.pid");
+      assert.ok((await commandOf(usernetPid)).includes(`usernet -p ${usernetPid}`));
+      const colimaVersion = await installedColima();
+      const hasDataDisk = !older(colimaVersion, FLAG_SINCE.delete?.data as string);
+      if (hasDataDisk) {
+        // Colima 0.9+ keeps the runtime's data on a Lima disk named after the instance
+        // (environment/vm/lima/limautil/disk.go CreateDisk: `limactl disk create <id>`).
+        const holder = await t.run([t.path("/usr/bin/readlink"), join(disk, "in_use_by")]);
+        assert.deepEqual(holder, { code: 0, stdout: `${instanceDir}\n`, stderr: "" });
+      } else
+        ctx.diagnostic(`colima ${colimaVersion}: no data disk before ${FLAG_SINCE.delete?.data} (cmd/delete.go 94e18e9), so no in_use_by`);
       const again = await t.run([colima, "start", ...p, "--vm-type", "qemu"]);
       assert.equal(again.code, 0);
       assert.match(again.stderr, /already running, ignoring/);
@@ -677,11 +746,27 @@ describe("contracts that change the machine", () => {
       } else ctx.diagnostic(`another user's connect not checked on ${t.name}: the contract has no second user to run as`);
       assert.equal((await t.run([colima, "stop", ...p])).code, 0);
       assert.equal((await t.run([colima, "status", ...p])).code, 1);
-      assert.equal((await t.run([colima, "delete", ...p, "--force"])).code, 0);
+      const there = (path: string) => t.run([t.path("/bin/test"), "-e", path]).then((r) => r.code === 0);
+      if (hasDataDisk) {
+        // provider/colimaProfile.ts fullReset: `delete --force --data` (app/app.go#Delete: with
+        // `data`, limautil.DeleteDisk → `limactl disk delete <id>`, which removes the disk's folder).
+        assert.equal(await there(disk), true, `${disk}: the data disk outlives a stop`);
+        const removed = await t.run([colima, "delete", ...p, "--force", "--data"]);
+        assert.equal(removed.code, 0, removed.stderr);
+        assert.match(removed.stderr, /deleting container data/);
+        assert.deepEqual(
+          [await there(disk), await there(instanceDir), await there(join(t.home, ".colima", PROFILE))],
+          [false, false, false],
+          "the data disk, the instance and the config are gone",
+        );
+      } else assert.equal((await t.run([colima, "delete", ...p, "--force"])).code, 0);
       deleted = true;
     } finally {
       // Cleanup after a failure: best effort, so the failure itself is what the test reports.
-      if (!deleted) await t.run([colima, "delete", ...p, "--force"]);
+      if (!deleted) {
+        const data = older((await installedColima()) ?? "0.0.0", FLAG_SINCE.delete?.data as string) ? [] : ["--data"];
+        await t.run([colima, "delete", ...p, "--force", ...data]);
+      }
     }
   });
 

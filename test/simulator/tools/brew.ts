@@ -6,7 +6,7 @@
 // GUI login (servicesDomain).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { build } from "plist";
+import { build, type PlistObject } from "plist";
 import { dockerCliFile } from "./docker";
 import { installTool, realDockerCli } from "./install";
 import { askLaunchd } from "./launchctl";
@@ -295,7 +295,7 @@ export function servicesDomain(world: World): { domain: string; warning?: string
  *  (`run [opt_bin/"colima", "start", "-f"]`, `keep_alive successful_exit: true`,
  *  `environment_variables PATH: std_service_path_env`, `error_log_path`/`log_path`
  *  `var/"log/colima.log"`, `working_dir Dir.home`) by service.rb#to_plist, in its key order. */
-export function colimaService(world: World, prefix: string): Record<string, unknown> {
+export function colimaService(world: World, prefix: string): PlistObject {
   return {
     Label: "homebrew.mxcl.colima",
     ProgramArguments: [join(prefix, "opt/colima/bin/colima"), "start", "-f"],
