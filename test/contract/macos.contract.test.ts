@@ -863,7 +863,7 @@ describe("contracts that change the machine", () => {
     }
   });
 
-  it("launchctl bootstrap/bootout errors in the system domain", async (ctx) => {
+  it("launchctl bootstrap/bootout errors in the system domain, and kickstart -k: a new pid; not loaded: 113", async (ctx) => {
     if (!t.allowChanges) return ctx.skip(readOnly("load a throwaway LaunchDaemon with sudo"));
     const tmp = join(mkdtempSync(join(tmpdir(), "cpulse-contract-")), `${LABEL}.plist`);
     writeFileSync(tmp, build({ Label: LABEL, ProgramArguments: ["/bin/sleep", "600"], RunAtLoad: true }));
@@ -883,11 +883,30 @@ describe("contracts that change the machine", () => {
       const printed = await t.run([launchctl, "print", `system/${LABEL}`]);
       assert.match(printed.stdout, /\n\tstate = running\n/);
       assert.match(printed.stdout, /\n\tpid = \d+\n/);
+      // provider/launchDaemon.ts restarts a loaded job that is not running with `kickstart -k`
+      // (launchctl(1): "-k: If the service is already running, kill the running instance before
+      // restarting the service"): exit 0, and the job runs again under a new PID.
+      const pidOf = (text: string) => /\n\tpid = (\d+)\n/.exec(text)?.[1];
+      const kicked = await t.run([launchctl, "kickstart", "-k", `system/${LABEL}`], { root: true });
+      assert.deepEqual(kicked, { code: 0, stdout: "", stderr: "" });
+      const restarted = (await t.run([launchctl, "print", `system/${LABEL}`])).stdout;
+      assert.match(restarted, /\n\tstate = running\n/);
+      assert.ok(
+        pidOf(restarted) && pidOf(restarted) !== pidOf(printed.stdout),
+        `a new pid: ${pidOf(printed.stdout)} → ${pidOf(restarted)}`,
+      );
       assert.equal((await t.run([launchctl, "bootout", `system/${LABEL}`], { root: true })).code, 0);
       assert.deepEqual(await t.run([launchctl, "bootout", `system/${LABEL}`], { root: true }), {
         code: 3,
         stdout: "",
         stderr: "Boot-out failed: 3: No such process\n",
+      });
+      // A label not loaded: [obs] DeterminateSystems/nix-installer#960, #1124 (`launchctl kickstart -k
+      // system/org.nixos.darwin-store` → status 113, `Could not find service "…" in domain for system`).
+      assert.deepEqual(await t.run([launchctl, "kickstart", "-k", `system/${LABEL}`], { root: true }), {
+        code: 113,
+        stdout: "",
+        stderr: `Could not find service "${LABEL}" in domain for system\n`,
       });
     } finally {
       await t.run([launchctl, "bootout", `system/${LABEL}`], { root: true });
