@@ -12,7 +12,18 @@ import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
 import { ResourceByReference } from "./lib/byReference";
-import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, NOT_YET_KNOWN, say, UNKNOWN, type Zod } from "./lib/checkInputs";
+import {
+  checkInputs,
+  type DetailedDiff,
+  diffOf,
+  hostSchema,
+  inputChanges,
+  NOT_YET_KNOWN,
+  redact,
+  say,
+  UNKNOWN,
+  type Zod,
+} from "./lib/checkInputs";
 import { profileChange } from "./lib/generation";
 import { colimaPaths, hostPath, type Machine, type MachineArgs, shellQuote, withLock } from "./lib/host";
 import {
@@ -24,6 +35,7 @@ import {
   bootout as launchdBootout,
   removeConflictingJobs,
 } from "./lib/launchd";
+import { type CheckedLogPath, checkLogPath, LogPathError } from "./lib/logPath";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
@@ -356,6 +368,42 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
 
 // ---- executor -----------------------------------------------------------------------------
 
+/** The log, before the job that writes it is (re)loaded. The supervisor appends to it by its path
+ *  as the Homebrew user (renderSupervisor), and newsyslog makes each new one that user's the same
+ *  way (LogRotation), so the log is that user's, 0640, in a folder only root can change. Nothing
+ *  is done unless LOG_PATH passes provider/lib/logPath.ts's check (no link but root's on the way,
+ *  no folder anyone else can write, the log itself no link and a regular file); then root's
+ *  commands get the checked path, which no one else can change any more. Missing folders are
+ *  made root 0755; no existing folder is re-owned. Root runs only ROOT_COMMANDS
+ *  (provider/lib/mac.ts): a new log is installed empty; an existing one keeps its lines. */
+export async function prepareLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string): Promise<void> {
+  let checked: CheckedLogPath;
+  try {
+    checked = await checkLogPath(mac, inputs.logPath);
+  } catch (e) {
+    throw e instanceof LogPathError ? new LogPathError(redact(inputs, e.message)) : e;
+  }
+  const install = hostPath(inputs.host, "/usr/bin/install");
+  for (const dir of checked.missing) await mac.asRoot([install, "-d", "-m", "0755", "-o", "0", "-g", "0", dir]);
+  const log = checked.log;
+  if (!log) {
+    await mac.asRoot([install, "-m", "0640", "-o", uid, "-g", String(STAFF_GID), "/dev/null", checked.resolved]);
+    return;
+  }
+  if (String(log.uid) === uid && log.gid === STAFF_GID && log.perms === "rw-r-----") return;
+  // Another name for the same file elsewhere (a hard link) would be handed over with it.
+  if (log.links !== 1)
+    throw new LogPathError(
+      redact(
+        inputs,
+        `LOG_PATH ${inputs.logPath}: ${checked.resolved} has ${log.links} hard links, so giving it to ${inputs.host.user} would give ` +
+          "the same file under its other names too. Nothing was changed. Remove the log (sudo rm) and let colima-pulse make it anew, or choose another LOG_PATH",
+      ),
+    );
+  await mac.asRoot([hostPath(inputs.host, "/usr/sbin/chown"), `${uid}:${STAFF_GID}`, checked.resolved]);
+  await mac.asRoot([hostPath(inputs.host, "/bin/chmod"), "0640", checked.resolved]);
+}
+
 /** The supervisor as a (re)start leaves it: running, its counts removed. Stored so that the next
  *  run's look at a healthy supervisor matches state. */
 const FRESH: SupervisorSeen = { running: true, failedStarts: 0, hungStops: 0 };
@@ -379,18 +427,8 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
     if (inputs.pruneMode) await mac.writeFile(files.pruning, "pending: the prune after this start\n", { owner: "user", mode: "0600" });
   };
   if (onDisk !== wanted) {
-    const logDir = inputs.logPath.replace(/\/[^/]*$/, "") || "/";
-    await mac.asRoot([hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir, logDir]);
-    // The supervisor appends to the log by its path as the Homebrew user (renderSupervisor), and
-    // newsyslog makes each new one the same way (LogRotation). Root runs only ROOT_COMMANDS
-    // (provider/lib/mac.ts): a new log is installed empty; an existing one keeps its lines.
-    if (await mac.exists(inputs.logPath)) {
-      await mac.asRoot([hostPath(inputs.host, "/usr/sbin/chown"), `${uid}:${STAFF_GID}`, inputs.logPath]);
-      await mac.asRoot([hostPath(inputs.host, "/bin/chmod"), "0640", inputs.logPath]);
-    } else {
-      const install = hostPath(inputs.host, "/usr/bin/install");
-      await mac.asRoot([install, "-m", "0640", "-o", uid, "-g", String(STAFF_GID), "/dev/null", inputs.logPath]);
-    }
+    await prepareLog(mac, inputs, uid);
+    await mac.asRoot([hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir]);
     await mac.writeFile(scriptPath, script, { owner: "root", mode: "0755" });
     await mac.writeFile(plistPath, plist, { owner: "root", mode: "0644" });
     if (await launchdBootout(mac, target)) say(inputs, `${target} changed: reloading it`);

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { parse as parseDotenvText } from "dotenv";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { settingSchemas } from "../provider/lib/settingsSchema";
+import { logPathInUsersFolder, settingSchemas } from "../provider/lib/settingsSchema";
 import { suggest } from "./suggest";
 
 export type Layer = "project" | ".env" | "environment" | "stack";
@@ -197,6 +197,11 @@ export function resolveSettings(layers: LayerValues[]): ResolvedSettings {
   if (settings.LOG_ROTATE_COUNT !== 0 && typeof settings.LOG_PATH === "string" && /\s/.test(settings.LOG_PATH) && log)
     problems.push(
       `LOG_PATH (${log.from.layer}: ${log.from.file}) = ${shown(log.from, "LOG_PATH", log.value)}: has a space, which newsyslog.conf(5) cannot name (its fields are separated by white space); choose a path without spaces, or set LOG_ROTATE_COUNT=0 to rotate the log yourself`,
+    );
+  const placement = typeof settings.LOG_PATH === "string" ? logPathInUsersFolder(settings.LOG_PATH) : undefined;
+  if (placement && log)
+    problems.push(
+      `LOG_PATH (${log.from.layer}: ${log.from.file}) = ${shown(log.from, "LOG_PATH", log.value)}: ${placement}. Root makes, re-owns and rotates the log there, so a link or folder another user puts on its way would hand root's files to them; choose a folder only root can change, such as the default /var/log/colima-pulse/`,
     );
   if (problems.length > 0) throw new ConfigError(problems);
   settings.LOG_PATH ??= defaultLogPath(settings.LABEL as string);

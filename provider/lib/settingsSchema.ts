@@ -65,7 +65,8 @@ export const SETTING_INFO = {
   },
   LOG_PATH: {
     meaning: "the supervisor's log, colima's output included",
-    allowed: "an absolute path of letters, digits, space and `._@+-`, no `..` (no space while rotation is on)",
+    allowed:
+      "an absolute path of letters, digits, space and `._@+-` naming a file (no `..` or `.` parts, no trailing `/`; no space while rotation is on), in a folder only root can change: every folder on the way root's and writable by no one else, no link but root's (checked on the Mac before root touches it; never under `/tmp`, `/var/tmp`, `/Users`, `/Volumes` or Homebrew's `/opt/homebrew`, `/usr/local`)",
   },
   BACKUP_DIR_BASE: {
     meaning: "where `npm run reset` and `npm run restore` move a profile's state (`<time>-<profile>` folders)",
@@ -178,7 +179,11 @@ export function settingSchemas(z: Zod) {
         (l) => !l.startsWith("homebrew.mxcl."),
         "must not be a `brew services` label (homebrew.mxcl.*): that job is a conflict we remove",
       ),
-    LOG_PATH: absolutePath,
+    // A file's path (provider/lib/logPath.ts checks, on the Mac, the folders it is in).
+    LOG_PATH: absolutePath.refine(
+      (p) => !p.endsWith("/") && !p.split("/").includes("."),
+      "must name a file: no trailing / and no '.' parts",
+    ),
     BACKUP_DIR_BASE: absolutePath,
     PRUNE_DOCKER_AFTER_START: z.boolean({ error: "must be true or false" }),
     PRUNE_MODE: z.enum(["dangling", "images", "system"], { error: "must be one of dangling, images, system" }),
@@ -211,4 +216,27 @@ export function settingSchemas(z: Zod) {
     // How many full-reset and restore backups of the profile to keep (absent: all).
     BACKUP_KEEP: whole("BACKUP_KEEP", 1, 1000),
   };
+}
+
+/** Folders that are never root's alone on a Mac, so no LOG_PATH may be in them (root makes, re-owns
+ *  and rotates the log: provider/lib/logPath.ts says why, and checks every LOG_PATH on the Mac
+ *  itself). hier(7) and Homebrew's install script (Homebrew/install install.sh: the prefix's
+ *  folders are chowned to the installing user) say what they are. */
+const USERS_FOLDERS: [string, string][] = [
+  ["/tmp", "a temporary folder every user writes (sticky, 1777)"],
+  ["/private/tmp", "a temporary folder every user writes (sticky, 1777)"],
+  ["/var/tmp", "a temporary folder every user writes (sticky, 1777)"],
+  ["/private/var/tmp", "a temporary folder every user writes (sticky, 1777)"],
+  ["/var/folders", "the users' own temporary folders"],
+  ["/private/var/folders", "the users' own temporary folders"],
+  ["/Users", "the users' homes and /Users/Shared (sticky, 1777)"],
+  ["/Volumes", "other volumes, whose owners may be ignored"],
+  ["/opt/homebrew", "Homebrew's prefix, the Homebrew user's"],
+  ["/usr/local", "Homebrew's prefix on Intel Macs, whose folders are the Homebrew user's"],
+];
+
+/** Why a LOG_PATH (a macOS path) lies in a folder that is never root's alone, or undefined. */
+export function logPathInUsersFolder(path: string): string | undefined {
+  const hit = USERS_FOLDERS.find(([folder]) => path === folder || path.startsWith(`${folder}/`));
+  return hit && `is under ${hit[0]}, ${hit[1]}`;
 }

@@ -52,6 +52,7 @@ export const BAD: Record<string, BadCase[]> = {
   LOG_PATH: [
     ["relative/log", "absolute path"],
     ["/var/log/../../etc/passwd", "'..'"],
+    ["/var/log/colima-pulse/", "must name a file"],
     ...HOSTILE.slice(0, 6).map((v): BadCase => [`/var/log/${v}`, "absolute path"]),
   ],
   BACKUP_DIR_BASE: [

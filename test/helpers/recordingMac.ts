@@ -22,6 +22,8 @@ export class RecordingMac implements Mac {
   readonly files = new Map<string, string>();
   /** Symlinks: path → target (a link to a folder also makes `exists` true for it). */
   readonly links = new Map<string, string>();
+  /** Folders there without a file in them (root:wheel 0755). */
+  readonly folders = new Set(["/", "/var", "/var/log", "/Library", "/Users"]);
   processes: ProcessInfo[] = [];
 
   constructor(
@@ -37,7 +39,7 @@ export class RecordingMac implements Mac {
 
   private async exec(as: Recorded["as"], argv: string[], options: RunOptions = {}): Promise<CommandResult> {
     this.commands.push({ as, argv, ...(options.env ? { env: options.env } : {}) });
-    const r = { argv, exitCode: 0, stdout: "", stderr: "", ...this.answer(argv) };
+    const r = { argv, exitCode: 0, stdout: "", stderr: "", ...(this.answer(argv) ?? this.lstat(argv)) };
     if (r.exitCode !== 0 && !options.allowFailure) {
       // The fields of provider/lib/process.ts CommandError, as the real transports give them.
       throw Object.assign(new Error(`exited with code ${r.exitCode}: ${argv.join(" ")}\nstderr: ${r.stderr}`), {
@@ -52,6 +54,19 @@ export class RecordingMac implements Mac {
       });
     }
     return r;
+  }
+
+  /** `ls -ldn <path>` as macOS prints it (provider/lib/logPath.ts reads it), from `links`, `files`
+   *  (root's 0644) and `folders` (root's 0755; a folder of a file is one too); else not there. */
+  private lstat(argv: string[]): Partial<CommandResult> | undefined {
+    if (!argv[0]?.endsWith("/bin/ls") || argv[1] !== "-ldn") return undefined;
+    const path = argv[2] as string;
+    const line = (mode: string) => ({ stdout: `${mode}  1 0  0  0 Jan  1 00:00 ${path}\n` });
+    if (this.links.has(path)) return line("lrwxr-xr-x");
+    if (this.files.has(path)) return line("-rw-r--r--");
+    const inside = [...this.files.keys(), ...this.links.keys()].some((f) => f.startsWith(`${path.replace(/\/$/, "")}/`));
+    if (this.folders.has(path) || inside) return line("drwxr-xr-x");
+    return { exitCode: 1, stderr: `ls: ${path}: No such file or directory\n` };
   }
 
   run(argv: string[], options?: RunOptions) {

@@ -39,14 +39,16 @@ describe("LaunchDaemon through the seam", () => {
     assert.equal(mac.files.get(plistPath), renderPlist(daemon));
     const mutating = mac.lines().filter((l) => /launchctl (enable|bootstrap|bootout|kickstart)|install -d|colima-pulse-default/.test(l));
     assert.deepEqual(mutating, [
-      "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /Library/Application Support/colima-pulse /var/log/colima-pulse",
+      // The log's folder only after LOG_PATH's check (provider/lib/logPath.ts), by itself.
+      "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /var/log/colima-pulse",
+      "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /Library/Application Support/colima-pulse",
       // A (re)load starts with fresh counts: a supervisor that gave up would give up again.
       "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.pruning",
       "root: /bin/launchctl enable system/com.example.colima",
       "root: /bin/launchctl bootstrap system /Library/LaunchDaemons/com.example.colima.plist",
     ]);
     assert.ok(
-      mac.commands.every((c) => c.as !== "login" || /\/(id|stat)$/.test(c.argv[0] as string)),
+      mac.commands.every((c) => c.as !== "login" || /\/(id|stat|ls|readlink)$/.test(c.argv[0] as string)),
       "only reads as the login user",
     );
     assert.equal(out.filesHash, filesHash(renderPlist(daemon), renderSupervisor(daemon)));

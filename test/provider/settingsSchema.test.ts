@@ -173,7 +173,10 @@ describe("the schema's own edges (provider/lib/settingsSchema.ts)", () => {
 
   it("paths: absolute, spaces only where a shell is never involved, never ..", () => {
     assert.equal(message("LOG_PATH", "/var/log/my colima/x@y+z.log"), undefined);
-    assert.equal(message("LOG_PATH", "/"), undefined);
+    // LOG_PATH names a file (provider/lib/logPath.ts checks the folders it is in, on the Mac).
+    assert.equal(message("LOG_PATH", "/"), "must name a file: no trailing / and no '.' parts");
+    assert.equal(message("LOG_PATH", "/var/log/colima-pulse/"), "must name a file: no trailing / and no '.' parts");
+    assert.equal(message("LOG_PATH", "/var/log/./x.log"), "must name a file: no trailing / and no '.' parts");
     assert.equal(message("LOG_PATH", "/var/log/a..b/c"), undefined);
     assert.equal(message("BACKUP_DIR_BASE", "/Users/ops/.."), "must not contain '..'");
     assert.equal(message("SSH_IDENTITY_FILE", "/Users/ops/.ssh/id_ed25519"), undefined);
