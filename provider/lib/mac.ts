@@ -11,8 +11,20 @@
 //          "the file is not there".
 // Executors take a Mac as a parameter; tests of them pass a recording Mac (test/helpers/recordingMac.ts).
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import {
   brewPrefixFor,
@@ -383,9 +395,11 @@ class LocalMac extends CommandMac {
   }
 }
 
-/** What ssh itself says when it, not the remote command, failed (it then exits 255). */
-const SSH_FAILURE =
-  /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied \(|Connection refused|Connection timed out|Operation timed out|Could not resolve hostname|No route to host|Connection closed|closed by remote host|Connection reset|Broken pipe|client_loop|kex_exchange_identification|Timeout, server .* not responding|mux_client|Control socket|ssh: /;
+/** How ssh's own words tell what went wrong (ssh exits 255 then). They are read from ssh's log
+ *  (`-E`), never from what the remote command printed: see SshMac.run. */
+const HOST_KEY_CHANGED = /REMOTE HOST IDENTIFICATION HAS CHANGED/;
+const HOST_KEY_UNKNOWN = /Host key verification failed/;
+const LOGIN_REFUSED = /Permission denied \(/;
 
 /** Commands run at once over one SSH connection. macOS's sshd allows 10 sessions per connection
  *  (MaxSessions, OpenSSH's default: apple-oss-distributions/OpenSSH openssh/servconf.h
@@ -410,6 +424,167 @@ function sessionsOf(connection: string): Semaphore {
   return sessions;
 }
 
+/** The longest unix socket path: sun_path is 104 bytes on macOS (sys/un.h), 108 on Linux, with
+ *  its NUL. ssh binds a master's socket at ControlPath + "." + 16 random letters, then links it to
+ *  ControlPath (openssh-portable mux.c muxserver_listen), so that name must fit too. */
+const SOCKET_PATH_MAX = 103;
+/** `<12 hex of ours>-<%C: 40 hex>` and ssh's `.<16 letters>` while it binds. */
+const CONTROL_NAME_MAX = 12 + 1 + 40 + 1 + 16;
+
+/** What to tell apart in a folder's mode. */
+const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, "0");
+
+/** Whether a folder on the way to the connection folder lets someone other than us or root
+ *  change what lies below it: the first such problem, or undefined. A folder is safe when it is
+ *  root's or ours and nobody else may write to it, or, like /tmp, it is sticky (others may then
+ *  neither rename nor remove what is ours in it: chmod(2) S_ISVTX, sticky(7)). A symlink on the
+ *  way (macOS's /tmp → private/tmp) must be root's or ours; its target is checked too (realpath). */
+function unsafeFolderOnTheWay(path: string, uid: number): string | undefined {
+  for (const walk of [path, realpathSync(path)]) {
+    const parts = walk.split("/").filter(Boolean);
+    for (let i = 0; i <= parts.length; i++) {
+      const p = `/${parts.slice(0, i).join("/")}`;
+      const st = lstatSync(p);
+      if (st.uid !== 0 && st.uid !== uid) return `${p} is owned by uid ${st.uid}, neither you nor root`;
+      if (st.isSymbolicLink()) continue;
+      if (!st.isDirectory()) return `${p} is not a folder`;
+      if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return `${p} is writable by others (mode ${octal(st.mode)}) and not sticky`;
+    }
+  }
+  return undefined;
+}
+
+/** Where this user's SSH connection folder is made: $XDG_RUNTIME_DIR when it is this user's own
+ *  private folder (XDG Base Directory Specification: owned by the user, mode 0700) and short
+ *  enough for a socket path, else /tmp (kept as /tmp, not /private/tmp, for the same reason). */
+function connectionBase(uid: number, env: NodeJS.ProcessEnv = process.env): string {
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime?.startsWith("/")) {
+    const folder = `${runtime.replace(/\/+$/, "")}/colima-pulse-ssh-${uid}`;
+    try {
+      const st = lstatSync(realpathSync(runtime));
+      const private_ = st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0;
+      if (private_ && folder.length + 1 + CONTROL_NAME_MAX <= SOCKET_PATH_MAX && !unsafeFolderOnTheWay(runtime, uid)) return runtime;
+    } catch {
+      // not there: /tmp
+    }
+  }
+  return "/tmp";
+}
+
+/** Makes sure `folder` (in `base`) is a real folder of this user that no one else may enter or
+ *  change, making it if it is not there; else throws, changing nothing. The SSH control sockets
+ *  live in it, and OpenSSH's mux client talks to whatever listens on the ControlPath (mux.c checks
+ *  no owner): whoever may put a socket there, or swap the folder, receives every command, its
+ *  stdin, and answers for the Mac. So another user's folder, a symlink, or a folder others may
+ *  write to is never used, nor changed (never chmod/chown'ed: it may not be ours). Inside a
+ *  folder that is ours and 0700, in folders nobody but us and root may change, only we (and root)
+ *  can make or replace a socket: the sockets need no check of their own. */
+function ensurePrivateFolder(base: string, folder: string, uid: number): void {
+  const refuse = (found: string, fix: string) =>
+    Object.assign(
+      new Error(
+        `the SSH connection folder ${folder} ${found}: whoever may change it could receive every command colima-pulse sends to the Mac, ` +
+          `with its input, and answer for the Mac. Refused: nothing was sent. ${fix}, then run again`,
+      ),
+      { name: "SshError", stderrTail: "" },
+    );
+  const unsafe = unsafeFolderOnTheWay(base, uid);
+  if (unsafe) {
+    throw refuse(
+      `cannot be kept private (${unsafe})`,
+      `Make ${base} safe (root's, and \`chmod +t\` if others may write to it), or set XDG_RUNTIME_DIR to a private folder of yours`,
+    );
+  }
+  try {
+    // Not recursive: the base is there (checked above); mkdir(2) follows no symlink in the last part.
+    mkdirSync(folder, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+  const st = lstatSync(folder);
+  const mode = octal(st.mode);
+  if (st.isSymbolicLink()) {
+    let to = "?";
+    try {
+      to = readlinkSync(folder);
+    } catch {
+      // gone meanwhile: still refused
+    }
+    throw refuse(
+      `is a symbolic link (to ${to}, owned by uid ${st.uid}), not a folder`,
+      `Remove the link (\`${uid === 0 ? "" : "sudo "}rm ${folder}\`; check who made it: \`ls -ld ${folder}\`)`,
+    );
+  }
+  if (!st.isDirectory())
+    throw refuse(`is not a folder (owned by uid ${st.uid}, mode ${mode})`, `Remove it (\`ls -ld ${folder}\`, then \`rm ${folder}\`)`);
+  if (st.uid !== uid) {
+    throw refuse(
+      `is owned by uid ${st.uid}, not by you (uid ${uid}), mode ${mode}`,
+      `Another user made it: check who (\`ls -ld ${folder}\`), then have an administrator remove it (\`sudo rm -rf ${folder}\`)`,
+    );
+  }
+  if ((st.mode & 0o777) !== 0o700) {
+    // Ours: with no write bit for others nothing of theirs can be in it, so a chmod is the fix;
+    // with one, something may have been put there, so it goes (it holds only connections).
+    const fix = (st.mode & 0o022) === 0 ? `\`chmod 700 ${folder}\`` : `Remove it (\`rm -rf ${folder}\`: it holds only connections)`;
+    throw refuse(`has mode ${mode}, not 0700 (others may enter or change it)`, fix.startsWith("`") ? `Run ${fix}` : fix);
+  }
+}
+
+/** The options every ssh colima-pulse runs applies to every host on its way, the Mac and each
+ *  ProxyJump hop: written in an ssh_config file given with `-F`, which ssh hands on to the ssh it
+ *  starts for each hop, and that one to the next (openssh-portable ssh.c: a ProxyJump becomes the
+ *  ProxyCommand `ssh [-l user] [-p port] [-J more hops] [-F file] -W '[%h]:%p' hop`; no `-o` of
+ *  the command line is passed on). ssh keeps the first value it reads for an option
+ *  (ssh_config(5)): these come before the operator's ~/.ssh/config and the system's
+ *  /etc/ssh/ssh_config, which are then read as ssh would (Include), so host aliases, users, keys
+ *  and ProxyJump lines still apply, but never to loosen host key checks, prompt, forward the agent
+ *  or X11, open forwardings, or multiplex a hop through a socket this folder does not hold. The
+ *  command line's own options (ControlMaster, ControlPath, the key) come first still, for the Mac. */
+function hopConfig(t: SshTarget): string {
+  const home = userInfo().homedir; // as ssh finds ~ (getpwuid: openssh-portable ssh.c), not $HOME
+  const q = (v: string) => {
+    if (/["\n\r\0]/.test(v)) throw new Error(`ssh_config value ${JSON.stringify(v)}: a double quote or line break cannot be written`);
+    return `"${v}"`;
+  };
+  return [
+    "# Written by colima-pulse (provider/lib/mac.ts hopConfig) for its ssh to the Mac and every hop on the way.",
+    "BatchMode yes",
+    "StrictHostKeyChecking yes",
+    ...(t.knownHostsFile ? [`UserKnownHostsFile ${q(t.knownHostsFile)}`] : []),
+    "UpdateHostKeys no",
+    "ForwardAgent no",
+    "ForwardX11 no",
+    "ForwardX11Trusted no",
+    "ClearAllForwardings yes",
+    "Tunnel no",
+    "PermitLocalCommand no",
+    "ControlMaster no",
+    "ControlPath none",
+    "ConnectTimeout 10",
+    "ServerAliveInterval 5",
+    "ServerAliveCountMax 3",
+    "LogLevel ERROR",
+    `Include ${q(`${home}/.ssh/config`)}`,
+    "Include /etc/ssh/ssh_config",
+    "",
+  ].join("\n");
+}
+
+/** Writes `text` to `path` (in our private folder) unless it holds it already: a new file, then a
+ *  rename, so a concurrent ssh reads the old text or the new. */
+function writeIfChanged(path: string, text: string): void {
+  try {
+    if (readFileSync(path, "utf8") === text) return;
+  } catch {
+    // not there yet
+  }
+  const fresh = `${path}.${randomBytes(6).toString("hex")}`;
+  writeFileSync(fresh, text, { mode: 0o600, flag: "wx" });
+  renameSync(fresh, path);
+}
+
 /** The Mac at the other end of an SSH connection. */
 class SshMac extends CommandMac {
   readonly name: string;
@@ -418,6 +593,11 @@ class SshMac extends CommandMac {
   private readonly ssh: string[];
   /** The commands this process has running over the connection (SSH_SESSIONS_PER_CONNECTION). */
   private readonly sessions: Semaphore;
+  /** Our connection folder (ensurePrivateFolder), where it is made, and the -F file in it. */
+  private readonly folder: string;
+  private readonly base: string;
+  private readonly config: string;
+  private readonly uid: number;
 
   constructor(
     host: Host,
@@ -428,20 +608,25 @@ class SshMac extends CommandMac {
     this.name = `${t.destination}${t.port ? `:${t.port}` : ""} (over SSH)`;
     // %C hashes this machine, the Mac, the port and the login user; ours adds the key and the
     // known_hosts file, which a shared connection would otherwise skip (it was checked, and
-    // logged in, as whoever opened it). The folder is short (unix socket paths are limited to
-    // 104 bytes on macOS) and ours alone.
-    const dir = `/tmp/colima-pulse-ssh-${process.getuid?.() ?? "u"}`;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // logged in, as whoever opened it). The folder is short (unix socket paths are limited) and
+    // ours alone, checked before every command (ensurePrivateFolder).
+    this.uid = process.getuid?.() ?? -1;
+    this.base = connectionBase(this.uid);
+    this.folder = `${this.base}/colima-pulse-ssh-${this.uid}`;
     const ours = createHash("sha256").update(JSON.stringify(t)).digest("hex").slice(0, 12);
+    this.config = `${this.folder}/${ours}.ssh_config`;
     this.sessions = sessionsOf(ours);
     const options = {
       BatchMode: "yes",
       StrictHostKeyChecking: "yes",
+      ForwardAgent: "no",
+      ClearAllForwardings: "yes",
+      ForwardX11: "no",
       ConnectTimeout: "10",
       ServerAliveInterval: "5",
       ServerAliveCountMax: "3",
       ControlMaster: "auto",
-      ControlPath: `${dir}/${ours}-%C`,
+      ControlPath: `${this.folder}/${ours}-%C`,
       ControlPersist: "60",
       LogLevel: "ERROR",
       ...(t.identityFile ? { IdentityFile: t.identityFile, IdentitiesOnly: "yes" } : {}),
@@ -449,81 +634,152 @@ class SshMac extends CommandMac {
     };
     this.ssh = [
       "/usr/bin/ssh",
+      "-F",
+      this.config,
       "-T",
       ...Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
       ...(t.port ? ["-p", String(t.port)] : []),
-      "--",
-      t.destination,
     ];
   }
 
-  /** ssh's argv for one remote command line. */
-  sshArgv(command: string): string[] {
-    return [...this.ssh, command];
+  /** Checks our connection folder (throws an SshError, nothing sent, when it is not ours alone)
+   *  and writes the -F file every hop reads. Before every command: a folder removed meanwhile (by
+   *  a /tmp cleaner) and made again by someone else is caught before ssh uses it. */
+  private prepare(): void {
+    ensurePrivateFolder(this.base, this.folder, this.uid);
+    writeIfChanged(this.config, hopConfig(this.target));
   }
 
+  /** ssh's argv for one remote command line; `log`: where ssh writes its own messages (-E). */
+  sshArgv(command: string, log?: string): string[] {
+    return [...this.ssh, ...(log ? ["-E", log] : []), "--", this.target.destination, command];
+  }
+
+  /** Runs argv on the Mac. The remote side is a `/bin/sh -c` that writes a line with a fresh
+   *  random tag on stderr before the command starts and one with its exit status after it ends,
+   *  and ssh writes its own messages to a log file of ours (`-E`), never among the command's
+   *  output. So an exit 255 (ssh's own failure status: ssh(1)) is the command's when its status
+   *  line came back, and ssh's when it did not; ssh's failure is told from ssh's log alone and
+   *  never quotes what the command printed (an installer's output may hold a secret in a form the
+   *  engine does not mask). */
   async run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
     const env = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`);
     const remote = [...(env.length > 0 ? [this.tool("/usr/bin/env"), ...env] : []), ...argv];
+    this.prepare();
+    const tag = `colima-pulse-${randomBytes(12).toString("hex")}`;
+    const wrapper = `printf '%s\\n' ${tag}:start >&2; "$@"; s=$?; printf '%s\\n' ${tag}:exit:$s >&2; exit $s`;
+    const wrapped = [this.tool("/bin/sh"), "-c", wrapper, "sh", ...remote];
+    const log = `${this.folder}/${tag}.log`;
     // The login shell on the Mac reads this line: every word is quoted.
-    const ssh = this.sshArgv(remote.map(shellQuote).join(" "));
-    // A session of the connection while it runs: never more than the Mac allows at once.
-    const r = await this.sessions
-      .run(() => run(ssh, { ...options, env: undefined, allowFailure: true }))
-      .catch((e: Error & { argv?: string[] }) => {
-        // A timeout ends our ssh; say which command on the Mac it was.
-        throw Object.assign(e, { message: e.message.replace(ssh.join(" "), `${remote.join(" ")} on ${this.name}`) });
-      });
-    if (r.exitCode === 255 && SSH_FAILURE.test(r.stderr)) throw this.sshError(remote, r.stderr);
-    if (r.exitCode !== 0 && !options.allowFailure) {
-      throw Object.assign(new Error(describeFailure(`exited with code ${r.exitCode} on ${this.name}`, remote, r.stdout, r.stderr)), {
-        name: "CommandError",
-        reason: `exited with code ${r.exitCode}`,
+    const ssh = this.sshArgv(wrapped.map(shellQuote).join(" "), log);
+    const untag = (text: string) => text.replace(new RegExp(`${tag}:(start|exit:\\d+)\\n?`, "g"), "");
+    let r: CommandResult;
+    let said: string;
+    try {
+      // A session of the connection while it runs: never more than the Mac allows at once.
+      r = await this.sessions.run(() => run(ssh, { ...options, env: undefined, allowFailure: true }));
+    } catch (e) {
+      // A timeout ends our ssh; say which command on the Mac it was.
+      const err = e as Error & { argv?: string[]; stderrTail?: string };
+      throw Object.assign(err, {
+        message: untag(err.message.replace(ssh.join(" "), `${remote.join(" ")} on ${this.name}`)),
         argv: remote,
-        exitCode: r.exitCode,
+        stderrTail: untag(err.stderrTail ?? ""),
+      });
+    } finally {
+      said = readLog(log);
+    }
+    const out = splitTagged(r.stderr, tag);
+    if (out.status === undefined && r.exitCode === 255) throw this.sshError(remote, said, out.started, out.before);
+    const exitCode = out.status ?? r.exitCode;
+    const result = { argv: remote, exitCode, stdout: r.stdout, stderr: out.stderr };
+    if (exitCode !== 0 && !options.allowFailure) {
+      throw Object.assign(new Error(describeFailure(`exited with code ${exitCode} on ${this.name}`, remote, r.stdout, out.stderr)), {
+        name: "CommandError",
+        reason: `exited with code ${exitCode}`,
+        argv: remote,
+        exitCode,
         signal: null,
         timedOut: false,
         stdoutTail: r.stdout,
-        stderrTail: r.stderr,
+        stderrTail: out.stderr,
       });
     }
-    return { ...r, argv: remote };
+    return result;
   }
 
-  /** ssh could not run the command: why, and the operator's next step. */
-  private sshError(remote: string[], stderr: string): Error {
+  /** ssh could not run the command, or lost the connection while it ran: why, from ssh's own
+   *  words (`said`: its log, and `before`: what came back before the command started — a hop's
+   *  or the login shell's words, never the command's), and the operator's next step. */
+  private sshError(remote: string[], said: string, started: boolean, before: string): Error {
     const t = this.target;
     const hostName = t.destination.replace(/^.*@/, "");
     const keyName = t.port ? `[${hostName}]:${t.port}` : hostName;
     const knownHosts = t.knownHostsFile ?? "~/.ssh/known_hosts";
-    const said = stderr.trim().split("\n").slice(-3).join(" | ");
+    const words = `${said}\n${before}`.trim();
+    const quoted = words.split("\n").filter(Boolean).slice(-3).join(" | ") || "ssh said nothing";
     let why: string;
-    if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
+    if (HOST_KEY_CHANGED.test(words)) {
       why =
         `the host key of ${keyName} is not the one in ${knownHosts}: refused, nothing was run on it. If the Mac was reinstalled ` +
         `or its key rotated, check the new key on the Mac (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run ` +
         `\`ssh-keygen -R '${keyName}' -f ${knownHosts}\` and add the new one (\`ssh-keyscan${t.port ? ` -p ${t.port}` : ""} ${hostName} >> ${knownHosts}\`)`;
-    } else if (/Host key verification failed/.test(stderr)) {
+    } else if (HOST_KEY_UNKNOWN.test(words)) {
       why =
         `${keyName} has no known host key in ${knownHosts}: refused, nothing was run on it (host keys are never accepted ` +
         `unchecked). Compare \`ssh-keyscan${t.port ? ` -p ${t.port}` : ""} ${hostName}\` with \`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` ` +
         `on the Mac, then append the matching line to ${knownHosts}`;
-    } else if (/Permission denied \(/.test(stderr)) {
+    } else if (LOGIN_REFUSED.test(words)) {
       why =
         `ssh could not log in to ${t.destination}: add your public key to that user's ~/.ssh/authorized_keys on the Mac` +
         `${t.identityFile ? "" : ", or set SSH_IDENTITY_FILE to the key that is there"}; nothing was run on it`;
     } else {
+      const what = started
+        ? `\`${remote.join(" ")}\` started and may not have run to the end`
+        : `\`${remote.join(" ")}\` may not have run, or not to the end`;
       why =
-        `the SSH connection to ${this.name} failed or was lost (${said}); \`${remote.join(" ")}\` may not have run, or not to the end. ` +
-        `Nothing after it ran. Run the same command again once \`ssh ${t.port ? `-p ${t.port} ` : ""}${t.destination} true\` answers: it converges from where this stopped`;
+        `the SSH connection to ${this.name} failed or was lost (ssh: ${quoted}); ${what}. Nothing after it ran. ` +
+        `Run the same command again once \`ssh ${t.port ? `-p ${t.port} ` : ""}${t.destination} true\` answers: it converges from where this stopped` +
+        " (a ProxyJump hop is checked as strictly as the Mac: its host key must be known too)";
     }
-    return Object.assign(new Error(why), { name: "SshError", stderrTail: stderr });
+    return Object.assign(new Error(why), { name: "SshError", stderrTail: words });
   }
 
   removeNow(path: string): void {
+    try {
+      this.prepare();
+    } catch {
+      return; // best effort, and never through a folder that is not ours alone
+    }
     const [ssh, ...args] = this.sshArgv([this.tool("/bin/rm"), "-rf", path].map(shellQuote).join(" "));
     spawnSync(ssh as string, args, { timeout: 10_000, stdio: "ignore" });
   }
+}
+
+/** ssh's own messages of one command (its -E log in our folder), then the log removed. */
+function readLog(log: string): string {
+  try {
+    return readFileSync(log, "utf8").trim();
+  } catch {
+    return "";
+  } finally {
+    rmSync(log, { force: true });
+  }
+}
+
+/** A wrapped command's stderr (SshMac.run) taken apart: what came before its start line, its own
+ *  stderr (as run() gives one: the last newline dropped), its exit status when that line came
+ *  back, and whether it started. */
+function splitTagged(stderr: string, tag: string): { before: string; stderr: string; status?: number; started: boolean } {
+  const start = `${tag}:start\n`;
+  const at = stderr.indexOf(start);
+  if (at < 0) return { before: stderr, stderr: "", started: false };
+  const body = stderr.slice(at + start.length);
+  const end = new RegExp(`${tag}:exit:(\\d+)(\\n|$)`).exec(body);
+  if (!end) return { before: stderr.slice(0, at), stderr: body, started: true };
+  // What a child the command left running wrote after it ended still is the command's.
+  const own = body.slice(0, end.index) + body.slice(end.index + end[0].length);
+  return { before: stderr.slice(0, at), stderr: own.replace(/\n$/, ""), status: Number(end[1]), started: true };
 }
 
 /** Fails, changing nothing, when we are not root and sudo would ask for a password for what
