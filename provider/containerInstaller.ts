@@ -77,6 +77,55 @@ export function diffContainerInstaller(olds: ContainerInstallerOutputs, news: Co
   return diffOf(changes, false, news.secrets);
 }
 
+// ---- the installer's folder ---------------------------------------------------------------
+
+/** A name's bytes as text a reader can compare with `ls`: printable ASCII as it is, every other
+ *  byte (and `\`) as `\xNN`. */
+function escapedName(name: Buffer): string {
+  return [...name]
+    .map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`))
+    .join("");
+}
+
+/** A name as text, or the refusal when its bytes are not UTF-8 (Node would turn them into U+FFFD:
+ *  a name that does not exist, a file then neither hashed nor copied as it is). */
+function utf8Name(name: Buffer, folder: string, where: string): string {
+  const text = name.toString("utf8");
+  if (Buffer.from(text, "utf8").equals(name)) return text;
+  throw Object.assign(
+    new Error(
+      `installer folder ${folder}: the file name "${escapedName(name)}"${where ? ` in ${where}/` : ""} is not UTF-8 ` +
+        "(bytes shown as \\xNN): an installer's file names must be UTF-8 text. Rename it (or remove it); nothing was run",
+    ),
+    { name: "InstallerFolderError" },
+  );
+}
+
+/** The installer's files under `dir`, as paths relative to it, sorted: what its hash covers and
+ *  what is copied to a Mac over SSH. Files and folders are what stat says (links followed, as
+ *  `readdirSync(…, { recursive })` did before: the same list, so the same hash). Throws an
+ *  InstallerFolderError, reading nothing more, at a name that is not UTF-8. */
+export function installerFiles(dir: string): string[] {
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(rel ? join(dir, rel) : dir, { withFileTypes: true, encoding: "buffer" })) {
+      const name = join(rel, utf8Name(entry.name, dir, rel));
+      const st = statSync(join(dir, name));
+      if (st.isDirectory()) walk(name);
+      else if (st.isFile()) files.push(name);
+    }
+  };
+  walk("");
+  return files.sort();
+}
+
+/** The folders of `base` (containers/), by name; a name that is not UTF-8 is refused. */
+export function installerFolders(base: string): string[] {
+  return readdirSync(base, { withFileTypes: true, encoding: "buffer" })
+    .filter((d) => d.isDirectory())
+    .map((d) => utf8Name(d.name, base, ""));
+}
+
 // ---- executor -----------------------------------------------------------------------------
 
 /** Runs `script` of the installer as the Homebrew user. Its environment travels in a 0600 file
@@ -101,10 +150,11 @@ async function runScript(mac: Mac, inputs: ContainerInstallerInputs, script: str
     await mac.writeFile(envFile, text, { owner: "user", mode: "0600" });
     const dir = mac.local ? inputs.dir : await copyFolder(mac, inputs.dir, `${work}/files`);
     const shell = `. "$1" && rm -f "$1" && cd "$2" && exec /bin/sh "./$3"`;
-    await mac.asUser([tool("/bin/sh"), "-c", shell, "sh", envFile, dir, script], { timeoutMs: 30 * 60_000 });
+    // Its output feeds no message (below): only a tail of it is kept, however much it prints.
+    await mac.asUser([tool("/bin/sh"), "-c", shell, "sh", envFile, dir, script], { timeoutMs: 30 * 60_000, output: "tail" });
   } catch (e) {
     // The installer's own output can carry its secrets: say which script failed, not what it printed.
-    if ((e as Error).name === "SshError") throw e;
+    if ((e as Error).name === "SshError" || (e as Error).name === "InstallerFolderError") throw e;
     const failure = e as Partial<CommandError>;
     const reason = failure.name === "CommandError" ? failure.reason : "failed";
     throw new Error(
@@ -115,14 +165,15 @@ async function runScript(mac: Mac, inputs: ContainerInstallerInputs, script: str
   }
 }
 
-/** Copies the folder `from` (here) to `to` on the Mac as the Homebrew user, modes kept; returns `to`. */
+/** Copies the folder `from` (here) to `to` on the Mac as the Homebrew user, byte for byte (a
+ *  Buffer from the file to ssh's stdin: never decoded as text), modes kept; returns `to`. */
 async function copyFolder(mac: Mac, from: string, to: string): Promise<string> {
-  const files = readdirSync(from, { recursive: true, encoding: "utf8" }).filter((f) => statSync(join(from, f)).isFile());
+  const files = installerFiles(from);
   const dirs = [...new Set(files.map((f) => dirname(`${to}/${f}`)))];
   await mac.asUser([hostPath(mac.host, "/bin/mkdir"), "-p", ...dirs]);
   for (const f of files) {
     const mode = (statSync(join(from, f)).mode & 0o777).toString(8).padStart(4, "0");
-    await mac.writeFile(`${to}/${f}`, readFileSync(join(from, f), "utf8"), { owner: "user", mode });
+    await mac.writeFile(`${to}/${f}`, readFileSync(join(from, f)), { owner: "user", mode });
   }
   return to;
 }

@@ -4,7 +4,7 @@
 // to do with what is already there — adopt, provision, or stop with the one command that
 // converts it (provider/lib/adoption.ts) — and says so in the preview.
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 // Pulumi's SDK a module at a time, not its index: the index also loads the Automation API and the
 // closure serializer (npm's arborist, the TypeScript compiler: ~600 more modules, half a second of
@@ -16,6 +16,7 @@ import { getProject, getStack } from "@pulumi/pulumi/metadata";
 import { secret } from "@pulumi/pulumi/output";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
+import { installerFiles, installerFolders } from "../provider/containerInstaller";
 import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
@@ -81,22 +82,30 @@ function engineConfig(): EngineConfig {
   return Object.fromEntries(Object.entries(runtimeConfig.allConfig()).map(([key, value]) => [key, { value, secret: isConfigSecret(key) }]));
 }
 
-/** containers/<name>/ folders with an install.sh, each with a hash of its files. */
+/** containers/<name>/ folders with an install.sh, each with a hash of its files; a file name
+ *  that is not UTF-8 stops the run, naming it (provider/containerInstaller.ts installerFiles). */
 function installers(): InstallerSpec[] {
   const base = resolve(__dirname, "../containers");
   if (!existsSync(base)) return [];
-  return readdirSync(base, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(base, d.name, "install.sh")))
-    .sort((a, b) => a.name.localeCompare(b.name))
-    .map((d) => {
-      const dir = join(base, d.name);
-      const hash = createHash("sha256");
-      for (const file of readdirSync(dir, { recursive: true, encoding: "utf8" }).sort()) {
-        const path = join(dir, file);
-        if (statSync(path).isFile()) hash.update(file).update("\0").update(readFileSync(path)).update("\0");
-      }
-      return { name: d.name, dir, filesHash: hash.digest("hex") };
-    });
+  try {
+    return installerFolders(base)
+      .filter((name) => existsSync(join(base, name, "install.sh")))
+      .sort((a, b) => a.localeCompare(b))
+      .map((name) => {
+        const dir = join(base, name);
+        const hash = createHash("sha256");
+        for (const file of installerFiles(dir))
+          hash
+            .update(file)
+            .update("\0")
+            .update(readFileSync(join(dir, file)))
+            .update("\0");
+        return { name, dir, filesHash: hash.digest("hex") };
+      });
+  } catch (e) {
+    if ((e as Error).name === "InstallerFolderError") stop((e as Error).message);
+    throw e;
+  }
 }
 
 /** What the survey found and what up will do: on a Mac colima-pulse does not manage yet, and for
@@ -199,6 +208,8 @@ export = async () => {
     secrets,
   } = settingsOrStop(() => resolveSettings(readLayers(resolve(__dirname, ".."), getStack(), engineConfig())));
   const host = hostOf(hostRoot, machine);
+  // Read before anything runs on the Mac: a folder refused here has changed nothing.
+  const found = installers();
   const mac = macOrStopNow(host);
   // A decision made for another stack (or for none) stops the run here, before any is read.
   settingsOrStop(() => checkDecisionStack(process.env, decisionStack(getProject(), getStack())));
@@ -277,7 +288,7 @@ export = async () => {
     upgrade,
     supervisor: survey.supervisor,
     smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
-    installers: installers(),
+    installers: found,
     // Per-installer environment; `pulumi config set --secret --path installerEnv.<name>.<VAR> …`.
     installerEnv: config.getSecretObject<Record<string, Record<string, string>>>("installerEnv"),
   });

@@ -37,7 +37,7 @@ import {
   type SshTarget,
   shellQuote,
 } from "./host";
-import { type CommandResult, describeFailure, ROOT_KILL, type RunOptions, run } from "./process";
+import { type CommandResult, describeFailure, ROOT_KILL, type RunOptions, run, SYSTEM_PATH } from "./process";
 import { Semaphore } from "./semaphore";
 
 /** Every command colima-pulse runs as root, by its macOS path: asRoot runs these and refuses any
@@ -52,6 +52,8 @@ import { Semaphore } from "./semaphore";
  *  - /bin/rm: launchDaemon.ts, logRotation.ts, lib/launchd.ts (`rm -f` of their own files);
  *  - /usr/sbin/chown, /bin/chmod: launchDaemon.ts (an existing log: the Homebrew user's, 0640);
  *  - /usr/bin/fdesetup: homebrewPackages.ts fileVaultState (`fdesetup status`);
+ *  - /usr/bin/install, /bin/mv, /bin/rm: machineLock.ts, the Mac's lock in root's /var/db/colima-pulse
+ *    (`install -d` of it and of a lock being made, a made lock into place, a stale one aside, rm);
  *  - /bin/kill: process.ts killTree (what is left of a timed-out root command; it calls sudo itself).
  *  sudoers matches a path given without arguments with any arguments (sudoers(5), Cmnd): the list
  *  says which programs run as root, not what they may do there. */
@@ -111,8 +113,10 @@ export interface Mac {
   run(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** Runs argv as root: directly when we are root, else through `sudo -n` (never prompts). */
   asRoot(argv: string[], options?: RunOptions): Promise<CommandResult>;
-  /** Runs argv as the Homebrew user with that user's HOME and a PATH with Homebrew's prefix first
-   *  (host.ts homebrewUserPath), directly when we are that user. */
+  /** Runs argv as the Homebrew user, directly when we are that user, with exactly this
+   *  environment: HOME, USER, LOGNAME, a PATH with Homebrew's prefix first (host.ts
+   *  homebrewUserPath) and `options.env` — nothing of the transport's session, of sudo's, or of
+   *  this process (userEnvironment). */
   asUser(argv: string[], options?: RunOptions): Promise<CommandResult>;
   /** The user we act as on the Mac, as its `id -un` says (asked once per process). */
   currentUser(): Promise<string>;
@@ -130,10 +134,12 @@ export interface Mac {
   isSocket(path: string): Promise<boolean>;
   /** Bytes a folder's files take on disk (0 when absent, undefined when unreadable). */
   diskUsage(path: string): Promise<number | undefined>;
-  /** Writes `text` whole: a temporary file beside `path`, then a rename, owned by `owner` with `mode`. */
-  writeFile(path: string, text: string, options: { owner: FileOwner; mode: string }): Promise<void>;
-  /** Removes `path` now, synchronously (for exit handlers); best effort. */
-  removeNow(path: string): void;
+  /** Writes `content` whole, byte for byte: a temporary file beside `path`, then a rename, owned by
+   *  `owner` with `mode`. */
+  writeFile(path: string, content: string | Buffer, options: { owner: FileOwner; mode: string }): Promise<void>;
+  /** Removes `path` now, synchronously (for exit handlers); best effort. With `asRoot`, as root
+   *  (`sudo -n rm`, as asRoot found us: the Mac's lock, provider/lib/machineLock.ts). */
+  removeNow(path: string, options?: { asRoot?: boolean }): void;
 }
 
 /** The Mac `host` names, one per process and host (its connection and `id -un` are shared). */
@@ -167,6 +173,30 @@ export class NotAMacError extends Error {
   override readonly name = "NotAMacError";
 }
 
+/** The simulated Mac's own variable (test/simulator/README.md "Paths"): its tools are real
+ *  processes of this machine's root, and SIM_USER is the user they act as. Passed only under a
+ *  simulated root (never "/": a real Mac has no such variable). */
+function simulated(host: Pick<Host, "root">, user: string | undefined): Record<string, string> {
+  return host.root !== "/" && user ? { SIM_USER: user } : {};
+}
+
+/** The whole environment of every command run as the Homebrew user (Mac.asUser): what sudo's
+ *  env_reset gives a command run as another user — its HOME (`-H`), USER and LOGNAME
+ *  (apple-oss-distributions/sudo plugins/sudoers/env.c rebuild_env) — and the PATH that user's
+ *  tools need (homebrewUserPath), then `extra`. Nothing else: not this process's environment
+ *  (which holds the engine's PULUMI_CONFIG_PASSPHRASE and whatever the operator's shell exports),
+ *  not the SSH session's, not the rest of what sudo keeps (its env_keep list, SUDO_*). */
+export function userEnvironment(host: Host, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HOME: homeOf(host),
+    USER: host.user,
+    LOGNAME: host.user,
+    PATH: homebrewUserPath(host, prefix),
+    ...simulated(host, host.user),
+    ...extra,
+  };
+}
+
 /** Everything but the transport: each operation is a command on the Mac. */
 abstract class CommandMac implements Mac {
   abstract readonly name: string;
@@ -177,7 +207,16 @@ abstract class CommandMac implements Mac {
   constructor(readonly host: Host) {}
 
   abstract run(argv: string[], options?: RunOptions): Promise<CommandResult>;
-  abstract removeNow(path: string): void;
+  abstract removeNow(path: string, options?: { asRoot?: boolean }): void;
+
+  /** Who asRoot last found us to be: removeNow, in an exit handler, cannot ask. */
+  private rootAs: string | undefined;
+
+  /** `rm -rf path`, through `sudo -n` when `asRoot` and we are not root (rm is in ROOT_COMMANDS). */
+  protected removeArgv(path: string, asRoot = false): string[] {
+    const rm = [this.tool("/bin/rm"), "-rf", path];
+    return asRoot && this.rootAs !== "root" ? [this.tool("/usr/bin/sudo"), "-n", ...rm] : rm;
+  }
 
   protected tool(path: string): string {
     return hostPath(this.host, path);
@@ -207,6 +246,7 @@ abstract class CommandMac implements Mac {
   async asRoot(argv: string[], options?: RunOptions): Promise<CommandResult> {
     assertRootCommand(this.host, argv);
     const me = await this.currentUser();
+    this.rootAs = me;
     if (me === "root") return this.run(argv, options);
     return viaSudo(this, me, [this.tool("/usr/bin/sudo"), "-n", ...argv], options);
   }
@@ -214,11 +254,13 @@ abstract class CommandMac implements Mac {
   async asUser(argv: string[], options?: RunOptions): Promise<CommandResult> {
     const [me, prefix] = await Promise.all([this.currentUser(), this.brewPrefix()]);
     // Every transport's own PATH lacks Homebrew (homebrewUserPath says why): set here, for all.
-    const vars = { HOME: homeOf(this.host), USER: this.host.user, PATH: homebrewUserPath(this.host, prefix), ...(options?.env ?? {}) };
-    if (me === this.host.user) return this.run(argv, { ...options, env: vars });
-    const env = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-    // sudo resets the environment (but PATH); /usr/bin/env sets what the command needs.
-    const sudo = [this.tool("/usr/bin/sudo"), "-n", "-u", this.host.user, "-H", this.tool("/usr/bin/env"), ...env];
+    const vars = userEnvironment(this.host, prefix, options?.env);
+    // `env -i` (env(1)): the command starts from these alone, whatever the SSH session or sudo
+    // gave it. The values are argv words: asUser is never given a secret (an installer's travel
+    // in a 0600 file: provider/containerInstaller.ts).
+    const env = [this.tool("/usr/bin/env"), "-i", ...Object.entries(vars).map(([k, v]) => `${k}=${v}`)];
+    if (me === this.host.user) return this.run([...env, ...argv], { ...options, env: undefined });
+    const sudo = [this.tool("/usr/bin/sudo"), "-n", "-u", this.host.user, "-H", ...env];
     return viaSudo(this, me, [...sudo, ...argv], { ...options, env: undefined });
   }
 
@@ -267,7 +309,7 @@ abstract class CommandMac implements Mac {
     return Number.isFinite(kib) ? kib * 1024 : undefined;
   }
 
-  async writeFile(path: string, text: string, options: { owner: FileOwner; mode: string }): Promise<void> {
+  async writeFile(path: string, content: string | Buffer, options: { owner: FileOwner; mode: string }): Promise<void> {
     if (!/^[0-7]{3,4}$/.test(options.mode)) throw new Error(`writeFile ${path}: mode ${options.mode} is not octal`);
     const [mktemp, cat, chmod, mv, rm] = ["/usr/bin/mktemp", "/bin/cat", "/bin/chmod", "/bin/mv", "/bin/rm"].map((t) => this.tool(t));
     if (options.owner === "root") {
@@ -283,7 +325,7 @@ abstract class CommandMac implements Mac {
             "sh",
             `${this.tool("/var/tmp")}/colima-pulse.XXXXXX`,
           ],
-          { input: text },
+          { input: content },
         )
       ).stdout.trim();
       try {
@@ -304,7 +346,7 @@ abstract class CommandMac implements Mac {
       `${shellQuote(mv)} -f "$t" "$1"`,
       "trap - EXIT",
     ].join("\n");
-    await this.asUser([this.tool("/bin/sh"), "-c", script, "sh", path, options.mode], { input: text });
+    await this.asUser([this.tool("/bin/sh"), "-c", script, "sh", path, options.mode], { input: content });
   }
 }
 
@@ -313,12 +355,24 @@ class LocalMac extends CommandMac {
   readonly name = "this Mac";
   readonly local = true;
 
-  run(argv: string[], options?: RunOptions): Promise<CommandResult> {
-    return run(argv, options);
+  /** The environment of a command we run as ourselves, as a session of ours on the Mac would
+   *  start it (an SSH login: sshd's PATH, HOME, USER, LOGNAME), never this process's own: the
+   *  engine gives the provider PULUMI_CONFIG_PASSPHRASE, and the operator's shell its tokens.
+   *  Through sudo, root's commands get from it only what sudo's env_reset keeps (PATH, HOME: its
+   *  initial_keepenv_table and macOS's env_keep, apple-oss-distributions/sudo
+   *  plugins/sudoers/env.c, files/sudoers). Who we are comes from this process (the same user). */
+  private session(): Record<string, string> {
+    const me = (k: string) => (process.env[k] ? { [k]: process.env[k] as string } : {});
+    return { PATH: SYSTEM_PATH, ...me("HOME"), ...me("USER"), ...me("LOGNAME"), ...simulated(this.host, process.env.SIM_USER) };
   }
 
-  removeNow(path: string): void {
-    spawnSync(this.tool("/bin/rm"), ["-rf", path], { timeout: 10_000 });
+  run(argv: string[], options: RunOptions = {}): Promise<CommandResult> {
+    return run(argv, { ...options, inheritEnv: false, env: { ...this.session(), ...options.env } });
+  }
+
+  removeNow(path: string, options?: { asRoot?: boolean }): void {
+    const [rm, ...args] = this.removeArgv(path, options?.asRoot);
+    spawnSync(rm as string, args, { timeout: 10_000, env: this.session() });
   }
 
   /** `direct()`'s value, or the command-based answer when this process may not read it. */

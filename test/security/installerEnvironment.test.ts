@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { macOf } from "../../provider/lib/mac";
 import { TestStack } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 import { type Sshd, startSshd } from "../helpers/sshd";
@@ -107,6 +108,32 @@ describe("an installer's environment: its own variables, none of the provider's"
 
   it("on the local transport (the provider's own machine)", async () => {
     assertOnlyItsOwn(await installerSees("sec-env-local", { root: sim.root, user: "ops" }));
+  });
+
+  it("every command on the local transport, as us (and so as root through sudo) or as the Homebrew user, starts from a session's environment, not the provider's", async () => {
+    // The provider's process, as the engine starts it: its passphrase and the operator's exports.
+    const saved = { ...process.env };
+    Object.assign(process.env, { PULUMI_CONFIG_PASSPHRASE: "engine-passphrase", SIM_USER: "ops", ...PROVIDER_SECRETS });
+    try {
+      const mac = macOf({ root: sim.root, user: "ops" });
+      const env = sim.path("/usr/bin/env");
+      const asUs = parseEnv((await mac.run([env])).stdout);
+      const asUser = parseEnv((await mac.asUser([env])).stdout);
+      for (const seen of [asUs, asUser])
+        for (const [key, value] of Object.entries({ PULUMI_CONFIG_PASSPHRASE: "engine-passphrase", ...PROVIDER_SECRETS })) {
+          assert.ok(!seen.has(key), `${key} reached ${[...seen.keys()].join(" ")}`);
+          assert.ok(![...seen.values()].some((v) => v.includes(value)));
+        }
+      assert.deepEqual(
+        [...asUs.keys()].filter((k) => !SHELL_OWN.has(k)).sort(),
+        ["HOME", "LOGNAME", "PATH", "SIM_USER", "USER"].filter((k) => k === "PATH" || k === "SIM_USER" || process.env[k]),
+      );
+      assert.equal(asUs.get("PATH"), "/usr/bin:/bin:/usr/sbin:/sbin", "sshd's PATH on a Mac (apple-oss-distributions/OpenSSH)");
+      assert.deepEqual([...asUser.keys()].filter((k) => !SHELL_OWN.has(k)).sort(), ["HOME", "LOGNAME", "PATH", "SIM_USER", "USER"]);
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
   });
 
   it("over SSH (a real sshd): nothing of the session's or the control machine's", async () => {
