@@ -1,0 +1,138 @@
+// A decision is one Mac's. Two simulated Macs behind a real OpenSSH server, converged as a fleet;
+// then the decision variables of `npm run reset` (COLIMA_PULSE_FULL_RESET, _BACKUP, _RESET_ID, and
+// the stack they name) left in the operator's environment: `npm run fleet -- up`, which never
+// asks, refuses to start and names each variable; the runner, driven with them in its own
+// environment anyway, passes none on. A decision made for one stack, used on another with
+// `pulumi up`, is refused by the program. Each time, every Mac's state is where it was: the
+// marker in its VM's folder, no backup folder.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { runFleet } from "../../fleet/runner";
+import { decisionFor, nextDecisionId } from "../helpers/decisionId";
+import { TestStack } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
+import { type Sshd, startSshd } from "../helpers/sshd";
+import { MacSimulator } from "../simulator/simulator";
+
+const MACS = ["mac-a", "mac-b"] as const;
+const MARKER = "/Users/ops/.colima/_lima/colima/marker-from-before";
+const BACKUPS = "/Users/ops/colima-pulse-backups";
+
+/** What `npm run reset -- --backup=false` hands its one `pulumi up` (scripts/decide.ts), made now. */
+const resetDecision = (stack?: string): Record<string, string> => ({
+  COLIMA_PULSE_FULL_RESET: "default",
+  COLIMA_PULSE_BACKUP: "false",
+  COLIMA_PULSE_RESET_ID: nextDecisionId(),
+  ...(stack ? decisionFor(stack) : {}),
+});
+
+describe("decisions bound to one stack: the fleet refuses them, and a stack refuses another's", { concurrency: false }, () => {
+  let sshd: Sshd;
+  let stack: TestStack;
+  const sims: Record<string, MacSimulator> = {};
+  let roots: string;
+  const fleet = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+    stack.script(["scripts/fleet.sh", ...args], { COLIMA_PULSE_FLEET_HOST_ROOTS: roots, ...env }, 600_000);
+  /** Each Mac's state is as it was: its VM's folder holds the marker, and nothing was backed up. */
+  const intact = (why: string) => {
+    for (const mac of MACS) {
+      const sim = sims[mac] as MacSimulator;
+      assert.equal(existsSync(sim.path(MARKER)) && readFileSync(sim.path(MARKER), "utf8"), "the VM's data", `${mac}: ${why}`);
+      assert.equal(existsSync(sim.path(BACKUPS)), false, `${mac}: no backup folder (${why})`);
+    }
+  };
+
+  before(async () => {
+    const services = testServices();
+    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
+    const settings: Record<string, string> = {
+      HOMEBREW_USER: "ops",
+      COLIMA_DISK: "20",
+      RESTART_THROTTLE_SECONDS: "2",
+      smokeImage: services.smokeImage,
+      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+      SSH_PORT: String(sshd.port),
+      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
+      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+    };
+    stack = await TestStack.create("mac-a", settings);
+    await stack.must(["stack", "init", "mac-b"]);
+    for (const [key, value] of Object.entries(settings)) await stack.must(["config", "set", "--stack", "mac-b", key, value]);
+    roots = JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root])));
+    const up = await fleet({}, "up", "--parallel", "2");
+    assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+    for (const mac of MACS) writeFileSync(sims[mac]?.path(MARKER) as string, "the VM's data");
+  });
+  after(async () => {
+    await stack?.dispose();
+    for (const sim of Object.values(sims)) await sim.dispose();
+    await sshd?.dispose();
+  });
+
+  it("fleet up with a reset decision in the environment: refused before any Mac is reached, each variable named", async () => {
+    for (const env of [
+      resetDecision(),
+      resetDecision("mac-a"),
+      { COLIMA_PULSE_BACKUP: "false" },
+      { COLIMA_PULSE_UPGRADE_ID: nextDecisionId() },
+    ]) {
+      const r = await fleet(env, "up", "--parallel", "2");
+      intact(`fleet up with ${Object.keys(env).join(", ")}`);
+      assert.equal(r.code, 2, `${JSON.stringify(env)}\n${r.stdout}\n${r.stderr}`);
+      for (const key of Object.keys(env))
+        assert.match(r.stderr, new RegExp(`${key} \\(environment\\) = "${env[key as keyof typeof env]}"`));
+      assert.match(
+        r.stderr,
+        /a decision of npm run reset, restore or upgrade is one Mac's, and the fleet runs every Mac without asking; nothing was run/,
+      );
+      assert.match(r.stderr, /run npm run reset, restore or upgrade for that Mac's stack/);
+      assert.doesNotMatch(r.stderr, /fleet up: \d+ Macs/, "no Mac was started");
+    }
+  });
+
+  it("the runner driven with a decision in its own environment passes it to no stack", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, stack.environment(), resetDecision("mac-a"));
+    try {
+      const results = await runFleet("up", {
+        workDir: stack.dir,
+        stacks: [...MACS],
+        parallel: 2,
+        logDir: `${stack.dir}/.state/fleet/in-process`,
+        envOf: (mac) => ({ COLIMA_PULSE_HOST_ROOT: sims[mac]?.root as string }),
+        display: { draw() {}, end() {} },
+      });
+      assert.deepEqual(
+        results.map((r) => [r.stack, r.ok]),
+        MACS.map((m) => [m, true]),
+        JSON.stringify(results),
+      );
+      intact("the runner with a decision in its environment");
+      assert.equal(process.env.COLIMA_PULSE_FULL_RESET, undefined, "taken out of the runner's environment");
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+    intact("the runner with a decision in its environment");
+  });
+
+  it("a decision made for mac-a, used on mac-b (or naming no stack): refused by the program, nothing changes", async () => {
+    const onB = { COLIMA_PULSE_HOST_ROOT: sims["mac-b"]?.root };
+    const other = await stack.cli(["up", "--yes", "--skip-preview", "--stack", "mac-b"], 300_000, { ...onB, ...resetDecision("mac-a") });
+    intact("a decision for another stack");
+    assert.notEqual(other.code, 0, other.stdout);
+    assert.match(
+      other.stdout + other.stderr,
+      /COLIMA_PULSE_DECISION_STACK \(environment\) = "colima-pulse\/mac-a": the decision \(COLIMA_PULSE_FULL_RESET="default", COLIMA_PULSE_BACKUP="false", COLIMA_PULSE_RESET_ID="\d{8}T\d{6}Z"\) was made for stack colima-pulse\/mac-a, and this run is stack colima-pulse\/mac-b/,
+    );
+    const none = await stack.cli(["up", "--yes", "--skip-preview", "--stack", "mac-b"], 300_000, { ...onB, ...resetDecision() });
+    assert.notEqual(none.code, 0, none.stdout);
+    assert.match(
+      none.stdout + none.stderr,
+      /COLIMA_PULSE_DECISION_STACK \(environment\) is not set: the decision \(.*\) names no stack, and this run is stack colima-pulse\/mac-b/,
+    );
+    intact("a decision for another stack");
+  });
+});
