@@ -249,6 +249,12 @@ describe("macOS simulator", { concurrency: false }, () => {
       stdout: "",
       stderr: 'Bad request.\nCould not find service "com.example.nothing" in domain for system\n',
     });
+    // kickstart of a label not loaded: no `Bad request.` line ([obs] nix-installer#960).
+    assert.deepEqual(await launchctl("kickstart", "-k", "system/com.example.nothing"), {
+      code: 113,
+      stdout: "",
+      stderr: 'Could not find service "com.example.nothing" in domain for system\n',
+    });
     chmodSync(plist, 0o666);
     assert.equal((await launchctl("bootstrap", "system", plist)).code, 5, "group/world-writable plist refused");
     chmodSync(plist, 0o644);
