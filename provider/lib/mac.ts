@@ -799,13 +799,13 @@ class SshMac extends CommandMac {
     return Object.assign(new Error(why), { name: "SshError", stderrTail: words });
   }
 
-  removeNow(path: string): void {
+  removeNow(path: string, options?: { asRoot?: boolean }): void {
     try {
       this.prepare();
     } catch {
       return; // best effort, and never through a folder that is not ours alone
     }
-    const [ssh, ...args] = this.sshArgv([this.tool("/bin/rm"), "-rf", path].map(shellQuote).join(" "));
+    const [ssh, ...args] = this.sshArgv(this.removeArgv(path, options?.asRoot).map(shellQuote).join(" "));
     spawnSync(ssh as string, args, { timeout: 10_000, stdio: "ignore" });
   }
 }

@@ -13,6 +13,7 @@
 // machine that runs Pulumi (the control machine), so only that machine can tell whether the
 // holder is gone. A lock held from another control machine is waited for, naming that machine.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 import { hostname } from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
@@ -20,20 +21,29 @@ import { onlyReachChanged, say } from "./checkInputs";
 import { type Host, hostPath, shellQuote } from "./host";
 import { type Mac, macOf } from "./mac";
 
-/** World-writable and sticky on every Mac, and kept across reboots (a stale lock is then taken over). */
-export const LOCK_PATH = "/var/tmp/colima-pulse.lock";
-const GIVE_UP_MS = 15 * 60_000;
+/** The lock's folder: root's, in root's /var/db ("misc. automatically generated system-specific
+ *  database files", hier(7); sudo keeps its time stamps there too, in /var/db/sudo), so no other
+ *  user of the Mac can make, replace or block anything in it; and kept across reboots (a holder on
+ *  the control machine outlives a reboot of the Mac; a stale lock is taken over). Before, the lock
+ *  was in world-writable /var/tmp, where any local user could plant one. */
+export const LOCK_DIR = "/var/db/colima-pulse";
+/** The lock: a folder holding owner.json, both made by root (through ROOT_COMMANDS). */
+export const LOCK_PATH = `${LOCK_DIR}/lock`;
+/** owner.json is a few hundred bytes; a read never takes more than this. */
+const OWNER_MAX_BYTES = 4096;
 
 /** How a wait for the lock paces itself; the defaults are the product's, a test passes shorter ones. */
 export interface LockPace {
-  /** Between two tries of a held lock (ms). */
+  /** Between two tries of a held lock (ms): every try that does not take it is followed by one. */
   pollMs?: number;
   /** Between two "waiting for …" reports (ms; the first comes at the first try that finds it held). */
   sayEveryMs?: number;
   /** How long a lock without a readable owner is given to get one before it counts as stale (ms). */
   startingGraceMs?: number;
+  /** How long a wait lasts before it gives up, naming the holder (ms). */
+  giveUpMs?: number;
 }
-const PACE: Required<LockPace> = { pollMs: 200, sayEveryMs: 30_000, startingGraceMs: 5_000 };
+const PACE: Required<LockPace> = { pollMs: 200, sayEveryMs: 30_000, startingGraceMs: 5_000, giveUpMs: 15 * 60_000 };
 
 interface Owner {
   pid: number;
@@ -89,70 +99,185 @@ function acquire(dir: string, mac: Mac, report: (message: string) => void, pace:
   return taking;
 }
 
+/** One `ls -ldn` line: lstat (a symlink is shown as one, not followed), as macOS's and GNU's ls
+ *  both print it — type and permissions, links, uid, gid, size. */
+interface Entry {
+  type: string;
+  perms: string;
+  /** An ACL (macOS's `+`): who else may write is then not in the permissions. */
+  acl: boolean;
+  uid: number;
+  gid: number;
+  size: number;
+}
+
+function parseEntry(line: string | undefined): Entry | undefined {
+  const m = /^([-dlpscbw])([-rwxsStT]{9})([@+.]?)\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(line ?? "");
+  if (!m) return undefined;
+  return { type: m[1] as string, perms: m[2] as string, acl: m[3] === "+", uid: Number(m[4]), gid: Number(m[5]), size: Number(m[6]) };
+}
+
+/** A folder or file only root may change: root's, no group or other write, no ACL. */
+const rootOnly = (e: Entry) => e.uid === 0 && e.perms[4] !== "w" && e.perms[7] !== "w" && !e.acl;
+
+const describeEntry = (e: Entry | undefined) =>
+  e ? `${e.type}${e.perms}${e.acl ? "+" : ""} owned by uid ${e.uid} gid ${e.gid}${e.type === "-" ? `, ${e.size} bytes` : ""}` : "absent";
+
+/** What a look at the lock found. */
+interface Seen {
+  absent: boolean;
+  /** Its holder, when the lock and its owner.json are root's and owner.json reads as one. */
+  owner?: Owner;
+  /** owner.json's text as read ("" when it was not read): compared before a takeover. */
+  raw: string;
+  /** What is there, for a message when no holder can be named. */
+  what: string;
+}
+
+/** Looks at the lock `dir` without following a link and without blocking: lstat (`ls -ldn`) of the
+ *  folder and of owner.json, then owner.json's first OWNER_MAX_BYTES + 1 bytes only when it is a
+ *  regular file (`head -c`: never a FIFO or a device, whose read could wait for ever). A command
+ *  with a deadline, never a read in this process; as the operator (both are readable by all). */
+async function inspect(mac: Mac, dir: string): Promise<Seen> {
+  const tool = (path: string) => shellQuote(hostPath(mac.host, path));
+  const script = [
+    `${tool("/bin/ls")} -ldn "$1" 2>/dev/null || echo absent`,
+    `${tool("/bin/ls")} -ldn "$1/owner.json" 2>/dev/null || echo absent`,
+    `if ${tool("/bin/test")} -f "$1/owner.json" && ! ${tool("/bin/test")} -L "$1/owner.json"; then ${tool("/usr/bin/head")} -c ${OWNER_MAX_BYTES + 1} "$1/owner.json"; fi`,
+  ].join("\n");
+  const r = await mac.run([hostPath(mac.host, "/bin/sh"), "-c", script, "sh", dir], { timeoutMs: 30_000, exactOutput: true });
+  const [dirLine, ownerLine, ...rest] = r.stdout.split("\n");
+  if (dirLine === "absent") return { absent: true, raw: "", what: "absent" };
+  const folder = parseEntry(dirLine);
+  const file = parseEntry(ownerLine);
+  const raw = rest.join("\n");
+  const what = `${dir} is ${describeEntry(folder)}; its owner.json is ${describeEntry(file)}`;
+  // Only root may make the lock and its owner (in LOCK_DIR, root's): anything else there was not
+  // written by a colima-pulse run, and names no holder.
+  const sound = (e: Entry | undefined, type: string) => e?.type === type && rootOnly(e);
+  if (!sound(folder, "d") || !sound(file, "-") || (file?.size ?? 0) > OWNER_MAX_BYTES) return { absent: false, raw, what };
+  try {
+    const owner = JSON.parse(raw) as Owner;
+    if (Number.isInteger(owner.pid) && typeof owner.command === "string" && typeof owner.since === "string")
+      return { absent: false, owner, raw, what };
+  } catch {
+    // Not (yet) an owner: no holder to name.
+  }
+  return { absent: false, raw, what };
+}
+
+/** `base` (LOCK_DIR) and its parent as folders of root's that only root may write: `base` made by
+ *  root when it is missing (or set so when it is not: it is colima-pulse's own), then checked. A
+ *  lock is never taken in a folder another user could change. */
+async function rootFolder(mac: Mac, base: string): Promise<void> {
+  const parent = base.replace(/\/[^/]+$/, "");
+  const look = async () => {
+    const ls = shellQuote(hostPath(mac.host, "/bin/ls"));
+    const script = `for p; do ${ls} -ldn "$p" 2>/dev/null || echo absent; done`;
+    const r = await mac.run([hostPath(mac.host, "/bin/sh"), "-c", script, "sh", base, parent], { timeoutMs: 30_000 });
+    return r.stdout.split("\n").slice(0, 2).map(parseEntry);
+  };
+  const sound = (entries: (Entry | undefined)[]) => entries.every((e) => e?.type === "d" && rootOnly(e));
+  let entries = await look();
+  if (sound(entries)) return;
+  // install -d also sets the mode and owner of a folder that is there: ours, so that is wanted.
+  await mac.asRoot([hostPath(mac.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", base], { timeoutMs: 30_000 });
+  entries = await look();
+  if (sound(entries)) return;
+  throw new Error(
+    `could not take the colima-pulse lock on ${mac.name}: ${base} (${describeEntry(entries[0])}) and ${parent} (${describeEntry(entries[1])}) ` +
+      "must be folders of root's that no other user may write (not a symlink, no group or other write, no ACL); nothing was run. " +
+      `Look at them on the Mac (ls -lde ${base} ${parent}); colima-pulse makes ${base} itself when it is missing`,
+  );
+}
+
 async function take(dir: string, mac: Mac, report: (message: string) => void, pace: Required<LockPace>): Promise<void> {
   const s = session();
   const me: Owner = { pid: process.pid, command: commandOf(process.pid), since: new Date().toISOString(), controller: hostname() };
+  const text = JSON.stringify(me);
   const tool = (path: string) => hostPath(mac.host, path);
-  const started = Date.now();
-  let unreadableSince: number | undefined;
-  let said = -pace.sayEveryMs;
-  for (;;) {
-    // mkdir is the atomic test-and-set, on the Mac; the owner is written in the same command.
-    const made = await mac.run(
-      [tool("/bin/sh"), "-c", `${shellQuote(tool("/bin/mkdir"))} "$1" && ${shellQuote(tool("/bin/cat"))} >"$1/owner.json"`, "sh", dir],
-      {
-        input: JSON.stringify(me),
-        allowFailure: true,
-        timeoutMs: 30_000,
-      },
-    );
-    if (made.exitCode === 0) {
-      releaseAtExit(mac, dir);
-      return;
-    }
-    if (!/exists/i.test(made.stderr)) throw new Error(`could not take ${LOCK_PATH} on ${mac.name}: ${made.stderr.trim()}`);
-    const owner = await readOwner(mac, dir);
-    // Ours already, taken by another copy of this code in this process (a provider of an earlier
-    // version, serialized with its own copy): held, and released at this process's exit.
-    if (owner?.pid === process.pid && (owner.controller ?? hostname()) === hostname()) return;
-    // No owner yet: its taker is writing it this instant, or died between mkdir and write.
-    unreadableSince = owner ? undefined : (unreadableSince ?? Date.now());
-    const stale = owner ? !alive(owner) : Date.now() - (unreadableSince as number) > pace.startingGraceMs;
-    if (stale) {
-      // Its holder is gone (kill -9, power cut, reboot): nothing of it is in flight any more. Move
-      // it aside only if it is still that holder's (another waiter may have taken over meanwhile).
-      if (JSON.stringify(await readOwner(mac, dir)) === JSON.stringify(owner)) {
-        const aside = `${dir}.stale-${process.pid}`;
-        // Fails when another waiter moved it first.
-        const moved = await mac.run([tool("/bin/mv"), dir, aside], { allowFailure: true });
-        if (moved.exitCode === 0) await mac.run([tool("/bin/rm"), "-rf", aside], { allowFailure: true });
-      }
-      continue;
-    }
-    if (s.engineGone) throw new Error("the engine that asked for this step is gone; not starting it");
-    const waited = Date.now() - started;
-    const elsewhere = owner?.controller && owner.controller !== hostname() ? ` on control machine ${owner.controller}` : "";
-    const who = owner ? `pid ${owner.pid}${elsewhere}, holding it since ${owner.since}` : "its holder is starting";
-    if (waited >= GIVE_UP_MS) {
-      throw new Error(
-        `another colima-pulse run on ${mac.name} still holds ${LOCK_PATH} (${who}) after ${Math.round(waited / 1000)}s. ` +
-          `Let it finish, or end it${owner ? ` (kill ${owner.pid}${elsewhere})` : ""} and run again` +
-          (elsewhere ? `; if that run is gone, remove ${LOCK_PATH} on the Mac (rm -rf ${LOCK_PATH}).` : "."),
-      );
-    }
-    if (waited - said >= pace.sayEveryMs) {
-      report(`waiting for another colima-pulse run on ${mac.name} to finish its step (${who}; waited ${Math.round(waited / 1000)}s)`);
-      said = waited;
-    }
-    await new Promise((r) => setTimeout(r, pace.pollMs));
-  }
-}
-
-async function readOwner(mac: Mac, dir: string): Promise<Owner | undefined> {
+  const base = dir.replace(/\/[^/]+$/, "");
+  await rootFolder(mac, base);
+  // The lock comes whole: a folder of root's with our owner.json in it, made beside the lock, is
+  // renamed to it. rename(2) of a folder onto a name that is taken fails, and `mv` onto a folder
+  // that is there moves ours into it instead (mv(1): "mv source ... directory"): either way the
+  // lock is then another's, which the look after the move tells. Root does all of it through
+  // ROOT_COMMANDS (install, mv, rm): no sudoers line beyond those it had.
+  const staged = `${base}/taking-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const stage = async () => {
+    await mac.asRoot([tool("/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", staged], { timeoutMs: 30_000 });
+    await mac.writeFile(`${staged}/owner.json`, text, { owner: "root", mode: "0644" });
+  };
+  await stage();
   try {
-    return JSON.parse((await mac.readFile(`${dir}/owner.json`)) ?? "") as Owner;
-  } catch {
-    return undefined;
+    const started = Date.now();
+    let unreadableSince: number | undefined;
+    let said = -pace.sayEveryMs;
+    for (;;) {
+      let seen = await inspect(mac, dir);
+      if (seen.absent) {
+        await mac.asRoot([tool("/bin/mv"), staged, dir], { allowFailure: true, timeoutMs: 30_000 });
+        seen = await inspect(mac, dir);
+        if (seen.raw === text) {
+          releaseAtExit(mac, dir);
+          return;
+        }
+        // Taken by another meanwhile: ours went into it (taken out again), or stayed where it was.
+        await mac.asRoot([tool("/bin/rm"), "-rf", `${dir}/${staged.split("/").pop()}`], { allowFailure: true, timeoutMs: 30_000 });
+        if (!(await mac.exists(`${staged}/owner.json`))) await stage();
+      }
+      const owner = seen.owner;
+      // Ours already, taken by another copy of this code in this process (a provider of an earlier
+      // version, serialized with its own copy): held, and released at this process's exit.
+      if (owner?.pid === process.pid && (owner.controller ?? hostname()) === hostname()) return;
+      // No holder named: its taker is renaming it in this instant, or no colima-pulse run made it.
+      unreadableSince = owner || seen.absent ? undefined : (unreadableSince ?? Date.now());
+      const stale = owner ? !alive(owner) : unreadableSince !== undefined && Date.now() - unreadableSince >= pace.startingGraceMs;
+      if (stale) {
+        // Its holder is gone (kill -9, power cut, reboot): nothing of it is in flight any more. Move
+        // it aside only if it is still that holder's (another waiter may have taken over meanwhile).
+        const again = await inspect(mac, dir);
+        if (!again.absent && again.raw === seen.raw && again.what === seen.what) {
+          const aside = `${dir}.stale-${process.pid}`;
+          // Fails when another waiter moved it first, or when it cannot be moved at all.
+          const moved = await mac.asRoot([tool("/bin/mv"), dir, aside], { allowFailure: true, timeoutMs: 30_000 });
+          if (moved.exitCode === 0) {
+            await mac.asRoot([tool("/bin/rm"), "-rf", aside], { allowFailure: true, timeoutMs: 30_000 });
+            unreadableSince = undefined;
+            // Moved: the lock is free, try it now (a move is progress, never a spin).
+            continue;
+          }
+        }
+      }
+      if (s.engineGone) throw new Error("the engine that asked for this step is gone; not starting it");
+      const waited = Date.now() - started;
+      const elsewhere = owner?.controller && owner.controller !== hostname() ? ` on control machine ${owner.controller}` : "";
+      const who = owner
+        ? `pid ${owner.pid}${elsewhere}, holding it since ${owner.since}`
+        : stale
+          ? `its owner is unreadable: ${seen.what}`
+          : "its holder is starting";
+      if (waited >= pace.giveUpMs) {
+        const clear = `sudo rm -rf ${LOCK_PATH}`;
+        const after = `after ${Math.round(waited / 1000)}s`;
+        throw new Error(
+          owner
+            ? `another colima-pulse run on ${mac.name} still holds ${LOCK_PATH} (${who}) ${after}. ` +
+                `Let it finish, or end it (kill ${owner.pid}${elsewhere}) and run again; if that run is gone, remove the lock on the Mac: ${clear}`
+            : `could not take ${LOCK_PATH} on ${mac.name} ${after}: it names no colima-pulse run as its holder (${seen.absent ? "taken and let go again meanwhile" : seen.what}) ` +
+                `and could not be moved aside. Remove it on the Mac (${clear}) and run again`,
+        );
+      }
+      if (waited - said >= pace.sayEveryMs) {
+        report(`waiting for another colima-pulse run on ${mac.name} to finish its step (${who}; waited ${Math.round(waited / 1000)}s)`);
+        said = waited;
+      }
+      // Every try that did not take the lock is followed by a pause: never a spin.
+      await new Promise((r) => setTimeout(r, pace.pollMs));
+    }
+  } finally {
+    // Renamed into the lock when it was taken (nothing is left then); else removed.
+    await mac.asRoot([tool("/bin/rm"), "-rf", staged], { allowFailure: true, timeoutMs: 30_000 });
   }
 }
 
@@ -174,7 +299,8 @@ function alive(owner: Owner): boolean {
 }
 
 function releaseAtExit(mac: Mac, dir: string): void {
-  const release = () => mac.removeNow(dir);
+  // The lock is root's: removed through sudo unless we are root.
+  const release = () => mac.removeNow(dir, { asRoot: true });
   process.once("exit", release);
   // The engine ends its plugins with SIGINT, then SIGKILL (cmdutil.TerminateProcessGroup).
   for (const [signal, code] of [

@@ -209,13 +209,13 @@ describe("SmokeContainer pure functions", () => {
 });
 
 describe("SmokeContainer on a Mac", () => {
-  /** A Mac root with what the lock needs (/bin/ps, a sticky /var/tmp), its lock held by a live
+  /** A Mac root with what the lock needs (/bin/ps, its tools), its lock held by a live
    *  process, and a docker CLI that notes each call and fails (no engine needed to see when it ran). */
   function heldMac() {
     const host = macRoot("cpulse-smoke-lock-");
     const root = host.root;
     const holder = spawn("sleep", ["60"], { stdio: "ignore" });
-    mkdirSync(join(root, LOCK_PATH));
+    mkdirSync(join(root, LOCK_PATH), { recursive: true });
     writeFileSync(
       join(root, LOCK_PATH, "owner.json"),
       JSON.stringify({ pid: holder.pid, command: "sleep 60", since: "2026-11-29T00:00:00.000Z" }),

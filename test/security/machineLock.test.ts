@@ -77,7 +77,13 @@ function run(host: Host, pace: Record<string, number>, boundMs: number): Promise
   });
 }
 
-const mvCount = (log: string) => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean).length : 0);
+/** The logged `mv`s that tried to move one of `paths` (of `host`): the tries to take a lock over. */
+const mvCount = (log: string, host: Host, paths: string[]) =>
+  existsSync(log)
+    ? readFileSync(log, "utf8")
+        .split("\n")
+        .filter((line) => line.split(" ").some((word) => paths.some((p) => word === join(host.root, p)))).length
+    : 0;
 
 describe("the Mac's lock against another local user", () => {
   it("a FIFO that user plants as owner.json neither blocks a run nor can be planted where the lock is", async () => {
@@ -114,18 +120,23 @@ describe("the Mac's lock against another local user", () => {
     immovable(host, [OLD_LOCK, LOCK], log);
     const pace = { pollMs: 100, sayEveryMs: 0, startingGraceMs: 0, giveUpMs: 2_000 };
     const r = await run(host, pace, 60_000);
-    assert.equal(r.killed, false, `the run neither took the lock nor gave up in 60s (${mvCount(log)} mv attempts), and was killed`);
+    assert.equal(
+      r.killed,
+      false,
+      `the run neither took the lock nor gave up in 60s (${mvCount(log, host, [OLD_LOCK, LOCK])} mv attempts), and was killed`,
+    );
     assert.doesNotMatch(r.out, /^ran$/m, "the step never runs unguarded");
     assert.match(
       r.out,
       new RegExp(
-        `error: another colima-pulse run on this Mac still holds ${LOCK} \\(its owner is unreadable: drwxr-xr-x .*owned by uid 65534.*\\) after \\d+s`,
+        `error: could not take ${LOCK} on this Mac after \\d+s: it names no colima-pulse run as its holder ` +
+          `\\(${host.root}${LOCK} is drwxr-xr-x owned by uid 65534 gid 65534; its owner.json is absent\\) and could not be moved aside`,
       ),
       r.out,
     );
     assert.match(r.out, new RegExp(`sudo rm -rf ${LOCK}`), "the message says how to clear it");
     // Each try is followed by a pause of pollMs: within giveUpMs, at most giveUpMs/pollMs + 2 tries.
-    const tries = mvCount(log);
+    const tries = mvCount(log, host, [OLD_LOCK, LOCK]);
     assert.ok(tries <= pace.giveUpMs / pace.pollMs + 2, `${tries} mv attempts in ${pace.giveUpMs}ms at one per ${pace.pollMs}ms`);
     assert.ok(tries >= 1, "it tried to take the stale lock over");
   });

@@ -13,7 +13,7 @@ const macRoot = () => bareMac("cpulse-lock-");
 
 function holdBy(host: Host, owner: { pid: number; command: string; controller?: string }): void {
   const dir = join(host.root, LOCK_PATH);
-  mkdirSync(dir);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "owner.json"), JSON.stringify({ ...owner, since: "2026-11-29T00:00:00.000Z" }));
 }
 
@@ -122,7 +122,7 @@ describe("the Mac's lock", () => {
   it("waits for a lock whose owner is still being written, and takes it if nobody ever writes it", async () => {
     // Within its grace (here an hour), a lock without an owner is a holder starting: waited for.
     const starting = macRoot();
-    mkdirSync(join(starting.root, LOCK_PATH));
+    mkdirSync(join(starting.root, LOCK_PATH), { recursive: true });
     const waiting = waitingStep(starting, { ...EVERY_TRY, startingGraceMs: 3_600_000 });
     assert.equal(await waiting.first, "tried thrice", "a starting holder is waited for");
     assert.match(waiting.said[2] ?? "", /to finish its step \(its holder is starting; waited \d+s\)$/);
@@ -130,7 +130,7 @@ describe("the Mac's lock", () => {
     await waiting.step;
     // Past its grace (here 50 ms), nobody will write it: taken over.
     const abandoned = macRoot();
-    mkdirSync(join(abandoned.root, LOCK_PATH));
+    mkdirSync(join(abandoned.root, LOCK_PATH), { recursive: true });
     const said: string[] = [];
     await onMachine(
       abandoned,
