@@ -8,7 +8,9 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, re
 import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import type { Host } from "../../provider/lib/host";
+import { SUDOERS_FILE, sudoersLines } from "../../provider/lib/mac";
 import { macRoot } from "../helpers/macRoot";
+import { MacSimulator } from "../simulator/simulator";
 
 const repo = resolve(__dirname, "../..");
 /** Where the lock was before: world-writable and sticky /var/tmp. */
@@ -50,13 +52,13 @@ interface Outcome {
 
 /** One colima-pulse step on `host` (provider/lib/machineLock.ts onMachine) in a process of its own,
  *  killed with SIGKILL after `boundMs` (SIGTERM is no use on a process blocked in a read). */
-function run(host: Host, pace: Record<string, number>, boundMs: number): Promise<Outcome> {
+function run(host: Host, pace: Record<string, number>, boundMs: number, env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
   const script = [
     `const { onMachine } = require(${JSON.stringify(join(repo, "provider/lib/machineLock.ts"))});`,
     `onMachine(${JSON.stringify(host)}, (m) => console.log("said: " + m), async () => console.log("ran"), ${JSON.stringify(pace)})`,
     `  .then(() => process.exit(0), (e) => { console.log("error: " + e.message); process.exit(3); });`,
   ].join("\n");
-  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "-e", script], { cwd: repo, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d) => {
     out += d;
@@ -181,6 +183,35 @@ describe("the Mac's lock against another local user", () => {
       const dir = lstatSync(join(host.root, LOCK_DIR));
       assert.deepEqual([dir.isDirectory(), dir.uid, dir.mode & 0o7777], [true, 0, 0o755], plant);
       assert.deepEqual(readdirSync(join(host.root, LOCK_DIR)), [], `${plant}: nothing left beside it`);
+    }
+  });
+
+  it("an operator who is not root takes and lets go of it through sudo, with only the sudoers lines colima-pulse prints", async () => {
+    const sim = await MacSimulator.create({
+      dockerTarget: "/nonexistent/docker.sock",
+      operator: "pw",
+      users: { ops: { uid: 501, gid: 20, admin: false, sudo: "none" }, pw: { uid: 502, gid: 20, admin: true, sudo: "password" } },
+    });
+    try {
+      const host = { root: sim.root, user: "ops" };
+      writeFileSync(sim.path(SUDOERS_FILE), `${sudoersLines(host, "pw").join("\n")}\n`, { mode: 0o440 });
+      sim.clearRecords();
+      const r = await run(host, {}, 120_000, { ...process.env, SIM_USER: "pw" });
+      assert.equal(r.killed, false, r.out);
+      assert.match(r.out, /^ran$/m, r.out);
+      assert.equal(existsSync(sim.path(LOCK)), false, "released at the run's exit");
+      assert.deepEqual(readdirSync(sim.path(LOCK_DIR)), [], "nothing left beside it");
+      const asRoot = sim
+        .records()
+        .filter((c) => c.tool === "sudo" && c.exit === 0 && !c.argv.includes("-u"))
+        .map((c) => c.argv.slice(1).join(" "));
+      assert.ok(asRoot.includes(`${sim.path("/bin/rm")} -rf ${sim.path(LOCK)}`), `released through sudo: ${asRoot.join("\n")}`);
+      assert.ok(
+        asRoot.some((c) => c.startsWith(`${sim.path("/bin/mv")} ${sim.path(LOCK_DIR)}/taking-`) && c.endsWith(` ${sim.path(LOCK)}`)),
+        `taken through sudo: ${asRoot.join("\n")}`,
+      );
+    } finally {
+      await sim.dispose();
     }
   });
 });
