@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, say, type Zod } from "./lib/checkInputs";
-import { type Host, homebrewUserPath, hostPath, shellQuote } from "./lib/host";
+import { type Host, homebrewUserPath, homeOf, hostPath, shellQuote } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import type { CommandError } from "./lib/process";
@@ -128,6 +128,14 @@ export function installerFolders(base: string): string[] {
 
 // ---- executor -----------------------------------------------------------------------------
 
+/** Where what an installer's `script` printed is kept on the Mac: the Homebrew user's own log
+ *  folder (~/Library/Logs, macOS's place for a user's logs), 0600, replaced by each run. Its output
+ *  never goes into a message or the engine's log: an installer may print its secrets, or parts of
+ *  them, which the engine does not mask (it masks a secret only verbatim). */
+export function installerLog(host: Host, resourceName: string, script: string): string {
+  return `${homeOf(host)}/Library/Logs/colima-pulse/${resourceName.replace(/[^A-Za-z0-9._-]/g, "_")}.${script}.log`;
+}
+
 /** Runs `script` of the installer as the Homebrew user. Its environment travels in a 0600 file
  *  in a private folder of that user on the Mac, removed as soon as the shell has read it — never in
  *  an argv, where secrets would show in `ps` and in error messages. A Mac driven over SSH gets a
@@ -140,6 +148,7 @@ async function runScript(mac: Mac, inputs: ContainerInstallerInputs, script: str
   };
   say(inputs, `running ${script} (DOCKER_HOST=${inputs.dockerHost})`);
   const tool = (t: string) => hostPath(inputs.host, t);
+  const log = installerLog(inputs.host, inputs.resourceName, script);
   let work: string | undefined;
   try {
     work = (await mac.asUser([tool("/usr/bin/mktemp"), "-d", "/tmp/colima-pulse-installer.XXXXXX"])).stdout.trim();
@@ -149,16 +158,18 @@ async function runScript(mac: Mac, inputs: ContainerInstallerInputs, script: str
       .join("");
     await mac.writeFile(envFile, text, { owner: "user", mode: "0600" });
     const dir = mac.local ? inputs.dir : await copyFolder(mac, inputs.dir, `${work}/files`);
-    const shell = `. "$1" && rm -f "$1" && cd "$2" && exec /bin/sh "./$3"`;
-    // Its output feeds no message (below): only a tail of it is kept, however much it prints.
-    await mac.asUser([tool("/bin/sh"), "-c", shell, "sh", envFile, dir, script], { timeoutMs: 30 * 60_000, output: "tail" });
+    // Its output goes to its log on the Mac (installerLog), never into a message (below). The
+    // log is made private (umask 077) before anything is written to it.
+    const shell = `. "$1" && rm -f "$1" && (umask 077 && mkdir -p "\${4%/*}" && : >"$4") && cd "$2" && exec /bin/sh "./$3" >>"$4" 2>&1`;
+    await mac.asUser([tool("/bin/sh"), "-c", shell, "sh", envFile, dir, script, log], { timeoutMs: 30 * 60_000, output: "tail" });
   } catch (e) {
     // The installer's own output can carry its secrets: say which script failed, not what it printed.
     if ((e as Error).name === "SshError" || (e as Error).name === "InstallerFolderError") throw e;
     const failure = e as Partial<CommandError>;
     const reason = failure.name === "CommandError" ? failure.reason : "failed";
     throw new Error(
-      `[${inputs.resourceName}] ${inputs.dir}/${script} ${reason}; run it by hand with DOCKER_HOST=${inputs.dockerHost} to see why`,
+      `[${inputs.resourceName}] ${inputs.dir}/${script} ${reason} on ${mac.name}; what it printed is in ${log} there ` +
+        `(never shown here: it may hold secrets), or run it by hand with DOCKER_HOST=${inputs.dockerHost} to see why`,
     );
   } finally {
     if (work) await mac.asUser([tool("/bin/rm"), "-rf", work], { allowFailure: true }).catch(() => undefined);

@@ -771,7 +771,8 @@ class SshMac extends CommandMac {
     const keyName = t.port ? `[${hostName}]:${t.port}` : hostName;
     const knownHosts = t.knownHostsFile ?? "~/.ssh/known_hosts";
     const words = `${said}\n${before}`.trim();
-    const quoted = words.split("\n").filter(Boolean).slice(-3).join(" | ") || "ssh said nothing";
+    const last = words.split("\n").filter(Boolean).slice(-3).join(" | ");
+    const quoted = last ? `ssh: ${last}` : "ssh said nothing";
     let why: string;
     if (HOST_KEY_CHANGED.test(words)) {
       why =
@@ -792,9 +793,9 @@ class SshMac extends CommandMac {
         ? `\`${remote.join(" ")}\` started and may not have run to the end`
         : `\`${remote.join(" ")}\` may not have run, or not to the end`;
       why =
-        `the SSH connection to ${this.name} failed or was lost (ssh: ${quoted}); ${what}. Nothing after it ran. ` +
+        `the SSH connection to ${this.name} failed or was lost (${quoted}); ${what}. Nothing after it ran. ` +
         `Run the same command again once \`ssh ${t.port ? `-p ${t.port} ` : ""}${t.destination} true\` answers: it converges from where this stopped` +
-        " (a ProxyJump hop is checked as strictly as the Mac: its host key must be known too)";
+        " (through a ProxyJump, each hop's host key must be known too)";
     }
     return Object.assign(new Error(why), { name: "SshError", stderrTail: words });
   }
