@@ -374,8 +374,10 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
  *  is done unless LOG_PATH passes provider/lib/logPath.ts's check (no link but root's on the way,
  *  no folder anyone else can write, the log itself no link and a regular file); then root's
  *  commands get the checked path, which no one else can change any more. Missing folders are
- *  made root 0755; no existing folder is re-owned. Root runs only ROOT_COMMANDS
- *  (provider/lib/mac.ts): a new log is installed empty; an existing one keeps its lines. */
+ *  made root 0755; no existing folder is re-owned. A new log is installed empty, the Homebrew
+ *  user's; an existing one keeps its lines and must be that user's already (one colima-pulse
+ *  made): root never gives away a file someone else has, a system log or a hard link to one.
+ *  Root runs only ROOT_COMMANDS (provider/lib/mac.ts). */
 export async function prepareLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string): Promise<void> {
   let checked: CheckedLogPath;
   try {
@@ -390,16 +392,17 @@ export async function prepareLog(mac: Mac, inputs: LaunchDaemonInputs, uid: stri
     await mac.asRoot([install, "-m", "0640", "-o", uid, "-g", String(STAFF_GID), "/dev/null", checked.resolved]);
     return;
   }
-  if (String(log.uid) === uid && log.gid === STAFF_GID && log.perms === "rw-r-----") return;
-  // Another name for the same file elsewhere (a hard link) would be handed over with it.
-  if (log.links !== 1)
+  if (String(log.uid) !== uid)
     throw new LogPathError(
       redact(
         inputs,
-        `LOG_PATH ${inputs.logPath}: ${checked.resolved} has ${log.links} hard links, so giving it to ${inputs.host.user} would give ` +
-          "the same file under its other names too. Nothing was changed. Remove the log (sudo rm) and let colima-pulse make it anew, or choose another LOG_PATH",
+        `LOG_PATH ${inputs.logPath}: ${checked.resolved} is there already and is uid ${log.uid}'s, not ${inputs.host.user}'s (uid ${uid}): ` +
+          "colima-pulse gives the Homebrew user only a log it made, never a file someone else has (a system log, another user's, " +
+          `or another name of one). Nothing was changed. Remove it (sudo rm ${checked.resolved}) for colima-pulse to make it anew, or choose another LOG_PATH`,
       ),
     );
+  // The user's own file: only its group and mode are set again (it has nothing else to give).
+  if (log.gid === STAFF_GID && log.perms === "rw-r-----") return;
   await mac.asRoot([hostPath(inputs.host, "/usr/sbin/chown"), `${uid}:${STAFF_GID}`, checked.resolved]);
   await mac.asRoot([hostPath(inputs.host, "/bin/chmod"), "0640", checked.resolved]);
 }

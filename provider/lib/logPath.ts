@@ -57,8 +57,8 @@ export const describeEntry = (e: Entry) => `${TYPES[e.type] ?? "a special file"}
 /** Why a folder is not one only root can change, or undefined when it is. */
 function untrusted(e: Entry): string | undefined {
   if (e.uid !== 0) return `owned by uid ${e.uid}, not root`;
-  if (e.perms[4] === "w") return "writable by its group";
   if (e.perms[7] === "w") return `writable by everyone${/[tT]/.test(e.perms[8] ?? "") ? " (a shared sticky folder)" : ""}`;
+  if (e.perms[4] === "w") return "writable by its group";
   if (e.acl) return "given an ACL (ls -le shows it), which may let others add or rename entries";
   return undefined;
 }

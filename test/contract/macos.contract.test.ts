@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { build, parse as parsePlist } from "plist";
 import { topLevelYaml } from "../../provider/lib/adoption";
 import { colimaPaths, homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
+import { parseLs } from "../../provider/lib/logPath";
 import { MAC_SSH_PATH } from "../helpers/sshd";
 import { older } from "../simulator/tools/brew";
 import { FLAG_SINCE } from "../simulator/tools/colima";
@@ -388,6 +389,27 @@ describe("read-only contracts: output the product parses", () => {
     assert.match(r.stdout, /^\d+\.\d+(\.\d+)?\n$/);
     const plain = (await t.run([t.path("/usr/bin/sw_vers")])).stdout;
     assert.equal(/^ProductVersion:\t+(\S+)$/m.exec(plain)?.[1], r.stdout.trim());
+  });
+
+  it("ls -ldn: `<type><rwx x9>[@+] links uid gid …` with numeric ids; a link named is listed, not followed; / and /var/log are root's, writable by no one else", async () => {
+    // provider/lib/logPath.ts reads every part of LOG_PATH this way (parseLs) before root touches
+    // it: ls(1) "The Long Format" (-n numeric ids; with -d or -l a link named is listed itself),
+    // readlink(1). On a Mac /var is root's link to private/var (hier(7)); the simulator's is a folder.
+    const ls = async (p: string) => {
+      const r = await t.run([t.path("/bin/ls"), "-ldn", p]);
+      assert.equal(r.code, 0, r.stderr);
+      const entry = parseLs(r.stdout);
+      assert.ok(entry, `ls -ldn ${p}: ${r.stdout}`);
+      return entry;
+    };
+    for (const folder of ["/", "/var/log"]) {
+      const e = await ls(t.path(folder));
+      assert.deepEqual([e.type, e.uid, e.perms[4], e.perms[7]], ["d", 0, "-", "-"], `${folder}: ${JSON.stringify(e)}`);
+    }
+    const colima = join(t.brewPrefix, "opt/colima");
+    const link = await ls(colima);
+    assert.equal(link.type, "l", `${colima} listed as a link`);
+    assert.match((await t.run([t.path("/usr/bin/readlink"), colima])).stdout, /^\.\.\/Cellar\/colima\/[^/\n]+\n$/);
   });
 
   it("sysctl -n hw.memsize: the bytes of memory, a bare decimal integer", async () => {

@@ -57,13 +57,14 @@ export class RecordingMac implements Mac {
   }
 
   /** `ls -ldn <path>` as macOS prints it (provider/lib/logPath.ts reads it), from `links`, `files`
-   *  (root's 0644) and `folders` (root's 0755; a folder of a file is one too); else not there. */
+   *  (uid 501's, group wheel, 0644: a log the Homebrew user has) and `folders` (root's 0755; a
+   *  folder of a file is one too); else not there. */
   private lstat(argv: string[]): Partial<CommandResult> | undefined {
     if (!argv[0]?.endsWith("/bin/ls") || argv[1] !== "-ldn") return undefined;
     const path = argv[2] as string;
     const line = (mode: string) => ({ stdout: `${mode}  1 0  0  0 Jan  1 00:00 ${path}\n` });
     if (this.links.has(path)) return line("lrwxr-xr-x");
-    if (this.files.has(path)) return line("-rw-r--r--");
+    if (this.files.has(path)) return { stdout: `-rw-r--r--  1 501  0  0 Jan  1 00:00 ${path}\n` };
     const inside = [...this.files.keys(), ...this.links.keys()].some((f) => f.startsWith(`${path.replace(/\/$/, "")}/`));
     if (this.folders.has(path) || inside) return line("drwxr-xr-x");
     return { exitCode: 1, stderr: `ls: ${path}: No such file or directory\n` };

@@ -77,13 +77,15 @@ describe("LOG_PATH: root follows no link and re-owns no folder on its way", { co
     refused: boolean;
     output: string;
   }
-  /** `pulumi up` with LOG_PATH set to `logPath`: refused when it fails naming LOG_PATH and `named`. */
-  async function attempt(logPath: string, named: RegExp): Promise<Attempt> {
+  /** `pulumi up` with LOG_PATH set to `logPath`: refused when it fails saying `refusal`. */
+  async function attempt(logPath: string, refusal: RegExp): Promise<Attempt> {
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "-c", `LOG_PATH=${logPath}`]);
     const output = r.stdout + r.stderr;
-    return { refused: r.code !== 0 && /LOG_PATH/.test(output) && named.test(output), output };
+    const said = output.split("\n").find((l) => refusal.test(l));
+    if (said) console.log(`refused: ${said.trim()}`);
+    return { refused: r.code !== 0 && said !== undefined && /Nothing was changed|nothing was run/.test(output), output };
   }
-  const assertRefused = (a: Attempt) => assert.ok(a.refused, `the run was not refused with LOG_PATH and the path named:\n${a.output}`);
+  const assertRefused = (a: Attempt) => assert.ok(a.refused, `the run was not refused, saying why:\n${a.output}`);
 
   it("(e) the default LOG_PATH works: a root 0755 folder of its own, the log the Homebrew user's 0640", () => {
     assert.deepEqual(ownerAndMode(mac.sim.path("/var/log/colima-pulse")), { uid: 0, gid: 0, mode: "755" });
@@ -94,7 +96,10 @@ describe("LOG_PATH: root follows no link and re-owns no folder on its way", { co
     const secret = rootFile("secret-a");
     const dir = folder("/var/log/ops-logs", OPS, 0o755);
     opsLink(secret, `${dir}/colima.log`);
-    const result = await attempt("/var/log/ops-logs/colima.log", /ops-logs/);
+    const result = await attempt(
+      "/var/log/ops-logs/colima.log",
+      /\/var\/log\/ops-logs is a folder \(drwxr-xr-x, uid 501\): owned by uid 501, not root/,
+    );
     assertUntouched(secret);
     assertRefused(result);
     assert.deepEqual(ownerAndMode(dir), { uid: 501, gid: 20, mode: "755" }, "the folder stays the user's");
@@ -103,7 +108,10 @@ describe("LOG_PATH: root follows no link and re-owns no folder on its way", { co
   it("(a') a symlink as the log even in a folder only root can change: refused, the root file unchanged", async () => {
     const secret = rootFile("secret-a2");
     symlinkSync(secret, mac.sim.path("/var/log/colima-pulse/linked.log"));
-    const result = await attempt("/var/log/colima-pulse/linked.log", /linked\.log/);
+    const result = await attempt(
+      "/var/log/colima-pulse/linked.log",
+      /\/var\/log\/colima-pulse\/linked\.log is a symbolic link \(l\S+, uid 0\): root would follow it to another file/,
+    );
     assertUntouched(secret);
     assertRefused(result);
   });
@@ -115,7 +123,10 @@ describe("LOG_PATH: root follows no link and re-owns no folder on its way", { co
     // An admin's link, in a folder only root can change: followed, and what it leads to is checked.
     symlinkSync("../../Users/ops/logs", mac.sim.path("/var/log/linked"));
     const home = ownerAndMode(mac.sim.path("/Users/ops"));
-    const result = await attempt("/var/log/linked/colima.log", /Users\/ops/);
+    const result = await attempt(
+      "/var/log/linked/colima.log",
+      /\/Users\/ops is a folder \(drwxr-x---, uid 501\): owned by uid 501, not root/,
+    );
     assertUntouched(secret);
     assert.deepEqual(ownerAndMode(target), { uid: 501, gid: 20, mode: "750" }, "the user's folder behind the link");
     assert.deepEqual(ownerAndMode(mac.sim.path("/Users/ops")), home, "the user's home");
@@ -125,25 +136,40 @@ describe("LOG_PATH: root follows no link and re-owns no folder on its way", { co
   it("(c) an existing folder the Homebrew user owns (0750), the home or another: refused, its owner and mode unchanged", async () => {
     const home = mac.sim.path("/Users/ops");
     assert.deepEqual(ownerAndMode(home), { uid: 501, gid: 20, mode: "750" });
-    const inHome = await attempt("/Users/ops/colima.log", /\/Users/);
+    const inHome = await attempt("/Users/ops/colima.log", /"\/Users\/ops\/colima\.log": is under \/Users, the users' homes/);
     assert.deepEqual(ownerAndMode(home), { uid: 501, gid: 20, mode: "750" }, "the home");
     assertRefused(inHome);
     // Not one of the folders the settings know to be users' (checked on the Mac itself).
     const theirs = folder("/var/log/ops-own", OPS, 0o750);
-    const elsewhere = await attempt("/var/log/ops-own/colima.log", /ops-own/);
+    const elsewhere = await attempt(
+      "/var/log/ops-own/colima.log",
+      /\/var\/log\/ops-own is a folder \(drwxr-x---, uid 501\): owned by uid 501, not root/,
+    );
     assert.deepEqual(ownerAndMode(theirs), { uid: 501, gid: 20, mode: "750" }, "the user's folder");
     assertRefused(elsewhere);
   });
 
   it("(d) a sticky world-writable folder (/tmp, or one of its kind): refused, its mode unchanged", async () => {
     const tmp = folder("/tmp", { uid: 0, gid: 0 }, 0o1777);
-    const inTmp = await attempt("/tmp/colima.log", /\/tmp/);
+    const inTmp = await attempt("/tmp/colima.log", /"\/tmp\/colima\.log": is under \/tmp, a temporary folder every user writes/);
     assert.deepEqual(ownerAndMode(tmp), { uid: 0, gid: 0, mode: "1777" }, "/tmp");
     assertRefused(inTmp);
     const shared = folder("/var/log/shared", { uid: 0, gid: 0 }, 0o1777);
-    const inShared = await attempt("/var/log/shared/colima.log", /shared/);
+    const inShared = await attempt(
+      "/var/log/shared/colima.log",
+      /\/var\/log\/shared is a folder \(drwxrwxrwt, uid 0\): writable by everyone \(a shared sticky folder\)/,
+    );
     assert.deepEqual(ownerAndMode(shared), { uid: 0, gid: 0, mode: "1777" }, "the shared folder");
     assertRefused(inShared);
+  });
+
+  it("(f) a file already there that is not the Homebrew user's (a system log of root's): refused, never given away", async () => {
+    const systemLog = mac.sim.path("/var/log/system.log");
+    writeFileSync(systemLog, SECRET_TEXT, { mode: 0o600 });
+    chmodSync(systemLog, 0o600);
+    const result = await attempt("/var/log/system.log", /\/var\/log\/system\.log is there already and is uid 0's, not ops's \(uid 501\)/);
+    assertUntouched(systemLog);
+    assertRefused(result);
   });
 
   it("(e) a fresh dedicated folder works: made root 0755, the log the Homebrew user's 0640", async () => {
@@ -193,7 +219,10 @@ describe("LOG_PATH's check on real files: FIFOs, hard links, link loops, missing
     const secret = at("/etc/secret");
     writeFileSync(secret, SECRET_TEXT, { mode: 0o600 });
     linkSync(secret, at("/var/log/pulse/hard.log"));
-    await assert.rejects(prepareLog(mac, inputs("/var/log/pulse/hard.log"), "501"), /hard\.log has 2 hard links/);
+    await assert.rejects(
+      prepareLog(mac, inputs("/var/log/pulse/hard.log"), "501"),
+      /hard\.log is there already and is uid 0's, not ops's \(uid 501\)/,
+    );
     assert.deepEqual([lstatSync(secret).uid, lstatSync(secret).mode & 0o7777], [0, 0o600]);
   });
 
