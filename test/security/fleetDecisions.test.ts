@@ -43,6 +43,11 @@ describe("decisions bound to one stack: the fleet refuses them, and a stack refu
     }
   };
 
+  /** A marker in each Mac's VM folder: there after a run that reset nothing. */
+  const mark = () => {
+    for (const mac of MACS) writeFileSync(sims[mac]?.path(MARKER) as string, "the VM's data");
+  };
+
   before(async () => {
     const services = testServices();
     sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
@@ -63,7 +68,7 @@ describe("decisions bound to one stack: the fleet refuses them, and a stack refu
     roots = JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root])));
     const up = await fleet({}, "up", "--parallel", "2");
     assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
-    for (const mac of MACS) writeFileSync(sims[mac]?.path(MARKER) as string, "the VM's data");
+    mark();
   });
   after(async () => {
     await stack?.dispose();
@@ -93,6 +98,7 @@ describe("decisions bound to one stack: the fleet refuses them, and a stack refu
   });
 
   it("the runner driven with a decision in its own environment passes it to no stack", async () => {
+    mark();
     const saved = { ...process.env };
     Object.assign(process.env, stack.environment(), resetDecision("mac-a"));
     try {
@@ -119,6 +125,7 @@ describe("decisions bound to one stack: the fleet refuses them, and a stack refu
   });
 
   it("a decision made for mac-a, used on mac-b (or naming no stack): refused by the program, nothing changes", async () => {
+    mark();
     const onB = { COLIMA_PULSE_HOST_ROOT: sims["mac-b"]?.root };
     const other = await stack.cli(["up", "--yes", "--skip-preview", "--stack", "mac-b"], 300_000, { ...onB, ...resetDecision("mac-a") });
     intact("a decision for another stack");

@@ -1,0 +1,127 @@
+// The fleet's logs and state on the control machine. Three simulated Macs behind a real OpenSSH
+// server; one Mac's log is a file on a real full disk (a 4 KiB tmpfs, bind-mounted on the log's
+// path: the kernel's own ENOSPC, mid-run). That Mac fails with a message naming its log and the
+// error, its operation cancelled as Ctrl-C cancels it (no pending operation, no lock); the other
+// Macs converge. Then the modes: `.state/` and every folder in it 0700, the logs 0600, and another
+// local user (`nobody`) reads nothing of the state, the passphrase or the logs.
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { TestStack } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
+import { dockerAnswers } from "../helpers/simulatedMac";
+import { type Sshd, startSshd } from "../helpers/sshd";
+import { MacSimulator } from "../simulator/simulator";
+
+const MACS = ["mac-1", "mac-2", "mac-3"] as const;
+const NOBODY = 65534;
+
+/** Every path under `dir` (itself too), with its mode's permission bits. */
+function modes(dir: string): [string, string][] {
+  const all = [dir, ...(readdirSync(dir, { recursive: true }) as string[]).map((p) => join(dir, p))];
+  return all.map((p) => [p, (statSync(p).mode & 0o777).toString(8)]);
+}
+
+describe("fleet logs and modes", { concurrency: false }, () => {
+  let sshd: Sshd;
+  let stack: TestStack;
+  const sims: Record<string, MacSimulator> = {};
+  let env: NodeJS.ProcessEnv;
+  const mounts: string[] = [];
+  const work = mkdtempSync(join(tmpdir(), "cpulse-fleetlogs-"));
+  const fleet = (...args: string[]) => stack.script(["scripts/fleet.sh", ...args], env, 600_000);
+
+  before(async () => {
+    const services = testServices();
+    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
+    const settings: Record<string, string> = {
+      HOMEBREW_USER: "ops",
+      COLIMA_DISK: "20",
+      RESTART_THROTTLE_SECONDS: "2",
+      smokeImage: services.smokeImage,
+      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+      SSH_PORT: String(sshd.port),
+      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
+      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+    };
+    stack = await TestStack.create("mac-1", settings);
+    for (const mac of MACS.slice(1)) {
+      await stack.must(["stack", "init", mac]);
+      for (const [key, value] of Object.entries(settings)) await stack.must(["config", "set", "--stack", mac, key, value]);
+    }
+    env = { COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root]))) };
+  });
+  after(async () => {
+    for (const m of mounts.reverse()) spawnSync("umount", [m]);
+    rmSync(work, { recursive: true, force: true });
+    await stack?.dispose();
+    for (const sim of Object.values(sims)) await sim.dispose();
+    await sshd?.dispose();
+  });
+
+  it("a Mac whose log hits a full disk fails alone, cancelled cleanly; the others converge", async () => {
+    // mac-2's log: a file of a 4 KiB tmpfs, bind-mounted where the runner writes it.
+    const disk = join(work, "disk");
+    const logs = join(work, "logs");
+    mkdirSync(disk);
+    mkdirSync(logs);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", disk]);
+    mounts.push(disk);
+    writeFileSync(join(disk, "mac-2.log"), "");
+    writeFileSync(join(logs, "mac-2.log"), "");
+    execFileSync("mount", ["--bind", join(disk, "mac-2.log"), join(logs, "mac-2.log")]);
+    mounts.push(join(logs, "mac-2.log"));
+
+    const r = await fleet("up", "--parallel", "3", "--logs", logs);
+    const said = `${r.stdout}\n${r.stderr.slice(-3000)}`;
+    // mac-2's stack: no lock held, no operation left pending (what `pulumi cancel` and a
+    // `stack export | import` would otherwise have to clear).
+    assert.deepEqual(stack.locks(), [], said);
+    for (const mac of MACS) {
+      const exported = await stack.must(["stack", "export", "--stack", mac]);
+      const pending = (JSON.parse(exported.stdout) as { deployment?: { pending_operations?: unknown[] } }).deployment?.pending_operations;
+      assert.deepEqual(pending ?? [], [], `${mac}: ${JSON.stringify(pending)}\n${said}`);
+    }
+    assert.equal(r.code, 1, said);
+    const row = (mac: string) => r.stdout.split("\n").find((l) => l.startsWith(`${mac} `)) ?? "";
+    assert.match(row("mac-1"), /^mac-1\s+ok\s+up\s+/, said);
+    assert.match(row("mac-3"), /^mac-3\s+ok\s+up\s+/, said);
+    // Cancelled in its `up` (its preview's output fits in 4 KiB, the converge's does not).
+    assert.match(
+      row("mac-2"),
+      new RegExp(`^mac-2\\s+FAILED\\s+up\\s+.*its log ${join(logs, "mac-2.log")} could not be written \\(ENOSPC: no space left on device`),
+      said,
+    );
+    assert.match(r.stdout, /1 of 3 Macs failed: mac-2 /);
+    for (const mac of ["mac-1", "mac-3"])
+      assert.ok(dockerAnswers(sims[mac]?.path("/Users/ops/.colima/default/docker.sock") as string), `${mac} runs Docker`);
+    // and it converges on the next run, once its log can be written.
+    spawnSync("umount", [join(logs, "mac-2.log")]);
+    const again = await fleet("up", "--stacks", "mac-2");
+    assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
+    assert.ok(dockerAnswers(sims["mac-2"]?.path("/Users/ops/.colima/default/docker.sock") as string), "mac-2 runs Docker");
+  });
+
+  it("`.state/` and its folders 0700, logs and state 0600: another user reads none of it", async () => {
+    const r = await fleet("preview");
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const state = join(stack.dir, ".state");
+    const logs = /logs in (\S+)/.exec(r.stderr)?.[1] as string;
+    assert.ok(logs.startsWith(`${state}/fleet/`), logs);
+    const wrong = modes(state).filter(([p, m]) => (statSync(p).isDirectory() ? m !== "700" : (Number.parseInt(m, 8) & 0o077) !== 0));
+    assert.deepEqual(wrong, [], "every folder 0700, no file readable by group or others");
+    for (const log of readdirSync(logs)) assert.equal((statSync(join(logs, log)).mode & 0o777).toString(8), "600", log);
+    const stateFile = (readdirSync(join(state, "backend"), { recursive: true }) as string[]).find((p) => p.endsWith("mac-1.json"));
+    assert.ok(stateFile, "mac-1's checkpoint");
+    for (const file of [join(state, "backend", stateFile), join(logs, "mac-1.log")]) {
+      const read = spawnSync("cat", [file], { uid: NOBODY, gid: NOBODY, encoding: "utf8" });
+      assert.notEqual(read.status, 0, `nobody read ${file}`);
+      assert.match(read.stderr, /Permission denied/);
+    }
+    assert.ok(readFileSync(join(logs, "mac-1.log"), "utf8").length > 0);
+  });
+});
