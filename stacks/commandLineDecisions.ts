@@ -107,7 +107,7 @@ export function readUpgradeDecision(env: NodeJS.ProcessEnv, now = new Date()): s
 }
 
 /** The restore decision in `env` for `profile` (paths as on the Mac; `onMac` maps one to where the
- *  program reaches it), undefined when there is none. */
+ *  program reaches it, as `backupDir` is given), undefined when there is none. */
 export function readRestoreDecision(
   env: NodeJS.ProcessEnv,
   profile: string,
@@ -121,14 +121,24 @@ export function readRestoreDecision(
   if (env.COLIMA_PULSE_FULL_RESET)
     problems.push(`${where(env, "COLIMA_PULSE_RESTORE", "restore")}: a run is a full reset or a restore, not both`);
   const name = from.replace(/\/+$/, "").split("/").pop() ?? "";
-  if (!/^\/(?:[A-Za-z0-9._@+-]+\/?)*$/.test(from) || from.split("/").includes(".."))
+  const base = backupDir.replace(/\/+$/, "");
+  if (!/^\/(?:[A-Za-z0-9._@+-]+\/?)*$/.test(from) || from.split("/").some((part) => part === ".." || part === "."))
     problems.push(
-      `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: must be the absolute path of a backup folder (letters, digits and ._@+-, no '..')`,
+      `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: must be the absolute path of a backup folder directly in BACKUP_DIR_BASE (${base}) (letters, digits and ._@+-, no '..')`,
     );
-  else if (!isBackupOf(name, profile))
-    problems.push(
-      `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not a backup of profile ${profile} (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-${profile} (a full reset) or <YYYYMMDDTHHMMSSZ>-${profile}-before-restore; \`npm run fleet -- status\` lists them`,
-    );
+  else {
+    if (!isBackupOf(name, profile))
+      problems.push(
+        `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not a backup of profile ${profile} (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-${profile} (a full reset) or <YYYYMMDDTHHMMSSZ>-${profile}-before-restore; \`npm run fleet -- status\` lists them`,
+      );
+    // Only what a reset or a restore left in BACKUP_DIR_BASE: a folder elsewhere may be anyone's
+    // (a profile planted in /tmp would run as the Homebrew user's Docker). The Mac resolves its
+    // symlinks before the restore (provider/lib/backups.ts restoreSourceProblem).
+    if (onMac(from.replace(/\/+$/, "").replace(/\/[^/]*$/, "")) !== base)
+      problems.push(
+        `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not in BACKUP_DIR_BASE (${base}): a restore takes only a backup folder directly in it, where a full reset or a restore made it; \`npm run fleet -- status\` lists them`,
+      );
+  }
   problems.push(...idProblems(env, "COLIMA_PULSE_RESTORE_ID", "restore", now));
   if (problems.length > 0) throw new ConfigError(problems);
   const id = env.COLIMA_PULSE_RESTORE_ID as string;

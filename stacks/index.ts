@@ -20,7 +20,7 @@ import { installerFiles, installerFolders } from "../provider/containerInstaller
 import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
-import { backupsText, formatSize } from "../provider/lib/backups";
+import { backupsText, formatSize, restoreSourceProblem } from "../provider/lib/backups";
 import { colimaTooOld } from "../provider/lib/colimaVersion";
 import { COLIMA_HOME_VARIABLES, type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
@@ -180,6 +180,12 @@ async function restorePlan(
   const refuse = async (why: string) =>
     stop(redact(`npm run restore: ${restore.from} ${why}; nothing was changed.\n${await backupsText(mac, backupDir, profile)}`));
   if (!(await mac.exists(restore.from))) await refuse(`does not exist on ${mac.name}`);
+  // Resolved on the Mac: no symlink out of BACKUP_DIR_BASE, no folder another user may write.
+  const outside = await restoreSourceProblem(mac, restore.from, backupDir);
+  if (outside)
+    await refuse(
+      `(COLIMA_PULSE_RESTORE, set by npm run restore) ${outside}: a restore takes only a backup folder directly in BACKUP_DIR_BASE (${backupDir}), where a full reset or a restore made it`,
+    );
   const saved = topLevelYaml((await mac.readFile(`${restore.from}/instance/colima.yaml`)) ?? "");
   if (!saved.vmType)
     await refuse("holds no Colima instance (instance/colima.yaml): it is not a backup colima-pulse made, or it was restored already");

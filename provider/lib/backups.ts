@@ -1,6 +1,7 @@
 // A profile's backups in BACKUP_DIR_BASE: what a full reset (`<id>-<profile>`) and a restore
 // (`<id>-<profile>-before-restore`) leave there, known by their names, which start with the
 // decision's time. Listed by `npm run fleet -- status`, pruned to BACKUP_KEEP by ColimaProfile.
+import { hostPath, shellQuote } from "./host";
 import type { Mac } from "./mac";
 
 export interface Backup {
@@ -67,4 +68,49 @@ export async function backupsText(mac: Mac, dir: string, profile: string, now = 
     `backups of profile ${profile} in ${dir}, newest first (npm run restore -- <folder>):`,
     ...found.map((b) => `  ${b.path}  ${formatSize(b.bytes)}  ${formatAge(b.made, now)} old`),
   ].join("\n");
+}
+
+/** One `ls -ldn` line's type and permissions (`drwx------`) and owner; lstat: a symlink shows as
+ *  `l`, not followed (macOS's and GNU's ls print the same columns). */
+function entryOf(line: string | undefined): { perms: string; uid: number } | undefined {
+  const m = /^([-dlpscbw][-rwxsStT]{9})[@+.]?\s+\d+\s+(\d+)\s/.exec(line ?? "");
+  return m ? { perms: m[1] as string, uid: Number(m[2]) } : undefined;
+}
+
+/** Why `from` may not be put back as a profile, or undefined when it may: it must be a folder
+ *  directly in `base` once every symlink on the way is resolved (the Mac's own `cd -P` and
+ *  `pwd -P`, as the Homebrew user), not a symlink itself, and neither it nor `base` may be
+ *  written by anyone but the Homebrew user and root — else another local user could plant a
+ *  profile (its disk, its colima.yaml) that then runs as the Homebrew user's Docker. */
+export async function restoreSourceProblem(mac: Mac, from: string, base: string): Promise<string | undefined> {
+  const tool = (p: string) => shellQuote(hostPath(mac.host, p));
+  const script = [
+    `b=$(cd -P -- "$1" 2>/dev/null && pwd -P) || b=`,
+    `f=$(cd -P -- "$2" 2>/dev/null && pwd -P) || f=`,
+    `printf '%s\\n%s\\n' "$b" "$f"`,
+    `${tool("/usr/bin/id")} -u`,
+    `${tool("/bin/ls")} -ldn "$b" 2>/dev/null || echo absent`,
+    `${tool("/bin/ls")} -ldn "$2" 2>/dev/null || echo absent`,
+  ].join("\n");
+  const dir = base.replace(/\/+$/, "");
+  const r = await mac.asUser([hostPath(mac.host, "/bin/sh"), "-c", script, "sh", dir, from], { timeoutMs: 30_000 });
+  const [realBase = "", realFrom = "", uid = "", baseLine, fromLine] = r.stdout.split("\n");
+  if (!realBase) return `cannot be checked: BACKUP_DIR_BASE (${dir}) is not a folder on ${mac.name}`;
+  const name = from.replace(/\/+$/, "").split("/").pop() ?? "";
+  if (realFrom !== `${realBase}/${name}`)
+    return `resolves to ${realFrom || "nothing"}, not to a folder directly in BACKUP_DIR_BASE (${dir}${realBase !== dir ? `, which is ${realBase}` : ""})`;
+  const self = entryOf(fromLine);
+  if (!self?.perms.startsWith("d")) return `is ${self?.perms.startsWith("l") ? "a symlink" : "not a folder"} in BACKUP_DIR_BASE (${dir})`;
+  const owners = `the Homebrew user (${mac.host.user}, uid ${uid.trim()}) and root`;
+  for (const [what, e] of [
+    ["", self],
+    [`is in BACKUP_DIR_BASE (${realBase}), which `, entryOf(baseLine)],
+  ] as const) {
+    if (!e) return `${what}could not be looked at`;
+    if (e.perms[5] === "w" || e.perms[8] === "w")
+      return `${what}may be written by other users (${e.perms}, owned by uid ${e.uid}): only ${owners} may write a backup and BACKUP_DIR_BASE (${dir})`;
+    if (e.uid !== 0 && e.uid !== Number(uid))
+      return `${what}belongs to another user (uid ${e.uid}): only ${owners} may own a backup and BACKUP_DIR_BASE (${dir})`;
+  }
+  return undefined;
 }

@@ -56,7 +56,8 @@ describe("readResetDecision", () => {
 });
 
 describe("readRestoreDecision", () => {
-  const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/Users/ops/backups/", (p) => `/sim${p}`, now);
+  // BACKUP_DIR_BASE as the program reaches it (hostPath), and a path on the Mac mapped there.
+  const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/sim/Users/ops/backups/", (p) => `/sim${p}`, now);
   const refused = (env: NodeJS.ProcessEnv) => problemsOf(() => read(env));
   const id = "20261130T080000Z";
 
@@ -67,7 +68,7 @@ describe("readRestoreDecision", () => {
       assert.deepEqual(read({ COLIMA_PULSE_RESTORE: `/Users/ops/backups/${name}/`, COLIMA_PULSE_RESTORE_ID: id }), {
         id,
         from: `/sim/Users/ops/backups/${name}`,
-        aside: `/Users/ops/backups/${id}-default-before-restore`,
+        aside: `/sim/Users/ops/backups/${id}-default-before-restore`,
       });
   });
 
@@ -75,20 +76,36 @@ describe("readRestoreDecision", () => {
     const where = (v: string) => `COLIMA_PULSE_RESTORE (environment, set by npm run restore) = ${JSON.stringify(v)}`;
     for (const folder of ["/b/20261129T120000Z-work", "/b/not-a-backup", "/b/20261129T120000Z-default-x"])
       assert.match(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: id })[0] ?? "", /is not a backup of profile default/);
-    for (const folder of ["relative/20261129T120000Z-default", "/b/../20261129T120000Z-default", "/b/$(id)/20261129T120000Z-default"])
+    for (const folder of [
+      "relative/20261129T120000Z-default",
+      "/b/../20261129T120000Z-default",
+      "/Users/ops/backups/../backups/20261129T120000Z-default",
+      "/Users/ops/backups/./20261129T120000Z-default",
+      "/b/$(id)/20261129T120000Z-default",
+    ])
       assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: id }), [
-        `${where(folder)}: must be the absolute path of a backup folder (letters, digits and ._@+-, no '..')`,
+        `${where(folder)}: must be the absolute path of a backup folder directly in BACKUP_DIR_BASE (/sim/Users/ops/backups) (letters, digits and ._@+-, no '..')`,
+      ]);
+    // Anywhere but directly in BACKUP_DIR_BASE: a profile planted in /tmp, a folder within a backup.
+    for (const folder of [
+      "/tmp/evil/20261129T120000Z-default",
+      "/Users/ops/backups/x/20261129T120000Z-default",
+      "/Users/ops/20261129T120000Z-default",
+    ])
+      assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: id }), [
+        `${where(folder)}: is not in BACKUP_DIR_BASE (/sim/Users/ops/backups): a restore takes only a backup folder directly in it, where a full reset or a restore made it; \`npm run fleet -- status\` lists them`,
       ]);
     assert.match(
       refused({
-        COLIMA_PULSE_RESTORE: "/b/20261129T120000Z-default",
+        COLIMA_PULSE_RESTORE: "/Users/ops/backups/20261129T120000Z-default",
         COLIMA_PULSE_RESTORE_ID: id,
         COLIMA_PULSE_FULL_RESET: "default",
       })[0] ?? "",
       /a run is a full reset or a restore, not both/,
     );
     assert.match(
-      refused({ COLIMA_PULSE_RESTORE: "/b/20261129T120000Z-default", COLIMA_PULSE_RESTORE_ID: "20261129T000000Z" })[0] ?? "",
+      refused({ COLIMA_PULSE_RESTORE: "/Users/ops/backups/20261129T120000Z-default", COLIMA_PULSE_RESTORE_ID: "20261129T000000Z" })[0] ??
+        "",
       /valid for 60 minutes/,
     );
   });
@@ -180,7 +197,7 @@ describe("readUpgradeDecision", () => {
 });
 
 describe("readRestoreDecision: details", () => {
-  const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/Users/ops/backups//", (p) => `/sim${p}`, now);
+  const read = (env: NodeJS.ProcessEnv) => readRestoreDecision(env, "default", "/sim/Users/ops/backups//", (p) => `/sim${p}`, now);
   const refused = (env: NodeJS.ProcessEnv) => problemsOf(() => read(env));
   const where = (v: string) => `COLIMA_PULSE_RESTORE (environment, set by npm run restore) = ${JSON.stringify(v)}`;
 
@@ -190,8 +207,8 @@ describe("readRestoreDecision: details", () => {
 
   it("the current state goes aside inside BACKUP_DIR_BASE however many slashes end it", () => {
     assert.equal(
-      read({ COLIMA_PULSE_RESTORE: "/b/20261129T120000Z-default", COLIMA_PULSE_RESTORE_ID: "20261130T080000Z" })?.aside,
-      "/Users/ops/backups/20261130T080000Z-default-before-restore",
+      read({ COLIMA_PULSE_RESTORE: "/Users/ops/backups/20261129T120000Z-default", COLIMA_PULSE_RESTORE_ID: "20261130T080000Z" })?.aside,
+      "/sim/Users/ops/backups/20261130T080000Z-default-before-restore",
     );
   });
 
@@ -200,6 +217,7 @@ describe("readRestoreDecision: details", () => {
     assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: "soon", COLIMA_PULSE_FULL_RESET: "default" }), [
       `${where(folder)}: a run is a full reset or a restore, not both`,
       `${where(folder)}: is not a backup of profile default (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-default (a full reset) or <YYYYMMDDTHHMMSSZ>-default-before-restore; \`npm run fleet -- status\` lists them`,
+      `${where(folder)}: is not in BACKUP_DIR_BASE (/sim/Users/ops/backups): a restore takes only a backup folder directly in it, where a full reset or a restore made it; \`npm run fleet -- status\` lists them`,
       'COLIMA_PULSE_RESTORE_ID (environment, set by npm run restore) = "soon": must be the UTC time of the decision as YYYYMMDDTHHMMSSZ (run npm run restore)',
     ]);
   });
