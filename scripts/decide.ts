@@ -45,11 +45,12 @@ run it starts (the decision is valid for 60 minutes and used once).
   restore: `npm run restore -- <backup folder> [OPTIONS]   put a backup back as this Mac's Colima profile
 
 <backup folder> is one \`npm run fleet -- status\` lists: BACKUP_DIR_BASE/<time>-<profile> (made
-by a full reset) or <time>-<profile>-before-restore (made by a restore). The profile's current
-state is first moved into BACKUP_DIR_BASE/<now>-<profile>-before-restore (so a restore is undone
-by restoring that), then the backup's folders are moved into place, all or none, and the
-LaunchDaemon starts the restored VM through the health gates. Pulumi's preview shows what moves
-where, then asks.
+by a full reset) or <time>-<profile>-before-restore (made by a restore). Any other folder — not
+directly in BACKUP_DIR_BASE, a symlink out of it, or one another user may write — is refused in
+the preview, with nothing changed. The profile's current state is first moved into
+BACKUP_DIR_BASE/<now>-<profile>-before-restore (so a restore is undone by restoring that), then
+the backup's folders are moved into place, all or none, and the LaunchDaemon starts the restored
+VM through the health gates. Pulumi's preview shows what moves where, then asks.
 
 Options:
   --yes     no confirmation prompt; needed without a terminal
