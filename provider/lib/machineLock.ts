@@ -19,7 +19,7 @@ import { hostname } from "node:os";
 import type * as pulumi from "@pulumi/pulumi";
 import { onlyReachChanged, say } from "./checkInputs";
 import { type Host, hostPath, shellQuote } from "./host";
-import { type Mac, macOf } from "./mac";
+import { checkSudo, type Mac, macOf } from "./mac";
 
 /** The lock's folder: root's, in root's /var/db ("misc. automatically generated system-specific
  *  database files", hier(7); sudo keeps its time stamps there too, in /var/db/sudo), so no other
@@ -197,6 +197,9 @@ async function take(dir: string, mac: Mac, report: (message: string) => void, pa
   const text = JSON.stringify(me);
   const tool = (path: string) => hostPath(mac.host, path);
   const base = dir.replace(/\/[^/]+$/, "");
+  // The lock is root's: an operator whose sudo wants a password is told so, with the sudoers
+  // lines, before anything (as every step's own pre-flight would: nothing was changed).
+  await checkSudo(mac, "pre-flight");
   await rootFolder(mac, base);
   // The lock comes whole: a folder of root's with our owner.json in it, made beside the lock, is
   // renamed to it. rename(2) of a folder onto a name that is taken fails, and `mv` onto a folder
