@@ -772,7 +772,7 @@ class SshMac extends CommandMac {
     const knownHosts = t.knownHostsFile ?? "~/.ssh/known_hosts";
     const words = `${said}\n${before}`.trim();
     const last = words.split("\n").filter(Boolean).slice(-3).join(" | ");
-    const quoted = last ? `ssh: ${last}` : "ssh said nothing";
+    const quoted = last ? `ssh said: ${last}` : "ssh said nothing";
     let why: string;
     if (HOST_KEY_CHANGED.test(words)) {
       why =
@@ -794,8 +794,10 @@ class SshMac extends CommandMac {
         : `\`${remote.join(" ")}\` may not have run, or not to the end`;
       why =
         `the SSH connection to ${this.name} failed or was lost (${quoted}); ${what}. Nothing after it ran. ` +
-        `Run the same command again once \`ssh ${t.port ? `-p ${t.port} ` : ""}${t.destination} true\` answers: it converges from where this stopped` +
-        " (through a ProxyJump, each hop's host key must be known too)";
+        `Run the same command again once \`ssh ${t.port ? `-p ${t.port} ` : ""}-F ${this.config}${t.identityFile ? ` -i ${t.identityFile}` : ""} ${t.destination} true\` ` +
+        "answers: it converges from where this stopped. That ssh reads the options colima-pulse gives the Mac and every ProxyJump hop " +
+        "(each hop's host key must be known too), and prints why it cannot connect, a hop's reasons included (with ControlPersist ssh " +
+        "sends a hop's messages to /dev/null: openssh-portable sshconnect.c)";
     }
     return Object.assign(new Error(why), { name: "SshError", stderrTail: words });
   }
