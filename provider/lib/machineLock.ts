@@ -212,6 +212,7 @@ async function take(dir: string, mac: Mac, report: (message: string) => void, pa
     await mac.writeFile(`${staged}/owner.json`, text, { owner: "root", mode: "0644" });
   };
   await stage();
+  let placed = false;
   try {
     const started = Date.now();
     let unreadableSince: number | undefined;
@@ -222,6 +223,7 @@ async function take(dir: string, mac: Mac, report: (message: string) => void, pa
         await mac.asRoot([tool("/bin/mv"), staged, dir], { allowFailure: true, timeoutMs: 30_000 });
         seen = await inspect(mac, dir);
         if (seen.raw === text) {
+          placed = true;
           releaseAtExit(mac, dir);
           return;
         }
@@ -279,8 +281,8 @@ async function take(dir: string, mac: Mac, report: (message: string) => void, pa
       await new Promise((r) => setTimeout(r, pace.pollMs));
     }
   } finally {
-    // Renamed into the lock when it was taken (nothing is left then); else removed.
-    await mac.asRoot([tool("/bin/rm"), "-rf", staged], { allowFailure: true, timeoutMs: 30_000 });
+    // Renamed into the lock when it was taken; else removed.
+    if (!placed) await mac.asRoot([tool("/bin/rm"), "-rf", staged], { allowFailure: true, timeoutMs: 30_000 });
   }
 }
 
