@@ -104,7 +104,7 @@ function acquire(dir: string, mac: Mac, report: (message: string) => void, pace:
 interface Entry {
   type: string;
   perms: string;
-  /** An ACL (macOS's `+`): who else may write is then not in the permissions. */
+  /** An ACL (macOS's `+`, ls(1)), shown in messages. */
   acl: boolean;
   uid: number;
   gid: number;
@@ -117,8 +117,11 @@ function parseEntry(line: string | undefined): Entry | undefined {
   return { type: m[1] as string, perms: m[2] as string, acl: m[3] === "+", uid: Number(m[4]), gid: Number(m[5]), size: Number(m[6]) };
 }
 
-/** A folder or file only root may change: root's, no group or other write, no ACL. */
-const rootOnly = (e: Entry) => e.uid === 0 && e.perms[4] !== "w" && e.perms[7] !== "w" && !e.acl;
+/** A folder or file only root may change: root's, no group or other write. An ACL is not held
+ *  against it: only root can put one on root's folder (chmod(1) +a), and a folder made in one
+ *  inherits its parent's inheritable entries, so refusing them could refuse every run on a Mac
+ *  whose /var/db has any. */
+const rootOnly = (e: Entry) => e.uid === 0 && e.perms[4] !== "w" && e.perms[7] !== "w";
 
 const describeEntry = (e: Entry | undefined) =>
   e ? `${e.type}${e.perms}${e.acl ? "+" : ""} owned by uid ${e.uid} gid ${e.gid}${e.type === "-" ? `, ${e.size} bytes` : ""}` : "absent";
@@ -186,7 +189,7 @@ async function rootFolder(mac: Mac, base: string): Promise<void> {
   if (sound(entries)) return;
   throw new Error(
     `could not take the colima-pulse lock on ${mac.name}: ${base} (${describeEntry(entries[0])}) and ${parent} (${describeEntry(entries[1])}) ` +
-      "must be folders of root's that no other user may write (not a symlink, no group or other write, no ACL); nothing was run. " +
+      "must be folders of root's that no other user may write (not a symlink, no group or other write); nothing was run. " +
       `Look at them on the Mac (ls -lde ${base} ${parent}); colima-pulse makes ${base} itself when it is missing`,
   );
 }
