@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import type { Host } from "../../provider/lib/host";
 import { SUDOERS_FILE, sudoersLines } from "../../provider/lib/mac";
 import { macRoot } from "../helpers/macRoot";
+import { startSshd } from "../helpers/sshd";
 import { MacSimulator } from "../simulator/simulator";
 
 const repo = resolve(__dirname, "../..");
@@ -186,31 +187,44 @@ describe("the Mac's lock against another local user", () => {
     }
   });
 
-  it("an operator who is not root takes and lets go of it through sudo, with only the sudoers lines colima-pulse prints", async () => {
+  it("an operator who is not root takes and lets go of it through sudo, locally and over SSH, with only the sudoers lines colima-pulse prints", async () => {
     const sim = await MacSimulator.create({
       dockerTarget: "/nonexistent/docker.sock",
       operator: "pw",
       users: { ops: { uid: 501, gid: 20, admin: false, sudo: "none" }, pw: { uid: 502, gid: 20, admin: true, sudo: "password" } },
     });
+    const sshd = await startSshd({ keys: { pw: { env: { SIM_USER: "pw" } } } });
     try {
-      const host = { root: sim.root, user: "ops" };
-      writeFileSync(sim.path(SUDOERS_FILE), `${sudoersLines(host, "pw").join("\n")}\n`, { mode: 0o440 });
-      sim.clearRecords();
-      const r = await run(host, {}, 120_000, { ...process.env, SIM_USER: "pw" });
-      assert.equal(r.killed, false, r.out);
-      assert.match(r.out, /^ran$/m, r.out);
-      assert.equal(existsSync(sim.path(LOCK)), false, "released at the run's exit");
-      assert.deepEqual(readdirSync(sim.path(LOCK_DIR)), [], "nothing left beside it");
-      const asRoot = sim
-        .records()
-        .filter((c) => c.tool === "sudo" && c.exit === 0 && !c.argv.includes("-u"))
-        .map((c) => c.argv.slice(1).join(" "));
-      assert.ok(asRoot.includes(`${sim.path("/bin/rm")} -rf ${sim.path(LOCK)}`), `released through sudo: ${asRoot.join("\n")}`);
-      assert.ok(
-        asRoot.some((c) => c.startsWith(`${sim.path("/bin/mv")} ${sim.path(LOCK_DIR)}/taking-`) && c.endsWith(` ${sim.path(LOCK)}`)),
-        `taken through sudo: ${asRoot.join("\n")}`,
-      );
+      const local: Host = { root: sim.root, user: "ops" };
+      const ssh = {
+        destination: `${sshd.loginUser}@127.0.0.1`,
+        port: sshd.port,
+        identityFile: sshd.keys.pw?.identityFile as string,
+        knownHostsFile: sshd.knownHostsFile,
+      };
+      writeFileSync(sim.path(SUDOERS_FILE), `${sudoersLines(local, "pw").join("\n")}\n`, { mode: 0o440 });
+      for (const [how, host] of [
+        ["locally", local],
+        ["over SSH", { ...local, ssh }],
+      ] as const) {
+        sim.clearRecords();
+        const r = await run(host, {}, 120_000, { ...process.env, SIM_USER: "pw" });
+        assert.equal(r.killed, false, `${how}: ${r.out}`);
+        assert.match(r.out, /^ran$/m, `${how}: ${r.out}`);
+        assert.equal(existsSync(sim.path(LOCK)), false, `${how}: released at the run's exit`);
+        assert.deepEqual(readdirSync(sim.path(LOCK_DIR)), [], `${how}: nothing left beside it`);
+        const asRoot = sim
+          .records()
+          .filter((c) => c.tool === "sudo" && c.exit === 0 && !c.argv.includes("-u"))
+          .map((c) => c.argv.slice(1).join(" "));
+        assert.ok(asRoot.includes(`${sim.path("/bin/rm")} -rf ${sim.path(LOCK)}`), `${how}: released through sudo: ${asRoot.join("\n")}`);
+        assert.ok(
+          asRoot.some((c) => c.startsWith(`${sim.path("/bin/mv")} ${sim.path(LOCK_DIR)}/taking-`) && c.endsWith(` ${sim.path(LOCK)}`)),
+          `${how}: taken through sudo: ${asRoot.join("\n")}`,
+        );
+      }
     } finally {
+      await sshd.dispose();
       await sim.dispose();
     }
   });
