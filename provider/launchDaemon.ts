@@ -378,13 +378,22 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
  *  user's; an existing one keeps its lines and must be that user's already (one colima-pulse
  *  made): root never gives away a file someone else has, a system log or a hard link to one.
  *  Root runs only ROOT_COMMANDS (provider/lib/mac.ts). */
-export async function prepareLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string): Promise<void> {
-  let checked: CheckedLogPath;
+async function checkLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string): Promise<CheckedLogPath> {
   try {
-    checked = await checkLogPath(mac, inputs.logPath);
+    const checked = await checkLogPath(mac, inputs.logPath);
+    if (checked.log && String(checked.log.uid) !== uid)
+      throw new LogPathError(
+        `LOG_PATH ${inputs.logPath}: ${checked.resolved} is there already and is uid ${checked.log.uid}'s, not ${inputs.host.user}'s (uid ${uid}): ` +
+          "colima-pulse gives the Homebrew user only a log it made, never a file someone else has (a system log, another user's, " +
+          `or another name of one). Nothing was changed. Remove it (sudo rm ${checked.resolved}) for colima-pulse to make it anew, or choose another LOG_PATH`,
+      );
+    return checked;
   } catch (e) {
     throw e instanceof LogPathError ? new LogPathError(redact(inputs, e.message)) : e;
   }
+}
+
+async function makeLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string, checked: CheckedLogPath): Promise<void> {
   const install = hostPath(inputs.host, "/usr/bin/install");
   for (const dir of checked.missing) await mac.asRoot([install, "-d", "-m", "0755", "-o", "0", "-g", "0", dir]);
   const log = checked.log;
@@ -392,19 +401,15 @@ export async function prepareLog(mac: Mac, inputs: LaunchDaemonInputs, uid: stri
     await mac.asRoot([install, "-m", "0640", "-o", uid, "-g", String(STAFF_GID), "/dev/null", checked.resolved]);
     return;
   }
-  if (String(log.uid) !== uid)
-    throw new LogPathError(
-      redact(
-        inputs,
-        `LOG_PATH ${inputs.logPath}: ${checked.resolved} is there already and is uid ${log.uid}'s, not ${inputs.host.user}'s (uid ${uid}): ` +
-          "colima-pulse gives the Homebrew user only a log it made, never a file someone else has (a system log, another user's, " +
-          `or another name of one). Nothing was changed. Remove it (sudo rm ${checked.resolved}) for colima-pulse to make it anew, or choose another LOG_PATH`,
-      ),
-    );
   // The user's own file: only its group and mode are set again (it has nothing else to give).
   if (log.gid === STAFF_GID && log.perms === "rw-r-----") return;
   await mac.asRoot([hostPath(inputs.host, "/usr/sbin/chown"), `${uid}:${STAFF_GID}`, checked.resolved]);
   await mac.asRoot([hostPath(inputs.host, "/bin/chmod"), "0640", checked.resolved]);
+}
+
+/** checkLog, then makeLog: what the LaunchDaemon does with LOG_PATH before it (re)loads the job. */
+export async function prepareLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string): Promise<void> {
+  await makeLog(mac, inputs, uid, await checkLog(mac, inputs, uid));
 }
 
 /** The supervisor as a (re)start leaves it: running, its counts removed. Stored so that the next
@@ -416,9 +421,11 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   const plist = renderPlist(inputs);
   const script = renderSupervisor(inputs);
   const uid = (await mac.run([hostPath(inputs.host, "/usr/bin/id"), "-u", inputs.host.user])).stdout.trim();
-  await removeConflictingJobs(mac, uid, (m) => say(inputs, m));
   const onDisk = filesHash((await mac.readFile(plistPath)) ?? "", (await mac.readFile(scriptPath)) ?? "");
   const wanted = filesHash(plist, script);
+  // A LOG_PATH that cannot be used is refused before anything on the Mac changes.
+  const log = onDisk !== wanted ? await checkLog(mac, inputs, uid) : undefined;
+  await removeConflictingJobs(mac, uid, (m) => say(inputs, m));
   const target = `system/${inputs.label}`;
   const state = onDisk === wanted ? await jobState(mac, target) : { loaded: false, running: false };
   // Every start this provider makes is a fresh one: a supervisor that gave up would give up again.
@@ -429,8 +436,8 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
     await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", files.failures, files.hangs, files.pruning]);
     if (inputs.pruneMode) await mac.writeFile(files.pruning, "pending: the prune after this start\n", { owner: "user", mode: "0600" });
   };
-  if (onDisk !== wanted) {
-    await prepareLog(mac, inputs, uid);
+  if (log) {
+    await makeLog(mac, inputs, uid, log);
     await mac.asRoot([hostPath(inputs.host, "/usr/bin/install"), "-d", "-m", "0755", "-o", "0", "-g", "0", scriptDir]);
     await mac.writeFile(scriptPath, script, { owner: "root", mode: "0755" });
     await mac.writeFile(plistPath, plist, { owner: "root", mode: "0644" });

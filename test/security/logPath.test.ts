@@ -29,7 +29,7 @@ import { checkLogPath, parseLs } from "../../provider/lib/logPath";
 import { macOf } from "../../provider/lib/mac";
 import { ConfigError, resolveSettings } from "../../stacks/config";
 import { DAEMON } from "../helpers/daemonInputs";
-import { type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+import { LABEL, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
 
 /** The Homebrew user of the simulated Mac (ops): its files are really 501:20. */
 const OPS = { uid: 501, gid: 20 };
@@ -76,16 +76,30 @@ describe("LOG_PATH: root follows no link and re-owns no folder on its way", { co
   interface Attempt {
     refused: boolean;
     output: string;
+    /** The job's plist and supervisor as they were before the run. */
+    jobUnchanged: boolean;
   }
+  const jobFiles = () =>
+    [`/Library/LaunchDaemons/${LABEL}.plist`, `/Library/Application Support/colima-pulse/${LABEL}.sh`]
+      .map((f) => readFileSync(mac.sim.path(f), "utf8"))
+      .join("\0");
   /** `pulumi up` with LOG_PATH set to `logPath`: refused when it fails saying `refusal`. */
   async function attempt(logPath: string, refusal: RegExp): Promise<Attempt> {
+    const before = jobFiles();
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "-c", `LOG_PATH=${logPath}`]);
     const output = r.stdout + r.stderr;
     const said = output.split("\n").find((l) => refusal.test(l));
     if (said) console.log(`refused: ${said.trim()}`);
-    return { refused: r.code !== 0 && said !== undefined && /Nothing was changed|nothing was run/.test(output), output };
+    return {
+      refused: r.code !== 0 && said !== undefined && /Nothing was changed|nothing was run/.test(output),
+      output,
+      jobUnchanged: jobFiles() === before,
+    };
   }
-  const assertRefused = (a: Attempt) => assert.ok(a.refused, `the run was not refused, saying why:\n${a.output}`);
+  const assertRefused = (a: Attempt) => {
+    assert.ok(a.refused, `the run was not refused, saying why:\n${a.output}`);
+    assert.ok(a.jobUnchanged, "the job's plist and supervisor are as they were");
+  };
 
   it("(e) the default LOG_PATH works: a root 0755 folder of its own, the log the Homebrew user's 0640", () => {
     assert.deepEqual(ownerAndMode(mac.sim.path("/var/log/colima-pulse")), { uid: 0, gid: 0, mode: "755" });
