@@ -124,8 +124,9 @@ describe("the SSH connection folder is ours alone, or nothing is sent", { concur
     chownSync(folder, NOBODY, NOBODY);
     chmodSync(folder, 0o777);
     const log = join(tmp, "attacker.log");
-    const master = await fakeMaster(controlPath(folder), log);
+    let master: ChildProcess | undefined;
     try {
+      master = await fakeMaster(controlPath(folder), log);
       const r = victim(tmp, ["/bin/cat"], SECRET);
       const heard = readFileSync(log, "utf8");
       assert.equal(heard, "", `the attacker's master received: ${heard}`);
@@ -137,7 +138,7 @@ describe("the SSH connection folder is ours alone, or nothing is sent", { concur
       assert.equal(lstatSync(folder).uid, NOBODY, "their folder is left as it was");
       assert.equal(lstatSync(folder).mode & 0o7777, 0o777);
     } finally {
-      master.kill();
+      master?.kill();
       rmSync(tmp, { recursive: true, force: true });
     }
   });
