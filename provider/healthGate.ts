@@ -213,15 +213,25 @@ export async function waitGate(
 }
 
 /** GET `path` from the Docker API over its unix socket. */
+/** The most of an answer a probe reads: /_ping is `OK` and /version a few hundred bytes, so an
+ *  answer past this is not the Docker API's, and reading on would only hold memory. */
+export const DOCKER_ANSWER_CAP = 1 << 20;
+
 export function dockerGet(socket: string, path: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     // A fresh connection per probe (no keep-alive): the question is whether the API accepts now.
     const req = request({ socketPath: socket, path, host: "docker", timeout: timeoutMs, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (d) => {
-        body += d;
+      // Bytes, decoded once at the end: a character split across two reads stays whole.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (d: Buffer) => {
+        size += d.length;
+        if (size > DOCKER_ANSWER_CAP)
+          req.destroy(new Error(`answered more than ${DOCKER_ANSWER_CAP} bytes to GET ${path}: not the Docker API`));
+        else chunks.push(d);
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", (e) => reject(e));
     });
     req.on("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code ?? e.message)));
     req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));

@@ -3,11 +3,13 @@
 // error names what it last saw; the hung command does not outlive the gate.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
-import { dirname } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type HealthGateInputs, healthGateProvider } from "../../provider/healthGate";
+import { DOCKER_ANSWER_CAP, dockerGet, type HealthGateInputs, healthGateProvider } from "../../provider/healthGate";
 import { waitFor } from "../helpers/simulatedMac";
 import { MacSimulator } from "../simulator/simulator";
 
@@ -66,5 +68,49 @@ describe("HealthGate deadlines", () => {
         .filter((l) => l.includes(`${sim.root}/opt/homebrew/bin/colima status`) && !l.trim().startsWith("Z"));
     await waitFor("the hung colima status to be gone", () => hung().length === 0).catch(() => undefined);
     assert.deepEqual(hung(), [], "the hung colima status was ended with the gate");
+  });
+});
+
+describe("dockerGet: an answer read as bytes, with a cap", () => {
+  /** A unix-socket HTTP server whose answer is written by `answer`, chunk by chunk. */
+  async function serving(answer: (res: import("node:http").ServerResponse) => void): Promise<{ path: string; close: () => void }> {
+    const dir = mkdtempSync(join(tmpdir(), "docker-get-"));
+    const path = join(dir, "docker.sock");
+    const server = createHttpServer((_req, res) => answer(res));
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    return { path, close: () => server.close() };
+  }
+
+  it("a character split across two writes arrives whole", async () => {
+    const e = Buffer.from("é");
+    const s = await serving((res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write(e.subarray(0, 1));
+      setTimeout(() => res.end(Buffer.concat([e.subarray(1), Buffer.from("OK")])), 50);
+    });
+    try {
+      assert.deepEqual(await dockerGet(s.path, "/_ping"), { status: 200, body: "éOK" });
+    } finally {
+      s.close();
+    }
+  });
+
+  it("an answer past the cap is refused, naming the cap, and not kept", async () => {
+    const s = await serving((res) => {
+      res.writeHead(200);
+      const block = Buffer.alloc(64 * 1024, "x");
+      let sent = 0;
+      const more = () => {
+        while (sent <= DOCKER_ANSWER_CAP && res.write(block)) sent += block.length;
+        if (sent <= DOCKER_ANSWER_CAP) res.once("drain", more);
+        else res.end(block);
+      };
+      more();
+    });
+    try {
+      await assert.rejects(dockerGet(s.path, "/version", 10_000), new RegExp(`more than ${DOCKER_ANSWER_CAP} bytes to GET /version`));
+    } finally {
+      s.close();
+    }
   });
 });
