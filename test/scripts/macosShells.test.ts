@@ -21,7 +21,7 @@ const shells = macosShells();
 /** What scripts/converge.sh would be handed; it prints it and starts nothing. */
 const CONVERGE_STAND_IN = `#!/usr/bin/env bash
 echo "converge.sh under bash $BASH_VERSION: $*"
-env | grep -E '^COLIMA_PULSE_(STACK|FULL_RESET|BACKUP|RESET_ID|RESTORE|RESTORE_ID|UPGRADE_ID)=' | sort
+env | grep -E '^COLIMA_PULSE_(STACK|FULL_RESET|BACKUP|RESET_ID|RESTORE|RESTORE_ID|UPGRADE_ID|DECISION_STACK)=' | sort
 `;
 
 interface Run {
