@@ -249,16 +249,26 @@ async function main(): Promise<number> {
     .replace(/\.\d+Z$/, "Z");
   const logDir = resolve(args.logs ?? join(workDir, ".state/fleet", `${stamp}-${args.command}`));
   process.stderr.write(`${startLine(args.command, stacks.length, args.parallel, logDir)}\n`);
-  // Ctrl-C or SIGTERM cancels every Mac in flight as Ctrl-C cancels `pulumi up` (runner.ts), then
-  // the table says where each stopped; a second one leaves at once.
-  const stop = new AbortController();
+  // SIGTERM cancels every Mac in flight as Ctrl-C cancels `pulumi up` (runner.ts); Ctrl-C reaches
+  // each `pulumi` itself, so here it only stops what has not started. A second signal leaves at once.
+  const cancel = new AbortController();
+  const drain = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) process.exit(130);
-    process.stderr.write(`${signal}: cancelling every Mac in flight (again to leave now)\n`);
-    stop.abort();
+    if (drain.signal.aborted) process.exit(130);
+    process.stderr.write(`${signal}: cancelling every Mac in flight, starting no other (again to leave now)\n`);
+    drain.abort();
+    if (signal === "SIGTERM") cancel.abort();
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
-  const results = await runFleet(args.command, { workDir, stacks, parallel: args.parallel, logDir, envOf, signal: stop.signal });
+  const results = await runFleet(args.command, {
+    workDir,
+    stacks,
+    parallel: args.parallel,
+    logDir,
+    envOf,
+    signal: cancel.signal,
+    drain: drain.signal,
+  });
   process.stdout.write(`\n${resultsTable(results)}\n`);
   process.stdout.write(`\n${summaryLine(results, logDir)}\n`);
   return results.every((r) => r.ok) ? 0 : 1;

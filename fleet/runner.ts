@@ -51,8 +51,13 @@ export interface RunOptions {
   envOf: (stack: string) => Record<string, string>;
   /** Draws the live lines; defaults to the terminal (or one line per change when not a terminal). */
   display?: Display;
-  /** Aborted: every Mac's operation in flight is cancelled as Ctrl-C cancels it, none starts. */
+  /** Aborted: every Mac's operation in flight is cancelled as Ctrl-C cancels it (one SIGINT to
+   *  its `pulumi`), and nothing more starts. */
   signal?: AbortSignal;
+  /** Aborted: no Mac and no stage starts any more; those in flight go on. A terminal's Ctrl-C
+   *  reaches every `pulumi` of the run itself (one process group): one more SIGINT from here
+   *  would be its second, which ends it at once, mid-step. */
+  drain?: AbortSignal;
 }
 
 /** Why the fleet cannot start with this environment: a decision of `npm run reset`, `restore` or
@@ -179,6 +184,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
   const onAbort = () => cancel.abort();
   options.signal?.addEventListener("abort", onAbort);
   const log = macLog(path, () => cancel.abort());
+  const stopped = () => cancel.signal.aborted || options.drain?.aborted === true;
   // Until the stack's config is read, no secret is known, and nothing of the stack is written.
   let redact: Redact = noSecrets;
   const write = (text: string) => log.write(redact(text));
@@ -195,7 +201,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
   };
   const finish = (ok: boolean, stage: string, detail: string): MacResult => {
     output.end();
-    const why = log.failed ?? (cancel.signal.aborted ? "cancelled (the fleet run was stopped)" : undefined);
+    const why = log.failed ?? (stopped() ? "cancelled (the fleet run was stopped)" : undefined);
     const failed = !ok || why !== undefined;
     const said = redact(why ? `${why}; ${ok ? `${stage} ${detail}` : detail}` : detail);
     const result = { stack: name, ok: !failed, stage, detail: said, elapsedMs: Date.now() - progress.started, log: path };
@@ -213,7 +219,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
   try {
     mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
     stage("opening the stack");
-    if (cancel.signal.aborted) return finish(false, "open", "not started");
+    if (stopped()) return finish(false, "open", "not started");
     let stack: Stack;
     try {
       stack = await openStack(options.workDir, name, options.envOf(name));
@@ -224,7 +230,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     const common = { onEvent, onOutput: (text: string) => output.write(text), color: "never" as const, signal: cancel.signal };
     /** One stage: its change summary, or the finished failure (`failedAs` names the stage then). */
     const attempt = async (name: string, run: () => Promise<string>, failedAs = name): Promise<string | MacResult> => {
-      if (cancel.signal.aborted) return finish(false, failedAs, "not started");
+      if (stopped()) return finish(false, failedAs, "not started");
       stage(name);
       try {
         return await run();

@@ -1,0 +1,87 @@
+// A fleet run stopped mid-way leaves no Mac's stack locked or with a pending operation. Two
+// simulated Macs behind a real OpenSSH server; `npm run fleet -- up` gets SIGTERM (a CI job's
+// timeout, a `kill`) once a Mac's `up` is in flight: each Mac's operation is cancelled as Ctrl-C
+// cancels it (the step in flight finishes, the state is saved), the table says so, and the next
+// run converges both.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, it } from "node:test";
+import { TestStack } from "../helpers/pulumiStack";
+import { testServices } from "../helpers/services";
+import { dockerAnswers } from "../helpers/simulatedMac";
+import { type Sshd, startSshd } from "../helpers/sshd";
+import { MacSimulator } from "../simulator/simulator";
+
+const MACS = ["mac-1", "mac-2"] as const;
+
+describe("a fleet run stopped by SIGTERM", { concurrency: false }, () => {
+  let sshd: Sshd;
+  let stack: TestStack;
+  const sims: Record<string, MacSimulator> = {};
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    const services = testServices();
+    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
+    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
+    const settings: Record<string, string> = {
+      HOMEBREW_USER: "ops",
+      COLIMA_DISK: "20",
+      RESTART_THROTTLE_SECONDS: "2",
+      smokeImage: services.smokeImage,
+      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+      SSH_PORT: String(sshd.port),
+      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
+      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+    };
+    stack = await TestStack.create("mac-1", settings);
+    await stack.must(["stack", "init", "mac-2"]);
+    for (const [key, value] of Object.entries(settings)) await stack.must(["config", "set", "--stack", "mac-2", key, value]);
+    env = { COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root]))) };
+  });
+  after(async () => {
+    await stack?.dispose();
+    for (const sim of Object.values(sims)) await sim.dispose();
+    await sshd?.dispose();
+  });
+
+  it("every Mac in flight is cancelled cleanly: no lock, no pending operation; the next run converges", async () => {
+    const child = spawn("bash", ["scripts/fleet.sh", "up", "--parallel", "2"], {
+      cwd: stack.dir,
+      env: { ...stack.environment(), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    let sent = false;
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      // A Mac's `up` has a step in flight (the runner's line per change, not a terminal here).
+      if (!sent && /^mac-\d\s+up\s+create /m.test(stderr)) {
+        sent = true;
+        child.kill("SIGTERM");
+      }
+    });
+    const code = await new Promise<number | null>((done) => child.on("exit", (c) => done(c)));
+    const said = `${stdout}\n${stderr.slice(-3000)}`;
+    assert.ok(sent, said);
+    assert.deepEqual(stack.locks(), [], said);
+    for (const mac of MACS) {
+      const exported = await stack.must(["stack", "export", "--stack", mac]);
+      const pending = (JSON.parse(exported.stdout) as { deployment?: { pending_operations?: unknown[] } }).deployment?.pending_operations;
+      assert.deepEqual(pending ?? [], [], `${mac}: ${JSON.stringify(pending)}\n${said}`);
+    }
+    assert.equal(code, 1, said);
+    assert.match(stderr, /SIGTERM: cancelling every Mac in flight, starting no other/);
+    for (const mac of MACS)
+      assert.match(stdout, new RegExp(`^${mac}\\s+FAILED\\s+\\S+.*cancelled \\(the fleet run was stopped\\)`, "m"), said);
+
+    const again = await stack.script(["scripts/fleet.sh", "up", "--parallel", "2"], env, 600_000);
+    assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
+    for (const mac of MACS)
+      assert.ok(dockerAnswers(sims[mac]?.path("/Users/ops/.colima/default/docker.sock") as string), `${mac} runs Docker`);
+  });
+});
