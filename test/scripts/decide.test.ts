@@ -148,6 +148,29 @@ describe("the decision around the parser", () => {
     assert.equal(readUpgradeDecision(upgrade, now), id);
   });
 
+  it("the program takes a decision only on the stack it names", () => {
+    const id = "20261207T120000Z";
+    // no decision: nothing to check, whatever else is set
+    checkDecisionStack({ COLIMA_PULSE_DECISION_STACK: "colima-pulse/mac-9", COLIMA_PULSE_FULL_RESET: "" }, "colima-pulse/mac-1");
+    for (const decision of [
+      { COLIMA_PULSE_FULL_RESET: "default", COLIMA_PULSE_RESET_ID: id },
+      { COLIMA_PULSE_BACKUP: "false" },
+      { COLIMA_PULSE_RESTORE: "/b/20261207T110000Z-default", COLIMA_PULSE_RESTORE_ID: id },
+      { COLIMA_PULSE_UPGRADE_ID: id },
+    ]) {
+      checkDecisionStack({ ...decision, COLIMA_PULSE_DECISION_STACK: "colima-pulse/mac-1" }, "colima-pulse/mac-1");
+      assert.throws(() => checkDecisionStack(decision, "colima-pulse/mac-1"), {
+        name: "Error",
+        message:
+          /COLIMA_PULSE_DECISION_STACK \(environment\) is not set: the decision \(.+\) names no stack, and this run is stack colima-pulse\/mac-1/,
+      });
+      assert.throws(() => checkDecisionStack({ ...decision, COLIMA_PULSE_DECISION_STACK: "colima-pulse/mac-2" }, "colima-pulse/mac-1"), {
+        message:
+          /= "colima-pulse\/mac-2": the decision \(.+\) was made for stack colima-pulse\/mac-2, and this run is stack colima-pulse\/mac-1/,
+      });
+    }
+  });
+
   it("binds a decision to Pulumi.yaml's name and the stack's own name, as the program sees them", () => {
     assert.equal(boundStack("mac-1", "name: colima-pulse\ndescription: x\n"), "colima-pulse/mac-1");
     assert.equal(boundStack("acme/mac-1", "runtime: nodejs\nname: 'fleet'\n"), "fleet/mac-1");
