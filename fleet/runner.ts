@@ -167,7 +167,12 @@ export function macLog(path: string, onFail: (why: string) => void): { write(tex
       }
     },
     close() {
-      if (fd !== undefined) closeSync(fd);
+      if (fd === undefined) return;
+      try {
+        closeSync(fd); // a network or full file system may say only now that a write was lost
+      } catch (e) {
+        log.failed ??= `its log ${path} could not be written (${(e as Error).message})`;
+      }
       fd = undefined;
     },
   };
@@ -201,7 +206,8 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
   };
   const finish = (ok: boolean, stage: string, detail: string): MacResult => {
     output.end();
-    const why = log.failed ?? (stopped() ? "cancelled (the fleet run was stopped)" : undefined);
+    // A Mac whose operation ended well before the run was stopped succeeded; one whose log failed did not.
+    const why = log.failed ?? (!ok && stopped() ? "cancelled (the fleet run was stopped)" : undefined);
     const failed = !ok || why !== undefined;
     const said = redact(why ? `${why}; ${ok ? `${stage} ${detail}` : detail}` : detail);
     const result = { stack: name, ok: !failed, stage, detail: said, elapsedMs: Date.now() - progress.started, log: path };
