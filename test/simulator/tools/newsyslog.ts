@@ -27,6 +27,7 @@ import {
 } from "node:fs";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
+import { getopt } from "./getopt";
 import { isSimProcess, sleep, ToolExit, type World } from "./world";
 
 const CE_COMPACT = 0x1; // Z: gzip
@@ -134,36 +135,25 @@ export async function newsyslog(world: World, argv: string[]): Promise<number> {
   return 0;
 }
 
-/** getopt "a:d:f:nrsvCD:FNR:"; -a, -d, -D and -R are real options the simulator does not have. */
+/** newsyslog.c's getopt(3) loop over "a:d:f:nrsvCD:FNR:" (./getopt.ts), its switch run on each
+ *  option in argv order; getopt's error then usage(), exit 1. -a, -d, -D and -R are real options
+ *  the simulator does not have: refused. */
 function parseArgs(run: Run, argv: string[]): string[] {
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("-") || a === "-") break;
-    for (let j = 1; j < a.length; j++) {
-      const ch = a[j] as string;
-      if ("adDR".includes(ch)) run.errx(`simulator: option -${ch} is not simulated`);
-      if (ch === "f") {
-        run.conf = a.slice(j + 1) || argv[++i];
-        if (run.conf === undefined) throw new ToolExit(1, `newsyslog: option requires an argument -- f\n${USAGE}`);
-        break;
-      }
-      if (ch === "n") run.noaction = true;
-      else if (ch === "r") run.needroot = false;
-      else if (ch === "s") run.nosignal = true;
-      else if (ch === "v") run.verbose++;
-      else if (ch === "C") run.createlogs++;
-      else if (ch === "F") run.force = true;
-      else if (ch === "N") run.norotate = true;
-      else throw new ToolExit(1, `newsyslog: illegal option -- ${ch}\n${USAGE}`);
-    }
+  const { options, operands, error } = getopt("newsyslog", argv, "a:d:f:nrsvCD:FNR:");
+  for (const { opt, arg } of options) {
+    if ("adDR".includes(opt)) run.errx(`simulator: option -${opt} is not simulated`);
+    else if (opt === "f") run.conf = arg;
+    else if (opt === "n") run.noaction = true;
+    else if (opt === "r") run.needroot = false;
+    else if (opt === "s") run.nosignal = true;
+    else if (opt === "v") run.verbose++;
+    else if (opt === "C") run.createlogs++;
+    else if (opt === "F") run.force = true;
+    else if (opt === "N") run.norotate = true;
   }
+  if (error) throw new ToolExit(1, `${error.message}${USAGE}`);
   if (run.force && run.norotate) throw new ToolExit(1, `newsyslog: Only one of -F and -N may be specified.\n${USAGE}`);
-  return argv.slice(i);
+  return operands;
 }
 
 function newEntry(log: string, src?: Entry): Entry {

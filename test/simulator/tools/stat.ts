@@ -6,6 +6,7 @@
 import { constants, lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { permits } from "./docker";
+import { getopt } from "./getopt";
 import { ToolExit, type World } from "./world";
 
 const { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO } = constants;
@@ -14,37 +15,15 @@ const { S_IFMT, S_IFSOCK, S_IFLNK, S_IFREG, S_IFBLK, S_IFDIR, S_IFCHR, S_IFIFO }
 const SYNOPSIS = "[-FLnq] [-f format | -l | -r | -s | -x] [-t timefmt] [file ...]";
 const usage = (): ToolExit => new ToolExit(1, `usage: stat ${SYNOPSIS}\n`);
 
-/** BSD getopt(3) over stat.c's optstring `f:FlLnqrst:x`: `illegal option -- c` and `option
- *  requires an argument -- f` (progname first), each followed by usage(), exit 1. */
+/** stat.c's getopt(3) loop over `f:FlLnqrst:x` (./getopt.ts): getopt's `illegal option -- c` or
+ *  `option requires an argument -- c`, then usage(), exit 1. */
 function parseOptions(argv: string[]): { opts: Map<string, string>; files: string[] } {
-  const opts = new Map<string, string>();
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("-") || a === "-") break;
-    for (let j = 1; j < a.length; j++) {
-      const c = a[j] as string;
-      if (!"fFlLnqrstx".includes(c)) {
-        process.stderr.write(`stat: illegal option -- ${c}\n`);
-        throw usage();
-      }
-      if (c === "f" || c === "t") {
-        const value = j + 1 < a.length ? a.slice(j + 1) : argv[++i];
-        if (value === undefined) {
-          process.stderr.write(`stat: option requires an argument -- ${c}\n`);
-          throw usage();
-        }
-        opts.set(c, value);
-        break;
-      }
-      opts.set(c, "");
-    }
+  const { options, operands, error } = getopt("stat", argv, "f:FlLnqrst:x");
+  if (error) {
+    process.stderr.write(error.message);
+    throw usage();
   }
-  return { opts, files: argv.slice(i) };
+  return { opts: new Map(options.map(({ opt, arg }) => [opt, arg ?? ""])), files: operands };
 }
 
 /** strmode(3): the ten characters `ls -l` shows (stat.c drops strmode's trailing space). */
