@@ -10,11 +10,10 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MacStatus } from "../../fleet/status";
-import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
+import type { TestStack } from "../helpers/pulumiStack";
 import { dockerAnswers } from "../helpers/simulatedMac";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
+import { SshFleet } from "../helpers/sshFleet";
+import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["mac-1", "mac-2", "mac-3"] as const;
 
@@ -29,40 +28,24 @@ function closedPort(): Promise<number> {
 }
 
 describe("the fleet runner: three Macs over SSH, one out of reach", { concurrency: false }, () => {
-  let sshd: Sshd;
+  let fleetOf: SshFleet;
   let stack: TestStack;
   const sims: Record<string, MacSimulator> = {};
   let env: NodeJS.ProcessEnv;
   const fleet = (...args: string[]) => stack.script(["scripts/fleet.sh", ...args], env, 600_000);
 
   before(async () => {
-    const services = testServices();
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
     const unreachable = await closedPort();
-    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
-    const settings = (mac: string): Record<string, string> => ({
-      HOMEBREW_USER: "ops",
-      COLIMA_DISK: "20",
-      RESTART_THROTTLE_SECONDS: "2",
-      smokeImage: services.smokeImage,
-      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
-      SSH_PORT: String(mac === "mac-3" ? unreachable : sshd.port),
-      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
-      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+    fleetOf = await SshFleet.create(MACS, (mac) => ({
+      ...(mac === "mac-3" ? { SSH_PORT: String(unreachable) } : {}),
       ...(mac === "mac-2" ? { PRUNE_DOCKER_AFTER_START: "true", PRUNE_MODE: "dangling" } : {}),
-    });
-    stack = await TestStack.create("mac-1", settings("mac-1"));
-    for (const mac of MACS.slice(1)) {
-      await stack.must(["stack", "init", mac]);
-      for (const [key, value] of Object.entries(settings(mac))) await stack.must(["config", "set", "--stack", mac, key, value]);
-    }
-    // Each simulated Mac has its own root on this machine (a real fleet's are all "/").
-    env = { COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root]))) };
+    }));
+    stack = fleetOf.stack;
+    Object.assign(sims, fleetOf.sims);
+    env = fleetOf.env;
   });
   after(async () => {
-    await stack?.dispose();
-    for (const sim of Object.values(sims)) await sim.dispose();
-    await sshd?.dispose();
+    await fleetOf?.dispose();
   });
 
   it("up: the two reachable Macs converge; the summary names the one that failed and why; exit 1", async () => {

@@ -454,3 +454,15 @@ export function sshArgs(
     ...command,
   ];
 }
+
+/** How the transport (provider/lib/host.ts `SshTarget`) reaches `sshd` with the client key `key`,
+ *  checking its host key: what a stack's SSH_HOST, SSH_PORT, SSH_IDENTITY_FILE and
+ *  SSH_KNOWN_HOSTS_FILE become. */
+export function sshTarget(sshd: Sshd, key: string) {
+  return {
+    destination: `${sshd.loginUser}@127.0.0.1`,
+    port: sshd.port,
+    identityFile: sshd.keys[key]?.identityFile as string,
+    knownHostsFile: sshd.knownHostsFile,
+  };
+}

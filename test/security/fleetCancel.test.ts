@@ -6,43 +6,27 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
+import type { TestStack } from "../helpers/pulumiStack";
 import { dockerAnswers } from "../helpers/simulatedMac";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
+import { SshFleet } from "../helpers/sshFleet";
+import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["mac-1", "mac-2"] as const;
 
 describe("a fleet run stopped by SIGTERM", { concurrency: false }, () => {
-  let sshd: Sshd;
+  let fleetOf: SshFleet;
   let stack: TestStack;
   const sims: Record<string, MacSimulator> = {};
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    const services = testServices();
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
-    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
-    const settings: Record<string, string> = {
-      HOMEBREW_USER: "ops",
-      COLIMA_DISK: "20",
-      RESTART_THROTTLE_SECONDS: "2",
-      smokeImage: services.smokeImage,
-      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
-      SSH_PORT: String(sshd.port),
-      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
-      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
-    };
-    stack = await TestStack.create("mac-1", settings);
-    await stack.must(["stack", "init", "mac-2"]);
-    for (const [key, value] of Object.entries(settings)) await stack.must(["config", "set", "--stack", "mac-2", key, value]);
-    env = { COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root]))) };
+    fleetOf = await SshFleet.create(MACS);
+    stack = fleetOf.stack;
+    Object.assign(sims, fleetOf.sims);
+    env = fleetOf.env;
   });
   after(async () => {
-    await stack?.dispose();
-    for (const sim of Object.values(sims)) await sim.dispose();
-    await sshd?.dispose();
+    await fleetOf?.dispose();
   });
 
   it("every Mac in flight is cancelled cleanly: no lock, no pending operation; the next run converges", async () => {

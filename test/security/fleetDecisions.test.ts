@@ -10,10 +10,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { runFleet } from "../../fleet/runner";
 import { decisionFor, nextDecisionId } from "../helpers/decisionId";
-import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
+import type { TestStack } from "../helpers/pulumiStack";
+import { SshFleet } from "../helpers/sshFleet";
+import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["mac-a", "mac-b"] as const;
 const MARKER = "/Users/ops/.colima/_lima/colima/marker-from-before";
@@ -28,7 +27,7 @@ const resetDecision = (stack?: string): Record<string, string> => ({
 });
 
 describe("decisions bound to one stack: the fleet refuses them, and a stack refuses another's", { concurrency: false }, () => {
-  let sshd: Sshd;
+  let fleetOf: SshFleet;
   let stack: TestStack;
   const sims: Record<string, MacSimulator> = {};
   let roots: string;
@@ -49,31 +48,16 @@ describe("decisions bound to one stack: the fleet refuses them, and a stack refu
   };
 
   before(async () => {
-    const services = testServices();
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
-    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
-    const settings: Record<string, string> = {
-      HOMEBREW_USER: "ops",
-      COLIMA_DISK: "20",
-      RESTART_THROTTLE_SECONDS: "2",
-      smokeImage: services.smokeImage,
-      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
-      SSH_PORT: String(sshd.port),
-      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
-      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
-    };
-    stack = await TestStack.create("mac-a", settings);
-    await stack.must(["stack", "init", "mac-b"]);
-    for (const [key, value] of Object.entries(settings)) await stack.must(["config", "set", "--stack", "mac-b", key, value]);
-    roots = JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root])));
+    fleetOf = await SshFleet.create(MACS);
+    stack = fleetOf.stack;
+    Object.assign(sims, fleetOf.sims);
+    roots = fleetOf.env.COLIMA_PULSE_FLEET_HOST_ROOTS as string;
     const up = await fleet({}, "up", "--parallel", "2");
     assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
     mark();
   });
   after(async () => {
-    await stack?.dispose();
-    for (const sim of Object.values(sims)) await sim.dispose();
-    await sshd?.dispose();
+    await fleetOf?.dispose();
   });
 
   it("fleet up with a reset decision in the environment: refused before any Mac is reached, each variable named", async () => {

@@ -10,11 +10,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
+import type { TestStack } from "../helpers/pulumiStack";
 import { dockerAnswers } from "../helpers/simulatedMac";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
+import { SshFleet } from "../helpers/sshFleet";
+import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["mac-1", "mac-2", "mac-3"] as const;
 const NOBODY = 65534;
@@ -26,7 +25,7 @@ function modes(dir: string): [string, string][] {
 }
 
 describe("fleet logs and modes", { concurrency: false }, () => {
-  let sshd: Sshd;
+  let fleetOf: SshFleet;
   let stack: TestStack;
   const sims: Record<string, MacSimulator> = {};
   let env: NodeJS.ProcessEnv;
@@ -35,32 +34,15 @@ describe("fleet logs and modes", { concurrency: false }, () => {
   const fleet = (...args: string[]) => stack.script(["scripts/fleet.sh", ...args], env, 600_000);
 
   before(async () => {
-    const services = testServices();
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
-    for (const mac of MACS) sims[mac] = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
-    const settings: Record<string, string> = {
-      HOMEBREW_USER: "ops",
-      COLIMA_DISK: "20",
-      RESTART_THROTTLE_SECONDS: "2",
-      smokeImage: services.smokeImage,
-      SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
-      SSH_PORT: String(sshd.port),
-      SSH_IDENTITY_FILE: sshd.keys.ops?.identityFile as string,
-      SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
-    };
-    stack = await TestStack.create("mac-1", settings);
-    for (const mac of MACS.slice(1)) {
-      await stack.must(["stack", "init", mac]);
-      for (const [key, value] of Object.entries(settings)) await stack.must(["config", "set", "--stack", mac, key, value]);
-    }
-    env = { COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(Object.fromEntries(MACS.map((m) => [m, sims[m]?.root]))) };
+    fleetOf = await SshFleet.create(MACS);
+    stack = fleetOf.stack;
+    Object.assign(sims, fleetOf.sims);
+    env = fleetOf.env;
   });
   after(async () => {
     for (const m of mounts.reverse()) spawnSync("umount", [m]);
     rmSync(work, { recursive: true, force: true });
-    await stack?.dispose();
-    for (const sim of Object.values(sims)) await sim.dispose();
-    await sshd?.dispose();
+    await fleetOf?.dispose();
   });
 
   it("a Mac whose log hits a full disk fails alone, cancelled cleanly; the others converge", async () => {

@@ -7,27 +7,14 @@
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import type { Host } from "../../provider/lib/host";
 import { macOf } from "../../provider/lib/mac";
+import { installerOnlyProgram, macOverSsh } from "../helpers/macOverSsh";
 import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
 
 /** A program holding one ContainerInstaller, `envdump`, on the Mac the `host` setting names. */
-const INSTALLER_ONLY = `import * as pulumi from "@pulumi/pulumi";
-import { ContainerInstaller } from "../provider/containerInstaller";
-const config = new pulumi.Config();
-new ContainerInstaller("envdump", {
-  host: JSON.parse(config.require("host")),
-  dir: config.require("dir"),
-  filesHash: config.require("filesHash"),
-  dockerHost: config.require("dockerHost"),
-  prefix: config.require("prefix"),
-  env: { TOKEN: config.requireSecret("token"), OUT: config.require("out") },
-  secrets: ["env"],
-});
-`;
+const INSTALLER_ONLY = installerOnlyProgram("envdump", { TOKEN: "secret", OUT: "plain" });
 
 /** Secrets of the provider's own process: the engine's passphrase (TestStack sets it for every
  *  pulumi command) and what an operator's shell may export. */
@@ -54,22 +41,11 @@ function parseEnv(text: string): Map<string, string> {
 }
 
 describe("an installer's environment: its own variables, none of the provider's", { concurrency: false }, () => {
-  let sim: MacSimulator;
-  let sshd: Sshd;
-  const stacks: TestStack[] = [];
-
-  before(async () => {
-    sim = await MacSimulator.create({ dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, "") });
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
-  });
-  after(async () => {
-    for (const s of stacks) await s.dispose();
-    await sshd?.dispose();
-    await sim?.dispose();
-  });
+  const target = macOverSsh();
+  const { stacks } = target;
 
   /** Converges a stack of INSTALLER_ONLY on `host` and returns what install.sh saw. */
-  async function installerSees(name: string, host: Record<string, unknown>): Promise<Map<string, string>> {
+  async function installerSees(name: string, host: Host): Promise<Map<string, string>> {
     const stack = await TestStack.create(name, {}, { program: INSTALLER_ONLY, env: { SIM_USER: "ops", ...PROVIDER_SECRETS } });
     stacks.push(stack);
     const dir = join(stack.dir, "containers/envdump");
@@ -81,8 +57,8 @@ describe("an installer's environment: its own variables, none of the provider's"
       host: JSON.stringify(host),
       dir,
       filesHash: "0".repeat(64),
-      dockerHost: `unix://${sim.path("/Users/ops/.colima/default/docker.sock")}`,
-      prefix: sim.path("/opt/homebrew"),
+      dockerHost: `unix://${target.sim.path("/Users/ops/.colima/default/docker.sock")}`,
+      prefix: target.sim.path("/opt/homebrew"),
       out,
     }))
       await stack.must(["config", "set", key, value]);
@@ -101,13 +77,13 @@ describe("an installer's environment: its own variables, none of the provider's"
     const names = [...seen.keys()].filter((k) => !SHELL_OWN.has(k) && k !== "SIM_USER").sort();
     assert.deepEqual(names, DOCUMENTED, `exactly what containers/README.md lists; got ${[...seen.keys()].join(" ")}`);
     assert.equal(seen.get("SIM_USER"), "ops", "the simulated Homebrew user");
-    assert.equal(seen.get("HOME"), sim.path("/Users/ops"));
+    assert.equal(seen.get("HOME"), target.sim.path("/Users/ops"));
     assert.equal(seen.get("USER"), "ops");
     assert.equal(seen.get("LOGNAME"), "ops");
   }
 
   it("on the local transport (the provider's own machine)", async () => {
-    assertOnlyItsOwn(await installerSees("sec-env-local", { root: sim.root, user: "ops" }));
+    assertOnlyItsOwn(await installerSees("sec-env-local", { root: target.sim.root, user: "ops" }));
   });
 
   it("every command on the local transport, as us (and so as root through sudo) or as the Homebrew user, starts from a session's environment, not the provider's", async () => {
@@ -115,8 +91,8 @@ describe("an installer's environment: its own variables, none of the provider's"
     const saved = { ...process.env };
     Object.assign(process.env, { PULUMI_CONFIG_PASSPHRASE: "engine-passphrase", SIM_USER: "ops", ...PROVIDER_SECRETS });
     try {
-      const mac = macOf({ root: sim.root, user: "ops" });
-      const env = sim.path("/usr/bin/env");
+      const mac = macOf({ root: target.sim.root, user: "ops" });
+      const env = target.sim.path("/usr/bin/env");
       const asUs = parseEnv((await mac.run([env])).stdout);
       const asUser = parseEnv((await mac.asUser([env])).stdout);
       for (const seen of [asUs, asUser])
@@ -137,12 +113,6 @@ describe("an installer's environment: its own variables, none of the provider's"
   });
 
   it("over SSH (a real sshd): nothing of the session's or the control machine's", async () => {
-    const ssh = {
-      destination: `${sshd.loginUser}@127.0.0.1`,
-      port: sshd.port,
-      identityFile: sshd.keys.ops?.identityFile,
-      knownHostsFile: sshd.knownHostsFile,
-    };
-    assertOnlyItsOwn(await installerSees("sec-env-ssh", { root: sim.root, user: "ops", ssh }));
+    assertOnlyItsOwn(await installerSees("sec-env-ssh", target.host()));
   });
 });

@@ -7,26 +7,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { installerOnlyProgram, macOverSsh } from "../helpers/macOverSsh";
 import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
 import { simulatedMac } from "../helpers/simulatedMac";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
 
 /** A program holding one ContainerInstaller, `files`, on the Mac the `host` setting names. */
-const INSTALLER_ONLY = `import * as pulumi from "@pulumi/pulumi";
-import { ContainerInstaller } from "../provider/containerInstaller";
-const config = new pulumi.Config();
-new ContainerInstaller("files", {
-  host: JSON.parse(config.require("host")),
-  dir: config.require("dir"),
-  filesHash: config.require("filesHash"),
-  dockerHost: config.require("dockerHost"),
-  prefix: config.require("prefix"),
-  env: { OUT: config.require("out") },
-});
-`;
+const INSTALLER_ONLY = installerOnlyProgram("files", { OUT: "plain" });
 
 /** Every byte value once: 0x00…0xff. */
 const ALL_BYTES = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -36,30 +23,10 @@ const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const BAD_NAME = Buffer.concat([Buffer.from("notes-"), Buffer.from([0xff, 0xfe]), Buffer.from(".txt")]);
 
 describe("an installer's files", { concurrency: false }, () => {
-  let sim: MacSimulator;
-  let sshd: Sshd;
-  const stacks: TestStack[] = [];
+  const target = macOverSsh();
+  const { stacks } = target;
 
-  before(async () => {
-    sim = await MacSimulator.create({ dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, "") });
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
-  });
-  after(async () => {
-    for (const s of stacks) await s.dispose();
-    await sshd?.dispose();
-    await sim?.dispose();
-  });
-
-  const overSsh = () => ({
-    root: sim.root,
-    user: "ops",
-    ssh: {
-      destination: `${sshd.loginUser}@127.0.0.1`,
-      port: sshd.port,
-      identityFile: sshd.keys.ops?.identityFile,
-      knownHostsFile: sshd.knownHostsFile,
-    },
-  });
+  const overSsh = () => target.host();
 
   /** A stack of INSTALLER_ONLY whose containers/files/ holds `files` (name → bytes) and an
    *  install.sh that copies the installer's folder, as the Mac received it, to `<stack>/received`. */
@@ -78,8 +45,8 @@ describe("an installer's files", { concurrency: false }, () => {
       host: JSON.stringify(overSsh()),
       dir,
       filesHash: "0".repeat(64),
-      dockerHost: `unix://${sim.path("/Users/ops/.colima/default/docker.sock")}`,
-      prefix: sim.path("/opt/homebrew"),
+      dockerHost: `unix://${target.sim.path("/Users/ops/.colima/default/docker.sock")}`,
+      prefix: target.sim.path("/opt/homebrew"),
       out: join(stack.dir, "received"),
     }))
       await stack.must(["config", "set", key, value]);

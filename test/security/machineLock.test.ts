@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import type { Host } from "../../provider/lib/host";
 import { SUDOERS_FILE, sudoersLines } from "../../provider/lib/mac";
 import { macRoot } from "../helpers/macRoot";
-import { startSshd } from "../helpers/sshd";
+import { sshTarget, startSshd } from "../helpers/sshd";
 import { MacSimulator } from "../simulator/simulator";
 
 const repo = resolve(__dirname, "../..");
@@ -197,10 +197,7 @@ describe("the Mac's lock against another local user", () => {
     try {
       const local: Host = { root: sim.root, user: "ops" };
       const ssh = {
-        destination: `${sshd.loginUser}@127.0.0.1`,
-        port: sshd.port,
-        identityFile: sshd.keys.pw?.identityFile as string,
-        knownHostsFile: sshd.knownHostsFile,
+        ...sshTarget(sshd, "pw"),
       };
       writeFileSync(sim.path(SUDOERS_FILE), `${sudoersLines(local, "pw").join("\n")}\n`, { mode: 0o440 });
       for (const [how, host] of [

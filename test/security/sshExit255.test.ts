@@ -7,13 +7,11 @@
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { installerLog } from "../../provider/containerInstaller";
 import { macOf } from "../../provider/lib/mac";
+import { installerOnlyProgram, macOverSsh } from "../helpers/macOverSsh";
 import { TestStack } from "../helpers/pulumiStack";
-import { testServices } from "../helpers/services";
-import { type Sshd, startSshd } from "../helpers/sshd";
-import { MacSimulator } from "../simulator/simulator";
 
 /** stderr that reads like ssh's own failure, then a secret's suffix. */
 const SSH_LIKE = [
@@ -23,49 +21,20 @@ const SSH_LIKE = [
 ];
 const LEAKY = `${SSH_LIKE.map((l) => `echo '${l}' >&2`).join("; ")}; exit 255`;
 
-const INSTALLER_ONLY = `import * as pulumi from "@pulumi/pulumi";
-import { ContainerInstaller } from "../provider/containerInstaller";
-const config = new pulumi.Config();
-new ContainerInstaller("leaky", {
-  host: JSON.parse(config.require("host")),
-  dir: config.require("dir"),
-  filesHash: config.require("filesHash"),
-  dockerHost: config.require("dockerHost"),
-  prefix: config.require("prefix"),
-  env: { TOKEN: config.requireSecret("token") },
-  secrets: ["env"],
-});
-`;
+const INSTALLER_ONLY = installerOnlyProgram("leaky", { TOKEN: "secret" });
 
 describe("exit 255 over SSH: the command's, not ssh's; its output in no SSH error", { concurrency: false }, () => {
-  let sim: MacSimulator;
-  let sshd: Sshd;
-  const stacks: TestStack[] = [];
+  const target = macOverSsh();
+  const { stacks } = target;
 
-  before(async () => {
-    sim = await MacSimulator.create({ dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, "") });
-    sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
-  });
-  after(async () => {
-    for (const s of stacks) await s.dispose();
-    await sshd?.dispose();
-    await sim?.dispose();
-  });
-
-  const ssh = () => ({
-    destination: `${sshd.loginUser}@127.0.0.1`,
-    port: sshd.port,
-    identityFile: sshd.keys.ops?.identityFile as string,
-    knownHostsFile: sshd.knownHostsFile,
-  });
-  const host = () => ({ root: sim.root, user: "ops", ssh: ssh() });
+  const host = () => target.host();
 
   it("a command that prints ssh-like lines and exits 255 is that command's exit 255, its stderr its own", async () => {
     const mac = macOf(host());
-    const r = await mac.run([sim.path("/bin/sh"), "-c", LEAKY], { allowFailure: true });
+    const r = await mac.run([target.sim.path("/bin/sh"), "-c", LEAKY], { allowFailure: true });
     assert.equal(r.exitCode, 255);
     assert.equal(r.stderr, SSH_LIKE.join("\n"));
-    await assert.rejects(mac.run([sim.path("/bin/sh"), "-c", LEAKY]), (e: Error & { exitCode?: number }) => {
+    await assert.rejects(mac.run([target.sim.path("/bin/sh"), "-c", LEAKY]), (e: Error & { exitCode?: number }) => {
       assert.equal(e.name, "CommandError", e.message);
       assert.equal(e.exitCode, 255);
       assert.doesNotMatch(e.message, /SSH connection/);
@@ -84,8 +53,8 @@ describe("exit 255 over SSH: the command's, not ssh's; its output in no SSH erro
       host: JSON.stringify(host()),
       dir,
       filesHash: "0".repeat(64),
-      dockerHost: `unix://${sim.path("/Users/ops/.colima/default/docker.sock")}`,
-      prefix: sim.path("/opt/homebrew"),
+      dockerHost: `unix://${target.sim.path("/Users/ops/.colima/default/docker.sock")}`,
+      prefix: target.sim.path("/opt/homebrew"),
     }))
       await stack.must(["config", "set", key, value]);
     await stack.must(["config", "set", "--secret", "token", "a-token-whose-suffix-is-TOKEN_SUFFIX_xyz"]);
@@ -104,8 +73,8 @@ describe("exit 255 over SSH: the command's, not ssh's; its output in no SSH erro
 
   it("the connection lost while a command runs: an SSH error that quotes ssh, not what the command had printed", async () => {
     const mac = macOf(host());
-    const started = join(sshd.dir, "started"); // the simulated Mac's commands are this machine's processes
-    const running = mac.run([sim.path("/bin/sh"), "-c", `printf 'TOKEN_SUFFIX_%s\\n' lost >&2; touch '${started}'; sleep 30`], {
+    const started = join(target.sshd.dir, "started"); // the simulated Mac's commands are this machine's processes
+    const running = mac.run([target.sim.path("/bin/sh"), "-c", `printf 'TOKEN_SUFFIX_%s\\n' lost >&2; touch '${started}'; sleep 30`], {
       timeoutMs: 60_000,
     });
     const outcome = running.then(
@@ -114,9 +83,9 @@ describe("exit 255 over SSH: the command's, not ssh's; its output in no SSH erro
     );
     for (let i = 0; !existsSync(started) && i < 600; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(existsSync(started), "the command started");
-    await sshd.stop();
+    await target.sshd.stop();
     const e = await outcome;
-    await sshd.start();
+    await target.sshd.start();
     assert.ok(e, "the run failed");
     assert.equal(e.name, "SshError", e.message);
     assert.match(e.message, /failed or was lost/);

@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Sshd, startSshd } from "../helpers/sshd";
+import { type Sshd, sshTarget, startSshd } from "../helpers/sshd";
 
 const NOBODY = 65534;
 const here = __dirname;
@@ -27,10 +27,7 @@ after(async () => {
 });
 
 const target = () => ({
-  destination: `${sshd.loginUser}@127.0.0.1`,
-  port: sshd.port,
-  identityFile: sshd.keys.operator?.identityFile as string,
-  knownHostsFile: sshd.knownHostsFile,
+  ...sshTarget(sshd, "operator"),
 });
 
 interface Outcome {

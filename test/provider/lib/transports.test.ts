@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Mac, macOf, SSH_SESSIONS_PER_CONNECTION } from "../../../provider/lib/mac";
 import { testServices } from "../../helpers/services";
-import { MAC_MAX_SESSIONS, type Sshd, startSshd } from "../../helpers/sshd";
+import { MAC_MAX_SESSIONS, type Sshd, sshTarget, startSshd } from "../../helpers/sshd";
 import { MacSimulator } from "../../simulator/simulator";
 
 let sim: MacSimulator;
@@ -35,10 +35,7 @@ after(async () => {
 /** The Mac as the providers reach it over SSH, logged in with `key` (which is that simulated user). */
 function overSsh(key: "admin" | "ops"): Mac {
   const ssh = {
-    destination: `${sshd.loginUser}@127.0.0.1`,
-    port: sshd.port,
-    identityFile: sshd.keys[key]?.identityFile as string,
-    knownHostsFile: sshd.knownHostsFile,
+    ...sshTarget(sshd, key),
   };
   return macOf({ root: sim.root, user: "ops", ssh });
 }
