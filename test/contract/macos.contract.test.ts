@@ -7,7 +7,20 @@
 // or the machine is not in the state it needs) is skipped with the reason; none passes unchecked.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -39,6 +52,16 @@ const installedColima = async () =>
   /^colima version v?(\d+\.\d+\.\d+)/.exec((await t.run([brewBin(t, "colima"), "version"])).stdout)?.[1] as string;
 /** Why a contract that changes the machine is skipped on a read-only target. */
 const readOnly = (what: string): string => `not checked on ${t.name}: read-only (CONTRACT_ALLOW_CHANGES=1 would ${what})`;
+
+/** A string matched literally inside a RegExp. */
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** argv run as another real uid (and gid), for what the simulator's root processes never meet. */
+const execAs = (uid: number, argv: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(argv[0] as string, argv.slice(1), { uid, gid: uid }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 
 describe("read-only contracts", () => {
   it("sw_vers prints ProductName/ProductVersion/BuildVersion with tabs", async () => {
@@ -410,6 +433,31 @@ describe("read-only contracts: output the product parses", () => {
     const link = await ls(colima);
     assert.equal(link.type, "l", `${colima} listed as a link`);
     assert.match((await t.run([t.path("/usr/bin/readlink"), colima])).stdout, /^\.\.\/Cellar\/colima\/[^/\n]+\n$/);
+    // Every column provider/lib/machineLock.ts parseEntry and provider/lib/backups.ts entryOf read,
+    // of a file and a folder of the operator's own: apple-oss-distributions/file_cmds ls/print.c
+    // printlong (strmode's 10 characters, then `@` for extended attributes or `+` for an ACL, the
+    // link count, with -n the numeric uid and gid, then the size in bytes).
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-contract-"));
+    try {
+      const file = join(dir, "owner.json");
+      writeFileSync(file, "12345");
+      chmodSync(file, 0o640);
+      const r = await t.run([t.path("/bin/ls"), "-ldn", file]);
+      assert.equal(r.code, 0, r.stderr);
+      const s = statSync(file);
+      const columns = /^([-dlpscbw])([-rwxsStT]{9})([@+.]?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(r.stdout);
+      assert.ok(columns, `machineLock's pattern: ${JSON.stringify(r.stdout)}`);
+      assert.deepEqual(columns.slice(1, 3).concat(columns.slice(4, 8).map(Number) as never[]), ["-", "rw-r-----", 1, s.uid, s.gid, 5]);
+      assert.ok(r.stdout.trimEnd().endsWith(` ${file}`), "the path last");
+      assert.deepEqual(parseLs(r.stdout), { type: "-", perms: "rw-r-----", acl: false, links: 1, uid: s.uid, gid: s.gid });
+      chmodSync(dir, 0o755);
+      const folder = parseLs((await t.run([t.path("/bin/ls"), "-ldn", dir])).stdout);
+      assert.deepEqual(folder && [folder.type, folder.perms, folder.uid], ["d", "rwxr-xr-x", statSync(dir).uid]);
+      const absent = await t.run([t.path("/bin/ls"), "-ldn", join(dir, "absent")]);
+      assert.deepEqual([absent.code !== 0, absent.stdout], [true, ""], "absent: nothing on stdout, exit non-zero (`|| echo absent`)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("sysctl -n hw.memsize: the bytes of memory, a bare decimal integer", async () => {
@@ -557,6 +605,234 @@ describe("read-only contracts: output the product parses", () => {
       } catch {
         // already gone
       }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("read-only contracts: POSIX tools whose output is read", () => {
+  // Each makes only a temp folder of its own (removed after), so it runs on a Mac without
+  // CONTRACT_ALLOW_CHANGES. On the simulator these tools are this machine's GNU ones, linked
+  // (test/simulator/README.md, "Paths"): the contracts say what both must print.
+  const scratch = () => mkdtempSync(join(tmpdir(), "cpulse-contract-"));
+
+  it("du -sk <dir>: one line `<KiB>\\t<dir>`, the KiB a whole number (what parseInt reads)", async () => {
+    // provider/lib/mac.ts diskUsage: Number.parseInt of the output, × 1024. apple-oss-distributions/
+    // file_cmds du/du.c (`-k`: blocksize 1024; the total `printf("%jd\t%s\n", howmany(blocks ×
+    // cblocksize, blocksize), p->fts_path)`: blocks in use, rounded up, then a tab and the path).
+    const dir = scratch();
+    try {
+      writeFileSync(join(dir, "data"), randomBytes(10_000));
+      const r = await t.run([t.path("/usr/bin/du"), "-sk", dir]);
+      assert.equal(r.code, 0, r.stderr);
+      const m = new RegExp(`^(\\d+)\\t${escapeRegExp(dir)}\\n$`).exec(r.stdout);
+      assert.ok(m, `one line, <KiB>\\t<dir>: ${JSON.stringify(r.stdout)}`);
+      const kib = Number.parseInt(r.stdout, 10);
+      assert.equal(kib, Number(m[1]));
+      assert.ok(kib >= 10, `${kib} KiB: at least the 10,000 bytes written (blocks in use, not the size)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("ls -1A <dir>: one name per line, dot files included, never `.` or `..`; an empty folder prints nothing", async () => {
+    // provider/lib/mac.ts listDir (split on newlines, empty lines dropped). apple-oss-distributions/
+    // file_cmds ls/ls.c (`-1` f_singlecol; `-A` f_listdot: names starting with `.`, but fts(3)
+    // returns `.` and `..` only with `-a`'s FTS_SEEDOT); piped, a name is printed as it is.
+    const dir = scratch();
+    try {
+      const ls = t.path("/bin/ls");
+      const empty = await t.run([ls, "-1A", dir]);
+      assert.deepEqual(empty, { code: 0, stdout: "", stderr: "" });
+      for (const name of [".hidden", "b", "a b", "ha.pid"]) writeFileSync(join(dir, name), "");
+      mkdirSync(join(dir, "sub"));
+      const r = await t.run([ls, "-1A", dir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.endsWith("\n"), JSON.stringify(r.stdout));
+      assert.deepEqual(r.stdout.split("\n").filter(Boolean).sort(), [".hidden", "a b", "b", "ha.pid", "sub"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("cat <file>: its bytes exactly; tail -n N <file>: its last N lines (all of a shorter file)", async () => {
+    // provider/lib/mac.ts readFile (kept byte for byte: a file's hash must not depend on the
+    // read), tail (trimEnd). apple-oss-distributions/text_cmds cat/cat.c (`raw_cat`: read(2),
+    // write(2) as they come), tail/tail.c + forward.c (`-n`: lines counted from the end).
+    const dir = scratch();
+    try {
+      const text = "first\n  ü\ttab\r\nlast, no newline";
+      const file = join(dir, "f");
+      writeFileSync(file, text);
+      assert.deepEqual(await t.run([t.path("/bin/cat"), file]), { code: 0, stdout: text, stderr: "" });
+      const lines = join(dir, "lines");
+      writeFileSync(lines, "1\n2\n3\n");
+      const tail = t.path("/usr/bin/tail");
+      assert.deepEqual(await t.run([tail, "-n", "2", lines]), { code: 0, stdout: "2\n3\n", stderr: "" });
+      assert.deepEqual(await t.run([tail, "-n", "50", lines]), { code: 0, stdout: "1\n2\n3\n", stderr: "" });
+      const missing = await t.run([t.path("/bin/cat"), join(dir, "absent")]);
+      assert.notEqual(missing.code, 0);
+      assert.doesNotMatch(missing.stderr, /denied/i, "a missing file is not a denied read (no second try as the Homebrew user)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("test -e / -S <path>: exit 0 for what is there / a socket (a link followed), 1 otherwise", async () => {
+    // provider/lib/mac.ts exists, isSocket (the exit status alone). apple-oss-distributions/
+    // shell_cmds test/test.c `filstat` (stat(2), so a link is followed, except for -h/-L;
+    // FILEXIST: true when stat succeeds; FILSOCK: S_ISSOCK).
+    const dir = scratch();
+    const server = createServer();
+    try {
+      const sock = join(dir, "s.sock");
+      await new Promise<void>((resolve, reject) => server.once("error", reject).listen(sock, resolve));
+      symlinkSync(sock, join(dir, "link"));
+      writeFileSync(join(dir, "file"), "");
+      const test = t.path("/bin/test");
+      const code = async (flag: string, name: string) => (await t.run([test, flag, join(dir, name)])).code;
+      assert.deepEqual({ e: [await code("-e", "file"), await code("-e", "s.sock"), await code("-e", "absent")] }, { e: [0, 0, 1] });
+      assert.deepEqual(
+        { S: [await code("-S", "s.sock"), await code("-S", "link"), await code("-S", "file"), await code("-S", "absent")] },
+        { S: [0, 0, 1, 1] },
+      );
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("mktemp -d <template>: makes a new folder, mode 0700, the caller's, and prints its path (the X's replaced) alone", async () => {
+    // provider/containerInstaller.ts runScript (`mktemp -d /tmp/colima-pulse-installer.XXXXXX`,
+    // stdout trimmed is the folder); provider/lib/mac.ts writeFile (`mktemp` of a file).
+    // apple-oss-distributions/shell_cmds mktemp/mktemp.c (`-d`: mkdtemp(3), then
+    // `printf("%s\n", name)`); Libc mkdtemp(3) makes the folder with mode 0700.
+    const dir = scratch();
+    try {
+      const made: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await t.run([t.path("/usr/bin/mktemp"), "-d", `${dir}/colima-pulse-installer.XXXXXX`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, new RegExp(`^${escapeRegExp(dir)}/colima-pulse-installer\\.[A-Za-z0-9]{6}\\n$`));
+        const path = r.stdout.trim();
+        const s = statSync(path);
+        assert.ok(s.isDirectory(), path);
+        assert.equal((s.mode & 0o7777).toString(8), "700", path);
+        assert.equal(s.uid, process.getuid?.(), "the caller's");
+        made.push(path);
+      }
+      assert.notEqual(made[0], made[1], "a new folder each time");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a read the user may not make (cat, tail -n, ls -1A, du -sk): exit non-zero, `Permission denied` on stderr", async (ctx) => {
+    // provider/lib/mac.ts read: a failed read whose stderr matches /denied/i is asked again as the
+    // Homebrew user; any other failure is not. Each tool reports the open's EACCES through
+    // warn(3)/err(3), strerror's `Permission denied`: apple-oss-distributions/text_cmds
+    // cat/cat.c (`warn("%s", path)`), tail/misc.c `ierr`; file_cmds ls/ls.c (fts's FTS_DNR/FTS_ERR →
+    // `warnx("%s: %s", …, strerror(…))`), du/du.c (FTS_DNR: warn, go on, exit 1 with the partial
+    // total). On the simulator every real process is Linux root (test/simulator/README.md,
+    // "Paths"), which nothing denies: there the linked tools run as uid 65534 (nobody), so this
+    // pins the words they would print.
+    if (t.name === "mac" && process.getuid?.() === 0) return ctx.skip("not checked on mac: run as root, whom no read is denied");
+    const dir = scratch();
+    try {
+      chmodSync(dir, 0o755);
+      const file = join(dir, "secret");
+      writeFileSync(file, "x\n");
+      chmodSync(file, 0o000);
+      const closed = join(dir, "closed");
+      mkdirSync(join(closed, "inner"), { recursive: true });
+      writeFileSync(join(closed, "inner", "f"), "x".repeat(5000));
+      chmodSync(join(closed, "inner"), 0o000);
+      // The simulator's sandbox is root's alone: nobody runs the linked tool where it points.
+      const denied = (argv: string[]) =>
+        t.name === "mac" ? t.run(argv) : execAs(65534, [realpathSync(argv[0] as string), ...argv.slice(1)]);
+      for (const argv of [
+        [t.path("/bin/cat"), file],
+        [t.path("/usr/bin/tail"), "-n", "5", file],
+        [t.path("/bin/ls"), "-1A", join(closed, "inner")],
+        [t.path("/usr/bin/du"), "-sk", closed],
+      ]) {
+        const r = await denied(argv);
+        assert.notEqual(r.code, 0, `${argv.join(" ")}: ${r.stdout}`);
+        assert.match(r.stderr, /Permission denied/, argv.join(" "));
+        assert.match(r.stderr, /denied/i, "what provider/lib/mac.ts read matches");
+      }
+    } finally {
+      chmodSync(join(dir, "closed", "inner"), 0o755);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("head -c N <file>: its first N bytes, at most (the whole file when shorter)", async () => {
+    // provider/lib/machineLock.ts inspect (`head -c OWNER_MAX_BYTES+1 owner.json`: a longer file
+    // is seen as too long). apple-oss-distributions/text_cmds head/head.c `head_bytes` (fread up
+    // to cnt bytes, write them as they are; stop at end of file).
+    const dir = scratch();
+    try {
+      const file = join(dir, "owner.json");
+      writeFileSync(file, '{"pid":1}\nmore');
+      const head = t.path("/usr/bin/head");
+      assert.deepEqual(await t.run([head, "-c", "4", file]), { code: 0, stdout: '{"pi', stderr: "" });
+      assert.deepEqual(await t.run([head, "-c", "11", file]), { code: 0, stdout: '{"pid":1}\nm', stderr: "" });
+      assert.deepEqual(await t.run([head, "-c", "4097", file]), { code: 0, stdout: '{"pid":1}\nmore', stderr: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("mv <folder> <folder that is there>: moves the first inside the second; onto a name not there: renames it", async () => {
+    // provider/lib/machineLock.ts take (`mv staged dir`: when another took the lock meanwhile ours
+    // goes inside theirs, and the look after tells; `mv dir aside`). apple-oss-distributions/
+    // file_cmds mv/mv.c main (`if (stat(target) || !S_ISDIR(...))` → do_move(source, target);
+    // else each source is moved to `target/<its last component>`); GNU mv does the same (no -T).
+    const dir = scratch();
+    try {
+      const mv = t.path("/bin/mv");
+      mkdirSync(join(dir, "staged"));
+      writeFileSync(join(dir, "staged", "owner.json"), "ours");
+      mkdirSync(join(dir, "lock"));
+      writeFileSync(join(dir, "lock", "owner.json"), "theirs");
+      assert.deepEqual(await t.run([mv, join(dir, "staged"), join(dir, "lock")]), { code: 0, stdout: "", stderr: "" });
+      assert.equal(readFileSync(join(dir, "lock", "owner.json"), "utf8"), "theirs", "the folder that was there is kept");
+      assert.equal(readFileSync(join(dir, "lock", "staged", "owner.json"), "utf8"), "ours", "ours went inside it");
+      assert.ok(!existsSync(join(dir, "staged")));
+      assert.deepEqual(await t.run([mv, join(dir, "lock"), join(dir, "aside")]), { code: 0, stdout: "", stderr: "" });
+      assert.equal(readFileSync(join(dir, "aside", "owner.json"), "utf8"), "theirs", "renamed");
+      assert.ok(!existsSync(join(dir, "lock")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("/bin/sh's `cd -P` then `pwd -P`: the physical path, every symlink on the way resolved; a path that is not a folder fails", async () => {
+    // provider/lib/backups.ts restoreSourceProblem (`b=$(cd -P -- "$1" 2>/dev/null && pwd -P) ||
+    // b=`, as the Homebrew user). POSIX XCU cd (`-P`: symbolic links resolved before `..`) and pwd
+    // (`-P`: no symlinks in the path); macOS's /bin/sh is bash 3.2 (builtins/cd.def), the
+    // simulator's is dash: both builtins follow POSIX here.
+    const dir = scratch();
+    try {
+      const real = join(dir, "real");
+      mkdirSync(join(real, "profile"), { recursive: true });
+      symlinkSync(real, join(dir, "base"));
+      symlinkSync(join(dir, "base", "profile"), join(dir, "alias"));
+      writeFileSync(join(dir, "file"), "");
+      const script = 'f=$(cd -P -- "$1" 2>/dev/null && pwd -P) || f=\nprintf "%s\\n" "$f"';
+      const resolve = async (p: string) => {
+        const r = await t.run([t.path("/bin/sh"), "-c", script, "sh", p]);
+        assert.deepEqual([r.code, r.stderr], [0, ""], p);
+        return r.stdout;
+      };
+      // tmpdir() itself may be a link (/var → private/var on a Mac): realpath is the answer.
+      const physical = realpathSync(join(real, "profile"));
+      assert.equal(await resolve(join(dir, "alias")), `${physical}\n`);
+      assert.equal(await resolve(join(dir, "base", "profile", "..", "profile")), `${physical}\n`);
+      assert.equal(await resolve(join(dir, "file")), "\n", "not a folder: empty");
+      assert.equal(await resolve(join(dir, "absent")), "\n", "absent: empty");
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
