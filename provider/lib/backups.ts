@@ -81,7 +81,8 @@ function entryOf(line: string | undefined): { perms: string; uid: number } | und
  *  directly in `base` once every symlink on the way is resolved (the Mac's own `cd -P` and
  *  `pwd -P`, as the Homebrew user), not a symlink itself, and neither it nor `base` may be
  *  written by anyone but the Homebrew user and root — else another local user could plant a
- *  profile (its disk, its colima.yaml) that then runs as the Homebrew user's Docker. */
+ *  profile (its disk, its colima.yaml) that then runs as the Homebrew user's Docker — nor any
+ *  folder above `base` (unless sticky), which would let them swap `base` after this check. */
 export async function restoreSourceProblem(mac: Mac, from: string, base: string): Promise<string | undefined> {
   const tool = (p: string) => shellQuote(hostPath(mac.host, p));
   const script = [
@@ -91,10 +92,13 @@ export async function restoreSourceProblem(mac: Mac, from: string, base: string)
     `${tool("/usr/bin/id")} -u`,
     `${tool("/bin/ls")} -ldn "$b" 2>/dev/null || echo absent`,
     `${tool("/bin/ls")} -ldn "$2" 2>/dev/null || echo absent`,
+    // Every folder above BACKUP_DIR_BASE, from its parent up to /, one `ls -ldn` line each
+    // (`${d%/*}`, `${d:-/}`: POSIX XCU 2.6.2 parameter expansion, in bash 3.2 and dash alike).
+    `d=$b; while [ -n "$d" ] && [ "$d" != / ]; do d=\${d%/*}; d=\${d:-/}; ${tool("/bin/ls")} -ldn "$d" 2>/dev/null || echo absent; done`,
   ].join("\n");
   const dir = base.replace(/\/+$/, "");
   const r = await mac.asUser([hostPath(mac.host, "/bin/sh"), "-c", script, "sh", dir, from], { timeoutMs: 30_000 });
-  const [realBase = "", realFrom = "", uid = "", baseLine, fromLine] = r.stdout.split("\n");
+  const [realBase = "", realFrom = "", uid = "", baseLine, fromLine, ...aboveLines] = r.stdout.split("\n");
   if (!realBase) return `cannot be checked: BACKUP_DIR_BASE (${dir}) is not a folder on ${mac.name}`;
   const name = from.replace(/\/+$/, "").split("/").pop() ?? "";
   if (realFrom !== `${realBase}/${name}`)
@@ -111,6 +115,24 @@ export async function restoreSourceProblem(mac: Mac, from: string, base: string)
       return `${what}may be written by other users (${e.perms}, owned by uid ${e.uid}): only ${owners} may write a backup and BACKUP_DIR_BASE (${dir})`;
     if (e.uid !== 0 && e.uid !== Number(uid))
       return `${what}belongs to another user (uid ${e.uid}): only ${owners} may own a backup and BACKUP_DIR_BASE (${dir})`;
+  }
+  // The provider moves the backup later, by this path (provider/colimaProfile.ts swapInBackup).
+  // Whoever may write a folder above BACKUP_DIR_BASE may rename BACKUP_DIR_BASE (or a folder on
+  // its way) away and put one of theirs there after this check (rename(2) needs write permission
+  // on the parent only). Unless that folder is sticky: then only an entry's owner, the folder's
+  // owner or root may rename it (sticky(7), chmod(2) S_ISVTX) — /Users/Shared, /tmp. So every
+  // folder above is root's or the Homebrew user's, writable by no one else unless sticky; then
+  // nobody but those two can change the path between this check and the move.
+  const folders = realBase.split("/").filter(Boolean);
+  for (const [i, line] of aboveLines.filter(Boolean).entries()) {
+    const path = `/${folders.slice(0, folders.length - 1 - i).join("/")}`;
+    const e = entryOf(line);
+    const what = `is in BACKUP_DIR_BASE (${realBase}), inside ${path}, which `;
+    if (!e) return `${what}could not be looked at`;
+    if (e.uid !== 0 && e.uid !== Number(uid))
+      return `${what}belongs to another user (uid ${e.uid}): they could swap BACKUP_DIR_BASE for a folder of theirs after this check`;
+    if ((e.perms[5] === "w" || e.perms[8] === "w") && !/[tT]/.test(e.perms[9] ?? ""))
+      return `${what}may be written by other users (${e.perms}, owned by uid ${e.uid}) and is not sticky: they could swap BACKUP_DIR_BASE (${dir}) for a folder of theirs after this check`;
   }
   return undefined;
 }

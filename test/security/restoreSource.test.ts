@@ -5,7 +5,8 @@
 // BACKUP_DIR_BASE and the backups there are — and nothing changes; a backup in it is still
 // previewed. (test/e2e/macLife.e2e.test.ts restores a real one to the end.)
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { decisionFor, mutating, nextDecisionId, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
 
@@ -79,6 +80,31 @@ describe("a restore takes only a backup in BACKUP_DIR_BASE", { concurrency: fals
     plantProfile(mac, open, "writable by all");
     chmodSync(mac.sim.path(open), 0o777);
     await refused(open, /may be written by other users \(drwxrwxrwx, owned by uid \d+\)/);
+  });
+
+  it("a BACKUP_DIR_BASE in a folder other users may write (not sticky) is refused: one of them could swap it after the check", async () => {
+    // The check resolves BACKUP_DIR_BASE and the backup, then the provider moves the backup later,
+    // by the same path. A folder above BACKUP_DIR_BASE that another user may write lets that user
+    // rename BACKUP_DIR_BASE away and put a folder of theirs in its place between the two (rename(2)
+    // needs write on the parent only; sticky(7) alone stops it). Here `nobody` does that rename.
+    const home = mac.sim.path("/Users/ops");
+    const modes = [mac.sim.root, home].map((p) => [p, statSync(p).mode & 0o7777] as const);
+    chmodSync(mac.sim.root, 0o711); // so that `nobody` can reach the simulated Mac's files at all
+    chmodSync(home, 0o777);
+    try {
+      const base = mac.sim.path(BASE);
+      const swap = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "mv", base, `${base}.theirs`], {
+        encoding: "utf8",
+      });
+      assert.equal(swap.status, 0, `another user can move BACKUP_DIR_BASE away: ${swap.stderr}`);
+      renameSync(`${base}.theirs`, base);
+      await refused(
+        mac.sim.path(backup),
+        new RegExp(`inside ${home}, which may be written by other users \\(drwxrwxrwx, owned by uid \\d+\\) and is not sticky`),
+      );
+    } finally {
+      for (const [p, m] of modes) chmodSync(p, m);
+    }
   });
 
   it("a backup in BACKUP_DIR_BASE is previewed as before", async () => {
