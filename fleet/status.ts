@@ -22,6 +22,9 @@ export interface MacStatus {
   docker: string;
   /** running, restarting (N failed starts), gave up after N failed starts, not loaded, unknown. */
   supervisor: string;
+  /** The same as numbers, for metrics (metrics.ts): absent when it could not be read. The counts
+   *  are in a row (the supervisor's files, provider/lib/supervisor.ts), absent when not loaded. */
+  supervisorState?: SupervisorState;
   /** The prune after each start the stack declares: off, dangling, images, system; [secret] when
    *  either PRUNE setting is a secret; unknown when the settings cannot be read. */
   prune: string;
@@ -36,22 +39,42 @@ export interface MacStatus {
   fileVault: string;
   /** The profile's backups in BACKUP_DIR_BASE, newest first (what `npm run restore` takes). */
   backups: { path: string; bytes?: number; made: string }[];
+  /** Why the backups could not be listed (then `backups` is empty but not known to be). */
+  backupsError?: string;
+}
+
+export interface SupervisorState {
+  state: "running" | "restarting" | "gave up" | "not loaded";
+  failedStarts?: number;
+  hungApiRestarts?: number;
 }
 
 /** The supervisor's state: its job, and its counts of failed starts and hung-API restarts in a
  *  row (provider/lib/supervisor.ts). launchd is asked as root (jobState): a sudo that wants a
  *  password is said as such (checkSudo's SudoError), not read as a job that is not loaded. */
 export async function supervisorOf(mac: Mac, label: string, profile: string, maxFailed: number): Promise<string> {
+  return (await supervisorStateOf(mac, label, profile, maxFailed)).text;
+}
+
+/** supervisorOf's text and the same as numbers (MacStatus supervisorState). */
+export async function supervisorStateOf(
+  mac: Mac,
+  label: string,
+  profile: string,
+  maxFailed: number,
+): Promise<SupervisorState & { text: string }> {
   await checkSudo(mac, "launchctl print");
   const job = await jobState(mac, `system/${label}`);
-  if (!job.loaded) return "not loaded";
+  if (!job.loaded) return { state: "not loaded", text: "not loaded" };
   const seen = await readSupervisor(mac, label, profile);
-  if (gaveUp({ ...seen, running: job.running }, maxFailed)) return `${notRunningBecause(seen, maxFailed)}: \`pulumi up\` restarts it`;
   const restarts = Math.min(seen.hungStops, maxFailed);
+  const counts = { failedStarts: seen.failedStarts, hungApiRestarts: restarts };
+  if (gaveUp({ ...seen, running: job.running }, maxFailed))
+    return { state: "gave up", ...counts, text: `${notRunningBecause(seen, maxFailed)}: \`pulumi up\` restarts it` };
   const why = [seen.failedStarts > 0 ? `${seen.failedStarts} failed starts` : "", restarts > 0 ? `${restarts} hung-API restarts` : ""]
     .filter(Boolean)
     .join(", ");
-  return why ? `restarting (${why})` : "running";
+  return why ? { state: "restarting", ...counts, text: `restarting (${why})` } : { state: "running", ...counts, text: "running" };
 }
 
 /** Docker's version on the profile's socket, asked as the API gate asks it (provider/healthGate.ts). */
@@ -182,12 +205,25 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
   }
   const [docker, supervisor, drift, backups, fileVault] = await Promise.all([
     dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
-    supervisorOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => `unknown: ${e.message}`),
+    supervisorStateOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => ({
+      text: `unknown: ${e.message}`,
+    })),
     driftOf(stack),
-    listBackups(mac, hostPath(mac.host, settings.BACKUP_DIR_BASE), settings.COLIMA_PROFILE, true).catch(() => []),
+    listBackups(mac, hostPath(mac.host, settings.BACKUP_DIR_BASE), settings.COLIMA_PROFILE, true).catch((e: Error) => e),
     fileVaultState(mac, mac.host).catch(() => "unknown"),
   ]);
-  return { ...row, docker, supervisor, drift, fileVault, backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) };
+  const { text, ...supervisorState } = supervisor;
+  return {
+    ...row,
+    docker,
+    supervisor: text,
+    ...("state" in supervisorState ? { supervisorState: supervisorState as SupervisorState } : {}),
+    drift,
+    fileVault,
+    ...(backups instanceof Error
+      ? { backupsError: backups.message.split("\n")[0] }
+      : { backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) }),
+  };
 }
 
 /** Every Mac's row, at most `parallel` Macs asked at once. */
