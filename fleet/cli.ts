@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { formatAge, formatSize } from "../provider/lib/backups";
 import { suggest } from "../stacks/suggest";
 import { decisionRefusal, type MacResult, type Operation, runFleet } from "./runner";
+import { promPath, renderMetrics, writeAtomically } from "./metrics";
 import { fleetStatus, type MacStatus } from "./status";
 
 const USAGE = `npm run fleet -- <command> [options]
@@ -22,6 +23,8 @@ Options:
                     stacks/Pulumi.<name>.yaml
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
   --json            status only: the rows as JSON, for dashboards
+  --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
+                    atomically, for node_exporter's textfile collector (its folder must exist)
   --logs <dir>      where each Mac's log goes (default .state/fleet/<time>-<command>)
   --help            this text
 
@@ -33,10 +36,12 @@ export interface Args {
   parallel: number;
   json: boolean;
   logs?: string;
+  /** --prom's file, resolved (metrics.ts promPath). */
+  prom?: string;
 }
 
 const COMMANDS = ["preview", "up", "refresh", "status"];
-const OPTIONS = ["--stacks", "--parallel", "--json", "--logs", "--help"];
+const OPTIONS = ["--stacks", "--parallel", "--json", "--prom", "--logs", "--help"];
 
 /** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
  *  for a setting's key), else "". */
@@ -69,6 +74,7 @@ export function parseArgs(argv: string[]): Args | { help: true } {
       args.parallel = Number(v);
     } else if (a === "--json") args.json = true;
     else if (a === "--logs") args.logs = value();
+    else if (a === "--prom") args.prom = promPath(value());
     else if (!a.startsWith("-") && !args.command) {
       if (!COMMANDS.includes(a))
         throw new Error(`command (command line) = ${JSON.stringify(a)}: must be one of ${COMMANDS.join(", ")}${didYouMean(a, COMMANDS)}`);
@@ -80,6 +86,7 @@ export function parseArgs(argv: string[]): Args | { help: true } {
   }
   if (!args.command) throw new Error("no command (command line): give one of preview, up, refresh, status");
   if (args.json && args.command !== "status") throw new Error(`--json (command line): only with status, not ${args.command}`);
+  if (args.prom && args.command !== "status") throw new Error(`--prom (command line): only with status, not ${args.command}`);
   if (!/^[A-Za-z0-9_.*?-]+$/.test(args.glob as string))
     throw new Error(`--stacks (command line) = ${JSON.stringify(args.glob)}: must be a stack name pattern of letters, digits, _ . - * ?`);
   return args as Args;
@@ -239,8 +246,18 @@ async function main(): Promise<number> {
   const stacks = selection.stacks;
   const envOf = (stack: string): Record<string, string> => (roots[stack] ? { COLIMA_PULSE_HOST_ROOT: roots[stack] } : {});
   if (args.command === "status") {
+    const gatheredAt = new Date();
     const rows = await fleetStatus(workDir, stacks, args.parallel, envOf);
     process.stdout.write(args.json ? `${JSON.stringify(rows, null, 2)}\n` : `${statusTable(rows)}\n${backupsList(rows)}\n`);
+    if (args.prom) {
+      // Written once every Mac was asked: the file is never half a fleet.
+      try {
+        writeAtomically(args.prom, renderMetrics(rows, gatheredAt));
+      } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     return rows.every((r) => r.reachable === "yes") ? 0 : 1;
   }
   const stamp = new Date()
