@@ -1,12 +1,13 @@
-// `npm run fleet -- preview|up|refresh|status [--stacks <glob>] [--parallel N] [--json]`: the whole
+// `npm run fleet -- preview|up|refresh|status|drift [--stacks <glob>] [--parallel N] [--json]`: the whole
 // fleet from this machine, one stack per Mac (stacks/Pulumi.<mac>.yaml), README "Fleet". Prints a
 // live line per Mac while it runs, then a table; exits 0 only when every Mac succeeded.
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatAge, formatSize } from "../provider/lib/backups";
 import { suggest } from "../stacks/suggest";
-import { decisionRefusal, type MacResult, type Operation, runFleet } from "./runner";
+import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
+import { decisionRefusal, type MacResult, type Operation, runFleet } from "./runner";
 import { fleetStatus, type MacStatus } from "./status";
 
 const USAGE = `npm run fleet -- <command> [options]
@@ -17,21 +18,24 @@ Commands:
   refresh   pulumi refresh of every Mac's stack
   status    a table of every Mac: reachable, Docker, supervisor, prune after each start, gates, drift,
             versions, last converge, FileVault; then each Mac's backups (size, age)
+  drift     what a refresh would change on every Mac (pulumi refresh --preview-only): nothing is
+            saved, no stack lock is taken; exit 0 no drift, 1 drift found, 2 a Mac not checked
 
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
                     stacks/Pulumi.<name>.yaml
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
-  --json            status only: the rows as JSON, for dashboards
+  --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
   --logs <dir>      where each Mac's log goes (default .state/fleet/<time>-<command>)
   --help            this text
 
-Exit code: 0 when every Mac succeeded (status: every Mac reachable), 1 when one did not, 2 for bad usage.`;
+Exit code: 0 when every Mac succeeded (status: every Mac reachable), 1 when one did not, 2 for bad usage
+(drift: 0 no drift on any Mac, 1 drift on some Mac, 2 a Mac could not be checked, or bad usage).`;
 
 export interface Args {
-  command: Operation | "status";
+  command: Operation | "status" | "drift";
   glob: string;
   parallel: number;
   json: boolean;
@@ -40,7 +44,7 @@ export interface Args {
   prom?: string;
 }
 
-const COMMANDS = ["preview", "up", "refresh", "status"];
+const COMMANDS = ["preview", "up", "refresh", "status", "drift"];
 const OPTIONS = ["--stacks", "--parallel", "--json", "--prom", "--logs", "--help"];
 
 /** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
@@ -84,8 +88,9 @@ export function parseArgs(argv: string[]): Args | { help: true } {
         `${JSON.stringify(a)} (command line): unknown option${a.startsWith("-") ? didYouMean(a, OPTIONS) : ""} (allowed: ${OPTIONS.join(", ")})`,
       );
   }
-  if (!args.command) throw new Error("no command (command line): give one of preview, up, refresh, status");
-  if (args.json && args.command !== "status") throw new Error(`--json (command line): only with status, not ${args.command}`);
+  if (!args.command) throw new Error(`no command (command line): give one of ${COMMANDS.join(", ")}`);
+  if (args.json && args.command !== "status" && args.command !== "drift")
+    throw new Error(`--json (command line): only with status or drift, not ${args.command}`);
   if (args.prom && args.command !== "status") throw new Error(`--prom (command line): only with status, not ${args.command}`);
   if (!/^[A-Za-z0-9_.*?-]+$/.test(args.glob as string))
     throw new Error(`--stacks (command line) = ${JSON.stringify(args.glob)}: must be a stack name pattern of letters, digits, _ . - * ?`);
@@ -174,6 +179,14 @@ export function statusTable(rows: MacStatus[]): string {
       r.fileVault,
     ]),
     80,
+  );
+}
+
+/** `fleet drift`'s table: a row per Mac, what a refresh would change on it (or why it was not checked). */
+export function driftTable(rows: MacDrift[]): string {
+  return table(
+    ["MAC", "DRIFT", "TIME", "WHAT A REFRESH WOULD CHANGE"],
+    rows.map((r) => [r.stack, r.result, `${(r.elapsedMs / 1000).toFixed(1)}s`, r.error ?? driftText(r.resources)]),
   );
 }
 
@@ -277,6 +290,21 @@ async function main(): Promise<number> {
     if (signal === "SIGTERM") cancel.abort();
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  if (args.command === "drift") {
+    const checked = await fleetDrift({
+      workDir,
+      stacks,
+      parallel: args.parallel,
+      logDir,
+      envOf,
+      signal: cancel.signal,
+      drain: drain.signal,
+    });
+    process.stdout.write(
+      args.json ? `${JSON.stringify(checked, null, 2)}\n` : `\n${driftTable(checked)}\n\n${driftSummary(checked, logDir)}\n`,
+    );
+    return driftExitCode(checked);
+  }
   const results = await runFleet(args.command, {
     workDir,
     stacks,

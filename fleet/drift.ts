@@ -1,0 +1,182 @@
+// `fleet drift`: per Mac, what a refresh would change, the Pulumi way: a refresh preview (the
+// Automation API's previewRefresh, `pulumi refresh --preview-only`). Each resource's provider `read`
+// reports the Mac as it is now, and the engine diffs that against the stack's state; nothing is
+// saved (a dry run's snapshot goes to a discarding persister) and no stack lock is taken: the
+// file/DIY backend's Refresh takes its lock only after the PreviewOnly branch has returned
+// (pulumi/pulumi pkg/backend/diy/backend.go `Refresh`, v3.274.1), so a cron's check never stands
+// in the way of an operator's `pulumi up`, nor waits for one's stack lock.
+// The providers' reads do take the Mac's own lock while they run (provider/lib/machineLock.ts):
+// a check of a Mac that another run is converging waits for that run's steps, as any step would.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { lineRedactor, noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
+import { type Display, failureOf, type MacResult, macLog, openStack, pool, stripDecisions, terminalDisplay } from "./runner";
+
+/** One resource a refresh would change: `op` update (the Mac differs) or delete (it is gone). */
+export interface DriftedResource {
+  /** `LaunchDaemon::colima-daemon`: the resource's type (last part) and name. */
+  resource: string;
+  op: string;
+  /** The properties that differ (the provider's diff of what `read` found against the state). */
+  properties: string[];
+}
+
+/** One Mac's answer. */
+export interface MacDrift {
+  stack: string;
+  /** none: the Mac is as its state says; drift: a refresh would change `resources`; unchecked:
+   *  the check did not answer (`error` says why: out of reach, a failed read). */
+  result: "none" | "drift" | "unchecked";
+  resources: DriftedResource[];
+  error?: string;
+  elapsedMs: number;
+  log: string;
+}
+
+/** What a refresh preview's event says drifted, or undefined. A refresh step's outputs event
+ *  carries its result op (same, update, delete: pkg/engine/update.go, RefreshStep.ResultOp) and
+ *  the provider's diff keys (diffs, detailedDiff). The stack's own resource and providers are not
+ *  the Mac. */
+export function driftedBy(e: EngineEvent): DriftedResource | undefined {
+  const m = e.resOutputsEvent?.metadata;
+  if (!m || m.op === "same" || m.op === "refresh" || m.op === "read") return undefined;
+  if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return undefined;
+  const detailed = Object.keys(m.detailedDiff ?? {});
+  const properties = [...new Set(detailed.length > 0 ? detailed : (m.diffs ?? []))].sort();
+  return { resource: `${m.type.split(":").pop()}::${m.urn.split("::").pop()}`, op: m.op, properties };
+}
+
+/** `update LaunchDaemon::colima-daemon (loaded, plist)`; "none". */
+export function driftText(resources: DriftedResource[]): string {
+  if (resources.length === 0) return "none";
+  return resources.map((r) => `${r.op} ${r.resource}${r.properties.length > 0 ? ` (${r.properties.join(", ")})` : ""}`).join("; ");
+}
+
+/** The exit code for cron: 2 when a Mac could not be checked (the answer is not whole; the
+ *  summary still names any drift found), else 1 when a Mac drifted, else 0. */
+export function driftExitCode(results: MacDrift[]): 0 | 1 | 2 {
+  if (results.some((r) => r.result === "unchecked")) return 2;
+  return results.some((r) => r.result === "drift") ? 1 : 0;
+}
+
+/** The closing line: which Macs drifted, which could not be checked. */
+export function driftSummary(results: MacDrift[], logDir: string): string {
+  const names = (kind: MacDrift["result"]) => results.filter((r) => r.result === kind).map((r) => r.stack);
+  const drifted = names("drift");
+  const unchecked = names("unchecked");
+  const n = results.length;
+  const parts = [
+    drifted.length > 0 ? `drift on ${drifted.length} of ${n}: ${drifted.join(", ")} (npm run fleet -- preview shows what up would do)` : "",
+    unchecked.length > 0 ? `${unchecked.length} of ${n} could not be checked: ${unchecked.join(", ")} (logs: ${logDir})` : "",
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join("; ") : `no drift on ${n === 1 ? "the 1 Mac" : `any of the ${n} Macs`}`;
+}
+
+export interface DriftOptions {
+  workDir: string;
+  stacks: string[];
+  parallel: number;
+  logDir: string;
+  envOf: (stack: string) => Record<string, string>;
+  display?: Display;
+  /** Aborted: every check in flight is cancelled (its `pulumi` gets SIGINT), none more starts. */
+  signal?: AbortSignal;
+  /** Aborted: no more checks start; those in flight go on (runner.ts RunOptions.drain). */
+  drain?: AbortSignal;
+}
+
+/** One Mac's refresh preview, its output in its log (0600, redacted with the stack's secrets, as
+ *  the runner's: runner.ts macLog). Never rejects. */
+async function checkOne(
+  name: string,
+  options: DriftOptions,
+  progress: { stage: string; resource: string; started: number; done?: MacResult },
+): Promise<MacDrift> {
+  const path = join(options.logDir, `${name}.log`);
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  options.signal?.addEventListener("abort", onAbort);
+  const log = macLog(path, () => cancel.abort());
+  let redact: Redact = noSecrets;
+  const output = lineRedactor(
+    () => redact,
+    (text) => log.write(text),
+  );
+  const errors: string[] = [];
+  const resources: DriftedResource[] = [];
+  const onEvent = (e: EngineEvent) => {
+    const pre = e.resourcePreEvent?.metadata;
+    if (pre) progress.resource = redact(`read ${pre.urn.split("::").pop()}`);
+    const drifted = driftedBy(e);
+    if (drifted) resources.push(drifted);
+    if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message);
+  };
+  const finish = (error?: string): MacDrift => {
+    output.end();
+    const failed = error ?? log.failed ?? (cancel.signal.aborted ? "cancelled (the check was stopped)" : undefined);
+    resources.sort((a, b) => a.resource.localeCompare(b.resource));
+    const result: MacDrift = redactDeep(
+      {
+        stack: name,
+        result: failed !== undefined ? "unchecked" : resources.length > 0 ? "drift" : "none",
+        resources,
+        ...(failed !== undefined ? { error: failed } : {}),
+        elapsedMs: Date.now() - progress.started,
+        log: path,
+      },
+      redact,
+    );
+    log.write(redact(`\n== ${result.result}: ${result.error ?? driftText(result.resources)}\n`));
+    log.close();
+    options.signal?.removeEventListener("abort", onAbort);
+    const detail = result.error ?? driftText(result.resources);
+    progress.done = { stack: name, ok: result.result === "none", stage: "drift", detail, elapsedMs: result.elapsedMs, log: path };
+    return result;
+  };
+  try {
+    progress.stage = "opening the stack";
+    log.write(`== refresh preview (${new Date().toISOString()}): what a refresh would change; nothing is saved\n`);
+    if (cancel.signal.aborted || options.drain?.aborted) return finish("not started (the check was stopped)");
+    let stack: Stack;
+    try {
+      stack = await openStack(options.workDir, name, options.envOf(name));
+      redact = await stackRedactor(stack);
+    } catch (e) {
+      return finish(failureOf([], e));
+    }
+    progress.stage = "refresh preview";
+    try {
+      await stack.previewRefresh({ onEvent, onOutput: (text) => output.write(text), color: "never", signal: cancel.signal });
+    } catch (e) {
+      return finish(failureOf(errors, e));
+    }
+    return finish();
+  } catch (e) {
+    cancel.abort();
+    return finish(failureOf(errors, e));
+  }
+}
+
+/** Every Mac's answer, in the order given, at most `parallel` at once; one Mac out of reach never
+ *  stops the others. */
+export async function fleetDrift(options: DriftOptions): Promise<MacDrift[]> {
+  stripDecisions(process.env);
+  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+  const progress = options.stacks.map(
+    (stack) => ({ stack, stage: "waiting", resource: "", started: Date.now() }) as Parameters<typeof checkOne>[2] & { stack: string },
+  );
+  const display = options.display ?? terminalDisplay();
+  const timer = setInterval(() => display.draw(progress), 250);
+  try {
+    return await pool(options.stacks, options.parallel, (name) => {
+      const p = progress.find((x) => x.stack === name) as (typeof progress)[number];
+      p.started = Date.now();
+      return checkOne(name, options, p);
+    });
+  } finally {
+    clearInterval(timer);
+    display.draw(progress);
+    display.end();
+  }
+}
