@@ -30,16 +30,21 @@ Commands:
   refresh   pulumi refresh of every Mac's stack
   status    a table of every Mac: reachable, Docker, supervisor, prune after each start, gates, drift,
             versions, last converge, FileVault; then each Mac's backups (size, age)
+  drift     what a refresh would change on every Mac (pulumi refresh --preview-only): nothing is
+            saved, no stack lock is taken; exit 0 no drift, 1 drift found, 2 a Mac not checked
 
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
                     stacks/Pulumi.<name>.yaml
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
-  --json            status only: the rows as JSON, for dashboards
+  --json            status and drift only: the rows as JSON, for dashboards
+  --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
+                    atomically, for node_exporter's textfile collector (its folder must exist)
   --logs <dir>      where each Mac's log goes (default .state/fleet/<time>-<command>)
   --help            this text
 
-Exit code: 0 when every Mac succeeded (status: every Mac reachable), 1 when one did not, 2 for bad usage.`;
+Exit code: 0 when every Mac succeeded (status: every Mac reachable), 1 when one did not, 2 for bad usage
+(drift: 0 no drift on any Mac, 1 drift on some Mac, 2 a Mac could not be checked, or bad usage).`;
 
 describe("parseArgs", () => {
   it("a command with the defaults: every stack, 4 at a time, no JSON", () => {
@@ -58,6 +63,17 @@ describe("parseArgs", () => {
     assert.deepEqual(parseArgs(["up", "--parallel", "1"]), { command: "up", glob: "*", parallel: 1, json: false });
   });
 
+  it("drift: the fleet's refresh preview, with --stacks, --parallel, --json and --logs", () => {
+    assert.deepEqual(parseArgs(["drift"]), { command: "drift", glob: "*", parallel: 4, json: false });
+    assert.deepEqual(parseArgs(["--json", "drift", "--stacks", "mac-0?", "--parallel", "8", "--logs", "/tmp/d"]), {
+      command: "drift",
+      glob: "mac-0?",
+      parallel: 8,
+      json: true,
+      logs: "/tmp/d",
+    });
+  });
+
   it("--help or -h: the help, wherever it stands", () => {
     assert.deepEqual(parseArgs(["--help"]), { help: true });
     assert.deepEqual(parseArgs(["up", "-h"]), { help: true });
@@ -65,26 +81,30 @@ describe("parseArgs", () => {
   });
 
   const errors: [string[], string][] = [
-    [[], "no command (command line): give one of preview, up, refresh, status"],
-    [["--json"], "no command (command line): give one of preview, up, refresh, status"],
-    [["destroy"], 'command (command line) = "destroy": must be one of preview, up, refresh, status'],
-    [["up", "preview"], '"preview" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
-    [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
-    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
-    [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
-    [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status (did you mean up?)'],
-    [["previw"], 'command (command line) = "previw": must be one of preview, up, refresh, status (did you mean preview?)'],
-    [["Status"], 'command (command line) = "Status": must be one of preview, up, refresh, status (did you mean status?)'],
-    [["refres"], 'command (command line) = "refres": must be one of preview, up, refresh, status (did you mean refresh?)'],
+    [[], "no command (command line): give one of preview, up, refresh, status, drift"],
+    [["--json"], "no command (command line): give one of preview, up, refresh, status, drift"],
+    [["destroy"], 'command (command line) = "destroy": must be one of preview, up, refresh, status, drift'],
+    [["up", "preview"], '"preview" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
+    [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
+    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
+    [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
+    [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status, drift (did you mean up?)'],
+    [["previw"], 'command (command line) = "previw": must be one of preview, up, refresh, status, drift (did you mean preview?)'],
+    [["Status"], 'command (command line) = "Status": must be one of preview, up, refresh, status, drift (did you mean status?)'],
+    [["refres"], 'command (command line) = "refres": must be one of preview, up, refresh, status, drift (did you mean refresh?)'],
+    [["drfit"], 'command (command line) = "drfit": must be one of preview, up, refresh, status, drift (did you mean drift?)'],
+    [["drift", "--parallel", "0"], '--parallel (command line) = "0": must be a whole number from 1 to 64'],
+    [["drift", "--stacks", "x$(id)"], '--stacks (command line) = "x$(id)": must be a stack name pattern of letters, digits, _ . - * ?'],
+    [["refresh", "--json"], "--json (command line): only with status or drift, not refresh"],
     [
       ["up", "--stack", "mac-*"],
-      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --parallel, --json, --logs, --help)',
+      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --parallel, --json, --prom, --logs, --help)',
     ],
     [
       ["status", "--jsno"],
-      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --parallel, --json, --logs, --help)',
+      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --parallel, --json, --prom, --logs, --help)',
     ],
-    [["up", "--force"], '"--force" (command line): unknown option (allowed: --stacks, --parallel, --json, --logs, --help)'],
+    [["up", "--force"], '"--force" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
     [["up", "--stacks"], "--stacks (command line) needs a value"],
     [["up", "--stacks", "--json"], "--stacks (command line) needs a value"],
     [["up", "--logs"], "--logs (command line) needs a value"],
@@ -95,8 +115,8 @@ describe("parseArgs", () => {
     [["up", "--parallel", "4x"], '--parallel (command line) = "4x": must be a whole number from 1 to 64'],
     [["up", "--parallel", "x4"], '--parallel (command line) = "x4": must be a whole number from 1 to 64'],
     [["up", "--parallel", "2.5"], '--parallel (command line) = "2.5": must be a whole number from 1 to 64'],
-    [["up", "--json"], "--json (command line): only with status, not up"],
-    [["preview", "--json"], "--json (command line): only with status, not preview"],
+    [["up", "--json"], "--json (command line): only with status or drift, not up"],
+    [["preview", "--json"], "--json (command line): only with status or drift, not preview"],
     [["up", "--stacks", "mac 1"], '--stacks (command line) = "mac 1": must be a stack name pattern of letters, digits, _ . - * ?'],
     [["up", "--stacks", "mac/*"], '--stacks (command line) = "mac/*": must be a stack name pattern of letters, digits, _ . - * ?'],
     [["up", "--stacks", "x$(id)"], '--stacks (command line) = "x$(id)": must be a stack name pattern of letters, digits, _ . - * ?'],
@@ -409,7 +429,7 @@ describe("npm run fleet, before any Mac is reached", () => {
     assert.deepEqual(await runCli([], noRoots), {
       code: 2,
       stdout: "",
-      stderr: `error: no command (command line): give one of preview, up, refresh, status\n\n${USAGE}\n`,
+      stderr: `error: no command (command line): give one of preview, up, refresh, status, drift\n\n${USAGE}\n`,
     });
     assert.deepEqual(await runCli(["up", "--parallel", "0"], noRoots), {
       code: 2,
