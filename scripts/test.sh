@@ -6,17 +6,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # What the tests run besides the services' packages (test/services/services.sh installs those):
 # shellcheck (the supervisor as sh, and the workflow's run: steps through actionlint), dash (the
-# supervisor under another strict sh), util-linux's script (a terminal for the commands that ask).
+# supervisor under another strict sh), util-linux's script (a terminal for the commands that ask),
+# prometheus for its promtool (test/fleet/metrics.test.ts: `promtool check metrics`; the tests never
+# run its server, which Debian enables where systemd runs; its recommended node exporter is left out).
 need_packages() {
   local missing=()
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   command -v dash >/dev/null || missing+=(dash)
   command -v script >/dev/null || missing+=(bsdutils)
+  command -v promtool >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]}: run 'sudo apt-get install ${missing[*]}'"
   say "installing ${missing[*]} from Debian's packages"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 ensure_node
