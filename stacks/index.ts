@@ -20,7 +20,7 @@ import { installerFiles, installerFolders } from "../provider/containerInstaller
 import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
-import { backupsText, formatSize, restoreSourceProblem } from "../provider/lib/backups";
+import { backupBaseProblem, backupsText, formatSize, restoreSourceProblem } from "../provider/lib/backups";
 import { colimaTooOld } from "../provider/lib/colimaVersion";
 import { COLIMA_HOME_VARIABLES, type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
@@ -245,6 +245,20 @@ export = async () => {
   if (restoreRefused) {
     const backups = await macOrStop(() => backupsText(mac, hostPath(host, machine.BACKUP_DIR_BASE), machine.COLIMA_PROFILE), redact);
     stop(redact(`${restoreRefused.message}\n${backups}`));
+  }
+  // A reset moves the VM's whole disk into BACKUP_DIR_BASE: only where no one but the Homebrew
+  // user and root can add, rename or replace anything on the way (backups.ts backupBaseProblem).
+  if (reset?.backup === "move") {
+    const backupDir = hostPath(host, machine.BACKUP_DIR_BASE);
+    const problem = await macOrStop(() => backupBaseProblem(mac, backupDir), redact);
+    if (problem)
+      stop(
+        redact(
+          `npm run reset (COLIMA_PULSE_FULL_RESET, set by npm run reset) would move profile ${machine.COLIMA_PROFILE}'s state, its VM's whole disk, into BACKUP_DIR_BASE (${backupDir}), but ${problem}: ` +
+            "another user could make or swap a folder there and take it. Nothing was changed. Choose a BACKUP_DIR_BASE that only the Homebrew user and root can change " +
+            `(the default, /Users/${machine.HOMEBREW_USER}/colima-pulse-backups, is one), or make that folder so, then run npm run reset again`,
+        ),
+      );
   }
   const survey = await macOrStop(() => surveyMac(mac, machine.LABEL, machine.COLIMA_PROFILE), redact);
   warnColimaHome(mac, host, redact);

@@ -136,3 +136,63 @@ export async function restoreSourceProblem(mac: Mac, from: string, base: string)
   }
   return undefined;
 }
+
+/** Why a full reset may not move a profile's state into `base` (BACKUP_DIR_BASE), or undefined
+ *  when it may. The reset moves the VM's whole disk there as the Homebrew user (`mkdir -p` of
+ *  `<base>/<id>-<profile>`, then `mv`: provider/colimaProfile.ts moveToBackup), by this path,
+ *  after the preview. Whoever else may add, rename or replace an entry on that path can take the
+ *  state: make BACKUP_DIR_BASE (or `<id>-<profile>`: the id is the decision's time) first as a
+ *  folder of theirs, or swap a folder on the way for theirs. So, read as the Homebrew user with
+ *  `ls -ldn` (lstat), on the path as written and once every link is resolved (`cd -P`, `pwd -P`):
+ *  every folder is root's or the Homebrew user's and writable by no one else — a folder above
+ *  may be sticky (sticky(7): others may then not rename what is not theirs), but not BACKUP_DIR_BASE
+ *  itself, nor, when it is missing, the folder `mkdir -p` makes it in (others could make it
+ *  first); a link on the way only root's (macOS's /var, /tmp). */
+export async function backupBaseProblem(mac: Mac, base: string): Promise<string | undefined> {
+  const ls = shellQuote(hostPath(mac.host, "/bin/ls"));
+  const dir = base.replace(/\/+$/, "") || "/";
+  // `${d%/*}`, `${d:-/}`: POSIX XCU 2.6.2 parameter expansion, in bash 3.2 and dash alike.
+  const walk = (v: string) =>
+    `p=${v}; while [ -n "$p" ]; do ${ls} -ldn "$p" 2>/dev/null || echo absent; [ "$p" = / ] && break; p=\${p%/*}; p=\${p:-/}; done`;
+  const script = [
+    `${shellQuote(hostPath(mac.host, "/usr/bin/id"))} -u`,
+    `d=$1; while [ "$d" != / ] && [ ! -e "$d" ] && [ ! -L "$d" ]; do d=\${d%/*}; d=\${d:-/}; done`,
+    `r=$(cd -P -- "$d" 2>/dev/null && pwd -P) || r=`,
+    `printf '%s\\n%s\\n' "$d" "$r"`,
+    walk('"$1"'),
+    "echo --",
+    walk('"$r"'),
+  ].join("\n");
+  const r = await mac.asUser([hostPath(mac.host, "/bin/sh"), "-c", script, "sh", dir], { timeoutMs: 30_000 });
+  const [uidLine = "", existing = "", real = "", ...rest] = r.stdout.split("\n");
+  const uid = Number(uidLine.trim());
+  if (!real) return `BACKUP_DIR_BASE (${dir}): ${existing} is not a folder`;
+  const cut = rest.indexOf("--");
+  const parents = (p: string) => {
+    const out: string[] = [];
+    for (let q = p; ; q = q.replace(/\/[^/]*$/, "") || "/") {
+      out.push(q);
+      if (q === "/") return out;
+    }
+  };
+  const owners = `root and the Homebrew user (${mac.host.user}, uid ${uid})`;
+  const check = (paths: string[], lines: string[]): string | undefined => {
+    for (const [i, path] of paths.entries()) {
+      const e = entryOf(lines[i]);
+      if (!e) continue; // not there (yet): mkdir -p makes it, the Homebrew user's, in a folder checked here
+      if (e.perms.startsWith("l")) {
+        if (e.uid !== 0) return `${path} is a symlink of uid ${e.uid}: only root's links may be on the way`;
+        continue;
+      }
+      if (!e.perms.startsWith("d")) return `${path} is not a folder (${e.perms})`;
+      if (e.uid !== 0 && e.uid !== uid) return `${path} belongs to another user (uid ${e.uid}): only ${owners} may own it`;
+      const othersWrite = e.perms[5] === "w" || e.perms[8] === "w";
+      // BACKUP_DIR_BASE itself, or the folder mkdir -p makes it in: no one else may add to it.
+      const last = path === dir || path === existing || path === real;
+      if (othersWrite && (last || !/[tT]/.test(e.perms[9] ?? "")))
+        return `${path} may be written by other users (${e.perms}, owned by uid ${e.uid})${last ? "" : " and is not sticky"}`;
+    }
+    return undefined;
+  };
+  return check(parents(dir), rest.slice(0, cut)) ?? check(parents(real), rest.slice(cut + 1));
+}
