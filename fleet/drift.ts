@@ -13,13 +13,22 @@ import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { lineRedactor, noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
 import { type Display, failureOf, type MacResult, macLog, openStack, pool, stripDecisions, terminalDisplay } from "./runner";
 
+/** One property the Mac's `read` reports other than the state holds (`from` → `to`; a secret is
+ *  [secret] in the engine's events). */
+export interface DriftedProperty {
+  /** `loaded`, `versions.qemu`. */
+  property: string;
+  from?: unknown;
+  to?: unknown;
+}
+
 /** One resource a refresh would change: `op` update (the Mac differs) or delete (it is gone). */
 export interface DriftedResource {
   /** `LaunchDaemon::colima-daemon`: the resource's type (last part) and name. */
   resource: string;
   op: string;
-  /** The properties that differ (the provider's diff of what `read` found against the state). */
-  properties: string[];
+  /** What its provider's `read` found other than the state (the providers' outputs). */
+  properties: DriftedProperty[];
 }
 
 /** One Mac's answer. */
@@ -34,23 +43,47 @@ export interface MacDrift {
   log: string;
 }
 
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
+/** The leaves of `from` and `to` that differ, as dotted paths (objects are walked, lists compared
+ *  whole); the dynamic provider's own key (`__provider`, its code) is not the Mac. */
+export function changedProperties(from: unknown, to: unknown, prefix = ""): DriftedProperty[] {
+  if (same(from, to)) return [];
+  if (!isObject(from) || !isObject(to)) return [{ property: prefix || "(the resource)", from, to }];
+  const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].filter((k) => k !== "__provider").sort();
+  return keys.flatMap((k) => changedProperties(from[k], to[k], prefix ? `${prefix}.${k}` : k));
+}
+
 /** What a refresh preview's event says drifted, or undefined. A refresh step's outputs event
- *  carries its result op (same, update, delete: pkg/engine/update.go, RefreshStep.ResultOp) and
- *  the provider's diff keys (diffs, detailedDiff). The stack's own resource and providers are not
- *  the Mac. */
+ *  carries its result op (same, update, delete: pkg/engine/update.go, RefreshStep.ResultOp), the
+ *  state before (old) and what the provider's `read` reported (new); the properties are the
+ *  outputs that differ (Pulumi's Node.js dynamic providers pass no detailed diff to the engine:
+ *  cmd/dynamic-provider/index.js `diff`). The stack's own resource and providers are not the Mac. */
 export function driftedBy(e: EngineEvent): DriftedResource | undefined {
   const m = e.resOutputsEvent?.metadata;
   if (!m || m.op === "same" || m.op === "refresh" || m.op === "read") return undefined;
   if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return undefined;
-  const detailed = Object.keys(m.detailedDiff ?? {});
-  const properties = [...new Set(detailed.length > 0 ? detailed : (m.diffs ?? []))].sort();
+  const properties = m.op === "delete" ? [] : changedProperties(m.old?.outputs ?? {}, m.new?.outputs ?? {});
   return { resource: `${m.type.split(":").pop()}::${m.urn.split("::").pop()}`, op: m.op, properties };
 }
 
-/** `update LaunchDaemon::colima-daemon (loaded, plist)`; "none". */
+/** A value short enough to show in the table, else undefined. */
+function shown(v: unknown): string | undefined {
+  const text = v === undefined ? "(none)" : JSON.stringify(v);
+  return text.length <= 40 ? text : undefined;
+}
+
+/** `update LaunchDaemon::colima-daemon (loaded: true → false, filesHash)`; "none". */
 export function driftText(resources: DriftedResource[]): string {
   if (resources.length === 0) return "none";
-  return resources.map((r) => `${r.op} ${r.resource}${r.properties.length > 0 ? ` (${r.properties.join(", ")})` : ""}`).join("; ");
+  const property = (p: DriftedProperty) => {
+    const [from, to] = [shown(p.from), shown(p.to)];
+    return from !== undefined && to !== undefined ? `${p.property}: ${from} → ${to}` : p.property;
+  };
+  return resources
+    .map((r) => `${r.op} ${r.resource}${r.properties.length > 0 ? ` (${r.properties.map(property).join(", ")})` : ""}`)
+    .join("; ");
 }
 
 /** The exit code for cron: 2 when a Mac could not be checked (the answer is not whole; the
@@ -67,7 +100,9 @@ export function driftSummary(results: MacDrift[], logDir: string): string {
   const unchecked = names("unchecked");
   const n = results.length;
   const parts = [
-    drifted.length > 0 ? `drift on ${drifted.length} of ${n}: ${drifted.join(", ")} (npm run fleet -- preview shows what up would do)` : "",
+    drifted.length > 0
+      ? `drift on ${drifted.length} of ${n}: ${drifted.join(", ")} (to converge them back: npm run fleet -- refresh, then up)`
+      : "",
     unchecked.length > 0 ? `${unchecked.length} of ${n} could not be checked: ${unchecked.join(", ")} (logs: ${logDir})` : "",
   ].filter(Boolean);
   return parts.length > 0 ? parts.join("; ") : `no drift on ${n === 1 ? "the 1 Mac" : `any of the ${n} Macs`}`;
@@ -105,7 +140,11 @@ async function checkOne(
   );
   const errors: string[] = [];
   const resources: DriftedResource[] = [];
+  /** Resources of the Mac the refresh read (any result): none means the state holds none. */
+  let read = 0;
   const onEvent = (e: EngineEvent) => {
+    const out = e.resOutputsEvent?.metadata;
+    if (out && out.type !== "pulumi:pulumi:Stack" && !out.type.startsWith("pulumi:providers:")) read++;
     const pre = e.resourcePreEvent?.metadata;
     if (pre) progress.resource = redact(`read ${pre.urn.split("::").pop()}`);
     const drifted = driftedBy(e);
@@ -151,6 +190,9 @@ async function checkOne(
     } catch (e) {
       return finish(failureOf(errors, e));
     }
+    // An empty state has nothing to compare the Mac with (a refresh reads no resource, and never
+    // reaches the Mac): not an answer about the Mac.
+    if (read === 0) return finish("never converged: its stack holds no resources to compare with the Mac (npm run fleet -- up)");
     return finish();
   } catch (e) {
     cancel.abort();

@@ -1,5 +1,5 @@
-// `npm run fleet -- drift` through the real engine: two converged simulated Macs behind a real
-// OpenSSH server and a third out of reach. A refresh preview per Mac (`pulumi refresh
+// `npm run fleet -- drift` through the real engine: three converged simulated Macs behind a real
+// OpenSSH server, the third reached through a TCP relay the test closes (then out of reach). A refresh preview per Mac (`pulumi refresh
 // --preview-only`) says what a refresh would change, for cron: exit 0 no drift, 1 drift (naming the
 // Mac and the resource), 2 a Mac not checked. Nothing changes in the stacks' state (`pulumi stack
 // export` before and after) nor on the Macs, and no stack lock is taken: a `pulumi up` holding the
@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,14 +19,31 @@ import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["mac-1", "mac-2", "far-3"] as const;
 
-/** A loopback port nothing listens on (taken, then let go). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+/** A TCP relay on a loopback port to `target.port` (set later: the sshd's), until `close` ends it
+ *  and every connection through it: then nothing listens there (ssh: Connection refused). */
+async function relay(target: { port: number }): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s)).on("error", () => s.destroy());
+  };
+  const server = createServer((client) => {
+    const upstream = connect(target.port, "127.0.0.1");
+    track(client);
+    track(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
   });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        for (const s of sockets) s.destroy();
+      }),
+  };
 }
 
 describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock", { concurrency: false }, () => {
@@ -43,28 +60,34 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
   const row = (stdout: string, mac: string) => stdout.split("\n").find((l) => l.startsWith(`${mac} `)) ?? "";
   const plist = () => sims["mac-2"]?.path(`/Library/LaunchDaemons/${LABEL}.plist`) as string;
 
+  const sshd = { port: 0 };
+  let far: Awaited<ReturnType<typeof relay>>;
+
   before(async () => {
-    const unreachable = await closedPort();
-    fleetOf = await SshFleet.create(MACS, (mac): Record<string, string> => (mac === "far-3" ? { SSH_PORT: String(unreachable) } : {}));
+    far = await relay(sshd);
+    fleetOf = await SshFleet.create(MACS, (mac, server): Record<string, string> => {
+      sshd.port = server.port;
+      return mac === "far-3" ? { SSH_PORT: String(far.port) } : {};
+    });
     ({ stack, sims, env } = fleetOf);
-    const up = await fleet("up", "--stacks", "mac-*", "--parallel", "2");
+    const up = await fleet("up", "--parallel", "3");
     assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
   });
   after(async () => {
+    await far?.close();
     await fleetOf?.dispose();
   });
 
   it("no drift: exit 0, every Mac 'none', the state and the Macs unchanged", async () => {
-    const before = await Promise.all(["mac-1", "mac-2"].map(exported));
+    const before = await Promise.all(MACS.map(exported));
     for (const sim of Object.values(sims)) sim.clearRecords();
-    const r = await fleet("drift", "--stacks", "mac-*");
+    const r = await fleet("drift", "--parallel", "3");
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /^MAC\s+DRIFT\s+TIME\s+WHAT A REFRESH WOULD CHANGE$/m);
-    assert.match(row(r.stdout, "mac-1"), /^mac-1\s+none\s+[\d.]+s\s+none$/);
-    assert.match(row(r.stdout, "mac-2"), /^mac-2\s+none\s+[\d.]+s\s+none$/);
-    assert.match(r.stdout, /no drift on any of the 2 Macs/);
-    assert.deepEqual(await Promise.all(["mac-1", "mac-2"].map(exported)), before, "the state is as it was");
-    for (const mac of ["mac-1", "mac-2"]) assert.deepEqual(mutating(sims[mac]?.records() ?? []), [], `nothing changed on ${mac}`);
+    for (const mac of MACS) assert.match(row(r.stdout, mac), new RegExp(`^${mac}\\s+none\\s+[\\d.]+s\\s+none$`));
+    assert.match(r.stdout, /no drift on any of the 3 Macs/);
+    assert.deepEqual(await Promise.all(MACS.map(exported)), before, "the state is as it was");
+    for (const mac of MACS) assert.deepEqual(mutating(sims[mac]?.records() ?? []), [], `nothing changed on ${mac}`);
     assert.deepEqual(stack.locks(), []);
   });
 
@@ -79,7 +102,7 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
     const r = await fleet("drift", "--stacks", "mac-*", "--parallel", "2");
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(row(r.stdout, "mac-1"), /^mac-1\s+none\s+/);
-    assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+[\d.]+s\s+update LaunchDaemon::colima-daemon \(.+\)/);
+    assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+[\d.]+s\s+.*update LaunchDaemon::colima-daemon \([^)]*loaded: true → false/);
     assert.match(r.stdout, /drift on 1 of 2: mac-2 /);
     // What a refresh would change, not a change: the state, the plist and launchd as they were.
     assert.equal(await exported("mac-2"), before, "the state is as it was");
@@ -99,7 +122,15 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
     const daemon = rows[1]?.resources.find((x) => x.resource === "LaunchDaemon::colima-daemon");
     assert.ok(daemon, JSON.stringify(rows[1]));
     assert.equal(daemon.op, "update");
-    assert.ok(daemon.properties.length > 0, JSON.stringify(daemon));
+    // What the provider's read reported: the job not loaded, the plist's hash not the converged one.
+    assert.deepEqual(
+      daemon.properties.find((p) => p.property === "loaded"),
+      { property: "loaded", from: true, to: false },
+    );
+    assert.ok(
+      daemon.properties.some((p) => p.property === "filesHash"),
+      JSON.stringify(daemon),
+    );
     // Each Mac's log: 0600 in a 0700 folder.
     const log = rows[1]?.log as string;
     assert.equal(statSync(log).mode & 0o777, 0o600);
@@ -107,6 +138,7 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
   });
 
   it("a Mac out of reach: exit 2 naming it and why; the others still answered", async () => {
+    await far.close();
     const r = await fleet("drift");
     assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
     assert.match(row(r.stdout, "far-3"), /^far-3\s+unchecked\s+[\d.]+s\s+.*Connection refused/);
@@ -154,7 +186,7 @@ module.exports = new Promise((_, reject) => {
       const before = await exported("mac-2");
       const r = await fleet("drift", "--stacks", "mac-*");
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-      assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+[\d.]+s\s+update LaunchDaemon::colima-daemon/);
+      assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+[\d.]+s\s+.*update LaunchDaemon::colima-daemon \(/);
       assert.equal(await exported("mac-2"), before);
       assert.equal(stack.locks().length, 1, "the holder's lock, and no other");
     } finally {
@@ -167,9 +199,11 @@ module.exports = new Promise((_, reject) => {
     assert.deepEqual(stack.locks(), [], "no lock left behind");
   });
 
-  it("after `fleet up` repairs mac-2: exit 0", async () => {
-    const up = await fleet("up", "--stacks", "mac-*");
-    assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+  it("a plain `fleet up` sees no drift (it diffs against the state); `fleet refresh`, then `up`, converges mac-2 back: exit 0", async () => {
+    for (const command of ["refresh", "up"]) {
+      const r = await fleet(command, "--stacks", "mac-*");
+      assert.equal(r.code, 0, `${command}: ${r.stdout}\n${r.stderr}`);
+    }
     const r = await fleet("drift", "--stacks", "mac-*");
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   });
