@@ -5,8 +5,10 @@
 // converge's health gate waits for that prune over SSH, so it has ended when `up` does, and
 // status shows each Mac's mode.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MacStatus } from "../../fleet/status";
@@ -134,6 +136,57 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     assert.match(two.drift, /update LaunchDaemon::colima-daemon/);
     assert.match(three.reachable, /^no: /);
     assert.equal(three.lastConverge, "");
+  });
+
+  it("status --prom: a metrics file Prometheus's promtool accepts; the Mac out of reach only reachable 0", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-prom-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "fleet.prom");
+    const r = await fleet("status", "--prom", file, "--parallel", "3");
+    assert.equal(r.code, 1, `not every Mac is reachable\n${r.stderr}`);
+    const text = readFileSync(file, "utf8");
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(check.error, undefined, "promtool (Debian's prometheus package: scripts/test.sh installs it)");
+    assert.deepEqual({ code: check.status, said: `${check.stdout}${check.stderr}` }, { code: 0, said: "" }, text);
+    const value = (series: string) =>
+      text
+        .split("\n")
+        .find((l) => l.startsWith(`${series} `))
+        ?.slice(series.length + 1);
+    assert.equal(value('colima_pulse_reachable{stack="mac-1"}'), "1");
+    assert.equal(value('colima_pulse_docker_up{stack="mac-1"}'), "1");
+    assert.equal(value('colima_pulse_supervisor_state{stack="mac-1",state="running"}'), "1");
+    assert.equal(value('colima_pulse_drift{stack="mac-1"}'), "0");
+    assert.equal(value('colima_pulse_filevault_on{stack="mac-1"}'), "0");
+    assert.equal(value('colima_pulse_backups{stack="mac-1"}'), "0");
+    assert.match(
+      text,
+      /^colima_pulse_versions_info\{stack="mac-1",colima="[\d.]+",lima="[\d.]+",qemu="[\d.]+",docker="\d+\.\d+\.\d+\S*"\} 1$/m,
+    );
+    assert.match(text, /^colima_pulse_gate_duration_seconds\{stack="mac-1",gate="stable"\} [\d.e-]+$/m);
+    const up = Number(value('colima_pulse_last_successful_up_timestamp_seconds{stack="mac-1"}'));
+    assert.ok(up > 0 && up <= Number(value("colima_pulse_status_timestamp_seconds")), `last up ${up}`);
+    // mac-2's daemon was booted out by hand (the test before): not loaded, and drift.
+    assert.equal(value('colima_pulse_supervisor_state{stack="mac-2",state="not_loaded"}'), "1");
+    assert.equal(value('colima_pulse_drift{stack="mac-2"}'), "1");
+    // mac-3: reachable 0 and nothing else (never converged: its stack recorded nothing either).
+    assert.deepEqual(
+      text.split("\n").filter((l) => l.includes('stack="mac-3"')),
+      ['colima_pulse_reachable{stack="mac-3"} 0'],
+    );
+    // Neither the Macs' SSH host nor ssh's words: no label says why a Mac is out of reach.
+    assert.doesNotMatch(text, /127\.0\.0\.1|refused/);
+    assert.deepEqual(readdirSync(dir), ["fleet.prom"], "no temporary file left");
+
+    // A folder that is not there: refused before any Mac is asked, naming it.
+    const missing = join(dir, "no-such-folder", "fleet.prom");
+    const refused = await fleet("status", "--prom", missing);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      new RegExp(`--prom \\(command line\\) = "${missing}": its folder ${join(dir, "no-such-folder")} does not exist`),
+    );
+    assert.equal(refused.stdout, "");
   });
 
   it("bad usage: exit 2, naming the argument, its value and what is allowed; nothing runs", async () => {
