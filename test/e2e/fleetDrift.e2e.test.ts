@@ -65,9 +65,14 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
 
   before(async () => {
     far = await relay(sshd);
+    const knownHosts = join(mkdtempSync(join(tmpdir(), "cpulse-far-")), "known_hosts");
     fleetOf = await SshFleet.create(MACS, (mac, server): Record<string, string> => {
       sshd.port = server.port;
-      return mac === "far-3" ? { SSH_PORT: String(far.port) } : {};
+      if (mac !== "far-3") return {};
+      // The same server's key, known under the relay's port (known_hosts names host and port).
+      const line = readFileSync(server.knownHostsFile, "utf8").split(`[127.0.0.1]:${server.port} `).join(`[127.0.0.1]:${far.port} `);
+      writeFileSync(knownHosts, line, { mode: 0o600 });
+      return { SSH_PORT: String(far.port), SSH_KNOWN_HOSTS_FILE: knownHosts };
     });
     ({ stack, sims, env } = fleetOf);
     const up = await fleet("up", "--parallel", "3");
