@@ -1,7 +1,7 @@
 // The fleet runner through the real engine: three simulated Macs behind a real OpenSSH server,
 // one of them out of reach (nothing listens on its port). `npm run fleet -- up` converges the two
 // others and says which one failed and why, with a non-zero exit; `status` and `status --json`
-// show every column for every Mac. mac-2 prunes after each start (PRUNE_MODE=dangling): its
+// show every column for every Mac, and `status --prom` writes metrics Prometheus's promtool accepts. mac-2 prunes after each start (PRUNE_MODE=dangling): its
 // converge's health gate waits for that prune over SSH, so it has ended when `up` does, and
 // status shows each Mac's mode.
 import assert from "node:assert/strict";
