@@ -7,11 +7,10 @@
 // in the way of an operator's `pulumi up`, nor waits for one's stack lock.
 // The providers' reads do take the Mac's own lock while they run (provider/lib/machineLock.ts):
 // a check of a Mac that another run is converging waits for that run's steps, as any step would.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { lineRedactor, noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
-import { type Display, failureOf, type MacResult, macLog, openStack, pool, stripDecisions, terminalDisplay } from "./runner";
+import { type Display, ensureLogDir, failureOf, type MacResult, macLog, openStack, pool, stripDecisions, terminalDisplay } from "./runner";
 
 /** One property the Mac's `read` reports other than the state holds (`from` → `to`; a secret is
  *  [secret] in the engine's events). */
@@ -179,6 +178,9 @@ async function checkOne(
     if (cancel.signal.aborted || options.drain?.aborted) return finish("not started (the check was stopped)");
     let stack: Stack;
     try {
+      // openStack creates a stack that is not in the backend yet; a check changes no state.
+      if (!(await inBackend(options, name)))
+        return finish(`never converged: no stack ${name} in the backend, nothing to compare the Mac with (npm run fleet -- up)`);
       stack = await openStack(options.workDir, name, options.envOf(name));
       redact = await stackRedactor(stack);
     } catch (e) {
@@ -200,11 +202,27 @@ async function checkOne(
   }
 }
 
+const listings = new Map<string, Promise<string[]>>();
+
+/** Whether `name` is a stack of the backend: listed once per run (`pulumi stack ls`), as openStack
+ *  lists them, without creating any. */
+function inBackend(options: DriftOptions, name: string): Promise<boolean> {
+  let names = listings.get(options.workDir);
+  if (!names) {
+    names = LocalWorkspace.create({ workDir: options.workDir, envVars: options.envOf(name) })
+      .then((ws) => ws.listStacks())
+      .then((all) => all.map((s) => s.name));
+    listings.set(options.workDir, names);
+    names.catch(() => listings.delete(options.workDir));
+  }
+  return names.then((all) => all.some((s) => s === name || s.endsWith(`/${name}`)));
+}
+
 /** Every Mac's answer, in the order given, at most `parallel` at once; one Mac out of reach never
  *  stops the others. */
 export async function fleetDrift(options: DriftOptions): Promise<MacDrift[]> {
   stripDecisions(process.env);
-  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+  ensureLogDir(options.logDir); // the operator's alone, or nothing runs (fleet/runner.ts)
   const progress = options.stacks.map(
     (stack) => ({ stack, stage: "waiting", resource: "", started: Date.now() }) as Parameters<typeof checkOne>[2] & { stack: string },
   );

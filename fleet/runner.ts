@@ -11,9 +11,10 @@
 // - every text it prints or writes about a Mac is redacted with that stack's secrets (redact.ts);
 // - decisions (npm run reset, restore, upgrade) are one Mac's: the fleet refuses to start with one
 //   in its environment (fleet/cli.ts) and never passes one on (openStack).
-import { closeSync, constants, fchmodSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { unsafeFolderOnTheWay } from "../provider/lib/mac";
 import { DECISION_VARIABLES, decisionVariablesIn } from "../stacks/commandLineDecisions";
 import { lineRedactor, noSecrets, type Redact, stackRedactor } from "./redact";
 
@@ -76,6 +77,32 @@ export function decisionRefusal(env: NodeJS.ProcessEnv): string | undefined {
  *  the program and the provider inherit it), whatever refused them before. */
 export function stripDecisions(env: NodeJS.ProcessEnv): void {
   for (const k of DECISION_VARIABLES) delete env[k];
+}
+
+/** Makes the fleet's log folder `dir` (0700) and checks it is the operator's alone, else throws
+ *  before any Mac is reached. Whoever else owns or may write to it could plant each Mac's log
+ *  first: a FIFO (the runner's open then waits for ever, and the whole fleet with it; or they read
+ *  it), a file of theirs (a run as root appends to it and it stays theirs to read), and rename or
+ *  remove the logs after. So: a real folder, ours, writable by no one else (sticky or not: others
+ *  may still make new names in a sticky folder), in folders that only we and root may change
+ *  (provider/lib/mac.ts unsafeFolderOnTheWay, the SSH connection folder's rule). */
+export function ensureLogDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // not a POSIX system: no other users' uids to tell apart
+  const st = lstatSync(dir);
+  const problem = !st.isDirectory()
+    ? `is not a folder (${st.isSymbolicLink() ? "a symbolic link" : "a file"} of uid ${st.uid})`
+    : st.uid !== uid
+      ? `is owned by uid ${st.uid}, not by you (uid ${uid})`
+      : (st.mode & 0o022) !== 0
+        ? `may be written by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`
+        : unsafeFolderOnTheWay(dir, uid);
+  if (problem)
+    throw new Error(
+      `the fleet's log folder ${dir} ${problem}: another user could plant, block or read the Macs' logs there. ` +
+        "Nothing was run. Name a folder of yours that only you can write with --logs, or leave --logs out (.state/fleet)",
+    );
 }
 
 /** Runs `work` for every item, at most `limit` at a time, in order of the list. */
@@ -223,7 +250,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     write(`\n== ${s} (${new Date().toISOString()})\n`);
   };
   try {
-    mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+    ensureLogDir(options.logDir);
     stage("opening the stack");
     if (stopped()) return finish(false, "open", "not started");
     let stack: Stack;
@@ -267,7 +294,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
 /** Runs `operation` on every stack; resolves with one result per stack, in the order given. */
 export async function runFleet(operation: Operation, options: RunOptions): Promise<MacResult[]> {
   stripDecisions(process.env);
-  mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
+  ensureLogDir(options.logDir);
   const progress = options.stacks.map((stack): Progress => ({ stack, stage: "waiting", resource: "", started: Date.now() }));
   const display = options.display ?? terminalDisplay();
   const timer = setInterval(() => display.draw(progress), 250);

@@ -295,12 +295,25 @@ abstract class CommandMac implements Mac {
     return (await this.read([this.tool("/usr/bin/readlink"), path]))?.trim() || undefined;
   }
 
-  async exists(path: string): Promise<boolean> {
-    return (await this.run([this.tool("/bin/test"), "-e", path], { allowFailure: true, timeoutMs: 15_000 })).exitCode === 0;
+  /** `test <flag> <path>` as us, then as the Homebrew user when our lookup was refused. test(1)
+   *  says nothing of why it is false: ls(1) does (`ls: <path>: Permission denied`, file_cmds
+   *  ls/ls.c) — a folder of the Homebrew user's we may not search, as ~/Library (drwx------). */
+  private async test(flag: "-e" | "-S", path: string): Promise<boolean> {
+    const argv = [this.tool("/bin/test"), flag, path];
+    const options = { allowFailure: true, timeoutMs: 15_000 };
+    if ((await this.run(argv, options)).exitCode === 0) return true;
+    if ((await this.currentUser()) === this.host.user) return false;
+    const ls = await this.run([this.tool("/bin/ls"), "-d", path], options);
+    if (!/denied/i.test(ls.stderr)) return false;
+    return (await this.asUser(argv, options)).exitCode === 0;
   }
 
-  async isSocket(path: string): Promise<boolean> {
-    return (await this.run([this.tool("/bin/test"), "-S", path], { allowFailure: true, timeoutMs: 15_000 })).exitCode === 0;
+  exists(path: string): Promise<boolean> {
+    return this.test("-e", path);
+  }
+
+  isSocket(path: string): Promise<boolean> {
+    return this.test("-S", path);
   }
 
   async diskUsage(path: string): Promise<number | undefined> {
@@ -435,12 +448,13 @@ class LocalMac extends CommandMac {
   }
 
   override diskUsage(path: string): Promise<number | undefined> {
-    // Sparse VM disks count the blocks they use, not their size.
+    // Sparse VM disks count the blocks they use, not their size. Folders count too, as `du -sk`
+    // counts them (file_cmds du/du.c): the same total whichever way it is read.
     const walk = (d: string): number =>
       readdirSync(d, { withFileTypes: true }).reduce((total, entry) => {
         const p = join(d, entry.name);
         return total + (entry.isDirectory() ? walk(p) : entry.isFile() ? statSync(p).blocks * 512 : 0);
-      }, 0);
+      }, statSync(d).blocks * 512);
     return this.direct<number | undefined>(
       () => walk(path),
       0,
@@ -493,7 +507,7 @@ const octal = (mode: number) => (mode & 0o7777).toString(8).padStart(4, "0");
  *  root's or ours and nobody else may write to it, or, like /tmp, it is sticky (others may then
  *  neither rename nor remove what is ours in it: chmod(2) S_ISVTX, sticky(7)). A symlink on the
  *  way (macOS's /tmp → private/tmp) must be root's or ours; its target is checked too (realpath). */
-function unsafeFolderOnTheWay(path: string, uid: number): string | undefined {
+export function unsafeFolderOnTheWay(path: string, uid: number): string | undefined {
   for (const walk of [path, realpathSync(path)]) {
     const parts = walk.split("/").filter(Boolean);
     for (let i = 0; i <= parts.length; i++) {

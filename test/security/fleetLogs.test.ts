@@ -6,7 +6,7 @@
 // local user (`nobody`) reads nothing of the state, the passphrase or the logs.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -86,6 +86,28 @@ describe("fleet logs and modes", { concurrency: false }, () => {
     const again = await fleet("up", "--stacks", "mac-2");
     assert.equal(again.code, 0, `${again.stdout}\n${again.stderr}`);
     assert.ok(dockerAnswers(sims["mac-2"]?.path("/Users/ops/.colima/default/docker.sock") as string), "mac-2 runs Docker");
+  });
+
+  it("a --logs folder another user made (theirs, 0777): refused before any Mac is reached", async () => {
+    // The operator names a shared place (`--logs /tmp/fleet`) that another user made first. They
+    // own the folder: they may plant each Mac's log before the run (a FIFO without a reader blocks
+    // the runner's open, and with it the whole fleet; a file of theirs fails that Mac), and rename
+    // or remove the logs after it. So the runner writes logs only in a folder that is the
+    // operator's and no one else may write to (provider/lib/mac.ts's rule for folders above it).
+    // Before, here (the runner as root, as on many CI machines): all three Macs were previewed,
+    // their logs in nobody's folder, mac-1's appended to nobody's planted file, which stays theirs.
+    const theirs = join(work, "theirs");
+    mkdirSync(theirs);
+    chownSync(theirs, NOBODY, NOBODY);
+    chmodSync(theirs, 0o777);
+    writeFileSync(join(theirs, "mac-1.log"), "planted\n", { mode: 0o666 });
+    chownSync(join(theirs, "mac-1.log"), NOBODY, NOBODY);
+    const r = await fleet("preview", "--parallel", "3", "--logs", theirs);
+    const said = `${r.stdout}\n${r.stderr.slice(-3000)}`;
+    assert.notEqual(r.code, 0, said);
+    assert.ok(r.stderr.includes(`the fleet's log folder ${theirs} is owned by uid ${NOBODY}, not by you`), said);
+    assert.deepEqual(readdirSync(theirs), ["mac-1.log"], "no log written there");
+    assert.equal(readFileSync(join(theirs, "mac-1.log"), "utf8"), "planted\n");
   });
 
   it("`.state/` and its folders 0700, logs and state 0600: another user reads none of it", async () => {
