@@ -250,6 +250,16 @@ async function take(dir: string, mac: Mac, report: (message: string) => void, pa
           // Fails when another waiter moved it first, or when it cannot be moved at all.
           const moved = await mac.asRoot([tool("/bin/mv"), dir, aside], { allowFailure: true, timeoutMs: 30_000 });
           if (moved.exitCode === 0) {
+            // The look and the move are two commands: another waiter may have moved the stale lock
+            // aside and put its own in place between them, and then ours moved that fresh lock.
+            // What was moved is told by its owner.json: not the one judged stale, it goes back
+            // (the lock is absent again: rename(2) puts it back whole), and its holder is waited for.
+            const movedAway = await inspect(mac, aside);
+            if (movedAway.raw !== seen.raw) {
+              await mac.asRoot([tool("/bin/mv"), aside, dir], { allowFailure: true, timeoutMs: 30_000 });
+              unreadableSince = undefined;
+              continue;
+            }
             await mac.asRoot([tool("/bin/rm"), "-rf", aside], { allowFailure: true, timeoutMs: 30_000 });
             unreadableSince = undefined;
             // Moved: the lock is free, try it now (a move is progress, never a spin).

@@ -226,3 +226,41 @@ describe("the Mac's lock against another local user", () => {
     }
   });
 });
+
+describe("two runs taking over one stale lock", () => {
+  it("a run that moves aside the fresh lock another run just took over (not the stale one it saw) puts it back and waits for that holder", async () => {
+    // Two runs see the same stale lock; the other one's look, move aside and take (four commands)
+    // land between this run's last look and its `mv lock lock.stale-<pid>`, which then moves that
+    // run's fresh lock, not the stale one. The Mac's mv plays the other run at that moment.
+    const host = openMac();
+    const lock = join(host.root, LOCK);
+    mkdirSync(lock, { recursive: true, mode: 0o755 });
+    const gone = spawnSync("/bin/sh", ["-c", "echo $$"], { encoding: "utf8" });
+    writeFileSync(join(lock, "owner.json"), JSON.stringify({ pid: Number(gone.stdout), command: "sh", since: "2026-12-01T00:00:00.000Z" }));
+    const holder = spawn("sleep", ["600"], { stdio: "ignore" });
+    try {
+      const fresh = JSON.stringify({ pid: holder.pid, command: "sleep 600", since: new Date().toISOString() });
+      const mv = join(host.root, "bin/mv");
+      rmSync(mv);
+      const once = join(host.root, "other-run-took-it");
+      writeFileSync(
+        mv,
+        [
+          "#!/bin/sh",
+          `case "$2" in '${lock}.stale-'*) if [ ! -e '${once}' ]; then : >'${once}'`,
+          `  /bin/rm -rf '${lock}' && /bin/mkdir -m 0755 '${lock}' && printf '%s' '${fresh}' >'${lock}/owner.json'; fi ;; esac`,
+          'exec /bin/mv "$@"',
+          "",
+        ].join("\n"),
+        { mode: 0o755 },
+      );
+      const r = await run(host, { pollMs: 10, startingGraceMs: 50, giveUpMs: 3000 }, 60_000);
+      assert.equal(existsSync(once), true, `the other run took the lock over: ${r.out}`);
+      assert.doesNotMatch(r.out, /^ran$/m, `the step ran while another run held the lock: ${r.out}`);
+      assert.match(r.out, new RegExp(`error: another colima-pulse run on .* still holds ${LOCK} \\(pid ${holder.pid}`), r.out);
+      assert.equal(readFileSync(join(lock, "owner.json"), "utf8"), fresh, "the other run's lock is back in place, whole");
+    } finally {
+      holder.kill();
+    }
+  });
+});
