@@ -28,6 +28,9 @@ export interface DriftedResource {
   op: string;
   /** What its provider's `read` found other than the state (the providers' outputs). */
   properties: DriftedProperty[];
+  /** The provider's own reasons, from its diff of what `read` found against the declared inputs
+   *  (`loaded: false → true (system/… is not loaded)`: what an up would do about it). */
+  reasons: string[];
 }
 
 /** One Mac's answer. */
@@ -64,7 +67,14 @@ export function driftedBy(e: EngineEvent): DriftedResource | undefined {
   if (!m || m.op === "same" || m.op === "refresh" || m.op === "read") return undefined;
   if (m.type === "pulumi:pulumi:Stack" || m.type.startsWith("pulumi:providers:")) return undefined;
   const properties = m.op === "delete" ? [] : changedProperties(m.old?.outputs ?? {}, m.new?.outputs ?? {});
-  return { resource: `${m.type.split(":").pop()}::${m.urn.split("::").pop()}`, op: m.op, properties };
+  return { resource: `${m.type.split(":").pop()}::${m.urn.split("::").pop()}`, op: m.op, properties, reasons: [] };
+}
+
+/** A provider's reason in a diagnostic: `[colima-daemon] will converge: a; b` (provider/lib/checkInputs.ts
+ *  `say`, as every provider's diff says them) → the resource's name and its reasons. */
+export function reasonsIn(message: string): { name: string; reasons: string[] } | undefined {
+  const m = /^\[([^\]]+)\] will (?:converge|check again): (.*)$/.exec(message.trim());
+  return m ? { name: m[1] as string, reasons: (m[2] as string).split("; ").filter(Boolean) } : undefined;
 }
 
 /** A value short enough to show in the table, else undefined. */
@@ -81,8 +91,11 @@ export function driftText(resources: DriftedResource[]): string {
     return from !== undefined && to !== undefined ? `${p.property}: ${from} → ${to}` : p.property;
   };
   return resources
-    .map((r) => `${r.op} ${r.resource}${r.properties.length > 0 ? ` (${r.properties.map(property).join(", ")})` : ""}`)
-    .join("; ");
+    .map((r) => {
+      const why = r.reasons.length > 0 ? `: ${r.reasons.join("; ")}` : "";
+      return `${r.op} ${r.resource}${r.properties.length > 0 ? ` (${r.properties.map(property).join(", ")})` : ""}${why}`;
+    })
+    .join(" | ");
 }
 
 /** The exit code for cron: 2 when a Mac could not be checked (the answer is not whole; the
@@ -139,6 +152,8 @@ async function checkOne(
   );
   const errors: string[] = [];
   const resources: DriftedResource[] = [];
+  /** The providers' reasons by resource name (a diagnostic may come before or after the step's outputs). */
+  const reasons = new Map<string, string[]>();
   /** Resources of the Mac the refresh read (any result): none means the state holds none. */
   let read = 0;
   const onEvent = (e: EngineEvent) => {
@@ -149,11 +164,14 @@ async function checkOne(
     const drifted = driftedBy(e);
     if (drifted) resources.push(drifted);
     if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message);
+    const said = e.diagnosticEvent ? reasonsIn(e.diagnosticEvent.message) : undefined;
+    if (said) reasons.set(said.name, [...(reasons.get(said.name) ?? []), ...said.reasons]);
   };
   const finish = (error?: string): MacDrift => {
     output.end();
     const failed = error ?? log.failed ?? (cancel.signal.aborted ? "cancelled (the check was stopped)" : undefined);
     resources.sort((a, b) => a.resource.localeCompare(b.resource));
+    for (const r of resources) r.reasons = [...new Set(reasons.get(r.resource.split("::").pop() as string) ?? [])];
     const result: MacDrift = redactDeep(
       {
         stack: name,

@@ -96,7 +96,7 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
     assert.deepEqual(stack.locks(), []);
   });
 
-  it("drift on mac-2 (its daemon booted out, its plist edited): exit 1 naming the Mac, the resource and its properties", async () => {
+  it("drift on mac-2 (its daemon booted out, its plist edited): exit 1 naming the Mac, the resource and its properties", async (t) => {
     const sim = sims["mac-2"] as MacSimulator;
     const out = await sim.run([sim.path("/usr/bin/sudo"), "-n", sim.path("/bin/launchctl"), "bootout", `system/${LABEL}`]);
     assert.equal(out.code, 0, out.stderr);
@@ -105,6 +105,7 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
     const before = await exported("mac-2");
     sim.clearRecords();
     const r = await fleet("drift", "--stacks", "mac-*", "--parallel", "2");
+    t.diagnostic(r.stdout); // the table (or JSON) in the test's report
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(row(r.stdout, "mac-1"), /^mac-1\s+none\s+/);
     assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+[\d.]+s\s+.*update LaunchDaemon::colima-daemon \([^)]*loaded: true → false/);
@@ -115,6 +116,7 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
     assert.deepEqual(mutating(sim.records()), [], "nothing on the Mac was started, stopped or loaded");
 
     const json = await fleet("drift", "--stacks", "mac-*", "--json");
+    t.diagnostic(json.stdout); // the table (or JSON) in the test's report
     assert.equal(json.code, 1, json.stderr);
     const rows = JSON.parse(json.stdout) as MacDrift[];
     assert.deepEqual(
@@ -142,16 +144,30 @@ describe("fleet drift: a refresh preview per Mac, nothing saved, no stack lock",
     assert.equal(statSync(join(log, "..")).mode & 0o777, 0o700);
   });
 
-  it("a Mac out of reach: exit 2 naming it and why; the others still answered", async () => {
+  it("a Mac out of reach: exit 2 naming it and why; the others still answered", async (t) => {
     await far.close();
     const r = await fleet("drift");
+    t.diagnostic(r.stdout); // the table (or JSON) in the test's report
     assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
     assert.match(row(r.stdout, "far-3"), /^far-3\s+unchecked\s+[\d.]+s\s+.*Connection refused/);
     assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+/);
     assert.match(r.stdout, /drift on 1 of 3: mac-2 .*; 1 of 3 could not be checked: far-3 \(logs: /);
   });
 
-  it("no stack lock: a `pulumi up` holding mac-2's lock does not stop the check; a real refresh is refused by it", async () => {
+  it("a stack file with no stack in the backend (never converged): exit 2, and no stack is made", async () => {
+    copyFileSync(join(stack.dir, "stacks/Pulumi.mac-1.yaml"), join(stack.dir, "stacks/Pulumi.new-4.yaml"));
+    try {
+      const r = await fleet("drift", "--stacks", "new-4");
+      assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+      assert.match(row(r.stdout, "new-4"), /^new-4\s+unchecked\s+[\d.]+s\s+never converged: no stack new-4 in the backend/);
+      const ls = await stack.cli(["stack", "ls", "--json"]);
+      assert.deepEqual((JSON.parse(ls.stdout) as { name: string }[]).map((x) => x.name).sort(), [...MACS].sort());
+    } finally {
+      rmSync(join(stack.dir, "stacks/Pulumi.new-4.yaml"));
+    }
+  });
+
+  it("no stack lock: a `pulumi up` holding mac-2's lock does not stop the check; a real refresh is refused by it", async (t) => {
     // The holder: a real `pulumi up` of mac-2 (same project name, backend and stack, its stack file
     // for the passphrase's salt) whose program waits until the test lets it go, then fails, so the
     // lock is held for exactly as long as the test needs.
@@ -190,6 +206,7 @@ module.exports = new Promise((_, reject) => {
       assert.match(refresh.stderr, /the stack is currently locked by 1 lock\(s\)/);
       const before = await exported("mac-2");
       const r = await fleet("drift", "--stacks", "mac-*");
+      t.diagnostic(r.stdout); // the table (or JSON) in the test's report
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
       assert.match(row(r.stdout, "mac-2"), /^mac-2\s+drift\s+[\d.]+s\s+.*update LaunchDaemon::colima-daemon \(/);
       assert.equal(await exported("mac-2"), before);
@@ -204,12 +221,13 @@ module.exports = new Promise((_, reject) => {
     assert.deepEqual(stack.locks(), [], "no lock left behind");
   });
 
-  it("a plain `fleet up` sees no drift (it diffs against the state); `fleet refresh`, then `up`, converges mac-2 back: exit 0", async () => {
+  it("a plain `fleet up` sees no drift (it diffs against the state); `fleet refresh`, then `up`, converges mac-2 back: exit 0", async (t) => {
     for (const command of ["refresh", "up"]) {
       const r = await fleet(command, "--stacks", "mac-*");
       assert.equal(r.code, 0, `${command}: ${r.stdout}\n${r.stderr}`);
     }
     const r = await fleet("drift", "--stacks", "mac-*");
+    t.diagnostic(r.stdout);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   });
 });

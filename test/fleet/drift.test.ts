@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { changedProperties, driftExitCode, driftedBy, driftSummary, driftText, type MacDrift } from "../../fleet/drift";
+import { changedProperties, driftExitCode, driftedBy, driftSummary, driftText, type MacDrift, reasonsIn } from "../../fleet/drift";
 
 const URN = "urn:pulumi:mac-2::colima-pulse::colima-pulse:index:ColimaPulse$pulumi-nodejs:dynamic:Resource::colima-daemon";
 
@@ -32,6 +32,7 @@ describe("driftedBy", () => {
         { property: "loaded", from: true, to: false },
         { property: "versions.qemu", from: "9.2.0", to: "9.2.1" },
       ],
+      reasons: [],
     });
   });
 
@@ -40,6 +41,7 @@ describe("driftedBy", () => {
       resource: "Resource::colima-daemon",
       op: "delete",
       properties: [],
+      reasons: [],
     });
   });
 
@@ -71,6 +73,20 @@ const mac = (stack: string, result: MacDrift["result"], extra: Partial<MacDrift>
   ...extra,
 });
 
+describe("reasonsIn", () => {
+  it("a provider's reasons, as its diff says them; anything else is none", () => {
+    assert.deepEqual(reasonsIn("[colima-daemon] will converge: cpus: 2 → 3; loaded: false → true (system/x is not loaded)\n"), {
+      name: "colima-daemon",
+      reasons: ["cpus: 2 → 3", "loaded: false → true (system/x is not loaded)"],
+    });
+    assert.deepEqual(reasonsIn("[colima-health] will check again: trigger changed"), {
+      name: "colima-health",
+      reasons: ["trigger changed"],
+    });
+    assert.equal(reasonsIn("healthy: socket 3 ms"), undefined);
+  });
+});
+
 describe("driftText", () => {
   it("short values shown, long ones named only", () => {
     const long = "x".repeat(64);
@@ -83,10 +99,11 @@ describe("driftText", () => {
             { property: "filesHash", from: long, to: "b" },
             { property: "loaded", from: true, to: false },
           ],
+          reasons: ["loaded: false → true (system/x is not loaded)"],
         },
-        { resource: "HealthGate::colima-health", op: "delete", properties: [] },
+        { resource: "HealthGate::colima-health", op: "delete", properties: [], reasons: [] },
       ]),
-      "update LaunchDaemon::colima-daemon (filesHash, loaded: true → false); delete HealthGate::colima-health",
+      "update LaunchDaemon::colima-daemon (filesHash, loaded: true → false): loaded: false → true (system/x is not loaded) | delete HealthGate::colima-health",
     );
     assert.equal(driftText([]), "none");
   });
