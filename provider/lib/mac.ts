@@ -305,7 +305,14 @@ abstract class CommandMac implements Mac {
     if ((await this.currentUser()) === this.host.user) return false;
     const ls = await this.run([this.tool("/bin/ls"), "-d", path], options);
     if (!/denied/i.test(ls.stderr)) return false;
-    return (await this.asUser(argv, options)).exitCode === 0;
+    try {
+      return (await this.asUser(argv, options)).exitCode === 0;
+    } catch (e) {
+      // An operator whose sudo wants a password sees what they may see; the pre-flight
+      // (checkSudo) tells them, with the sudoers lines, before anything changes.
+      if ((e as Error).name === "SudoError") return false;
+      throw e;
+    }
   }
 
   exists(path: string): Promise<boolean> {

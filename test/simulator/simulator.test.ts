@@ -23,7 +23,7 @@ import { after, before, describe, it } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { build, parse } from "plist";
 import { testServices } from "../helpers/services";
-import { enforceConnectPermissions } from "./connectCheck";
+import { enforceConnectPermissions, enforceReadPermissions } from "./connectCheck";
 import { MacSimulator } from "./simulator";
 import { simUserOf } from "./tools/world";
 
@@ -1039,5 +1039,129 @@ describe("simulated VM internals: usernet, a frozen guest, the docker socket's p
       sim.thawVm("default");
     }
     assert.equal((await sim.run([colima, "status"])).code, 0);
+  });
+});
+
+describe("simulated reads: a user other than root is refused what macOS refuses them", { concurrency: false }, () => {
+  let sim: MacSimulator;
+  const ops = (p: string) => sim.path(`/Users/ops${p}`);
+
+  before(async () => {
+    sim = await MacSimulator.create({ dockerTarget });
+    sim.addUser("alice", { uid: 502, gid: 20, admin: true, sudo: "password" });
+    // What ops made in their home: really root's files (every process here is), standing for ops's.
+    mkdirSync(ops("/.colima/_lima/colima"), { recursive: true });
+    chmodSync(ops("/.colima/_lima/colima"), 0o700);
+    writeFileSync(ops("/.colima/_lima/colima/ha.stderr.log"), "one\ntwo\n");
+    writeFileSync(ops("/.colima/secret"), "s\n", { mode: 0o600 });
+    writeFileSync(ops("/.colima/open"), "o\n", { mode: 0o644 });
+    writeFileSync(ops("/Library/LaunchAgents/x.plist"), "p\n", { mode: 0o644 });
+    symlinkSync(ops("/.colima/open"), ops("/Library/LaunchAgents/link"));
+  });
+  after(async () => {
+    await sim?.dispose();
+  });
+
+  it("cat, head, tail, ls, du, readlink, test: BSD's `<tool>: <path>: Permission denied`, exit 1, for what alice may not read; ops and root read it all", async () => {
+    const run = (user: string, argv: string[]) => sim.run([sim.path(argv[0] as string), ...argv.slice(1)], { user });
+    // The home is drwxr-x--- ops:staff: alice, in staff, may list it and read its 0644 files.
+    assert.deepEqual(await run("alice", ["/bin/cat", ops("/.colima/open")]), { code: 0, stdout: "o\n", stderr: "" });
+    assert.equal((await run("alice", ["/bin/ls", "-1A", ops("")])).code, 0);
+    for (const [argv, tool, path] of [
+      [["/bin/cat", ops("/.colima/secret")], "cat", ops("/.colima/secret")],
+      [["/usr/bin/head", "-c", "1", ops("/.colima/secret")], "head", ops("/.colima/secret")],
+      [["/usr/bin/tail", "-n", "1", ops("/.colima/_lima/colima/ha.stderr.log")], "tail", ops("/.colima/_lima/colima/ha.stderr.log")],
+      [["/bin/ls", "-1A", ops("/Library")], "ls", ops("/Library")],
+      [["/bin/ls", "-1A", ops("/.colima/_lima/colima")], "ls", ops("/.colima/_lima/colima")],
+    ] as const) {
+      assert.deepEqual(
+        await run("alice", [...argv]),
+        { code: 1, stdout: "", stderr: `${tool}: ${path}: Permission denied\n` },
+        argv.join(" "),
+      );
+      for (const user of ["ops", "root"]) assert.equal((await run(user, [...argv])).code, 0, `${user}: ${argv.join(" ")}`);
+    }
+    // du: the folder it may not read is warned about and left out; the rest is summed; exit 1.
+    const du = await run("alice", ["/usr/bin/du", "-sk", ops("/.colima")]);
+    assert.equal(du.code, 1);
+    assert.equal(du.stderr, `du: ${ops("/.colima/_lima/colima")}: Permission denied\n`);
+    assert.match(du.stdout, new RegExp(`^\\d+\\t${ops("/.colima")}\\n$`));
+    assert.equal((await run("ops", ["/usr/bin/du", "-sk", ops("/.colima")])).code, 0);
+    // A lookup through a folder it may not search: readlink prints nothing, test is false.
+    assert.deepEqual(await run("alice", ["/usr/bin/readlink", ops("/Library/LaunchAgents/link")]), { code: 1, stdout: "", stderr: "" });
+    assert.deepEqual(await run("ops", ["/usr/bin/readlink", ops("/Library/LaunchAgents/link")]), {
+      code: 0,
+      stdout: `${ops("/.colima/open")}\n`,
+      stderr: "",
+    });
+    assert.equal((await run("alice", ["/bin/test", "-e", ops("/Library/LaunchAgents/x.plist")])).code, 1);
+    assert.equal((await run("ops", ["/bin/test", "-e", ops("/Library/LaunchAgents/x.plist")])).code, 0);
+    assert.equal((await run("alice", ["/bin/test", "-e", ops("/.colima/secret")])).code, 0, "seen, though not readable");
+  });
+
+  it("a Node process's own reads (enforceReadPermissions) throw EACCES as Node reports it, for alice only", () => {
+    const undo = enforceReadPermissions(sim.root);
+    const was = process.env.SIM_USER;
+    const as = <T>(user: string, f: () => T): string | T => {
+      process.env.SIM_USER = user;
+      try {
+        return f();
+      } catch (e) {
+        const { code, syscall, message } = e as NodeJS.ErrnoException;
+        return `${code} ${syscall} ${message}`;
+      } finally {
+        if (was === undefined) delete process.env.SIM_USER;
+        else process.env.SIM_USER = was;
+      }
+    };
+    try {
+      const secret = ops("/.colima/secret");
+      assert.equal(
+        as("alice", () => readFileSync(secret, "utf8")),
+        `EACCES open EACCES: permission denied, open '${secret}'`,
+      );
+      assert.equal(
+        as("ops", () => readFileSync(secret, "utf8")),
+        "s\n",
+      );
+      assert.equal(
+        as("root", () => readFileSync(secret, "utf8")),
+        "s\n",
+      );
+      assert.equal(
+        as("alice", () => readFileSync(ops("/.colima/open"), "utf8")),
+        "o\n",
+      );
+      const lib = ops("/Library");
+      assert.equal(
+        as("alice", () => readdirSync(lib).join()),
+        `EACCES scandir EACCES: permission denied, scandir '${lib}'`,
+      );
+      const plist = ops("/Library/LaunchAgents/x.plist");
+      assert.equal(
+        as("alice", () => statSync(plist).size),
+        `EACCES stat EACCES: permission denied, stat '${plist}'`,
+      );
+      assert.equal(
+        as("alice", () => existsSync(plist)),
+        false,
+      );
+      assert.equal(
+        as("ops", () => existsSync(plist)),
+        true,
+      );
+      const link = ops("/Library/LaunchAgents/link");
+      assert.equal(
+        as("alice", () => readlinkSync(link)),
+        `EACCES readlink EACCES: permission denied, readlink '${link}'`,
+      );
+      assert.equal(
+        as("ops", () => readlinkSync(link)),
+        ops("/.colima/open"),
+      );
+    } finally {
+      undo();
+    }
+    assert.equal(readFileSync(ops("/.colima/secret"), "utf8"), "s\n", "undone");
   });
 });

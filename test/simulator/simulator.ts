@@ -11,6 +11,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -24,6 +25,7 @@ import { profileOf } from "./tools/colima";
 import { bundlePath, installTool } from "./tools/install";
 import { stopped } from "./tools/lima";
 import { stockNewsyslogConf } from "./tools/newsyslog";
+import { READ_TOOLS } from "./tools/read";
 import {
   alive,
   commandLine,
@@ -145,6 +147,29 @@ export function linkRealTools(root: string): void {
   }
 }
 
+/** Puts a wrapper in front of each linked read tool (tools/read.ts READ_TOOLS): root's calls run
+ *  the real tool at once (sh's exec, no Node); a simulated user's go through the simulated tool,
+ *  which refuses the reads macOS would refuse them (README.md "Reads"). */
+function wrapReadTools(world: World): void {
+  for (const path of PASSTHROUGH) {
+    const name = path.split("/").pop() as string;
+    if (!READ_TOOLS.includes(name)) continue;
+    const at = world.path(path);
+    let real: string;
+    try {
+      real = readlinkSync(at);
+    } catch {
+      continue; // not on this machine
+    }
+    const checked = join(world.simDir, "bin", name);
+    installTool(world, checked, name);
+    rmSync(at);
+    writeFileSync(at, `#!/bin/sh\ncase "\${SIM_USER:-root}" in root) exec ${real} "$@" ;; esac\nexec ${checked} "$@"\n`, {
+      mode: 0o755,
+    });
+  }
+}
+
 /** Simulated system tools and where macOS keeps them. */
 const SYSTEM_TOOLS: Record<string, string> = {
   "/bin/launchctl": "launchctl",
@@ -239,6 +264,7 @@ export class MacSimulator {
     for (const [name, user] of Object.entries(users)) sim.makeHome(name, user);
     for (const [path, tool] of Object.entries(SYSTEM_TOOLS)) installTool(world, world.path(path), tool);
     linkRealTools(world.root);
+    wrapReadTools(world);
     installTool(world, join(world.brewPrefix(), "bin/brew"), "brew");
     if (options.formulae?.length) {
       const r = await sim.run([join(world.brewPrefix(), "bin/brew"), "install", ...options.formulae]);
@@ -360,13 +386,16 @@ export class MacSimulator {
     });
   }
 
-  /** A home as macOS makes it: drwxr-x--- user:staff (the user's primary group), with
-   *  ~/Library/LaunchAgents. */
+  /** A home as macOS makes it: drwxr-x--- user:staff (the user's primary group), with a
+   *  drwx------ ~/Library and its LaunchAgents. */
   private makeHome(name: string, user: SimUser): void {
     const home = this.world.home(name);
     mkdirSync(join(home, "Library/LaunchAgents"), { recursive: true });
     chownSync(home, user.uid, user.gid);
     chmodSync(home, 0o750);
+    // drwx------ user:staff, as macOS makes ~/Library (README.md "Reads").
+    chownSync(join(home, "Library"), user.uid, user.gid);
+    chmodSync(join(home, "Library"), 0o700);
   }
 
   /** Adds a local user (as System Settings would): a home, and membership of staff and everyone

@@ -6,6 +6,7 @@ import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
 import { limactl, qemuVm } from "./lima";
 import { newsyslog } from "./newsyslog";
+import { READ_TOOLS, readTool } from "./read";
 import { stat } from "./stat";
 import { fdesetup, id, kill, route, su, sudo, swVers, sysctl, uname } from "./system";
 import { ToolExit, World } from "./world";
@@ -36,6 +37,7 @@ const TOOLS: Record<string, Tool> = {
   docker,
   kill,
   stat,
+  ...Object.fromEntries(READ_TOOLS.map((t) => [t, readTool(t)])),
 };
 
 /** Tools whose start is recorded too (they run for a long time or hand over to others). */
@@ -51,7 +53,8 @@ export function main(tool: string, root: string): void {
   }
   if (LONG_RUNNING.has(tool)) world.record({ tool, argv });
   const finish = (code: number) => {
-    world.record({ tool, argv, exit: code });
+    // The read tools stand for real ones that were never recorded: only the simulated tools are.
+    if (!READ_TOOLS.includes(tool)) world.record({ tool, argv, exit: code });
     process.exitCode = code;
     // Long-running tools end on their own terms; short ones end now, even with handles open.
     setImmediate(() => process.exit(code));
