@@ -378,10 +378,20 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
  *  user's; an existing one keeps its lines and must be that user's already (one colima-pulse
  *  made): root never gives away a file someone else has, a system log or a hard link to one.
  *  Root runs only ROOT_COMMANDS (provider/lib/mac.ts). */
-async function checkLog(mac: Mac, inputs: LaunchDaemonInputs, uid: string): Promise<CheckedLogPath> {
+async function checkLog(
+  mac: Mac,
+  inputs: LaunchDaemonInputs,
+  uid: string,
+  olds?: Pick<LaunchDaemonOutputs, "logPath">,
+): Promise<CheckedLogPath> {
   try {
     const checked = await checkLogPath(mac, inputs.logPath);
-    if (checked.log && String(checked.log.uid) !== uid)
+    // Root's file at the path this very job logged to is the job's own: launchd opens
+    // StandardOutPath itself (launchd.plist(5)), so a job an earlier colima-pulse loaded before it
+    // made the log wrote a root one. In a folder only root can change (checked above), only root
+    // put it there, and one link means no other name of another file.
+    const jobsOwn = olds?.logPath === inputs.logPath && checked.log?.uid === 0 && checked.log.links === 1;
+    if (checked.log && String(checked.log.uid) !== uid && !jobsOwn)
       throw new LogPathError(
         `LOG_PATH ${inputs.logPath}: ${checked.resolved} is there already and is uid ${checked.log.uid}'s, not ${inputs.host.user}'s (uid ${uid}): ` +
           "colima-pulse gives the Homebrew user only a log it made, never a file someone else has (a system log, another user's, " +
@@ -424,7 +434,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   const onDisk = filesHash((await mac.readFile(plistPath)) ?? "", (await mac.readFile(scriptPath)) ?? "");
   const wanted = filesHash(plist, script);
   // A LOG_PATH that cannot be used is refused before anything on the Mac changes.
-  const log = onDisk !== wanted ? await checkLog(mac, inputs, uid) : undefined;
+  const log = onDisk !== wanted ? await checkLog(mac, inputs, uid, olds) : undefined;
   await removeConflictingJobs(mac, uid, (m) => say(inputs, m));
   const target = `system/${inputs.label}`;
   const state = onDisk === wanted ? await jobState(mac, target) : { loaded: false, running: false };
