@@ -752,7 +752,7 @@ class SshMac extends CommandMac {
     let said: string;
     try {
       // A session of the connection while it runs: never more than the Mac allows at once.
-      r = await this.sessions.run(() => run(ssh, { ...options, env: undefined, allowFailure: true }));
+      r = await this.sessions.run(() => run(ssh, { ...options, env: sshEnvironment(), inheritEnv: false, allowFailure: true }));
     } catch (e) {
       // A timeout ends our ssh; say which command on the Mac it was.
       const err = e as Error & { argv?: string[]; stderrTail?: string };
@@ -830,8 +830,18 @@ class SshMac extends CommandMac {
       return; // best effort, and never through a folder that is not ours alone
     }
     const [ssh, ...args] = this.sshArgv(this.removeArgv(path, options?.asRoot).map(shellQuote).join(" "));
-    spawnSync(ssh as string, args, { timeout: 10_000, stdio: "ignore" });
+    spawnSync(ssh as string, args, { timeout: 10_000, stdio: "ignore", env: sshEnvironment() });
   }
+}
+
+/** The whole environment of every ssh we start: what ssh itself needs (PATH, who we are, the
+ *  operator's agent for keys it holds), never this process's own. ssh sends every variable its
+ *  config's SendEnv names and a Mac's sshd takes what its AcceptEnv allows (ssh_config(5),
+ *  sshd_config(5)); this process holds the engine's PULUMI_CONFIG_PASSPHRASE and the operator's
+ *  exports, which an operator's `SendEnv *` would otherwise put into every session on the Mac. */
+function sshEnvironment(): Record<string, string> {
+  const keep = ["PATH", "HOME", "USER", "LOGNAME", "SSH_AUTH_SOCK"];
+  return Object.fromEntries(keep.flatMap((k) => (process.env[k] ? [[k, process.env[k] as string]] : [])));
 }
 
 /** ssh's own messages of one command (its -E log in our folder), then the log removed. */

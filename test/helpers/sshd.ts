@@ -226,7 +226,11 @@ function run(cmd: string, args: string[], timeoutMs: number, signal: AbortSignal
   });
 }
 
-export async function startSshd(options: { keys: Record<string, { env?: Record<string, string> }> }): Promise<Sshd> {
+export async function startSshd(options: {
+  keys: Record<string, { env?: Record<string, string> }>;
+  /** sshd_config's AcceptEnv: the variables a client may send (none by default, as OpenSSH's). */
+  acceptEnv?: string;
+}): Promise<Sshd> {
   const names = Object.keys(options.keys);
   if (names.length === 0) throw new Error("startSshd: give at least one client key");
   for (const name of names) {
@@ -291,6 +295,7 @@ export async function startSshd(options: { keys: Record<string, { env?: Record<s
       "StrictModes no", // the keys live in /tmp, not in a home with checked modes
       "PermitRootLogin prohibit-password", // CI runs as root
       "PermitUserEnvironment yes", // the environment= options of authorized_keys (SIM_USER)
+      ...(options.acceptEnv ? [`AcceptEnv ${options.acceptEnv}`] : []),
       // macOS's limits, which are OpenSSH's defaults (apple-oss-distributions/OpenSSH: its
       // sshd_config leaves `#MaxSessions 10` and `#MaxStartups 10:30:100` commented; servconf.c
       // fill_default_server_options, servconf.h DEFAULT_SESSIONS_MAX 10): at most 10 sessions per
