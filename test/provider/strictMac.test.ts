@@ -256,7 +256,10 @@ describe("the Homebrew user's Docker as a Mac leaves it: a Docker Desktop credsS
   });
 
   it("a credsStore whose helper is not on PATH (Docker Desktop's `desktop`) leaves the smoke test's pull working", async () => {
-    process.env.SIM_USER = "ops";
+    // Run by the operator, as every provider step is: the Mac's lock is root's
+    // (provider/lib/machineLock.ts), and here the Homebrew user has no sudo.
+    process.env.SIM_USER = "admin";
+    (globalThis as { __colimaPulseMacs?: Map<string, unknown> }).__colimaPulseMacs?.clear();
     const dotDocker = sim.path("/Users/ops/.docker");
     mkdirSync(dotDocker, { recursive: true });
     writeFileSync(join(dotDocker, "config.json"), '{"credsStore":"desktop"}\n');
