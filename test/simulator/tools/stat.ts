@@ -4,8 +4,7 @@
 // modelled as stat.c's format1 prints it; a datum or option this simulator does not model is
 // refused with a `simulator:` message rather than guessed.
 import { constants, lstatSync, readlinkSync, type Stats, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { permits } from "./docker";
+import { checked, maySearch, simulatedWho } from "./access";
 import { getopt } from "./getopt";
 import { ToolExit, type World } from "./world";
 
@@ -265,16 +264,16 @@ export async function stat(world: World, argv: string[]): Promise<number> {
   const fmt = opts.get("f");
   if (fmt === undefined) throw new ToolExit(1, "stat: simulator: stat without -f (its default format prints times) is not simulated\n");
   if (files.length === 0) throw new ToolExit(1, "stat: simulator: stat of standard input is not simulated\n");
-  const me = world.userInfo(world.user);
-  const gids = world.groupsOf(world.user).map((g) => g.gid);
+  const who = simulatedWho(world);
   let errs = 0;
   files.forEach((file, n) => {
     let st: Stats;
     try {
       // Every real process here is root: the lookup's search (x) permission on each directory of
-      // the path is checked for the simulated user, as the kernel does on a Mac (EACCES).
-      for (let d = dirname(resolve(file)); d.startsWith(world.root) && d.length > world.root.length; d = dirname(d))
-        if (me && !permits(statSync(d), me.uid, gids, 1)) throw Object.assign(new Error("EACCES"), { code: "EACCES" });
+      // the path is checked for the simulated user, as the kernel does on a Mac (EACCES): the
+      // model of README.md "Reads" (./access.ts).
+      if (who && checked(file, world.root) && !maySearch(file, who, world.root, opts.has("L")))
+        throw Object.assign(new Error("EACCES"), { code: "EACCES" });
       // -L: stat(2), falling back to lstat(2) for a broken link; else lstat(2).
       if (opts.has("L"))
         try {
