@@ -220,14 +220,4 @@ module.exports = new Promise((_, reject) => {
     }
     assert.deepEqual(stack.locks(), [], "no lock left behind");
   });
-
-  it("a plain `fleet up` sees no drift (it diffs against the state); `fleet refresh`, then `up`, converges mac-2 back: exit 0", async (t) => {
-    for (const command of ["refresh", "up"]) {
-      const r = await fleet(command, "--stacks", "mac-*");
-      assert.equal(r.code, 0, `${command}: ${r.stdout}\n${r.stderr}`);
-    }
-    const r = await fleet("drift", "--stacks", "mac-*");
-    t.diagnostic(r.stdout);
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  });
 });
