@@ -7,7 +7,7 @@ import { formatAge, formatSize } from "../provider/lib/backups";
 import { suggest } from "../stacks/suggest";
 import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
-import { decisionRefusal, type MacResult, type Operation, runFleet } from "./runner";
+import { decisionRefusal, type MacResult, type Operation, type RunOptions, runFleet } from "./runner";
 import { fleetStatus, type MacStatus } from "./status";
 
 const USAGE = `npm run fleet -- <command> [options]
@@ -290,30 +290,15 @@ async function main(): Promise<number> {
     if (signal === "SIGTERM") cancel.abort();
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
+  const options: RunOptions = { workDir, stacks, parallel: args.parallel, logDir, envOf, signal: cancel.signal, drain: drain.signal };
   if (args.command === "drift") {
-    const checked = await fleetDrift({
-      workDir,
-      stacks,
-      parallel: args.parallel,
-      logDir,
-      envOf,
-      signal: cancel.signal,
-      drain: drain.signal,
-    });
+    const checked = await fleetDrift(options);
     process.stdout.write(
       args.json ? `${JSON.stringify(checked, null, 2)}\n` : `\n${driftTable(checked)}\n\n${driftSummary(checked, logDir)}\n`,
     );
     return driftExitCode(checked);
   }
-  const results = await runFleet(args.command, {
-    workDir,
-    stacks,
-    parallel: args.parallel,
-    logDir,
-    envOf,
-    signal: cancel.signal,
-    drain: drain.signal,
-  });
+  const results = await runFleet(args.command, options);
   process.stdout.write(`\n${resultsTable(results)}\n`);
   process.stdout.write(`\n${summaryLine(results, logDir)}\n`);
   return results.every((r) => r.ok) ? 0 : 1;

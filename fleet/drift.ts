@@ -10,7 +10,17 @@
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import { lineRedactor, noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
-import { type Display, ensureLogDir, failureOf, type MacResult, macLog, openStack, pool, stripDecisions, terminalDisplay } from "./runner";
+import {
+  ensureLogDir,
+  failureOf,
+  type MacResult,
+  macLog,
+  openStack,
+  pool,
+  type RunOptions,
+  stripDecisions,
+  terminalDisplay,
+} from "./runner";
 
 /** One property the Mac's `read` reports other than the state holds (`from` → `to`; a secret is
  *  [secret] in the engine's events). */
@@ -120,18 +130,8 @@ export function driftSummary(results: MacDrift[], logDir: string): string {
   return parts.length > 0 ? parts.join("; ") : `no drift on ${n === 1 ? "the 1 Mac" : `any of the ${n} Macs`}`;
 }
 
-export interface DriftOptions {
-  workDir: string;
-  stacks: string[];
-  parallel: number;
-  logDir: string;
-  envOf: (stack: string) => Record<string, string>;
-  display?: Display;
-  /** Aborted: every check in flight is cancelled (its `pulumi` gets SIGINT), none more starts. */
-  signal?: AbortSignal;
-  /** Aborted: no more checks start; those in flight go on (runner.ts RunOptions.drain). */
-  drain?: AbortSignal;
-}
+/** What a drift check is given: what a run is (the same Macs, lanes, logs and signals). */
+export type DriftOptions = RunOptions;
 
 /** One Mac's refresh preview, its output in its log (0600, redacted with the stack's secrets, as
  *  the runner's: runner.ts macLog). Never rejects. */
