@@ -1,4 +1,4 @@
-// `npm run fleet -- preview|up|refresh|status|drift [--stacks <glob>] [--parallel N] [--json]`: the whole
+// `npm run fleet -- preview|up|refresh|status|drift [--stacks <glob>] [--shard i/n] [--parallel N] [--json]`: the whole
 // fleet from this machine, one stack per Mac (stacks/Pulumi.<mac>.yaml), README "Fleet". Prints a
 // live line per Mac while it runs, then a table; exits 0 only when every Mac succeeded.
 import { existsSync, readdirSync } from "node:fs";
@@ -8,6 +8,7 @@ import { suggest } from "../stacks/suggest";
 import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
 import { decisionRefusal, type MacResult, type Operation, type RunOptions, runFleet } from "./runner";
+import { inShard, parseShard, type Shard } from "./shard";
 import { fleetStatus, type MacStatus } from "./status";
 
 const USAGE = `npm run fleet -- <command> [options]
@@ -24,6 +25,9 @@ Commands:
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
                     stacks/Pulumi.<name>.yaml
+  --shard <i/n>     only shard i of n of those stacks (1 <= i <= n <= 1000), for a CI matrix of n jobs;
+                    a stack's shard depends on its name and n alone: adding or removing a Mac moves
+                    no other Mac, changing n reshuffles them
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
@@ -42,10 +46,12 @@ export interface Args {
   logs?: string;
   /** --prom's file, resolved (metrics.ts promPath). */
   prom?: string;
+  /** --shard i/n: only this shard of the selection (shard.ts). */
+  shard?: Shard;
 }
 
 const COMMANDS = ["preview", "up", "refresh", "status", "drift"];
-const OPTIONS = ["--stacks", "--parallel", "--json", "--prom", "--logs", "--help"];
+const OPTIONS = ["--stacks", "--shard", "--parallel", "--json", "--prom", "--logs", "--help"];
 
 /** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
  *  for a setting's key), else "". */
@@ -71,6 +77,7 @@ export function parseArgs(argv: string[]): Args | { help: true } {
     };
     if (a === "--help" || a === "-h") return { help: true };
     else if (a === "--stacks") args.glob = value();
+    else if (a === "--shard") args.shard = parseShard(value());
     else if (a === "--parallel") {
       const v = value();
       if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64)
@@ -130,6 +137,13 @@ export function selectionNotes(glob: string, selection: ReturnType<typeof select
       ? `the stacks are: ${selection.all.join(", ")}`
       : `there is none yet (copy stacks/Pulumi.${EXAMPLE_STACK}.yaml to stacks/Pulumi.<mac>.yaml)`;
   return { notes, error: `--stacks ${JSON.stringify(glob)}: no stack file stacks/Pulumi.<name>.yaml matches; ${there}` };
+}
+
+/** What `--shard` says before the run: which of the selected stacks fall in this shard, or none. */
+export function shardNote(shard: Shard, selected: number, stacks: string[]): string {
+  const of = `shard ${shard.index}/${shard.count}`;
+  if (stacks.length === 0) return `${of}: none of the ${macs(selected)} selected falls in this shard; nothing to do`;
+  return `${of}: ${macs(stacks.length)} of the ${selected} selected: ${stacks.join(", ")}`;
 }
 
 /** A plain table: a header, a rule, the rows; columns as wide as their widest cell, a cell at
@@ -256,7 +270,13 @@ async function main(): Promise<number> {
     process.stderr.write(`error: ${error}\n`);
     return 2;
   }
-  const stacks = selection.stacks;
+  let stacks = selection.stacks;
+  if (args.shard) {
+    stacks = inShard(stacks, args.shard);
+    process.stderr.write(`${shardNote(args.shard, selection.stacks.length, stacks)}\n`);
+    // A matrix job whose shard holds no Mac (fewer Macs than jobs) did its part.
+    if (stacks.length === 0) return 0;
+  }
   const envOf = (stack: string): Record<string, string> => (roots[stack] ? { COLIMA_PULSE_HOST_ROOT: roots[stack] } : {});
   if (args.command === "status") {
     const gatheredAt = new Date();

@@ -36,6 +36,9 @@ Commands:
 Options:
   --stacks <glob>   only the stacks whose name matches (* and ?), e.g. 'mac-0*'; default all of
                     stacks/Pulumi.<name>.yaml
+  --shard <i/n>     only shard i of n of those stacks (1 <= i <= n <= 1000), for a CI matrix of n jobs;
+                    a stack's shard depends on its name and n alone: adding or removing a Mac moves
+                    no other Mac, changing n reshuffles them
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
@@ -84,10 +87,13 @@ describe("parseArgs", () => {
     [[], "no command (command line): give one of preview, up, refresh, status, drift"],
     [["--json"], "no command (command line): give one of preview, up, refresh, status, drift"],
     [["destroy"], 'command (command line) = "destroy": must be one of preview, up, refresh, status, drift'],
-    [["up", "preview"], '"preview" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
-    [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
-    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
-    [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
+    [
+      ["up", "preview"],
+      '"preview" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
+    ],
+    [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)'],
+    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)'],
+    [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)'],
     [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status, drift (did you mean up?)'],
     [["previw"], 'command (command line) = "previw": must be one of preview, up, refresh, status, drift (did you mean preview?)'],
     [["Status"], 'command (command line) = "Status": must be one of preview, up, refresh, status, drift (did you mean status?)'],
@@ -98,13 +104,16 @@ describe("parseArgs", () => {
     [["refresh", "--json"], "--json (command line): only with status or drift, not refresh"],
     [
       ["up", "--stack", "mac-*"],
-      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --parallel, --json, --prom, --logs, --help)',
+      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
     ],
     [
       ["status", "--jsno"],
-      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --parallel, --json, --prom, --logs, --help)',
+      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
     ],
-    [["up", "--force"], '"--force" (command line): unknown option (allowed: --stacks, --parallel, --json, --prom, --logs, --help)'],
+    [
+      ["up", "--force"],
+      '"--force" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
+    ],
     [["up", "--stacks"], "--stacks (command line) needs a value"],
     [["up", "--stacks", "--json"], "--stacks (command line) needs a value"],
     [["up", "--logs"], "--logs (command line) needs a value"],
