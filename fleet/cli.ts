@@ -7,6 +7,7 @@ import { formatAge, formatSize } from "../provider/lib/backups";
 import { suggest } from "../stacks/suggest";
 import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
+import { parseCanary, rolloutNote, rolloutPlan, rolloutStopped, runRollout } from "./rollout";
 import { decisionRefusal, type MacResult, type Operation, type RunOptions, runFleet } from "./runner";
 import { inShard, parseShard, type Shard } from "./shard";
 import { fleetStatus, type MacStatus } from "./status";
@@ -29,6 +30,9 @@ Options:
                     a stack's shard depends on its name and n alone: adding or removing a Mac moves
                     no other Mac, changing n reshuffles them
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
+  --canary <N>      up only: converge the first N Macs (by name) first, the others only when every
+                    one of those passed (its up, with its gates and smoke test); a failed canary
+                    stops the rollout, the others are not started, exit 1
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
@@ -48,10 +52,12 @@ export interface Args {
   prom?: string;
   /** --shard i/n: only this shard of the selection (shard.ts). */
   shard?: Shard;
+  /** --canary N: up only (rollout.ts). */
+  canary?: number;
 }
 
 const COMMANDS = ["preview", "up", "refresh", "status", "drift"];
-const OPTIONS = ["--stacks", "--shard", "--parallel", "--json", "--prom", "--logs", "--help"];
+const OPTIONS = ["--stacks", "--shard", "--parallel", "--canary", "--json", "--prom", "--logs", "--help"];
 
 /** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
  *  for a setting's key), else "". */
@@ -78,6 +84,7 @@ export function parseArgs(argv: string[]): Args | { help: true } {
     if (a === "--help" || a === "-h") return { help: true };
     else if (a === "--stacks") args.glob = value();
     else if (a === "--shard") args.shard = parseShard(value());
+    else if (a === "--canary") args.canary = parseCanary(value());
     else if (a === "--parallel") {
       const v = value();
       if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 64)
@@ -98,6 +105,8 @@ export function parseArgs(argv: string[]): Args | { help: true } {
   if (!args.command) throw new Error(`no command (command line): give one of ${COMMANDS.join(", ")}`);
   if (args.json && args.command !== "status" && args.command !== "drift")
     throw new Error(`--json (command line): only with status or drift, not ${args.command}`);
+  if (args.canary !== undefined && args.command !== "up")
+    throw new Error(`--canary (command line): only with up (a rollout), not ${args.command}`);
   if (args.prom && args.command !== "status") throw new Error(`--prom (command line): only with status, not ${args.command}`);
   if (!/^[A-Za-z0-9_.*?-]+$/.test(args.glob as string))
     throw new Error(`--stacks (command line) = ${JSON.stringify(args.glob)}: must be a stack name pattern of letters, digits, _ . - * ?`);
@@ -162,7 +171,7 @@ export function table(header: string[], cells: string[][], max = Number.POSITIVE
 export function resultsTable(results: MacResult[]): string {
   return table(
     ["MAC", "RESULT", "STAGE", "TIME", "DETAIL"],
-    results.map((r) => [r.stack, r.ok ? "ok" : "FAILED", r.stage, `${(r.elapsedMs / 1000).toFixed(1)}s`, r.detail]),
+    results.map((r) => [r.stack, r.skipped ? "skipped" : r.ok ? "ok" : "FAILED", r.stage, `${(r.elapsedMs / 1000).toFixed(1)}s`, r.detail]),
   );
 }
 
@@ -317,6 +326,15 @@ async function main(): Promise<number> {
       args.json ? `${JSON.stringify(checked, null, 2)}\n` : `\n${driftTable(checked)}\n\n${driftSummary(checked, logDir)}\n`,
     );
     return driftExitCode(checked);
+  }
+  if (args.canary !== undefined) {
+    const plan = rolloutPlan(stacks, args.canary);
+    process.stderr.write(`${rolloutNote(plan, args.canary)}\n`);
+    const { results, stoppedBy } = await runRollout(plan, options, runFleet);
+    process.stdout.write(`\n${resultsTable(results)}\n`);
+    const stopped = rolloutStopped(stoppedBy, plan.rest.length, logDir);
+    process.stdout.write(`\n${stopped ?? summaryLine(results, logDir)}\n`);
+    return results.every((r) => r.ok) ? 0 : 1;
   }
   const results = await runFleet(args.command, options);
   process.stdout.write(`\n${resultsTable(results)}\n`);

@@ -30,6 +30,8 @@ export interface MacResult {
   detail: string;
   elapsedMs: number;
   log: string;
+  /** Never started, and why (a failed canary: rollout.ts); not ok either. */
+  skipped?: string;
 }
 
 /** A Mac's progress, for its live line. */

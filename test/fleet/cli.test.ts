@@ -40,6 +40,9 @@ Options:
                     a stack's shard depends on its name and n alone: adding or removing a Mac moves
                     no other Mac, changing n reshuffles them
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
+  --canary <N>      up only: converge the first N Macs (by name) first, the others only when every
+                    one of those passed (its up, with its gates and smoke test); a failed canary
+                    stops the rollout, the others are not started, exit 1
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
@@ -89,11 +92,17 @@ describe("parseArgs", () => {
     [["destroy"], 'command (command line) = "destroy": must be one of preview, up, refresh, status, drift'],
     [
       ["up", "preview"],
-      '"preview" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
+      '"preview" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
     ],
-    [["up", "-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)'],
-    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)'],
-    [["-p", "up"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)'],
+    [
+      ["up", "-p"],
+      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+    ],
+    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)'],
+    [
+      ["-p", "up"],
+      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+    ],
     [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status, drift (did you mean up?)'],
     [["previw"], 'command (command line) = "previw": must be one of preview, up, refresh, status, drift (did you mean preview?)'],
     [["Status"], 'command (command line) = "Status": must be one of preview, up, refresh, status, drift (did you mean status?)'],
@@ -104,15 +113,15 @@ describe("parseArgs", () => {
     [["refresh", "--json"], "--json (command line): only with status or drift, not refresh"],
     [
       ["up", "--stack", "mac-*"],
-      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
+      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
     ],
     [
       ["status", "--jsno"],
-      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
+      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
     ],
     [
       ["up", "--force"],
-      '"--force" (command line): unknown option (allowed: --stacks, --shard, --parallel, --json, --prom, --logs, --help)',
+      '"--force" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
     ],
     [["up", "--stacks"], "--stacks (command line) needs a value"],
     [["up", "--stacks", "--json"], "--stacks (command line) needs a value"],
