@@ -2,11 +2,14 @@
 // OpenSSH server. The canary (a-canary, first by name) is out of reach (nothing listens on its
 // port): its up fails, the rollout stops, the other two are never touched and the summary says so.
 // Then the other two as a fleet of their own: the canary passes its gates and smoke test, and the
-// last Mac converges after it.
+// last Mac converges after it. Last (status asks every Mac, which the first test must not have
+// seen), `--shard i/n`: each shard's status has exactly its Macs, the shards together every Mac
+// once, and a shard with none exits 0 saying so.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { inShard } from "../../fleet/shard";
 import type { TestStack } from "../helpers/pulumiStack";
 import { dockerAnswers } from "../helpers/simulatedMac";
 import { SshFleet } from "../helpers/sshFleet";
@@ -81,5 +84,37 @@ describe("fleet up --canary: a failed canary stops the rollout; a passing one le
       assert.ok(existsSync(sim.path(PLIST)), `${mac} has its LaunchDaemon`);
       assert.ok(dockerAnswers(sim.path("/Users/ops/.colima/default/docker.sock")), `${mac} runs Docker`);
     }
+  });
+
+  it("--shard i/n: each shard drives exactly its Macs, every Mac in one shard; an empty shard exits 0", async () => {
+    const seen: string[] = [];
+    for (const index of [1, 2]) {
+      const mine = inShard([...MACS], { index, count: 2 });
+      const r = await fleet("status", "--shard", `${index}/2`, "--parallel", "3");
+      const rows = r.stdout
+        .split("\n")
+        .slice(2)
+        .map((l) => l.split(" ")[0] as string)
+        .filter((m) => (MACS as readonly string[]).includes(m));
+      assert.deepEqual(rows, mine, `shard ${index}/2\n${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`shard ${index}/2: ${mine.length} Macs? of the 3 selected: ${mine.join(", ")}`));
+      // a-canary is out of reach: its shard's status says so in its exit code.
+      assert.equal(r.code, mine.includes("a-canary") ? 1 : 0, r.stderr);
+      seen.push(...rows);
+    }
+    assert.deepEqual(seen.sort(), [...MACS]);
+    // Three Macs over three shards by name: shard 1 of 3 holds none of these names (fleet/shard.ts).
+    assert.deepEqual(inShard([...MACS], { index: 1, count: 3 }), []);
+    const empty = await fleet("status", "--shard", "1/3");
+    assert.deepEqual({ code: empty.code, stdout: empty.stdout }, { code: 0, stdout: "" }, empty.stderr);
+    // (after scripts/fleet.sh's own line naming the engine)
+    assert.match(empty.stderr, /\nshard 1\/3: none of the 3 Macs selected falls in this shard; nothing to do\n$/);
+    assert.doesNotMatch(empty.stderr, /a-canary|b-mac|c-mac/, "no Mac asked");
+    const bad = await fleet("status", "--shard", "3/2");
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /(^|\n)error: --shard \(command line\) = "3\/2": must be i\/n, whole numbers with 1 <= i <= n <= 1000 \(e\.g\. 2\/4\)/,
+    );
   });
 });
