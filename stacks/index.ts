@@ -246,20 +246,6 @@ export = async () => {
     const backups = await macOrStop(() => backupsText(mac, hostPath(host, machine.BACKUP_DIR_BASE), machine.COLIMA_PROFILE), redact);
     stop(redact(`${restoreRefused.message}\n${backups}`));
   }
-  // A reset moves the VM's whole disk into BACKUP_DIR_BASE: only where no one but the Homebrew
-  // user and root can add, rename or replace anything on the way (backups.ts backupBaseProblem).
-  if (reset?.backup === "move") {
-    const backupDir = hostPath(host, machine.BACKUP_DIR_BASE);
-    const problem = await macOrStop(() => backupBaseProblem(mac, backupDir), redact);
-    if (problem)
-      stop(
-        redact(
-          `npm run reset (COLIMA_PULSE_FULL_RESET, set by npm run reset) would move profile ${machine.COLIMA_PROFILE}'s state, its VM's whole disk, into BACKUP_DIR_BASE (${backupDir}), but ${problem}: ` +
-            "another user could make or swap a folder there and take it. Nothing was changed. Choose a BACKUP_DIR_BASE that only the Homebrew user and root can change " +
-            `(the default, /Users/${machine.HOMEBREW_USER}/colima-pulse-backups, is one), or make that folder so, then run npm run reset again`,
-        ),
-      );
-  }
   const survey = await macOrStop(() => surveyMac(mac, machine.LABEL, machine.COLIMA_PROFILE), redact);
   warnColimaHome(mac, host, redact);
   // A home that is not there (FileVault locked since the boot, a volume not mounted yet) holds the
@@ -287,6 +273,20 @@ export = async () => {
   );
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
+  // A reset (one the plan keeps: a refused one says why first) moves the VM's whole disk into BACKUP_DIR_BASE: only where no one but the Homebrew
+  // user and root can add, rename or replace anything on the way (backups.ts backupBaseProblem).
+  if (reset?.backup === "move") {
+    const backupDir = hostPath(host, machine.BACKUP_DIR_BASE);
+    const problem = await macOrStop(() => backupBaseProblem(mac, backupDir), redact);
+    if (problem)
+      stop(
+        redact(
+          `npm run reset (COLIMA_PULSE_FULL_RESET, set by npm run reset) would move profile ${machine.COLIMA_PROFILE}'s state, its VM's whole disk, into BACKUP_DIR_BASE (${backupDir}), but ${problem}: ` +
+            "another user could make or swap a folder there and take it. Nothing was changed. Choose a BACKUP_DIR_BASE that only the Homebrew user and root can change " +
+            `(the default, /Users/${machine.HOMEBREW_USER}/colima-pulse-backups, is one), or make that folder so, then run npm run reset again`,
+        ),
+      );
+  }
   const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
   // A Colima that lacks a flag this run passes stops it now, before any step (the resources check
   // again): the one this run leaves installed — the upgrade's, else the one there.
