@@ -2,7 +2,7 @@
 // to see, deletes nothing, and the next `pulumi up` converges once the fault is gone.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
@@ -69,7 +69,8 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
     const urn = (await mac.stack.resourceOf(":ColimaProfile")).urn;
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview", "--replace", urn], 300_000, fullReset(mac.stack));
     assert.notEqual(r.code, 0);
-    assert.match(r.stdout, /mkdir/);
+    // Refused in the preview (provider/lib/backups.ts backupBaseProblem), before anything moves.
+    assert.match(r.stdout, /into BACKUP_DIR_BASE \(\S+\/not-a-dir\/backups\), but .*not-a-dir is not a folder.*Nothing was changed/);
     assert.equal(readFileSync(marker, "utf8"), "keep me", "nothing deleted");
     assert.equal(existsSync(mac.sim.path("/Users/ops/.colima/default/colima.yaml")), true);
     assert.equal(
@@ -82,10 +83,14 @@ describe("faults: nothing lost, the next run converges", { concurrency: false },
   });
 
   it("a full reset whose backup volume fills up moves everything back and deletes nothing", async () => {
-    // A 64 KiB volume: the profile's config fits, its instance does not.
+    // A 64 KiB volume: the profile's config fits, its instance does not. Its root is root's 0755
+    // and the backup folder the Homebrew user's 0700, as a reset takes only a BACKUP_DIR_BASE no
+    // one else can change (a tmpfs is 1777 by default, which the preview refuses).
     const volume = mac.sim.path("/Volumes/small");
     mkdirSync(volume, { recursive: true });
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", volume]);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", volume]);
+    mkdirSync(join(volume, "backups"), { mode: 0o700 });
+    chownSync(join(volume, "backups"), 501, 20);
     try {
       await mac.stack.must(["config", "set", "BACKUP_DIR_BASE", "/Volumes/small/backups"]);
       await mac.stack.must(["up", "--yes", "--skip-preview"]);
