@@ -146,7 +146,9 @@ async function inspect(mac: Mac, dir: string): Promise<Seen> {
   const script = [
     `${tool("/bin/ls")} -ldn "$1" 2>/dev/null || echo absent`,
     `${tool("/bin/ls")} -ldn "$1/owner.json" 2>/dev/null || echo absent`,
-    `if ${tool("/bin/test")} -f "$1/owner.json" && ! ${tool("/bin/test")} -L "$1/owner.json"; then ${tool("/usr/bin/head")} -c ${OWNER_MAX_BYTES + 1} "$1/owner.json"; fi`,
+    // The holder may let the lock go between these lines (rm -rf of it): a head that finds no file
+    // then prints nothing, which names no holder, and the next look sees the lock gone.
+    `if ${tool("/bin/test")} -f "$1/owner.json" && ! ${tool("/bin/test")} -L "$1/owner.json"; then ${tool("/usr/bin/head")} -c ${OWNER_MAX_BYTES + 1} "$1/owner.json" 2>/dev/null || :; fi`,
   ].join("\n");
   const r = await mac.run([hostPath(mac.host, "/bin/sh"), "-c", script, "sh", dir], { timeoutMs: 30_000, exactOutput: true });
   const [dirLine, ownerLine, ...rest] = r.stdout.split("\n");

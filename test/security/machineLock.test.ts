@@ -264,3 +264,30 @@ describe("two runs taking over one stale lock", () => {
     }
   });
 });
+
+describe("a lock let go while it is looked at", () => {
+  it("its holder removes it between the look's test -f and its head: the run takes it, no error", async () => {
+    // The look is one script (ls, ls, test, head); a holder that exits removes the lock at any
+    // moment, also between the test and the head. The Mac's head plays that holder, once.
+    const host = openMac();
+    const lock = join(host.root, LOCK);
+    mkdirSync(lock, { recursive: true, mode: 0o755 });
+    const holder = spawn("sleep", ["600"], { stdio: "ignore" });
+    try {
+      writeFileSync(join(lock, "owner.json"), JSON.stringify({ pid: holder.pid, command: "sleep 600", since: new Date().toISOString() }));
+      const head = join(host.root, "usr/bin/head");
+      rmSync(head);
+      const once = join(host.root, "holder-let-go");
+      writeFileSync(
+        head,
+        ["#!/bin/sh", `if [ ! -e '${once}' ]; then : >'${once}'; /bin/rm -rf '${lock}'; fi`, 'exec /usr/bin/head "$@"', ""].join("\n"),
+        { mode: 0o755 },
+      );
+      const r = await run(host, { pollMs: 10, startingGraceMs: 50, giveUpMs: 3000 }, 60_000);
+      assert.equal(existsSync(once), true, `the holder let go mid-look: ${r.out}`);
+      assert.match(r.out, /^ran$/m, `the run took the lock once it was gone: ${r.out}`);
+    } finally {
+      holder.kill();
+    }
+  });
+});
