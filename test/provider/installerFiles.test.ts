@@ -14,18 +14,18 @@ describe("installerFiles", () => {
     try {
       const dir = join(base, "demo");
       mkdirSync(join(dir, "lib/deep"), { recursive: true });
-      mkdirSync(join(base, "shared"));
+      mkdirSync(join(base, "common"));
       writeFileSync(join(dir, "install.sh"), "#!/bin/sh\n");
       writeFileSync(join(dir, "lib/deep/x.bin"), Buffer.from([0, 255]));
       writeFileSync(join(dir, "réglages €.txt"), "x");
-      writeFileSync(join(base, "shared/common.sh"), "x");
-      symlinkSync("../shared", join(dir, "shared"));
+      writeFileSync(join(base, "common/common.sh"), "x");
+      symlinkSync("../common", join(dir, "common"));
       symlinkSync("lib/deep/x.bin", join(dir, "x-link"));
       const before = readdirSync(dir, { recursive: true, encoding: "utf8" })
         .sort()
         .filter((f) => statSync(join(dir, f)).isFile());
       assert.deepEqual(installerFiles(dir), before);
-      assert.deepEqual(before, ["install.sh", "lib/deep/x.bin", "réglages €.txt", "shared/common.sh", "x-link"]);
+      assert.deepEqual(before, ["install.sh", "lib/deep/x.bin", "réglages €.txt", "common/common.sh", "x-link"]);
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
