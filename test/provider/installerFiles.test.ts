@@ -25,7 +25,7 @@ describe("installerFiles", () => {
         .sort()
         .filter((f) => statSync(join(dir, f)).isFile());
       assert.deepEqual(installerFiles(dir), before);
-      assert.deepEqual(before, ["install.sh", "lib/deep/x.bin", "réglages €.txt", "common/common.sh", "x-link"]);
+      assert.deepEqual(before, ["common/common.sh", "install.sh", "lib/deep/x.bin", "réglages €.txt", "x-link"]);
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
