@@ -1,4 +1,4 @@
-// `npm run fleet -- preview|up|refresh|status|drift [--stacks <glob>] [--shard i/n] [--parallel N] [--json]`: the whole
+// `npm run fleet -- preview|up|upgrade|refresh|status|drift [--stacks <glob>] [--shard i/n] [--parallel N] [--json]`: the whole
 // fleet from this machine, one stack per Mac (stacks/Pulumi.<mac>.yaml), README "Fleet". Prints a
 // live line per Mac while it runs, then a table; exits 0 only when every Mac succeeded.
 import { existsSync, readdirSync } from "node:fs";
@@ -11,12 +11,16 @@ import { parseCanary, rolloutNote, rolloutPlan, rolloutStopped, runRollout } fro
 import { decisionRefusal, type MacResult, type Operation, type RunOptions, runFleet } from "./runner";
 import { inShard, parseShard, type Shard } from "./shard";
 import { fleetStatus, type MacStatus } from "./status";
+import { fleetUpgrade } from "./upgrade";
 
 const USAGE = `npm run fleet -- <command> [options]
 
 Commands:
   preview   pulumi preview of every Mac's stack
   up        a preview, then pulumi up, of every Mac whose preview passed
+  upgrade   colima, lima, qemu and docker: Homebrew's upgrades on every Mac, as npm run upgrade -- --yes
+            on each (this command is the decision, each Mac's own): the preview says what will be
+            upgraded, then up where it passed; a rollout, --canary 1 unless given
   refresh   pulumi refresh of every Mac's stack
   status    a table of every Mac: reachable, Docker, supervisor, prune after each start, gates, drift,
             versions, last converge, FileVault; then each Mac's backups (size, age)
@@ -30,9 +34,10 @@ Options:
                     a stack's shard depends on its name and n alone: adding or removing a Mac moves
                     no other Mac, changing n reshuffles them
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
-  --canary <N>      up only: converge the first N Macs (by name) first, the others only when every
-                    one of those passed (its up, with its gates and smoke test); a failed canary
-                    stops the rollout, the others are not started, exit 1
+  --canary <N>      up and upgrade: converge the first N Macs (by name) first, the others only when
+                    every one of those passed (its up, with its gates and smoke test); a failed canary
+                    stops the rollout, the others are not started, exit 1. upgrade's default is 1;
+                    --canary <the number of Macs> upgrades them all at once
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
@@ -43,7 +48,7 @@ Exit code: 0 when every Mac succeeded (status: every Mac reachable), 1 when one 
 (drift: 0 no drift on any Mac, 1 drift on some Mac, 2 a Mac could not be checked, or bad usage).`;
 
 export interface Args {
-  command: Operation | "status" | "drift";
+  command: Operation | "upgrade" | "status" | "drift";
   glob: string;
   parallel: number;
   json: boolean;
@@ -52,11 +57,11 @@ export interface Args {
   prom?: string;
   /** --shard i/n: only this shard of the selection (shard.ts). */
   shard?: Shard;
-  /** --canary N: up only (rollout.ts). */
+  /** --canary N: up and upgrade (rollout.ts, upgrade.ts). */
   canary?: number;
 }
 
-const COMMANDS = ["preview", "up", "refresh", "status", "drift"];
+const COMMANDS = ["preview", "up", "upgrade", "refresh", "status", "drift"];
 const OPTIONS = ["--stacks", "--shard", "--parallel", "--canary", "--json", "--prom", "--logs", "--help"];
 
 /** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
@@ -105,8 +110,8 @@ export function parseArgs(argv: string[]): Args | { help: true } {
   if (!args.command) throw new Error(`no command (command line): give one of ${COMMANDS.join(", ")}`);
   if (args.json && args.command !== "status" && args.command !== "drift")
     throw new Error(`--json (command line): only with status or drift, not ${args.command}`);
-  if (args.canary !== undefined && args.command !== "up")
-    throw new Error(`--canary (command line): only with up (a rollout), not ${args.command}`);
+  if (args.canary !== undefined && args.command !== "up" && args.command !== "upgrade")
+    throw new Error(`--canary (command line): only with up or upgrade (a rollout), not ${args.command}`);
   if (args.prom && args.command !== "status") throw new Error(`--prom (command line): only with status, not ${args.command}`);
   if (!/^[A-Za-z0-9_.*?-]+$/.test(args.glob as string))
     throw new Error(`--stacks (command line) = ${JSON.stringify(args.glob)}: must be a stack name pattern of letters, digits, _ . - * ?`);
@@ -326,6 +331,12 @@ async function main(): Promise<number> {
       args.json ? `${JSON.stringify(checked, null, 2)}\n` : `\n${driftTable(checked)}\n\n${driftSummary(checked, logDir)}\n`,
     );
     return driftExitCode(checked);
+  }
+  if (args.command === "upgrade") {
+    const { plan, results, stoppedBy } = await fleetUpgrade(options, args.canary, runFleet);
+    const last = rolloutStopped(stoppedBy, plan.rest.length, logDir) ?? summaryLine(results, logDir);
+    process.stdout.write(`\n${resultsTable(results)}\n\n${last}\n`);
+    return results.every((r) => r.ok) ? 0 : 1;
   }
   if (args.canary !== undefined) {
     const plan = rolloutPlan(stacks, args.canary);

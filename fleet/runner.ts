@@ -10,7 +10,8 @@
 //   state, no pending operation, no lock), and every other Mac goes on;
 // - every text it prints or writes about a Mac is redacted with that stack's secrets (redact.ts);
 // - decisions (npm run reset, restore, upgrade) are one Mac's: the fleet refuses to start with one
-//   in its environment (fleet/cli.ts) and never passes one on (openStack).
+//   in its environment (fleet/cli.ts) and never passes one on (openStack); `fleet upgrade` makes
+//   its own, one per Mac, bound to that Mac's stack and given to its workspace alone (upgrade.ts).
 import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
@@ -61,6 +62,9 @@ export interface RunOptions {
    *  reaches every `pulumi` of the run itself (one process group): one more SIGINT from here
    *  would be its second, which ends it at once, mid-step. */
   drain?: AbortSignal;
+  /** A decision the fleet itself made for a stack (fleet/upgrade.ts), bound to it: its variables
+   *  go to that stack's workspace alone, made when the Mac's run starts. */
+  decisionEnvOf?: (stack: string) => Record<string, string>;
 }
 
 /** Why the fleet cannot start with this environment: a decision of `npm run reset`, `restore` or
@@ -128,9 +132,20 @@ const listed = new Map<string, Promise<string[]>>();
  *  stack writes the project's workspace file, which concurrent runs race on (pulumi/pulumi#8186);
  *  every command here names its stack (--stack), so an existing stack is not selected, and new
  *  ones are created (`stack init` selects) one at a time. */
-export async function openStack(workDir: string, name: string, stackEnv: Record<string, string>): Promise<Stack> {
+export async function openStack(
+  workDir: string,
+  name: string,
+  stackEnv: Record<string, string>,
+  decision: Record<string, string> = {},
+): Promise<Stack> {
   stripDecisions(process.env);
-  const envVars = Object.fromEntries(Object.entries(stackEnv).filter(([k]) => !(DECISION_VARIABLES as readonly string[]).includes(k)));
+  // The fleet's own decision (RunOptions.decisionEnvOf) reaches only the stack it is bound to.
+  if (Object.keys(decision).length > 0 && !decision.COLIMA_PULSE_DECISION_STACK?.endsWith(`/${name}`))
+    throw new Error(`a decision bound to ${decision.COLIMA_PULSE_DECISION_STACK ?? "no stack"} is not passed to stack ${name}`);
+  const envVars = {
+    ...Object.fromEntries(Object.entries(stackEnv).filter(([k]) => !(DECISION_VARIABLES as readonly string[]).includes(k))),
+    ...decision,
+  };
   cli ??= PulumiCommand.get();
   const ws = await LocalWorkspace.create({ workDir, envVars, pulumiCommand: await cli });
   // One backend per project folder and environment (the simulator's root aside).
@@ -257,7 +272,7 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     if (stopped()) return finish(false, "open", "not started");
     let stack: Stack;
     try {
-      stack = await openStack(options.workDir, name, options.envOf(name));
+      stack = await openStack(options.workDir, name, options.envOf(name), options.decisionEnvOf?.(name));
       redact = await stackRedactor(stack);
     } catch (e) {
       return finish(false, "open", failureOf([], e));

@@ -27,6 +27,9 @@ const USAGE = `npm run fleet -- <command> [options]
 Commands:
   preview   pulumi preview of every Mac's stack
   up        a preview, then pulumi up, of every Mac whose preview passed
+  upgrade   colima, lima, qemu and docker: Homebrew's upgrades on every Mac, as npm run upgrade -- --yes
+            on each (this command is the decision, each Mac's own): the preview says what will be
+            upgraded, then up where it passed; a rollout, --canary 1 unless given
   refresh   pulumi refresh of every Mac's stack
   status    a table of every Mac: reachable, Docker, supervisor, prune after each start, gates, drift,
             versions, last converge, FileVault; then each Mac's backups (size, age)
@@ -40,9 +43,10 @@ Options:
                     a stack's shard depends on its name and n alone: adding or removing a Mac moves
                     no other Mac, changing n reshuffles them
   --parallel <N>    Macs at a time, 1 to 64 (default 4)
-  --canary <N>      up only: converge the first N Macs (by name) first, the others only when every
-                    one of those passed (its up, with its gates and smoke test); a failed canary
-                    stops the rollout, the others are not started, exit 1
+  --canary <N>      up and upgrade: converge the first N Macs (by name) first, the others only when
+                    every one of those passed (its up, with its gates and smoke test); a failed canary
+                    stops the rollout, the others are not started, exit 1. upgrade's default is 1;
+                    --canary <the number of Macs> upgrades them all at once
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
@@ -87,9 +91,9 @@ describe("parseArgs", () => {
   });
 
   const errors: [string[], string][] = [
-    [[], "no command (command line): give one of preview, up, refresh, status, drift"],
-    [["--json"], "no command (command line): give one of preview, up, refresh, status, drift"],
-    [["destroy"], 'command (command line) = "destroy": must be one of preview, up, refresh, status, drift'],
+    [[], "no command (command line): give one of preview, up, upgrade, refresh, status, drift"],
+    [["--json"], "no command (command line): give one of preview, up, upgrade, refresh, status, drift"],
+    [["destroy"], 'command (command line) = "destroy": must be one of preview, up, upgrade, refresh, status, drift'],
     [
       ["up", "preview"],
       '"preview" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
@@ -103,11 +107,11 @@ describe("parseArgs", () => {
       ["-p", "up"],
       '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
     ],
-    [["up-"], 'command (command line) = "up-": must be one of preview, up, refresh, status, drift (did you mean up?)'],
-    [["previw"], 'command (command line) = "previw": must be one of preview, up, refresh, status, drift (did you mean preview?)'],
-    [["Status"], 'command (command line) = "Status": must be one of preview, up, refresh, status, drift (did you mean status?)'],
-    [["refres"], 'command (command line) = "refres": must be one of preview, up, refresh, status, drift (did you mean refresh?)'],
-    [["drfit"], 'command (command line) = "drfit": must be one of preview, up, refresh, status, drift (did you mean drift?)'],
+    [["up-"], 'command (command line) = "up-": must be one of preview, up, upgrade, refresh, status, drift (did you mean up?)'],
+    [["previw"], 'command (command line) = "previw": must be one of preview, up, upgrade, refresh, status, drift (did you mean preview?)'],
+    [["Status"], 'command (command line) = "Status": must be one of preview, up, upgrade, refresh, status, drift (did you mean status?)'],
+    [["refres"], 'command (command line) = "refres": must be one of preview, up, upgrade, refresh, status, drift (did you mean refresh?)'],
+    [["drfit"], 'command (command line) = "drfit": must be one of preview, up, upgrade, refresh, status, drift (did you mean drift?)'],
     [["drift", "--parallel", "0"], '--parallel (command line) = "0": must be a whole number from 1 to 64'],
     [["drift", "--stacks", "x$(id)"], '--stacks (command line) = "x$(id)": must be a stack name pattern of letters, digits, _ . - * ?'],
     [["refresh", "--json"], "--json (command line): only with status or drift, not refresh"],
@@ -447,7 +451,7 @@ describe("npm run fleet, before any Mac is reached", () => {
     assert.deepEqual(await runCli([], noRoots), {
       code: 2,
       stdout: "",
-      stderr: `error: no command (command line): give one of preview, up, refresh, status, drift\n\n${USAGE}\n`,
+      stderr: `error: no command (command line): give one of preview, up, upgrade, refresh, status, drift\n\n${USAGE}\n`,
     });
     assert.deepEqual(await runCli(["up", "--parallel", "0"], noRoots), {
       code: 2,

@@ -132,7 +132,7 @@ describe("--canary on the command line", () => {
   for (const command of ["preview", "refresh", "status", "drift"]) {
     it(`refuses --canary with ${command}`, () => {
       assert.throws(() => parseArgs([command, "--canary", "1"]), {
-        message: `--canary (command line): only with up (a rollout), not ${command}`,
+        message: `--canary (command line): only with up or upgrade (a rollout), not ${command}`,
       });
     });
   }
