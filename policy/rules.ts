@@ -118,7 +118,10 @@ export const logRotation: StackValidationPolicy = {
       }
       const count = known(() => rule.props.count);
       if (count === 0)
-        report(`the newsyslog rule of ${whose(daemon)} keeps 0 logs; the fleet requires LOG_ROTATE_COUNT from 1 to 99 in ${STACK_FILE}`, rule.urn);
+        report(
+          `the newsyslog rule of ${whose(daemon)} keeps 0 logs; the fleet requires LOG_ROTATE_COUNT from 1 to 99 in ${STACK_FILE}`,
+          rule.urn,
+        );
     }
   },
 };
@@ -159,7 +162,10 @@ export const minimumVersions: ResourceValidationPolicy = {
   description: "colima, lima, qemu and docker are at least the fleet's minimum versions (policy/config.json).",
   configSchema: {
     properties: Object.fromEntries(
-      FORMULAE.map((f) => [f, { type: "string", pattern: VERSION, default: DEFAULT_MINIMUMS[f], description: `the oldest ${f} the fleet runs` }]),
+      FORMULAE.map((f) => [
+        f,
+        { type: "string", pattern: VERSION, default: DEFAULT_MINIMUMS[f], description: `the oldest ${f} the fleet runs` },
+      ]),
     ),
   },
   validateResource: (args, report) => {

@@ -44,7 +44,7 @@ if [ "$(uname -s)" = Darwin ] || [ -n "${COLIMA_PULSE_HOST_ROOT:-}" ]; then
   stack="${COLIMA_PULSE_STACK:-$(hostname -s)}"
   say "converging ${COLIMA_PULSE_HOST_ROOT:-this Mac}: stack '$stack' (stacks/Pulumi.$stack.yaml)"
   select_stack "$stack"
-  exec pulumi up "$@"
+  exec pulumi up --policy-pack "$repo/policy/analyzer" "$@" # the fleet's guardrails (policy/rules.ts)
 fi
 
 cat >&2 <<'BANNER'

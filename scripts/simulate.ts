@@ -196,7 +196,8 @@ async function main(): Promise<number> {
     if ((await pulumi(env, ["config", "set", "HOMEBREW_USER", sim.operator], "errors")) !== 0) return 1;
     if ((await pulumi(env, ["config", "set", "smokeImage", image], "errors")) !== 0) return 1;
     if (stopping) return 130;
-    const code = await pulumi(env, ["up", ...upArgs(process.argv.slice(2))]);
+    // The fleet's guardrails, as scripts/converge.sh runs them on a Mac (policy/rules.ts).
+    const code = await pulumi(env, ["up", "--policy-pack", join(repo, "policy", "analyzer"), ...upArgs(process.argv.slice(2))]);
     if (stopping) return stopping === "SIGINT" ? 130 : 143;
     if (code !== 0 || !demo) return code;
     const socket = spawnSync("pulumi", ["stack", "output", "dockerHost"], { cwd: repo, env, encoding: "utf8" }).stdout.trim();
