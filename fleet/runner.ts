@@ -15,6 +15,7 @@
 import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { policyPacks } from "../policy/packs";
 import { unsafeFolderOnTheWay } from "../provider/lib/mac";
 import { DECISION_VARIABLES, decisionVariablesIn } from "../stacks/commandLineDecisions";
 import { lineRedactor, noSecrets, type Redact, stackRedactor } from "./redact";
@@ -277,7 +278,14 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     } catch (e) {
       return finish(false, "open", failureOf([], e));
     }
-    const common = { onEvent, onOutput: (text: string) => output.write(text), color: "never" as const, signal: cancel.signal };
+    const common = {
+      onEvent,
+      onOutput: (text: string) => output.write(text),
+      color: "never" as const,
+      signal: cancel.signal,
+      // The fleet's guardrails on every preview and up (policy/rules.ts); refresh takes no packs.
+      policyPacks: policyPacks(options.workDir),
+    };
     /** One stage: its change summary, or the finished failure (`failedAs` names the stage then). */
     const attempt = async (name: string, run: () => Promise<string>, failedAs = name): Promise<string | MacResult> => {
       if (stopped()) return finish(false, failedAs, "not started");

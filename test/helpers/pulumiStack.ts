@@ -41,6 +41,7 @@ const PROJECT_FILES = [
   "components",
   "fleet",
   "scripts",
+  "policy",
   "containers/README.md",
 ];
 
