@@ -32,7 +32,8 @@ export interface MacResult {
   detail: string;
   elapsedMs: number;
   log: string;
-  /** Never started, and why (a failed canary: rollout.ts); not ok either. */
+  /** Not run, and why: a failed canary (rollout.ts), or the stack held by another run (heldBy);
+   *  not ok either. */
   skipped?: string;
 }
 
@@ -186,6 +187,23 @@ export function failureOf(errors: string[], thrown: unknown): string {
   return (lines.join(" ") || "failed").slice(0, 400);
 }
 
+/** Who holds the stack, when `thrown` is Pulumi's refusal of an update because another process has
+ *  the stack locked: `root@ci-2 (pid 4242) since 2026-12-07T15:00:00Z`. Every diy backend (a folder,
+ *  S3, PostgreSQL…) takes the stack's lock for up, refresh and destroy, and refuses a second with
+ *  "the stack is currently locked by N lock(s)" and a line per lock, "<url>: created by
+ *  <user>@<host> (pid N) at <time>" (pkg/backend/diy/lock.go checkForLock); Pulumi Cloud refuses
+ *  with "[409] Conflict: Another update is currently in progress". undefined for any other failure. */
+export function heldBy(thrown: unknown): string | undefined {
+  const text = (thrown instanceof Error ? thrown.message : String(thrown)).replace(ANSI, "");
+  if (/Another update is currently in progress/i.test(text)) return "another update in progress (Pulumi Cloud)";
+  if (!/the stack is currently locked by \d+ lock/.test(text)) return undefined;
+  // (The command's error quotes its stderr, which may say it twice.)
+  const holders = new Set(
+    [...text.matchAll(/created by (\S+@\S+) \(pid (\d+)\) at (\S+)/g)].map((m) => `${m[1]} (pid ${m[2]}) since ${m[3]}`),
+  );
+  return holders.size > 0 ? [...holders].join(", ") : "another process (its lock names no holder)";
+}
+
 /** `update 2, same 5` from an operation's change summary. */
 function summaryOf(changes: Record<string, number> | undefined): string {
   const parts = Object.entries(changes ?? {}).filter(([, n]) => n > 0);
@@ -249,14 +267,15 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     const diag = e.diagnosticEvent;
     if (diag?.severity === "error") errors.push(diag.message);
   };
-  const finish = (ok: boolean, stage: string, detail: string): MacResult => {
+  const finish = (ok: boolean, stage: string, detail: string, skipped?: string): MacResult => {
     output.end();
     // A Mac whose operation ended well before the run was stopped succeeded; one whose log failed did not.
-    const why = log.failed ?? (!ok && stopped() ? "cancelled (the fleet run was stopped)" : undefined);
+    const why = log.failed ?? (!ok && !skipped && stopped() ? "cancelled (the fleet run was stopped)" : undefined);
     const failed = !ok || why !== undefined;
     const said = redact(why ? `${why}; ${ok ? `${stage} ${detail}` : detail}` : detail);
-    const result = { stack: name, ok: !failed, stage, detail: said, elapsedMs: Date.now() - progress.started, log: path };
-    write(`\n== ${failed ? "FAILED" : "succeeded"} (${stage}): ${said}\n`);
+    const result: MacResult = { stack: name, ok: !failed, stage, detail: said, elapsedMs: Date.now() - progress.started, log: path };
+    if (skipped) result.skipped = redact(skipped);
+    write(`\n== ${skipped ? "SKIPPED" : failed ? "FAILED" : "succeeded"} (${stage}): ${said}\n`);
     log.close();
     options.signal?.removeEventListener("abort", onAbort);
     progress.done = result;
@@ -293,6 +312,10 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
       try {
         return await run();
       } catch (e) {
+        // Another run (another control machine, a CI job, an operator's `pulumi up`) has the stack:
+        // it is theirs until they finish; nothing was run on the Mac here.
+        const holder = heldBy(e);
+        if (holder) return finish(false, `${name} (held)`, `held by another run: ${holder}; not run here`, `held by ${holder}`);
         return finish(false, failedAs, failureOf(errors, e));
       }
     };

@@ -146,6 +146,16 @@ export class TestStack {
     return twin;
   }
 
+  /** Another working copy of this project on the same backend (a second control machine's
+   *  checkout of the same repository: the same stack files, its own PULUMI_HOME). Only for a
+   *  backend outside the copy (PostgreSQL: test/helpers/postgres.ts). */
+  workingCopy(): TestStack {
+    if (this.env.PULUMI_BACKEND_URL?.startsWith("file://")) throw new Error("workingCopy: the backend is a folder inside this copy");
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-stack-"));
+    cpSync(this.dir, dir, { recursive: true, verbatimSymlinks: true });
+    return new TestStack(dir, this.stack, { ...this.env, PULUMI_HOME: join(dir, ".pulumi-home") });
+  }
+
   /** Runs `pulumi <args> --non-interactive` in the project copy; never throws on exit codes. */
   cli(args: string[], timeoutMs = 300_000, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     const full = [...args, "--non-interactive"];

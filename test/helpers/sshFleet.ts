@@ -18,7 +18,12 @@ export class SshFleet {
 
   /** `macs` as stacks, each with the settings of a Mac reached over the sshd as `ops` (its Homebrew
    *  user) and whatever `more(mac, sshd)` adds or overrides. */
-  static async create(macs: readonly string[], more: (mac: string, sshd: Sshd) => Record<string, string> = () => ({})): Promise<SshFleet> {
+  static async create(
+    macs: readonly string[],
+    more: (mac: string, sshd: Sshd) => Record<string, string> = () => ({}),
+    /** Added to every pulumi command's environment (a shared backend: test/helpers/postgres.ts). */
+    backendEnv: NodeJS.ProcessEnv = {},
+  ): Promise<SshFleet> {
     const services = testServices();
     const sshd = await startSshd({ keys: { ops: { env: { SIM_USER: "ops" } } } });
     const sims: Record<string, MacSimulator> = {};
@@ -35,7 +40,7 @@ export class SshFleet {
       ...more(mac, sshd),
     });
     const [first, ...rest] = macs;
-    const stack = await TestStack.create(first as string, settings(first as string));
+    const stack = await TestStack.create(first as string, settings(first as string), { env: backendEnv });
     for (const mac of rest) {
       await stack.must(["stack", "init", mac]);
       for (const [key, value] of Object.entries(settings(mac))) await stack.must(["config", "set", "--stack", mac, key, value]);

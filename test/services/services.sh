@@ -6,7 +6,10 @@
 #     an engine's images or containers (test/helpers/services.ts gives each file a lane);
 #   - Debian's docker-registry on a free 127.0.0.1 port;
 #   - a hello-world image built here from a static busybox (nothing can be pulled from the
-#     internet) and pushed to that registry, so a test can `docker pull` for real.
+#     internet) and pushed to that registry, so a test can `docker pull` for real;
+#   - a PostgreSQL cluster of its own (Debian's postgresql, made with initdb, run as the package's
+#     `postgres` user, 127.0.0.1 only, password auth), the shared backend of the fleet tests
+#     (Pulumi's diy PostgreSQL backend: pkg/backend/diy/postgres); the test set only.
 #
 #   test/services/services.sh run -- CMD...   hold this checkout's services, start them, run CMD with
 #                                              their environment, stop them when CMD ends (also on
@@ -45,6 +48,10 @@ need_packages() {
   { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing+=(busybox-static)
   [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+  if [ "$set_name" = test ]; then
+    pg_bin >/dev/null || missing+=(postgresql)
+    command -v psql >/dev/null || missing+=(postgresql-client)
+  fi
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]}: run 'sudo apt-get install ${missing[*]}'"
   log "installing ${missing[*]} from Debian's packages"
@@ -53,6 +60,12 @@ need_packages() {
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+pg_bin() { # the newest Debian PostgreSQL's bin folder (/usr/lib/postgresql/<major>/bin)
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n | tail -n1)"
+  [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+}
 
 wait_for() { # wait_for SECONDS DESCRIPTION CMD...: poll every 100 ms, fail with the description
   local deadline=$((SECONDS + $1)) what="$2"; shift 2
@@ -72,8 +85,42 @@ stop_pid() { # stop_pid PIDFILE NAME: TERM, then KILL after 20 s, like launchd's
   rm -f "$pidfile"
 }
 
+stop_postgres() { # a fast shutdown (SIGINT: sessions ended, no wait for clients), as pg_ctl stop -m fast
+  local pidfile="$run/postgres/data/postmaster.pid" pid
+  [ -f "$pidfile" ] || return 0
+  pid="$(head -n1 "$pidfile")"
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -INT "$pid" 2>/dev/null || true
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  log "postgres ($pid) ignored a fast shutdown for 20s: KILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+start_postgres() { # start_postgres PORT: a cluster of its own in $run/postgres, on 127.0.0.1:PORT
+  local port="$1" bin dir="$run/postgres" password
+  bin="$(pg_bin)" || die "no PostgreSQL (initdb) in /usr/lib/postgresql/*/bin"
+  rm -rf "$dir" && mkdir -p "$dir/sock"
+  # initdb and postgres refuse to run as root: the package's own user runs them, in a folder of its own.
+  password="$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+  (umask 077 && printf '%s\n' "$password" >"$dir/password")
+  chown -R postgres: "$dir"
+  runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U colima_pulse --auth=scram-sha-256 \
+    --pwfile="$dir/password" -E UTF8 --no-instructions >"$dir/initdb.log" 2>&1 \
+    || die "initdb failed (log: $dir/initdb.log)"
+  rm -f "$dir/password"
+  runuser -u postgres -- "$bin/postgres" -D "$dir/data" -p "$port" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$dir/sock" -c fsync=off -c max_connections=200 >"$dir/postgres.log" 2>&1 9>&- &
+  # The clients' password: libpq's password file (PGPASSFILE), 0600, never in a URL or argv.
+  (umask 077 && printf '127.0.0.1:%s:*:colima_pulse:%s\n' "$port" "$password" >"$run/pgpass")
+  wait_for 60 "postgres on 127.0.0.1:$port (log: $dir/postgres.log)" \
+    env PGPASSFILE="$run/pgpass" psql -h 127.0.0.1 -p "$port" -U colima_pulse -d postgres -c 'SELECT 1'
+  PGPASSFILE="$run/pgpass" psql -q -h 127.0.0.1 -p "$port" -U colima_pulse -d postgres -c 'CREATE DATABASE colima_pulse' \
+    || die "cannot create the database colima_pulse (log: $dir/postgres.log)"
+}
+
 stop() {
   local lane
+  stop_postgres
   stop_pid "$run/registry.pid" docker-registry
   stop_pid "$run/dockerd.pid" dockerd # the single engine of earlier versions of this script
   for lane in "$run"/lane-*/; do
@@ -102,7 +149,7 @@ stop() {
   for m in $mounts; do
     umount -l "$m" 2>/dev/null || log "cannot unmount $m (left by an earlier run): umount -l $m"
   done
-  rm -rf "$envfile" "$run"/lane-*/claim
+  rm -rf "$envfile" "$run"/lane-*/claim "$run/pgpass"
 }
 
 holder() { # who holds this set now, as the holder wrote it: "pid N (COMMAND), since TIME"
@@ -124,12 +171,16 @@ start_dockerd() { # start_dockerd DIR: a dockerd of its own in DIR, answering on
 }
 
 free_port() { # the set's own port when free (so image references stay the same), else any
+  free_port_from "$((10000 + $(printf '%s' "$run" | cksum | cut -d' ' -f1) % 20000))"
+}
+
+free_port_from() { # free_port_from PORT: PORT when free, else any free one
   # Below the kernel's ephemeral range (32768 up): a port there can become an outgoing connection's
-  # source port between this check and the registry's bind.
+  # source port between this check and the bind.
   node -e 'const n=require("net");
     const listen=(port)=>new Promise((ok,no)=>{const s=n.createServer().once("error",no).listen(port,"127.0.0.1",()=>{const p=s.address().port;s.close(()=>ok(p))})});
     listen(+process.argv[1]).catch(()=>listen(0)).then((p)=>console.log(p),(e)=>{console.error(e.message);process.exit(1)})' \
-    "$((10000 + $(printf '%s' "$run" | cksum | cut -d' ' -f1) % 20000))"
+    "$1"
 }
 
 build_image() { # build_image REF DOCKER...: the smoke image, pushed to the registry, not left on the engine
@@ -191,6 +242,15 @@ TEST_DOCKER_LANE_COUNT=$lanes
 TEST_REGISTRY=127.0.0.1:$port
 TEST_SMOKE_IMAGE=$ref
 ENV
+  if [ "$set_name" = test ]; then
+    local pg_port; pg_port="$(free_port_from $((port + 1)))"
+    start_postgres "$pg_port"
+    # Each test makes its own table in this database (test/helpers/postgres.ts): ?table=<name>.
+    cat >>"$envfile" <<ENV
+TEST_POSTGRES_URL=postgres://colima_pulse@127.0.0.1:$pg_port/colima_pulse?sslmode=disable
+TEST_PGPASSFILE=$run/pgpass
+ENV
+  fi
   echo "$envfile"
 }
 

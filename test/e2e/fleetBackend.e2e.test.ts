@@ -1,0 +1,93 @@
+// Two control machines on one shared backend: Pulumi's diy PostgreSQL backend on the test services'
+// PostgreSQL (test/helpers/postgres.ts), two working copies of the project (two checkouts), each
+// running `npm run fleet` as its own process, over three simulated Macs behind a real sshd.
+// Runner A holds ab-mac (its `up` has the stack's lock, and waits on the Mac for a step of a third
+// control machine) while runner B drives ab-mac and b-mac: B leaves ab-mac to A, naming A, converges
+// b-mac, and exits 1; A then converges both of its Macs. Every stack is updated once.
+import assert from "node:assert/strict";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { dirname } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { LOCK_PATH } from "../../provider/lib/machineLock";
+import { type PostgresBackend, postgresBackend } from "../helpers/postgres";
+import type { TestStack } from "../helpers/pulumiStack";
+import { waitFor } from "../helpers/simulatedMac";
+import { SshFleet } from "../helpers/sshFleet";
+
+const MACS = ["a-mac", "ab-mac", "b-mac"] as const;
+
+describe("two fleet runners on one PostgreSQL backend", { concurrency: false }, () => {
+  let backend: PostgresBackend;
+  let fleetOf: SshFleet;
+  let copyA: TestStack;
+  let copyB: TestStack;
+  const fleet = (copy: TestStack, ...args: string[]) => copy.script(["scripts/fleet.sh", ...args], fleetOf.env, 600_000);
+  const row = (stdout: string, mac: string) => stdout.split("\n").find((l) => l.startsWith(`${mac} `)) ?? "";
+  const updates = async (mac: string) => {
+    const r = await copyA.must(["stack", "history", "--stack", mac, "--json"]);
+    return (JSON.parse(r.stdout) as { kind: string; result: string }[]).filter((u) => u.kind === "update");
+  };
+
+  before(async () => {
+    backend = postgresBackend();
+    fleetOf = await SshFleet.create(MACS, () => ({}), backend.env);
+    copyA = fleetOf.stack;
+    copyB = copyA.workingCopy();
+  });
+  after(async () => {
+    copyB?.forget();
+    await fleetOf?.dispose();
+    backend?.dispose();
+  });
+
+  it("the stacks live in PostgreSQL, not in the working copies", () => {
+    const stacks = backend.keys().filter((k) => /\/\.pulumi\/stacks\/colima-pulse\/[^/]+\.json$/.test(k));
+    assert.deepEqual(
+      stacks.map((k) => k.split("/").pop()).sort(),
+      MACS.map((m) => `${m}.json`),
+    );
+  });
+
+  it("a stack another runner holds is left to it, named; the rest goes on; exit 1; no stack driven twice", async () => {
+    // A step of a third control machine on ab-mac (its lock on the Mac, provider/lib/machineLock.ts):
+    // A's up of ab-mac takes the stack's lock in the backend, then waits on the Mac until it is let go.
+    const lock = fleetOf.sims["ab-mac"]?.path(LOCK_PATH) as string;
+    mkdirSync(dirname(lock), { recursive: true, mode: 0o755 });
+    mkdirSync(lock, { mode: 0o755 });
+    const since = new Date().toISOString();
+    writeFileSync(
+      `${lock}/owner.json`,
+      JSON.stringify({ pid: 4242, command: "pulumi-resource-pulumi-nodejs", since, controller: "ci-elsewhere.example" }),
+    );
+    const runA = fleet(copyA, "up", "--stacks", "a*", "--parallel", "2");
+    try {
+      await waitFor("runner A to hold ab-mac's stack lock", () => backend.locks().some((k) => k.includes("/ab-mac/")), 300_000);
+      const b = await fleet(copyB, "up", "--stacks", "*b-mac", "--parallel", "2");
+      assert.equal(b.code, 1, `${b.stdout}\n${b.stderr}`);
+      const holder = `root@${hostname()} \\(pid \\d+\\) since \\S+`;
+      assert.match(
+        row(b.stdout, "ab-mac"),
+        new RegExp(`^ab-mac\\s+skipped\\s+up \\(held\\)\\s+\\S+\\s+held by another run: ${holder}; not run here$`),
+      );
+      assert.match(row(b.stdout, "b-mac"), /^b-mac\s+ok\s+up\s+/);
+      assert.match(
+        b.stdout,
+        new RegExp(`\\n1 of 2 Macs held by another run, not run here: ab-mac \\(held by ${holder}\\) \\(logs: .*\\)\\n$`),
+      );
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+    const a = await runA;
+    assert.equal(a.code, 0, `${a.stdout}\n${a.stderr}`);
+    for (const mac of ["a-mac", "ab-mac"]) assert.match(row(a.stdout, mac), new RegExp(`^${mac}\\s+ok\\s+up\\s+`));
+    assert.match(a.stdout, /\nall 2 Macs succeeded\n$/);
+    for (const mac of MACS)
+      assert.deepEqual(
+        (await updates(mac)).map((u) => u.result),
+        ["succeeded"],
+        mac,
+      );
+    assert.deepEqual(backend.locks(), [], "no stack lock left");
+  });
+});
