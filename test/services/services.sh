@@ -62,9 +62,13 @@ need_packages() {
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 pg_bin() { # the newest Debian PostgreSQL's bin folder (/usr/lib/postgresql/<major>/bin)
-  local dir
-  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n | tail -n1)"
-  [ -n "$dir" ] && [ -x "$dir/initdb" ] && echo "$dir"
+  local dir newest="" major=0
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] || continue
+    dir="${dir%/bin}"
+    if [ "${dir##*/}" -gt "$major" ] 2>/dev/null; then major="${dir##*/}" newest="$dir/bin"; fi
+  done
+  [ -n "$newest" ] && echo "$newest"
 }
 
 wait_for() { # wait_for SECONDS DESCRIPTION CMD...: poll every 100 ms, fail with the description
