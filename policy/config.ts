@@ -58,7 +58,16 @@ export function parsePolicyConfig(text: string, file: string): PolicyPackConfig 
     }
   }
   if (problems.length > 0) throw new PolicyConfigError(file, problems);
-  return doc as PolicyPackConfig;
+  // Every rule the file names gets its level spelled out: @pulumi/policy sends a rule's initial
+  // config without one as the protocol's default level, which is advisory (its protoutil.ts
+  // makeAnalyzerInfo; pulumi/pulumi proto/pulumi/analyzer.proto EnforcementLevel ADVISORY = 0),
+  // and the engine would apply that over the rule's own mandatory (pkg/resource/analyzer/config.go applyConfig).
+  return Object.fromEntries(
+    Object.entries(doc as Record<string, Record<string, unknown>>).map(([rule, value]) => [
+      rule,
+      { enforcementLevel: "mandatory", ...value },
+    ]),
+  ) as PolicyPackConfig;
 }
 
 /** policy/config.json, checked. */
