@@ -7,13 +7,16 @@
 // the rule's message and nothing on the Mac or in the state changes. A rule the fleet made
 // advisory warns and lets the run go on; a config.json that would turn a rule off stops the run
 // naming the file and the key. The folder form of --policy-pack fails with this engine's Node.js
-// host ("not supported"), which is why the pack is run as an executable.
+// host ("not supported"), which is why the pack is run as an executable. Last, `npm run fleet -- up`
+// (fleet/runner.ts, the Automation API) over a real sshd: the Mac whose stack breaks a rule fails
+// its preview with the rule's message and is never touched; the other converges.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { CliResult } from "../helpers/pulumiStack";
-import { LABEL, mutating, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+import { dockerAnswers, LABEL, mutating, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+import { SshFleet } from "../helpers/sshFleet";
 
 const PLIST = `/Library/LaunchDaemons/${LABEL}.plist`;
 
@@ -135,5 +138,35 @@ describe("guardrails: the fleet's policy pack on every preview and up", { concur
     const r = await mac.stack.cli(["preview", "--policy-pack", join(mac.stack.dir, "policy")]);
     assert.notEqual(r.code, 0);
     assert.match(out(r), /policy pack "[^"]*\/policy" failed to start: could not read plugin \[[^\]]*\/policy\]: not supported/);
+  });
+});
+
+describe("guardrails in the fleet: npm run fleet -- up runs the pack on every Mac", { concurrency: false }, () => {
+  let fleetOf: SshFleet;
+  const row = (stdout: string, mac: string) => stdout.split("\n").find((l) => l.startsWith(`${mac} `)) ?? "";
+
+  before(async () => {
+    fleetOf = await SshFleet.create(
+      ["a-good", "b-refused"],
+      (mac): Record<string, string> => (mac === "b-refused" ? { API_HANG_SECONDS: "0" } : {}),
+    );
+  });
+  after(async () => fleetOf?.dispose());
+
+  it("the Mac breaking a rule fails its preview with the rule's message and is not touched; the other converges", async () => {
+    const r = await fleetOf.stack.script(["scripts/fleet.sh", "up", "--parallel", "2"], fleetOf.env, 600_000);
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(row(r.stdout, "a-good"), /^a-good\s+ok\s+up\s+/);
+    assert.match(row(r.stdout, "b-refused"), /^b-refused\s+FAILED\s+preview \(up not run\)\s+/);
+    const log = /\(logs: (\S+?)\)/.exec(r.stdout)?.[1];
+    const refusedLog = readFileSync(join(log ?? "", "b-refused.log"), "utf8");
+    assert.match(refusedLog, /\[mandatory\]\s+api-hang-restart\s/);
+    assert.match(refusedLog, /API_HANG_SECONDS = 0 \(the LaunchDaemon's apiHangSeconds, profile default\)/);
+    const refused = fleetOf.sims["b-refused"];
+    assert.ok(refused);
+    assert.equal(existsSync(refused.path(PLIST)), false, "b-refused has no LaunchDaemon");
+    assert.deepEqual(mutating(refused.records()), [], "nothing ran on b-refused");
+    const good = fleetOf.sims["a-good"];
+    assert.ok(good && dockerAnswers(good.path("/Users/ops/.colima/default/docker.sock")));
   });
 });
