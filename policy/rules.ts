@@ -46,14 +46,19 @@ export function known<T>(read: () => T): T | undefined {
 /** A value as a message may show it: an input the resource lists as secret never is
  *  (components/colimaPulse.ts passes `secrets`, the inputs made from secret settings). */
 function shown(props: Record<string, unknown>, input: string, value: unknown): string {
-  const secrets = known(() => props.secrets);
-  return Array.isArray(secrets) && secrets.includes(input) ? "[secret]" : JSON.stringify(value);
+  return isSecret(props, input) ? "[secret]" : JSON.stringify(value);
 }
 
-/** The profile a resource serves, for messages ("profile default"), or its resource name. */
+function isSecret(props: Record<string, unknown>, input: string): boolean {
+  const secrets = known(() => props.secrets);
+  return Array.isArray(secrets) && secrets.includes(input);
+}
+
+/** The profile a resource serves, for messages ("profile default"); its resource name when the
+ *  profile is secret or not known. */
 function whose(r: { name: string; props: Record<string, unknown> }): string {
   const profile = known(() => r.props.profile);
-  return typeof profile === "string" && !shown(r.props, "profile", profile).startsWith("[") ? `profile ${profile}` : `resource ${r.name}`;
+  return typeof profile === "string" && !isSecret(r.props, "profile") ? `profile ${profile}` : `resource ${r.name}`;
 }
 
 const STACK_FILE = "stacks/Pulumi.<stack>.yaml";
