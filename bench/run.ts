@@ -6,9 +6,13 @@
 //   2. gate latency: readiness at a known moment → time until the gate passes (median, p95);
 //   2b. the same converged `up` over SSH (a real sshd on loopback, test/helpers/sshd.ts) vs local;
 //   3. scale: `npm run fleet -- preview` (fleet/runner.ts) of 1, 5 and 20 converged machine stacks;
+//   3b. side by side with Ansible: the fleet preview over SSH of 1, 5, 20 and 100 Macs and an
+//      equivalent read-only `ansible-playbook --check --diff` (bench/ansible/) of 1, 5 and 20
+//      hosts, with and without pipelining, against one real sshd: wall time and the controller's
+//      CPU time (bench/cputree.py), one SSH connection per Mac;
 //   4. with `--suite`: `npm test` from a fresh clone of this checkout (the engine cached), timed.
 // Each row is printed beside its value in an earlier run (bench/baseline.json, whose `source` names it).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -16,8 +20,10 @@ import { join } from "node:path";
 import { runFleet } from "../fleet/runner";
 import { dockerGet, waitGate } from "../provider/healthGate";
 import { TestStack } from "../test/helpers/pulumiStack";
+import { testServices } from "../test/helpers/services";
 import { simulatedMac } from "../test/helpers/simulatedMac";
-import { startSshd } from "../test/helpers/sshd";
+import { type Sshd, startSshd } from "../test/helpers/sshd";
+import { MacSimulator } from "../test/simulator/simulator";
 
 const rows: string[][] = [];
 const row = (...cells: (string | number)[]) => rows.push(cells.map(String));
@@ -193,6 +199,214 @@ async function scale(): Promise<void> {
 
 const quiet = { draw: () => undefined, end: () => undefined };
 
+/** What bench/cputree.py measured of one command: its wall time, and the CPU time (user, system,
+ *  seconds) of it and every process below it, daemons included (ssh's ControlPersist masters,
+ *  ended once the command has: `leftover` names them). */
+interface TreeCpu {
+  code: number;
+  wall: number;
+  user: number;
+  sys: number;
+  leftover: string[];
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `argv` as a child of bench/cputree.py (Debian's python3: the sshd sessions' own PATH has
+ *  no pyenv) and returns what it measured, with the command's output. */
+function metered(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<TreeCpu> {
+  const dir = mkdtempSync(join(tmpdir(), "cpulse-bench-cpu-"));
+  const out = join(dir, "cpu.json");
+  return new Promise((resolve, reject) => {
+    const child = spawn("/usr/bin/python3", [join(__dirname, "cputree.py"), out, ...argv], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once("error", reject);
+    child.once("close", (code) => {
+      try {
+        if (code !== 0) throw new Error(`cputree.py ${argv.join(" ")}: exit ${code}\n${stderr}`);
+        const measured = JSON.parse(readFileSync(out, "utf8")) as Omit<TreeCpu, "stdout" | "stderr">;
+        resolve({ ...measured, stdout, stderr });
+      } catch (e) {
+        reject(e);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+/** SSH logins sshd has accepted so far (its log, LogLevel VERBOSE: one line per connection). */
+function logins(sshd: Sshd): number {
+  return (readFileSync(join(sshd.dir, "sshd.log"), "utf8").match(/^.*Accepted publickey for .*$/gm) ?? []).length;
+}
+
+const macName = (i: number) => `mac-${String(i).padStart(3, "0")}`;
+const keyName = (i: number) => `m${String(i).padStart(3, "0")}`;
+
+/** One run's row: wall, wall and controller CPU per Mac, SSH connections opened. */
+function cpuRow(name: string, n: number, m: TreeCpu, connections: number, unit: "host" | "Mac"): number {
+  const cpuPerMac = ((m.user + m.sys) * 1000) / n;
+  row(
+    name,
+    ms(m.wall * 1000),
+    `${ms((m.wall * 1000) / n)} per ${unit}; controller CPU ${ms(cpuPerMac)} per ${unit} ` +
+      `(user ${m.user.toFixed(2)} s + sys ${m.sys.toFixed(2)} s); ${connections} SSH connection${connections === 1 ? "" : "s"}`,
+  );
+  console.error(`bench: ${rows.at(-1)?.join(" | ")}`);
+  return cpuPerMac;
+}
+
+/** The fleet preview over SSH beside Ansible's read-only check of the same simulated Mac. One
+ *  real sshd on loopback; every Mac (stack, or inventory host) logs in with a key of its own, so
+ *  each opens a connection of its own, as Macs at different addresses would (provider/lib/mac.ts
+ *  keys its ControlPath on the target, key included; Ansible's inventory gives each host its
+ *  own ControlPath). The Mac side (the simulated tools, Ansible's modules) runs as sshd's
+ *  children, outside the measured tree: the CPU counted is the controller's alone. All Macs are
+ *  one simulated Mac, converged once (a preview and the check only read it). */
+async function sideBySide(): Promise<void> {
+  const most = 100;
+  const sshd = await startSshd({
+    keys: Object.fromEntries(Array.from({ length: most }, (_, i) => [keyName(i + 1), { env: { SIM_USER: "ops" } }])),
+  });
+  const services = testServices();
+  const sim = await MacSimulator.create({ dockerTarget: services.dockerHost.replace(/^unix:\/\//, "") });
+  const work = mkdtempSync(join(tmpdir(), "cpulse-bench-side-"));
+  const twins: TestStack[] = [];
+  let base: TestStack | undefined;
+  try {
+    const key = (i: number) => sshd.keys[keyName(i)]?.identityFile as string;
+    base = await TestStack.create(
+      macName(1),
+      {
+        HOMEBREW_USER: "ops",
+        COLIMA_DISK: "20",
+        RESTART_THROTTLE_SECONDS: "2",
+        smokeImage: services.smokeImage,
+        SSH_HOST: `${sshd.loginUser}@127.0.0.1`,
+        SSH_PORT: String(sshd.port),
+        SSH_IDENTITY_FILE: key(1),
+        SSH_KNOWN_HOSTS_FILE: sshd.knownHostsFile,
+      },
+      { env: { COLIMA_PULSE_HOST_ROOT: sim.root } },
+    );
+    await base.must(["up", "--yes", "--skip-preview"]);
+
+    // The fleet: N stacks in a project copy of their own (listing the stacks reads every one).
+    const fleetOf = async (n: number): Promise<TestStack> => {
+      const twin = await (base as TestStack).clone();
+      twins.push(twin);
+      const names = Array.from({ length: n }, (_, i) => macName(i + 1));
+      twin.copies(names.slice(1));
+      // Each its own key, in its settings and in its state: the key is part of the SSH target
+      // every resource keeps (a new one would be an update to all of them).
+      for (let i = 2; i <= n; i++) {
+        for (const file of [
+          join(twin.dir, "stacks", `Pulumi.${macName(i)}.yaml`),
+          join(twin.dir, ".state/backend/.pulumi/stacks/colima-pulse", `${macName(i)}.json`),
+        ])
+          writeFileSync(file, readFileSync(file, "utf8").split(key(1)).join(key(i)));
+      }
+      return twin;
+    };
+    const fleetRun = async (twin: TestStack, n: number): Promise<[TreeCpu, number]> => {
+      const logDir = mkdtempSync(join(tmpdir(), "cpulse-bench-logs-"));
+      const roots = Object.fromEntries(Array.from({ length: n }, (_, i) => [macName(i + 1), sim.root]));
+      const before = logins(sshd);
+      const m = await metered(["bash", "scripts/fleet.sh", "preview", "--stacks", "mac-*", "--parallel", "4", "--logs", logDir], twin.dir, {
+        ...twin.environment(),
+        COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(roots),
+      });
+      rmSync(logDir, { recursive: true, force: true });
+      const same = m.stdout.split("\n").filter((l) => /^mac-\d{3}\s+ok\s+preview\s.*\bsame \d+\s*$/.test(l)).length;
+      if (m.code !== 0 || same !== n)
+        throw new Error(`fleet preview of ${n}: exit ${m.code}, ${same} Macs unchanged\n${m.stdout}\n${m.stderr}`);
+      return [m, logins(sshd) - before];
+    };
+
+    // Ansible: an inventory of N hosts, each its own key and ControlPath (else all share the
+    // one connection Ansible's default ControlPath, a hash of host, port and user, names).
+    const ansibleRun = async (n: number, pipelining: boolean): Promise<[TreeCpu, number]> => {
+      const dir = mkdtempSync(join(work, "a-"));
+      const hosts = Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          macName(i + 1),
+          {
+            ansible_host: "127.0.0.1",
+            ansible_port: sshd.port,
+            ansible_user: sshd.loginUser,
+            ansible_ssh_private_key_file: key(i + 1),
+            ansible_ssh_extra_args: `-o UserKnownHostsFile=${sshd.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+            ansible_control_path: `%(directory)s/${macName(i + 1)}`,
+            mac_root: sim.root,
+          },
+        ]),
+      );
+      // JSON is YAML: Ansible's yaml inventory plugin reads it.
+      writeFileSync(join(dir, "inventory.yml"), JSON.stringify({ macs: { hosts } }));
+      const before = logins(sshd);
+      const m = await metered(
+        ["ansible-playbook", "-i", join(dir, "inventory.yml"), join(__dirname, "ansible/check.yml"), "--check", "--diff"],
+        dir,
+        {
+          ...process.env,
+          ANSIBLE_CONFIG: join(__dirname, "ansible", pipelining ? "pipelining.cfg" : "ansible.cfg"),
+          ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, "cp"),
+          ANSIBLE_NOCOLOR: "1",
+        },
+      );
+      rmSync(dir, { recursive: true, force: true });
+      const clean = m.stdout.split("\n").filter((l) => /^mac-\d{3}\s+: ok=7\s+changed=0\s+unreachable=0\s+failed=0\b/.test(l)).length;
+      if (m.code !== 0 || clean !== n)
+        throw new Error(`ansible check of ${n}: exit ${m.code}, ${clean} hosts ok=7 changed=0\n${m.stdout}\n${m.stderr}`);
+      return [m, logins(sshd) - before];
+    };
+
+    const fleets = new Map<number, TestStack>();
+    for (const n of [1, 5, 20, 100]) fleets.set(n, await fleetOf(n));
+    // One run of each first, not counted: the page cache, Python's and Node's compile caches.
+    await ansibleRun(1, true);
+    await fleetRun(fleets.get(1) as TestStack, 1);
+    const perMac: Record<string, number> = {};
+    for (const n of [1, 5, 20, 100]) {
+      const hosts = `${n} host${n > 1 ? "s" : ""}`;
+      if (n <= 20) {
+        for (const pipelining of [false, true]) {
+          const [m, c] = await ansibleRun(n, pipelining);
+          perMac[`ansible${pipelining ? "+p" : ""} ${n}`] = cpuRow(
+            `Ansible check play (7 read-only tasks), ${hosts}, forks 4${pipelining ? ", pipelining" : ""}`,
+            n,
+            m,
+            c,
+            "host",
+          );
+        }
+      }
+      const [m, c] = await fleetRun(fleets.get(n) as TestStack, n);
+      perMac[`fleet ${n}`] = cpuRow(`fleet preview over SSH, ${n} converged Mac${n > 1 ? "s" : ""} (≤4 at once)`, n, m, c, "Mac");
+    }
+    const fleet20 = perMac["fleet 20"] as number;
+    const ansible20 = perMac["ansible+p 20"] as number;
+    row(
+      "controller CPU per Mac at 20: fleet preview / Ansible pipelined",
+      `${(fleet20 / ansible20).toFixed(1)} ×`,
+      `${ms(fleet20)} against ${ms(ansible20)} (goal: ≤ 1.0 ×)`,
+    );
+  } finally {
+    for (const twin of twins) twin.forget();
+    base?.forget();
+    await sim.dispose();
+    await sshd.dispose();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 /** The converged `up` over SSH against the local one, on the same kind of simulated Mac: the
  *  connection is opened once (ControlMaster) and reused by the program and the provider. */
 async function overSsh(): Promise<void> {
@@ -247,12 +461,33 @@ async function suite(): Promise<void> {
   }
 }
 
+/** The measurements by name, for `--only name,name`. */
+const SECTIONS: Record<string, () => Promise<void>> = {
+  converged: convergedUp,
+  gate: gateLatency,
+  ssh: overSsh,
+  "fleet-scale": scale,
+  "fleet-vs-ansible": sideBySide,
+  suite,
+};
+
+/** `--only a,b`: those sections; else all but the suite, which `--suite` adds. */
+function sections(argv: string[]): string[] {
+  const at = argv.indexOf("--only");
+  if (at < 0) return [...Object.keys(SECTIONS).filter((k) => k !== "suite"), ...(argv.includes("--suite") ? ["suite"] : [])];
+  const given = (argv[at + 1] ?? "").split(",").filter(Boolean);
+  const unknown = given.filter((g) => !(g in SECTIONS));
+  if (given.length === 0 || unknown.length > 0) {
+    console.error(
+      `error: --only (command line) = ${JSON.stringify(argv[at + 1] ?? "")}: must be a comma-separated list of ${Object.keys(SECTIONS).join(", ")}`,
+    );
+    process.exit(2);
+  }
+  return given;
+}
+
 async function main(): Promise<void> {
-  await convergedUp();
-  await gateLatency();
-  await overSsh();
-  await scale();
-  if (process.argv.includes("--suite")) await suite();
+  for (const name of sections(process.argv.slice(2))) await (SECTIONS[name] as () => Promise<void>)();
   const baseline = JSON.parse(readFileSync(join(__dirname, "baseline.json"), "utf8")) as { source: string; rows: Record<string, string> };
   const engine = spawnSync("pulumi", ["version"], { encoding: "utf8" }).stdout.trim();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, pulumi ${engine}`;
