@@ -156,6 +156,7 @@ describe("guardrails in the fleet: npm run fleet -- up runs the pack on every Ma
   it("the Mac breaking a rule fails its preview with the rule's message and is not touched; the other converges", async () => {
     const r = await fleetOf.stack.script(["scripts/fleet.sh", "up", "--parallel", "2"], fleetOf.env, 600_000);
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    console.log(`fleet up's summary:\n${r.stdout}`);
     assert.match(row(r.stdout, "a-good"), /^a-good\s+ok\s+up\s+/);
     assert.match(row(r.stdout, "b-refused"), /^b-refused\s+FAILED\s+preview \(up not run\)\s+/);
     const log = /\(logs: (\S+?)\)/.exec(r.stdout)?.[1];

@@ -10,7 +10,7 @@ import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, 
 import { unknownCheckingProxy } from "@pulumi/policy";
 import * as proxy from "@pulumi/policy/proxy";
 import { CONFIG_FILE, PolicyConfigError, parsePolicyConfig, readPolicyConfig } from "../../policy/config";
-import { policyPacks } from "../../policy/packs";
+import { mandatoryViolation, policyPacks } from "../../policy/packs";
 import {
   apiHangRestart,
   COMPONENT,
@@ -336,5 +336,27 @@ describe("policy pack: the fleet's settings (policy/config.json)", () => {
 describe("policy pack: where it is", () => {
   it("is the executable policy/analyzer of the project the fleet runs", () => {
     assert.deepEqual(policyPacks("/work/checkout"), [join("/work/checkout", "policy", "analyzer")]);
+  });
+
+  it("a mandatory violation in the engine's events is one line naming the rule; a warning and other events are not", () => {
+    const policyEvent = {
+      message: "API_HANG_SECONDS = 0 (the LaunchDaemon's apiHangSeconds, profile default):\n  the supervisor would never restart",
+      color: "never",
+      policyName: "api-hang-restart",
+      policyPackName: "colima-pulse",
+      policyPackVersion: "0.1.0",
+      policyPackVersionTag: "0.1.0",
+      enforcementLevel: "mandatory" as const,
+    };
+    const event = { sequence: 1, timestamp: 0, policyEvent };
+    assert.equal(
+      mandatoryViolation(event),
+      "policy api-hang-restart: API_HANG_SECONDS = 0 (the LaunchDaemon's apiHangSeconds, profile default): the supervisor would never restart",
+    );
+    assert.equal(mandatoryViolation({ ...event, policyEvent: { ...policyEvent, enforcementLevel: "warning" } }), undefined);
+    assert.equal(
+      mandatoryViolation({ sequence: 2, timestamp: 0, diagnosticEvent: { message: "x", color: "never", severity: "error" } }),
+      undefined,
+    );
   });
 });
