@@ -61,7 +61,12 @@ function whose(r: { name: string; props: Record<string, unknown> }): string {
   return typeof profile === "string" && !isSecret(r.props, "profile") ? `profile ${profile}` : `resource ${r.name}`;
 }
 
-const STACK_FILE = "stacks/Pulumi.<stack>.yaml";
+/** Where a setting is set, for a message: the layer that sets it (stacks/config.ts), the stack's
+ *  own file first; the stack's `settingSources` output names the layer. */
+function whereSet(urn: string): string {
+  const stack = /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] ?? "<stack>";
+  return `where it is set (stacks/Pulumi.${stack}.yaml, or the layer \`pulumi stack output settingSources\` names)`;
+}
 
 // QEMU only: Colima fixes the vm type when a profile is created, and colima-pulse's supervisor,
 // health gates and sleep recovery are built for QEMU (docs/ARCHITECTURE.md). The program creates
@@ -94,7 +99,7 @@ export const apiHangRestart: ResourceValidationPolicy = {
     const seconds = known(() => args.props.apiHangSeconds);
     if (seconds !== 0) return;
     report(
-      `API_HANG_SECONDS = ${shown(args.props, "apiHangSeconds", seconds)} (the LaunchDaemon's apiHangSeconds, ${whose(args)}): the supervisor would never restart a VM whose Docker API hangs (a Mac waking from sleep). The fleet requires it on: set API_HANG_SECONDS from 10 to 86400 seconds in ${STACK_FILE}, or remove it for the default 120`,
+      `API_HANG_SECONDS = ${shown(args.props, "apiHangSeconds", seconds)} (the LaunchDaemon's apiHangSeconds, ${whose(args)}): the supervisor would never restart a VM whose Docker API hangs (a Mac waking from sleep). The fleet requires it on: set API_HANG_SECONDS from 10 to 86400 seconds ${whereSet(args.urn)}, or remove it for the default 120`,
     );
   },
 };
@@ -116,7 +121,7 @@ export const logRotation: StackValidationPolicy = {
       });
       if (!rule) {
         report(
-          `the supervisor's log ${logPath === undefined ? "" : `${shown(daemon.props, "logPath", logPath)} `}(${whose(daemon)}) has no newsyslog rule: LOG_ROTATE_COUNT = 0 turns rotation off, and the log then grows until the disk is full. The fleet requires rotation: set LOG_ROTATE_COUNT from 1 to 99 in ${STACK_FILE}, or remove it for the default 5`,
+          `the supervisor's log ${logPath === undefined ? "" : `${shown(daemon.props, "logPath", logPath)} `}(${whose(daemon)}) has no newsyslog rule: LOG_ROTATE_COUNT = 0 turns rotation off, and the log then grows until the disk is full. The fleet requires rotation: set LOG_ROTATE_COUNT from 1 to 99 ${whereSet(daemon.urn)}, or remove it for the default 5`,
           daemon.urn,
         );
         continue;
@@ -124,7 +129,7 @@ export const logRotation: StackValidationPolicy = {
       const count = known(() => rule.props.count);
       if (count === 0)
         report(
-          `the newsyslog rule of ${whose(daemon)} keeps 0 logs; the fleet requires LOG_ROTATE_COUNT from 1 to 99 in ${STACK_FILE}`,
+          `the newsyslog rule of ${whose(daemon)} keeps 0 logs; the fleet requires LOG_ROTATE_COUNT from 1 to 99 ${whereSet(rule.urn)}`,
           rule.urn,
         );
     }

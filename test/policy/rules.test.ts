@@ -130,7 +130,7 @@ describe("policy pack: the rules", () => {
   describe("api-hang-restart", () => {
     it("API_HANG_SECONDS=0 on the LaunchDaemon is refused, naming the setting, the value and what is allowed", () => {
       assert.deepEqual(checkResource(apiHangRestart, "LaunchDaemon", { ...DAEMON_PROPS, apiHangSeconds: 0 }), [
-        "API_HANG_SECONDS = 0 (the LaunchDaemon's apiHangSeconds, profile default): the supervisor would never restart a VM whose Docker API hangs (a Mac waking from sleep). The fleet requires it on: set API_HANG_SECONDS from 10 to 86400 seconds in stacks/Pulumi.<stack>.yaml, or remove it for the default 120",
+        "API_HANG_SECONDS = 0 (the LaunchDaemon's apiHangSeconds, profile default): the supervisor would never restart a VM whose Docker API hangs (a Mac waking from sleep). The fleet requires it on: set API_HANG_SECONDS from 10 to 86400 seconds where it is set (stacks/Pulumi.mac.yaml, or the layer `pulumi stack output settingSources` names), or remove it for the default 120",
       ]);
     });
     it("on (any number of seconds), or absent (the provider's default 120), passes", () => {
@@ -201,7 +201,7 @@ describe("policy pack: the rules", () => {
       assert.deepEqual(found, [
         {
           message:
-            'the supervisor\'s log "/var/log/colima-pulse/colima.log" (profile default) has no newsyslog rule: LOG_ROTATE_COUNT = 0 turns rotation off, and the log then grows until the disk is full. The fleet requires rotation: set LOG_ROTATE_COUNT from 1 to 99 in stacks/Pulumi.<stack>.yaml, or remove it for the default 5',
+            'the supervisor\'s log "/var/log/colima-pulse/colima.log" (profile default) has no newsyslog rule: LOG_ROTATE_COUNT = 0 turns rotation off, and the log then grows until the disk is full. The fleet requires rotation: set LOG_ROTATE_COUNT from 1 to 99 where it is set (stacks/Pulumi.mac.yaml, or the layer `pulumi stack output settingSources` names), or remove it for the default 5',
           urn: urnOf(typeOf("LaunchDaemon"), "colima-daemon"),
         },
       ]);
