@@ -75,7 +75,7 @@ describe("guardrails: the fleet's policy pack on every preview and up", { concur
   it("API_HANG_SECONDS=0 (accepted by the program) is refused: preview and npm run converge fail, nothing changed", async () => {
     await refused("API_HANG_SECONDS", "0", async () => {
       const message =
-        /API_HANG_SECONDS = 0 \(the LaunchDaemon's apiHangSeconds, profile default\): the supervisor would never restart a VM/;
+        /API_HANG_SECONDS = 0 \(the LaunchDaemon's apiHangSeconds, profile default\): the supervisor would never restart a VM .* set API_HANG_SECONDS from 10 to 86400 seconds where it is set \(stacks\/Pulumi\.e2e-policy\.yaml/;
       await assertRefused(preview, "api-hang-restart", message);
       const converge = await assertRefused(() => mac.stack.script(["scripts/converge.sh", "--yes"]), "api-hang-restart", message);
       assert.match(converge.stdout, /policy\/analyzer/, "converge.sh ran the pack");
