@@ -7,6 +7,7 @@ import { formatAge, formatSize } from "../provider/lib/backups";
 import { suggest } from "../stacks/suggest";
 import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
+import { ensurePlansDir, plansDir, saveSummary } from "./plans";
 import { parseCanary, rolloutNote, rolloutPlan, rolloutStopped, runRollout } from "./rollout";
 import { decisionRefusal, type MacResult, type Operation, type RunOptions, runFleet } from "./runner";
 import { inShard, parseShard, type Shard } from "./shard";
@@ -41,6 +42,10 @@ Options:
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
+  --save-plans <dir> preview only: also save each Mac's plan (Pulumi's update plan), what it was made
+                    from (digests of its settings and state) and a summary (summary.txt) in <dir>
+  --plans <dir>     up only: apply exactly the plans saved there, no new preview; a Mac without a
+                    plan, or whose settings or state changed since, is refused with what differs
   --logs <dir>      where each Mac's log goes (default .state/fleet/<time>-<command>)
   --help            this text
 
@@ -57,12 +62,15 @@ export interface Args {
   prom?: string;
   /** --shard i/n: only this shard of the selection (shard.ts). */
   shard?: Shard;
+  /** --save-plans DIR (preview) or --plans DIR (up), resolved (plans.ts). */
+  savePlans?: string;
+  plans?: string;
   /** --canary N: up and upgrade (rollout.ts, upgrade.ts). */
   canary?: number;
 }
 
 const COMMANDS = ["preview", "up", "upgrade", "refresh", "status", "drift"];
-const OPTIONS = ["--stacks", "--shard", "--parallel", "--canary", "--json", "--prom", "--logs", "--help"];
+const OPTIONS = ["--stacks", "--shard", "--parallel", "--canary", "--json", "--prom", "--save-plans", "--plans", "--logs", "--help"];
 
 /** " (did you mean X?)" when `word` looks like a mistyped one of `known` (stacks/suggest.ts, as
  *  for a setting's key), else "". */
@@ -98,6 +106,8 @@ export function parseArgs(argv: string[]): Args | { help: true } {
     } else if (a === "--json") args.json = true;
     else if (a === "--logs") args.logs = value();
     else if (a === "--prom") args.prom = promPath(value());
+    else if (a === "--save-plans") args.savePlans = plansDir("--save-plans", value());
+    else if (a === "--plans") args.plans = plansDir("--plans", value());
     else if (!a.startsWith("-") && !args.command) {
       if (!COMMANDS.includes(a))
         throw new Error(`command (command line) = ${JSON.stringify(a)}: must be one of ${COMMANDS.join(", ")}${didYouMean(a, COMMANDS)}`);
@@ -113,6 +123,10 @@ export function parseArgs(argv: string[]): Args | { help: true } {
   if (args.canary !== undefined && args.command !== "up" && args.command !== "upgrade")
     throw new Error(`--canary (command line): only with up or upgrade (a rollout), not ${args.command}`);
   if (args.prom && args.command !== "status") throw new Error(`--prom (command line): only with status, not ${args.command}`);
+  if (args.savePlans && args.command !== "preview")
+    throw new Error(`--save-plans (command line): only with preview (it saves what the preview plans), not ${args.command}`);
+  if (args.plans && args.command !== "up")
+    throw new Error(`--plans (command line): only with up (it applies saved plans), not ${args.command}`);
   if (!/^[A-Za-z0-9_.*?-]+$/.test(args.glob as string))
     throw new Error(`--stacks (command line) = ${JSON.stringify(args.glob)}: must be a stack name pattern of letters, digits, _ . - * ?`);
   return args as Args;
@@ -233,11 +247,22 @@ export function startLine(command: string, count: number, parallel: number, logD
   return `fleet ${command}: ${macs(count)}, ${parallel} at a time; logs in ${logDir}`;
 }
 
-/** What a run says at its end: every Mac succeeded, or which failed. */
+/** What a run says at its end: every Mac succeeded, or which failed, and which another run held
+ *  (runner.ts heldBy: not run here, left to that run). */
 export function summaryLine(results: MacResult[], logDir: string): string {
-  const failed = results.filter((r) => !r.ok);
-  if (failed.length === 0) return results.length === 1 ? "the 1 Mac succeeded" : `all ${macs(results.length)} succeeded`;
-  return `${failed.length} of ${macs(results.length)} failed: ${failed.map((r) => r.stack).join(", ")} (logs: ${logDir})`;
+  const held = results.filter((r) => r.skipped?.startsWith("held by "));
+  const failed = results.filter((r) => !r.ok && !held.includes(r));
+  if (failed.length === 0 && held.length === 0)
+    return results.length === 1 ? "the 1 Mac succeeded" : `all ${macs(results.length)} succeeded`;
+  const parts = [
+    ...(failed.length > 0 ? [`${failed.length} of ${macs(results.length)} failed: ${failed.map((r) => r.stack).join(", ")}`] : []),
+    ...(held.length > 0
+      ? [
+          `${held.length} of ${macs(results.length)} held by another run, not run here: ${held.map((r) => `${r.stack} (${r.skipped})`).join(", ")}`,
+        ]
+      : []),
+  ];
+  return `${parts.join("; ")} (logs: ${logDir})`;
 }
 
 /** The simulator's roots per stack (COLIMA_PULSE_FLEET_HOST_ROOTS, JSON {"stack": "/root"}), as
@@ -325,6 +350,12 @@ async function main(): Promise<number> {
   };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   const options: RunOptions = { workDir, stacks, parallel: args.parallel, logDir, envOf, signal: cancel.signal, drain: drain.signal };
+  const plansFolder = args.savePlans ?? args.plans;
+  if (plansFolder) {
+    // The operator's alone before any Mac is reached: a plan of someone else's would be applied.
+    ensurePlansDir(plansFolder);
+    options.plans = { dir: plansFolder, mode: args.savePlans ? "save" : "apply" };
+  }
   if (args.command === "drift") {
     const checked = await fleetDrift(options);
     process.stdout.write(
@@ -348,8 +379,17 @@ async function main(): Promise<number> {
     return results.every((r) => r.ok) ? 0 : 1;
   }
   const results = await runFleet(args.command, options);
+  if (args.savePlans)
+    saveSummary(
+      args.savePlans,
+      results.map((r) => ({ stack: r.stack, ok: r.ok, detail: r.detail })),
+    );
   process.stdout.write(`\n${resultsTable(results)}\n`);
   process.stdout.write(`\n${summaryLine(results, logDir)}\n`);
+  if (args.savePlans)
+    process.stdout.write(
+      `plans saved in ${args.savePlans} (summary.txt); apply exactly these: npm run fleet -- up --plans ${args.savePlans}\n`,
+    );
   return results.every((r) => r.ok) ? 0 : 1;
 }
 

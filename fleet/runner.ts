@@ -12,12 +12,13 @@
 // - decisions (npm run reset, restore, upgrade) are one Mac's: the fleet refuses to start with one
 //   in its environment (fleet/cli.ts) and never passes one on (openStack); `fleet upgrade` makes
 //   its own, one per Mac, bound to that Mac's stack and given to its workspace alone (upgrade.ts).
-import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, fchmodSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { policyPacks } from "../policy/packs";
-import { unsafeFolderOnTheWay } from "../provider/lib/mac";
 import { DECISION_VARIABLES, decisionVariablesIn } from "../stacks/commandLineDecisions";
+import { differences, fingerprintOf, forgetPlan, planFile, savedFingerprint, saveFingerprint } from "./plans";
+import { privateFolderProblem } from "./privateFolder";
 import { lineRedactor, noSecrets, type Redact, stackRedactor } from "./redact";
 
 export type Operation = "preview" | "up" | "refresh";
@@ -67,6 +68,10 @@ export interface RunOptions {
   /** A decision the fleet itself made for a stack (fleet/upgrade.ts), bound to it: its variables
    *  go to that stack's workspace alone, made when the Mac's run starts. */
   decisionEnvOf?: (stack: string) => Record<string, string>;
+  /** Saved plans (fleet/plans.ts): `save` (preview): each Mac's preview writes its plan and
+   *  fingerprint into `dir`; `apply` (up): each Mac's up applies its plan from `dir`, instead of a
+   *  new preview, once its settings and state are what the plan was made from. */
+  plans?: { dir: string; mode: "save" | "apply" };
 }
 
 /** Why the fleet cannot start with this environment: a decision of `npm run reset`, `restore` or
@@ -87,25 +92,10 @@ export function stripDecisions(env: NodeJS.ProcessEnv): void {
   for (const k of DECISION_VARIABLES) delete env[k];
 }
 
-/** Makes the fleet's log folder `dir` (0700) and checks it is the operator's alone, else throws
- *  before any Mac is reached. Whoever else owns or may write to it could plant each Mac's log
- *  first: a FIFO (the runner's open then waits for ever, and the whole fleet with it; or they read
- *  it), a file of theirs (a run as root appends to it and it stays theirs to read), and rename or
- *  remove the logs after. So: a real folder, ours, writable by no one else (sticky or not: others
- *  may still make new names in a sticky folder), in folders that only we and root may change
- *  (provider/lib/mac.ts unsafeFolderOnTheWay, the SSH connection folder's rule). */
+/** The fleet's log folder `dir`, made and checked (privateFolderProblem), else throws before any
+ *  Mac is reached. */
 export function ensureLogDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const uid = process.getuid?.();
-  if (uid === undefined) return; // not a POSIX system: no other users' uids to tell apart
-  const st = lstatSync(dir);
-  const problem = !st.isDirectory()
-    ? `is not a folder (${st.isSymbolicLink() ? "a symbolic link" : "a file"} of uid ${st.uid})`
-    : st.uid !== uid
-      ? `is owned by uid ${st.uid}, not by you (uid ${uid})`
-      : (st.mode & 0o022) !== 0
-        ? `may be written by others (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`
-        : unsafeFolderOnTheWay(dir, uid);
+  const problem = privateFolderProblem(dir);
   if (problem)
     throw new Error(
       `the fleet's log folder ${dir} ${problem}: another user could plant, block or read the Macs' logs there. ` +
@@ -323,9 +313,44 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
       const refreshed = await attempt("refresh", async () => summaryOf((await stack.refresh(common)).summary.resourceChanges));
       return typeof refreshed === "string" ? finish(true, "refresh", refreshed) : refreshed;
     }
+    const plans = options.plans;
+    if (operation === "up" && plans?.mode === "apply") {
+      // The approved plan, not a new preview: first, the Mac must be what the plan was made from.
+      const checked = await attempt(
+        "checking the plan",
+        async () => {
+          const saved = savedFingerprint(plans.dir, name);
+          if (typeof saved === "string") throw new Error(saved);
+          const differs = differences(saved, await fingerprintOf(stack));
+          if (differs.length > 0)
+            throw new Error(
+              `changed since its plan was saved (${saved.savedAt}): ${differs.join("; ")}; nothing was run. Preview it again: npm run fleet -- preview --save-plans ${plans.dir}`,
+            );
+          return "";
+        },
+        "plan (up not run)",
+      );
+      if (typeof checked !== "string") return checked;
+      const applied = await attempt("up", async () =>
+        summaryOf((await stack.up({ ...common, plan: planFile(plans.dir, name) })).summary.resourceChanges),
+      );
+      return typeof applied === "string" ? finish(true, "up (plan)", applied) : applied;
+    }
+    const saving = operation === "preview" && plans?.mode === "save" ? plans.dir : undefined;
     const previewed = await attempt(
       "preview",
-      async () => summaryOf((await stack.preview(common)).changeSummary),
+      async () => {
+        if (saving) forgetPlan(saving, name);
+        const before = saving ? await fingerprintOf(stack) : undefined;
+        const changes = summaryOf((await stack.preview({ ...common, ...(saving ? { plan: planFile(saving, name) } : {}) })).changeSummary);
+        if (saving && before) {
+          // An up elsewhere during this preview would leave a plan made from another state than this one.
+          const during = differences(before, await fingerprintOf(stack));
+          if (during.length > 0) throw new Error(`changed while its preview ran: ${during.join("; ")}; no plan saved. Preview it again`);
+          saveFingerprint(saving, before);
+        }
+        return changes;
+      },
       operation === "up" ? "preview (up not run)" : "preview",
     );
     if (typeof previewed !== "string") return previewed;

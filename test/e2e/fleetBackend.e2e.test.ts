@@ -4,10 +4,13 @@
 // Runner A holds ab-mac (its `up` has the stack's lock, and waits on the Mac for a step of a third
 // control machine) while runner B drives ab-mac and b-mac: B leaves ab-mac to A, naming A, converges
 // b-mac, and exits 1; A then converges both of its Macs. Every stack is updated once.
+// Then saved plans (fleet/plans.ts): `preview --save-plans` on every Mac, `up --plans` applies the
+// plan where the Mac is what its plan was made from, and refuses a Mac whose settings changed since
+// and one whose state changed since (an up outside the fleet), running nothing on either.
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
-import { dirname } from "node:path";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
 import { type PostgresBackend, postgresBackend } from "../helpers/postgres";
@@ -89,5 +92,60 @@ describe("two fleet runners on one PostgreSQL backend", { concurrency: false }, 
         mac,
       );
     assert.deepEqual(backend.locks(), [], "no stack lock left");
+  });
+
+  it("saved plans: applied where nothing changed; a Mac whose settings or state changed is refused, nothing run on it", async () => {
+    const plans = join(mkdtempSync(join(tmpdir(), "cpulse-plans-")), "approved");
+    try {
+      for (const mac of MACS) await copyA.must(["config", "set", "--stack", mac, "LOG_ROTATE_COUNT", "7"]);
+      const preview = await fleet(copyA, "preview", "--save-plans", plans);
+      assert.equal(preview.code, 0, `${preview.stdout}\n${preview.stderr}`);
+      assert.match(
+        preview.stdout,
+        new RegExp(`plans saved in ${plans} \\(summary.txt\\); apply exactly these: npm run fleet -- up --plans ${plans}\\n$`),
+      );
+      assert.equal(statSync(plans).mode & 0o777, 0o700);
+      for (const mac of MACS) {
+        assert.equal(statSync(join(plans, `${mac}.fingerprint.json`)).mode & 0o777, 0o600, mac);
+        assert.ok(statSync(join(plans, `${mac}.plan.json`)).size > 0, mac);
+      }
+      assert.match(
+        readFileSync(join(plans, "summary.txt"), "utf8"),
+        /\na-mac: same \d+, update 1\nab-mac: same \d+, update 1\nb-mac: same \d+, update 1\n$/,
+      );
+      // After the approval: b-mac's settings change; a-mac is updated outside the fleet (another
+      // setting, then back), so its settings are the plan's again but its state is not.
+      await copyA.must(["config", "set", "--stack", "b-mac", "LOG_ROTATE_COUNT", "8"]);
+      await copyA.must(["config", "set", "--stack", "a-mac", "LOG_ROTATE_COUNT", "9"]);
+      const aRoot = JSON.parse(fleetOf.env.COLIMA_PULSE_FLEET_HOST_ROOTS as string)["a-mac"] as string;
+      const outside = await copyA.cli(["up", "--yes", "--skip-preview", "--stack", "a-mac"], 300_000, { COLIMA_PULSE_HOST_ROOT: aRoot });
+      assert.equal(outside.code, 0, `${outside.stdout}\n${outside.stderr}`);
+      await copyA.must(["config", "set", "--stack", "a-mac", "LOG_ROTATE_COUNT", "7"]);
+      const before = Object.fromEntries(await Promise.all(MACS.map(async (m) => [m, (await updates(m)).length] as const)));
+
+      // B applies what A approved (the plans folder handed over), from its checkout of the same
+      // settings (the stack files are the repository's: a pull).
+      for (const mac of MACS)
+        copyFileSync(join(copyA.dir, "stacks", `Pulumi.${mac}.yaml`), join(copyB.dir, "stacks", `Pulumi.${mac}.yaml`));
+      const up = await fleet(copyB, "up", "--plans", plans);
+      assert.equal(up.code, 1, `${up.stdout}\n${up.stderr}`);
+      assert.match(row(up.stdout, "ab-mac"), /^ab-mac\s+ok\s+up \(plan\)\s+\S+\s+same \d+, update 1$/);
+      assert.match(
+        row(up.stdout, "b-mac"),
+        /^b-mac\s+FAILED\s+plan \(up not run\)\s+\S+\s+changed since its plan was saved \(\S+\): settings: colima-pulse:LOG_ROTATE_COUNT changed; nothing was run\. Preview it again: npm run fleet -- preview --save-plans /,
+      );
+      assert.match(
+        row(up.stdout, "a-mac"),
+        /^a-mac\s+FAILED\s+plan \(up not run\)\s+\S+\s+changed since its plan was saved \(\S+\): state \(an up, refresh or import ran since\): .*log-rotation.*; nothing was run\./,
+      );
+      const after = Object.fromEntries(await Promise.all(MACS.map(async (m) => [m, (await updates(m)).length] as const)));
+      assert.deepEqual(after, { ...before, "ab-mac": (before["ab-mac"] as number) + 1 }, "only ab-mac was updated");
+
+      const misuse = await fleet(copyB, "preview", "--plans", plans);
+      assert.equal(misuse.code, 2);
+      assert.match(misuse.stderr, /error: --plans \(command line\): only with up \(it applies saved plans\), not preview/);
+    } finally {
+      rmSync(dirname(plans), { recursive: true, force: true });
+    }
   });
 });
