@@ -7,17 +7,25 @@
 # the child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER): every orphan below it is reparented to
 # it; once the command has exited, what is left (the masters) is sent SIGTERM and reaped, and
 # getrusage(2) RUSAGE_CHILDREN then holds all of it. Our own CPU (this Python) is not in it.
-#   usage: cputree.py <result.json> <command> [args...]
+# With --acct, BSD process accounting (acct(2), acct(5): one record per process that ends, its
+# name, parent and CPU time) is on while the command runs, and the result also has the CPU time by
+# process name and parent name ("node <- pulumi") of every process of the tree. Accounting is
+# system-wide: only the records of our tree (by parent, from us down) are kept.
+#   usage: cputree.py [--acct] <result.json> <command> [args...]
+import collections
 import ctypes
 import json
 import os
 import resource
 import signal
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+NODE_THREADS = {"DelayedTaskSche", "libuv-worker", "V8Worker", "SignalInspecto"}
 
 
 def children(pid):
@@ -39,11 +47,52 @@ def children(pid):
     return found
 
 
+def comp_t(v):
+    """acct(5)'s comp_t: a 13-bit mantissa and a 3-bit base-8 exponent."""
+    return (v & 0x1FFF) << (3 * (v >> 13))
+
+
+def by_process(log, root):
+    """CPU seconds and count by "name <- parent's name" of the processes below `root`, from an
+    acct_v3 file (linux/acct.h: 64 bytes a record, times in AHZ = 100 ticks a second)."""
+    records = {}
+    with open(log, "rb") as f:
+        data = f.read()
+    for at in range(0, len(data) - 63, 64):
+        fields = struct.unpack("<BBHIIIIIIf8H16s", data[at : at + 64])
+        if fields[1] != 3:
+            continue  # not acct_v3
+        pid, ppid, ut, st, comm = fields[6], fields[7], fields[10], fields[11], fields[18]
+        name = comm.rstrip(b"\0").decode(errors="replace")
+        # A process's record is named after its last thread to end: Node's workers have names of
+        # their own (node/src/node_platform.cc, libuv's threadpool).
+        records[pid] = (ppid, "node" if name in NODE_THREADS else name, (comp_t(ut) + comp_t(st)) / 100)
+    below = collections.defaultdict(list)
+    for pid, (ppid, _, _) in records.items():
+        below[ppid].append(pid)
+    cpu, count = collections.Counter(), collections.Counter()
+    todo = list(below[root])
+    while todo:
+        pid = todo.pop()
+        ppid, comm, seconds = records[pid]
+        kind = f"{comm} <- {records[ppid][1] if ppid in records else 'cputree'}"
+        cpu[kind] += seconds
+        count[kind] += 1
+        todo += below[pid]
+    return {k: {"cpu": round(cpu[k], 2), "count": count[k]} for k in cpu}
+
+
 def main():
-    out, argv = sys.argv[1], sys.argv[2:]
+    accounting = sys.argv[1] == "--acct"
+    args = sys.argv[2:] if accounting else sys.argv[1:]
+    out, argv = args[0], args[1:]
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         sys.exit(f"cputree: prctl(PR_SET_CHILD_SUBREAPER): errno {ctypes.get_errno()}")
+    if accounting:
+        log = tempfile.NamedTemporaryFile(prefix="cputree-acct-", delete=False).name
+        if libc.acct(log.encode()) != 0:
+            sys.exit(f"cputree: acct({log}): errno {ctypes.get_errno()} (process accounting needs CAP_SYS_PACCT)")
     start = time.monotonic()
     code = subprocess.call(argv)
     wall = time.monotonic() - start
@@ -67,8 +116,13 @@ def main():
                     os.kill(stuck, signal.SIGKILL)
             time.sleep(0.05)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = {"code": code, "wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime, "leftover": [c for _, c in left]}
+    if accounting:
+        libc.acct(None)
+        result["by"] = by_process(log, os.getpid())
+        os.unlink(log)
     with open(out, "w") as f:
-        json.dump({"code": code, "wall": wall, "user": usage.ru_utime, "sys": usage.ru_stime, "leftover": [c for _, c in left]}, f)
+        json.dump(result, f)
 
 
 main()

@@ -208,17 +208,20 @@ interface TreeCpu {
   user: number;
   sys: number;
   leftover: string[];
+  /** With accounting: CPU seconds and count by "process <- its parent" (bench/cputree.py --acct). */
+  by?: Record<string, { cpu: number; count: number }>;
   stdout: string;
   stderr: string;
 }
 
 /** Runs `argv` as a child of bench/cputree.py (Debian's python3: the sshd sessions' own PATH has
  *  no pyenv) and returns what it measured, with the command's output. */
-function metered(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<TreeCpu> {
+function metered(argv: string[], cwd: string, env: NodeJS.ProcessEnv, accounting = false): Promise<TreeCpu> {
   const dir = mkdtempSync(join(tmpdir(), "cpulse-bench-cpu-"));
   const out = join(dir, "cpu.json");
+  const meter = [join(__dirname, "cputree.py"), ...(accounting ? ["--acct"] : []), out];
   return new Promise((resolve, reject) => {
-    const child = spawn("/usr/bin/python3", [join(__dirname, "cputree.py"), out, ...argv], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("/usr/bin/python3", [...meter, ...argv], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -257,10 +260,29 @@ function cpuRow(name: string, n: number, m: TreeCpu, connections: number, unit: 
     name,
     ms(m.wall * 1000),
     `${ms((m.wall * 1000) / n)} per ${unit}; controller CPU ${ms(cpuPerMac)} per ${unit} ` +
-      `(user ${m.user.toFixed(2)} s + sys ${m.sys.toFixed(2)} s); ${connections} SSH connection${connections === 1 ? "" : "s"}`,
+      `(user ${m.user.toFixed(2)} s + sys ${m.sys.toFixed(2)} s); ${connections} SSH connection${connections === 1 ? "" : "s"}, ` +
+      `${m.leftover.length} left running after it and ended (${[...new Set(m.leftover)].join(", ") || "none"})`,
   );
   console.error(`bench: ${rows.at(-1)?.join(" | ")}`);
   return cpuPerMac;
+}
+
+/** The prototype tried to cut the controller's CPU per Mac, in the project copy at `dir` only:
+ *  the policy pack the engine starts for every Mac's preview (policy/analyzer → policy/main.cjs)
+ *  loads tsx, then the pack's TypeScript and @pulumi/policy (with @pulumi/pulumi) module by module;
+ *  here it loads one CommonJS file esbuild built from policy/index.ts beforehand. What it would
+ *  take in the product: the same build (scripts/lib.sh, after npm ci) and policy/main.cjs loading
+ *  the bundle when it is newer than the pack's sources, tsx otherwise. */
+function bundlePolicy(dir: string): void {
+  const esbuild = join(dir, "node_modules/.bin/esbuild");
+  const out = join(dir, "policy/bundle.cjs");
+  const built = spawnSync(
+    esbuild,
+    ["policy/index.ts", "--bundle", "--platform=node", "--format=cjs", `--outfile=${out}`, "--log-level=error"],
+    { cwd: dir, encoding: "utf8" },
+  );
+  if (built.status !== 0) throw new Error(`esbuild policy/index.ts: exit ${built.status}\n${built.stderr}`);
+  writeFileSync(join(dir, "policy/main.cjs"), 'require("node:module").enableCompileCache?.();\nrequire("./bundle.cjs");\n');
 }
 
 /** The fleet preview over SSH beside Ansible's read-only check of the same simulated Mac. One
@@ -299,9 +321,10 @@ async function sideBySide(): Promise<void> {
     await base.must(["up", "--yes", "--skip-preview"]);
 
     // The fleet: N stacks in a project copy of their own (listing the stacks reads every one).
-    const fleetOf = async (n: number): Promise<TestStack> => {
+    const fleetOf = async (n: number, bundledPolicy = false): Promise<TestStack> => {
       const twin = await (base as TestStack).clone();
       twins.push(twin);
+      if (bundledPolicy) bundlePolicy(twin.dir);
       const names = Array.from({ length: n }, (_, i) => macName(i + 1));
       twin.copies(names.slice(1));
       // Each its own key, in its settings and in its state: the key is part of the SSH target
@@ -315,15 +338,28 @@ async function sideBySide(): Promise<void> {
       }
       return twin;
     };
-    const fleetRun = async (twin: TestStack, n: number): Promise<[TreeCpu, number]> => {
+    const fleetRun = async (twin: TestStack, n: number, accounting = false, glob = "mac-*"): Promise<[TreeCpu, number]> => {
       const logDir = mkdtempSync(join(tmpdir(), "cpulse-bench-logs-"));
       const roots = Object.fromEntries(Array.from({ length: n }, (_, i) => [macName(i + 1), sim.root]));
       const before = logins(sshd);
-      const m = await metered(["bash", "scripts/fleet.sh", "preview", "--stacks", "mac-*", "--parallel", "4", "--logs", logDir], twin.dir, {
-        ...twin.environment(),
-        COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(roots),
-      });
+      // A connection folder of this run's own (provider/lib/mac.ts connectionBase takes a private
+      // XDG_RUNTIME_DIR; 13 characters at most, for the socket names): no master of another run
+      // (the converging `up`, or another test on this machine) is reused, and this run's masters
+      // are ended after it with the rest of its tree.
+      const runtime = mkdtempSync("/tmp/c-");
+      const m = await metered(
+        ["bash", "scripts/fleet.sh", "preview", "--stacks", glob, "--parallel", "4", "--logs", logDir],
+        twin.dir,
+        { ...twin.environment(), COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(roots), XDG_RUNTIME_DIR: runtime },
+        accounting,
+      );
+      rmSync(runtime, { recursive: true, force: true });
+      // Every Mac's preview ran the policy pack (the engine's summary names it).
+      const checked = Array.from({ length: n }, (_, i) => readFileSync(join(logDir, `${macName(i + 1)}.log`), "utf8")).filter((t) =>
+        /Policies:[\s\S]*colima-pulse@v/.test(t),
+      ).length;
       rmSync(logDir, { recursive: true, force: true });
+      if (checked !== n) throw new Error(`fleet preview of ${n}: the policy pack ran for ${checked} Macs\n${m.stdout}\n${m.stderr}`);
       const same = m.stdout.split("\n").filter((l) => /^mac-\d{3}\s+ok\s+preview\s.*\bsame \d+\s*$/.test(l)).length;
       if (m.code !== 0 || same !== n)
         throw new Error(`fleet preview of ${n}: exit ${m.code}, ${same} Macs unchanged\n${m.stdout}\n${m.stderr}`);
@@ -332,7 +368,7 @@ async function sideBySide(): Promise<void> {
 
     // Ansible: an inventory of N hosts, each its own key and ControlPath (else all share the
     // one connection Ansible's default ControlPath, a hash of host, port and user, names).
-    const ansibleRun = async (n: number, pipelining: boolean): Promise<[TreeCpu, number]> => {
+    const ansibleRun = async (n: number, pipelining: boolean, accounting = false): Promise<[TreeCpu, number]> => {
       const dir = mkdtempSync(join(work, "a-"));
       const hosts = Object.fromEntries(
         Array.from({ length: n }, (_, i) => [
@@ -360,6 +396,7 @@ async function sideBySide(): Promise<void> {
           ANSIBLE_SSH_CONTROL_PATH_DIR: join(dir, "cp"),
           ANSIBLE_NOCOLOR: "1",
         },
+        accounting,
       );
       rmSync(dir, { recursive: true, force: true });
       const clean = m.stdout.split("\n").filter((l) => /^mac-\d{3}\s+: ok=7\s+changed=0\s+unreachable=0\s+failed=0\b/.test(l)).length;
@@ -368,17 +405,22 @@ async function sideBySide(): Promise<void> {
       return [m, logins(sshd) - before];
     };
 
+    const sizes = [1, 5, 20, 100];
     const fleets = new Map<number, TestStack>();
-    for (const n of [1, 5, 20, 100]) fleets.set(n, await fleetOf(n));
-    // One run of each first, not counted: the page cache, Python's and Node's compile caches.
+    for (const n of sizes) fleets.set(n, await fleetOf(n));
+    // One run of each first, not counted: the page cache, Python's and Node's compile caches
+    // (Node's and tsx's are by file, and each fleet is a project copy of its own: one Mac each).
     await ansibleRun(1, true);
-    await fleetRun(fleets.get(1) as TestStack, 1);
+    const warm = (twin: TestStack) => fleetRun(twin, 1, false, macName(1));
+    const focus = Math.max(...sizes.filter((n) => n <= 20)); // the issue's goal is at 20
     const perMac: Record<string, number> = {};
-    for (const n of [1, 5, 20, 100]) {
+    const byProcess: Record<string, TreeCpu> = {};
+    for (const n of sizes) {
       const hosts = `${n} host${n > 1 ? "s" : ""}`;
       if (n <= 20) {
         for (const pipelining of [false, true]) {
-          const [m, c] = await ansibleRun(n, pipelining);
+          const [m, c] = await ansibleRun(n, pipelining, n === focus && pipelining);
+          if (n === focus && pipelining) byProcess["Ansible, pipelining"] = m;
           perMac[`ansible${pipelining ? "+p" : ""} ${n}`] = cpuRow(
             `Ansible check play (7 read-only tasks), ${hosts}, forks 4${pipelining ? ", pipelining" : ""}`,
             n,
@@ -388,16 +430,45 @@ async function sideBySide(): Promise<void> {
           );
         }
       }
-      const [m, c] = await fleetRun(fleets.get(n) as TestStack, n);
+      await warm(fleets.get(n) as TestStack);
+      const [m, c] = await fleetRun(fleets.get(n) as TestStack, n, n === focus);
+      if (n === focus) byProcess["fleet preview"] = m;
       perMac[`fleet ${n}`] = cpuRow(`fleet preview over SSH, ${n} converged Mac${n > 1 ? "s" : ""} (≤4 at once)`, n, m, c, "Mac");
     }
-    const fleet20 = perMac["fleet 20"] as number;
-    const ansible20 = perMac["ansible+p 20"] as number;
-    row(
-      "controller CPU per Mac at 20: fleet preview / Ansible pipelined",
-      `${(fleet20 / ansible20).toFixed(1)} ×`,
-      `${ms(fleet20)} against ${ms(ansible20)} (goal: ≤ 1.0 ×)`,
+    // The one idea tried (bundlePolicy): the same 20 Macs with the policy pack prebundled.
+    const bundled = await fleetOf(focus, true);
+    await warm(bundled);
+    const [pm, pc] = await fleetRun(bundled, focus, true);
+    byProcess["fleet preview, policy pack prebundled"] = pm;
+    perMac[`fleet ${focus} bundled`] = cpuRow(
+      `prototype: fleet preview over SSH, ${focus} converged Macs, the policy pack prebundled (≤4 at once)`,
+      focus,
+      pm,
+      pc,
+      "Mac",
     );
+    const ansibleFocus = perMac[`ansible+p ${focus}`] as number;
+    for (const [which, key] of [
+      ["fleet preview", `fleet ${focus}`],
+      ["fleet preview, policy pack prebundled", `fleet ${focus} bundled`],
+    ]) {
+      const cpu = perMac[key as string] as number;
+      row(
+        `controller CPU per Mac at ${focus}: ${which} / Ansible pipelined`,
+        `${(cpu / ansibleFocus).toFixed(1)} ×`,
+        `${ms(cpu)} against ${ms(ansibleFocus)} (goal: ≤ 1.0 ×)`,
+      );
+    }
+    for (const [which, m] of Object.entries(byProcess)) {
+      const parts = Object.entries(m.by ?? {})
+        .sort((a, b) => b[1].cpu - a[1].cpu)
+        .filter(([, v]) => v.cpu >= 0.2);
+      row(
+        `where the controller CPU goes, ${focus} Macs: ${which} (process accounting)`,
+        `${ms(((m.user + m.sys) * 1000) / focus)} per Mac`,
+        parts.map(([kind, v]) => `${kind} ${ms((v.cpu * 1000) / focus)} (${v.count}×)`).join(", "),
+      );
+    }
   } finally {
     for (const twin of twins) twin.forget();
     base?.forget();
@@ -499,6 +570,20 @@ async function main(): Promise<void> {
     "",
     `Before: ${baseline.source}.`,
     "",
+    ...(rows.some(([name]) => name?.startsWith("Ansible"))
+      ? [
+          "Fleet against Ansible: one real sshd on loopback; every Mac (a stack, or an Ansible inventory host) logs in with a key",
+          "and a connection of its own (counted in sshd's log). Controller CPU is user+sys of the command (`bash scripts/fleet.sh",
+          "preview`, what `npm run fleet -- preview` runs, without npm; `ansible-playbook --check --diff`) and every process below",
+          "it, its ssh ControlPersist masters included (bench/cputree.py: a child subreaper, getrusage RUSAGE_CHILDREN). The Mac",
+          "side (the simulated macOS tools, Ansible's modules) runs under sshd, outside that tree: not counted. All Macs are one",
+          "simulated Mac. Each command once, after one uncounted run of each (caches). Ansible reads its interpreter from",
+          "ansible.cfg (no discovery). In the accounting rows, `node <- pulumi` is the policy pack, `node <- pulumi-language` the",
+          "program (and the language host's node runs), `node <- pulumi-resource` the dynamic provider, `pulumi <- node` the CLI",
+          "(engine) the Automation API starts, `node <- python3` the fleet's own CLI.",
+          "",
+        ]
+      : []),
     "| measurement | before | now | detail (now) |",
     "|---|---|---|---|",
     ...rows.map(([name, now, detail]) => `| ${name} | ${baseline.rows[name as string] ?? "—"} | ${now} | ${detail} |`),
