@@ -105,7 +105,12 @@ export function parseDecision(command: Command, argv: string[]): Decision | { he
     } else if (command === "restore" && !a.startsWith("-")) {
       if (d.from) throw new CommandLineError(`${a}: one backup folder per restore (already given: ${d.from})`);
       d.from = a;
-    } else d.upArgs.push(a);
+    } else if (a === "--skip-preview" || a === "-f")
+      // What the operator confirms is the preview's plan (--strict, below): there must be one.
+      throw new CommandLineError(
+        `${a}: npm run ${command} shows Pulumi's preview and applies exactly the plan it showed (pulumi up --strict), so the preview cannot be skipped; leave ${a} out (--yes applies it without asking)`,
+      );
+    else d.upArgs.push(a);
   }
   if (command === "restore") {
     if (!d.from)
@@ -270,7 +275,11 @@ export function main(command: Command, argv: string[]): never {
   const profile = d.command === "upgrade" ? "" : stackProfile(stack);
   for (const line of decisionLines(d, profile, stack)) say(line);
   Object.assign(process.env, decisionEnv(d, profile, decisionId(), boundStack(stack)));
-  return execInto("bash", ["scripts/converge.sh", ...d.upArgs]);
+  // Pulumi's update plan: the update may do only what the preview just showed, nothing else, as the
+  // operator confirmed it (pulumi/pulumi pkg/backend/apply.go PreviewThenPrompt: with --strict the
+  // preview's plan constrains the update, also with --yes); the preview and the update run under
+  // one stack lock (pkg/backend/diy/backend.go Update), so no other run changes the state between.
+  return execInto("bash", ["scripts/converge.sh", ...d.upArgs, "--strict"]);
 }
 
 if (require.main === module) {

@@ -50,6 +50,10 @@ Options:
   --json            status and drift only: the rows as JSON, for dashboards
   --prom <file>     status only: also write the metrics to <file> in Prometheus's text format,
                     atomically, for node_exporter's textfile collector (its folder must exist)
+  --save-plans <dir> preview only: also save each Mac's plan (Pulumi's update plan), what it was made
+                    from (digests of its settings and state) and a summary (summary.txt) in <dir>
+  --plans <dir>     up only: apply exactly the plans saved there, no new preview; a Mac without a
+                    plan, or whose settings or state changed since, is refused with what differs
   --logs <dir>      where each Mac's log goes (default .state/fleet/<time>-<command>)
   --help            this text
 
@@ -96,16 +100,16 @@ describe("parseArgs", () => {
     [["destroy"], 'command (command line) = "destroy": must be one of preview, up, upgrade, refresh, status, drift'],
     [
       ["up", "preview"],
-      '"preview" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+      '"preview" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
     [
       ["up", "-p"],
-      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
-    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)'],
+    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)'],
     [
       ["-p", "up"],
-      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
     [["up-"], 'command (command line) = "up-": must be one of preview, up, upgrade, refresh, status, drift (did you mean up?)'],
     [["previw"], 'command (command line) = "previw": must be one of preview, up, upgrade, refresh, status, drift (did you mean preview?)'],
@@ -117,15 +121,15 @@ describe("parseArgs", () => {
     [["refresh", "--json"], "--json (command line): only with status or drift, not refresh"],
     [
       ["up", "--stack", "mac-*"],
-      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+      '"--stack" (command line): unknown option (did you mean --stacks?) (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
     [
       ["status", "--jsno"],
-      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+      '"--jsno" (command line): unknown option (did you mean --json?) (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
     [
       ["up", "--force"],
-      '"--force" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --logs, --help)',
+      '"--force" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
     [["up", "--stacks"], "--stacks (command line) needs a value"],
     [["up", "--stacks", "--json"], "--stacks (command line) needs a value"],

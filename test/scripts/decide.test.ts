@@ -74,6 +74,15 @@ describe("parseDecision: what a command line asks for", () => {
     assert.equal(refusal("restore", ["/a", "/b"]), "/b: one backup folder per restore (already given: /a)");
   });
 
+  it("the preview cannot be skipped: what is applied is the plan it showed (pulumi up --strict)", () => {
+    for (const command of ["reset", "restore", "upgrade"] as const)
+      for (const skip of ["--skip-preview", "-f"])
+        assert.equal(
+          refusal(command, [...(command === "restore" ? ["/b/x"] : []), "--yes", skip]),
+          `${skip}: npm run ${command} shows Pulumi's preview and applies exactly the plan it showed (pulumi up --strict), so the preview cannot be skipped; leave ${skip} out (--yes applies it without asking)`,
+        );
+  });
+
   it("upgrade: --yes, and the rest for pulumi up (a word too: pulumi up's check names it)", () => {
     assert.deepEqual(
       parseDecision("upgrade", ["--yes", "--backup=move", "x"]),
