@@ -106,7 +106,10 @@ describe("parseArgs", () => {
       ["up", "-p"],
       '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
     ],
-    [["-p"], '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)'],
+    [
+      ["-p"],
+      '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
+    ],
     [
       ["-p", "up"],
       '"-p" (command line): unknown option (allowed: --stacks, --shard, --parallel, --canary, --json, --prom, --save-plans, --plans, --logs, --help)',
