@@ -15,7 +15,7 @@
 import { closeSync, constants, fchmodSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { policyPacks } from "../policy/packs";
+import { mandatoryViolation, policyPacks } from "../policy/packs";
 import { DECISION_VARIABLES, decisionVariablesIn } from "../stacks/commandLineDecisions";
 import { differences, fingerprintOf, forgetPlan, planFile, savedFingerprint, saveFingerprint } from "./plans";
 import { privateFolderProblem } from "./privateFolder";
@@ -256,6 +256,9 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     if (pre && pre.op !== "same") progress.resource = redact(`${pre.op} ${pre.urn.split("::").pop()}`);
     const diag = e.diagnosticEvent;
     if (diag?.severity === "error") errors.push(diag.message);
+    // A mandatory rule of the fleet's guardrails (policy/rules.ts) is why this Mac's run stops.
+    const violation = mandatoryViolation(e);
+    if (violation) errors.push(violation);
   };
   const finish = (ok: boolean, stage: string, detail: string, skipped?: string): MacResult => {
     output.end();
