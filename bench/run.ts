@@ -210,6 +210,8 @@ interface TreeCpu {
   leftover: string[];
   /** With accounting: CPU seconds and count by "process <- its parent" (bench/cputree.py --acct). */
   by?: Record<string, { cpu: number; count: number }>;
+  /** Why there is no `by` (accounting asked for, and refused). */
+  noAccounting?: string;
   stdout: string;
   stderr: string;
 }
@@ -466,7 +468,7 @@ async function sideBySide(): Promise<void> {
       row(
         `where the controller CPU goes, ${focus} Macs: ${which} (process accounting)`,
         `${ms(((m.user + m.sys) * 1000) / focus)} per Mac`,
-        parts.map(([kind, v]) => `${kind} ${ms((v.cpu * 1000) / focus)} (${v.count}×)`).join(", "),
+        m.noAccounting ?? parts.map(([kind, v]) => `${kind} ${ms((v.cpu * 1000) / focus)} (${v.count}×)`).join(", "),
       );
     }
   } finally {
