@@ -106,7 +106,26 @@ ensure_engine() { # pulumi CLI, Node.js language host and dynamic-provider shim,
   say "pulumi $(pulumi version) from $dir"
 }
 
+check_backend_url() { # a shared backend's URL names no password (README: "Shared state")
+  # PULUMI_BACKEND_URL is in every pulumi process's environment and in the messages that quote it
+  # (the engine masks a URL's user and password in lock messages only: pkg/backend/diy/lock.go
+  # lockURLForError). A password goes in the client's own file instead: PostgreSQL's PGPASSFILE
+  # (libpq's ~/.pgpass, 0600), S3's AWS profile, Pulumi Cloud's PULUMI_ACCESS_TOKEN.
+  local url="${PULUMI_BACKEND_URL:-}" authority
+  authority="${url#*://}"
+  authority="${authority%%/*}"
+  case "$url" in *://*) ;; *) return 0 ;; esac
+  authority="${authority%%\?*}"
+  case "$url" in
+    *[?\&]password=*) die "PULUMI_BACKEND_URL (environment) holds a password (its password= parameter): nothing was run. Take it out of the URL and put it in the client's password file: for PostgreSQL a line host:port:database:user:password in ~/.pgpass or the file PGPASSFILE names, mode 0600" ;;
+  esac
+  case "$authority" in
+    *:*@*) die "PULUMI_BACKEND_URL (environment) holds a password (${url%%://*}://<user>:<password>@…): nothing was run. Take it out of the URL (${url%%://*}://<user>@<host>/…) and put it in the client's password file: for PostgreSQL a line host:port:database:user:password in ~/.pgpass or the file PGPASSFILE names, mode 0600" ;;
+  esac
+}
+
 ensure_local_state() { # the local backend's folder and passphrase (README: "State and secrets")
+  check_backend_url
   # .state holds every stack's state, the passphrase and the fleet's logs: this user's alone, 0700,
   # so another user of this machine reads none of it, whatever mode the engine gives its files;
   # anything an earlier version left readable loses its group and other bits (chmod -R does not
