@@ -2,7 +2,7 @@
 // leaves and the refusals of a missing or foreign plan. The plans applied by the engine: the e2e
 // test test/e2e/fleetBackend.e2e.test.ts.
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -88,6 +88,13 @@ describe("the plans folder and its files", () => {
       () => ensurePlansDir(dir),
       new RegExp(`^Error: the plans folder ${dir} may be written by others \\(mode 0777\\): another user could put a plan of theirs there`),
     );
+  });
+
+  it("another user's folder is refused before anything runs", () => {
+    const dir = join(base, "theirs");
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 65534, 65534); // nobody's
+    assert.throws(() => ensurePlansDir(dir), new RegExp(`^Error: the plans folder ${dir} is owned by uid 65534, not by you \\(uid 0\\)`));
   });
 
   it("the summary: each Mac's changes, or that it has no plan, and the command that applies them", () => {
