@@ -6,12 +6,17 @@
 // b-mac, and exits 1; A then converges both of its Macs. Every stack is updated once.
 // Then saved plans (fleet/plans.ts): `preview --save-plans` on every Mac, `up --plans` applies the
 // plan where the Mac is what its plan was made from, and refuses a Mac whose settings changed since
-// and one whose state changed since (an up outside the fleet), running nothing on either.
+// and one whose state changed since (an up outside the fleet), running nothing on either. Last,
+// on the same backend: `status --shard i/2 --prom` (each shard's Macs, every Mac once, each file
+// passing Prometheus's `promtool check metrics`) and a canary out of reach stopping `up --canary`.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { inShard } from "../../fleet/shard";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
 import { type PostgresBackend, postgresBackend } from "../helpers/postgres";
 import type { TestStack } from "../helpers/pulumiStack";
@@ -147,5 +152,41 @@ describe("two fleet runners on one PostgreSQL backend", { concurrency: false }, 
     } finally {
       rmSync(dirname(plans), { recursive: true, force: true });
     }
+  });
+
+  it("--shard i/2 with --prom: each shard its Macs, every Mac once, promtool passes; a failed canary stops the rollout", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-prom-"));
+    try {
+      const seen: string[] = [];
+      for (const index of [1, 2]) {
+        const prom = join(dir, `shard-${index}.prom`);
+        const r = await fleet(copyB, "status", "--shard", `${index}/2`, "--prom", prom);
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        const mine = inShard([...MACS], { index, count: 2 });
+        const rows = MACS.filter((m) => row(r.stdout, m) !== "");
+        assert.deepEqual(rows, mine, r.stdout);
+        seen.push(...rows);
+        const check = spawnSync("promtool", ["check", "metrics"], { input: readFileSync(prom), encoding: "utf8" });
+        assert.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
+        for (const mac of mine) assert.match(readFileSync(prom, "utf8"), new RegExp(`colima_pulse_reachable\\{stack="${mac}"\\} 1\\n`));
+      }
+      assert.deepEqual(seen.sort(), [...MACS]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // a-mac, first by name, out of reach: the canary fails, the others are not started.
+    const closed = await new Promise<number>((done) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => done(port));
+      });
+    });
+    await copyA.must(["config", "set", "--stack", "a-mac", "SSH_PORT", String(closed)]);
+    const r = await fleet(copyA, "up", "--canary", "1", "--parallel", "3");
+    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+    assert.match(row(r.stdout, "a-mac"), /^a-mac\s+FAILED\s+preview \(up not run\)\s+.*Connection refused/);
+    for (const mac of ["ab-mac", "b-mac"])
+      assert.match(row(r.stdout, mac), /\s+skipped\s+not started\s+0\.0s\s+skipped \(canary failed\)$/);
+    assert.match(r.stdout, /\nrollout stopped: canary a-mac failed; 2 Macs not started \(logs: .*\)\n$/);
   });
 });
