@@ -159,7 +159,10 @@ describe("guardrails in the fleet: npm run fleet -- up runs the pack on every Ma
     console.log(`fleet up's summary:\n${r.stdout}`);
     assert.match(row(r.stdout, "a-good"), /^a-good\s+ok\s+up\s+/);
     // The row says which rule stopped it (fleet/runner.ts onEvent: policy/packs.ts mandatoryViolation).
-    assert.match(row(r.stdout, "b-refused"), /^b-refused\s+FAILED\s+preview \(up not run\)\s+\S+\s+policy api-hang-restart: .*API_HANG_SECONDS = 0/);
+    assert.match(
+      row(r.stdout, "b-refused"),
+      /^b-refused\s+FAILED\s+preview \(up not run\)\s+\S+\s+policy api-hang-restart: .*API_HANG_SECONDS = 0/,
+    );
     const log = /\(logs: (\S+?)\)/.exec(r.stdout)?.[1];
     const refusedLog = readFileSync(join(log ?? "", "b-refused.log"), "utf8");
     assert.match(refusedLog, /\[mandatory\]\s+api-hang-restart\s/);
