@@ -12,7 +12,7 @@
 // - decisions (npm run reset, restore, upgrade) are one Mac's: the fleet refuses to start with one
 //   in its environment (fleet/cli.ts) and never passes one on (openStack); `fleet upgrade` makes
 //   its own, one per Mac, bound to that Mac's stack and given to its workspace alone (upgrade.ts).
-import { closeSync, constants, fchmodSync, openSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, fchmodSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { mandatoryViolation, policyPacks } from "../policy/packs";
@@ -166,7 +166,11 @@ export function failureOf(errors: string[], thrown: unknown): string {
   const said = errors
     .map((e) => e.replace(ANSI, "").trim())
     .filter((e) => e && !/^(update|preview|refresh) failed$/.test(e) && !/^one or more errors occurred/i.test(e));
-  const raw = said.at(-1) ?? (thrown instanceof Error ? thrown.message : String(thrown));
+  // After a failed step, `up --plan` also reports every later resource of the plan as not seen
+  // (pkg/resource/deploy/plan.go): that follows from the failure, which is the reason.
+  const unseen = (e: string) => /^expected resource operations for \S+ but none were seen/.test(e);
+  const reasons = said.some((e) => !unseen(e)) ? said.filter((e) => !unseen(e)) : said;
+  const raw = reasons.at(-1) ?? (thrown instanceof Error ? thrown.message : String(thrown));
   const text = raw.replace(ANSI, "").replace(/^error: /, "");
   // The program stops with Pulumi's "Running program … failed with an unhandled exception" framing
   // around our message; keep the message.
@@ -339,13 +343,19 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
       );
       return typeof applied === "string" ? finish(true, "up (plan)", applied) : applied;
     }
+    // What an up applies is what its own preview just planned (and the log shows): the plan kept
+    // beside the Mac's log, then `up --plan`, as npm run upgrade's `pulumi up --strict` does.
+    // --save-plans keeps it in its folder, with what it was made from (plans.ts).
     const saving = operation === "preview" && plans?.mode === "save" ? plans.dir : undefined;
+    const planTo = saving ?? (operation === "up" ? options.logDir : undefined);
     const previewed = await attempt(
       "preview",
       async () => {
-        if (saving) forgetPlan(saving, name);
+        if (planTo) forgetPlan(planTo, name);
         const before = saving ? await fingerprintOf(stack) : undefined;
-        const changes = summaryOf((await stack.preview({ ...common, ...(saving ? { plan: planFile(saving, name) } : {}) })).changeSummary);
+        const changes = summaryOf((await stack.preview({ ...common, ...(planTo ? { plan: planFile(planTo, name) } : {}) })).changeSummary);
+        // The engine makes it with the umask's mode (os.Create), in a folder only we may enter.
+        if (planTo) chmodSync(planFile(planTo, name), 0o600);
         if (saving && before) {
           // An up elsewhere during this preview would leave a plan made from another state than this one.
           const during = differences(before, await fingerprintOf(stack));
@@ -358,7 +368,10 @@ async function runOne(operation: Operation, name: string, options: RunOptions, p
     );
     if (typeof previewed !== "string") return previewed;
     if (operation === "preview") return finish(true, "preview", previewed);
-    const updated = await attempt("up", async () => summaryOf((await stack.up(common)).summary.resourceChanges));
+    const updated = await attempt("up", async () => {
+      write(`applying ${planFile(options.logDir, name)}, the plan of the preview above (pulumi up --plan)\n`);
+      return summaryOf((await stack.up({ ...common, plan: planFile(options.logDir, name) })).summary.resourceChanges);
+    });
     return typeof updated === "string" ? finish(true, "up", updated) : updated;
   } catch (e) {
     // Not expected (every stage catches its own): this Mac fails, the others go on.

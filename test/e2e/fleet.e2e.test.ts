@@ -79,7 +79,14 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     // A live line per Mac (not a terminal here: a line per change), and a log per Mac.
     assert.match(r.stderr, /^mac-1\s+up\s+create .*\d+\.\ds$/m);
     const logs = /logs: (\S+)\)/.exec(r.stdout)?.[1] as string;
-    assert.deepEqual(readdirSync(logs).sort(), ["mac-1.log", "mac-2.log", "mac-3.log"]);
+    // Beside each log, the plan its preview made and its up applied (fleet/runner.ts); none for the
+    // Mac whose preview failed.
+    assert.deepEqual(readdirSync(logs).sort(), ["mac-1.log", "mac-1.plan.json", "mac-2.log", "mac-2.plan.json", "mac-3.log"]);
+    assert.ok(
+      readFileSync(join(logs, "mac-1.log"), "utf8").includes(
+        `\napplying ${join(logs, "mac-1.plan.json")}, the plan of the preview above (pulumi up --plan)\n`,
+      ),
+    );
     assert.match(readFileSync(join(logs, "mac-1.log"), "utf8"), /healthy: socket \d+ ms/);
   });
 
