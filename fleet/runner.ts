@@ -3,7 +3,9 @@
 //   which concurrent runs race on: pulumi/pulumi#8186); every operation names its stack (--stack),
 //   so they run side by side;
 // - at most `parallel` Macs at once; one Mac failing, or out of reach, never stops the others;
-// - `up` runs only on a Mac whose own preview just passed;
+// - `up` runs only on a Mac whose own preview just passed, held to that preview's plan (`up
+//   --plan`); with saved plans (plans.ts) it applies the approved plan instead, or refuses;
+// - a stack another run holds (its lock in the shared backend) is left to it, named (heldBy);
 // - a live line per Mac (stage, resource in flight, elapsed) and a log per Mac in a folder, 0600 in
 //   a 0700 folder; a log that cannot be written (a full disk) fails its Mac alone: its operation is
 //   cancelled as Ctrl-C cancels `pulumi up` (the engine finishes the steps in flight and saves the
