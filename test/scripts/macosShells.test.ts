@@ -158,7 +158,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
     assert.equal(r.out.split(question).length - 1, 2, r.out);
     assert.match(r.out, /==> FULL RESET of Colima profile 'default' on stack 'simulated' \(backup: false\)\n/);
     assert.match(r.out, /==> --backup=false: the profile's state will be DELETED without a backup\n/);
-    assert.match(r.out, /converge\.sh under bash 3\.2\.\S+: \n/);
+    assert.match(r.out, /converge\.sh under bash 3\.2\.\S+: --strict\n/);
     assert.match(
       r.out,
       /COLIMA_PULSE_BACKUP=false\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_FULL_RESET=default\nCOLIMA_PULSE_RESET_ID=\d{8}T\d{6}Z\nCOLIMA_PULSE_STACK=simulated\n/,
@@ -169,7 +169,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
   it("reset on a terminal, moving: Pulumi will ask; an option for pulumi up goes on to it", async () => {
     const r = await onTerminal("bash scripts/reset.sh --diff", "");
     assert.match(r.out, /==> Pulumi's preview below shows the backup folder and what moves into it, then asks\n/);
-    assert.match(r.out, /converge\.sh under bash 3\.2\.\S+: --diff\nCOLIMA_PULSE_BACKUP=move\n/);
+    assert.match(r.out, /converge\.sh under bash 3\.2\.\S+: --diff --strict\nCOLIMA_PULSE_BACKUP=move\n/);
   });
 
   it("restore and upgrade on a terminal: what each says, and the decision it hands over", async () => {
@@ -177,7 +177,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
     assert.match(restore.out, /==> RESTORE of \/b\/20260101T000000Z-default as Colima profile 'default' on stack 'simulated'\n/);
     assert.match(
       restore.out,
-      /converge\.sh under bash 3\.2\.\S+: --diff\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_RESTORE=\/b\/20260101T000000Z-default\nCOLIMA_PULSE_RESTORE_ID=\d{8}T\d{6}Z\n/,
+      /converge\.sh under bash 3\.2\.\S+: --diff --strict\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_RESTORE=\/b\/20260101T000000Z-default\nCOLIMA_PULSE_RESTORE_ID=\d{8}T\d{6}Z\n/,
     );
     const upgrade = await onTerminal("bash scripts/upgrade.sh -y", "");
     assert.match(
@@ -186,7 +186,7 @@ describe("the operator's commands under macOS's bash 3.2", { skip: "skip" in she
     );
     assert.match(
       upgrade.out,
-      /converge\.sh under bash 3\.2\.\S+: -y\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_STACK=simulated\nCOLIMA_PULSE_UPGRADE_ID=\d{8}T\d{6}Z\n/,
+      /converge\.sh under bash 3\.2\.\S+: -y --strict\nCOLIMA_PULSE_DECISION_STACK=colima-pulse\/simulated\nCOLIMA_PULSE_STACK=simulated\nCOLIMA_PULSE_UPGRADE_ID=\d{8}T\d{6}Z\n/,
     );
   });
 
