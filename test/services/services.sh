@@ -157,13 +157,22 @@ stop() {
 }
 
 holder() { # who holds this set now, as the holder wrote it: "pid N (COMMAND), since TIME"
-  cat "$run/holder" 2>/dev/null || echo "pid ? (a command that has not said who it is yet)"
+  # The holder writes it right after it takes the lock (run_with): a command refused in between
+  # waits for those words (10 s at most) rather than naming no one.
+  local who="" _
+  for _ in $(seq 100); do
+    who="$(cat "$run/holder" 2>/dev/null)" && [ -n "$who" ] && break
+    sleep 0.1
+  done
+  echo "${who:-pid ? (a command that has not said who it is yet)}"
 }
 
 take_lock() { # take_lock WHAT: this set's lock on fd 9 for this process, or stop naming the holder
   mkdir -p "$run"
   exec 9>>"$lockfile"
-  flock -n 9 || die "$1 refused: another command on this checkout holds its $set_name services: $(holder). Nothing was started or stopped. Wait for it to end, or stop it: kill $(holder | cut -d' ' -f2) (it stops its services, and a simulated Mac it runs)"
+  flock -n 9 && return 0
+  local who; who="$(holder)"
+  die "$1 refused: another command on this checkout holds its $set_name services: $who. Nothing was started or stopped. Wait for it to end, or stop it: kill $(echo "$who" | cut -d' ' -f2) (it stops its services, and a simulated Mac it runs)"
 }
 
 start_dockerd() { # start_dockerd DIR: a dockerd of its own in DIR, answering on DIR/docker.sock
@@ -260,7 +269,9 @@ ENV
 
 run_with() { # run_with CMD...: hold the set, start it, run CMD with its environment, stop it
   take_lock "${COLIMA_PULSE_COMMAND:-${npm_lifecycle_event:+npm run $npm_lifecycle_event}}"
-  printf 'pid %s (%s), since %s\n' "$$" "${COLIMA_PULSE_COMMAND:-${npm_lifecycle_event:+npm run $npm_lifecycle_event}}" "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" >"$run/holder"
+  # Whole or not at all, for a command that is refused meanwhile (holder).
+  printf 'pid %s (%s), since %s\n' "$$" "${COLIMA_PULSE_COMMAND:-${npm_lifecycle_event:+npm run $npm_lifecycle_event}}" "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" >"$run/holder.$$"
+  mv -f "$run/holder.$$" "$run/holder"
   local child="" rc=0
   # Until CMD runs, a signal stops what is started; from then on it goes to CMD, which decides how
   # to end (scripts/simulate.ts cancels pulumi and shuts the simulated Mac down), and its end ends us.
