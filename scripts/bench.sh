@@ -17,7 +17,7 @@ need_packages() {
   [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]}: run 'sudo apt-get install ${missing[*]}'"
   say "installing ${missing[*]} from Debian's packages"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${missing[@]+"${missing[@]}"} >/dev/null
 }
 need_packages
 exec test/services/services.sh run -- npx tsx bench/run.ts "$@"

@@ -112,9 +112,9 @@ check_backend_url() { # a shared backend's URL names no password (README: "Share
   # lockURLForError). A password goes in the client's own file instead: PostgreSQL's PGPASSFILE
   # (libpq's ~/.pgpass, 0600), S3's AWS profile, Pulumi Cloud's PULUMI_ACCESS_TOKEN.
   local url="${PULUMI_BACKEND_URL:-}" authority
+  case "$url" in *://*) ;; *) return 0 ;; esac
   authority="${url#*://}"
   authority="${authority%%/*}"
-  case "$url" in *://*) ;; *) return 0 ;; esac
   authority="${authority%%\?*}"
   case "$url" in
     *[?\&]password=*) die "PULUMI_BACKEND_URL (environment) holds a password (its password= parameter): nothing was run. Take it out of the URL and put it in the client's password file: for PostgreSQL a line host:port:database:user:password in ~/.pgpass or the file PGPASSFILE names, mode 0600" ;;

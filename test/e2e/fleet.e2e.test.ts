@@ -7,27 +7,17 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { MacStatus } from "../../fleet/status";
+import { closedPort } from "../helpers/closedPort";
 import type { TestStack } from "../helpers/pulumiStack";
 import { dockerAnswers } from "../helpers/simulatedMac";
 import { SshFleet } from "../helpers/sshFleet";
 import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["mac-1", "mac-2", "mac-3"] as const;
-
-/** A loopback port nothing listens on (taken, then let go). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the fleet runner: three Macs over SSH, one out of reach", { concurrency: false }, () => {
   let fleetOf: SshFleet;

@@ -12,12 +12,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { inShard } from "../../fleet/shard";
 import { LOCK_PATH } from "../../provider/lib/machineLock";
+import { closedPort } from "../helpers/closedPort";
 import { type PostgresBackend, postgresBackend } from "../helpers/postgres";
 import type { TestStack } from "../helpers/pulumiStack";
 import { waitFor } from "../helpers/simulatedMac";
@@ -175,12 +175,7 @@ describe("two fleet runners on one PostgreSQL backend", { concurrency: false }, 
       rmSync(dir, { recursive: true, force: true });
     }
     // a-mac, first by name, out of reach: the canary fails, the others are not started.
-    const closed = await new Promise<number>((done) => {
-      const server = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => done(port));
-      });
-    });
+    const closed = await closedPort();
     await copyA.must(["config", "set", "--stack", "a-mac", "SSH_PORT", String(closed)]);
     const r = await fleet(copyA, "up", "--canary", "1", "--parallel", "3");
     assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);

@@ -7,9 +7,9 @@
 // once, and a shard with none exits 0 saying so.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { inShard } from "../../fleet/shard";
+import { closedPort } from "../helpers/closedPort";
 import type { TestStack } from "../helpers/pulumiStack";
 import { dockerAnswers } from "../helpers/simulatedMac";
 import { SshFleet } from "../helpers/sshFleet";
@@ -17,16 +17,6 @@ import type { MacSimulator } from "../simulator/simulator";
 
 const MACS = ["a-canary", "b-mac", "c-mac"] as const;
 const PLIST = "/Library/LaunchDaemons/com.colima-pulse.colima.plist";
-
-/** A loopback port nothing listens on (taken, then let go). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("fleet up --canary: a failed canary stops the rollout; a passing one lets it go on", { concurrency: false }, () => {
   let fleetOf: SshFleet;
