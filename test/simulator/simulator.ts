@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { FORMULAE } from "./tools/brew";
 import { profileOf } from "./tools/colima";
+import { DEFAULT_VOLUME } from "./tools/df";
 import { bundlePath, installTool } from "./tools/install";
 import { stopped } from "./tools/lima";
 import { stockNewsyslogConf } from "./tools/newsyslog";
@@ -174,6 +175,7 @@ function wrapReadTools(world: World): void {
 const SYSTEM_TOOLS: Record<string, string> = {
   "/bin/launchctl": "launchctl",
   "/bin/kill": "kill",
+  "/bin/df": "df",
   "/usr/bin/sudo": "sudo",
   "/usr/bin/su": "su",
   "/usr/bin/sw_vers": "sw_vers",
@@ -424,6 +426,13 @@ export class MacSimulator {
   setNetwork(up: boolean): void {
     this.world.updateState((s) => {
       s.network = up;
+    });
+  }
+
+  /** The Mac's APFS container has `bytes` free (what `df` reports as Available on every volume). */
+  setVolumeFree(bytes: number): void {
+    this.world.updateState((s) => {
+      s.volume = { ...(s.volume ?? DEFAULT_VOLUME), freeBytes: bytes };
     });
   }
 

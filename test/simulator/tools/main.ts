@@ -1,6 +1,7 @@
 // Entry of every simulated tool: records the call, runs the tool, records how it ended.
 import { brew } from "./brew";
 import { colima } from "./colima";
+import { df } from "./df";
 import { docker } from "./docker";
 import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
@@ -16,6 +17,7 @@ type Tool = (world: World, argv: string[]) => Promise<number>;
 const TOOLS: Record<string, Tool> = {
   brew,
   colima,
+  df,
   // `lima` is limactl shell's wrapper script (lima's cmd/lima): Colima only looks it up on PATH.
   lima: async () => {
     throw new ToolExit(1, "lima: simulator: the guest (`limactl shell`) is not simulated\n");

@@ -5,6 +5,7 @@
 // with hostRoot "/" (README.md, "Paths").
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { SimVolume } from "./df";
 
 export interface SimUser {
   uid: number;
@@ -38,6 +39,9 @@ export interface SimState {
   groups?: Record<string, SimGroup>;
   /** Users whose home is on a volume that is not mounted yet (`MacSimulator.unmountHome`). */
   unmounted?: string[];
+  /** The APFS container's size and free space (`df`; `MacSimulator.setVolumeFree`); absent in an
+   *  older state.json: tools/df.ts DEFAULT_VOLUME. */
+  volume?: SimVolume;
 }
 
 export interface SimGroup {
