@@ -110,6 +110,7 @@ const COMMAND_FLAGS: Record<string, string[]> = {
   list: ["json"],
   ls: ["json"],
   version: [],
+  ssh: [],
 };
 export const FLAG_SINCE: Record<string, Record<string, string>> = {
   start: { cpus: "0.8.2" },
@@ -125,6 +126,7 @@ const USE: Record<string, string> = {
   list: "list",
   ls: "list",
   version: "version",
+  ssh: "ssh",
 };
 
 /** pflag's refusal of a flag the installed version lacks, as cobra and Colima print it: cobra's
@@ -175,6 +177,11 @@ function parse(argv: string[]): Parsed {
   let sub = "";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
+    // pflag: `--` ends the flags; what follows are arguments (`colima ssh -- cmd -flag`).
+    if (a === "--") {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
     if (!a.startsWith("-")) {
       if (!sub) sub = a;
       else positional.push(a);
@@ -199,7 +206,9 @@ export async function colima(world: World, argv: string[]): Promise<number> {
   const parsed = parse(argv);
   checkFlags(world, parsed);
   const { sub, positional, flags } = parsed;
-  const profile = profileOf(String(flags.profile ?? positional[0] ?? process.env.COLIMA_PROFILE ?? "default"));
+  // `colima ssh`'s arguments are the guest's command: its profile is --profile's alone (cmd/ssh.go).
+  const sshLike = sub === "ssh" || sub === "exec" || sub === "x";
+  const profile = profileOf(String(flags.profile ?? (sshLike ? undefined : positional[0]) ?? process.env.COLIMA_PROFILE ?? "default"));
   const home = process.env.HOME ?? "";
   if (!home.startsWith(`${world.root}/`)) fatal(`error creating config directory: mkdir ${join(home, ".colima")}: permission denied`);
   // A FileVault-locked data volume: the homes cannot be read or created until it is unlocked.
@@ -377,6 +386,27 @@ export async function colima(world: World, argv: string[]): Promise<number> {
         log("info", `runtime: ${status.runtime}`);
         log("info", `docker socket: ${status.docker_socket}`);
       }
+      return 0;
+    }
+
+    case "ssh":
+    case "exec":
+    case "x": {
+      // app.go SSH: the VM must be running (c.guest.Running), then `limactl shell [--workdir
+      // <cwd>] <id> <args…>` (environment/vm/lima/shell.go) with the terminal's stdio; the working
+      // directory is passed only when it is inside a mount (the default mount: the home).
+      newApp(world);
+      if ((await inst.inspect()).status !== "Running") fatal(`${profile.display} not running`);
+      const cwd = process.cwd();
+      const workdir = cwd === home || cwd.startsWith(`${home}/`) ? ["--workdir", cwd] : [];
+      if (!limactl) fatal(notInPath("limactl"));
+      const code = await new Promise<number>((resolve) => {
+        const child = spawn(limactl, ["shell", ...workdir, profile.id, ...positional], { stdio: "inherit", env: process.env });
+        child.on("error", () => resolve(127));
+        child.on("exit", (c) => resolve(c ?? 1));
+      });
+      // host.RunInteractive's error (`exit status N`) is returned through RunE: logrus.Fatal.
+      if (code !== 0) fatal(`exit status ${code}`);
       return 0;
     }
 

@@ -25,6 +25,7 @@ import {
 import { request } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
+import { ApiWatch, guestDown, guestFile, restore } from "./guest";
 import { alive, forever, readIfThere, sleep, ToolExit, type World, writeAtomic } from "./world";
 
 /** What colima writes into lima.yaml (here in JSON form, which is valid YAML). */
@@ -355,20 +356,33 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   const servers: Server[] = [];
   let vm: ReturnType<typeof spawn> | undefined;
   let shuttingDown = false;
-  const cleanUp = (code: number) => {
+  // The guest's dockerd (tools/guest.ts): not running after a boot until `colima start` starts it
+  // or a request through the forward socket-activates it; restore() runs once, then it serves.
+  const gFile = guestFile(world, inst.dir);
+  let dockerd: Promise<unknown> | undefined;
+  const startDockerd = (why: string) => {
+    dockerd ??= restore(world, gFile, why, (msg) => stderr(msg));
+    return dockerd;
+  };
+  const cleanUp = (code: number, signalled = false) => {
     if (shuttingDown) return;
     shuttingDown = true;
     for (const s of servers) s.close();
+    // The guest goes down with its containers: a shutdown (a stop request while the guest runs)
+    // stops them as dockerd's shutdown does; a guest that died (qemu gone or frozen) kills them.
+    const qemuPid = vm?.pid && vm.exitCode === null && vm.signalCode === null ? vm.pid : 0;
+    const graceful = signalled && (cfg.vmType === "vz" || (qemuPid !== 0 && !stopped(qemuPid)));
+    const down = guestDown(world, gFile, graceful ? "stop" : "kill", graceful ? `limactl stop ${id}` : `the VM of ${id} died`);
     // A stopped QEMU cannot act on a shutdown request; lima then kills it (qemu_driver.go killQEMU).
     if (vm?.pid && vm.exitCode === null && vm.signalCode === null)
       world.signal(vm.pid, stopped(vm.pid) ? "SIGKILL" : "SIGTERM", `host agent of ${id} shutting down: its qemu`, { child: true });
     rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
     for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
     rmSync(cfg.dockerSocket, { force: true });
-    setTimeout(() => process.exit(code), 20);
+    void down.finally(() => setTimeout(() => process.exit(code), 20));
   };
-  process.on("SIGINT", () => cleanUp(0));
-  process.on("SIGTERM", () => cleanUp(0));
+  process.on("SIGINT", () => cleanUp(0, true));
+  process.on("SIGTERM", () => cleanUp(0, true));
 
   // Data disk lock (pkg/store/disk.go#LockForInstance): another instance's lock is fatal; a
   // stale lock of this same instance is replaced (qemu since lima v0.20.0).
@@ -619,6 +633,8 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
       await new Instance(world, home, rest.filter((a) => !a.startsWith("-"))[0] as string).stop(force, log);
       return 0;
     }
+    case "shell":
+      return shell(world, home, rest);
     case "list": {
       const json = rest.includes("--json");
       const ids = rest.filter((a) => !a.startsWith("-"));
@@ -650,6 +666,37 @@ export async function limactl(world: World, argv: string[]): Promise<number> {
       throw new ToolExit(1, `time="${new Date().toISOString()}" level=fatal msg="unknown command \\"${sub}\\" for \\"limactl\\""\n`);
   }
 }
+
+/** `limactl shell [--workdir DIR] INSTANCE [COMMAND…]` (cmd/limactl/shell.go): a stopped instance is
+ *  refused with lima's words; a running one runs the command in the guest over ssh. The guest is
+ *  not simulated (README.md "Knowingly not simulated"): only the guest commands in GUEST run, each
+ *  waiting, as ssh into a guest whose vCPUs are stopped waits, for as long as the VM is frozen. */
+async function shell(world: World, home: string, args: string[]): Promise<number> {
+  const rest = [...args];
+  if (rest[0] === "--workdir") rest.splice(0, 2);
+  else if (rest[0]?.startsWith("--workdir=")) rest.shift();
+  const [id, ...command] = rest;
+  const fatal = (msg: string) => new ToolExit(1, `time="${new Date().toISOString()}" level=fatal msg="${msg.replace(/"/g, '\\"')}"\n`);
+  if (!id) throw fatal("requires at least 1 arg(s), only received 0");
+  const inst = new Instance(world, home, id);
+  if (!inst.config()) throw fatal(`instance \`${id}\` does not exist, run \`limactl create ${id}\` to create a new instance`);
+  const st = await inst.inspect();
+  if (st.status === "Stopped") throw fatal(`instance \`${id}\` is stopped, run \`limactl start ${id}\` to start the instance`);
+  if (command.length === 0) throw new ToolExit(1, "limactl: simulator: an interactive `limactl shell` is not simulated\n");
+  const run = GUEST[command.join(" ")];
+  if (!run) throw new ToolExit(1, `limactl: simulator: the guest command \`${command.join(" ")}\` is not simulated\n`);
+  // The guest's sshd runs on the guest's vCPUs: a frozen VM never answers the session.
+  while (stopped(inst.readPid("qemu.pid"))) await sleep(100);
+  return run();
+}
+
+/** Guest commands `limactl shell` runs (as Lima's default user, with passwordless sudo). */
+const GUEST: Record<string, () => Promise<number>> = {
+  // util-linux fstrim(8): `-a` trims every mounted file system that supports discard and, without
+  // -v, prints nothing; exit 0 when at least one was trimmed. What it frees on the host (the
+  // sparse data disk shrinking) is not simulated.
+  "sudo fstrim -a": async () => 0,
+};
 
 /** The version the simulated Lima implements; `limactl info` prints the installed one. */
 export const LIMA_VERSION = "1.2.1";
