@@ -483,20 +483,46 @@ const LOGIN_REFUSED = /Permission denied \(/;
  *  login of its own per command, which macOS's `MaxStartups 10:30:100` starts dropping once 10 are
  *  being authenticated at once ("kex_exchange_identification: … Connection reset"). 8 leaves room
  *  for a session whose close the Mac has not yet read when its client returned, and for
- *  removeNow's (an exit handler's `rm`, which cannot wait its turn). */
+ *  removeNow's (an exit handler's `rm`, which cannot wait its turn). The bound is counted in this
+ *  process, so the connection is this process's own (SshMac: its ControlPath hashes our PID): the
+ *  program, the provider and the fleet runner reach one Mac at once, and a master they shared
+ *  carried up to 8 sessions from each. */
 export const SSH_SESSIONS_PER_CONNECTION = 8;
 
-/** One bound per connection (the ControlPath's key), shared by every Mac object and provider
+/** One of this process's connections to a Mac: the sessions it carries at once, and its opening
+ *  (one ssh at a time logs in: SshMac.viaMaster). */
+interface Connection {
+  sessions: Semaphore;
+  opening: Semaphore;
+}
+
+/** Each connection's bounds (by the ControlPath's key), shared by every Mac object and provider
  *  module of this process that reaches it (on globalThis, as host.ts keeps its locks). */
-function sessionsOf(connection: string): Semaphore {
-  const g = globalThis as { __colimaPulseSshSessions?: Map<string, Semaphore> };
-  g.__colimaPulseSshSessions ??= new Map();
-  let sessions = g.__colimaPulseSshSessions.get(connection);
-  if (!sessions) {
-    sessions = new Semaphore(SSH_SESSIONS_PER_CONNECTION);
-    g.__colimaPulseSshSessions.set(connection, sessions);
+function connectionOf(key: string): Connection {
+  const g = globalThis as { __colimaPulseSshConnections?: Map<string, Connection> };
+  g.__colimaPulseSshConnections ??= new Map();
+  let connection = g.__colimaPulseSshConnections.get(key);
+  if (!connection) {
+    connection = { sessions: new Semaphore(SSH_SESSIONS_PER_CONNECTION), opening: new Semaphore(1) };
+    g.__colimaPulseSshConnections.set(key, connection);
   }
-  return sessions;
+  return connection;
+}
+
+/** Ends this process's masters when it exits (`ssh -O exit`, mux.c: the master closes its
+ *  connection), so a finished run leaves no connection of its own behind for ControlPersist's
+ *  minute. A process killed outright leaves its master to that minute. */
+function closeAtExit(connection: string, argv: string[]): void {
+  const g = globalThis as { __colimaPulseSshMasters?: Map<string, string[]> };
+  if (!g.__colimaPulseSshMasters) {
+    const masters = new Map<string, string[]>();
+    g.__colimaPulseSshMasters = masters;
+    process.once("exit", () => {
+      for (const [ssh, ...args] of masters.values())
+        spawnSync(ssh as string, args, { timeout: 5_000, stdio: "ignore", env: sshEnvironment() });
+    });
+  }
+  g.__colimaPulseSshMasters.set(connection, argv);
 }
 
 /** The longest unix socket path: sun_path is 104 bytes on macOS (sys/un.h), 108 on Linux, with
@@ -666,8 +692,9 @@ class SshMac extends CommandMac {
   readonly local = false;
   /** ssh's argv up to the remote command line: the same for every command to this Mac. */
   private readonly ssh: string[];
-  /** The commands this process has running over the connection (SSH_SESSIONS_PER_CONNECTION). */
-  private readonly sessions: Semaphore;
+  /** This process's connection: its ControlPath's key, and its bounds (connectionOf). */
+  private readonly key: string;
+  private readonly connection: Connection;
   /** Our connection folder (ensurePrivateFolder), where it is made, and the -F file in it. */
   private readonly folder: string;
   private readonly base: string;
@@ -690,7 +717,12 @@ class SshMac extends CommandMac {
     this.folder = `${this.base}/colima-pulse-ssh-${this.uid}`;
     const ours = createHash("sha256").update(JSON.stringify(t)).digest("hex").slice(0, 12);
     this.config = `${this.folder}/${ours}.ssh_config`;
-    this.sessions = sessionsOf(ours);
+    // This process's own connection to the Mac: SSH_SESSIONS_PER_CONNECTION is counted here.
+    this.key = createHash("sha256")
+      .update(`${JSON.stringify(t)}\n${process.pid}`)
+      .digest("hex")
+      .slice(0, 12);
+    this.connection = connectionOf(this.key);
     const options = {
       BatchMode: "yes",
       StrictHostKeyChecking: "yes",
@@ -701,7 +733,7 @@ class SshMac extends CommandMac {
       ServerAliveInterval: "5",
       ServerAliveCountMax: "3",
       ControlMaster: "auto",
-      ControlPath: `${this.folder}/${ours}-%C`,
+      ControlPath: `${this.folder}/${this.key}-%C`,
       ControlPersist: "60",
       LogLevel: "ERROR",
       ...(t.identityFile ? { IdentityFile: t.identityFile, IdentitiesOnly: "yes" } : {}),
@@ -715,6 +747,7 @@ class SshMac extends CommandMac {
       ...Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]),
       ...(t.port ? ["-p", String(t.port)] : []),
     ];
+    closeAtExit(this.key, [...this.ssh, "-O", "exit", "--", t.destination]);
   }
 
   /** Checks our connection folder (throws an SshError, nothing sent, when it is not ours alone)
@@ -728,6 +761,43 @@ class SshMac extends CommandMac {
   /** ssh's argv for one remote command line; `log`: where ssh writes its own messages (-E). */
   sshArgv(command: string, log?: string): string[] {
     return [...this.ssh, ...(log ? ["-E", log] : []), "--", this.target.destination, command];
+  }
+
+  /** Whether this process's master for the Mac listens: ssh links its socket at the ControlPath
+   *  once it has logged in, binding it under a name with a `.` and 16 letters first (mux.c
+   *  muxserver_listen), and removes it when it exits. */
+  private masterListens(): boolean {
+    try {
+      return readdirSync(this.folder).some((name) => name.startsWith(`${this.key}-`) && !name.includes("."));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts one ssh (`start`) so that the connection logs in once. With no master listening, every
+   *  ssh of a burst logs in by itself (ControlMaster=auto: each tries to become the master), up to
+   *  SSH_SESSIONS_PER_CONNECTION at once from each process, and macOS's `MaxStartups 10:30:100`
+   *  drops logins past 10 ("kex_exchange_identification: … Connection reset by peer"). So the
+   *  first logs in alone; the others wait until its master listens (or it ended), then share it. */
+  private async viaMaster<T>(start: () => Promise<T>): Promise<T> {
+    if (this.masterListens()) return start();
+    let opener: Promise<T> | undefined;
+    await this.connection.opening.run(async () => {
+      if (this.masterListens()) return;
+      const first = start();
+      opener = first;
+      let ended = false;
+      first.then(
+        () => {
+          ended = true;
+        },
+        () => {
+          ended = true;
+        },
+      );
+      while (!ended && !this.masterListens()) await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    return opener ?? start();
   }
 
   /** Runs argv on the Mac. The remote side is a `/bin/sh -c` that writes a line with a fresh
@@ -752,7 +822,9 @@ class SshMac extends CommandMac {
     let said: string;
     try {
       // A session of the connection while it runs: never more than the Mac allows at once.
-      r = await this.sessions.run(() => run(ssh, { ...options, env: sshEnvironment(), inheritEnv: false, allowFailure: true }));
+      r = await this.connection.sessions.run(() =>
+        this.viaMaster(() => run(ssh, { ...options, env: sshEnvironment(), inheritEnv: false, allowFailure: true })),
+      );
     } catch (e) {
       // A timeout ends our ssh; say which command on the Mac it was.
       const err = e as Error & { argv?: string[]; stderrTail?: string };

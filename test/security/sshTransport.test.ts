@@ -45,40 +45,74 @@ function fakeTmp(mode = 0o1777): string {
   return tmp;
 }
 
-/** Runs `argv` through the transport with `tmp` as its /tmp (the sshd's folder bound in). */
-function victim(tmp: string, argv: string[], input?: string): Outcome {
-  const sshdIn = join(tmp, basename(sshd.dir));
+/** unshare's argv running `argv` through the transport with `tmp` as its /tmp (the sshd's folder
+ *  bound in); with `held`, the shell waits for a line on stdin before it becomes the transport's
+ *  process (exec: the PID stays). */
+function victimArgv(tmp: string, argv: string[], input?: string, held = false): string[] {
+  const wait = held ? "read -r _ && " : "";
+  return [
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    `mkdir -p "$2" && mount --bind "$3" "$2" && mount --rbind "$1" /tmp && shift 3 && ${wait}exec "$@"`,
+    "sh",
+    tmp,
+    join(tmp, basename(sshd.dir)),
+    sshd.dir,
+    process.execPath,
+    "--import",
+    "tsx",
+    join(here, "helpers/sshVictim.ts"),
+    JSON.stringify({ ssh: target(), argv, input }),
+  ];
+}
+
+function victimEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.XDG_RUNTIME_DIR;
   delete env.TMPDIR;
-  const out = execFileSync(
-    "unshare",
-    [
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mkdir -p "$2" && mount --bind "$3" "$2" && mount --rbind "$1" /tmp && shift 3 && exec "$@"',
-      "sh",
-      tmp,
-      sshdIn,
-      sshd.dir,
-      process.execPath,
-      "--import",
-      "tsx",
-      join(here, "helpers/sshVictim.ts"),
-      JSON.stringify({ ssh: target(), argv, input }),
-    ],
-    { encoding: "utf8", env, cwd: join(here, "../.."), timeout: 60_000 },
-  );
+  return env;
+}
+
+/** Runs `argv` through the transport with `tmp` as its /tmp (the sshd's folder bound in). */
+function victim(tmp: string, argv: string[], input?: string): Outcome {
+  const out = execFileSync("unshare", victimArgv(tmp, argv, input), {
+    encoding: "utf8",
+    env: victimEnv(),
+    cwd: join(here, "../.."),
+    timeout: 60_000,
+  });
   return JSON.parse(out.trim().split("\n").pop() as string) as Outcome;
 }
 
-/** The ControlPath the transport used before this fix: <folder>/<12 hex of the target>-%C. An
- *  attacker computes it as easily (ssh -G expands %C). */
-function controlPath(folder: string): string {
-  const ours = createHash("sha256").update(JSON.stringify(target())).digest("hex").slice(0, 12);
+/** victim, with `first(pid)` done before the transport's process (that PID) starts. */
+async function victimAfter(tmp: string, argv: string[], input: string, first: (pid: number) => Promise<void>): Promise<Outcome> {
+  const child = spawn("unshare", victimArgv(tmp, argv, input, true), {
+    env: victimEnv(),
+    cwd: join(here, "../.."),
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await first(child.pid as number);
+  child.stdin.end("go\n");
+  await exited;
+  return JSON.parse(out.trim().split("\n").pop() as string) as Outcome;
+}
+
+/** The ControlPath of the transport's process `pid`: <folder>/<12 hex of the target and the
+ *  PID>-%C (provider/lib/mac.ts SshMac). An attacker computes it as easily (PIDs are public, ssh -G
+ *  expands %C). */
+function controlPath(folder: string, pid: number): string {
+  const ours = createHash("sha256")
+    .update(`${JSON.stringify(target())}\n${pid}`)
+    .digest("hex")
+    .slice(0, 12);
   const g = execFileSync("ssh", ["-G", "-o", "ControlPath=%C", "-p", String(sshd.port), target().destination], { encoding: "utf8" });
   const c = /^controlpath (\S+)$/m.exec(g)?.[1] as string;
   return join(folder, `${ours}-${c}`);
@@ -123,8 +157,9 @@ describe("the SSH connection folder is ours alone, or nothing is sent", { concur
     const log = join(tmp, "attacker.log");
     let master: ChildProcess | undefined;
     try {
-      master = await fakeMaster(controlPath(folder), log);
-      const r = victim(tmp, ["/bin/cat"], SECRET);
+      const r = await victimAfter(tmp, ["/bin/cat"], SECRET, async (pid) => {
+        master = await fakeMaster(controlPath(folder, pid), log);
+      });
       const heard = readFileSync(log, "utf8");
       assert.equal(heard, "", `the attacker's master received: ${heard}`);
       assert.equal(r.ok, false, `the command ran: ${JSON.stringify(r)}`);

@@ -4,6 +4,7 @@
 // (test/helpers/sshd.ts MAC_SSH_PATH). What the providers run as the Homebrew user must find
 // Homebrew's tools whatever PATH the transport gave: Colima looks Lima up on PATH.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,5 +105,40 @@ describe("sessions over one SSH connection stay under macOS's MaxSessions", () =
     assert.ok(Math.max(...counts) <= SSH_SESSIONS_PER_CONNECTION, `at most ${SSH_SESSIONS_PER_CONNECTION} at once: ${counts.join(" ")}`);
     assert.ok(Math.max(...counts) >= 2, `not one by one: ${counts.join(" ")}`);
     assert.equal(logins(), before, "every command went over the one connection: no login of its own");
+  });
+
+  it("two processes reaching the Mac at once, 16 commands each: each over a connection of its own, all run", async () => {
+    // The program, the provider and the fleet runner are processes of their own that reach one Mac
+    // at once, each bounding what it runs at once. Over a master they shared (this process's, open
+    // already), their 16 sessions passed the Mac's 10: refused, each a login of its own, some
+    // dropped by MaxStartups ("kex_exchange_identification: … Connection reset by peer").
+    const mac = overSsh("ops");
+    await mac.currentUser();
+    const before = logins();
+    const child = (dir: string) =>
+      new Promise<{ failed: string[]; counts: number[] }>((resolve, reject) => {
+        const json = JSON.stringify({ root: sim.root, ssh: sshTarget(sshd, "ops"), bin: sim.path("/bin/sh"), dir, count: 16 });
+        execFile(
+          process.execPath,
+          ["--import", "tsx", join(import.meta.dirname, "helpers/sessionsChild.ts"), json],
+          { encoding: "utf8", timeout: 120_000 },
+          (e, stdout, stderr) =>
+            e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split("\n").pop() as string)),
+        );
+      });
+    const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), "cpulse-sessions-")));
+    try {
+      const results = await Promise.all(dirs.map(child));
+      for (const [i, r] of results.entries()) {
+        assert.deepEqual(r.failed, [], `process ${i}: ${r.failed.length} of 16 failed`);
+        assert.ok(
+          Math.max(...r.counts) <= SSH_SESSIONS_PER_CONNECTION,
+          `process ${i}: at most ${SSH_SESSIONS_PER_CONNECTION} at once: ${r.counts.join(" ")}`,
+        );
+      }
+      assert.equal(logins() - before, 2, "one login per process, none per command");
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
   });
 });
