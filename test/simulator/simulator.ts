@@ -22,8 +22,10 @@ import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { FORMULAE } from "./tools/brew";
 import { profileOf } from "./tools/colima";
+import type { VolumeFormat } from "./tools/cp";
 import { DEFAULT_VOLUME } from "./tools/df";
 import { bundlePath, installTool } from "./tools/install";
+import { allGuestsDown } from "./tools/guest";
 import { stopped } from "./tools/lima";
 import { stockNewsyslogConf } from "./tools/newsyslog";
 import { READ_TOOLS } from "./tools/read";
@@ -64,6 +66,10 @@ export interface SimOptions {
   /** Local groups added to (or replacing) macOS's defaults: staff 20 (every user), everyone 12,
    *  admin 80 (admins), wheel 0. E.g. `{ docker: { gid: 700, members: ["ops", "alice"] } }`. */
   groups?: Record<string, SimGroup>;
+  /** What `pmset` models (tools/pmset.ts): a desktop (Mac mini: AC power only, `autorestart`
+   *  supported) or a laptop (battery and AC; `autorestart` accepted but never shown). Default
+   *  desktop: the Mac a server room keeps. */
+  powerModel?: "desktop" | "laptop";
 }
 
 export interface ToolRun {
@@ -106,7 +112,6 @@ const PASSTHROUGH = [
   "/bin/ps",
   "/bin/sh",
   "/bin/cat",
-  "/bin/cp",
   "/bin/chmod",
   "/usr/sbin/chown",
   "/bin/mkdir",
@@ -175,6 +180,8 @@ function wrapReadTools(world: World): void {
 const SYSTEM_TOOLS: Record<string, string> = {
   "/bin/launchctl": "launchctl",
   "/bin/kill": "kill",
+  // macOS's cp for `cp -c` (clonefile); without -c it runs the real one (tools/cp.ts).
+  "/bin/cp": "cp",
   "/bin/df": "df",
   "/usr/bin/sudo": "sudo",
   "/usr/bin/su": "su",
@@ -185,6 +192,7 @@ const SYSTEM_TOOLS: Record<string, string> = {
   "/usr/bin/fdesetup": "fdesetup",
   "/usr/sbin/sysctl": "sysctl",
   "/usr/sbin/newsyslog": "newsyslog",
+  "/usr/bin/pmset": "pmset",
   "/sbin/route": "route",
   "/sbin/launchd": "launchd",
 };
@@ -242,6 +250,7 @@ export class MacSimulator {
       memoryBytes: 16 * 1024 ** 3,
       network: true,
       groups: { ...defaultGroups(users), ...options.groups },
+      power: { model: options.powerModel ?? "desktop" },
     };
     writeFileSync(join(world.simDir, "state.json"), JSON.stringify(state, null, 2));
     writeFileSync(join(world.simDir, "record.jsonl"), "");
@@ -436,6 +445,16 @@ export class MacSimulator {
     });
   }
 
+  /** Another volume is mounted at /Volumes/<name> (an external disk): `cp -c` across volumes fails
+   *  with EXDEV, and on a volume that is not APFS (`hfs`) clonefile is not supported (tools/cp.ts). */
+  addVolume(name: string, format: VolumeFormat = "apfs"): string {
+    const file = join(this.world.simDir, "volumes.json");
+    const formats = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, VolumeFormat>) : {};
+    writeFileSync(file, `${JSON.stringify({ ...formats, [name]: format })}\n`);
+    mkdirSync(this.path(`/Volumes/${name}`), { recursive: true, mode: 0o755 });
+    return this.path(`/Volumes/${name}`);
+  }
+
   /** The qemu PID of `profile` of `user`, from lima's qemu.pid. */
   private qemuPid(profile: string, user: string): number {
     const file = join(this.world.home(user), ".colima/_lima", profileOf(profile).id, "qemu.pid");
@@ -480,6 +499,9 @@ export class MacSimulator {
   /** Starts launchd, which bootstraps /Library/LaunchDaemons (and logged-in users' agents). */
   async boot(): Promise<void> {
     for (const f of ["launchd.ready", "launchd.pid"]) rmSync(join(this.world.simDir, f), { force: true });
+    this.world.updateState((st) => {
+      st.bootTime = Date.now(); // sysctl kern.boottime (tools/system.ts)
+    });
     const child = spawn(this.path("/sbin/launchd"), [], { detached: true, stdio: "ignore", env: { ...process.env, SIM_USER: "root" } });
     child.unref();
     const deadline = Date.now() + 30_000;
@@ -504,6 +526,9 @@ export class MacSimulator {
   /** Ends every process of this Mac: SIGTERM, then SIGKILL after `graceMs` (0: power cut).
    *  With a grace period this is a shutdown: launchd's jobs stop Colima cleanly. */
   async haltAll(graceMs: number): Promise<void> {
+    // Each guest dies with its QEMU (launchd's SIGTERM ends QEMU at once): its containers are
+    // killed, not stopped by a dockerd shutdown (tools/guest.ts).
+    await allGuestsDown(this.world, graceMs > 0 ? "the Mac shuts down" : "power cut");
     const signal = (sig: NodeJS.Signals) => {
       for (const p of this.processes()) this.world.signal(p.pid, sig, graceMs > 0 ? "the Mac shuts down" : "power cut");
     };

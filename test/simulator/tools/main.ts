@@ -1,12 +1,14 @@
 // Entry of every simulated tool: records the call, runs the tool, records how it ended.
 import { brew } from "./brew";
 import { colima } from "./colima";
+import { cp } from "./cp";
 import { df } from "./df";
 import { docker } from "./docker";
 import { launchctl } from "./launchctl";
 import { runLaunchd } from "./launchd";
 import { limactl, qemuVm } from "./lima";
 import { newsyslog } from "./newsyslog";
+import { pmset } from "./pmset";
 import { READ_TOOLS, readTool } from "./read";
 import { stat } from "./stat";
 import { fdesetup, id, kill, route, su, sudo, swVers, sysctl, uname } from "./system";
@@ -17,6 +19,7 @@ type Tool = (world: World, argv: string[]) => Promise<number>;
 const TOOLS: Record<string, Tool> = {
   brew,
   colima,
+  cp,
   df,
   // `lima` is limactl shell's wrapper script (lima's cmd/lima): Colima only looks it up on PATH.
   lima: async () => {
@@ -35,6 +38,7 @@ const TOOLS: Record<string, Tool> = {
   fdesetup,
   sysctl,
   newsyslog,
+  pmset,
   route,
   docker,
   kill,

@@ -33,6 +33,9 @@ export interface SimState {
   dockerTarget: string;
   /** Physical memory, as `sysctl -n hw.memsize` reports it. */
   memoryBytes: number;
+  /** When the Mac last booted (ms since the epoch; `sysctl kern.boottime`); absent before the
+   *  first boot of an older state.json. */
+  bootTime?: number;
   /** The Mac has a default route (`route -n get default`); absent in an older state.json: up. */
   network?: boolean;
   /** Local groups (dscl /Groups): gid and members; absent in an older state.json: `defaultGroups`. */
@@ -42,6 +45,19 @@ export interface SimState {
   /** The APFS container's size and free space (`df`; `MacSimulator.setVolumeFree`); absent in an
    *  older state.json: tools/df.ts DEFAULT_VOLUME. */
   volume?: SimVolume;
+  /** Power settings (`pmset`, tools/pmset.ts); absent in an older state.json: a desktop with
+   *  macOS's defaults. */
+  power?: SimPower;
+}
+
+/** The Mac's power settings (tools/pmset.ts). */
+export interface SimPower {
+  /** A desktop (Mac mini: AC power only, restart on power loss supported) or a laptop (battery and
+   *  AC, no restart on power loss). Absent: a desktop. */
+  model?: "desktop" | "laptop";
+  /** What pmset wrote, per power source ("AC Power", "Battery Power"), by preferences key: the
+   *  per-system /Library/Preferences/SystemConfiguration/com.apple.PowerManagement.plist. */
+  custom?: Record<string, Record<string, number | string>>;
 }
 
 export interface SimGroup {
