@@ -18,6 +18,7 @@ import type { ResetDecision, RestoreDecision } from "../provider/lib/adoption";
 import { colimaPaths, HOST_SETTINGS, type Host, hostOf, hostPath } from "../provider/lib/host";
 import type { SupervisorSeen } from "../provider/lib/supervisor";
 import { LogRotation } from "../provider/logRotation";
+import { PowerSettings, powerValuesOf } from "../provider/powerSettings";
 import { SmokeContainer } from "../provider/smokeContainer";
 import type { SettingKey, Settings } from "../stacks/config";
 
@@ -77,6 +78,12 @@ export class ColimaPulse extends ComponentResource {
   declare readonly dockerContext: pulumi.Output<string>;
   /** DOCKER_HOST for members of DOCKER_SOCKET_GROUP ("" without one). */
   declare readonly groupDockerHost: pulumi.Output<string>;
+  /** The health gate's disk report, its last run (provider/lib/disk.ts): Docker's use of the VM's
+   *  data disk, the disk's size, the Mac's free space; -1 where it could not be read. */
+  declare readonly dockerDiskUsedBytes: pulumi.Output<number>;
+  declare readonly diskSizeBytes: pulumi.Output<number>;
+  declare readonly hostFreeBytes: pulumi.Output<number>;
+  declare readonly diskWarnings: pulumi.Output<string[]>;
 
   constructor(name: string, args: ColimaPulseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("colima-pulse:index:ColimaPulse", name, {}, opts);
@@ -104,10 +111,12 @@ export class ColimaPulse extends ComponentResource {
     };
     const hostInput = secretIf(HOST_KEYS, host);
 
-    const packagesSecrecy = secrecy({ host: HOST_KEYS }, ["fileVaultNote"]);
+    // An upgrade's clone names the profile, its label and BACKUP_DIR_BASE (provider/lib/upgradeClone.ts).
+    const cloneKeys: SettingKey[] = [...HOST_KEYS, "COLIMA_PROFILE", "LABEL", "BACKUP_DIR_BASE"];
+    const packagesSecrecy = secrecy({ host: HOST_KEYS, ...(args.upgrade?.before ? { upgrade: cloneKeys } : {}) }, ["fileVaultNote"]);
     const packages = new HomebrewPackages(
       `${name}-packages`,
-      { host: hostInput, upgrade: args.upgrade, ...packagesSecrecy.inputs },
+      { host: hostInput, upgrade: args.upgrade?.before ? secretIf(cloneKeys, args.upgrade) : args.upgrade, ...packagesSecrecy.inputs },
       { ...parent, ...packagesSecrecy.opts },
     );
     // What the VM runs under: a change (an upgrade) restarts it through the gates.
@@ -163,6 +172,7 @@ export class ColimaPulse extends ComponentResource {
       startupGrace: waits,
       pruneMode: ["PRUNE_DOCKER_AFTER_START", "PRUNE_MODE"],
       apiHangSeconds: ["API_HANG_SECONDS"],
+      clockDriftMaxSeconds: ["CLOCK_DRIFT_MAX_SECONDS"],
     };
     const daemonSecrecy = secrecy(daemonInputs, ["plistPath", "scriptPath"]);
     const daemon = new LaunchDaemon(
@@ -178,11 +188,17 @@ export class ColimaPulse extends ComponentResource {
         pruneMode: secretIf(daemonInputs.pruneMode, s.PRUNE_DOCKER_AFTER_START ? s.PRUNE_MODE : ""),
         versions: vmVersions,
         apiHangSeconds: secretIf(daemonInputs.apiHangSeconds, s.API_HANG_SECONDS),
+        clockDriftMaxSeconds: secretIf(daemonInputs.clockDriftMaxSeconds, s.CLOCK_DRIFT_MAX_SECONDS),
         ...(args.supervisor ? { supervisor: args.supervisor } : {}),
         ...daemonSecrecy.inputs,
       },
       { ...parent, dependsOn: [profile], ...daemonSecrecy.opts },
     );
+    // POWER_*: pmset's settings that bring Docker back after a power cut; none on: the Mac's own
+    // settings, and what an earlier run set is put back (PowerSettings' delete).
+    const power = powerValuesOf(s);
+    if (Object.keys(power).length > 0)
+      new PowerSettings(`${name}-power`, { host: hostInput, settings: power, ...secrecy({ host: HOST_KEYS }, []).inputs }, { ...parent, dependsOn: [packages] });
     // LOG_ROTATE_COUNT=0: the operator rotates the log; a rule made before is removed.
     if (s.LOG_ROTATE_COUNT > 0) {
       const rotation: Record<string, SettingKey[]> = { host: HOST_KEYS, label: ["LABEL"], logPath: ["LOG_PATH"] };
@@ -207,8 +223,11 @@ export class ColimaPulse extends ComponentResource {
       apiTimeout: ["WAIT_DOCKER_API_MAX"],
       stableRequired: ["WAIT_STABLE_REQUIRED"],
       logPath: ["LOG_PATH"],
+      diskGiB: ["COLIMA_DISK"],
+      diskWarnPercent: ["DISK_WARN_PERCENT"],
+      diskTrim: ["DISK_TRIM_AFTER_START"],
     };
-    const gateSecrecy = secrecy(gateInputs, ["dockerHost"]);
+    const gateSecrecy = secrecy(gateInputs, ["dockerHost", ...(isSecret(["COLIMA_DISK"]) ? ["diskSizeBytes"] : [])]);
     const gate = new HealthGate(
       `${name}-health`,
       {
@@ -222,6 +241,10 @@ export class ColimaPulse extends ComponentResource {
         // For a failure's message: what the VM runs under (and ran under before), the job's log.
         versions: vmVersions,
         logPath: secretIf(["LOG_PATH"], logPath),
+        // The disk report and trim after the gates (provider/lib/disk.ts).
+        diskGiB: secretIf(["COLIMA_DISK"], s.COLIMA_DISK),
+        diskWarnPercent: secretIf(["DISK_WARN_PERCENT"], s.DISK_WARN_PERCENT),
+        diskTrim: secretIf(["DISK_TRIM_AFTER_START"], s.DISK_TRIM_AFTER_START),
         // Prove it again whenever the daemon, a start of its job, or the profile behind it is new.
         trigger: all([daemon.filesHash, profile.generation, daemon.started]).apply(([files, generation, started]) =>
           [files, generation, ...(started ? [started] : [])].join(" "),
@@ -306,6 +329,10 @@ export class ColimaPulse extends ComponentResource {
     this.smokeImageDigest = smoke.imageDigest;
     this.dockerContext = access.contextName;
     this.groupDockerHost = access.groupSocket.apply((p) => (p ? `unix://${p}` : ""));
+    this.dockerDiskUsedBytes = gate.dockerDiskUsedBytes.apply((n) => n ?? -1);
+    this.diskSizeBytes = gate.diskSizeBytes.apply((n) => n ?? -1);
+    this.hostFreeBytes = gate.hostFreeBytes.apply((n) => n ?? -1);
+    this.diskWarnings = gate.diskWarnings.apply((w) => w ?? []);
     this.registerOutputs({
       dockerContext: this.dockerContext,
       groupDockerHost: this.groupDockerHost,
@@ -320,6 +347,10 @@ export class ColimaPulse extends ComponentResource {
       fileVaultNote: this.fileVaultNote,
       launchdLabel: this.launchdLabel,
       smokeImageDigest: this.smokeImageDigest,
+      dockerDiskUsedBytes: this.dockerDiskUsedBytes,
+      diskSizeBytes: this.diskSizeBytes,
+      hostFreeBytes: this.hostFreeBytes,
+      diskWarnings: this.diskWarnings,
     });
   }
 }

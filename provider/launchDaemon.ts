@@ -70,6 +70,8 @@ export interface LaunchDaemonArgs extends MachineArgs {
   versions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** API_HANG_SECONDS: a VM whose Docker API is silent this long is restarted (0: never). Default 120. */
   apiHangSeconds?: pulumi.Input<number>;
+  /** CLOCK_DRIFT_MAX_SECONDS: a guest clock further off the Mac's, after a start or a wake, is set to it (0: never compared). Default 5. */
+  clockDriftMaxSeconds?: pulumi.Input<number>;
   /** The supervisor as the program's survey saw it on the Mac just now (provider/lib/supervisor.ts):
    *  one that is not running (it gave up, or was stopped) is started again by this run's `up`,
    *  without a refresh. Absent on a Mac that has no LaunchDaemon yet. */
@@ -103,6 +105,7 @@ export function launchDaemonSchema(z: Zod) {
       .record(z.string().regex(/^(colima|lima|qemu)$/, "must be colima, lima or qemu"), z.string().regex(/^[\w.+-]*$/, "must be a version"))
       .default({}),
     apiHangSeconds: setting.API_HANG_SECONDS.default(120),
+    clockDriftMaxSeconds: setting.CLOCK_DRIFT_MAX_SECONDS.default(5),
     supervisor: z
       .strictObject({
         running: z.boolean(),
@@ -127,6 +130,7 @@ export interface LaunchDaemonInputs extends Machine {
   pruneMode: "" | "dangling" | "images" | "system";
   versions: Record<string, string>;
   apiHangSeconds: number;
+  clockDriftMaxSeconds: number;
   supervisor?: SupervisorSeen;
 }
 
@@ -194,6 +198,7 @@ export function supervisorHeader(inputs: LaunchDaemonInputs): string {
     ["MAX_FAILED_STARTS", inputs.maxFailedStarts],
     ["API_HANG_SECONDS", inputs.apiHangSeconds],
     ["STARTUP_GRACE", inputs.startupGrace],
+    ["CLOCK_DRIFT_MAX_SECONDS", inputs.clockDriftMaxSeconds],
     ["PRUNE_MODE", inputs.pruneMode],
     ["PRUNE_ARGS", (PRUNE_ARGS[inputs.pruneMode] ?? []).join(" ")],
     ["PRUNE_MAX_SECONDS", PRUNE_MAX_SECONDS],
@@ -269,6 +274,7 @@ const DAEMON_EFFECTS: Record<string, string> = {
   startupGrace: "how long a start may take: the job reloads, the VM restarts",
   versions: "the VM restarts under the installed versions",
   apiHangSeconds: "how long the Docker API may be silent: the job reloads, the VM restarts",
+  clockDriftMaxSeconds: "how far the guest's clock may be off the Mac's: the job reloads, the VM restarts",
 };
 /** What a change of the prune after each start does: it is in the supervisor script, so the job
  *  reloads and the VM restarts, and that very start is the first one pruned the new way. A secret
@@ -295,6 +301,7 @@ const RENDERED = [
   "pruneMode",
   "versions",
   "apiHangSeconds",
+  "clockDriftMaxSeconds",
 ] as const;
 
 export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonInputs): DetailedDiff {

@@ -24,6 +24,7 @@
 #   MAX_FAILED_STARTS API_HANG_SECONDS STARTUP_GRACE   the settings of those names (seconds)
 #   PRUNE_MODE          "" (no prune) or the PRUNE_MODE; PRUNE_ARGS: its `docker` arguments (words)
 #   PRUNE_MAX_SECONDS   how long a prune may take before it is stopped
+#   CLOCK_DRIFT_MAX_SECONDS   the setting: how far the guest's clock may be off the host's (0: never compared)
 
 # By path, not through the descriptor launchd opened: a rotated log is never written to again.
 say() { printf '%s\n' "$*" >>"$LOG" 2>/dev/null || printf '%s\n' "$*"; }
@@ -176,13 +177,17 @@ api_since=0
 api_check() {
   now=$(date +%s)
   [ "$api_last" = 0 ] && api_last=$now
-  if answer=$("$CURL" --silent --show-error --max-time 5 --unix-socket "$SOCK" http://localhost/_ping 2>&1) && [ "$answer" = OK ]; then
+  # Right after a wake, the one probe that decides gets 10 s: a guest that runs answers in milliseconds.
+  probe_for=5
+  [ "$woke" = 0 ] || probe_for=10
+  if answer=$("$CURL" --silent --show-error --max-time "$probe_for" --unix-socket "$SOCK" http://localhost/_ping 2>&1) && [ "$answer" = OK ]; then
     if [ "$api_seen" = 0 ]; then
       api_seen=1
       api_since=$now
       log "the Docker API answers at $SOCK"
       give_socket
       if [ -n "$PRUNE_MODE" ]; then prune & fi
+      clock_check "after this start"
     fi
     if [ "$api_down" = 1 ]; then
       log "the Docker API answers again after $((now - api_last))s"
@@ -194,11 +199,40 @@ api_check() {
       hangs=0
       echo 0 >"$HANGS"
     fi
+    if [ "$woke" != 0 ]; then
+      log "woke after ~${woke}s asleep; the Docker API answers"
+      woke=0
+      clock_check "after the wake"
+    fi
     return 0
   fi
-  [ "$API_HANG_SECONDS" = 0 ] && return 1
   answer=${answer:-no answer}
   answer=${answer%%"$NL"*}
+  # Silent right after a wake, where Docker answered before it: a guest that did not come back,
+  # restarted now, as a hang is (counted with them), not after API_HANG_SECONDS more.
+  if [ "$woke" != 0 ]; then
+    slept=$woke
+    woke=0
+    if [ "$api_seen" = 0 ]; then
+      log "woke after ~${slept}s asleep; the Docker API has not answered since this start ($answer): API_HANG_SECONDS decides"
+    elif [ "$API_HANG_SECONDS" = 0 ]; then
+      log "woke after ~${slept}s asleep; the Docker API did not answer ($answer); API_HANG_SECONDS is 0: the VM is not restarted"
+      return 1
+    else
+      hangs=$((hangs + 1))
+      echo "$hangs" >"$HANGS"
+      woke_said="woke after ~${slept}s asleep; the Docker API did not answer ($answer)"
+      if [ "$hangs" -gt "$MAX_FAILED_STARTS" ]; then
+        log "$woke_said: stopping the VM"
+        stop_hung
+        gave_up_hangs
+      fi
+      log "$woke_said: restarting the VM now instead of waiting API_HANG_SECONDS (${API_HANG_SECONDS}s; $hangs of $MAX_FAILED_STARTS in a row)"
+      stop_hung
+      exit 75
+    fi
+  fi
+  [ "$API_HANG_SECONDS" = 0 ] && return 1
   if [ "$api_seen" = 1 ] && [ "$api_down" = 0 ]; then
     api_down=1
     log "the Docker API at $SOCK did not answer ($answer); the VM restarts if it stays silent for ${API_HANG_SECONDS}s"
@@ -222,15 +256,91 @@ api_check() {
   return 1
 }
 
+# Sleep and wake. A sleeping Mac stops every process (this one, in its `sleep 2`) and its VM's
+# guest with them; a guest may not come back (colima#460, #1521: Docker hangs after a sleep), and
+# one that does has a clock behind the host's by the time slept (the guest's clocksource stood
+# still). A turn whose 2 s sleep took WAKE_JUMP seconds more by the wall clock (`date +%s`) was a
+# sleep: nothing else stretches a 2 s sleep fivefold, and a shorter sleep leaves a guest
+# API_HANG_SECONDS handles. The jump is the signal, not macOS's power events: `pmset -g log`
+# prints days of history at every call, and the clock tells the same thing. A sleep that falls
+# inside a check (milliseconds, while Docker answers) is missed here, and the API's silence,
+# counted by the same wall clock, still includes it. After a wake the Docker API is asked at once
+# (api_check: silent right after a wake, the VM restarts now), then the guest's clock (clock_check).
+WAKE_JUMP=10
+woke=0
+CLOCKFILE=${HANGS%.*}.clock
+# guest_run CMD…: CMD in the guest, through `colima ssh` (Colima's cmd/ssh.go: `limactl shell`, an
+# ssh into the guest), its output in $CLOCKFILE; run through bounded: a guest that does not run
+# never answers an ssh, and exec makes the process bounded ends colima itself.
+# shellcheck disable=SC2317 # run through bounded
+guest_run() { exec "$COLIMA" ssh --profile "$PROFILE" -- "$@" >"$CLOCKFILE" 2>&1; }
+# guest_clock: the guest's clock (g, g_at) and the host's (h, h_at), and drift: the guest's seconds
+# ahead of the host's (negative: behind), 0 within the ssh's own time (read between two of the
+# host's readings, so a slow ssh is never taken for drift).
+guest_clock() {
+  before=$(date +%s)
+  bounded 10 guest_run date -u '+%s %Y-%m-%dT%H:%M:%SZ' || return 1
+  host=$(date -u '+%s %Y-%m-%dT%H:%M:%SZ')
+  h=${host%% *}
+  h_at=${host#* }
+  read_at=$(grep -m 1 -E '^[0-9]+ [0-9]{4}-' "$CLOCKFILE") || return 1
+  g=${read_at%% *}
+  g_at=${read_at#* }
+  if [ "$g" -lt "$before" ]; then
+    drift=$((g - before))
+  elif [ "$g" -gt "$h" ]; then
+    drift=$((g - h))
+  else
+    drift=0
+  fi
+}
+# clock_check WHEN: logs the guest's clock and the host's; a guest more than
+# CLOCK_DRIFT_MAX_SECONDS off is set to the host's time (`sudo date -u -s @<host's seconds>`: GNU
+# date in the guest; Colima's own guest commands use sudo without a password, app/app.go
+# getStatus) and read again. Lima 2.1 and later resync a live guest every 10 s themselves
+# (lima pkg/hostagent/timesync.go); this heals an older Lima, and a guest agent that is stuck.
+clock_check() {
+  [ "$CLOCK_DRIFT_MAX_SECONDS" = 0 ] && return 0
+  if ! guest_clock; then
+    clock_why=$(grep -v '^[[:space:]]*$' "$CLOCKFILE" 2>/dev/null | tail -n 1)
+    log "$1: could not read the guest's clock (colima ssh: ${clock_why:-no time in its answer}); left as it is"
+    rm -f "$CLOCKFILE"
+    return 0
+  fi
+  clock_said="the guest's clock is ${drift}s off the host's (guest $g_at, host $h_at)"
+  if [ "${drift#-}" -le "$CLOCK_DRIFT_MAX_SECONDS" ]; then
+    log "$1: $clock_said, within CLOCK_DRIFT_MAX_SECONDS (${CLOCK_DRIFT_MAX_SECONDS}s)"
+    rm -f "$CLOCKFILE"
+    return 0
+  fi
+  log "$1: $clock_said, more than CLOCK_DRIFT_MAX_SECONDS (${CLOCK_DRIFT_MAX_SECONDS}s): setting it to the host's"
+  set_to=$(date +%s)
+  if ! bounded 10 guest_run sudo date -u -s "@$set_to"; then
+    log "$1: could not set the guest's clock (colima ssh: $(grep -v '^[[:space:]]*$' "$CLOCKFILE" 2>/dev/null | tail -n 1))"
+  elif guest_clock; then
+    log "$1: set the guest's clock to the host's: now ${drift}s off (guest $g_at, host $h_at)"
+  else
+    log "$1: set the guest's clock to the host's; could not read it again"
+  fi
+  rm -f "$CLOCKFILE"
+}
+
 # A start may take STARTUP_GRACE seconds: that many checks, one every 2 s.
 startup_checks=$(((STARTUP_GRACE + 1) / 2))
 up=0
 misses=0
 checks=0
 while kill -0 "$child" 2>/dev/null; do
+  turn=$(date +%s)
   sleep 2 &
   wait $! 2>/dev/null
   [ "$stopping" = 1 ] && break
+  slept=$(($(date +%s) - turn - 2))
+  if [ "$slept" -ge "$WAKE_JUMP" ]; then
+    woke=$slept
+    # Still starting: the start's own checks go on (STARTUP_GRACE counts turns, not seconds).
+    [ "$up" = 1 ] || { log "woke after ~${slept}s asleep, while profile $PROFILE starts"; woke=0; }
+  fi
   # Once up, an answering Docker API is proof enough; colima status is asked while it is silent
   # (it tells a VM that is gone, fast, from a guest that hangs, when colima status hangs too).
   if [ "$up" = 1 ] && api_check; then

@@ -64,10 +64,20 @@ export const SETTINGS = {
   SSH_KNOWN_HOSTS_FILE: base.SSH_KNOWN_HOSTS_FILE.optional(),
   // Not in the seed: keeping Docker up through the Mac's life (docs/OPERATIONS.md "Docker through the Mac's life").
   API_HANG_SECONDS: digits(base.API_HANG_SECONDS).default(120),
+  CLOCK_DRIFT_MAX_SECONDS: digits(base.CLOCK_DRIFT_MAX_SECONDS).default(5),
   LOG_ROTATE_SIZE_MB: digits(base.LOG_ROTATE_SIZE_MB).default(10),
   LOG_ROTATE_COUNT: digits(base.LOG_ROTATE_COUNT).default(5),
   DOCKER_SOCKET_GROUP: base.DOCKER_SOCKET_GROUP.optional(),
   BACKUP_KEEP: digits(base.BACKUP_KEEP).optional(),
+  // Not in the seed: versions the fleet never runs (README "Upgrades you can undo"); set it fleet-wide in Pulumi.yaml.
+  VERSION_DENYLIST: base.VERSION_DENYLIST.optional(),
+  // Not in the seed: the disk report and trim after start (README "Disk").
+  DISK_WARN_PERCENT: digits(base.DISK_WARN_PERCENT).default(80),
+  DISK_TRIM_AFTER_START: words(base.DISK_TRIM_AFTER_START).default(false),
+  // Not in the seed: the Mac's power settings (README "Power"); off leaves the Mac's own.
+  POWER_AUTORESTART: words(base.POWER_AUTORESTART).default(false),
+  POWER_NO_SLEEP: words(base.POWER_NO_SLEEP).default(false),
+  POWER_WAKE_ON_NETWORK: words(base.POWER_WAKE_ON_NETWORK).default(false),
 } as const;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -112,6 +112,13 @@ export const SETTING_INFO = {
     ...SECONDS,
     zeroIsOff: true,
   },
+  CLOCK_DRIFT_MAX_SECONDS: {
+    meaning:
+      "how far the guest's clock may be off the Mac's, compared after each start and each wake, before the supervisor sets it to the Mac's",
+    unit: "seconds",
+    example: "5 for 5 seconds",
+    zeroIsOff: true,
+  },
   LOG_ROTATE_SIZE_MB: { meaning: "newsyslog rotates `LOG_PATH` at this size", unit: "MB", example: "50 for 50 MB" },
   LOG_ROTATE_COUNT: { meaning: "rotated logs kept, gzipped; `0`: no newsyslog rule (rotate it yourself)", unit: "rotated logs" },
   DOCKER_SOCKET_GROUP: {
@@ -123,6 +130,35 @@ export const SETTING_INFO = {
     meaning: "backups of the profile kept: `npm run reset` and `npm run restore` delete older ones, and say so in their preview",
     unit: "backups",
     unset: "all kept",
+  },
+  VERSION_DENYLIST: {
+    meaning:
+      "versions the fleet never runs: `npm run upgrade`'s preview refuses an upgrade onto one, naming it, before anything changes; an installed one is reported",
+    allowed: "`formula@version` of colima, lima, qemu or docker, separated by commas (`qemu@8.1.0,lima@1.0.0`)",
+    unset: "no version denied (the fleet's minimum versions, policy/config.json, still apply)",
+  },
+  DISK_WARN_PERCENT: {
+    meaning: "the health gate warns when Docker uses more than this share of the VM's data disk (`COLIMA_DISK`)",
+    note: "It also warns when the Mac's volume has less free space than the data disk's size; a warning never stops a run",
+    unit: "percent",
+    example: "80 for 80 %",
+    zeroIsOff: true,
+  },
+  DISK_TRIM_AFTER_START: {
+    meaning: "after each start the health gate proves, and the prune it waits for, run `colima ssh -- sudo fstrim -a`",
+    note: "So what a prune freed in the guest is given back to the Mac's volume (Colima itself trims only while the VM boots, before the prune)",
+  },
+  POWER_AUTORESTART: {
+    meaning: "the Mac starts again by itself after a power failure (`pmset -a autorestart 1`), so a power cut ends with Docker back",
+    note: "`false` leaves the setting as the Mac has it, and puts back what colima-pulse changed. A Mac that does not support it (a laptop) is said so in the run, not changed",
+  },
+  POWER_NO_SLEEP: {
+    meaning: "the Mac never sleeps when idle (`pmset -a sleep 0`), so Docker keeps answering",
+    note: "`false` leaves the setting as the Mac has it, and puts back what colima-pulse changed",
+  },
+  POWER_WAKE_ON_NETWORK: {
+    meaning: "the Mac wakes for network access (`pmset -a womp 1`, Wake on LAN's magic packet)",
+    note: "`false` leaves the setting as the Mac has it, and puts back what colima-pulse changed",
   },
 } satisfies Record<string, SettingInfo>;
 
@@ -205,6 +241,8 @@ export function settingSchemas(z: Zod) {
     SSH_KNOWN_HOSTS_FILE: sshFile,
     // The supervisor restarts a VM whose Docker API has not answered for this long (0: never).
     API_HANG_SECONDS: whole("API_HANG_SECONDS", 10, 86400),
+    // The supervisor compares the guest's clock with the Mac's after each start and wake (0: never).
+    CLOCK_DRIFT_MAX_SECONDS: whole("CLOCK_DRIFT_MAX_SECONDS", 1, 3600),
     // newsyslog rotation of LOG_PATH (docs/OPERATIONS.md "Logs"); a count of 0 leaves rotation to you.
     LOG_ROTATE_SIZE_MB: whole("LOG_ROTATE_SIZE_MB", 1, 10240),
     LOG_ROTATE_COUNT: whole("LOG_ROTATE_COUNT", 0, 99),
@@ -215,6 +253,20 @@ export function settingSchemas(z: Zod) {
       .refine((g) => !["wheel", "everyone"].includes(g), "must not be wheel or everyone: name a group made for Docker's users"),
     // How many full-reset and restore backups of the profile to keep (absent: all).
     BACKUP_KEEP: whole("BACKUP_KEEP", 1, 1000),
+    // Versions never to run (provider/lib/versionDenylist.ts): `formula@version`, comma-separated.
+    VERSION_DENYLIST: z
+      .string()
+      .regex(
+        /^\s*(?:colima|lima|qemu|docker)@[0-9][0-9A-Za-z._+-]*(?:\s*,\s*(?:colima|lima|qemu|docker)@[0-9][0-9A-Za-z._+-]*)*\s*$/,
+        "must be formula@version of colima, lima, qemu or docker, separated by commas, such as qemu@8.1.0,lima@1.0.0",
+      ),
+    // The health gate's disk report (provider/lib/disk.ts): warn past this share of COLIMA_DISK (0: never).
+    DISK_WARN_PERCENT: whole("DISK_WARN_PERCENT", 1, 100),
+    DISK_TRIM_AFTER_START: z.boolean({ error: "must be true or false" }),
+    // The Mac's power settings (provider/powerSettings.ts, pmset): each on, or left as the Mac has it.
+    POWER_AUTORESTART: z.boolean({ error: "must be true or false" }),
+    POWER_NO_SLEEP: z.boolean({ error: "must be true or false" }),
+    POWER_WAKE_ON_NETWORK: z.boolean({ error: "must be true or false" }),
   };
 }
 

@@ -109,6 +109,11 @@ export const BAD: Record<string, BadCase[]> = {
     [-1, "must be 0 (off) or a whole number of seconds from 10 to 86400"],
     ["long", "must be 0 (off) or a whole number of seconds from 10 to 86400"],
   ],
+  CLOCK_DRIFT_MAX_SECONDS: [
+    [-1, "must be 0 (off) or a whole number of seconds from 1 to 3600"],
+    [3601, "must be 0 (off) or a whole number of seconds from 1 to 3600"],
+    ["5s", "must be 0 (off) or a whole number of seconds from 1 to 3600"],
+  ],
   LOG_ROTATE_SIZE_MB: [
     [0, "from 1 to 10240"],
     ["10MB", "from 1 to 10240"],
@@ -125,5 +130,26 @@ export const BAD: Record<string, BadCase[]> = {
   BACKUP_KEEP: [
     [0, "from 1 to 1000"],
     ["all", "from 1 to 1000"],
+  ],
+  DISK_WARN_PERCENT: [
+    [101, "must be 0 (off) or a whole number of percent from 1 to 100 (write 80 for 80 %)"],
+    [-1, "must be 0 (off) or a whole number of percent from 1 to 100"],
+    ["80%", "must be 0 (off) or a whole number of percent from 1 to 100"],
+  ],
+  DISK_TRIM_AFTER_START: [
+    ["sometimes", "must be true or false"],
+    [2, "must be true or false"],
+  ],
+  POWER_AUTORESTART: [
+    ["always", "must be true or false"],
+    [2, "must be true or false"],
+  ],
+  POWER_NO_SLEEP: [
+    ["never", "must be true or false"],
+    [0.5, "must be true or false"],
+  ],
+  POWER_WAKE_ON_NETWORK: [
+    ["$(reboot)", "must be true or false"],
+    ["on", "must be true or false"],
   ],
 };

@@ -19,5 +19,6 @@ export const DAEMON: LaunchDaemonInputs = {
   startupGrace: 300,
   pruneMode: "",
   apiHangSeconds: 120,
+  clockDriftMaxSeconds: 5,
   versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
 };

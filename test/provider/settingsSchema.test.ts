@@ -66,11 +66,18 @@ const INPUTS: Record<SettingKey, [string, Field][]> = {
   SSH_IDENTITY_FILE: [["host.ssh.identityFile", ssh.identityFile]],
   SSH_KNOWN_HOSTS_FILE: [["host.ssh.knownHostsFile", ssh.knownHostsFile]],
   API_HANG_SECONDS: [["LaunchDaemon.apiHangSeconds", daemon.apiHangSeconds]],
+  CLOCK_DRIFT_MAX_SECONDS: [["LaunchDaemon.clockDriftMaxSeconds", daemon.clockDriftMaxSeconds]],
   LOG_ROTATE_SIZE_MB: [["LogRotation.sizeMB", rotation.sizeMB]],
   // 0 means no LogRotation at all (components/colimaPulse.ts); its input takes the setting's range.
   LOG_ROTATE_COUNT: [["LogRotation.count", rotation.count]],
   DOCKER_SOCKET_GROUP: [["DockerAccess.socketGroup", access.socketGroup]],
   BACKUP_KEEP: [["ColimaProfile.backupKeep", profile.backupKeep]],
+  DISK_WARN_PERCENT: [["HealthGate.diskWarnPercent", gate.diskWarnPercent]],
+  DISK_TRIM_AFTER_START: [["HealthGate.diskTrim", gate.diskTrim]],
+  // Each flag picks whether PowerSettings.settings holds its pmset value (powerValuesOf); no input holds the flag.
+  POWER_AUTORESTART: [],
+  POWER_NO_SLEEP: [],
+  POWER_WAKE_ON_NETWORK: [],
 };
 
 /** Whether the program accepts `value` for `key` (with a valid HOMEBREW_USER beside it). */

@@ -24,8 +24,9 @@ import { FORMULAE } from "./tools/brew";
 import { profileOf } from "./tools/colima";
 import type { VolumeFormat } from "./tools/cp";
 import { DEFAULT_VOLUME } from "./tools/df";
-import { bundlePath, installTool } from "./tools/install";
 import { allGuestsDown } from "./tools/guest";
+import { allGuestClocksBehind, guestOffsetMs } from "./tools/guestClock";
+import { bundlePath, installTool } from "./tools/install";
 import { stopped } from "./tools/lima";
 import { stockNewsyslogConf } from "./tools/newsyslog";
 import { READ_TOOLS } from "./tools/read";
@@ -478,6 +479,31 @@ export class MacSimulator {
     const pid = this.qemuPid(profile, user);
     this.world.signal(pid, "SIGCONT", `the test thaws profile ${profile}'s guest`);
     for (let i = 0; i < 200 && stopped(pid); i++) sleepSync(10);
+  }
+
+  /** The Mac sleeps for `seconds` and wakes: every process of this Mac is stopped (SIGSTOP), as a
+   *  sleeping Mac runs none, for that long, then continued (SIGCONT) — except its VMs, which stay
+   *  frozen (a guest that does not come back after a sleep: colima#460, #1521) unless
+   *  `vmFrozen: false`. Every guest's clock is then behind the host's by the time slept (its
+   *  clocksource stood still: tools/guestClock.ts), until something sets it (Lima 2.1+'s time sync
+   *  while the guest runs, or `date -s` in the guest). README.md "Sleep and wake". */
+  async sleepMac(seconds: number, options: { vmFrozen?: boolean } = {}): Promise<void> {
+    const asleep = this.processes();
+    for (const p of asleep) this.world.signal(p.pid, "SIGSTOP", `the Mac sleeps for ${seconds}s`);
+    for (const p of asleep) for (let i = 0; i < 200 && alive(p.pid) && !stopped(p.pid); i++) sleepSync(10);
+    await sleep(seconds * 1000);
+    allGuestClocksBehind(this.world, seconds * 1000);
+    // `node <root>/…/bin/qemu-system-<arch> …`: the VMs (tools/install.ts names each tool's script).
+    const vm = (p: { command: string }) => /\/qemu-system-[\w-]+( |$)/.test(p.command);
+    for (const p of asleep) {
+      if (options.vmFrozen !== false && vm(p)) continue;
+      this.world.signal(p.pid, "SIGCONT", `the Mac wakes after ${seconds}s`);
+    }
+  }
+
+  /** The guest clock of `profile` of `user` minus the host's, in ms (tools/guestClock.ts). */
+  guestClockOffsetMs(profile: string, user = this.operator): number {
+    return guestOffsetMs(this.world, join(this.world.home(user), ".colima/_lima", profileOf(profile).id));
   }
 
   /** `user`'s home is on a volume that is not mounted: the home is absent until `mountHome`. */
