@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { older } from "./brew";
+import { systemctlStartDocker } from "./guest";
 import { Instance, type LimaConfig, reconcile, stopped } from "./lima";
 import { sleep, ToolExit, type World, writeAtomic } from "./world";
 
@@ -312,6 +313,9 @@ export async function colima(world: World, argv: string[]): Promise<number> {
       const ran = await runChild(limactl, ["start", profile.id]);
       if (ran !== 0) fatal(`error starting vm: error at '${stage}': ${failure(ran)}`);
       log("info", "provisioning ...", "docker");
+      // docker.go Start: `systemctl start docker.service` (dockerd restores its containers), which
+      // a bare `limactl start` never runs (the data disk's PreMount stopped it: tools/guest.ts).
+      if (cfg.runtime === "docker") await systemctlStartDocker(inst.file("ha.sock"));
       writeYaml(stateFile, cfg); // lima.go#addPostStartActions: "preserve state"
       writeAtomic(join(base, "_store", `${profile.id}.json`), JSON.stringify({ disk_formatted: true, disk_runtime: cfg.runtime }));
       log("info", "done");

@@ -72,16 +72,28 @@ export async function route(world: World, argv: string[]): Promise<number> {
   return 0;
 }
 
-/** sysctl(8): the two keys the provider reads, `-n` for the bare value. */
+/** sysctl(8): the keys the provider reads, `-n` for the bare value. */
 export async function sysctl(world: World, argv: string[]): Promise<number> {
   const names = argv.filter((a) => !a.startsWith("-"));
-  const values: Record<string, string> = { "hw.memsize": String(world.state().memoryBytes), "hw.ncpu": "8" };
+  const st = world.state();
+  const values: Record<string, string> = { "hw.memsize": String(st.memoryBytes), "hw.ncpu": "8" };
+  if (st.bootTime !== undefined) values["kern.boottime"] = bootTime(st.bootTime);
   for (const name of names) {
     const v = values[name];
     if (v === undefined) throw new ToolExit(1, `sysctl: unknown oid '${name}'\n`);
     process.stdout.write(argv.includes("-n") ? `${v}\n` : `${name}: ${v}\n`);
   }
   return 0;
+}
+
+/** A struct timeval as sysctl prints it (system_cmds sysctl/sysctl.c S_timeval): `{ sec = N, usec
+ *  = M } ` then ctime(3) without its newline (`Mon Dec  7 18:21:30 2026`), here in UTC. */
+function bootTime(ms: number): string {
+  const d = new Date(ms);
+  const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getUTCDay()];
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getUTCMonth()];
+  const hms = d.toISOString().slice(11, 19);
+  return `{ sec = ${Math.floor(ms / 1000)}, usec = ${(ms % 1000) * 1000} } ${day} ${mon} ${String(d.getUTCDate()).padStart(2, " ")} ${hms} ${d.getUTCFullYear()}`;
 }
 
 export async function fdesetup(world: World, argv: string[]): Promise<number> {
