@@ -13,6 +13,7 @@ import { dirname } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { ResourceByReference } from "./lib/byReference";
 import { checkInputs, type DetailedDiff, diffOf, hostSchema, inputChanges, NOT_YET_KNOWN, say, UNKNOWN, type Zod } from "./lib/checkInputs";
+import { type DiskReport, diskAfterStart } from "./lib/disk";
 import { colimaCommand, colimaPaths, type Host, isVmOf } from "./lib/host";
 import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
@@ -41,6 +42,11 @@ export interface HealthGateArgs {
   versions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** The supervised job's log (LOG_PATH, on this host): a failure quotes its last lines. */
   logPath?: pulumi.Input<string>;
+  /** The disk report and trim after the gates (provider/lib/disk.ts): COLIMA_DISK (GiB),
+   *  DISK_WARN_PERCENT, DISK_TRIM_AFTER_START. */
+  diskGiB?: pulumi.Input<number>;
+  diskWarnPercent?: pulumi.Input<number>;
+  diskTrim?: pulumi.Input<boolean>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -59,6 +65,9 @@ export function healthGateSchema(z: Zod) {
     trigger: z.string(),
     versions: z.record(z.string(), z.string()).default({}),
     logPath: setting.LOG_PATH.optional(),
+    diskGiB: setting.COLIMA_DISK.optional(),
+    diskWarnPercent: setting.DISK_WARN_PERCENT.default(80),
+    diskTrim: setting.DISK_TRIM_AFTER_START.default(false),
   });
 }
 
@@ -76,9 +85,12 @@ export interface HealthGateInputs {
   trigger: string;
   versions: Record<string, string>;
   logPath?: string;
+  diskGiB?: number;
+  diskWarnPercent?: number;
+  diskTrim?: boolean;
 }
 
-export interface HealthGateOutputs extends HealthGateInputs {
+export interface HealthGateOutputs extends HealthGateInputs, DiskReport {
   dockerHost: string;
   dockerVersion: string;
   driver: string;
@@ -345,8 +357,10 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     `healthy: socket ${timings.socket} ms, QEMU ${timings.qemu} ms, API ${timings.api} ms (Docker ${api.value}), stable ${timings.stable} ms`,
   );
   await prunedAfterStart(mac, inputs);
+  const disk = await diskAfterStart(mac, inputs, socket, log);
   return {
     ...inputs,
+    ...disk,
     dockerHost: `unix://${socket}`,
     dockerVersion: api.value ?? "",
     driver: qemu.value ?? "",
@@ -430,6 +444,11 @@ export class HealthGate extends ResourceByReference {
   declare readonly timings: pulumi.Output<{ socket: number; qemu: number; api: number; stable: number }>;
   /** When the gates last ran (ISO; undefined in state written before it was recorded). */
   declare readonly measuredAt: pulumi.Output<string | undefined>;
+  /** The disk report after the gates (provider/lib/disk.ts DiskReport); undefined where unread. */
+  declare readonly dockerDiskUsedBytes: pulumi.Output<number | undefined>;
+  declare readonly diskSizeBytes: pulumi.Output<number | undefined>;
+  declare readonly hostFreeBytes: pulumi.Output<number | undefined>;
+  declare readonly diskWarnings: pulumi.Output<string[] | undefined>;
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = {
@@ -439,6 +458,10 @@ export class HealthGate extends ResourceByReference {
       timings: undefined,
       measuredAt: undefined,
       healthy: undefined,
+      dockerDiskUsedBytes: undefined,
+      diskSizeBytes: undefined,
+      hostFreeBytes: undefined,
+      diskWarnings: undefined,
     };
     super("healthGate", healthGateProvider, "HealthGate", name, { resourceName: name, ...args, ...outputs }, opts);
   }

@@ -54,6 +54,8 @@ export const SETTINGS = {
   WAIT_DOCKER_API_MAX: digits(base.WAIT_DOCKER_API_MAX).default(120),
   WAIT_QEMU_MAX: digits(base.WAIT_QEMU_MAX).default(60),
   WAIT_STABLE_REQUIRED: digits(base.WAIT_STABLE_REQUIRED).default(3),
+  // Not in the seed: the workloads gate (README "Workloads after a reboot").
+  WAIT_WORKLOADS_MAX: digits(base.WAIT_WORKLOADS_MAX).default(300),
   // Not in the seed (it restarts by hand): how the LaunchDaemon's supervisor retries.
   RESTART_THROTTLE_SECONDS: digits(base.RESTART_THROTTLE_SECONDS).default(10),
   MAX_FAILED_STARTS: digits(base.MAX_FAILED_STARTS).default(5),

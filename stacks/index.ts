@@ -21,10 +21,13 @@ import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { notAdoptable, type ResetDecision, type RestoreDecision, topLevelYaml } from "../provider/lib/adoption";
 import { backupBaseProblem, backupsText, formatSize, restoreSourceProblem } from "../provider/lib/backups";
-import { colimaTooOld } from "../provider/lib/colimaVersion";
-import { COLIMA_HOME_VARIABLES, type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
+import { colimaTooOld, olderVersion } from "../provider/lib/colimaVersion";
+import { colimaVolumeSpace, diskSpaceWarning } from "../provider/lib/disk";
+import { COLIMA_HOME_VARIABLES, colimaProfile, type Host, homeOf, hostOf, hostPath } from "../provider/lib/host";
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
+import { beforeUpgradeName, VM_FORMULAE } from "../provider/lib/upgradeClone";
+import { deniedVersions, isDenied } from "../provider/lib/versionDenylist";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
 import { checkDecisionStack, decisionStack, readResetDecision, readRestoreDecision, readUpgradeDecision } from "./commandLineDecisions";
 import { ConfigError, type EngineConfig, readLayers, resolveSettings, type SettingKey } from "./config";
@@ -139,12 +142,43 @@ function warnColimaHome(mac: Mac, host: Host, redact: (text: string) => string):
   );
 }
 
+/** A COLIMA_DISK the Mac's volume has no room for is said in the preview — a warning, never a
+ *  refusal: the data disk is sparse (provider/lib/disk.ts). The room needed is the whole disk for
+ *  a new profile (or one a full reset makes new), the growth for one that grows. */
+async function warnDiskSpace(
+  mac: Mac,
+  host: Host,
+  survey: MacSurvey,
+  profile: string,
+  diskGiB: number,
+  fresh: boolean,
+  secrets: SettingKey[],
+  redact: (text: string) => string,
+): Promise<void> {
+  const found = fresh ? undefined : survey.profiles.find((p) => p.name === colimaProfile(profile).short);
+  const space = await colimaVolumeSpace(mac, host).catch((e: Error) => {
+    if (e.name === "SshError") throw e;
+    log.warn(redact(`could not read the free space of the Mac's volume holding ${homeOf(host)}/.colima: ${e.message}`));
+    return undefined;
+  });
+  if (!space) return;
+  const warning = diskSpaceWarning({
+    diskGiB,
+    currentGiB: found ? (found.diskGiB ?? 0) : undefined,
+    space,
+    user: host.user,
+    secret: secrets.includes("COLIMA_DISK"),
+  });
+  if (warning) log.warn(redact(warning));
+}
+
 /** `npm run upgrade`: what Homebrew can upgrade, said before anything changes; undefined when
  *  nothing can (then the run changes nothing for it). */
-async function upgradePlan(id: string, mac: Mac, survey: MacSurvey): Promise<Upgrade | undefined> {
+async function upgradePlan(id: string, mac: Mac, survey: MacSurvey, undo: UpgradeUndo): Promise<Upgrade | undefined> {
   const host = mac.host;
   const installed = Object.keys(survey.versions);
   const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(mac, survey.prefix, survey.versions) : {};
+  await refuseVersions(outdated, undo);
   const current = installed.filter((f) => !outdated[f]).map((f) => `${f} ${survey.versions[f]}`);
   if (Object.keys(outdated).length === 0) {
     log.warn(
@@ -152,18 +186,100 @@ async function upgradePlan(id: string, mac: Mac, survey: MacSurvey): Promise<Upg
     );
     return undefined;
   }
+  // What the VM runs under changes, on a profile that is there: cloned first, so the upgrade can be undone.
+  const vm = VM_FORMULAE.some((f) => outdated[f]);
+  const there = survey.profiles.some((p) => colimaProfile(p.name).id === colimaProfile(undo.profile).id);
+  const before = vm && there ? { profile: undo.profile, label: undo.label, folder: `${undo.backupDir}/${beforeUpgradeName(id, undo.profile)}` } : undefined;
+  if (before) {
+    const problem = await backupBaseProblem(mac, undo.backupDir);
+    if (problem)
+      stop(
+        undo.redact(
+          `npm run upgrade would clone profile ${undo.profile}'s state, its VM's whole disk, into BACKUP_DIR_BASE (${undo.backupDir}), but ${problem}: another user could make or swap a folder there and take it. Nothing was changed. Choose a BACKUP_DIR_BASE that only the Homebrew user and root can change, then run npm run upgrade again`,
+        ),
+      );
+  }
   log.warn(
-    [
-      "npm run upgrade will:",
-      `  - brew upgrade as ${host.user}: ${Object.entries(outdated)
-        .map(([f, v]) => `${f} ${v.from} -> ${v.to}`)
-        .join(", ")}${current.length > 0 ? ` (already current: ${current.join(", ")})` : ""}`,
-      "  - reload the LaunchDaemon, so the VM restarts under the new versions, then run the health gates and the smoke test",
-      "  - if a gate fails, say so with the versions before and after and the last lines of LOG_PATH",
-      "Upgrades of Colima and Lima have broken existing VMs before (colima#967, #827); an upgrade backs nothing up.",
-    ].join("\n"),
+    undo.redact(
+      [
+        "npm run upgrade will:",
+        ...(before
+          ? [
+              `  - stop profile ${undo.profile}'s VM (system/${undo.label} booted out) and clone its folders with \`cp -c -R\` (APFS copy-on-write: seconds, little space) into ${before.folder}`,
+            ]
+          : []),
+        `  - brew upgrade as ${host.user}: ${Object.entries(outdated)
+          .map(([f, v]) => `${f} ${v.from} -> ${v.to}`)
+          .join(", ")}${current.length > 0 ? ` (already current: ${current.join(", ")})` : ""}`,
+        "  - reload the LaunchDaemon, so the VM restarts under the new versions, then run the health gates and the smoke test",
+        "  - if a gate fails, say so with the versions before and after and the last lines of LOG_PATH",
+        before
+          ? `Upgrades of Colima and Lima have broken existing VMs before (colima#967, #827): \`npm run restore -- ${before.folder}\` puts the profile back as it was before this upgrade (the VM's state; Homebrew keeps the new versions).`
+          : `Nothing is cloned: ${vm ? `profile ${undo.profile} is not on this Mac yet` : "the VM's versions (colima, lima, qemu) do not change, so it does not restart"}.`,
+      ].join("\n"),
+    ),
   );
-  return { id, formulae: outdated };
+  return { id, formulae: outdated, ...(before ? { before } : {}) };
+}
+
+/** What an upgrade needs to be undone and to be checked: the profile, its LaunchDaemon, where the
+ *  clone goes, VERSION_DENYLIST and where it was set. */
+interface UpgradeUndo {
+  profile: string;
+  label: string;
+  backupDir: string;
+  denylist: string | undefined;
+  denylistSource: string;
+  redact: (text: string) => string;
+}
+
+/** Refuses, in the preview and before anything changes, an upgrade onto a version VERSION_DENYLIST
+ *  denies or one older than the fleet's minimum (policy/config.json "minimum-versions", the one
+ *  floor the guardrails also check: policy/rules.ts minimumVersions). */
+async function refuseVersions(outdated: Record<string, { from: string; to: string }>, undo: UpgradeUndo): Promise<void> {
+  const denied = deniedVersions(undo.denylist);
+  const problems: string[] = [];
+  for (const [f, { from, to }] of Object.entries(outdated))
+    if (isDenied(denied, f, to))
+      problems.push(
+        `Homebrew would upgrade ${f} ${from} to ${to}, which VERSION_DENYLIST (${undo.denylistSource}) = ${JSON.stringify(undo.denylist)} denies`,
+      );
+  if (Object.keys(outdated).length > 0) {
+    // Loaded only for an upgrade (require: CommonJS, as this program runs): @pulumi/policy's modules are not every run's.
+    const { readPolicyConfig, CONFIG_FILE } = require("../policy/config") as typeof import("../policy/config");
+    const { DEFAULT_MINIMUMS } = require("../policy/rules") as typeof import("../policy/rules");
+    let set: Record<string, unknown> = {};
+    try {
+      set = (readPolicyConfig() as Record<string, Record<string, unknown>>)["minimum-versions"] ?? {};
+    } catch (e) {
+      stop((e as Error).message);
+    }
+    const minimums: Record<string, unknown> = { ...DEFAULT_MINIMUMS, ...set };
+    for (const [f, { to }] of Object.entries(outdated)) {
+      const min = minimums[f];
+      if (typeof min === "string" && olderVersion(to, min))
+        problems.push(
+          `Homebrew would upgrade ${f} to ${to}, older than the fleet's minimum ${min} (${CONFIG_FILE.replace(/^.*\/policy\//, "policy/")} "minimum-versions"."${f}")`,
+        );
+    }
+  }
+  if (problems.length > 0)
+    stop(
+      undo.redact(
+        `npm run upgrade refused, nothing was changed:\n${problems.map((p) => ` - ${p}`).join("\n")}\n` +
+          "Wait for Homebrew to offer another version (brew update as the Homebrew user, then npm run upgrade again), or change the setting if the version is fine after all.",
+      ),
+    );
+}
+
+/** An installed version VERSION_DENYLIST denies is said in every run (a warning: it runs already). */
+function reportDenied(survey: MacSurvey, denylist: string | undefined, source: string): void {
+  const denied = deniedVersions(denylist);
+  const hits = Object.entries(survey.versions).filter(([f, v]) => isDenied(denied, f, v));
+  if (hits.length > 0)
+    log.warn(
+      `${hits.map(([f, v]) => `${f} ${v}`).join(", ")} installed on this Mac ${hits.length === 1 ? "is" : "are"} on VERSION_DENYLIST (${source}): npm run upgrade moves ${hits.length === 1 ? "it" : "them"} to Homebrew's newer version (brew update as the Homebrew user first, if it offers none)`,
+    );
 }
 
 /** `npm run restore`: what the backup holds and what will move where, said before anything
@@ -273,6 +389,10 @@ export = async () => {
   );
   report(plan, survey.managed, reset, redact);
   if (plan.refusal) stop(redact(plan.refusal));
+  await macOrStop(
+    () => warnDiskSpace(mac, host, survey, machine.COLIMA_PROFILE, machine.COLIMA_DISK, reset !== undefined, secrets, redact),
+    redact,
+  );
   // A reset (one the plan keeps: a refused one says why first) moves the VM's whole disk into BACKUP_DIR_BASE: only where no one but the Homebrew
   // user and root can add, rename or replace anything on the way (backups.ts backupBaseProblem).
   if (reset?.backup === "move") {
@@ -287,7 +407,17 @@ export = async () => {
         ),
       );
   }
-  const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey), redact) : undefined;
+  const denylistSource = sources.VERSION_DENYLIST === "default" ? "not set" : `${sources.VERSION_DENYLIST} layer`;
+  reportDenied(survey, machine.VERSION_DENYLIST, denylistSource);
+  const undo: UpgradeUndo = {
+    profile: machine.COLIMA_PROFILE,
+    label: machine.LABEL,
+    backupDir: hostPath(host, machine.BACKUP_DIR_BASE),
+    denylist: machine.VERSION_DENYLIST,
+    denylistSource,
+    redact,
+  };
+  const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey, undo), redact) : undefined;
   // A Colima that lacks a flag this run passes stops it now, before any step (the resources check
   // again): the one this run leaves installed — the upgrade's, else the one there.
   const tooOld = colimaTooOld(upgrade?.formulae.colima?.to ?? survey.versions.colima, { reset: reset !== undefined, user: host.user });
@@ -327,6 +457,11 @@ export = async () => {
     smokeImageDigest: pulse.smokeImageDigest,
     dockerContext: pulse.dockerContext,
     groupDockerHost: pulse.groupDockerHost,
+    // The health gate's disk report (README "Disk"): -1 where it could not be read.
+    dockerDiskUsedBytes: pulse.dockerDiskUsedBytes,
+    diskSizeBytes: pulse.diskSizeBytes,
+    hostFreeBytes: pulse.hostFreeBytes,
+    diskWarnings: pulse.diskWarnings,
     // The resolved settings; a secret one stays secret (`pulumi stack output --show-secrets`).
     settings: Object.fromEntries(
       Object.entries(machine).map(([key, value]) => [key, secrets.includes(key as SettingKey) ? secret(value) : value]),

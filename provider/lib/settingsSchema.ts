@@ -81,6 +81,12 @@ export const SETTING_INFO = {
   WAIT_DOCKER_API_MAX: { meaning: "health gate: the longest wait for the Docker API to answer", ...SECONDS },
   WAIT_QEMU_MAX: { meaning: "health gate: the longest wait for the profile's QEMU process", ...SECONDS },
   WAIT_STABLE_REQUIRED: { meaning: "health gate: good probes in a row that prove Docker stable", unit: "probes" },
+  WAIT_WORKLOADS_MAX: {
+    meaning:
+      "after each start, the longest wait (the supervisor's, and the health gate's in `pulumi up`) for every container with restart policy `always` or `unless-stopped` to run, and be healthy where it has a healthcheck",
+    ...SECONDS,
+    zeroIsOff: true,
+  },
   RESTART_THROTTLE_SECONDS: { meaning: "the pause between the supervisor's restarts (launchd's `ThrottleInterval`)", ...SECONDS },
   MAX_FAILED_STARTS: {
     meaning: "failed starts (or restarts for a hung Docker API) in a row after which the supervisor gives up",
@@ -227,6 +233,8 @@ export function settingSchemas(z: Zod) {
     WAIT_DOCKER_API_MAX: whole("WAIT_DOCKER_API_MAX", 1, 3600),
     WAIT_QEMU_MAX: whole("WAIT_QEMU_MAX", 1, 3600),
     WAIT_STABLE_REQUIRED: whole("WAIT_STABLE_REQUIRED", 1, 100),
+    // The workloads gate: containers with restart policy always/unless-stopped back after a start (0: not waited for).
+    WAIT_WORKLOADS_MAX: whole("WAIT_WORKLOADS_MAX", 5, 86400),
     RESTART_THROTTLE_SECONDS: whole("RESTART_THROTTLE_SECONDS", 1, 3600),
     MAX_FAILED_STARTS: whole("MAX_FAILED_STARTS", 1, 100),
     // How the control machine reaches this Mac (README "Fleet"): absent, the Mac is this machine.
