@@ -237,11 +237,15 @@ export class Launchd {
       SIM_USER: user,
       ...(user !== "root" ? this.world.loginEnv(user) : {}),
       ...(def.EnvironmentVariables ?? {}),
+      // launchd names every job's process by its label (what Lima's AutoStartedServiceName reads).
+      XPC_SERVICE_NAME: def.Label,
     };
     job.lastStart = Date.now();
     job.runs++;
-    const out = openLog(def.StandardOutPath);
-    const err = openLog(def.StandardErrorPath);
+    // A relative log path is taken in WorkingDirectory (Lima's templates rely on it: README.md).
+    const inDir = (p?: string) => (p && !p.startsWith("/") && def.WorkingDirectory ? join(def.WorkingDirectory, p) : p);
+    const out = openLog(inDir(def.StandardOutPath));
+    const err = openLog(inDir(def.StandardErrorPath));
     if (out < 0 || err < 0) {
       // launchd cannot open a log path: the job fails with EX_CONFIG without running.
       for (const fd of [out, err]) if (fd >= 0) closeSync(fd);
