@@ -55,6 +55,7 @@ import { Semaphore } from "./semaphore";
  *  - /usr/bin/install, /bin/mv, /bin/rm: machineLock.ts, the Mac's lock in root's /var/db/colima-pulse
  *    (`install -d` of it and of a lock being made, a made lock into place, a stale one aside, rm);
  *  - /bin/kill: process.ts killTree (what is left of a timed-out root command; it calls sudo itself).
+ *  - /usr/bin/pmset: powerSettings.ts (`pmset -a|-c|-b <setting> <value>`: set, and put back).
  *  sudoers matches a path given without arguments with any arguments (sudoers(5), Cmnd): the list
  *  says which programs run as root, not what they may do there. */
 export const ROOT_COMMANDS: readonly string[] = [
@@ -66,6 +67,7 @@ export const ROOT_COMMANDS: readonly string[] = [
   "/bin/chmod",
   "/usr/bin/fdesetup",
   ROOT_KILL,
+  "/usr/bin/pmset",
 ];
 
 /** ROOT_COMMANDS on `host` (under the simulator's root off a Mac). */

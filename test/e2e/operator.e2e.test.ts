@@ -94,6 +94,7 @@ describe("an operator whose sudo asks for a password", () => {
         "/bin/chmod",
         "/usr/bin/fdesetup",
         "/bin/kill",
+        "/usr/bin/pmset",
       ];
       assert.deepEqual(lines, [
         `admin ALL=(root) NOPASSWD: ${root.map((p) => mac.sim.path(p)).join(", ")}`,

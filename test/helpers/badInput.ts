@@ -131,6 +131,13 @@ export const BAD: Record<string, BadCase[]> = {
     [0, "from 1 to 1000"],
     ["all", "from 1 to 1000"],
   ],
+  VERSION_DENYLIST: [
+    ["qemu", "must be formula@version of colima, lima, qemu or docker, separated by commas"],
+    ["qemu@8.1.0;lima@1.0.0", "formula@version"],
+    ["node@22.0.0", "of colima, lima, qemu or docker"],
+    ["qemu@latest", "formula@version"],
+    ...HOSTILE.map((v): BadCase => [`qemu@8.1.0,${v}`, "formula@version"]),
+  ],
   DISK_WARN_PERCENT: [
     [101, "must be 0 (off) or a whole number of percent from 1 to 100 (write 80 for 80 %)"],
     [-1, "must be 0 (off) or a whole number of percent from 1 to 100"],

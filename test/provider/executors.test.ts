@@ -183,7 +183,7 @@ describe("HomebrewPackages through the seam", () => {
           "A `sudo -v` cannot help: colima-pulse runs sudo with no terminal, and sudo keeps a `sudo -v` for the terminal it ran on " +
           "(timestamp_type tty). Let admin run these commands without a password: run `sudo visudo -f /etc/sudoers.d/colima-pulse` " +
           "on admin@mac-07.local and put in it\n" +
-          "  admin ALL=(root) NOPASSWD: /bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill\n" +
+          "  admin ALL=(root) NOPASSWD: /bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill, /usr/bin/pmset\n" +
           "  admin ALL=(ops) NOPASSWD: ALL\n" +
           "(sudoers matches each command by its path, so it may run with any arguments), then run again.",
       );

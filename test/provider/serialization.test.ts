@@ -158,6 +158,15 @@ const FIXTURES: Record<string, { news: Record<string, unknown>; bad: Record<stri
     bad: { logPath: "/var/log/a b.log", count: 100 },
     olds: { sizeMB: 20, confPath: "/etc/newsyslog.d/com.example.colima.conf", confHash: "" },
   },
+  "powerSettings.ts": {
+    news: { resourceName: "power", host, settings: { autorestart: 1, sleep: 0 } },
+    bad: { settings: { autorestart: 2, sleep: -1 } },
+    olds: {
+      previous: { "AC Power": { autorestart: 0, sleep: 1 } },
+      observed: { "AC Power": { autorestart: 0, sleep: 0 } },
+      unsupported: [],
+    },
+  },
   "smokeContainer.ts": {
     news: { resourceName: "smoke", dockerHost: "unix:///Users/ops/.colima/default/docker.sock" },
     bad: { dockerHost: "tcp://nope", image: "-rm" },
@@ -177,6 +186,7 @@ describe("serialized providers", () => {
       "homebrewPackages.ts:homebrewPackagesProvider",
       "launchDaemon.ts:launchDaemonProvider",
       "logRotation.ts:logRotationProvider",
+      "powerSettings.ts:powerSettingsProvider",
       "smokeContainer.ts:smokeContainerProvider",
     ]);
   });

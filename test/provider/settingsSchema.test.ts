@@ -72,6 +72,8 @@ const INPUTS: Record<SettingKey, [string, Field][]> = {
   LOG_ROTATE_COUNT: [["LogRotation.count", rotation.count]],
   DOCKER_SOCKET_GROUP: [["DockerAccess.socketGroup", access.socketGroup]],
   BACKUP_KEEP: [["ColimaProfile.backupKeep", profile.backupKeep]],
+  // The program checks upgrades against it (stacks/index.ts refuseVersions); no input holds it.
+  VERSION_DENYLIST: [],
   DISK_WARN_PERCENT: [["HealthGate.diskWarnPercent", gate.diskWarnPercent]],
   DISK_TRIM_AFTER_START: [["HealthGate.diskTrim", gate.diskTrim]],
   // Each flag picks whether PowerSettings.settings holds its pmset value (powerValuesOf); no input holds the flag.

@@ -38,7 +38,7 @@ describe("sudo: the commands colima-pulse runs as root, and the sudoers lines th
   it("sudoersLines: ROOT_COMMANDS as root, and ALL as the Homebrew user unless that is the operator", () => {
     const host = { root: "/", user: "ops" };
     assert.deepEqual(sudoersLines(host, "admin"), [
-      "admin ALL=(root) NOPASSWD: /bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill",
+      "admin ALL=(root) NOPASSWD: /bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill, /usr/bin/pmset",
       "admin ALL=(ops) NOPASSWD: ALL",
     ]);
     assert.equal(sudoersLines(host, "ops").length, 1, "the Homebrew user needs no sudo -u to itself");
