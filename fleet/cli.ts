@@ -4,6 +4,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatAge, formatSize } from "../provider/lib/backups";
+import { bytesText } from "../provider/lib/disk";
 import { suggest } from "../stacks/suggest";
 import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
@@ -207,6 +208,8 @@ export function statusTable(rows: MacStatus[]): string {
       "COLIMA/LIMA/QEMU",
       "LAST CONVERGE",
       "FILEVAULT",
+      "DOCKER DISK (used/size)",
+      "MAC FREE",
     ],
     rows.map((r) => [
       r.stack,
@@ -219,6 +222,8 @@ export function statusTable(rows: MacStatus[]): string {
       [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/"),
       r.lastConverge || "never",
       r.fileVault,
+      r.disk ? [r.disk.dockerUsedBytes, r.disk.sizeBytes].map((b) => (b === undefined ? "?" : bytesText(b))).join("/") : "-",
+      r.hostFreeBytes === undefined ? "-" : bytesText(r.hostFreeBytes),
     ]),
     80,
   );

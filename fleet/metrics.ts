@@ -167,6 +167,24 @@ export const FAMILIES: Family[] = [
     help: "When the newest backup of the profile was made (seconds since the epoch).",
     samples: (row) => ifReached(row, () => epochSeconds(row.backups[0]?.made)),
   },
+  {
+    name: "docker_disk_used_bytes",
+    type: "gauge",
+    help: "How much of the VM's data disk Docker uses (docker system df, summed), as the health gate last measured it.",
+    samples: (row) => one(row.disk?.dockerUsedBytes),
+  },
+  {
+    name: "disk_size_bytes",
+    type: "gauge",
+    help: "The size of the VM's data disk (COLIMA_DISK), as the health gate last recorded it.",
+    samples: (row) => one(row.disk?.sizeBytes),
+  },
+  {
+    name: "host_free_bytes",
+    type: "gauge",
+    help: "Free space of the Mac's volume holding the Homebrew user's ~/.colima (df -Pk), asked now.",
+    samples: (row) => ifReached(row, () => row.hostFreeBytes),
+  },
 ];
 
 /** The rows as the text exposition format: each family's HELP, TYPE and samples together (the

@@ -6,6 +6,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { askApi } from "../provider/healthGate";
 import { fileVaultState } from "../provider/homebrewPackages";
 import { listBackups } from "../provider/lib/backups";
+import { colimaVolumeSpace } from "../provider/lib/disk";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
@@ -41,6 +42,11 @@ export interface MacStatus {
   backups: { path: string; bytes?: number; made: string }[];
   /** Why the backups could not be listed (then `backups` is empty but not known to be). */
   backupsError?: string;
+  /** Docker's use of the VM's data disk and the disk's size, in bytes, as the health gate last
+   *  measured them (the stack's outputs; provider/lib/disk.ts): absent when not recorded. */
+  disk?: { dockerUsedBytes?: number; sizeBytes?: number };
+  /** Free bytes of the Mac's volume holding the Homebrew user's ~/.colima, asked now (`df -Pk`). */
+  hostFreeBytes?: number;
 }
 
 export interface SupervisorState {
@@ -134,6 +140,13 @@ export function gatesOf(last: unknown, timings: unknown): MacStatus["gates"] {
   return numbers(timings) ? (timings as MacStatus["gates"]) : undefined;
 }
 
+/** The gate's last disk report from the stack's outputs (-1 there: it could not be read then). */
+export function diskOf(used: unknown, size: unknown): MacStatus["disk"] {
+  const known = (v: unknown) => (typeof v === "number" && v >= 0 ? v : undefined);
+  const disk = { dockerUsedBytes: known(used), sizeBytes: known(size) };
+  return disk.dockerUsedBytes === undefined && disk.sizeBytes === undefined ? undefined : disk;
+}
+
 /** What the supervisor prunes after each start (PRUNE_DOCKER_AFTER_START, PRUNE_MODE): the mode,
  *  "off", or "[secret]" (a secret is never shown). */
 export function pruneOf(resolved: Pick<ResolvedSettings, "settings" | "secrets">): string {
@@ -180,6 +193,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
   const versions = (outputs.versions?.value ?? {}) as MacStatus["versions"];
   row.versions = { colima: versions.colima, lima: versions.lima, qemu: versions.qemu };
   row.gates = gatesOf(outputs.lastGateTimings?.value, outputs.gateTimings?.value);
+  row.disk = diskOf(outputs.dockerDiskUsedBytes?.value, outputs.diskSizeBytes?.value);
   row.lastConverge = await lastConvergeOf(stack);
   let settings: ResolvedSettings["settings"];
   try {
@@ -203,7 +217,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     row.drift = "unknown: not reachable";
     return row;
   }
-  const [docker, supervisor, drift, backups, fileVault] = await Promise.all([
+  const [docker, supervisor, drift, backups, fileVault, space] = await Promise.all([
     dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
     supervisorStateOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => ({
       text: `unknown: ${e.message}`,
@@ -211,6 +225,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     driftOf(stack),
     listBackups(mac, hostPath(mac.host, settings.BACKUP_DIR_BASE), settings.COLIMA_PROFILE, true).catch((e: Error) => e),
     fileVaultState(mac, mac.host).catch(() => "unknown"),
+    colimaVolumeSpace(mac, mac.host).catch(() => undefined),
   ]);
   const { text, ...supervisorState } = supervisor;
   return {
@@ -220,6 +235,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     ...("state" in supervisorState ? { supervisorState: supervisorState as SupervisorState } : {}),
     drift,
     fileVault,
+    ...(space ? { hostFreeBytes: space.freeBytes } : {}),
     ...(backups instanceof Error
       ? { backupsError: backups.message.split("\n")[0] }
       : { backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) }),

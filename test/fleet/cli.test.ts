@@ -316,7 +316,7 @@ describe("tables", () => {
 
   it("statusTable: what is unknown as -, ? or never; a cell cut at 80 characters", () => {
     const text = statusTable([
-      row({}),
+      row({ disk: { dockerUsedBytes: 7_050_000, sizeBytes: 100 * 1024 ** 3 }, hostFreeBytes: 180.25 * 1024 ** 3 }),
       row({
         stack: "mac-02",
         reachable: "no",
@@ -342,6 +342,8 @@ describe("tables", () => {
       "COLIMA/LIMA/QEMU",
       "LAST CONVERGE",
       "FILEVAULT",
+      "DOCKER DISK (used/size)",
+      "MAC FREE",
     ]);
     assert.deepEqual(cells(lines[2] as string), [
       "mac-01",
@@ -354,6 +356,8 @@ describe("tables", () => {
       "0.10.3/1.2.1/10.0.2",
       "2026-11-30T08:00:00Z",
       "Off",
+      "6.7 MiB/100.0 GiB",
+      "180.3 GiB",
     ]);
     assert.deepEqual(cells(lines[3] as string), [
       "mac-02",
@@ -366,6 +370,8 @@ describe("tables", () => {
       "?/1.2.1/?",
       "never",
       "Off",
+      "-",
+      "-",
     ]);
   });
 

@@ -34,6 +34,8 @@ function healthy(over: Partial<MacStatus> = {}): MacStatus {
       { path: "/Users/ops/colima-backups/20261206T100000Z-default", bytes: 2048, made: "2026-12-06T10:00:00Z" },
       { path: "/Users/ops/colima-backups/20261201T100000Z-default", bytes: 1024, made: "2026-12-01T10:00:00Z" },
     ],
+    disk: { dockerUsedBytes: 7_050_000, sizeBytes: 100 * 1024 ** 3 },
+    hostFreeBytes: 200 * 1024 ** 3,
     ...over,
   };
 }
@@ -83,6 +85,9 @@ describe("renderMetrics", () => {
     assert.equal(value(text, `colima_pulse_backups_size_bytes{${s}}`), "3072");
     assert.equal(value(text, `colima_pulse_newest_backup_timestamp_seconds{${s}}`), String(Date.parse("2026-12-06T10:00:00Z") / 1000));
     assert.equal(value(text, "colima_pulse_status_timestamp_seconds"), "1796644800");
+    assert.equal(value(text, `colima_pulse_docker_disk_used_bytes{${s}}`), "7050000");
+    assert.equal(value(text, `colima_pulse_disk_size_bytes{${s}}`), String(100 * 1024 ** 3));
+    assert.equal(value(text, `colima_pulse_host_free_bytes{${s}}`), String(200 * 1024 ** 3));
     assert.deepEqual(promtool(text), { code: 0, said: "" });
   });
 
@@ -146,6 +151,9 @@ describe("renderMetrics", () => {
         "colima_pulse_gates_measured_timestamp_seconds",
         "colima_pulse_versions_info",
         "colima_pulse_last_successful_up_timestamp_seconds",
+        // The gate's last disk report is the stack's too; the Mac's free space is asked now.
+        "colima_pulse_docker_disk_used_bytes",
+        "colima_pulse_disk_size_bytes",
         "colima_pulse_status_timestamp_seconds",
       ],
     );
@@ -167,6 +175,8 @@ describe("renderMetrics", () => {
           gates: undefined,
           lastConverge: "",
           versions: {},
+          disk: undefined,
+          hostFreeBytes: undefined,
         }),
       ],
       AT,
