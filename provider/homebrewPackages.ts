@@ -11,6 +11,7 @@ import { colimaTooOld } from "./lib/colimaVersion";
 import { brewPrefixFor, type Host, homeOf, hostPath, withLock } from "./lib/host";
 import { checkSudo, type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
+import { cloneBeforeUpgrade, type UpgradeClone } from "./lib/upgradeClone";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -29,6 +30,9 @@ export interface HomebrewPackagesArgs {
 export interface Upgrade {
   id: string;
   formulae: Record<string, { from: string; to: string }>;
+  /** The profile cloned before `brew upgrade` (an upgrade of what the VM runs under, of a profile
+   *  that exists): `npm run restore -- <folder>` undoes the upgrade (provider/lib/upgradeClone.ts). */
+  before?: UpgradeClone;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -48,6 +52,13 @@ export function homebrewPackagesSchema(z: Zod) {
           z.string().regex(/^[a-z0-9][a-z0-9@+._-]*$/, "must be Homebrew formula names"),
           z.strictObject({ from: z.string().regex(/^[\w.+-]+$/), to: z.string().regex(/^[\w.+-]+$/) }),
         ),
+        before: z
+          .strictObject({
+            profile: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "must be a Colima profile name"),
+            label: z.string().regex(/^[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)+$/, "must be a launchd label"),
+            folder: z.string().regex(/^\/(?:[A-Za-z0-9._@+ -]+\/?)*$/, "must be an absolute path of safe characters"),
+          })
+          .optional(),
       })
       .optional(),
   });
@@ -117,6 +128,14 @@ export function diffHomebrewPackages(olds: HomebrewPackagesOutputs, news: Homebr
         inputDiff: false,
       });
     }
+    const before = news.upgrade.before;
+    if (before)
+      changes.push({
+        property: "upgrade.before",
+        kind: "add",
+        new: `${before.folder} (cp -c -R of profile ${before.profile}'s folders, its VM stopped first)`,
+        why: `before brew upgrade: npm run restore -- ${before.folder} undoes the upgrade`,
+      });
   }
   return diffOf(changes, false, news.secrets);
 }
@@ -157,10 +176,19 @@ async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, prefix: string,
   const brew = `${prefix}/bin/brew`;
   const names = Object.keys(plan.formulae);
   const steps = Object.entries(plan.formulae).map(([f, { from, to }]) => `${f} ${from} → ${to}`);
+  // The VM stopped and cloned under the versions it ran (a failed clone stops here: nothing upgraded).
+  const startAgain = plan.before ? await cloneBeforeUpgrade(mac, inputs.host, prefix, plan.before, (m) => say(inputs, m)) : undefined;
   say(inputs, `upgrading ${steps.join(", ")} as ${inputs.host.user}`);
-  await mac.asUser([brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
+  try {
+    await mac.asUser([brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
+  } catch (e) {
+    // The LaunchDaemon would not be reloaded after a failed step: its job is loaded again here.
+    await startAgain?.();
+    throw e;
+  }
   const versions = await listVersions(mac, inputs, prefix);
   const off = Object.entries(plan.formulae).filter(([f, { to }]) => versions[f] !== to);
+  if (off.length > 0) await startAgain?.();
   if (off.length > 0)
     throw new Error(
       `brew upgrade reported success, but ${off.map(([f, { to }]) => `${f} is ${versions[f] || "missing"}, not ${to}`).join("; ")}`,

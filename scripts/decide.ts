@@ -45,7 +45,8 @@ run it starts (the decision is valid for 60 minutes and used once).
   restore: `npm run restore -- <backup folder> [OPTIONS]   put a backup back as this Mac's Colima profile
 
 <backup folder> is one \`npm run fleet -- status\` lists: BACKUP_DIR_BASE/<time>-<profile> (made
-by a full reset) or <time>-<profile>-before-restore (made by a restore). Any other folder — not
+by a full reset), <time>-<profile>-before-restore (made by a restore) or
+<time>-<profile>-before-upgrade (cloned by npm run upgrade: restoring it undoes the upgrade). Any other folder — not
 directly in BACKUP_DIR_BASE, a symlink out of it, or one another user may write — is refused in
 the preview, with nothing changed. The profile's current state is first moved into
 BACKUP_DIR_BASE/<now>-<profile>-before-restore (so a restore is undone by restoring that), then
@@ -60,9 +61,12 @@ Any other option is passed to \`pulumi up\` (e.g. --diff).
   upgrade: `npm run upgrade [-- OPTIONS]   upgrade colima, lima, qemu and docker on this Mac
 
 Asks Homebrew (as HOMEBREW_USER, without auto-update) what it can upgrade, and shows it in
-Pulumi's preview before anything changes. Then: \`brew upgrade\` of those formulae, the
-LaunchDaemon reloads so the VM restarts under the new versions, and the health gates and the
-smoke test run again. If a gate fails, the error names the versions before and after and the
+Pulumi's preview before anything changes; a version VERSION_DENYLIST denies, or one older than
+the fleet's minimum (policy/config.json), is refused there. Then, when colima, lima or qemu
+change: the VM stops and the profile is cloned (cp -c, APFS copy-on-write) into
+BACKUP_DIR_BASE/<time>-<profile>-before-upgrade, which \`npm run restore\` puts back. Then:
+\`brew upgrade\` of those formulae, the LaunchDaemon reloads so the VM restarts under the new
+versions, and the health gates and the smoke test run again. If a gate fails, the error names the versions before and after and the
 last lines of LOG_PATH. Run \`brew update\` as HOMEBREW_USER first to fetch newer formulae.
 
 Options:

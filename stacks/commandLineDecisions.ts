@@ -129,14 +129,14 @@ export function readRestoreDecision(
   else {
     if (!isBackupOf(name, profile))
       problems.push(
-        `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not a backup of profile ${profile} (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-${profile} (a full reset) or <YYYYMMDDTHHMMSSZ>-${profile}-before-restore; \`npm run fleet -- status\` lists them`,
+        `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not a backup of profile ${profile} (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-${profile} (a full reset), <YYYYMMDDTHHMMSSZ>-${profile}-before-restore or <YYYYMMDDTHHMMSSZ>-${profile}-before-upgrade; \`npm run fleet -- status\` lists them`,
       );
     // Only what a reset or a restore left in BACKUP_DIR_BASE: a folder elsewhere may be anyone's
     // (a profile planted in /tmp would run as the Homebrew user's Docker). The Mac resolves its
     // symlinks before the restore (provider/lib/backups.ts restoreSourceProblem).
     if (onMac(from.replace(/\/+$/, "").replace(/\/[^/]*$/, "")) !== base)
       problems.push(
-        `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not in BACKUP_DIR_BASE (${base}): a restore takes only a backup folder directly in it, where a full reset or a restore made it; \`npm run fleet -- status\` lists them`,
+        `${where(env, "COLIMA_PULSE_RESTORE", "restore")}: is not in BACKUP_DIR_BASE (${base}): a restore takes only a backup folder directly in it, where a full reset, a restore or an upgrade made it; \`npm run fleet -- status\` lists them`,
       );
   }
   problems.push(...idProblems(env, "COLIMA_PULSE_RESTORE_ID", "restore", now));

@@ -189,7 +189,10 @@ async function upgradePlan(id: string, mac: Mac, survey: MacSurvey, undo: Upgrad
   // What the VM runs under changes, on a profile that is there: cloned first, so the upgrade can be undone.
   const vm = VM_FORMULAE.some((f) => outdated[f]);
   const there = survey.profiles.some((p) => colimaProfile(p.name).id === colimaProfile(undo.profile).id);
-  const before = vm && there ? { profile: undo.profile, label: undo.label, folder: `${undo.backupDir}/${beforeUpgradeName(id, undo.profile)}` } : undefined;
+  const before =
+    vm && there
+      ? { profile: undo.profile, label: undo.label, folder: `${undo.backupDir}/${beforeUpgradeName(id, undo.profile)}` }
+      : undefined;
   if (before) {
     const problem = await backupBaseProblem(mac, undo.backupDir);
     if (problem)
@@ -300,7 +303,7 @@ async function restorePlan(
   const outside = await restoreSourceProblem(mac, restore.from, backupDir);
   if (outside)
     await refuse(
-      `(COLIMA_PULSE_RESTORE, set by npm run restore) ${outside}: a restore takes only a backup folder directly in BACKUP_DIR_BASE (${backupDir}), where a full reset or a restore made it`,
+      `(COLIMA_PULSE_RESTORE, set by npm run restore) ${outside}: a restore takes only a backup folder directly in BACKUP_DIR_BASE (${backupDir}), where a full reset, a restore or an upgrade made it`,
     );
   const saved = topLevelYaml((await mac.readFile(`${restore.from}/instance/colima.yaml`)) ?? "");
   if (!saved.vmType)

@@ -1,5 +1,6 @@
-// A profile's backups in BACKUP_DIR_BASE: what a full reset (`<id>-<profile>`) and a restore
-// (`<id>-<profile>-before-restore`) leave there, known by their names, which start with the
+// A profile's backups in BACKUP_DIR_BASE: what a full reset (`<id>-<profile>`), a restore
+// (`<id>-<profile>-before-restore`) and an upgrade (`<id>-<profile>-before-upgrade`, a clone:
+// provider/lib/upgradeClone.ts) leave there, known by their names, which start with the
 // decision's time. Listed by `npm run fleet -- status`, pruned to BACKUP_KEEP by ColimaProfile.
 import { hostPath, shellQuote } from "./host";
 import type { Mac } from "./mac";
@@ -15,7 +16,7 @@ export interface Backup {
 
 /** Whether the folder `name` is one of `profile`'s backups. */
 export function isBackupOf(name: string, profile: string): boolean {
-  return /^\d{8}T\d{6}Z-/.test(name) && [profile, `${profile}-before-restore`].includes(name.slice(17));
+  return /^\d{8}T\d{6}Z-/.test(name) && [profile, `${profile}-before-restore`, `${profile}-before-upgrade`].includes(name.slice(17));
 }
 
 /** The time a backup's name starts with, ISO. */

@@ -93,7 +93,7 @@ describe("readRestoreDecision", () => {
       "/Users/ops/20261129T120000Z-default",
     ])
       assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: id }), [
-        `${where(folder)}: is not in BACKUP_DIR_BASE (/sim/Users/ops/backups): a restore takes only a backup folder directly in it, where a full reset or a restore made it; \`npm run fleet -- status\` lists them`,
+        `${where(folder)}: is not in BACKUP_DIR_BASE (/sim/Users/ops/backups): a restore takes only a backup folder directly in it, where a full reset, a restore or an upgrade made it; \`npm run fleet -- status\` lists them`,
       ]);
     assert.match(
       refused({
@@ -216,8 +216,8 @@ describe("readRestoreDecision: details", () => {
     const folder = "/b/20261129T120000Z-work";
     assert.deepEqual(refused({ COLIMA_PULSE_RESTORE: folder, COLIMA_PULSE_RESTORE_ID: "soon", COLIMA_PULSE_FULL_RESET: "default" }), [
       `${where(folder)}: a run is a full reset or a restore, not both`,
-      `${where(folder)}: is not a backup of profile default (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-default (a full reset) or <YYYYMMDDTHHMMSSZ>-default-before-restore; \`npm run fleet -- status\` lists them`,
-      `${where(folder)}: is not in BACKUP_DIR_BASE (/sim/Users/ops/backups): a restore takes only a backup folder directly in it, where a full reset or a restore made it; \`npm run fleet -- status\` lists them`,
+      `${where(folder)}: is not a backup of profile default (this stack's COLIMA_PROFILE): colima-pulse names them <YYYYMMDDTHHMMSSZ>-default (a full reset), <YYYYMMDDTHHMMSSZ>-default-before-restore or <YYYYMMDDTHHMMSSZ>-default-before-upgrade; \`npm run fleet -- status\` lists them`,
+      `${where(folder)}: is not in BACKUP_DIR_BASE (/sim/Users/ops/backups): a restore takes only a backup folder directly in it, where a full reset, a restore or an upgrade made it; \`npm run fleet -- status\` lists them`,
       'COLIMA_PULSE_RESTORE_ID (environment, set by npm run restore) = "soon": must be the UTC time of the decision as YYYYMMDDTHHMMSSZ (run npm run restore)',
     ]);
   });

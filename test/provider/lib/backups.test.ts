@@ -12,6 +12,12 @@ describe("isBackupOf", () => {
     assert.equal(isBackupOf("20261130T080000Z-default-before-restore", "default"), true);
   });
 
+  it("an upgrade's clone, <id>-<profile>-before-upgrade; not another profile's", () => {
+    assert.equal(isBackupOf("20261130T080000Z-default-before-upgrade", "default"), true);
+    assert.equal(isBackupOf("20261130T080000Z-work-before-upgrade", "default"), false);
+    assert.equal(isBackupOf("20261130T080000Z-default-before-upgrade-2", "default"), false);
+  });
+
   it("not another profile's, not a longer name, not a malformed time", () => {
     for (const name of [
       "20261130T080000Z-work",
