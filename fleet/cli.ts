@@ -210,6 +210,7 @@ export function statusTable(rows: MacStatus[]): string {
       "FILEVAULT",
       "DOCKER DISK (used/size)",
       "MAC FREE",
+      "POWER (AC)",
     ],
     rows.map((r) => [
       r.stack,
@@ -224,6 +225,7 @@ export function statusTable(rows: MacStatus[]): string {
       r.fileVault,
       r.disk ? [r.disk.dockerUsedBytes, r.disk.sizeBytes].map((b) => (b === undefined ? "?" : bytesText(b))).join("/") : "-",
       r.hostFreeBytes === undefined ? "-" : bytesText(r.hostFreeBytes),
+      r.power ?? "-",
     ]),
     80,
   );

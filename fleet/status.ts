@@ -11,6 +11,7 @@ import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { gaveUp, notRunningBecause, readSupervisor } from "../provider/lib/supervisor";
+import { powerSummary } from "../provider/powerSettings";
 import { type ResolvedSettings, readLayers, resolveSettings } from "../stacks/config";
 import { noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
 import { failureOf, openStack, pool } from "./runner";
@@ -47,6 +48,9 @@ export interface MacStatus {
   disk?: { dockerUsedBytes?: number; sizeBytes?: number };
   /** Free bytes of the Mac's volume holding the Homebrew user's ~/.colima, asked now (`df -Pk`). */
   hostFreeBytes?: number;
+  /** The Mac's power settings now, on AC Power (`pmset -g custom`: provider/powerSettings.ts
+   *  powerSummary): "autorestart 1, sleep 0, womp 1"; "unknown" when they could not be read. */
+  power?: string;
 }
 
 export interface SupervisorState {
@@ -217,7 +221,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     row.drift = "unknown: not reachable";
     return row;
   }
-  const [docker, supervisor, drift, backups, fileVault, space] = await Promise.all([
+  const [docker, supervisor, drift, backups, fileVault, space, power] = await Promise.all([
     dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
     supervisorStateOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => ({
       text: `unknown: ${e.message}`,
@@ -226,6 +230,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     listBackups(mac, hostPath(mac.host, settings.BACKUP_DIR_BASE), settings.COLIMA_PROFILE, true).catch((e: Error) => e),
     fileVaultState(mac, mac.host).catch(() => "unknown"),
     colimaVolumeSpace(mac, mac.host).catch(() => undefined),
+    powerSummary(mac, mac.host).catch(() => "unknown"),
   ]);
   const { text, ...supervisorState } = supervisor;
   return {
@@ -236,6 +241,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     drift,
     fileVault,
     ...(space ? { hostFreeBytes: space.freeBytes } : {}),
+    power,
     ...(backups instanceof Error
       ? { backupsError: backups.message.split("\n")[0] }
       : { backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) }),

@@ -199,6 +199,14 @@ async function readTable(mac: Mac, host: Host): Promise<PowerTable> {
   return parsePmsetCustom((await mac.run([pmsetPath(host), "-g", "custom"], { timeoutMs: 30_000 })).stdout);
 }
 
+/** The Mac's power settings now, for fleet status: autorestart, sleep and womp on AC Power (what a
+ *  plugged-in Mac uses) as `pmset -g custom` shows them, e.g. "autorestart 1, sleep 0, womp 1"; a
+ *  setting the Mac does not show (autorestart on a laptop) is left out. No root needed. */
+export async function powerSummary(mac: Mac, host: Host): Promise<string> {
+  const ac = managedValues(await readTable(mac, host), Object.keys(POWER_KEYS) as PowerKey[])["AC Power"] ?? {};
+  return describe(ac) || "unknown";
+}
+
 /** Sets what is wanted (remembering what each newly managed setting was), puts back what is no
  *  longer managed, and reads the result. */
 async function converge(inputs: PowerSettingsInputs, olds?: PowerSettingsOutputs): Promise<PowerSettingsOutputs> {

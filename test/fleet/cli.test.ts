@@ -316,7 +316,11 @@ describe("tables", () => {
 
   it("statusTable: what is unknown as -, ? or never; a cell cut at 80 characters", () => {
     const text = statusTable([
-      row({ disk: { dockerUsedBytes: 7_050_000, sizeBytes: 100 * 1024 ** 3 }, hostFreeBytes: 180.25 * 1024 ** 3 }),
+      row({
+        disk: { dockerUsedBytes: 7_050_000, sizeBytes: 100 * 1024 ** 3 },
+        hostFreeBytes: 180.25 * 1024 ** 3,
+        power: "autorestart 1, sleep 0, womp 1",
+      }),
       row({
         stack: "mac-02",
         reachable: "no",
@@ -344,6 +348,7 @@ describe("tables", () => {
       "FILEVAULT",
       "DOCKER DISK (used/size)",
       "MAC FREE",
+      "POWER (AC)",
     ]);
     assert.deepEqual(cells(lines[2] as string), [
       "mac-01",
@@ -358,6 +363,7 @@ describe("tables", () => {
       "Off",
       "6.7 MiB/100.0 GiB",
       "180.3 GiB",
+      "autorestart 1, sleep 0, womp 1",
     ]);
     assert.deepEqual(cells(lines[3] as string), [
       "mac-02",
@@ -370,6 +376,7 @@ describe("tables", () => {
       "?/1.2.1/?",
       "never",
       "Off",
+      "-",
       "-",
       "-",
     ]);
