@@ -25,6 +25,8 @@
 #   PRUNE_MODE          "" (no prune) or the PRUNE_MODE; PRUNE_ARGS: its `docker` arguments (words)
 #   PRUNE_MAX_SECONDS   how long a prune may take before it is stopped
 #   CLOCK_DRIFT_MAX_SECONDS   the setting: how far the guest's clock may be off the host's (0: never compared)
+#   WORKLOADS SYSCTL WAIT_WORKLOADS_MAX   the file of this start's times, sysctl(8), and the setting:
+#                       how long to wait for the restart-policy containers after a start (0: not waited for)
 
 # By path, not through the descriptor launchd opened: a rotated log is never written to again.
 say() { printf '%s\n' "$*" >>"$LOG" 2>/dev/null || printf '%s\n' "$*"; }
@@ -98,6 +100,7 @@ sweep
 # Only a profile Lima has never created downloads anything at its start.
 [ -f "$INSTANCE/lima.yaml" ] || wait_for "a network route (profile $PROFILE is provisioned at this start, which downloads its image)" network_ready
 rm -f "$FIFO"
+rm -f "$WORKLOADS" # the times of this start (workloads_check)
 mkdir -p "${FIFO%/*}" && mkfifo -m 600 "$FIFO" || FIFO=/dev/null
 relay() { while IFS= read -r line; do say "$line"; done; }
 [ "$FIFO" = /dev/null ] || relay <"$FIFO" &
@@ -163,6 +166,63 @@ prune() {
   fi
   rm -f "$PRUNING"
 }
+# workloads_check DOCKER_UP: once the Docker API answers after a start, beside the supervision (as
+# prune), waits at most WAIT_WORKLOADS_MAX for every container Docker brings back by itself —
+# restart policy always or unless-stopped — to run, healthy where it has a healthcheck; logs the
+# times from the Mac's boot to the Docker API (DOCKER_UP, epoch seconds) and to the workloads, or,
+# at the deadline, the containers not ready with their last state; writes them to $WORKLOADS as
+# `key value` lines (provider/lib/workloads.ts parseTimes reads them; its comment gives the rule,
+# the same as workloads_pending's). No filter for a restart policy exists: every container is inspected.
+workloads_pending() {
+  ids=$("$DOCKER" --host "unix://$SOCK" ps -aq 2>/dev/null) || return 1
+  [ -n "$ids" ] || return 0
+  # shellcheck disable=SC2086 # the ids are words
+  "$DOCKER" --host "unix://$SOCK" inspect --format '{{.Name}} {{.HostConfig.RestartPolicy.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.State.Error}}' $ids 2>/dev/null |
+    awk -v up="$docker_up" '
+      $2 != "always" && $2 != "unless-stopped" { next }
+      $5 ~ /^0001-/ { next }
+      ($3 == "exited" || $3 == "dead" || $3 == "created") && NF == 6 && ($2 == "unless-stopped" || $6 > up) { next }
+      { expected++ }
+      ($3 == "running" || $3 == "paused") && ($4 == "none" || $4 == "healthy") { next }
+      { sub(/^\//, "", $1); h = ($4 == "none") ? "no healthcheck" : "health " $4; printf "%s%s (restart %s, %s, %s)", sep, $1, $2, $3, h; sep = ", " }
+      END { printf "\n"; print expected + 0 > "/dev/stderr" }'
+}
+workloads_check() {
+  docker_up=$(date -u -r "$1" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ)
+  boot=$("$SYSCTL" -n kern.boottime 2>/dev/null | awk '{ sub(/,/, "", $4); print $4 }')
+  to_docker="?"
+  case $boot in '' | *[!0-9]*) boot="" ;; *) to_docker=$(($1 - boot)) ;; esac
+  printf 'boot %s\ndocker_up %s\nboot_to_docker %s\n' "$boot" "$docker_up" "$to_docker" >"$WORKLOADS"
+  if [ "$WAIT_WORKLOADS_MAX" = 0 ]; then
+    log "boot-to-Docker ${to_docker}s; containers not waited for (WAIT_WORKLOADS_MAX 0)"
+    return 0
+  fi
+  waited=0
+  while kill -0 $$ 2>/dev/null; do
+    if pending=$(workloads_pending 2>"$WORKLOADS.count"); then
+      count=$(cat "$WORKLOADS.count" 2>/dev/null)
+      if [ -z "$pending" ]; then
+        now=$(date +%s)
+        to_workloads="?"
+        [ -n "$boot" ] && to_workloads=$((now - boot)) && echo "boot_to_workloads $to_workloads" >>"$WORKLOADS"
+        log "workloads back: ${count:-0} containers with restart policy always/unless-stopped running (healthy where they have a healthcheck); boot-to-Docker ${to_docker}s, boot-to-workloads ${to_workloads}s"
+        rm -f "$WORKLOADS.count"
+        return 0
+      fi
+    else
+      pending="(docker ps/inspect did not answer)"
+    fi
+    if [ "$waited" -ge "$WAIT_WORKLOADS_MAX" ]; then
+      echo "not_ready $pending" >>"$WORKLOADS"
+      log "workloads not back within WAIT_WORKLOADS_MAX (${WAIT_WORKLOADS_MAX}s) after the Docker API answered: $pending; boot-to-Docker ${to_docker}s"
+      rm -f "$WORKLOADS.count"
+      return 0
+    fi
+    [ $((waited % 60)) = 0 ] && log "waiting up to ${WAIT_WORKLOADS_MAX}s for the restart-policy containers (${waited}s so far): $pending"
+    sleep 2
+    waited=$((waited + 2))
+  done
+}
 # api_check: does the Docker API answer /_ping? Silent for API_HANG_SECONDS (counted from the
 # last answer, or from the VM being up): the VM is restarted. After that long of answers (at
 # least 10 s), the count of such restarts in a row starts again.
@@ -180,6 +240,7 @@ api_check() {
   # Right after a wake, the one probe that decides gets 10 s: a guest that runs answers in milliseconds.
   probe_for=5
   [ "$woke" = 0 ] || probe_for=10
+  budget=$((budget + probe_for))
   if answer=$("$CURL" --silent --show-error --max-time "$probe_for" --unix-socket "$SOCK" http://localhost/_ping 2>&1) && [ "$answer" = OK ]; then
     if [ "$api_seen" = 0 ]; then
       api_seen=1
@@ -187,6 +248,7 @@ api_check() {
       log "the Docker API answers at $SOCK"
       give_socket
       if [ -n "$PRUNE_MODE" ]; then prune & fi
+      workloads_check "$now" &
       clock_check "after this start"
     fi
     if [ "$api_down" = 1 ]; then
@@ -256,18 +318,20 @@ api_check() {
   return 1
 }
 
-# Sleep and wake. A sleeping Mac stops every process (this one, in its `sleep 2`) and its VM's
-# guest with them; a guest may not come back (colima#460, #1521: Docker hangs after a sleep), and
-# one that does has a clock behind the host's by the time slept (the guest's clocksource stood
-# still). A turn whose 2 s sleep took WAKE_JUMP seconds more by the wall clock (`date +%s`) was a
-# sleep: nothing else stretches a 2 s sleep fivefold, and a shorter sleep leaves a guest
-# API_HANG_SECONDS handles. The jump is the signal, not macOS's power events: `pmset -g log`
-# prints days of history at every call, and the clock tells the same thing. A sleep that falls
-# inside a check (milliseconds, while Docker answers) is missed here, and the API's silence,
-# counted by the same wall clock, still includes it. After a wake the Docker API is asked at once
-# (api_check: silent right after a wake, the VM restarts now), then the guest's clock (clock_check).
+# Sleep and wake. A sleeping Mac stops every process (this one too) and its VM's guest with them;
+# a guest may not come back (colima#460, #1521: Docker hangs after a sleep), and one that does has
+# a clock behind the host's by the time slept (the guest's clocksource stood still). A loop turn
+# is its 2 s sleep plus the checks it ran, each bounded (`budget`: the bounds of the turn's
+# foreground checks, in seconds; work of its own in a turn's foreground adds its bound there). A
+# turn that took WAKE_JUMP seconds more than that by the wall clock (`date +%s`) held a sleep,
+# wherever in the turn it fell: a busy Mac delays a 2 s sleep by milliseconds, not 10 s, and a
+# shorter sleep leaves a guest API_HANG_SECONDS handles. The jump is the signal, not macOS's power
+# events: `pmset -g log` prints days of history at every call, and the clock says the same. After
+# a wake the Docker API is asked at once (api_check: silent right after a wake where it answered
+# before, the VM restarts now), then the guest's clock (clock_check).
 WAKE_JUMP=10
 woke=0
+budget=0
 CLOCKFILE=${HANGS%.*}.clock
 # guest_run CMD…: CMD in the guest, through `colima ssh` (Colima's cmd/ssh.go: `limactl shell`, an
 # ssh into the guest), its output in $CLOCKFILE; run through bounded: a guest that does not run
@@ -279,6 +343,7 @@ guest_run() { exec "$COLIMA" ssh --profile "$PROFILE" -- "$@" >"$CLOCKFILE" 2>&1
 # host's readings, so a slow ssh is never taken for drift).
 guest_clock() {
   before=$(date +%s)
+  budget=$((budget + 10))
   bounded 10 guest_run date -u '+%s %Y-%m-%dT%H:%M:%SZ' || return 1
   host=$(date -u '+%s %Y-%m-%dT%H:%M:%SZ')
   h=${host%% *}
@@ -315,6 +380,7 @@ clock_check() {
   fi
   log "$1: $clock_said, more than CLOCK_DRIFT_MAX_SECONDS (${CLOCK_DRIFT_MAX_SECONDS}s): setting it to the host's"
   set_to=$(date +%s)
+  budget=$((budget + 10))
   if ! bounded 10 guest_run sudo date -u -s "@$set_to"; then
     log "$1: could not set the guest's clock (colima ssh: $(grep -v '^[[:space:]]*$' "$CLOCKFILE" 2>/dev/null | tail -n 1))"
   elif guest_clock; then
@@ -330,12 +396,16 @@ startup_checks=$(((STARTUP_GRACE + 1) / 2))
 up=0
 misses=0
 checks=0
+turn=$(date +%s)
 while kill -0 "$child" 2>/dev/null; do
-  turn=$(date +%s)
   sleep 2 &
   wait $! 2>/dev/null
   [ "$stopping" = 1 ] && break
-  slept=$(($(date +%s) - turn - 2))
+  # This turn's start minus the last one's: its sleep and the last turn's checks (WAKE_JUMP).
+  last=$turn
+  turn=$(date +%s)
+  slept=$((turn - last - 2 - budget))
+  budget=0
   if [ "$slept" -ge "$WAKE_JUMP" ]; then
     woke=$slept
     # Still starting: the start's own checks go on (STARTUP_GRACE counts turns, not seconds).
@@ -347,6 +417,7 @@ while kill -0 "$child" 2>/dev/null; do
     misses=0
     continue
   fi
+  budget=$((budget + 10))
   bounded 10 "$COLIMA" status --profile "$PROFILE"
   status=$?
   if [ "$status" = 0 ]; then
