@@ -7,6 +7,8 @@
 // never shows it, the setting is reported unsupported and never drift.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { macOf } from "../../provider/lib/mac";
+import { powerSummary } from "../../provider/powerSettings";
 import { TestStack } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 import { plannedSteps, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
@@ -169,8 +171,11 @@ describe("PowerSettings on a laptop: autorestart is accepted by pmset and never 
     assert.deepEqual(outs.previous, { "Battery Power": { womp: 0 }, "AC Power": { womp: 1 } });
     const clean = await stack.cli(["preview", "--refresh", "--expect-no-changes"]);
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    // Fleet status's POWER (AC) cell for this Mac: what AC shows, autorestart left out.
+    assert.equal(await powerSummary(macOf({ root: sim.root, user: "ops" }), { root: sim.root, user: "ops" }), "sleep 1, womp 1");
     const down = await stack.must(["destroy", "--yes", "--skip-preview"]);
-    assert.match(down.stdout, /\[power\] put back as before: pmset -b womp 0 -c womp 1/);
+    // One pmset, a flag per power source (their order is the state's).
+    assert.match(down.stdout, /\[power\] put back as before: pmset (-b womp 0 -c womp 1|-c womp 1 -b womp 0)\n/);
     const after = await pmsetCustom(sim);
     assert.deepEqual([after["Battery Power"]?.womp, after["AC Power"]?.womp], ["0", "1"]);
   });
