@@ -15,6 +15,7 @@ import { HealthGate } from "../provider/healthGate";
 import { HomebrewPackages, type Upgrade } from "../provider/homebrewPackages";
 import { LaunchDaemon } from "../provider/launchDaemon";
 import type { ResetDecision, RestoreDecision } from "../provider/lib/adoption";
+import type { OtherJob } from "../provider/lib/autostarts";
 import { colimaPaths, HOST_SETTINGS, type Host, hostOf, hostPath } from "../provider/lib/host";
 import type { SupervisorSeen } from "../provider/lib/supervisor";
 import { LogRotation } from "../provider/logRotation";
@@ -45,6 +46,9 @@ export interface ColimaPulseArgs {
   /** The LaunchDaemon's supervisor as the program's survey saw it: one that is not running is
    *  started again by this `up` (provider/lib/supervisor.ts). */
   supervisor?: SupervisorSeen;
+  /** Other launchd jobs that start the profile (and stale colima-pulse jobs, when the run decided
+   *  so): the LaunchDaemon boots each out and removes it (provider/lib/autostarts.ts). */
+  otherJobs?: OtherJob[];
   /** The smoke test's image and expected output. */
   smoke: { image: string; expectOutput: string };
   /** Local installers, run after the smoke test against the profile's socket. */
@@ -166,6 +170,8 @@ export class ColimaPulse extends ComponentResource {
     const daemonInputs: Record<string, SettingKey[]> = {
       ...machineSecrets,
       label: ["LABEL"],
+      // Their labels and paths name the profile's instance and the Homebrew user's home.
+      otherJobs: ["COLIMA_PROFILE", "LABEL", "HOMEBREW_USER"],
       logPath: ["LOG_PATH"],
       throttleInterval: ["RESTART_THROTTLE_SECONDS"],
       maxFailedStarts: ["MAX_FAILED_STARTS"],
@@ -190,6 +196,7 @@ export class ColimaPulse extends ComponentResource {
         apiHangSeconds: secretIf(daemonInputs.apiHangSeconds, s.API_HANG_SECONDS),
         clockDriftMaxSeconds: secretIf(daemonInputs.clockDriftMaxSeconds, s.CLOCK_DRIFT_MAX_SECONDS),
         ...(args.supervisor ? { supervisor: args.supervisor } : {}),
+        ...(args.otherJobs?.length ? { otherJobs: secretIf(daemonInputs.otherJobs ?? [], args.otherJobs) } : {}),
         ...daemonSecrecy.inputs,
       },
       { ...parent, dependsOn: [profile], ...daemonSecrecy.opts },

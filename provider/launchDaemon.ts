@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { build as buildPlist, parse as parsePlist } from "plist";
+import { type OtherJob, removeOtherJobs, SAFE_LABEL, SAFE_PATH } from "./lib/autostarts";
 import { ResourceByReference } from "./lib/byReference";
 import {
   checkInputs,
@@ -76,6 +77,9 @@ export interface LaunchDaemonArgs extends MachineArgs {
    *  one that is not running (it gave up, or was stopped) is started again by this run's `up`,
    *  without a refresh. Absent on a Mac that has no LaunchDaemon yet. */
   supervisor?: pulumi.Input<SupervisorSeen>;
+  /** Other launchd jobs that start the profile, and stale colima-pulse jobs when the run decided
+   *  so (the program's survey, provider/lib/autostarts.ts): booted out and removed by this `up`. */
+  otherJobs?: pulumi.Input<OtherJob[]>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -113,6 +117,18 @@ export function launchDaemonSchema(z: Zod) {
         hungStops: z.number().int().min(0),
       })
       .optional(),
+    otherJobs: z
+      .array(
+        z.strictObject({
+          label: z.string().regex(SAFE_LABEL, "must be a launchd label"),
+          domain: z.string().regex(/^(system|gui\/\d+)$/, "must be system or gui/<uid>"),
+          plist: z.string().regex(SAFE_PATH, "must be an absolute path of safe characters"),
+          why: z.string(),
+          script: z.string().regex(SAFE_PATH, "must be an absolute path of safe characters").optional(),
+          rule: z.string().regex(SAFE_PATH, "must be an absolute path of safe characters").optional(),
+        }),
+      )
+      .default([]),
   });
 }
 
@@ -132,6 +148,8 @@ export interface LaunchDaemonInputs extends Machine {
   apiHangSeconds: number;
   clockDriftMaxSeconds: number;
   supervisor?: SupervisorSeen;
+  /** Jobs this run boots out and removes (LaunchDaemonArgs.otherJobs); [] once they are gone. */
+  otherJobs?: OtherJob[];
 }
 
 /** The docker prune each PRUNE_MODE means, after every start (the seed's PRUNE_*). */
@@ -346,6 +364,14 @@ export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonIn
       why: `system/${news.label} is not loaded`,
       inputDiff: false,
     });
+  if (news.otherJobs?.length)
+    changes.push({
+      property: "otherJobs",
+      kind: "delete",
+      old: news.otherJobs.map((j) => `${j.domain}/${j.label}`),
+      why: `booted out and removed: ${news.otherJobs.map((j) => `${j.label} (${j.why})`).join("; ")}`,
+      inputDiff: false,
+    });
   if (olds.conflicts?.length)
     changes.push({ property: "conflicts", kind: "delete", old: olds.conflicts, why: "conflicting jobs are booted out", inputDiff: false });
   // State written before `started` existed: stored once (nothing restarts); a preview cannot read
@@ -443,6 +469,8 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   // A LOG_PATH that cannot be used is refused before anything on the Mac changes.
   const log = onDisk !== wanted ? await checkLog(mac, inputs, uid, olds) : undefined;
   await removeConflictingJobs(mac, uid, (m) => say(inputs, m));
+  // Before this job (re)loads: Lima's autostart jobs and the like start the same VM.
+  await removeOtherJobs(mac, inputs.otherJobs ?? [], uid, (m) => say(inputs, m));
   const target = `system/${inputs.label}`;
   const state = onDisk === wanted ? await jobState(mac, target) : { loaded: false, running: false };
   // Every start this provider makes is a fresh one: a supervisor that gave up would give up again.
@@ -478,6 +506,7 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
       filesHash: wanted,
       loaded: true,
       conflicts: [],
+      otherJobs: [],
       running: true,
       // Always there: an output missing from state reads as unknown in a preview.
       started,
@@ -496,7 +525,18 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   });
   say(inputs, `${target} loaded: supervising profile ${inputs.profile} as ${inputs.host.user}`);
   const started = new Date().toISOString();
-  return { ...inputs, supervisor: FRESH, plistPath, scriptPath, filesHash: wanted, loaded: true, conflicts: [], running: true, started };
+  return {
+    ...inputs,
+    supervisor: FRESH,
+    plistPath,
+    scriptPath,
+    filesHash: wanted,
+    loaded: true,
+    conflicts: [],
+    otherJobs: [],
+    running: true,
+    started,
+  };
 }
 
 // The engine hands these methods untyped values; check() is what makes them inputs.

@@ -7,6 +7,7 @@
 //   reset    COLIMA_PULSE_FULL_RESET, COLIMA_PULSE_BACKUP, COLIMA_PULSE_RESET_ID
 //   restore  COLIMA_PULSE_RESTORE, COLIMA_PULSE_RESTORE_ID
 //   upgrade  COLIMA_PULSE_UPGRADE_ID
+//   remove-stale-jobs  COLIMA_PULSE_REMOVE_STALE_JOBS_ID
 // and every one COLIMA_PULSE_DECISION_STACK, the stack it is for: the program refuses it on any other.
 // scripts/reset.sh, restore.sh and upgrade.sh install Node.js and node_modules (scripts/lib.sh),
 // then run this file as `node --import tsx scripts/decide.ts <command> ARG...`.
@@ -20,7 +21,7 @@ import { ConfigError, readLayers, resolveSettings } from "../stacks/config";
 import { die, ensureEngine, ensureLocalState, execInto, repo, say } from "./lib";
 import { checkUpOptions } from "./upOptions";
 
-export const COMMANDS = ["reset", "restore", "upgrade"] as const;
+export const COMMANDS = ["reset", "restore", "upgrade", "remove-stale-jobs"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const USAGE: Record<Command, string> = {
@@ -68,6 +69,20 @@ BACKUP_DIR_BASE/<time>-<profile>-before-upgrade, which \`npm run restore\` puts 
 \`brew upgrade\` of those formulae, the LaunchDaemon reloads so the VM restarts under the new
 versions, and the health gates and the smoke test run again. If a gate fails, the error names the versions before and after and the
 last lines of LOG_PATH. Run \`brew update\` as HOMEBREW_USER first to fetch newer formulae.
+
+Options:
+  --yes    no confirmation prompt; needed without a terminal
+  --help   this text
+Any other option is passed to \`pulumi up\` (e.g. --diff).
+`,
+  "remove-stale-jobs": `npm run remove-stale-jobs [-- OPTIONS]   remove colima-pulse LaunchDaemons a gone stack left
+
+A stale job is one of colima-pulse's LaunchDaemons on this Mac (its plist runs
+/Library/Application Support/colima-pulse/<label>.sh) with another label than this stack's LABEL,
+whose profile no longer exists on the Mac, or that supervises this stack's own profile. Every
+\`pulumi up\` lists them and leaves them; this run boots each out and removes its plist,
+supervisor script and newsyslog rule (its log stays). Pulumi's preview names each one, then asks.
+Another stack's job for a profile that is there is never touched.
 
 Options:
   --yes    no confirmation prompt; needed without a terminal
@@ -132,6 +147,7 @@ export function confirmationProblem(d: Decision, stdinIsTerminal: boolean): stri
     reset: "a full reset asks for confirmation on a terminal, and there is none: add --yes to confirm it here (the seed's --force-yes)",
     restore: "a restore asks for confirmation on a terminal, and there is none: add --yes to confirm it here",
     upgrade: "an upgrade asks for confirmation on a terminal, and there is none: add --yes to confirm it here",
+    "remove-stale-jobs": "removing stale jobs asks for confirmation on a terminal, and there is none: add --yes to confirm it here",
   }[d.command];
 }
 
@@ -155,6 +171,7 @@ export function decisionEnv(d: Decision, profile: string, id: string, stack: str
   if (d.command === "reset")
     return { COLIMA_PULSE_FULL_RESET: profile, COLIMA_PULSE_BACKUP: d.backup, COLIMA_PULSE_RESET_ID: id, ...bound };
   if (d.command === "restore") return { COLIMA_PULSE_RESTORE: d.from, COLIMA_PULSE_RESTORE_ID: id, ...bound };
+  if (d.command === "remove-stale-jobs") return { COLIMA_PULSE_REMOVE_STALE_JOBS_ID: id, ...bound };
   return { COLIMA_PULSE_UPGRADE_ID: id, ...bound };
 }
 
@@ -180,6 +197,8 @@ export function decisionLines(d: Decision, profile: string, stack: string): stri
       `RESTORE of ${d.from} as Colima profile '${profile}' on stack '${stack}'`,
       `Pulumi's preview below shows what moves where, then ${thenWhat(d.yes)}`,
     ];
+  if (d.command === "remove-stale-jobs")
+    return [`REMOVE STALE JOBS on stack '${stack}': Pulumi's preview below names each stale colima-pulse job, then ${thenWhat(d.yes)}`];
   return [`UPGRADE: Pulumi's preview below shows what Homebrew will upgrade, then ${thenWhat(d.yes)}`];
 }
 
@@ -276,7 +295,7 @@ export function main(command: Command, argv: string[]): never {
   const stack = stackName();
   const problem = checkUpOptions(d.upArgs);
   if (problem) die(problem);
-  const profile = d.command === "upgrade" ? "" : stackProfile(stack);
+  const profile = d.command === "upgrade" || d.command === "remove-stale-jobs" ? "" : stackProfile(stack);
   for (const line of decisionLines(d, profile, stack)) say(line);
   Object.assign(process.env, decisionEnv(d, profile, decisionId(), boundStack(stack)));
   // Pulumi's update plan: the update may do only what the preview just showed, nothing else, as the

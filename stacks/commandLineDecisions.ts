@@ -12,6 +12,8 @@
 //     COLIMA_PULSE_RESTORE_ID  when it was decided
 //   npm run upgrade (scripts/decide.ts)
 //     COLIMA_PULSE_UPGRADE_ID  when it was decided
+//   npm run remove-stale-jobs (scripts/decide.ts)
+//     COLIMA_PULSE_REMOVE_STALE_JOBS_ID  when it was decided
 //   every one of them
 //     COLIMA_PULSE_DECISION_STACK  the stack it was made for, <project>/<stack>
 //
@@ -34,6 +36,7 @@ export const DECISION_VARIABLES = [
   "COLIMA_PULSE_RESTORE",
   "COLIMA_PULSE_RESTORE_ID",
   "COLIMA_PULSE_UPGRADE_ID",
+  "COLIMA_PULSE_REMOVE_STALE_JOBS_ID",
   "COLIMA_PULSE_DECISION_STACK",
 ] as const;
 
@@ -104,6 +107,15 @@ export function readUpgradeDecision(env: NodeJS.ProcessEnv, now = new Date()): s
   const problems = idProblems(env, "COLIMA_PULSE_UPGRADE_ID", "upgrade", now);
   if (problems.length > 0) throw new ConfigError(problems);
   return env.COLIMA_PULSE_UPGRADE_ID;
+}
+
+/** The decision to remove stale colima-pulse jobs (`npm run remove-stale-jobs`): its id, undefined
+ *  when there is none. */
+export function readRemoveStaleDecision(env: NodeJS.ProcessEnv, now = new Date()): string | undefined {
+  if (!env.COLIMA_PULSE_REMOVE_STALE_JOBS_ID) return undefined;
+  const problems = idProblems(env, "COLIMA_PULSE_REMOVE_STALE_JOBS_ID", "remove-stale-jobs", now);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return env.COLIMA_PULSE_REMOVE_STALE_JOBS_ID;
 }
 
 /** The restore decision in `env` for `profile` (paths as on the Mac; `onMac` maps one to where the

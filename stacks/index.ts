@@ -29,7 +29,14 @@ import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey"
 import { beforeUpgradeName, VM_FORMULAE } from "../provider/lib/upgradeClone";
 import { deniedVersions, isDenied } from "../provider/lib/versionDenylist";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
-import { checkDecisionStack, decisionStack, readResetDecision, readRestoreDecision, readUpgradeDecision } from "./commandLineDecisions";
+import {
+  checkDecisionStack,
+  decisionStack,
+  readRemoveStaleDecision,
+  readResetDecision,
+  readRestoreDecision,
+  readUpgradeDecision,
+} from "./commandLineDecisions";
 import { ConfigError, type EngineConfig, readLayers, resolveSettings, type SettingKey } from "./config";
 
 /** Stops the program with Pulumi's plain error: the message, no stack trace. The stack is dropped
@@ -114,7 +121,8 @@ function installers(): InstallerSpec[] {
 /** What the survey found and what up will do: on a Mac colima-pulse does not manage yet, and for
  *  every reset or refusal. A managed Mac's routine run stays quiet. */
 function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | undefined, redact: (text: string) => string): void {
-  if (managed && !reset && !plan.refusal) return;
+  // Other autostarts and stale jobs are said on every run that finds them (README "Other autostarts").
+  if (managed && !reset && !plan.refusal && !plan.notice) return;
   // A refusal is the run's error (stop), said once: here only what was found.
   const text = redact(
     [
@@ -123,7 +131,7 @@ function report(plan: AdoptionPlan, managed: boolean, reset: ResetDecision | und
       ...(plan.refusal ? [] : ["pulumi up will:", ...plan.will.map((l) => `  - ${l}`)]),
     ].join("\n"),
   );
-  if (reset || plan.refusal) log.warn(text);
+  if (reset || plan.refusal || plan.notice) log.warn(text);
   else log.info(text);
 }
 
@@ -340,6 +348,7 @@ export = async () => {
   settingsOrStop(() => checkDecisionStack(process.env, decisionStack(getProject(), getStack())));
   const reset = settingsOrStop(() => readResetDecision(process.env, machine.COLIMA_PROFILE, hostPath(host, machine.BACKUP_DIR_BASE)));
   const upgradeId = settingsOrStop(() => readUpgradeDecision(process.env));
+  const removeStale = settingsOrStop(() => readRemoveStaleDecision(process.env)) !== undefined;
   // A path as the operator sees it on the Mac (`fleet status` lists them so); on the simulated
   // Mac one under its root is taken as it is.
   const onMac = (p: string) => (hostRoot !== "/" && p.startsWith(`${hostRoot.replace(/\/+$/, "")}/`) ? p : hostPath(host, p));
@@ -389,8 +398,11 @@ export = async () => {
       secret: (["cpus", "memory", "disk"] as const).filter((k) => secrets.includes(`COLIMA_${k.toUpperCase()}` as SettingKey)),
     },
     reset,
+    removeStale,
   );
   report(plan, survey.managed, reset, redact);
+  if (removeStale && !survey.pulseJobs?.stale.length)
+    log.warn("npm run remove-stale-jobs: no stale colima-pulse job on this Mac; nothing to remove");
   if (plan.refusal) stop(redact(plan.refusal));
   await macOrStop(
     () => warnDiskSpace(mac, host, survey, machine.COLIMA_PROFILE, machine.COLIMA_DISK, reset !== undefined, secrets, redact),
@@ -440,6 +452,8 @@ export = async () => {
     restore,
     upgrade,
     supervisor: survey.supervisor,
+    // Other jobs that start the profile (and stale ones, when decided): booted out and removed.
+    ...(plan.jobs.length > 0 ? { otherJobs: plan.jobs } : {}),
     smoke: { image: config.require("smokeImage"), expectOutput: config.require("smokeExpectOutput") },
     installers: found,
     // Per-installer environment; `pulumi config set --secret --path installerEnv.<name>.<VAR> …`.

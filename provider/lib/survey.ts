@@ -9,6 +9,7 @@
 // Colima, Lima or brew command and, of launchctl, only `print` (where brew's job is loaded), so a
 // refused run leaves no trace on the Mac.
 import { topLevelYaml } from "./adoption";
+import { findOtherJobs, type PulseJobs, type SeenJob } from "./autostarts";
 import { linkedVersions } from "./brew";
 import { colimaPaths, colimaProfile, homeOf, hostPath, isHostAgentOf, type ProcessInfo } from "./host";
 import { CONFLICTING_LABELS } from "./launchd";
@@ -43,6 +44,11 @@ export interface MacSurvey {
    *  `user/<uid>`; conflictDomains) with its plist, and a plist found but loaded nowhere
    *  (`loaded: false`: launchd loads it at the next boot or login). */
   brewJobs: BrewJob[];
+  /** Other launchd jobs that start this profile (Lima's autostart jobs, hand-written ones): `up`
+   *  boots them out and removes them (provider/lib/autostarts.ts). */
+  autostarts?: SeenJob[];
+  /** colima-pulse's LaunchDaemons of other labels: stale ones (a stack that is gone) and others'. */
+  pulseJobs?: PulseJobs;
   /** Whether colima-pulse's own LaunchDaemon plist is there (the Mac is already managed). */
   managed: boolean;
   /** That LaunchDaemon's supervisor of this profile, when the Mac is managed. */
@@ -143,11 +149,21 @@ export async function surveyMac(mac: Mac, label: string, profile: string): Promi
   const versions = prefix ? await linkedVersions(mac, prefix, FORMULAE) : {};
   const ids = limaDirs.filter((d) => /^colima(-[A-Za-z0-9][A-Za-z0-9_-]*)?$/.test(d)).sort();
   const profiles = (await Promise.all(ids.map((id) => findProfile(mac, id, procs)))).filter((p): p is FoundProfile => p !== undefined);
-  const [brewJobs, supervisor] = await Promise.all([
+  const [brewJobs, supervisor, other] = await Promise.all([
     brewJobsOf(mac, prefix, procs),
     managed ? readSupervisor(mac, label, profile, procs) : undefined,
+    findOtherJobs(mac, label, profile),
   ]);
-  return { prefix, versions, profiles, brewJobs, managed, ...(supervisor ? { supervisor } : {}) };
+  return {
+    prefix,
+    versions,
+    profiles,
+    brewJobs,
+    autostarts: other.autostarts,
+    pulseJobs: other.pulse,
+    managed,
+    ...(supervisor ? { supervisor } : {}),
+  };
 }
 
 /** What `brew outdated` says can be upgraded among the `installed` formulae (name → the linked

@@ -14,6 +14,7 @@ export interface PlantedJob {
   /** A daemon's UserName. */
   userName?: string;
   environment?: Record<string, string>;
+  workingDirectory?: string;
   /** Bootstrap it now (the daemon into system, the agent into gui/<uid>). */
   load?: boolean;
 }
@@ -32,6 +33,7 @@ export async function plantJob(sim: MacSimulator, job: PlantedJob, user = sim.op
     ...(job.userName ? { UserName: job.userName } : {}),
     ProgramArguments: job.programArguments,
     ...(job.environment ? { EnvironmentVariables: job.environment } : {}),
+    ...(job.workingDirectory ? { WorkingDirectory: job.workingDirectory } : {}),
     RunAtLoad: false,
   };
   writeFileSync(path, build(def as never), { mode: 0o644 });
