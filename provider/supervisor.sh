@@ -10,8 +10,10 @@
 # a network route when the start would provision (download) the VM; starts
 # `colima start --foreground`; then every 2 s asks the Docker API (`/_ping`), and while it is
 # silent `colima status` (bounded: on a hung guest it never answers), restarting a VM that
-# vanished under colima or whose API stopped answering for API_HANG_SECONDS; once the API answers
-# after a start, prunes Docker beside the supervision (PRUNE_MODE, when PRUNE_DOCKER_AFTER_START).
+# vanished under colima or whose API stopped answering for API_HANG_SECONDS, or right after a wake
+# (the Mac slept: WAKE_JUMP); once the API answers after a start, prunes Docker beside the
+# supervision (PRUNE_MODE, when PRUNE_DOCKER_AFTER_START); after each start and each wake, sets a
+# guest clock more than CLOCK_DRIFT_MAX_SECONDS off to the host's (clock_check).
 # Every line goes to LOG by its path (colima's through a pipe), so after newsyslog renames the file
 # the next line lands in the new one.
 #
