@@ -209,8 +209,7 @@ export async function powerSummary(mac: Mac, host: Host): Promise<string> {
 
 /** Sets what is wanted (remembering what each newly managed setting was), puts back what is no
  *  longer managed, and reads the result. */
-async function converge(inputs: PowerSettingsInputs, olds?: PowerSettingsOutputs): Promise<PowerSettingsOutputs> {
-  const mac = macOf(inputs.host);
+export async function convergePower(mac: Mac, inputs: PowerSettingsInputs, olds?: PowerSettingsOutputs): Promise<PowerSettingsOutputs> {
   const wanted = keysOf(inputs.settings);
   const before = await readTable(mac, inputs.host);
   const unsupported = unsupportedKeys(before, wanted);
@@ -253,6 +252,14 @@ async function converge(inputs: PowerSettingsInputs, olds?: PowerSettingsOutputs
   return { ...inputs, previous, observed, unsupported };
 }
 
+/** Puts back every remembered value (delete). */
+export async function restorePower(mac: Mac, stored: PowerSettingsOutputs): Promise<void> {
+  const args = restoreArgs(stored.previous ?? {}, keysOf(stored.settings));
+  if (args.length === 0) return;
+  await mac.asRoot([pmsetPath(stored.host), ...args]);
+  say(stored, `put back as before: pmset ${args.join(" ")}`);
+}
+
 // The engine hands these methods untyped values; check() is what makes them inputs.
 export const powerSettingsProvider: pulumi.dynamic.ResourceProvider = onTheMac(diffPowerSettings, {
   async check(_olds: unknown, news: Record<string, unknown>) {
@@ -264,20 +271,17 @@ export const powerSettingsProvider: pulumi.dynamic.ResourceProvider = onTheMac(d
     return result;
   },
   async create(inputs: PowerSettingsInputs) {
-    return { id: "pmset", outs: await converge(inputs) };
+    return { id: "pmset", outs: await convergePower(macOf(inputs.host), inputs) };
   },
   async update(_id: string, olds: PowerSettingsOutputs, news: PowerSettingsInputs) {
-    return { outs: await converge(news, olds) };
+    return { outs: await convergePower(macOf(news.host), news, olds) };
   },
   async read(id: string, stored: PowerSettingsOutputs) {
     const table = await readTable(macOf(stored.host), stored.host);
     return { id, props: { ...stored, observed: managedValues(table, keysOf(stored.settings)) } };
   },
   async delete(_id: string, stored: PowerSettingsOutputs) {
-    const args = restoreArgs(stored.previous ?? {}, keysOf(stored.settings));
-    if (args.length === 0) return;
-    await macOf(stored.host).asRoot([pmsetPath(stored.host), ...args]);
-    say(stored, `put back as before: pmset ${args.join(" ")}`);
+    await restorePower(macOf(stored.host), stored);
   },
 });
 

@@ -15,6 +15,7 @@ import {
 import { ROOT_COMMANDS } from "../../provider/lib/mac";
 import { ROOT_KILL } from "../../provider/lib/process";
 import { surveyMac } from "../../provider/lib/survey";
+import { convergePower, restorePower } from "../../provider/powerSettings";
 import { DAEMON } from "../helpers/daemonInputs";
 import { RecordingMac } from "../helpers/recordingMac";
 
@@ -241,6 +242,20 @@ describe("root commands: ROOT_COMMANDS is what the executors run as root, and th
     packages.files.set("/opt/homebrew/bin/brew", "");
     await convergePackages(packages, { resourceName: "p", host, formulae: ["colima"] }).catch(() => undefined);
     collect(packages);
+    // PowerSettings: set, then put back.
+    const power = new RecordingMac(host, (argv) =>
+      argv[0] === "/usr/bin/id"
+        ? { stdout: "501" }
+        : argv[1] === "-g"
+          ? { stdout: "AC Power:\n autorestart          0\n sleep                1\n" }
+          : undefined,
+    );
+    const powerInputs = { resourceName: "power", host, settings: { autorestart: 1 as const } };
+    await convergePower(power, powerInputs).catch(() => undefined); // the recording Mac's pmset changes nothing: not taken
+    await restorePower(power, { ...powerInputs, previous: { "AC Power": { autorestart: 0 } }, observed: {}, unsupported: [] });
+    assert.ok(power.lines().includes("root: /usr/bin/pmset -a autorestart 1"), power.lines().join("\n"));
+    assert.ok(power.lines().includes("root: /usr/bin/pmset -c autorestart 0"), power.lines().join("\n"));
+    collect(power);
     // writeFile runs install and mv as root (test/provider/lib/mac.test.ts), process.ts killTree kill.
     for (const p of ["/usr/bin/install", "/bin/mv", ROOT_KILL]) used.add(p);
     assert.deepEqual([...used].sort(), [...ROOT_COMMANDS].sort());
