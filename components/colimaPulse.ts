@@ -88,6 +88,11 @@ export class ColimaPulse extends ComponentResource {
   declare readonly diskSizeBytes: pulumi.Output<number>;
   declare readonly hostFreeBytes: pulumi.Output<number>;
   declare readonly diskWarnings: pulumi.Output<string[]>;
+  /** The supervisor's times of the last start, as the health gate read them (README "Workloads
+   *  after a reboot"): seconds from the Mac's boot to the Docker API and to the restart-policy
+   *  containers running; -1 where it has not said. */
+  declare readonly bootToDockerSeconds: pulumi.Output<number>;
+  declare readonly bootToWorkloadsSeconds: pulumi.Output<number>;
 
   constructor(name: string, args: ColimaPulseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("colima-pulse:index:ColimaPulse", name, {}, opts);
@@ -179,6 +184,7 @@ export class ColimaPulse extends ComponentResource {
       pruneMode: ["PRUNE_DOCKER_AFTER_START", "PRUNE_MODE"],
       apiHangSeconds: ["API_HANG_SECONDS"],
       clockDriftMaxSeconds: ["CLOCK_DRIFT_MAX_SECONDS"],
+      waitWorkloadsMax: ["WAIT_WORKLOADS_MAX"],
     };
     const daemonSecrecy = secrecy(daemonInputs, ["plistPath", "scriptPath"]);
     const daemon = new LaunchDaemon(
@@ -195,6 +201,7 @@ export class ColimaPulse extends ComponentResource {
         versions: vmVersions,
         apiHangSeconds: secretIf(daemonInputs.apiHangSeconds, s.API_HANG_SECONDS),
         clockDriftMaxSeconds: secretIf(daemonInputs.clockDriftMaxSeconds, s.CLOCK_DRIFT_MAX_SECONDS),
+        waitWorkloadsMax: secretIf(daemonInputs.waitWorkloadsMax, s.WAIT_WORKLOADS_MAX),
         ...(args.supervisor ? { supervisor: args.supervisor } : {}),
         ...(args.otherJobs?.length ? { otherJobs: secretIf(daemonInputs.otherJobs ?? [], args.otherJobs) } : {}),
         ...daemonSecrecy.inputs,
@@ -233,6 +240,7 @@ export class ColimaPulse extends ComponentResource {
       diskGiB: ["COLIMA_DISK"],
       diskWarnPercent: ["DISK_WARN_PERCENT"],
       diskTrim: ["DISK_TRIM_AFTER_START"],
+      workloadsTimeout: ["WAIT_WORKLOADS_MAX"],
     };
     const gateSecrecy = secrecy(gateInputs, ["dockerHost", ...(isSecret(["COLIMA_DISK"]) ? ["diskSizeBytes"] : [])]);
     const gate = new HealthGate(
@@ -252,6 +260,8 @@ export class ColimaPulse extends ComponentResource {
         diskGiB: secretIf(["COLIMA_DISK"], s.COLIMA_DISK),
         diskWarnPercent: secretIf(["DISK_WARN_PERCENT"], s.DISK_WARN_PERCENT),
         diskTrim: secretIf(["DISK_TRIM_AFTER_START"], s.DISK_TRIM_AFTER_START),
+        // The workloads gate (provider/lib/workloads.ts).
+        workloadsTimeout: secretIf(["WAIT_WORKLOADS_MAX"], s.WAIT_WORKLOADS_MAX),
         // Prove it again whenever the daemon, a start of its job, or the profile behind it is new.
         trigger: all([daemon.filesHash, profile.generation, daemon.started]).apply(([files, generation, started]) =>
           [files, generation, ...(started ? [started] : [])].join(" "),
@@ -340,6 +350,8 @@ export class ColimaPulse extends ComponentResource {
     this.diskSizeBytes = gate.diskSizeBytes.apply((n) => n ?? -1);
     this.hostFreeBytes = gate.hostFreeBytes.apply((n) => n ?? -1);
     this.diskWarnings = gate.diskWarnings.apply((w) => w ?? []);
+    this.bootToDockerSeconds = gate.bootToDockerSeconds.apply((n) => n ?? -1);
+    this.bootToWorkloadsSeconds = gate.bootToWorkloadsSeconds.apply((n) => n ?? -1);
     this.registerOutputs({
       dockerContext: this.dockerContext,
       groupDockerHost: this.groupDockerHost,
@@ -358,6 +370,8 @@ export class ColimaPulse extends ComponentResource {
       diskSizeBytes: this.diskSizeBytes,
       hostFreeBytes: this.hostFreeBytes,
       diskWarnings: this.diskWarnings,
+      bootToDockerSeconds: this.bootToDockerSeconds,
+      bootToWorkloadsSeconds: this.bootToWorkloadsSeconds,
     });
   }
 }

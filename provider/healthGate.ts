@@ -19,6 +19,7 @@ import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
 import { PRUNE_MAX_SECONDS, supervisorFiles } from "./lib/supervisor";
+import { describe, expected, inspectAll, parseTimes, ready, type Workload } from "./lib/workloads";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -47,6 +48,8 @@ export interface HealthGateArgs {
   diskGiB?: pulumi.Input<number>;
   diskWarnPercent?: pulumi.Input<number>;
   diskTrim?: pulumi.Input<boolean>;
+  /** Seconds to wait for the restart-policy containers after the gates (WAIT_WORKLOADS_MAX; 0: not waited for). */
+  workloadsTimeout?: pulumi.Input<number>;
 }
 
 // ---- schema and types ---------------------------------------------------------------------
@@ -68,6 +71,7 @@ export function healthGateSchema(z: Zod) {
     diskGiB: setting.COLIMA_DISK.optional(),
     diskWarnPercent: setting.DISK_WARN_PERCENT.default(80),
     diskTrim: setting.DISK_TRIM_AFTER_START.default(false),
+    workloadsTimeout: setting.WAIT_WORKLOADS_MAX.default(300),
   });
 }
 
@@ -88,9 +92,10 @@ export interface HealthGateInputs {
   diskGiB?: number;
   diskWarnPercent?: number;
   diskTrim?: boolean;
+  workloadsTimeout?: number;
 }
 
-export interface HealthGateOutputs extends HealthGateInputs, DiskReport {
+export interface HealthGateOutputs extends HealthGateInputs, DiskReport, WorkloadsReport {
   dockerHost: string;
   dockerVersion: string;
   driver: string;
@@ -122,7 +127,7 @@ export interface GateWait {
 }
 
 export function diffHealthGate(olds: HealthGateOutputs, news: HealthGateInputs): DetailedDiff {
-  const changes = inputChanges(olds, news, ["host", "prefix", "profile", "stableRequired"], () => "prove it again");
+  const changes = inputChanges(olds, news, ["host", "prefix", "profile", "stableRequired", "workloadsTimeout"], () => "prove it again");
   if (olds.trigger !== news.trigger)
     changes.push({
       property: "trigger",
@@ -357,10 +362,12 @@ async function runGates(mac: Mac, inputs: HealthGateInputs): Promise<HealthGateO
     `healthy: socket ${timings.socket} ms, QEMU ${timings.qemu} ms, API ${timings.api} ms (Docker ${api.value}), stable ${timings.stable} ms`,
   );
   await prunedAfterStart(mac, inputs);
+  const workloads = await workloadsBack(mac, inputs, socket, log);
   const disk = await diskAfterStart(mac, inputs, socket, log);
   return {
     ...inputs,
     ...disk,
+    ...workloads,
     dockerHost: `unix://${socket}`,
     dockerVersion: api.value ?? "",
     driver: qemu.value ?? "",
@@ -386,6 +393,96 @@ export async function prunedAfterStart(mac: Mac, inputs: HealthGateInputs): Prom
     { capMs: 250 },
   );
   say(inputs, `the supervisor's prune after this start ended (waited ${waited.ms} ms)`);
+}
+
+/** The times the supervisor measured at the last start (its `workloads` file): seconds from the
+ *  Mac's boot to the Docker API and to the workloads; undefined where it has not said. */
+export interface WorkloadsReport {
+  bootToDockerSeconds?: number;
+  bootToWorkloadsSeconds?: number;
+}
+
+/** The workloads gate (provider/lib/workloads.ts: the rule): after Docker is stable, every
+ *  container Docker brings back by itself — restart policy always or unless-stopped — runs, healthy
+ *  where it has a healthcheck, within WAIT_WORKLOADS_MAX; the operator is told which it waits for.
+ *  A failure names each one, its policy, state and health, and the command that inspects it. Then
+ *  the supervisor's times of this start, which it writes within a round of its checks (2 s). */
+export async function workloadsBack(
+  mac: Mac,
+  inputs: HealthGateInputs,
+  socket: string,
+  log: (m: string) => void,
+): Promise<WorkloadsReport> {
+  const file = supervisorFiles(inputs.host, inputs.profile).workloads;
+  const times = async () =>
+    parseTimes(await mac.readFile(file).catch((e: Error) => (e.name === "SshError" ? Promise.reject(e) : undefined)));
+  const report = (t: Awaited<ReturnType<typeof times>>): WorkloadsReport => ({
+    ...(t.bootToDockerSeconds !== undefined ? { bootToDockerSeconds: t.bootToDockerSeconds } : {}),
+    ...(t.bootToWorkloadsSeconds !== undefined ? { bootToWorkloadsSeconds: t.bootToWorkloadsSeconds } : {}),
+  });
+  const max = inputs.workloadsTimeout ?? 300;
+  if (max === 0) {
+    log("the restart-policy containers are not waited for (WAIT_WORKLOADS_MAX 0)");
+    return report(await times());
+  }
+  const docker = `${inputs.prefix}/bin/docker`;
+  let pending: Workload[] = [];
+  let said = "";
+  try {
+    const r = await waitGate(
+      "the containers with restart policy always or unless-stopped",
+      max,
+      async (msLeft) => {
+        const t = await times();
+        const all = (await inspectAll(mac, docker, socket, Math.max(1, Math.min(msLeft, 10_000)))).filter((c) => expected(c, t.dockerUp));
+        pending = all.filter((c) => !ready(c));
+        if (pending.length === 0) return { ok: true, value: String(all.length) };
+        const names = pending.map(describe).join(", ");
+        if (names !== said)
+          log(`waiting up to ${max}s (WAIT_WORKLOADS_MAX) for ${pending.length} of ${all.length} restart-policy containers: ${names}`);
+        said = names;
+        return { ok: false, seen: names };
+      },
+      log,
+      { capMs: 1000 },
+    );
+    log(
+      `workloads: ${r.value} containers with restart policy always or unless-stopped run (healthy where they have a healthcheck), after ${r.ms} ms`,
+    );
+  } catch (e) {
+    if ((e as Error).name === "SshError" || pending.length === 0) throw e;
+    const host = `${docker} --host unix://${socket}`;
+    const lines = pending.map(
+      (c) =>
+        `  ${c.name}: restart policy ${c.policy}, state ${c.status}${c.error ? ` (${c.error})` : ""}, ${c.health === "none" ? "no healthcheck" : `health ${c.health}`}; inspect: ${host} inspect ${c.name}${c.health === "none" ? "" : ` --format '{{json .State.Health}}'`}`,
+    );
+    throw new Error(
+      `gate "the containers with restart policy always or unless-stopped" did not pass within WAIT_WORKLOADS_MAX (${max}s): ${pending.length} not running and healthy:\n${lines.join("\n")}`,
+    );
+  }
+  let t = await times();
+  if (t.dockerUp && t.bootToWorkloadsSeconds === undefined && !t.notReady) {
+    // The supervisor sees them within its next round.
+    await waitGate(
+      "the supervisor's boot-to-workloads time",
+      10,
+      async () => {
+        t = await times();
+        return t.bootToWorkloadsSeconds !== undefined || t.notReady
+          ? { ok: true }
+          : { ok: false, seen: `${file} has no boot_to_workloads yet` };
+      },
+      log,
+      { capMs: 250 },
+    ).catch((e: Error) => {
+      if (e.name === "SshError") throw e;
+      log(`the supervisor has not written its boot-to-workloads time (${file}): left out`);
+    });
+  }
+  log(
+    `boot-to-Docker ${t.bootToDockerSeconds ?? "?"}s, boot-to-workloads ${t.bootToWorkloadsSeconds ?? "?"}s (the supervisor's, at the last start)`,
+  );
+  return report(t);
 }
 
 /** The gates; a failure says what the operator needs next: the versions the VM ran under before
@@ -449,6 +546,9 @@ export class HealthGate extends ResourceByReference {
   declare readonly diskSizeBytes: pulumi.Output<number | undefined>;
   declare readonly hostFreeBytes: pulumi.Output<number | undefined>;
   declare readonly diskWarnings: pulumi.Output<string[] | undefined>;
+  /** The supervisor's times of the last start (WorkloadsReport); undefined where it has not said. */
+  declare readonly bootToDockerSeconds: pulumi.Output<number | undefined>;
+  declare readonly bootToWorkloadsSeconds: pulumi.Output<number | undefined>;
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.CustomResourceOptions) {
     const outputs = {
@@ -462,6 +562,8 @@ export class HealthGate extends ResourceByReference {
       diskSizeBytes: undefined,
       hostFreeBytes: undefined,
       diskWarnings: undefined,
+      bootToDockerSeconds: undefined,
+      bootToWorkloadsSeconds: undefined,
     };
     super("healthGate", healthGateProvider, "HealthGate", name, { resourceName: name, ...args, ...outputs }, opts);
   }

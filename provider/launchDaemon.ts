@@ -73,6 +73,8 @@ export interface LaunchDaemonArgs extends MachineArgs {
   apiHangSeconds?: pulumi.Input<number>;
   /** CLOCK_DRIFT_MAX_SECONDS: a guest clock further off the Mac's, after a start or a wake, is set to it (0: never compared). Default 5. */
   clockDriftMaxSeconds?: pulumi.Input<number>;
+  /** WAIT_WORKLOADS_MAX: how long the supervisor waits, after each start, for the restart-policy containers (0: not waited for). Default 300. */
+  waitWorkloadsMax?: pulumi.Input<number>;
   /** The supervisor as the program's survey saw it on the Mac just now (provider/lib/supervisor.ts):
    *  one that is not running (it gave up, or was stopped) is started again by this run's `up`,
    *  without a refresh. Absent on a Mac that has no LaunchDaemon yet. */
@@ -110,6 +112,7 @@ export function launchDaemonSchema(z: Zod) {
       .default({}),
     apiHangSeconds: setting.API_HANG_SECONDS.default(120),
     clockDriftMaxSeconds: setting.CLOCK_DRIFT_MAX_SECONDS.default(5),
+    waitWorkloadsMax: setting.WAIT_WORKLOADS_MAX.default(300),
     supervisor: z
       .strictObject({
         running: z.boolean(),
@@ -147,6 +150,7 @@ export interface LaunchDaemonInputs extends Machine {
   versions: Record<string, string>;
   apiHangSeconds: number;
   clockDriftMaxSeconds: number;
+  waitWorkloadsMax: number;
   supervisor?: SupervisorSeen;
   /** Jobs this run boots out and removes (LaunchDaemonArgs.otherJobs); [] once they are gone. */
   otherJobs?: OtherJob[];
@@ -217,6 +221,9 @@ export function supervisorHeader(inputs: LaunchDaemonInputs): string {
     ["API_HANG_SECONDS", inputs.apiHangSeconds],
     ["STARTUP_GRACE", inputs.startupGrace],
     ["CLOCK_DRIFT_MAX_SECONDS", inputs.clockDriftMaxSeconds],
+    ["WORKLOADS", files.workloads],
+    ["SYSCTL", hostPath(inputs.host, "/usr/sbin/sysctl")],
+    ["WAIT_WORKLOADS_MAX", inputs.waitWorkloadsMax],
     ["PRUNE_MODE", inputs.pruneMode],
     ["PRUNE_ARGS", (PRUNE_ARGS[inputs.pruneMode] ?? []).join(" ")],
     ["PRUNE_MAX_SECONDS", PRUNE_MAX_SECONDS],
@@ -293,6 +300,7 @@ const DAEMON_EFFECTS: Record<string, string> = {
   versions: "the VM restarts under the installed versions",
   apiHangSeconds: "how long the Docker API may be silent: the job reloads, the VM restarts",
   clockDriftMaxSeconds: "how far the guest's clock may be off the Mac's: the job reloads, the VM restarts",
+  waitWorkloadsMax: "how long the supervisor waits for the restart-policy containers after a start: the job reloads, the VM restarts",
 };
 /** What a change of the prune after each start does: it is in the supervisor script, so the job
  *  reloads and the VM restarts, and that very start is the first one pruned the new way. A secret
@@ -320,6 +328,7 @@ const RENDERED = [
   "versions",
   "apiHangSeconds",
   "clockDriftMaxSeconds",
+  "waitWorkloadsMax",
 ] as const;
 
 export function diffLaunchDaemon(olds: LaunchDaemonOutputs, news: LaunchDaemonInputs): DetailedDiff {

@@ -479,6 +479,9 @@ export = async () => {
     diskSizeBytes: pulse.diskSizeBytes,
     hostFreeBytes: pulse.hostFreeBytes,
     diskWarnings: pulse.diskWarnings,
+    // The supervisor's times of the last start (README "Workloads after a reboot"): -1 where unsaid.
+    bootToDockerSeconds: pulse.bootToDockerSeconds,
+    bootToWorkloadsSeconds: pulse.bootToWorkloadsSeconds,
     // The resolved settings; a secret one stays secret (`pulumi stack output --show-secrets`).
     settings: Object.fromEntries(
       Object.entries(machine).map(([key, value]) => [key, secrets.includes(key as SettingKey) ? secret(value) : value]),

@@ -18,6 +18,9 @@ export function supervisorFiles(host: Host, profile: string) {
     socketGroup: `${base}.socket-group`,
     output: `${base}.output`,
     pruning: `${base}.pruning`,
+    /** The times of the last start: boot to the Docker API, boot to the workloads
+     *  (provider/lib/workloads.ts parseTimes; written by provider/supervisor.sh workloads_check). */
+    workloads: `${base}.workloads`,
   };
 }
 

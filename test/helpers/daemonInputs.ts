@@ -20,5 +20,6 @@ export const DAEMON: LaunchDaemonInputs = {
   pruneMode: "",
   apiHangSeconds: 120,
   clockDriftMaxSeconds: 5,
+  waitWorkloadsMax: 300,
   versions: { colima: "0.10.3", lima: "1.2.1", qemu: "10.1.0" },
 };

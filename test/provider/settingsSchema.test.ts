@@ -67,6 +67,10 @@ const INPUTS: Record<SettingKey, [string, Field][]> = {
   SSH_KNOWN_HOSTS_FILE: [["host.ssh.knownHostsFile", ssh.knownHostsFile]],
   API_HANG_SECONDS: [["LaunchDaemon.apiHangSeconds", daemon.apiHangSeconds]],
   CLOCK_DRIFT_MAX_SECONDS: [["LaunchDaemon.clockDriftMaxSeconds", daemon.clockDriftMaxSeconds]],
+  WAIT_WORKLOADS_MAX: [
+    ["LaunchDaemon.waitWorkloadsMax", daemon.waitWorkloadsMax],
+    ["HealthGate.workloadsTimeout", gate.workloadsTimeout],
+  ],
   LOG_ROTATE_SIZE_MB: [["LogRotation.sizeMB", rotation.sizeMB]],
   // 0 means no LogRotation at all (components/colimaPulse.ts); its input takes the setting's range.
   LOG_ROTATE_COUNT: [["LogRotation.count", rotation.count]],

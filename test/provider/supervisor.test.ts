@@ -64,6 +64,8 @@ esac`,
     logPath: join(root, "var/log/colima.log"),
     maxFailedStarts: 3,
     apiHangSeconds: 10,
+    // Its wait for the restart-policy containers runs docker too: test/provider/supervisorWorkloads.test.ts.
+    waitWorkloadsMax: 0,
   };
   mkdirSync(join(root, "var/log"), { recursive: true });
   mkdirSync(join(root, "Users/ops/.colima/_lima/colima"), { recursive: true });
@@ -213,7 +215,7 @@ function decisions(sh: string): void {
       await until("the prune's line", () => /pruned Docker/.test(s.log()), 10_000);
       assert.match(
         s.log(),
-        /the Docker API answers at \S+\n.* colima-pulse\[\d+\] pruned Docker \(images\): Total reclaimed space: 1\.5MB\n/,
+        /the Docker API answers at \S+\n(?:.*\n)*?.* colima-pulse\[\d+\] pruned Docker \(images\): Total reclaimed space: 1\.5MB\n/,
       );
       assert.equal(calls(), `--host unix://${join(s.root, "Users/ops/.colima/default/docker.sock")} image prune --all --force\n`);
       await until("the mark gone", () => !existsSync(pruning), 5_000);
