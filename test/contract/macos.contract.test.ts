@@ -28,6 +28,7 @@ import { build, parse as parsePlist } from "plist";
 import { topLevelYaml } from "../../provider/lib/adoption";
 import { colimaPaths, homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
 import { parseLs } from "../../provider/lib/logPath";
+import { parsePmsetCustom } from "../../provider/powerSettings";
 import { MAC_SSH_PATH } from "../helpers/sshd";
 import { older } from "../simulator/tools/brew";
 import { FLAG_SINCE } from "../simulator/tools/colima";
@@ -144,6 +145,17 @@ describe("read-only contracts", () => {
     const r = await t.run([t.path("/usr/bin/fdesetup"), "status"]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^FileVault is (On|Off)\./);
+  });
+
+  it("pmset -g custom: `<Source>:` lines and ` %-20s <value>` settings, AC Power among them, read without root", async () => {
+    const r = await t.run([t.path("/usr/bin/pmset"), "-g", "custom"]);
+    assert.equal(r.code, 0, r.stderr);
+    const table = parsePmsetCustom(r.stdout);
+    assert.ok(table["AC Power"], r.stdout);
+    // What provider/powerSettings.ts manages and reads: sleep is always there; each value a number.
+    assert.match(table["AC Power"]?.sleep ?? "", /^\d+$/, r.stdout);
+    for (const key of ["autorestart", "womp"])
+      if (table["AC Power"]?.[key] !== undefined) assert.match(table["AC Power"]?.[key] as string, /^[01]$/);
   });
 
   it("sudo -n without a password needed: runs the command, prints nothing of its own", async (ctx) => {
