@@ -50,6 +50,9 @@ export async function cloneBeforeUpgrade(
   };
   const moves = resetMoves({ folders: { config: paths.configDir, instance: paths.instanceDir, disk: paths.diskDir } }, clone.folder);
   // The user's own and private (it holds the VM's whole disk), as a full reset's backup.
+  // BACKUP_DIR_BASE made when missing (as a reset makes it); the clone's folder anew: one already
+  // there is not this decision's.
+  await mac.asUser([hostPath(host, "/bin/mkdir"), "-p", clone.folder.replace(/\/[^/]*$/, "")], { allowFailure: true });
   const made = await mac.asUser([hostPath(host, "/bin/mkdir"), "-m", "700", clone.folder], { allowFailure: true });
   let failure = made.exitCode === 0 ? undefined : `mkdir ${clone.folder} failed: ${made.stderr.trim()}`;
   for (const [from, to] of failure ? [] : moves) {
@@ -66,7 +69,7 @@ export async function cloneBeforeUpgrade(
     await startAgain();
     throw new Error(
       `npm run upgrade stopped before brew upgrade, nothing was upgraded: the clone of profile ${clone.profile} failed: ${failure}. ` +
-        `A clone (cp -c) needs BACKUP_DIR_BASE on the same APFS volume as ${paths.configDir} ("Cross-device link": another volume). ` +
+        `${/Cross-device link/.test(failure) ? `A clone (cp -c) needs BACKUP_DIR_BASE on the same APFS volume as ${paths.configDir}. ` : ""}` +
         `${wasLoaded ? `${target} was loaded again: the VM starts as it was.` : "The VM was not running under its LaunchDaemon and stays stopped."}`,
     );
   }
