@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { formatAge, formatSize } from "../provider/lib/backups";
 import { bytesText } from "../provider/lib/disk";
+import { shortSeconds } from "../provider/lib/workloads";
 import { suggest } from "../stacks/suggest";
 import { driftExitCode, driftSummary, driftText, fleetDrift, type MacDrift } from "./drift";
 import { promPath, renderMetrics, writeAtomically } from "./metrics";
@@ -211,6 +212,7 @@ export function statusTable(rows: MacStatus[]): string {
       "DOCKER DISK (used/size)",
       "MAC FREE",
       "POWER (AC)",
+      "BOOT→DOCKER/WORKLOADS",
     ],
     rows.map((r) => [
       r.stack,
@@ -226,6 +228,7 @@ export function statusTable(rows: MacStatus[]): string {
       r.disk ? [r.disk.dockerUsedBytes, r.disk.sizeBytes].map((b) => (b === undefined ? "?" : bytesText(b))).join("/") : "-",
       r.hostFreeBytes === undefined ? "-" : bytesText(r.hostFreeBytes),
       r.power ?? "-",
+      r.boot ? `${shortSeconds(r.boot.toDockerSeconds)}/${r.boot.notReady ? "not back" : shortSeconds(r.boot.toWorkloadsSeconds)}` : "-",
     ]),
     80,
   );

@@ -185,6 +185,18 @@ export const FAMILIES: Family[] = [
     help: "Free space of the Mac's volume holding the Homebrew user's ~/.colima (df -Pk), asked now.",
     samples: (row) => ifReached(row, () => row.hostFreeBytes),
   },
+  {
+    name: "boot_to_docker_seconds",
+    type: "gauge",
+    help: "Seconds from the Mac's boot to the Docker API answering after the last start (the supervisor's, read now).",
+    samples: (row) => ifReached(row, () => row.boot?.toDockerSeconds),
+  },
+  {
+    name: "boot_to_workloads_seconds",
+    type: "gauge",
+    help: "Seconds from the Mac's boot to every container with restart policy always/unless-stopped running (healthy where checked) after the last start; absent when they were not back within WAIT_WORKLOADS_MAX.",
+    samples: (row) => ifReached(row, () => row.boot?.toWorkloadsSeconds),
+  },
 ];
 
 /** The rows as the text exposition format: each family's HELP, TYPE and samples together (the

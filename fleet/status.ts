@@ -10,7 +10,8 @@ import { colimaVolumeSpace } from "../provider/lib/disk";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
-import { gaveUp, notRunningBecause, readSupervisor } from "../provider/lib/supervisor";
+import { gaveUp, notRunningBecause, readSupervisor, supervisorFiles } from "../provider/lib/supervisor";
+import { parseTimes } from "../provider/lib/workloads";
 import { powerSummary } from "../provider/powerSettings";
 import { type ResolvedSettings, readLayers, resolveSettings } from "../stacks/config";
 import { noSecrets, type Redact, redactDeep, stackRedactor } from "./redact";
@@ -51,6 +52,11 @@ export interface MacStatus {
   /** The Mac's power settings now, on AC Power (`pmset -g custom`: provider/powerSettings.ts
    *  powerSummary): "autorestart 1, sleep 0, womp 1"; "unknown" when they could not be read. */
   power?: string;
+  /** The supervisor's times of the last start, read from the Mac now (its `workloads` file,
+   *  provider/lib/workloads.ts): seconds from the Mac's boot to the Docker API and to the
+   *  restart-policy containers running; absent where it has not said (notReady: its wait ended
+   *  without them, naming them). */
+  boot?: { toDockerSeconds?: number; toWorkloadsSeconds?: number; notReady?: string };
 }
 
 export interface SupervisorState {
@@ -232,6 +238,12 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     colimaVolumeSpace(mac, mac.host).catch(() => undefined),
     powerSummary(mac, mac.host).catch(() => "unknown"),
   ]);
+  const times = parseTimes(await mac.readFile(supervisorFiles(mac.host, settings.COLIMA_PROFILE).workloads).catch(() => undefined));
+  const boot = {
+    ...(times.bootToDockerSeconds !== undefined ? { toDockerSeconds: times.bootToDockerSeconds } : {}),
+    ...(times.bootToWorkloadsSeconds !== undefined ? { toWorkloadsSeconds: times.bootToWorkloadsSeconds } : {}),
+    ...(times.notReady ? { notReady: times.notReady } : {}),
+  };
   const { text, ...supervisorState } = supervisor;
   return {
     ...row,
@@ -242,6 +254,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     fileVault,
     ...(space ? { hostFreeBytes: space.freeBytes } : {}),
     power,
+    ...(Object.keys(boot).length > 0 ? { boot } : {}),
     ...(backups instanceof Error
       ? { backupsError: backups.message.split("\n")[0] }
       : { backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) }),

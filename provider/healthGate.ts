@@ -525,7 +525,13 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac(diff
         return { ok: false, seen: "" };
       })
     ).ok;
-    return { id, props: { ...stored, healthy } };
+    // The supervisor's times of the last start, as they are now (a reboot since the gate ran).
+    const file = supervisorFiles(stored.host, stored.profile).workloads;
+    const times = parseTimes(await mac.readFile(file).catch((e: Error) => (e.name === "SshError" ? Promise.reject(e) : undefined)));
+    return {
+      id,
+      props: { ...stored, healthy, bootToDockerSeconds: times.bootToDockerSeconds, bootToWorkloadsSeconds: times.bootToWorkloadsSeconds },
+    };
   },
   async delete() {
     // A proof owns nothing.

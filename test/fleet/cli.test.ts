@@ -320,6 +320,7 @@ describe("tables", () => {
         disk: { dockerUsedBytes: 7_050_000, sizeBytes: 100 * 1024 ** 3 },
         hostFreeBytes: 180.25 * 1024 ** 3,
         power: "autorestart 1, sleep 0, womp 1",
+        boot: { toDockerSeconds: 41, toWorkloadsSeconds: 65 },
       }),
       row({
         stack: "mac-02",
@@ -330,6 +331,7 @@ describe("tables", () => {
         lastConverge: "",
         drift: "x".repeat(90),
         prune: "images",
+        boot: { toDockerSeconds: 3725, notReady: "web (restart always, running, health unhealthy)" },
       }),
     ]);
     const lines = text.split("\n");
@@ -349,6 +351,7 @@ describe("tables", () => {
       "DOCKER DISK (used/size)",
       "MAC FREE",
       "POWER (AC)",
+      "BOOT→DOCKER/WORKLOADS",
     ]);
     assert.deepEqual(cells(lines[2] as string), [
       "mac-01",
@@ -364,6 +367,7 @@ describe("tables", () => {
       "6.7 MiB/100.0 GiB",
       "180.3 GiB",
       "autorestart 1, sleep 0, womp 1",
+      "41s/1m05s",
     ]);
     assert.deepEqual(cells(lines[3] as string), [
       "mac-02",
@@ -379,6 +383,7 @@ describe("tables", () => {
       "-",
       "-",
       "-",
+      "1h02m/not back",
     ]);
   });
 

@@ -36,6 +36,7 @@ function healthy(over: Partial<MacStatus> = {}): MacStatus {
     ],
     disk: { dockerUsedBytes: 7_050_000, sizeBytes: 100 * 1024 ** 3 },
     hostFreeBytes: 200 * 1024 ** 3,
+    boot: { toDockerSeconds: 41, toWorkloadsSeconds: 47 },
     ...over,
   };
 }
@@ -88,6 +89,8 @@ describe("renderMetrics", () => {
     assert.equal(value(text, `colima_pulse_docker_disk_used_bytes{${s}}`), "7050000");
     assert.equal(value(text, `colima_pulse_disk_size_bytes{${s}}`), String(100 * 1024 ** 3));
     assert.equal(value(text, `colima_pulse_host_free_bytes{${s}}`), String(200 * 1024 ** 3));
+    assert.equal(value(text, `colima_pulse_boot_to_docker_seconds{${s}}`), "41");
+    assert.equal(value(text, `colima_pulse_boot_to_workloads_seconds{${s}}`), "47");
     assert.deepEqual(promtool(text), { code: 0, said: "" });
   });
 
@@ -177,6 +180,7 @@ describe("renderMetrics", () => {
           versions: {},
           disk: undefined,
           hostFreeBytes: undefined,
+          boot: undefined,
         }),
       ],
       AT,
