@@ -323,11 +323,13 @@ api_check() {
 # Sleep and wake. A sleeping Mac stops every process (this one too) and its VM's guest with them;
 # a guest may not come back (colima#460, #1521: Docker hangs after a sleep), and one that does has
 # a clock behind the host's by the time slept (the guest's clocksource stood still). A loop turn
-# is its 2 s sleep plus the checks it ran, each bounded (`budget`: the bounds of the turn's
-# foreground checks, in seconds; work of its own in a turn's foreground adds its bound there). A
-# turn that took WAKE_JUMP seconds more than that by the wall clock (`date +%s`) held a sleep,
-# wherever in the turn it fell: a busy Mac delays a 2 s sleep by milliseconds, not 10 s, and a
-# shorter sleep leaves a guest API_HANG_SECONDS handles. The jump is the signal, not macOS's power
+# is its 2 s sleep, then the checks it runs, each bounded (`budget`: the bounds of the turn's
+# foreground checks, in seconds; work of its own in a turn's foreground adds its bound there). By
+# the wall clock (`date +%s`), the time the sleep took beyond its 2 s, plus the time the checks
+# took beyond their bounds, is time asleep, wherever in the turn the sleep fell (most likely in
+# the 2 s sleep: then it is measured to the second); WAKE_JUMP seconds or more of it was a sleep
+# of the Mac: a busy Mac delays a turn by milliseconds, not 10 s, and a shorter sleep leaves a
+# guest API_HANG_SECONDS handles. The jump is the signal, not macOS's power
 # events: `pmset -g log` prints days of history at every call, and the clock says the same. After
 # a wake the Docker API is asked at once (api_check: silent right after a wake where it answered
 # before, the VM restarts now), then the guest's clock (clock_check).
@@ -400,13 +402,16 @@ misses=0
 checks=0
 turn=$(date +%s)
 while kill -0 "$child" 2>/dev/null; do
+  rested=$(date +%s)
   sleep 2 &
   wait $! 2>/dev/null
   [ "$stopping" = 1 ] && break
-  # This turn's start minus the last one's: its sleep and the last turn's checks (WAKE_JUMP).
+  # Time asleep (WAKE_JUMP): the sleep's beyond its 2 s, and the last turn's checks' beyond their bounds.
   last=$turn
   turn=$(date +%s)
-  slept=$((turn - last - 2 - budget))
+  slept=$((turn - rested - 2))
+  over=$((rested - last - budget))
+  [ "$over" -gt 0 ] && slept=$((slept + over))
   budget=0
   if [ "$slept" -ge "$WAKE_JUMP" ]; then
     woke=$slept
