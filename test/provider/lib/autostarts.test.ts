@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { diffLaunchDaemon, filesHash, renderPlist, renderSupervisor } from "../../../provider/launchDaemon";
 import {
   colimaStartProfile,
   commandsRun,
@@ -18,9 +19,10 @@ import { supervisorScript } from "../../../provider/lib/supervisor";
 import type { MacSurvey } from "../../../provider/lib/survey";
 import { decisionEnv, parseDecision } from "../../../scripts/decide";
 import { planAdoption, REMOVE_STALE_COMMAND } from "../../../stacks/adoptionPlan";
-import { DECISION_VARIABLES, readRemoveStaleDecision } from "../../../stacks/commandLineDecisions";
+import { checkDecisionStack, DECISION_VARIABLES, readRemoveStaleDecision } from "../../../stacks/commandLineDecisions";
 import { ConfigError } from "../../../stacks/config";
 import { plantJob } from "../../helpers/autostarts";
+import { DAEMON } from "../../helpers/daemonInputs";
 import { testServices } from "../../helpers/services";
 import { MacSimulator } from "../../simulator/simulator";
 
@@ -184,6 +186,34 @@ describe("npm run remove-stale-jobs: the decision", () => {
       },
     );
     assert.throws(() => readRemoveStaleDecision({ COLIMA_PULSE_REMOVE_STALE_JOBS_ID: "20261207T160000Z" }, now), /valid for 60 minutes/);
+  });
+
+  it("made for another stack (or for none), it is refused before anything is read", () => {
+    const decision = { COLIMA_PULSE_REMOVE_STALE_JOBS_ID: "20261207T180000Z" };
+    assert.throws(
+      () => checkDecisionStack({ ...decision, COLIMA_PULSE_DECISION_STACK: "colima-pulse/mac-2" }, "colima-pulse/mac-1"),
+      /the decision \(COLIMA_PULSE_REMOVE_STALE_JOBS_ID="20261207T180000Z"\) was made for stack colima-pulse\/mac-2, and this run is stack colima-pulse\/mac-1/,
+    );
+    assert.throws(() => checkDecisionStack(decision, "colima-pulse/mac-1"), /COLIMA_PULSE_DECISION_STACK \(environment\) is not set/);
+    checkDecisionStack({ ...decision, COLIMA_PULSE_DECISION_STACK: "colima-pulse/mac-1" }, "colima-pulse/mac-1");
+  });
+});
+
+describe("the LaunchDaemon's diff: jobs to remove are a change, said with why; none is none", () => {
+  const job = { label: "io.lima-vm.autostart.colima", domain: "gui/501", plist: `${HOME}/Library/LaunchAgents/x.plist`, why: "Lima's" };
+  it("news with jobs: an update that names each; without: no change from them", () => {
+    const hash = filesHash(renderPlist(DAEMON), renderSupervisor(DAEMON));
+    const olds = { ...DAEMON, plistPath: "", scriptPath: "", filesHash: hash, loaded: true, conflicts: [], running: true, started: "" };
+    const withJobs = diffLaunchDaemon(olds, { ...DAEMON, otherJobs: [job] });
+    assert.equal(withJobs.changes, true);
+    assert.ok(
+      withJobs.reasons.includes(
+        'otherJobs: - ["gui/501/io.lima-vm.autostart.colima"] (booted out and removed: io.lima-vm.autostart.colima (Lima\'s))',
+      ),
+      withJobs.reasons.join("\n"),
+    );
+    assert.deepEqual(diffLaunchDaemon({ ...olds, otherJobs: [job] }, { ...DAEMON, otherJobs: [] }).reasons, []);
+    assert.deepEqual(diffLaunchDaemon(olds, DAEMON).reasons, [], "state and inputs from before otherJobs");
   });
 });
 
