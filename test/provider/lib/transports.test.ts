@@ -120,7 +120,7 @@ describe("sessions over one SSH connection stay under macOS's MaxSessions", () =
         const json = JSON.stringify({ root: sim.root, ssh: sshTarget(sshd, "ops"), bin: sim.path("/bin/sh"), dir, count: 16 });
         execFile(
           process.execPath,
-          ["--import", "tsx", join(import.meta.dirname, "helpers/sessionsChild.ts"), json],
+          ["--import", "tsx", join(__dirname, "helpers/sessionsChild.ts"), json],
           { encoding: "utf8", timeout: 120_000 },
           (e, stdout, stderr) =>
             e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim().split("\n").pop() as string)),
