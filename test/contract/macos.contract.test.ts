@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build, parse as parsePlist } from "plist";
 import { topLevelYaml } from "../../provider/lib/adoption";
+import { parseDfPk } from "../../provider/lib/disk";
 import { colimaPaths, homebrewUserPath, isHostAgentOf, isVmOf, parseProcesses } from "../../provider/lib/host";
 import { parseLs } from "../../provider/lib/logPath";
 import { parsePmsetCustom } from "../../provider/powerSettings";
@@ -473,6 +474,21 @@ describe("read-only contracts: output the product parses", () => {
     assert.match(r.stdout, /^\d+\n$/);
     const bytes = Number(r.stdout.trim());
     assert.ok(Number.isSafeInteger(bytes) && bytes >= 1024 ** 3, `${bytes} bytes: at least 1 GiB`);
+  });
+
+  it("df -Pk <home>: the POSIX header with 1024-blocks and one row parseDfPk reads; df -k keeps the inode columns; a path not there: `df: <path>: No such file or directory`, exit 1", async () => {
+    // provider/lib/disk.ts colimaVolumeSpace; apple-oss-distributions/file_cmds df/df.c (unix2003:
+    // iflag on by default, -P off; -k BLOCKSIZE=1024; `xo_warn("%s", *argv)` for a path stat fails on).
+    const r = await t.run([t.path("/bin/df"), "-Pk", t.home]);
+    assert.equal(r.code, 0, r.stderr);
+    const space = parseDfPk(r.stdout);
+    assert.match(space.filesystem, /^\/dev\/disk\d+s\d+(s\d+)?$/);
+    assert.ok(space.sizeBytes > 0 && space.freeBytes > 0 && space.freeBytes <= space.sizeBytes, JSON.stringify(space));
+    const inodes = await t.run([t.path("/bin/df"), "-k", t.home]);
+    assert.match(inodes.stdout, /^Filesystem +1024-blocks +Used +Available +Capacity +iused +ifree +%iused +Mounted on\n/);
+    const missing = join(t.home, `cpulse-contract-absent-${randomBytes(4).toString("hex")}`);
+    const absent = await t.run([t.path("/bin/df"), "-Pk", missing]);
+    assert.deepEqual([absent.code, absent.stdout, absent.stderr], [1, "", `df: ${missing}: No such file or directory\n`]);
   });
 
   it("id: `-un` the user's name; `-u <user>` the uid (`0` for root), an unknown user exit 1 `no such user`; `-G`/`-Gn <user>` the same groups in one order, the primary first", async () => {
