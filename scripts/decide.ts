@@ -79,7 +79,7 @@ Any other option is passed to \`pulumi up\` (e.g. --diff).
 
 A stale job is one of colima-pulse's LaunchDaemons on this Mac (its plist runs
 /Library/Application Support/colima-pulse/<label>.sh) with another label than this stack's LABEL,
-whose profile no longer exists on the Mac, or that supervises this stack's own profile. Every
+whose profile no longer exists on the Mac (or whose supervisor script is gone). Every
 \`pulumi up\` lists them and leaves them; this run boots each out and removes its plist,
 supervisor script and newsyslog rule (its log stays). Pulumi's preview names each one, then asks.
 Another stack's job for a profile that is there is never touched.

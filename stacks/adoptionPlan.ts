@@ -37,7 +37,7 @@ export interface AdoptionPlan {
 export const REMOVE_STALE_COMMAND = "npm run remove-stale-jobs";
 
 /** What the plan says of other autostarts and stale jobs, and the jobs `up` removes. */
-function otherJobs(survey: MacSurvey, removeStale: boolean): { findings: string[]; will: string[]; jobs: OtherJob[] } {
+function otherJobs(survey: MacSurvey, wanted: Wanted, removeStale: boolean): { findings: string[]; will: string[]; jobs: OtherJob[] } {
   const findings: string[] = [];
   const will: string[] = [];
   const jobs: OtherJob[] = [];
@@ -61,7 +61,11 @@ function otherJobs(survey: MacSurvey, removeStale: boolean): { findings: string[
     } else will.push(`leave stale ${j.label} as it is (\`${REMOVE_STALE_COMMAND}\` removes it, after its own preview)`);
   }
   for (const o of survey.pulseJobs?.others ?? [])
-    findings.push(`colima-pulse LaunchDaemon ${o.label} supervises profile ${o.profile}: left alone`);
+    findings.push(
+      colimaProfile(o.profile).id === colimaProfile(wanted.profile).id
+        ? `colima-pulse LaunchDaemon ${o.label} also supervises this profile (this stack's under an earlier LABEL, which a LABEL change replaces, or another stack's): left alone`
+        : `colima-pulse LaunchDaemon ${o.label} supervises profile ${o.profile}: left alone`,
+    );
   return { findings, will, jobs };
 }
 
@@ -78,8 +82,9 @@ export function describeProfile(p: FoundProfile): string {
 
 /** Decides what `up` does with the Mac the survey describes. */
 export function planAdoption(survey: MacSurvey, wanted: Wanted, reset?: ResetDecision, removeStale = false): AdoptionPlan {
-  const other = otherJobs(survey, removeStale);
-  const extra = { jobs: other.jobs, notice: other.findings.length > 0 };
+  const other = otherJobs(survey, wanted, removeStale);
+  // Another stack's job for a profile that is there is named, but is no reason to speak up.
+  const extra = { jobs: other.jobs, notice: (survey.autostarts?.length ?? 0) + (survey.pulseJobs?.stale.length ?? 0) > 0 };
   // Colima's names: "colima" is the default profile, "colima-x" is x (provider/lib/host.ts colimaProfile).
   const name = colimaProfile(wanted.profile).short;
   const found = survey.profiles.find((p) => p.name === name);

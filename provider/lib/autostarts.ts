@@ -1,7 +1,9 @@
 // Other launchd jobs that start this profile — Lima 2.2's `limactl autostart` jobs and any
 // hand-written one — and colima-pulse's own LaunchDaemons left by a stack that is gone. The survey
 // finds them (read-only: plists read, `launchctl print`); `up` boots each one out of its domain
-// and removes its plist (removeOtherJobs), as it does `brew services`' job (./launchd.ts).
+// and removes its plist (removeOtherJobs), as it does `brew services`' job (./launchd.ts). A
+// colima-pulse LaunchDaemon of another label is stale when its profile no longer exists on the Mac
+// (or its supervisor script is gone): removed only on `npm run remove-stale-jobs`.
 //
 // What "starts this profile" means, by shape, never by a guess (README "Other autostarts"):
 // - Lima's `io.lima-vm.autostart.<instance>` (a LaunchAgent) and `io.lima-vm.daemon.<instance>` (a
@@ -46,7 +48,8 @@ export interface SeenJob extends OtherJob {
 export interface PulseJobs {
   /** Left by a stack that is gone: removed only on `npm run remove-stale-jobs`. */
   stale: SeenJob[];
-  /** Another stack's, for another profile that is there: left alone, named in the plan. */
+  /** Another stack's (or this stack's under an earlier LABEL), for a profile that is there: left
+   *  alone, named in the plan. */
   others: { label: string; profile: string }[];
 }
 
@@ -264,7 +267,9 @@ export async function findOtherJobs(mac: Mac, label: string, profile: string): P
     let why: string | undefined;
     if (theirs === undefined) why = `colima-pulse LaunchDaemon ${jobLabel}: its supervisor ${script} is gone or unreadable`;
     else if (colimaProfile(theirs).id === myId)
-      why = `colima-pulse LaunchDaemon ${jobLabel} supervises this stack's profile ${theirs} under another label (this stack's is ${label}): a stack that is gone left it`;
+      // This stack's own job under its earlier LABEL (a LABEL change replaces it in this very run),
+      // or another stack's for the same profile: not this run's to judge.
+      others.push({ label: jobLabel, profile: theirs });
     else {
       const paths = colimaPaths(host, theirs);
       const [config, instance] = await Promise.all([mac.exists(`${paths.configDir}/colima.yaml`), mac.exists(paths.instanceDir)]);

@@ -159,6 +159,18 @@ describe("what the plan says of other autostarts and stale jobs", () => {
   it("nothing found: no notice, no jobs", () => {
     const plan = planAdoption(survey({}), wanted);
     assert.deepEqual([plan.notice, plan.jobs], [false, []]);
+    const others = planAdoption(
+      survey({ pulseJobs: { stale: [], others: [{ label: "com.colima-pulse.work", profile: "work" }] } }),
+      wanted,
+    );
+    assert.deepEqual([others.notice, others.jobs], [false, []], "another stack's job: named, no notice");
+    const same = planAdoption(survey({ pulseJobs: { stale: [], others: [{ label: "com.x.earlier", profile: "colima" }] } }), wanted);
+    assert.ok(
+      same.findings.includes(
+        "colima-pulse LaunchDaemon com.x.earlier also supervises this profile (this stack's under an earlier LABEL, which a LABEL change replaces, or another stack's): left alone",
+      ),
+    );
+    assert.equal(same.notice, false);
   });
 });
 
@@ -267,6 +279,9 @@ describe("the survey's look at a simulated Mac, and up's removal", { concurrency
     };
     const gone = await pulse("com.colima-pulse.renamed", "old");
     await pulse("com.colima-pulse.work", "work");
+    // This stack's profile under another label: this stack's earlier LABEL (a replacement removes
+    // it) or another stack's — not this run's to judge.
+    await pulse("com.colima-pulse.earlier", "default");
     await pulse(LABEL, "default");
 
     const mac = macOf({ root: sim.root, user: "ops" });
@@ -287,7 +302,13 @@ describe("the survey's look at a simulated Mac, and up's removal", { concurrency
         ],
       ],
     );
-    assert.deepEqual(found.pulse.others, [{ label: "com.colima-pulse.work", profile: "work" }]);
+    assert.deepEqual(
+      [...found.pulse.others].sort((x, y) => x.label.localeCompare(y.label)),
+      [
+        { label: "com.colima-pulse.earlier", profile: "default" },
+        { label: "com.colima-pulse.work", profile: "work" },
+      ],
+    );
 
     const log: string[] = [];
     const removed = await removeOtherJobs(mac, [...found.autostarts, ...found.pulse.stale], "501", (m) => log.push(m));
@@ -300,6 +321,7 @@ describe("the survey's look at a simulated Mac, and up's removal", { concurrency
       unrelated,
       sim.path(`/Library/LaunchDaemons/${LABEL}.plist`),
       sim.path("/Library/LaunchDaemons/com.colima-pulse.work.plist"),
+      sim.path("/Library/LaunchDaemons/com.colima-pulse.earlier.plist"),
     ])
       assert.equal(existsSync(p), true, p);
     assert.ok(log.includes(`booted out system/local.colima-boot (it runs \`${colima} start -f\`)`), log.join("\n"));
