@@ -96,6 +96,8 @@ export async function brew(world: World, argv: string[]): Promise<number> {
       );
     case "outdated":
       return outdated(world, rest);
+    case "info":
+      return info(world, prefix, rest);
     case "upgrade":
       return upgrade(world, prefix, rest);
     case "services":
@@ -217,6 +219,29 @@ function outdated(world: World, argv: string[]): number {
     for (const n of rows) process.stdout.write(verbose ? `${n} (${outdatedKegs(n).join(", ")}) < ${offered(world, n)}\n` : `${n}\n`);
   }
   return names.length > 0 && rows.length > 0 ? 1 : 0;
+}
+
+/** `brew info --json=v2 <formula…>` (cmd/info.rb#print_json, formula.rb#to_hash): per named formula
+ *  its name, `versions.stable` (what `brew install` would pour: the tap's), its kegs and the linked
+ *  one; `{"formulae": […], "casks": []}`, pretty-printed. Without names (or `--installed`,
+ *  `--eval-all`), without `--json=v2`, or with any other option: refused, `simulator:`. */
+function info(world: World, prefix: string, argv: string[]): number {
+  const names = [...new Set(argv.filter((a) => !a.startsWith("-")))];
+  const options = argv.filter((a) => a.startsWith("-"));
+  if (options.length !== 1 || options[0] !== "--json=v2" || names.length === 0)
+    throw new ToolExit(1, "brew: simulator: only `brew info --json=v2 <formula>…` is simulated\n");
+  for (const n of names) offered(world, n); // an unknown name: No available formula, nothing printed
+  const formulae = names.map((n) => ({
+    name: n,
+    full_name: n,
+    tap: "homebrew/core",
+    versions: { stable: offered(world, n), head: null, bottle: true },
+    revision: 0,
+    installed: kegs(prefix, n).map((version) => ({ version })),
+    linked_keg: world.state().brew[n] ?? null,
+  }));
+  process.stdout.write(`${JSON.stringify({ formulae, casks: [] }, null, 2)}\n`);
+  return 0;
 }
 
 /** `brew upgrade [formula…]` (cmd/upgrade.rb, upgrade.rb, cleanup.rb): without names every outdated
