@@ -283,15 +283,20 @@ export async function findOtherJobs(mac: Mac, label: string, profile: string): P
 }
 
 /** Boots each job out (an agent: of the Homebrew user's gui and user domains) and removes its
- *  plist — and a stale colima-pulse job's supervisor script and newsyslog rule — as root (every
- *  one is root's or the Homebrew user's; rm is one of ROOT_COMMANDS). Returns what it removed. */
+ *  plist — and a stale colima-pulse job's supervisor script and newsyslog rule — as its owner:
+ *  the Homebrew user for its own LaunchAgents, root for the rest (rm is one of ROOT_COMMANDS).
+ *  Returns what it removed. */
 export async function removeOtherJobs(mac: Mac, jobs: OtherJob[], uid: string, log: (m: string) => void): Promise<string[]> {
   const removed: string[] = [];
   for (const job of jobs) {
     const domains = job.domain === "system" ? ["system"] : [`gui/${uid}`, `user/${uid}`];
     for (const domain of domains) if (await bootout(mac, `${domain}/${job.label}`)) log(`booted out ${domain}/${job.label} (${job.why})`);
     const files = [job.plist, ...(job.script ? [job.script] : []), ...(job.rule ? [job.rule] : [])];
-    const r = await mac.asRoot([hostPath(mac.host, "/bin/rm"), "-f", ...files], { allowFailure: true });
+    // An agent in the Homebrew user's ~/Library/LaunchAgents is removed as that user: root never
+    // follows a path through a folder another user can change (a link there would aim root's rm).
+    const own = job.plist.startsWith(`${homeOf(mac.host)}/`);
+    const rm = [hostPath(mac.host, "/bin/rm"), "-f", ...files];
+    const r = own ? await mac.asUser(rm, { allowFailure: true }) : await mac.asRoot(rm, { allowFailure: true });
     if (r.exitCode !== 0) throw new Error(`could not remove ${files.join(", ")}: ${r.stderr.trim()}`);
     log(`removed ${files.join(", ")}`);
     removed.push(`${job.domain}/${job.label}`);
