@@ -102,6 +102,14 @@ describe("df (tools/df.ts)", { concurrency: false }, () => {
     assert.match(r.stderr, /^df: illegal option -- z\nusage: df \[--libxo\] \[-b \| -g \| -H \| -h \| -k \| -m \| -P\]/);
   });
 
+  it("a path on a volume addVolume added: refused with a simulator message, not reported as the data volume", async () => {
+    const volume = sim.addVolume("External");
+    const r = await sim.run([df, "-Pk", volume]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^df: .*\/Volumes\/External: simulator: df of a volume MacSimulator.addVolume added is not simulated\n$/);
+  });
+
   it("no operand: every volume, / first", async () => {
     const r = await sim.run([df, "-Pk"]);
     assert.equal(r.code, 0, r.stderr);

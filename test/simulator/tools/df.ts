@@ -6,10 +6,10 @@
 // …). Their sizes and free space are SimState.volume (MacSimulator.setVolumeFree). README.md
 // "df" cites each behaviour.
 import { statSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { maySearch, simulatedWho } from "./access";
 import { getopt } from "./getopt";
-import { ToolExit, type World } from "./world";
+import { readIfThere, ToolExit, type World } from "./world";
 
 /** The APFS container both volumes share (SimState.volume): its size, the space free in it, and
  *  what each volume holds (ATTR_VOL_SPACEUSED). */
@@ -147,6 +147,9 @@ export async function df(world: World, argv: string[]): Promise<number> {
     let error: string | undefined;
     const who = simulatedWho(world);
     if (mac.startsWith("/..")) error = "simulator: a path outside the simulated Mac";
+    // MacSimulator.addVolume's volumes (tools/cp.ts) have no size or free space of their own here.
+    else if (addedVolumes(world).some((v) => mac === `/Volumes/${v}` || mac.startsWith(`/Volumes/${v}/`)))
+      error = "simulator: df of a volume MacSimulator.addVolume added is not simulated";
     // stat(2) needs search permission on every folder on the way (README.md "Reads").
     else if (who && !maySearch(abs, who, world.root)) error = "Permission denied";
     else
@@ -166,6 +169,12 @@ export async function df(world: World, argv: string[]): Promise<number> {
   }
   if (rows.length > 0) process.stdout.write(render(rows, iflag));
   return rv;
+}
+
+/** The names of the volumes MacSimulator.addVolume mounted under /Volumes (.sim/volumes.json). */
+function addedVolumes(world: World): string[] {
+  const text = readIfThere(join(world.simDir, "volumes.json"));
+  return text ? Object.keys(JSON.parse(text) as Record<string, unknown>) : [];
 }
 
 /** fsbtoblk(): file-system blocks into BLOCKSIZE units. */
