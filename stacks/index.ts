@@ -27,7 +27,7 @@ import { COLIMA_HOME_VARIABLES, colimaProfile, type Host, homeOf, hostOf, hostPa
 import { checkSudo, type Mac, macOf, NotAMacError } from "../provider/lib/mac";
 import { brewOutdated, type MacSurvey, surveyMac } from "../provider/lib/survey";
 import { beforeUpgradeName, VM_FORMULAE } from "../provider/lib/upgradeClone";
-import { deniedVersions, isDenied } from "../provider/lib/versionDenylist";
+import { deniedVersions, installVersions, isDenied } from "../provider/lib/versionDenylist";
 import { type AdoptionPlan, planAdoption } from "./adoptionPlan";
 import {
   checkDecisionStack,
@@ -186,7 +186,7 @@ async function upgradePlan(id: string, mac: Mac, survey: MacSurvey, undo: Upgrad
   const host = mac.host;
   const installed = Object.keys(survey.versions);
   const outdated = survey.prefix && installed.length > 0 ? await brewOutdated(mac, survey.prefix, survey.versions) : {};
-  await refuseVersions(outdated, undo);
+  await refuseVersions(outdated, undo, "upgrade");
   const current = installed.filter((f) => !outdated[f]).map((f) => `${f} ${survey.versions[f]}`);
   if (Object.keys(outdated).length === 0) {
     log.warn(
@@ -233,6 +233,9 @@ async function upgradePlan(id: string, mac: Mac, survey: MacSurvey, undo: Upgrad
   return { id, formulae: outdated, ...(before ? { before } : {}) };
 }
 
+/** What HomebrewPackages installs when missing (its default `formulae`). */
+const INSTALLED_FORMULAE = ["colima", "lima", "qemu", "docker"];
+
 /** What an upgrade needs to be undone and to be checked: the profile, its LaunchDaemon, where the
  *  clone goes, VERSION_DENYLIST and where it was set. */
 interface UpgradeUndo {
@@ -247,13 +250,17 @@ interface UpgradeUndo {
 /** Refuses, in the preview and before anything changes, an upgrade onto a version VERSION_DENYLIST
  *  denies or one older than the fleet's minimum (policy/config.json "minimum-versions", the one
  *  floor the guardrails also check: policy/rules.ts minimumVersions). */
-async function refuseVersions(outdated: Record<string, { from: string; to: string }>, undo: UpgradeUndo): Promise<void> {
+async function refuseVersions(
+  outdated: Record<string, { from: string; to: string }>,
+  undo: UpgradeUndo,
+  verb: "upgrade" | "install",
+): Promise<void> {
   const denied = deniedVersions(undo.denylist);
   const problems: string[] = [];
   for (const [f, { from, to }] of Object.entries(outdated))
     if (isDenied(denied, f, to))
       problems.push(
-        `Homebrew would upgrade ${f} ${from} to ${to}, which VERSION_DENYLIST (${undo.denylistSource}) = ${JSON.stringify(undo.denylist)} denies`,
+        `Homebrew would ${verb === "upgrade" ? `upgrade ${f} ${from} to ${to}` : `install ${f} ${to}`}, which VERSION_DENYLIST (${undo.denylistSource}) = ${JSON.stringify(undo.denylist)} denies`,
       );
   if (Object.keys(outdated).length > 0) {
     // Loaded only for an upgrade (require: CommonJS, as this program runs): @pulumi/policy's modules are not every run's.
@@ -270,14 +277,14 @@ async function refuseVersions(outdated: Record<string, { from: string; to: strin
       const min = minimums[f];
       if (typeof min === "string" && olderVersion(to, min))
         problems.push(
-          `Homebrew would upgrade ${f} to ${to}, older than the fleet's minimum ${min} (${CONFIG_FILE.replace(/^.*\/policy\//, "policy/")} "minimum-versions"."${f}")`,
+          `Homebrew would ${verb} ${f} ${verb === "upgrade" ? "to " : ""}${to}, older than the fleet's minimum ${min} (${CONFIG_FILE.replace(/^.*\/policy\//, "policy/")} "minimum-versions"."${f}")`,
         );
     }
   }
   if (problems.length > 0)
     stop(
       undo.redact(
-        `npm run upgrade refused, nothing was changed:\n${problems.map((p) => ` - ${p}`).join("\n")}\n` +
+        `${verb === "upgrade" ? "npm run upgrade" : "pulumi up"} refused, nothing was changed:\n${problems.map((p) => ` - ${p}`).join("\n")}\n` +
           "Wait for Homebrew to offer another version (brew update as the Homebrew user, then npm run upgrade again), or change the setting if the version is fine after all.",
       ),
     );
@@ -432,6 +439,13 @@ export = async () => {
     denylistSource,
     redact,
   };
+  // A converge that installs: the versions Homebrew would pour, checked before anything is installed.
+  const missing = survey.prefix ? INSTALLED_FORMULAE.filter((f) => !survey.versions[f]) : [];
+  if (missing.length > 0) {
+    const prefix = survey.prefix as string;
+    const poured = await macOrStop(() => installVersions(mac, prefix, missing), redact);
+    await refuseVersions(Object.fromEntries(Object.entries(poured).map(([f, to]) => [f, { from: "", to }])), undo, "install");
+  }
   const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey, undo), redact) : undefined;
   // A Colima that lacks a flag this run passes stops it now, before any step (the resources check
   // again): the one this run leaves installed — the upgrade's, else the one there.
