@@ -232,10 +232,9 @@ export async function findOtherJobs(mac: Mac, label: string, profile: string): P
     const why = startsProfile(def, profile, home);
     if (why) found.push({ label: def.Label as string, path, why, system: false });
   }
-  const uid =
-    found.some((f) => !f.system) || daemons.length > 0
-      ? (await mac.run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true })).stdout.trim()
-      : "";
+  const uid = found.some((f) => !f.system)
+    ? (await mac.run([hostPath(host, "/usr/bin/id"), "-u", host.user], { allowFailure: true })).stdout.trim()
+    : "";
   const autostarts = await Promise.all(
     found.map(async (f): Promise<SeenJob> => {
       const domains = f.system ? ["system"] : [`gui/${uid}`, `user/${uid}`];
