@@ -352,6 +352,52 @@ describe("read-only contracts: output the product parses", () => {
     assert.equal(r.code, names.length > 0 ? 1 : 0, r.stderr);
   });
 
+  it("brew info --json=v2 <formulae>: `{formulae: [{name, versions: {stable}, …}], casks: []}`, stable being what brew install pours", async () => {
+    // As provider/lib/versionDenylist.ts installVersions runs it (the preview of a converge that
+    // installs). Homebrew/brew cmd/info.rb `print_json` (v2: `{"formulae" => formulae.map(&:to_hash),
+    // "casks" => …}`, the named formulae in the order named), formula.rb `to_hash` (`"versions" =>
+    // {"stable" => stable&.version&.to_s, …}`).
+    const r = await t.run([
+      t.path("/usr/bin/env"),
+      "HOMEBREW_NO_AUTO_UPDATE=1",
+      "HOMEBREW_NO_ENV_HINTS=1",
+      brewBin(t, "brew"),
+      "info",
+      "--json=v2",
+      ...FORMULAE,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const parsed = JSON.parse(r.stdout) as { formulae: { name: string; versions: { stable: unknown } }[]; casks: unknown[] };
+    assert.deepEqual(
+      parsed.formulae.map((f) => f.name),
+      FORMULAE,
+    );
+    for (const f of parsed.formulae) assert.match(String(f.versions.stable), /^\d+(\.\d+)*(_\d+)?$/, f.name);
+    assert.deepEqual(parsed.casks, []);
+  });
+
+  it("cp -c -R <folder> <new folder>: the folder made anew, each file cloned with its mode; -c with -X refused", async () => {
+    // As provider/lib/upgradeClone.ts clones a profile before an upgrade, in one folder (one volume).
+    // apple-oss-distributions/file_cmds cp/cp.c (`the -c and -X options may not be specified
+    // together`; S_IFDIR: mkdir, then the mode), cp/utils.c copy_file (clonefile(2)).
+    const dir = mkdtempSync(join(tmpdir(), "cpulse-contract-cp-"));
+    try {
+      mkdirSync(join(dir, "src/instance"), { recursive: true });
+      chmodSync(join(dir, "src/instance"), 0o700);
+      writeFileSync(join(dir, "src/instance/disk"), "data", { mode: 0o600 });
+      const r = await t.run([t.path("/bin/cp"), "-c", "-R", join(dir, "src"), join(dir, "clone")]);
+      assert.deepEqual([r.code, r.stderr], [0, ""]);
+      assert.equal(readFileSync(join(dir, "clone/instance/disk"), "utf8"), "data");
+      assert.equal(statSync(join(dir, "clone/instance")).mode & 0o777, 0o700);
+      assert.equal(statSync(join(dir, "clone/instance/disk")).mode & 0o777, 0o600);
+      const x = await t.run([t.path("/bin/cp"), "-c", "-X", join(dir, "src/instance/disk"), join(dir, "x")]);
+      assert.deepEqual([x.code, x.stderr], [1, "cp: the -c and -X options may not be specified together\n"]);
+      assert.equal(existsSync(join(dir, "x")), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("ps axo pid=,user=,stat=,command=: a `pid user stat command` line per process, every user's, the whole command line; a zombie's stat starts with Z", async () => {
     // apple-oss-distributions/adv_cmds ps/ps.c (`if (!isatty(STDOUT_FILENO)) termwidth =
     // UNLIMITED;`: piped, the command is never cut), ps/keyword.c (`user` LJUST|DSIZ: the whole
