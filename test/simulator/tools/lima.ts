@@ -26,6 +26,7 @@ import { request } from "node:http";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { basename, join } from "node:path";
 import { ApiWatch, guestDown, guestFile, restore } from "./guest";
+import { runInGuest, setGuestOffsetMs, startTimeSync } from "./guestClock";
 import { autostart, bq, fatal, hasAutostart, startThroughLaunchd, warn } from "./limaAutostart";
 import { alive, forever, readIfThere, sleep, ToolExit, type World, writeAtomic } from "./world";
 
@@ -405,9 +406,17 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   rmSync(socket, { force: true });
   servers.push(
     await listen(socket, (conn) => {
-      conn.once("data", () =>
-        conn.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{"sshLocalPort":0}'),
-      );
+      conn.once("data", (d) => {
+        // Not lima's API: the simulated Colima's stand-in for its `limactl shell <id> sudo
+        // systemctl start docker.service` (docker.go Start), answered once dockerd has restored.
+        if (d.toString("latin1").startsWith("POST /simulator/systemctl-start-docker ")) {
+          void startDockerd("colima start: systemctl start docker.service").then(() =>
+            conn.end("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"),
+          );
+          return;
+        }
+        conn.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{"sshLocalPort":0}');
+      });
     }),
   );
 
@@ -467,6 +476,11 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     writeFileSync(inst.file("vz.pid"), `${process.pid}\n`); // vz: the host agent is the VM
   }
   symlinkSync(inst.dir, inst.inUseBy);
+  // A booting guest takes its clock from QEMU's RTC, which follows the host's (tools/guestClock.ts).
+  setGuestOffsetMs(world, inst.dir, 0);
+  // A new boot: whatever this guest's containers were doing died with its last boot (a host agent
+  // killed before it could stop them).
+  await guestDown(world, gFile, "kill", `${id} booted: containers of its last boot`);
 
   // The docker.sock port forward, with the injected readiness faults.
   const bootedAt = Date.now();
@@ -492,6 +506,13 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   pump.unref();
   servers.push({ close: () => clearInterval(pump) } as unknown as Server);
   const forward = (conn: Socket) => {
+    // docker.socket: the first connection starts dockerd, which answers once it has restored.
+    void startDockerd("socket activation: a request through the forward").then(() => forwardNow(conn));
+  };
+  const forwardNow = (conn: Socket) => {
+    if (conn.destroyed) return;
+    const watch = new ApiWatch(world, gFile); // which containers this VM's are (tools/guest.ts)
+    let answered = Promise.resolve();
     const upstream = connect({ path: world.state().dockerTarget, allowHalfOpen: true });
     const pair: [Socket, Socket] = [conn, upstream];
     pairs.add(pair);
@@ -503,6 +524,16 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
         if (from === conn && faults().pruneConflict && PRUNE_REQUEST.test(d.toString("latin1", 0, 200))) {
           conn.end(PRUNE_CONFLICT);
           upstream.destroy();
+          return;
+        }
+        if (from === conn) watch.request(d);
+        else {
+          // dockerd's answer, in order, each once the guest state has what it records.
+          from.pause();
+          answered = answered.then(async () => {
+            const out = await watch.response(d);
+            if ((out.length === 0 || to.write(out)) && !frozen()) from.resume();
+          });
           return;
         }
         if (!to.write(d)) from.pause();
@@ -553,6 +584,10 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   if (owner) chownSync(cfg.dockerSocket, owner.uid, owner.gid);
   chmodSync(cfg.dockerSocket, 0o600);
   writeAtomic(inst.file("ha.ready"), String(process.pid));
+  // Lima 2.1+'s time sync, while the guest runs (tools/guestClock.ts), logged as logrus JSON.
+  const info = (msg: string) =>
+    writeFileSync(inst.file("ha.stderr.log"), `${JSON.stringify({ level: "info", msg, time: new Date().toISOString() })}\n`, { flag: "a" });
+  startTimeSync(world, inst.dir, world.state().brew.lima ?? LIMA_VERSION, () => !frozen(), info);
   await forever(); // until a signal or the VM's exit ends us
   return 0;
 }
@@ -705,6 +740,14 @@ async function shell(world: World, home: string, args: string[]): Promise<number
   const st = await inst.inspect();
   if (st.status === "Stopped") throw fatal(`instance \`${id}\` is stopped, run \`limactl start ${id}\` to start the instance`);
   if (command.length === 0) throw new ToolExit(1, "limactl: simulator: an interactive `limactl shell` is not simulated\n");
+  // date(1), reading or (with sudo) setting the guest's clock (tools/guestClock.ts).
+  if (command[0] === "date" || (command[0] === "sudo" && command[1] === "date")) {
+    while (stopped(inst.readPid("qemu.pid"))) await sleep(100);
+    const r = runInGuest(world, inst.dir, command);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    return r.code;
+  }
   const run = GUEST[command.join(" ")];
   if (!run) throw new ToolExit(1, `limactl: simulator: the guest command \`${command.join(" ")}\` is not simulated\n`);
   // The guest's sshd runs on the guest's vCPUs: a frozen VM never answers the session.
