@@ -363,7 +363,7 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
   const gFile = guestFile(world, inst.dir);
   let dockerd: Promise<unknown> | undefined;
   const startDockerd = (why: string) => {
-    dockerd ??= restore(world, gFile, why, (msg) => stderr(msg));
+    dockerd ??= restore(world, gFile, why, (msg) => stderr(msg)).catch((e: Error) => stderr(`dockerd's restore failed: ${e.message}`));
     return dockerd;
   };
   const cleanUp = (code: number, signalled = false) => {
@@ -381,7 +381,7 @@ export async function hostagent(world: World, argv: string[]): Promise<number> {
     rmSync(inst.inUseBy, { force: true }); // "Unmounting disk"
     for (const f of ["ha.pid", "ha.sock", "ha.ready", `${cfg.vmType}.pid`]) rmSync(inst.file(f), { force: true });
     rmSync(cfg.dockerSocket, { force: true });
-    void down.finally(() => setTimeout(() => process.exit(code), 20));
+    void down.catch(() => undefined).finally(() => setTimeout(() => process.exit(code), 20));
   };
   process.on("SIGINT", () => cleanUp(0, true));
   process.on("SIGTERM", () => cleanUp(0, true));
