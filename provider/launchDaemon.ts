@@ -487,7 +487,8 @@ export async function convergeLaunchDaemon(mac: Mac, inputs: LaunchDaemonInputs,
   // A start that prunes says so before it is made: the health gate waits for that prune to end
   // (renderSupervisor), also when it asks before the new supervisor has run its first line.
   const freshCounts = async () => {
-    await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", files.failures, files.hangs, files.pruning]);
+    // The last start's times go too: the gate reads this start's (provider/lib/workloads.ts).
+    await mac.asUser([hostPath(inputs.host, "/bin/rm"), "-f", files.failures, files.hangs, files.workloads, files.pruning]);
     if (inputs.pruneMode) await mac.writeFile(files.pruning, "pending: the prune after this start\n", { owner: "user", mode: "0600" });
   };
   if (log) {

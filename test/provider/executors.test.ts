@@ -44,7 +44,7 @@ describe("LaunchDaemon through the seam", () => {
       "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /var/log/colima-pulse",
       "root: /usr/bin/install -d -m 0755 -o 0 -g 0 /Library/Application Support/colima-pulse",
       // A (re)load starts with fresh counts: a supervisor that gave up would give up again.
-      "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.pruning",
+      "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.workloads /Users/ops/.colima/.colima-pulse-default.pruning",
       "root: /bin/launchctl enable system/com.example.colima",
       "root: /bin/launchctl bootstrap system /Library/LaunchDaemons/com.example.colima.plist",
     ]);
@@ -82,7 +82,7 @@ describe("LaunchDaemon through the seam", () => {
     assert.deepEqual(
       mac.lines().filter((l) => /kickstart|rm -f/.test(l) && !l.includes("homebrew.mxcl")),
       [
-        "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.pruning",
+        "user: /bin/rm -f /Users/ops/.colima/.colima-pulse-default.failures /Users/ops/.colima/.colima-pulse-default.hangs /Users/ops/.colima/.colima-pulse-default.workloads /Users/ops/.colima/.colima-pulse-default.pruning",
         "root: /bin/launchctl kickstart -k system/com.example.colima",
       ],
     );
