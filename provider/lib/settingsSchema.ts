@@ -83,7 +83,7 @@ export const SETTING_INFO = {
   WAIT_STABLE_REQUIRED: { meaning: "health gate: good probes in a row that prove Docker stable", unit: "probes" },
   WAIT_WORKLOADS_MAX: {
     meaning:
-      "after each start, the longest wait (the supervisor's, and the health gate's in `pulumi up`) for every container with restart policy `always` or `unless-stopped` to run, and be healthy where it has a healthcheck",
+      "after each start, the longest wait (the supervisor's, and the health gate's) for the containers with restart policy `always` or `unless-stopped` to run, healthy where checked",
     ...SECONDS,
     zeroIsOff: true,
   },
