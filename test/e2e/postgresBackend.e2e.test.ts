@@ -66,14 +66,19 @@ describe("one Mac's every command on a PostgreSQL backend", { concurrency: false
     const r = await run(["scripts/upgrade.sh", "--yes"]);
     assert.equal(r.code, 0, out(r));
     assert.match(out(r), /brew upgrade as ops: lima 1\.2\.1 -> 1\.2\.2/);
+    // Cloned before the upgrade (provider/lib/upgradeClone.ts): the way back.
+    assert.deepEqual(
+      readdirSync(backups()).map((n) => n.replace(/^\d{8}T\d{6}Z/, "<id>")),
+      ["<id>-default-before-upgrade"],
+    );
     await waitFor("Docker after the upgrade", () => dockerAnswers(socket()));
   });
 
   it("npm run reset -- --yes: the profile's state moved into a backup, a fresh VM; npm run restore brings it back", async () => {
     const reset = await run(["scripts/reset.sh", "--yes"]);
     assert.equal(reset.code, 0, out(reset));
-    const [backup, ...more] = readdirSync(backups());
-    assert.deepEqual(more, [], "one backup");
+    const [backup, ...more] = readdirSync(backups()).filter((n) => !n.endsWith("-before-upgrade"));
+    assert.deepEqual(more, [], "one backup (besides the upgrade's clone)");
     await waitFor("Docker after the reset", () => dockerAnswers(socket()));
     const restore = await run(["scripts/restore.sh", join("/Users/ops/colima-pulse-backups", backup as string), "--yes"]);
     assert.equal(restore.code, 0, out(restore));
