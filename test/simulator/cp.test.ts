@@ -8,6 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSyn
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { testServices } from "../helpers/services";
 import { MacSimulator } from "./simulator";
 
 describe("simulated cp -c", { concurrency: false }, () => {
@@ -16,7 +17,7 @@ describe("simulated cp -c", { concurrency: false }, () => {
   const cp = (args: string[], user?: string) => sim.run([sim.path("/bin/cp"), ...args], user ? { user } : {});
 
   before(async () => {
-    sim = await MacSimulator.create({});
+    sim = await MacSimulator.create({ dockerTarget: testServices().dockerHost.replace(/^unix:\/\//, "") });
     home = sim.world.home("ops");
     // A profile's three folders, as Colima and Lima leave them stopped (a socket left behind too).
     const profile = join(home, ".colima");
