@@ -19,7 +19,7 @@ import { type Mac, macOf } from "./lib/mac";
 import { onTheMac } from "./lib/machineLock";
 import { settingSchemas } from "./lib/settingsSchema";
 import { PRUNE_MAX_SECONDS, supervisorFiles } from "./lib/supervisor";
-import { describe, expected, inspectAll, parseTimes, ready, type Workload } from "./lib/workloads";
+import { describe, expected, inspectAll, parseTimes, ready, type Workload, type WorkloadTimes } from "./lib/workloads";
 
 // ---- Args ---------------------------------------------------------------------------------
 
@@ -402,6 +402,14 @@ export interface WorkloadsReport {
   bootToWorkloadsSeconds?: number;
 }
 
+/** The times that are known, and no key for one that is not (a state value cannot be undefined). */
+function report(t: WorkloadTimes): WorkloadsReport {
+  return {
+    ...(t.bootToDockerSeconds !== undefined ? { bootToDockerSeconds: t.bootToDockerSeconds } : {}),
+    ...(t.bootToWorkloadsSeconds !== undefined ? { bootToWorkloadsSeconds: t.bootToWorkloadsSeconds } : {}),
+  };
+}
+
 /** The workloads gate (provider/lib/workloads.ts: the rule): after Docker is stable, every
  *  container Docker brings back by itself — restart policy always or unless-stopped — runs, healthy
  *  where it has a healthcheck, within WAIT_WORKLOADS_MAX; the operator is told which it waits for.
@@ -416,10 +424,6 @@ export async function workloadsBack(
   const file = supervisorFiles(inputs.host, inputs.profile).workloads;
   const times = async () =>
     parseTimes(await mac.readFile(file).catch((e: Error) => (e.name === "SshError" ? Promise.reject(e) : undefined)));
-  const report = (t: Awaited<ReturnType<typeof times>>): WorkloadsReport => ({
-    ...(t.bootToDockerSeconds !== undefined ? { bootToDockerSeconds: t.bootToDockerSeconds } : {}),
-    ...(t.bootToWorkloadsSeconds !== undefined ? { bootToWorkloadsSeconds: t.bootToWorkloadsSeconds } : {}),
-  });
   const max = inputs.workloadsTimeout ?? 300;
   if (max === 0) {
     log("the restart-policy containers are not waited for (WAIT_WORKLOADS_MAX 0)");
@@ -528,10 +532,8 @@ export const healthGateProvider: pulumi.dynamic.ResourceProvider = onTheMac(diff
     // The supervisor's times of the last start, as they are now (a reboot since the gate ran).
     const file = supervisorFiles(stored.host, stored.profile).workloads;
     const times = parseTimes(await mac.readFile(file).catch((e: Error) => (e.name === "SshError" ? Promise.reject(e) : undefined)));
-    return {
-      id,
-      props: { ...stored, healthy, bootToDockerSeconds: times.bootToDockerSeconds, bootToWorkloadsSeconds: times.bootToWorkloadsSeconds },
-    };
+    const { bootToDockerSeconds: _docker, bootToWorkloadsSeconds: _workloads, ...rest } = stored;
+    return { id, props: { ...rest, healthy, ...report(times) } };
   },
   async delete() {
     // A proof owns nothing.
