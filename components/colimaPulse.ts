@@ -212,7 +212,11 @@ export class ColimaPulse extends ComponentResource {
     // settings, and what an earlier run set is put back (PowerSettings' delete).
     const power = powerValuesOf(s);
     if (Object.keys(power).length > 0)
-      new PowerSettings(`${name}-power`, { host: hostInput, settings: power, ...secrecy({ host: HOST_KEYS }, []).inputs }, { ...parent, dependsOn: [packages] });
+      new PowerSettings(
+        `${name}-power`,
+        { host: hostInput, settings: power, ...secrecy({ host: HOST_KEYS }, []).inputs },
+        { ...parent, dependsOn: [packages] },
+      );
     // LOG_ROTATE_COUNT=0: the operator rotates the log; a rule made before is removed.
     if (s.LOG_ROTATE_COUNT > 0) {
       const rotation: Record<string, SettingKey[]> = { host: HOST_KEYS, label: ["LABEL"], logPath: ["LOG_PATH"] };

@@ -273,7 +273,8 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
       "could not ask launchd: launchctl print: admin cannot run colima-pulse's root commands through sudo on this Mac without a password " +
         "(sudo: a password is required); the system LaunchDaemon needs root and nothing was changed.",
     );
-    const root = "/bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill, /usr/bin/pmset";
+    const root =
+      "/bin/launchctl, /usr/bin/install, /bin/mv, /bin/rm, /usr/sbin/chown, /bin/chmod, /usr/bin/fdesetup, /bin/kill, /usr/bin/pmset";
     assert.equal(
       here.fix,
       `sudo visudo -f /etc/sudoers.d/colima-pulse and put in it \`admin ALL=(root) NOPASSWD: ${root}\` and \`admin ALL=(ops) NOPASSWD: ALL\` ` +

@@ -126,7 +126,7 @@ function decisions(sh: string): void {
     }
     assert.match(
       s.log(),
-      /the Docker API answers at \S+\n[^]*after this start: the guest's clock is 0s off the host's \(guest \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, host \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\), within CLOCK_DRIFT_MAX_SECONDS \(5s\)\n/,
+      /the Docker API answers at \S+\n[\s\S]*after this start: the guest's clock is 0s off the host's \(guest \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, host \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\), within CLOCK_DRIFT_MAX_SECONDS \(5s\)\n/,
     );
     assert.doesNotMatch(s.calls(), /date -u -s/, "a clock within the bound is not set");
   });
@@ -159,7 +159,7 @@ function decisions(sh: string): void {
     // The probe that slept failed as any silence does; the next turn saw its 40 s beyond curl's 5.
     assert.match(
       s.log(),
-      /the VM restarts if it stays silent for 600s\n[^]*woke after ~[23]\ds asleep; the Docker API did not answer \(curl: \(28\) [^)]*\): restarting the VM now instead of waiting API_HANG_SECONDS \(600s; 1 of 3 in a row\)\n/,
+      /the VM restarts if it stays silent for 600s\n[\s\S]*woke after ~[23]\ds asleep; the Docker API did not answer \(curl: \(28\) [^)]*\): restarting the VM now instead of waiting API_HANG_SECONDS \(600s; 1 of 3 in a row\)\n/,
     );
     assert.doesNotMatch(s.log(), /has not answered for/);
   });
@@ -180,8 +180,8 @@ function decisions(sh: string): void {
       s.log(),
       new RegExp(
         `woke after ~4\\ds asleep; the Docker API answers\\n` +
-          `[^]*after the wake: the guest's clock is -4\\ds off the host's \\(guest ${iso}, host ${iso}\\), more than CLOCK_DRIFT_MAX_SECONDS \\(5s\\): setting it to the host's\\n` +
-          `[^]*after the wake: set the guest's clock to the host's: now -?[01]s off \\(guest ${iso}, host ${iso}\\)\\n`,
+          `[sS]*after the wake: the guest's clock is -4\\ds off the host's \\(guest ${iso}, host ${iso}\\), more than CLOCK_DRIFT_MAX_SECONDS \\(5s\\): setting it to the host's\\n` +
+          `[sS]*after the wake: set the guest's clock to the host's: now -?[01]s off \\(guest ${iso}, host ${iso}\\)\\n`,
       ),
     );
     assert.match(s.calls(), /^ssh --profile default -- sudo date -u -s @\d+$/m, "set with the host's seconds");

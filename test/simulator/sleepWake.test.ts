@@ -62,7 +62,7 @@ describe("sleep and wake, the guest's clock (Lima 1.2.1: no time sync)", { concu
     assert.ok(booted.before <= booted.guest && booted.guest <= booted.after, JSON.stringify(booted));
     const refused = await sim.run([colima, "ssh", "--", "date", "-u", "-s", `@${seconds() - 100}`]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /date: cannot set date: Operation not permitted\n[^]*level=fatal msg="exit status 1"/);
+    assert.match(refused.stderr, /date: cannot set date: Operation not permitted\n[\s\S]*level=fatal msg="exit status 1"/);
     const to = seconds() - 100;
     const set = await sim.run([colima, "ssh", "--", "sudo", "date", "-u", "-s", `@${to}`]);
     assert.equal(set.code, 0, set.stderr);
