@@ -104,6 +104,11 @@ export const BAD: Record<string, BadCase[]> = {
     ["~/.ssh/known_hosts", "absolute path"],
     ["/tmp/$(id)", "absolute path"],
   ],
+  WAIT_WORKLOADS_MAX: [
+    [4, "must be 0 (off) or a whole number of seconds from 5 to 86400"],
+    [-1, "must be 0 (off) or a whole number of seconds from 5 to 86400"],
+    ["5m", "must be 0 (off) or a whole number of seconds from 5 to 86400"],
+  ],
   API_HANG_SECONDS: [
     [5, "must be 0 (off) or a whole number of seconds from 10 to 86400"],
     [-1, "must be 0 (off) or a whole number of seconds from 10 to 86400"],
