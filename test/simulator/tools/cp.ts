@@ -39,8 +39,8 @@ export type VolumeFormat = "apfs" | "hfs";
 
 /** Which volume a Mac path is on: another volume under /Volumes/<name>; the sealed system
  *  volume's own folders (/System, /bin, /sbin, /usr but /usr/local); everything else the data
- *  volume, which the firmlinks put /Users, /opt, /Library, /private, … on (tools/df.ts, the same
- *  model). */
+ *  volume, which the firmlinks put /Users, /opt, /Library, /private, … on (tools/df.ts reports
+ *  them by this rule). */
 export function volumeOf(mac: string): string {
   const other = /^\/Volumes\/([^/]+)/.exec(mac)?.[1];
   if (other) return `/Volumes/${other}`;

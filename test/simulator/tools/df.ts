@@ -8,6 +8,7 @@
 import { statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { maySearch, simulatedWho } from "./access";
+import { volumeOf } from "./cp";
 import { getopt } from "./getopt";
 import { readIfThere, ToolExit, type World } from "./world";
 
@@ -37,13 +38,6 @@ interface StatFs {
   used: number;
   files: number;
   ffree: number;
-}
-
-/** The Mac paths on the sealed system volume: everything else is the data volume's (firmlinked). */
-function onSystemVolume(mac: string): boolean {
-  if (mac === "/System/Volumes/Data" || mac.startsWith("/System/Volumes/Data/")) return false;
-  if (mac === "/usr/local" || mac.startsWith("/usr/local/")) return false;
-  return mac === "/" || ["/System", "/bin", "/sbin", "/usr"].some((d) => mac === d || mac.startsWith(`${d}/`));
 }
 
 export function volumes(world: World): { system: StatFs; data: StatFs } {
@@ -165,7 +159,7 @@ export async function df(world: World, argv: string[]): Promise<number> {
       rv = 1;
       continue;
     }
-    rows.push(onSystemVolume(mac) ? vols.system : vols.data);
+    rows.push(volumeOf(mac) === "system" ? vols.system : vols.data);
   }
   if (rows.length > 0) process.stdout.write(render(rows, iflag));
   return rv;
