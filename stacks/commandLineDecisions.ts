@@ -61,8 +61,8 @@ export function checkDecisionStack(env: NodeJS.ProcessEnv, stack: string): void 
   const what = set.map((k) => `${k}=${JSON.stringify(env[k])}`).join(", ");
   throw new ConfigError([
     named
-      ? `COLIMA_PULSE_DECISION_STACK (environment) = ${JSON.stringify(named)}: the decision (${what}) was made for stack ${named}, and this run is stack ${stack}; a decision is carried out only on the stack it was made for — run npm run reset, restore or upgrade for ${stack} itself`
-      : `COLIMA_PULSE_DECISION_STACK (environment) is not set: the decision (${what}) names no stack, and this run is stack ${stack}; only npm run reset, restore or upgrade make a decision, for one stack — unset these variables, or run that command for ${stack}`,
+      ? `COLIMA_PULSE_DECISION_STACK (environment) = ${JSON.stringify(named)}: the decision (${what}) was made for stack ${named}, and this run is stack ${stack}; a decision is carried out only on the stack it was made for — run npm run reset, restore, upgrade or remove-stale-jobs for ${stack} itself`
+      : `COLIMA_PULSE_DECISION_STACK (environment) is not set: the decision (${what}) names no stack, and this run is stack ${stack}; only npm run reset, restore, upgrade and remove-stale-jobs make a decision, for one stack — unset these variables, or run that command for ${stack}`,
   ]);
 }
 
