@@ -181,19 +181,19 @@ async function upgrade(mac: Mac, inputs: HomebrewPackagesInputs, prefix: string,
   say(inputs, `upgrading ${steps.join(", ")} as ${inputs.host.user}`);
   try {
     await mac.asUser([brew, "upgrade", ...names], { env: BREW_ENV, timeoutMs: 30 * 60_000 });
+    const versions = await listVersions(mac, inputs, prefix);
+    const off = Object.entries(plan.formulae).filter(([f, { to }]) => versions[f] !== to);
+    if (off.length > 0)
+      throw new Error(
+        `brew upgrade reported success, but ${off.map(([f, { to }]) => `${f} is ${versions[f] || "missing"}, not ${to}`).join("; ")}`,
+      );
+    return versions;
   } catch (e) {
-    // The LaunchDaemon would not be reloaded after a failed step: its job is loaded again here.
+    // The LaunchDaemon is not reloaded after a failed step: whatever failed after the VM was
+    // stopped for the clone, its job is loaded again here, so Docker comes back.
     await startAgain?.();
     throw e;
   }
-  const versions = await listVersions(mac, inputs, prefix);
-  const off = Object.entries(plan.formulae).filter(([f, { to }]) => versions[f] !== to);
-  if (off.length > 0) await startAgain?.();
-  if (off.length > 0)
-    throw new Error(
-      `brew upgrade reported success, but ${off.map(([f, { to }]) => `${f} is ${versions[f] || "missing"}, not ${to}`).join("; ")}`,
-    );
-  return versions;
 }
 
 /** Stops the run when the declared Colima's `version` is older than colima-pulse's flags need. */
