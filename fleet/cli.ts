@@ -196,6 +196,13 @@ export function resultsTable(results: MacResult[]): string {
   );
 }
 
+/** The OTHER STARTERS cell: the jobs `up` removes, then the stale ones (`npm run remove-stale-jobs`). */
+function startersText(found: MacStatus["otherStarters"]): string {
+  if (!found) return "?";
+  const all = [...found.autostarts, ...found.stale.map((l) => `${l} (stale)`)];
+  return all.length > 0 ? all.join(", ") : "none";
+}
+
 export function statusTable(rows: MacStatus[]): string {
   return table(
     [
@@ -213,6 +220,8 @@ export function statusTable(rows: MacStatus[]): string {
       "MAC FREE",
       "POWER (AC)",
       "BOOT→DOCKER/WORKLOADS",
+      "OTHER STARTERS",
+      "LAST WAKE",
     ],
     rows.map((r) => [
       r.stack,
@@ -222,13 +231,16 @@ export function statusTable(rows: MacStatus[]): string {
       r.prune,
       r.gates ? `${r.gates.socket}/${r.gates.qemu}/${r.gates.api}/${r.gates.stable}` : "-",
       r.drift,
-      [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/"),
+      [r.versions.colima, r.versions.lima, r.versions.qemu].map((v) => v ?? "?").join("/") +
+        (r.denied && r.denied.length > 0 ? ` (denied: ${r.denied.join(", ")})` : ""),
       r.lastConverge || "never",
       r.fileVault,
       r.disk ? [r.disk.dockerUsedBytes, r.disk.sizeBytes].map((b) => (b === undefined ? "?" : bytesText(b))).join("/") : "-",
       r.hostFreeBytes === undefined ? "-" : bytesText(r.hostFreeBytes),
       r.power ?? "-",
       r.boot ? `${shortSeconds(r.boot.toDockerSeconds)}/${r.boot.notReady ? "not back" : shortSeconds(r.boot.toWorkloadsSeconds)}` : "-",
+      startersText(r.otherStarters),
+      r.lastWake ?? "-",
     ]),
     80,
   );

@@ -5,12 +5,14 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import { askApi } from "../provider/healthGate";
 import { fileVaultState } from "../provider/homebrewPackages";
+import { findOtherJobs } from "../provider/lib/autostarts";
 import { listBackups } from "../provider/lib/backups";
 import { colimaVolumeSpace } from "../provider/lib/disk";
 import { colimaPaths, hostOf, hostPath } from "../provider/lib/host";
 import { jobState } from "../provider/lib/launchd";
 import { checkSudo, type Mac, macOf } from "../provider/lib/mac";
 import { gaveUp, notRunningBecause, readSupervisor, supervisorFiles } from "../provider/lib/supervisor";
+import { deniedVersions, isDenied } from "../provider/lib/versionDenylist";
 import { parseTimes } from "../provider/lib/workloads";
 import { powerSummary } from "../provider/powerSettings";
 import { type ResolvedSettings, readLayers, resolveSettings } from "../stacks/config";
@@ -57,6 +59,13 @@ export interface MacStatus {
    *  restart-policy containers running; absent where it has not said (notReady: its wait ended
    *  without them, naming them). */
   boot?: { toDockerSeconds?: number; toWorkloadsSeconds?: number; notReady?: string };
+  /** Other launchd jobs that start the profile (`up` removes them) and stale colima-pulse jobs
+   *  (`npm run remove-stale-jobs`), found now (provider/lib/autostarts.ts); absent when not read. */
+  otherStarters?: { autostarts: string[]; stale: string[] };
+  /** The installed versions VERSION_DENYLIST denies (`qemu@8.1.0`). */
+  denied?: string[];
+  /** The supervisor's last wake in its log's last lines: when, how long asleep, what it did. */
+  lastWake?: string;
 }
 
 export interface SupervisorState {
@@ -164,6 +173,34 @@ export function pruneOf(resolved: Pick<ResolvedSettings, "settings" | "secrets">
   return resolved.settings.PRUNE_DOCKER_AFTER_START ? resolved.settings.PRUNE_MODE : "off";
 }
 
+/** The installed versions (formula → version) that VERSION_DENYLIST denies, as `formula@version`. */
+export function deniedOf(setting: string | undefined, versions: Record<string, string | undefined>): string[] {
+  const denied = deniedVersions(setting);
+  return Object.entries(versions).flatMap(([f, v]) => (v && isDenied(denied, f, v) ? [`${f}@${v}`] : []));
+}
+
+/** The supervisor's last wake (provider/supervisor.sh: `<time> colima-pulse[pid] woke after ~Ns
+ *  asleep…`) in `log`: "<time> ~Ns: <what it did>", or undefined when none is there. */
+export function lastWakeOf(log: string): string | undefined {
+  const line = log
+    .split("\n")
+    .filter((l) => /^\S+ colima-pulse\[\d+\] woke after ~\d+s asleep/.test(l))
+    .pop();
+  const m = line && /^(\S+) colima-pulse\[\d+\] woke after ~(\d+)s asleep(.*)$/.exec(line);
+  if (!m) return undefined;
+  const rest = m[3] as string;
+  const did = /restarting the VM now/.test(rest)
+    ? "Docker silent: VM restarted"
+    : /stopping the VM/.test(rest)
+      ? "Docker silent: VM stopped (gave up)"
+      : /the Docker API answers/.test(rest)
+        ? "Docker answered"
+        : /while profile/.test(rest)
+          ? "while starting"
+          : "Docker silent: left to API_HANG_SECONDS";
+  return `${m[1]} ~${m[2]}s: ${did}`;
+}
+
 /** A row before the Mac is asked: nothing known yet. */
 export function emptyRow(stack: string): MacStatus {
   return {
@@ -227,7 +264,7 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     row.drift = "unknown: not reachable";
     return row;
   }
-  const [docker, supervisor, drift, backups, fileVault, space, power] = await Promise.all([
+  const [docker, supervisor, drift, backups, fileVault, space, power, starters, log] = await Promise.all([
     dockerOf(mac, settings.COLIMA_PROFILE).catch(() => ""),
     supervisorStateOf(mac, settings.LABEL, settings.COLIMA_PROFILE, settings.MAX_FAILED_STARTS).catch((e: Error) => ({
       text: `unknown: ${e.message}`,
@@ -237,6 +274,8 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     fileVaultState(mac, mac.host).catch(() => "unknown"),
     colimaVolumeSpace(mac, mac.host).catch(() => undefined),
     powerSummary(mac, mac.host).catch(() => "unknown"),
+    findOtherJobs(mac, settings.LABEL, settings.COLIMA_PROFILE).catch(() => undefined),
+    mac.tail(hostPath(mac.host, settings.LOG_PATH), 500).catch(() => ""),
   ]);
   const times = parseTimes(await mac.readFile(supervisorFiles(mac.host, settings.COLIMA_PROFILE).workloads).catch(() => undefined));
   const boot = {
@@ -255,6 +294,11 @@ async function rowOf(workDir: string, name: string, env: Record<string, string>,
     ...(space ? { hostFreeBytes: space.freeBytes } : {}),
     power,
     ...(Object.keys(boot).length > 0 ? { boot } : {}),
+    ...(starters
+      ? { otherStarters: { autostarts: starters.autostarts.map((j) => j.label), stale: starters.pulse.stale.map((j) => j.label) } }
+      : {}),
+    denied: deniedOf(settings.VERSION_DENYLIST, row.versions),
+    ...(lastWakeOf(log) ? { lastWake: lastWakeOf(log) } : {}),
     ...(backups instanceof Error
       ? { backupsError: backups.message.split("\n")[0] }
       : { backups: backups.map(({ path, bytes, made }) => ({ path, bytes, made })) }),

@@ -86,18 +86,18 @@ describe("the fleet runner: three Macs over SSH, one out of reach", { concurrenc
     const lines = r.stdout.trim().split("\n");
     assert.match(
       lines[0] as string,
-      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+PRUNE\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE\s+FILEVAULT\s+DOCKER DISK \(used\/size\)\s+MAC FREE\s+POWER \(AC\)\s+BOOT→DOCKER\/WORKLOADS$/,
+      /^MAC\s+REACHABLE\s+DOCKER\s+SUPERVISOR\s+PRUNE\s+GATES ms \(socket\/qemu\/api\/stable\)\s+DRIFT\s+COLIMA\/LIMA\/QEMU\s+LAST CONVERGE\s+FILEVAULT\s+DOCKER DISK \(used\/size\)\s+MAC FREE\s+POWER \(AC\)\s+BOOT→DOCKER\/WORKLOADS\s+OTHER STARTERS\s+LAST WAKE$/,
     );
     const mac1 = lines.find((l) => l.startsWith("mac-1 ")) as string;
     assert.match(
       mac1,
-      /^mac-1\s+yes\s+\d+\.\d+\.\d+\S*\s+running\s+off\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT\S+\s+Off\s+[\d.]+ [MG]iB\/[\d.]+ GiB\s+[\d.]+ GiB\s{2,}\S.*?\s{2,}\d+(?:s|m\d\ds|h\d\dm)\/\d+(?:s|m\d\ds|h\d\dm)$/,
+      /^mac-1\s+yes\s+\d+\.\d+\.\d+\S*\s+running\s+off\s+\d+\/\d+\/\d+\/\d+\s+none\s+[\d.]+\/[\d.]+\/[\d.]+\s+\d{4}-\d\d-\d\dT\S+\s+Off\s+[\d.]+ [MG]iB\/[\d.]+ GiB\s+[\d.]+ GiB\s{2,}\S.*?\s{2,}\d+(?:s|m\d\ds|h\d\dm)\/\d+(?:s|m\d\ds|h\d\dm)\s+none\s+-$/,
     );
     assert.match(lines.find((l) => l.startsWith("mac-2 ")) as string, /^mac-2\s+yes\s+\S+\s+running\s+dangling\s+/);
     const mac3 = lines.find((l) => l.startsWith("mac-3 ")) as string;
     assert.match(
       mac3,
-      /^mac-3\s+no: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused\s+-\s+unknown\s+off\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never\s+unknown\s+-\s+-\s+-\s+-$/,
+      /^mac-3\s+no: ssh: connect to host 127\.0\.0\.1 port \d+: Connection refused\s+-\s+unknown\s+off\s+-\s+unknown: not reachable\s+\?\/\?\/\?\s+never\s+unknown\s+-\s+-\s+-\s+-\s+\?\s+-$/,
     );
     // No Mac has had a full reset: no backups to list.
     assert.match(r.stdout, /\nbackups: none\n?$/);

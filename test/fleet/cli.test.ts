@@ -20,7 +20,7 @@ import {
   summaryLine,
   table,
 } from "../../fleet/cli";
-import { gatesOf, type MacStatus } from "../../fleet/status";
+import { deniedOf, gatesOf, lastWakeOf, type MacStatus } from "../../fleet/status";
 
 const USAGE = `npm run fleet -- <command> [options]
 
@@ -321,6 +321,9 @@ describe("tables", () => {
         hostFreeBytes: 180.25 * 1024 ** 3,
         power: "autorestart 1, sleep 0, womp 1",
         boot: { toDockerSeconds: 41, toWorkloadsSeconds: 65 },
+        otherStarters: { autostarts: ["io.lima-vm.autostart.colima"], stale: ["com.example.old"] },
+        denied: ["qemu@10.0.2"],
+        lastWake: "2026-11-30T07:00:00Z ~1800s: Docker silent: VM restarted",
       }),
       row({
         stack: "mac-02",
@@ -332,6 +335,7 @@ describe("tables", () => {
         drift: "x".repeat(90),
         prune: "images",
         boot: { toDockerSeconds: 3725, notReady: "web (restart always, running, health unhealthy)" },
+        otherStarters: { autostarts: [], stale: [] },
       }),
     ]);
     const lines = text.split("\n");
@@ -352,6 +356,8 @@ describe("tables", () => {
       "MAC FREE",
       "POWER (AC)",
       "BOOT→DOCKER/WORKLOADS",
+      "OTHER STARTERS",
+      "LAST WAKE",
     ]);
     assert.deepEqual(cells(lines[2] as string), [
       "mac-01",
@@ -361,13 +367,15 @@ describe("tables", () => {
       "off",
       "120/800/2500/3100",
       "none",
-      "0.10.3/1.2.1/10.0.2",
+      "0.10.3/1.2.1/10.0.2 (denied: qemu@10.0.2)",
       "2026-11-30T08:00:00Z",
       "Off",
       "6.7 MiB/100.0 GiB",
       "180.3 GiB",
       "autorestart 1, sleep 0, womp 1",
       "41s/1m05s",
+      "io.lima-vm.autostart.colima, com.example.old (stale)",
+      "2026-11-30T07:00:00Z ~1800s: Docker silent: VM restarted",
     ]);
     assert.deepEqual(cells(lines[3] as string), [
       "mac-02",
@@ -384,7 +392,38 @@ describe("tables", () => {
       "-",
       "-",
       "1h02m/not back",
+      "none",
+      "-",
     ]);
+    assert.match(statusTable([row({})]).split("\n")[2] as string, /\s\?\s+-$/, "starters not read: ?");
+  });
+
+  it("lastWakeOf: the supervisor's last wake in its log, and what it did", () => {
+    const at = (t: string, said: string) => `${t} colima-pulse[812] ${said}`;
+    const log = [
+      at("2026-11-30T06:00:00Z", "woke after ~40s asleep; the Docker API answers"),
+      at("2026-11-30T06:00:01Z", "after the wake: the guest's clock is -40s off the host's"),
+      at(
+        "2026-11-30T07:00:00Z",
+        "woke after ~1800s asleep; the Docker API did not answer (curl: (28) …): restarting the VM now instead of waiting API_HANG_SECONDS (600s; 1 of 5 in a row)",
+      ),
+      at("2026-11-30T07:00:05Z", "profile default is up"),
+    ].join("\n");
+    assert.equal(lastWakeOf(log), "2026-11-30T07:00:00Z ~1800s: Docker silent: VM restarted");
+    assert.equal(lastWakeOf(log.split("\n").slice(0, 2).join("\n")), "2026-11-30T06:00:00Z ~40s: Docker answered");
+    assert.equal(
+      lastWakeOf(at("2026-11-30T06:00:00Z", "woke after ~12s asleep, while profile default starts")),
+      "2026-11-30T06:00:00Z ~12s: while starting",
+    );
+    assert.equal(lastWakeOf(at("t", "the Docker API answers at /x.sock")), undefined);
+    // Only the supervisor's own lines: a container's output relayed into the log names no wake.
+    assert.equal(lastWakeOf("woke after ~99s asleep; the Docker API answers"), undefined);
+  });
+
+  it("deniedOf: the installed versions VERSION_DENYLIST names, a Homebrew revision the same release", () => {
+    assert.deepEqual(deniedOf("qemu@10.0.2,lima@1.0.0", { colima: "0.10.3", lima: "1.2.1", qemu: "10.0.2_1" }), ["qemu@10.0.2_1"]);
+    assert.deepEqual(deniedOf(undefined, { qemu: "10.0.2" }), []);
+    assert.deepEqual(deniedOf("qemu@10.0.2", { qemu: undefined }), []);
   });
 
   it("backupsList: each Mac's backups with size and age, or none", () => {
