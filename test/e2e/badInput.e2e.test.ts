@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { parseDocument } from "yaml";
 import type { Layer } from "../../stacks/config";
 import { BAD, type BadCase } from "../helpers/badInput";
-import { type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+import { type SimulatedMac, simulatedMac, supervisorSettled } from "../helpers/simulatedMac";
 
 /** The layers a test can write a file for (an ESC environment needs a Pulumi Cloud backend). */
 type FileLayer = Exclude<Layer, "environment">;
@@ -77,6 +77,7 @@ describe("bad input through the engine: a clear error, nothing run, nothing chan
     it(`${what} in the ${layer} layer`, async () => {
       const was = await snapshot();
       const restore = write(layer, key, value);
+      await supervisorSettled(mac);
       mac.sim.clearRecords();
       try {
         const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);

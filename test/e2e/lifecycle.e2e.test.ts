@@ -5,7 +5,17 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dockerAnswers, fullReset, LABEL, mutating, plannedSteps, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import {
+  dockerAnswers,
+  fullReset,
+  LABEL,
+  mutating,
+  plannedSteps,
+  type SimulatedMac,
+  simulatedMac,
+  supervisorSettled,
+  waitFor,
+} from "../helpers/simulatedMac";
 
 const launchctl = (mac: SimulatedMac, ...argv: string[]) =>
   mac.sim.run([mac.sim.path("/usr/bin/sudo"), "-n", mac.sim.path("/bin/launchctl"), ...argv]);
@@ -242,6 +252,7 @@ describe("5-6. full reset, its safety rails, and destroy", { concurrency: false 
   after(async () => mac?.dispose());
 
   it("a danger switch in config is refused before anything runs", async () => {
+    await supervisorSettled(mac);
     mac.sim.clearRecords();
     await mac.stack.must(["config", "set", "FULL_RESET", "true"]);
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+import { type SimulatedMac, simulatedMac, supervisorSettled } from "../helpers/simulatedMac";
 
 /** Lines that would give a CPU count of `n` away, in the engine's output or the checkpoint. */
 function leaksCpus(text: string, n: number): RegExpMatchArray | null {
@@ -68,6 +68,7 @@ describe("settings through Pulumi's config", { concurrency: false }, () => {
     const file = join(mac.stack.dir, `stacks/Pulumi.${mac.stack.stack}.yaml`);
     const was = readFileSync(file, "utf8");
     writeFileSync(file, `${was}environment:\n  - fleet/macs\n`);
+    await supervisorSettled(mac);
     mac.sim.clearRecords();
     try {
       const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);

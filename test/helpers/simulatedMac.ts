@@ -112,6 +112,23 @@ export async function waitFor(what: string, probe: () => boolean | Promise<boole
   return Date.now() - start;
 }
 
+/** Waits until the supervisor is done with what it runs once the Docker API first answers after a
+ *  start (provider/supervisor.sh: the workloads wait, beside it, and the guest clock's check), so
+ *  that its `colima status` heartbeat is all an idle Mac runs: a test that asserts "nothing ran"
+ *  clears the records after this. With the default settings (WAIT_WORKLOADS_MAX and
+ *  CLOCK_DRIFT_MAX_SECONDS not 0: both say so in the log). */
+export async function supervisorSettled(mac: SimulatedMac, log = "/var/log/colima-pulse/colima.log"): Promise<void> {
+  const settled = () => {
+    const text = existsSync(mac.sim.path(log)) ? readFileSync(mac.sim.path(log), "utf8") : "";
+    const start = text.lastIndexOf("the Docker API answers at ");
+    const after = start < 0 ? "" : text.slice(start);
+    return (
+      /workloads (back|not back within)/.test(after) && /after this start: (the guest's clock|could not read the guest's clock)/.test(after)
+    );
+  };
+  await waitFor(`the supervisor's work after its start (the workloads and the guest clock lines in ${log})`, settled, 120_000);
+}
+
 /** The JSON steps of `pulumi preview --refresh --json` that are not refreshes, as "op type::name". */
 export function plannedSteps(previewJson: string): string[] {
   const steps = (JSON.parse(previewJson) as { steps?: { op: string; urn: string }[] }).steps ?? [];
