@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { mutating, type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
+import { mutating, type SimulatedMac, simulatedMac, supervisorSettled } from "../helpers/simulatedMac";
 
 const GiB = 1024 ** 3;
 
@@ -97,6 +97,7 @@ describe("disk: the preview's warning, the gate's report, the trim after start",
       ["DISK_TRIM_AFTER_START", "sometimes", "must be true or false"],
     ] as const) {
       await mac.stack.must(["config", "set", key, value]);
+      await supervisorSettled(mac);
       mac.sim.clearRecords();
       const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
       assert.notEqual(r.code, 0);
