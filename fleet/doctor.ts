@@ -146,7 +146,7 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
   const ok = (check: string, detail: string) => checks.push({ check, state: "ok", detail });
   const problem = (check: string, detail: string, fix: string) => checks.push({ check, state: "problem", detail, fix });
   const skipped = (check: string, why: string) => checks.push({ check, state: "skipped", detail: why });
-  const macChecks = ["supervisor", "docker", "drift", "filevault", "backups"];
+  const macChecks = ["supervisor", "docker", "workloads", "drift", "filevault", "other-starters", "denied-versions", "backups"];
 
   // The stack: there, and converged once.
   if (facts.stackError) {
@@ -257,6 +257,21 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
     problem("docker", `Docker does not answer on ${socket} while the supervisor runs${said}`, `${tailLog()}; ${launchctlPrint()}`);
   } else problem("docker", `Docker does not answer on ${socket}: nothing runs Colima (supervisor: ${sup})`, `${converge()} (starts it)`);
 
+  // Workloads: the restart-policy containers after the last start, as the supervisor found them
+  // (its times file: fleet/status.ts; README "Workloads after a reboot").
+  const boot = status.boot;
+  const toDocker = boot?.toDockerSeconds !== undefined ? `boot-to-Docker ${boot.toDockerSeconds}s` : "";
+  if (boot?.notReady)
+    problem(
+      "workloads",
+      `not back within WAIT_WORKLOADS_MAX after the last start${toDocker ? ` (${toDocker})` : ""}: ${boot.notReady}`,
+      `${onMac([tool("docker", "<brew prefix>/bin/docker"), "--host", `unix://${socket}`, "ps", "-a"])} (each container's state; docker inspect <name> says why), then ${tailLog()}`,
+    );
+  else if (boot?.toWorkloadsSeconds !== undefined)
+    ok("workloads", `back after the last start: ${toDocker ? `${toDocker}, ` : ""}boot-to-workloads ${boot.toWorkloadsSeconds}s`);
+  else
+    ok("workloads", `not waited for since the last start${toDocker ? ` (${toDocker})` : ""}: WAIT_WORKLOADS_MAX 0, or the wait still runs`);
+
   // Drift: what a refreshed preview would change.
   if (status.drift === "none") ok("drift", "none: the Mac is as the last converge left it");
   else if (status.drift.startsWith("unknown: "))
@@ -281,6 +296,33 @@ export function checksOf(status: MacStatus, facts: Facts): Check[] {
       `could not read FileVault's state (${status.fileVault})`,
       onMac([tool("sudo", "/usr/bin/sudo"), tool("fdesetup", "/usr/bin/fdesetup"), "status"]),
     );
+
+  // Other jobs that start the profile (README "Other autostarts"): up removes them; stale
+  // colima-pulse jobs only on the operator's decision.
+  const starters = status.otherStarters;
+  if (!starters) skipped("other-starters", "launchd's job folders could not be read");
+  else if (starters.autostarts.length > 0)
+    problem(
+      "other-starters",
+      `other launchd jobs start profile ${shown("COLIMA_PROFILE")} too: ${starters.autostarts.join(", ")}`,
+      `${converge()} (boots them out and removes them)`,
+    );
+  else if (starters.stale.length > 0)
+    problem(
+      "other-starters",
+      `colima-pulse jobs a stack that is gone left: ${starters.stale.join(", ")}`,
+      `${[...simEnv, ...(stack !== facts.defaultStack || sim ? [`COLIMA_PULSE_STACK=${stack}`] : [])].map(word).concat("npm run remove-stale-jobs").join(" ")} (previewed; removes them)`,
+    );
+  else ok("other-starters", "none: only this stack's LaunchDaemon starts the profile");
+
+  // Versions the fleet denies (VERSION_DENYLIST), installed.
+  if (status.denied && status.denied.length > 0)
+    problem(
+      "denied-versions",
+      `installed versions VERSION_DENYLIST denies: ${status.denied.join(", ")}`,
+      "npm run upgrade (to versions the list does not deny)",
+    );
+  else ok("denied-versions", "none of VERSION_DENYLIST's installed");
 
   // Backups: not a problem; what `npm run restore` takes.
   if (status.backups.length === 0) ok("backups", "none");

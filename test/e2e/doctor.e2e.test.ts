@@ -25,7 +25,18 @@ describe("npm run doctor on a simulated Mac", { concurrency: false }, () => {
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const lines = r.stdout.split("\n");
     assert.equal(lines[0], "colima-pulse doctor: stack e2e-doctor (read-only)");
-    for (const name of ["stack", "reachable", "supervisor", "docker", "drift", "filevault", "backups"])
+    for (const name of [
+      "stack",
+      "reachable",
+      "supervisor",
+      "docker",
+      "workloads",
+      "drift",
+      "filevault",
+      "other-starters",
+      "denied-versions",
+      "backups",
+    ])
       assert.match(lines.find((l) => l.startsWith(`${name} `)) ?? `${name}: no line`, new RegExp(`^${name}\\s+ok\\s+\\S`));
     assert.match(r.stdout, /^docker\s+ok\s+Docker \d+\.\d+\.\d+\S* answers on \S+\/Users\/ops\/\.colima\/default\/docker\.sock$/m);
     assert.match(

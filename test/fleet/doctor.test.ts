@@ -37,6 +37,9 @@ function healthy(over: Partial<MacStatus> = {}): MacStatus {
     lastConverge: "2025-06-01T09:00:00.000Z",
     fileVault: "Off",
     backups: [],
+    boot: { toDockerSeconds: 41, toWorkloadsSeconds: 47 },
+    otherStarters: { autostarts: [], stale: [] },
+    denied: [],
     ...over,
   };
 }
@@ -100,7 +103,7 @@ describe("parseArgs", () => {
     );
     // Never converged: no versions, no gates, no lines for them.
     const none = healthy({ versions: {}, gates: undefined, lastConverge: "" });
-    assert.doesNotMatch(report(none, checksOf(none, facts())), /versions|gates/);
+    assert.doesNotMatch(report(none, checksOf(none, facts())), /\nversions: |\ngates, /);
   });
 });
 
@@ -131,8 +134,11 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
         "reachable ok: this Mac",
         "supervisor ok: running (system/com.colima-pulse.colima)",
         "docker ok: Docker 27.3.1 answers on /Users/ops/.colima/default/docker.sock",
+        "workloads ok: back after the last start: boot-to-Docker 41s, boot-to-workloads 47s",
         "drift ok: none: the Mac is as the last converge left it",
         "filevault ok: Off",
+        "other-starters ok: none: only this stack's LaunchDaemon starts the profile",
+        "denied-versions ok: none of VERSION_DENYLIST's installed",
         "backups ok: none",
       ],
     );
@@ -147,7 +153,7 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
     ]);
     assert.deepEqual(
       checks.filter((c) => c.state === "skipped").map((c) => c.check),
-      ["reachable", "supervisor", "docker", "drift", "filevault", "backups"],
+      ["reachable", "supervisor", "docker", "workloads", "drift", "filevault", "other-starters", "denied-versions", "backups"],
     );
   });
 
@@ -175,7 +181,16 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
       checksOf(row, facts({}, SSH))
         .filter((c) => c.state === "skipped")
         .map((c) => `${c.check}: ${c.detail}`),
-      ["supervisor: not reachable", "docker: not reachable", "drift: not reachable", "filevault: not reachable", "backups: not reachable"],
+      [
+        "supervisor: not reachable",
+        "docker: not reachable",
+        "workloads: not reachable",
+        "drift: not reachable",
+        "filevault: not reachable",
+        "other-starters: not reachable",
+        "denied-versions: not reachable",
+        "backups: not reachable",
+      ],
     );
   });
 
@@ -368,6 +383,25 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
     );
   });
 
+  it("workloads not back, other jobs that start the profile, stale jobs, denied versions: each named, with its command", () => {
+    const row = healthy({
+      boot: { toDockerSeconds: 41, notReady: "web (restart always, running, health unhealthy)" },
+      otherStarters: { autostarts: ["io.lima-vm.autostart.colima"], stale: ["com.example.old"] },
+      denied: ["qemu@9.2.0"],
+    });
+    assert.deepEqual(problems(row, facts()), [
+      "workloads: not back within WAIT_WORKLOADS_MAX after the last start (boot-to-Docker 41s): web (restart always, running, health unhealthy) => docker --host unix:///Users/ops/.colima/default/docker.sock ps -a (each container's state; docker inspect <name> says why), then tail -n 50 /var/log/colima-pulse/colima.log",
+      "other-starters: other launchd jobs start profile default too: io.lima-vm.autostart.colima => npm run converge (boots them out and removes them)",
+      "denied-versions: installed versions VERSION_DENYLIST denies: qemu@9.2.0 => npm run upgrade (to versions the list does not deny)",
+    ]);
+    const stale = healthy({ otherStarters: { autostarts: [], stale: ["com.example.old"] } });
+    assert.deepEqual(problems(stale, facts()), [
+      "other-starters: colima-pulse jobs a stack that is gone left: com.example.old => npm run remove-stale-jobs (previewed; removes them)",
+    ]);
+    assert.equal(check(checksOf(healthy({ otherStarters: undefined }), facts()), "other-starters").state, "skipped");
+    assert.match(check(checksOf(healthy({ boot: undefined }), facts()), "workloads").detail, /^not waited for since the last start: /);
+  });
+
   it("a simulated Mac: its root in the paths and in the converge's environment", () => {
     const row = healthy({ supervisor: "not loaded", docker: "" });
     const sim = facts({ root: "/tmp/cpulse-mac-1", simUser: "ops", defaultStack: "mac-07" });
@@ -378,8 +412,11 @@ describe("checksOf / problemsOf: what is wrong, and the command that fixes it", 
         "the simulated Mac at /tmp/cpulse-mac-1",
         "COLIMA_PULSE_HOST_ROOT=/tmp/cpulse-mac-1 SIM_USER=ops COLIMA_PULSE_STACK=mac-07 npm run converge (loads it again)",
         "COLIMA_PULSE_HOST_ROOT=/tmp/cpulse-mac-1 SIM_USER=ops COLIMA_PULSE_STACK=mac-07 npm run converge (starts it)",
+        "back after the last start: boot-to-Docker 41s, boot-to-workloads 47s",
         "none: the Mac is as the last converge left it",
         "Off",
+        "none: only this stack's LaunchDaemon starts the profile",
+        "none of VERSION_DENYLIST's installed",
         "none",
       ],
     );
@@ -422,15 +459,18 @@ describe("report", () => {
       [
         "colima-pulse doctor: stack mac-07 (read-only)",
         "",
-        "stack       ok       mac-07, last converged 2025-06-01T09:00:00.000Z (3h ago)",
-        "reachable   ok       this Mac",
-        "supervisor  PROBLEM  system/com.colima-pulse.colima is not loaded: nothing starts Colima, at boot or after a crash",
-        "                     fix: npm run converge (loads it again)",
-        "docker      PROBLEM  Docker does not answer on /Users/ops/.colima/default/docker.sock: nothing runs Colima (supervisor: not loaded)",
-        "                     fix: npm run converge (starts it)",
-        "drift       ok       none: the Mac is as the last converge left it",
-        "filevault   ok       Off",
-        "backups     ok       none",
+        "stack            ok       mac-07, last converged 2025-06-01T09:00:00.000Z (3h ago)",
+        "reachable        ok       this Mac",
+        "supervisor       PROBLEM  system/com.colima-pulse.colima is not loaded: nothing starts Colima, at boot or after a crash",
+        "                          fix: npm run converge (loads it again)",
+        "docker           PROBLEM  Docker does not answer on /Users/ops/.colima/default/docker.sock: nothing runs Colima (supervisor: not loaded)",
+        "                          fix: npm run converge (starts it)",
+        "workloads        ok       back after the last start: boot-to-Docker 41s, boot-to-workloads 47s",
+        "drift            ok       none: the Mac is as the last converge left it",
+        "filevault        ok       Off",
+        "other-starters   ok       none: only this stack's LaunchDaemon starts the profile",
+        "denied-versions  ok       none of VERSION_DENYLIST's installed",
+        "backups          ok       none",
         "",
         "versions: colima 0.8.1, lima 1.0.3, qemu 9.2.0",
         "gates, the last time they ran: socket 120 ms, qemu 300 ms, api 800 ms, stable 3000 ms",
@@ -440,6 +480,6 @@ describe("report", () => {
     );
     // Never converged: no versions, no gates, no lines for them.
     const none = healthy({ versions: {}, gates: undefined, lastConverge: "" });
-    assert.doesNotMatch(report(none, checksOf(none, facts())), /versions|gates/);
+    assert.doesNotMatch(report(none, checksOf(none, facts())), /\nversions: |\ngates, /);
   });
 });
