@@ -24,12 +24,10 @@ const GATE = typeOf("HealthGate");
 const SMOKE = typeOf("SmokeContainer");
 
 /** The formulae whose minimum version the fleet sets (policy/config.json `minimum-versions`). */
-export const FORMULAE = ["colima", "lima", "qemu", "docker"] as const;
-export type Formula = (typeof FORMULAE)[number];
-/** The pack's defaults: the oldest releases the fleet runs. Colima's is the oldest colima-pulse
- *  can drive at all (provider/lib/colimaVersion.ts NEEDED_FLAGS); the others are the first
- *  releases of the series Homebrew shipped when colima-pulse was first run against them. */
-export const DEFAULT_MINIMUMS: Record<Formula, string> = { colima: "0.8.2", lima: "1.0.0", qemu: "9.0.0", docker: "27.0.0" };
+import { DEFAULT_MINIMUMS, FORMULAE, type Formula } from "./minimums";
+
+export { DEFAULT_MINIMUMS, FORMULAE, type Formula };
+
 const VERSION = "^[0-9]+(\\.[0-9]+)*$";
 
 /** `read()`, or undefined when the engine does not know the value yet (a preview): @pulumi/policy's

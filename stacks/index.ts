@@ -16,6 +16,7 @@ import { getProject, getStack } from "@pulumi/pulumi/metadata";
 import { secret } from "@pulumi/pulumi/output";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ColimaPulse, type InstallerSpec } from "../components/colimaPulse";
+import { minimumVersions } from "../policy/minimums";
 import { installerFiles, installerFolders } from "../provider/containerInstaller";
 import type { Upgrade } from "../provider/homebrewPackages";
 import { fileVaultState } from "../provider/homebrewPackages";
@@ -166,7 +167,9 @@ async function warnDiskSpace(
   const found = fresh ? undefined : survey.profiles.find((p) => p.name === colimaProfile(profile).short);
   const space = await colimaVolumeSpace(mac, host).catch((e: Error) => {
     if (e.name === "SshError") throw e;
-    log.warn(redact(`could not read the free space of the Mac's volume holding ${homeOf(host)}/.colima: ${e.message}`));
+    // sudo's refusal is the pre-flight's to explain, with the sudoers lines, once.
+    const why = e.name === "SudoError" ? `sudo refused df as ${host.user} (${(e as Error & { said: string }).said})` : e.message;
+    log.warn(redact(`could not read the free space of the Mac's volume holding ${homeOf(host)}/.colima: ${why}`));
     return undefined;
   });
   if (!space) return;
@@ -263,21 +266,17 @@ async function refuseVersions(
         `Homebrew would ${verb === "upgrade" ? `upgrade ${f} ${from} to ${to}` : `install ${f} ${to}`}, which VERSION_DENYLIST (${undo.denylistSource}) = ${JSON.stringify(undo.denylist)} denies`,
       );
   if (Object.keys(outdated).length > 0) {
-    // Loaded only for an upgrade (require: CommonJS, as this program runs): @pulumi/policy's modules are not every run's.
-    const { readPolicyConfig, CONFIG_FILE } = require("../policy/config") as typeof import("../policy/config");
-    const { DEFAULT_MINIMUMS } = require("../policy/rules") as typeof import("../policy/rules");
-    let set: Record<string, unknown> = {};
+    let minimums: Record<string, string> = {};
     try {
-      set = (readPolicyConfig() as Record<string, Record<string, unknown>>)["minimum-versions"] ?? {};
+      minimums = minimumVersions();
     } catch (e) {
       stop((e as Error).message);
     }
-    const minimums: Record<string, unknown> = { ...DEFAULT_MINIMUMS, ...set };
     for (const [f, { to }] of Object.entries(outdated)) {
       const min = minimums[f];
       if (typeof min === "string" && olderVersion(to, min))
         problems.push(
-          `Homebrew would ${verb} ${f} ${verb === "upgrade" ? "to " : ""}${to}, older than the fleet's minimum ${min} (${CONFIG_FILE.replace(/^.*\/policy\//, "policy/")} "minimum-versions"."${f}")`,
+          `Homebrew would ${verb} ${f} ${verb === "upgrade" ? "to " : ""}${to}, older than the fleet's minimum ${min} (policy/config.json "minimum-versions"."${f}")`,
         );
     }
   }
@@ -443,7 +442,17 @@ export = async () => {
   const missing = survey.prefix ? INSTALLED_FORMULAE.filter((f) => !survey.versions[f]) : [];
   if (missing.length > 0) {
     const prefix = survey.prefix as string;
-    const poured = await macOrStop(() => installVersions(mac, prefix, missing), redact);
+    // brew info runs as the Homebrew user. An operator sudo refuses it is stopped by the
+    // pre-flight (HomebrewPackages: checkSudo, with the sudoers lines) before anything is
+    // installed, so nothing is installed unchecked: the check runs once sudo lets it.
+    const poured = await macOrStop(async () => {
+      try {
+        return await installVersions(mac, prefix, missing);
+      } catch (e) {
+        if ((e as Error).name === "SudoError") return {};
+        throw e;
+      }
+    }, redact);
     await refuseVersions(Object.fromEntries(Object.entries(poured).map(([f, to]) => [f, { from: "", to }])), undo, "install");
   }
   const upgrade = upgradeId ? await macOrStop(() => upgradePlan(upgradeId, mac, survey, undo), redact) : undefined;

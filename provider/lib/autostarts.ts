@@ -191,15 +191,27 @@ function readPlist(text: string | undefined): JobPlist | undefined {
 
 /** Every plist of a folder, parsed (absent folder: none). */
 async function plistsIn(mac: Mac, dir: string): Promise<{ path: string; def: JobPlist }[]> {
-  const names = (await mac.listDir(dir)).filter((n) => n.endsWith(".plist") && !n.startsWith("com.apple."));
+  const names = (await seenBy(() => mac.listDir(dir), [])).filter((n) => n.endsWith(".plist") && !n.startsWith("com.apple."));
   const read = await Promise.all(names.map(async (n) => ({ path: `${dir}/${n}`, def: readPlist(await mac.readFile(`${dir}/${n}`)) })));
   return read.filter((r): r is { path: string; def: JobPlist } => r.def !== undefined && typeof r.def.Label === "string");
 }
 
+/** What `look` finds, or `unseen` for an operator whose sudo wants a password: they see what
+ *  they may see (the Homebrew user's ~/Library is drwx------), and the pre-flight (checkSudo)
+ *  tells them, with the sudoers lines, before anything changes. */
+async function seenBy<T>(look: () => Promise<T>, unseen: T): Promise<T> {
+  try {
+    return await look();
+  } catch (e) {
+    if ((e as Error).name === "SudoError") return unseen;
+    throw e;
+  }
+}
+
 /** Whether `target` is loaded, asked as root (launchctl is one of ROOT_COMMANDS). */
 async function loaded(mac: Mac, target: string): Promise<boolean> {
-  const r = await mac.asRoot([hostPath(mac.host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
-  return r.exitCode === 0;
+  const print = () => mac.asRoot([hostPath(mac.host, "/bin/launchctl"), "print", target], { allowFailure: true, timeoutMs: 15_000 });
+  return (await seenBy(print, undefined))?.exitCode === 0;
 }
 
 /** The profile a colima-pulse supervisor script supervises (its `PROFILE='…'` line). */

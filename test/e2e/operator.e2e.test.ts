@@ -96,10 +96,11 @@ describe("an operator whose sudo asks for a password", () => {
         "/bin/kill",
         "/usr/bin/pmset",
       ];
-      assert.deepEqual(lines, [
-        `admin ALL=(root) NOPASSWD: ${root.map((p) => mac.sim.path(p)).join(", ")}`,
-        "admin ALL=(ops) NOPASSWD: ALL",
-      ]);
+      assert.deepEqual(
+        lines,
+        [`admin ALL=(root) NOPASSWD: ${root.map((p) => mac.sim.path(p)).join(", ")}`, "admin ALL=(ops) NOPASSWD: ALL"],
+        r.stdout,
+      );
       assert.deepEqual(mutating(mac.sim.records()), []);
       assert.deepEqual(readdirSync(mac.sim.path("/Library/LaunchDaemons")), []);
       assert.equal(existsSync(mac.sim.path("/Users/ops/.colima")), false);
