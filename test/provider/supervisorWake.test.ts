@@ -180,8 +180,8 @@ function decisions(sh: string): void {
       s.log(),
       new RegExp(
         `woke after ~4\\ds asleep; the Docker API answers\\n` +
-          `[sS]*after the wake: the guest's clock is -4\\ds off the host's \\(guest ${iso}, host ${iso}\\), more than CLOCK_DRIFT_MAX_SECONDS \\(5s\\): setting it to the host's\\n` +
-          `[sS]*after the wake: set the guest's clock to the host's: now -?[01]s off \\(guest ${iso}, host ${iso}\\)\\n`,
+          `[\\s\\S]*after the wake: the guest's clock is -4\\ds off the host's \\(guest ${iso}, host ${iso}\\), more than CLOCK_DRIFT_MAX_SECONDS \\(5s\\): setting it to the host's\\n` +
+          `[\\s\\S]*after the wake: set the guest's clock to the host's: now -?[01]s off \\(guest ${iso}, host ${iso}\\)\\n`,
       ),
     );
     assert.match(s.calls(), /^ssh --profile default -- sudo date -u -s @\d+$/m, "set with the host's seconds");
