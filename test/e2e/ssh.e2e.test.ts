@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dockerAnswers, LABEL, mutating, type SimulatedMac, simulatedMac, waitFor } from "../helpers/simulatedMac";
+import { dockerAnswers, LABEL, mutating, type SimulatedMac, simulatedMac, supervisorSettled, waitFor } from "../helpers/simulatedMac";
 import { type Sshd, startSshd } from "../helpers/sshd";
 
 /** Users of the simulated Mac: ops (the Homebrew user, passwordless sudo), admin (another admin:
@@ -155,6 +155,7 @@ describe("over SSH: a Mac converged from another machine", { concurrency: false 
     const empty = join(sshd.dir, "known_hosts.empty");
     writeFileSync(empty, "");
     await mac.stack.must(["config", "set", "SSH_KNOWN_HOSTS_FILE", empty]);
+    await supervisorSettled(mac);
     mac.sim.clearRecords();
     const r = await mac.stack.cli(["up", "--yes", "--skip-preview"]);
     assert.notEqual(r.code, 0);
@@ -165,6 +166,7 @@ describe("over SSH: a Mac converged from another machine", { concurrency: false 
 
   it("a changed host key is refused before any command runs, with the exact fix", async () => {
     await mac.stack.must(["config", "set", "SSH_KNOWN_HOSTS_FILE", sshd.wrongKnownHostsFile]);
+    await supervisorSettled(mac);
     mac.sim.clearRecords();
     const r = await mac.stack.cli(["preview"]);
     assert.notEqual(r.code, 0);
