@@ -30,20 +30,19 @@ const METHODS = ["check", "diff", "create", "read", "update", "delete"] as const
 
 /** The stored text for `provider/<resource>.ts`'s export `<resource>Provider` (e.g. smokeContainer
  *  → smokeContainerProvider): a CommonJS module whose `handler()` returns an object with the
- *  implementation's methods, each loading the module (through tsx, cached on disk) when called. */
+ *  implementation's methods, each loading the providers when called: their prebuilt bundle when it
+ *  was built from today's sources, else provider/index.ts through tsx (scripts/prebuilt.cjs). */
 export function providerText(resource: string, implementation: pulumi.dynamic.ResourceProvider): string {
   if (!/^[A-Za-z][A-Za-z0-9]*$/.test(resource)) throw new Error(`provider name ${JSON.stringify(resource)}: letters and digits only`);
-  // provider/, relative to the folder the program runs in — which is the folder the engine starts
+  // The checkout, relative to the folder the program runs in — which is the folder the engine starts
   // the plugin in (the program's, `main`'s) — so state moves with the checkout.
-  const from = relative(process.cwd(), resolve(__dirname, "..")) || ".";
+  const root = relative(process.cwd(), resolve(__dirname, "../..")) || ".";
   const methods = METHODS.filter((m) => typeof implementation[m] === "function");
   return [
     `// colima-pulse (provider/lib/byReference.ts): runs provider/${resource}.ts of the checkout that runs Pulumi.`,
     "exports.handler = () => {",
-    "  const load = () => {",
-    '    require("tsx/cjs");',
-    `    return require(process.cwd() + ${JSON.stringify(`/${from}/${resource}.ts`)}).${resource}Provider;`,
-    "  };",
+    "  const load = () =>",
+    `    require(process.cwd() + ${JSON.stringify(`/${root}/scripts/prebuilt.cjs`)}).load("providers").${resource}Provider;`,
     `  return { ${methods.map((m) => `${m}: (...a) => load().${m}(...a)`).join(", ")} };`,
     "};",
     "",

@@ -42,6 +42,8 @@ const PROJECT_FILES = [
   "fleet",
   "scripts",
   "policy",
+  // The prebuilt bundles (scripts/prebuilt.cjs), which a copy uses only while its sources match.
+  ".bundle",
   "containers/README.md",
 ];
 

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import type * as pulumi from "@pulumi/pulumi";
 import { providerText } from "../../provider/lib/byReference";
 import { smokeContainerProvider } from "../../provider/smokeContainer";
@@ -28,7 +28,8 @@ after(() => rmSync(work, { recursive: true, force: true }));
 /** provider/<file>.ts → its exported `…Provider` objects. */
 function discoverProviders(): { file: string; name: string; provider: pulumi.dynamic.ResourceProvider }[] {
   const found = [];
-  for (const file of readdirSync(join(repoRoot, "provider")).filter((f) => f.endsWith(".ts"))) {
+  // index.ts only re-exports them (the bundle's entry), checked below.
+  for (const file of readdirSync(join(repoRoot, "provider")).filter((f) => f.endsWith(".ts") && f !== "index.ts")) {
     const mod = require(join(repoRoot, "provider", file)) as Record<string, unknown>;
     for (const [name, value] of Object.entries(mod)) {
       if (name.endsWith("Provider") && typeof (value as { create?: unknown })?.create === "function") {
@@ -44,7 +45,7 @@ const serialize = (file: string, provider: pulumi.dynamic.ResourceProvider): str
 
 /** Runs `calls` on the provider `text` in a fresh plain-Node process (runSerialized.cjs): the
  *  answers, and every module that process loaded. */
-function runInFreshProcess(text: string, calls: Call[]): { answers: Answer[]; loaded: string[] } {
+function runInFreshProcess(text: string, calls: Call[], prebuilt: boolean): { answers: Answer[]; loaded: string[] } {
   const id = Math.random().toString(36).slice(2);
   writeFileSync(join(work, `${id}.provider.js`), text);
   writeFileSync(join(work, `${id}.calls.json`), JSON.stringify(calls));
@@ -54,7 +55,9 @@ function runInFreshProcess(text: string, calls: Call[]): { answers: Answer[]; lo
     {
       cwd: repoRoot, // the plugin resolves packages from the project, as here
       encoding: "utf8",
-      env: { ...process.env, NODE_OPTIONS: "" }, // no tsx: the plugin runs plain node
+      // No tsx: the plugin runs plain node. COLIMA_PULSE_PREBUILT=off: the sources even where the
+      // bundle is fresh (scripts/prebuilt.cjs).
+      env: { ...process.env, NODE_OPTIONS: "", COLIMA_PULSE_PREBUILT: prebuilt ? "" : "off" },
       timeout: 120_000,
     },
   );
@@ -176,6 +179,10 @@ const FIXTURES: Record<string, { news: Record<string, unknown>; bad: Record<stri
 
 describe("serialized providers", () => {
   const providers = discoverProviders();
+  // The bundles as every command makes them (scripts/lib.sh ensure_prebuilt): built only if stale.
+  before(() => {
+    execFileSync(process.execPath, ["--import", "tsx", "scripts/prebuild.ts"], { cwd: repoRoot, stdio: "inherit" });
+  });
 
   it("finds the providers in provider/", () => {
     assert.deepEqual(providers.map((p) => `${p.file}:${p.name}`).sort(), [
@@ -189,6 +196,12 @@ describe("serialized providers", () => {
       "powerSettings.ts:powerSettingsProvider",
       "smokeContainer.ts:smokeContainerProvider",
     ]);
+  });
+
+  it("provider/index.ts, the providers' bundle entry, exports every one of them", () => {
+    const index = require(join(repoRoot, "provider/index.ts")) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(index).sort(), providers.map((p) => p.name).sort());
+    for (const { name, provider } of providers) assert.equal(index[name], provider, name);
   });
 
   for (const { file, name, provider } of providers) {
@@ -217,19 +230,25 @@ describe("serialized providers", () => {
       );
       assert.equal(diff?.ok && diff.value.changes, true, `the changed outputs make a diff: ${JSON.stringify(diff)}`);
 
-      const fresh = runInFreshProcess(text, calls);
-      assert.deepEqual(fresh.answers, here, "the stored text answers as the implementation does");
-      // What that process loaded: this checkout's provider/<file>, from wherever the text was
-      // stored (relative requires would resolve from there), and no ES module through require.
-      assert.ok(
-        fresh.loaded.includes(join(repoRoot, "provider", file)),
-        `it loaded ${join(repoRoot, "provider", file)}; it loaded:\n${fresh.loaded.join("\n")}`,
-      );
-      assert.deepEqual(
-        fresh.loaded.filter(isEsModule),
-        [],
-        "ESM-only packages must be loaded with import() inside methods (docs/ARCHITECTURE.md §4)",
-      );
+      // From the prebuilt bundle (fresh: built in before()), and from the sources through tsx.
+      for (const prebuilt of [true, false]) {
+        const fresh = runInFreshProcess(text, calls, prebuilt);
+        assert.deepEqual(fresh.answers, here, `the stored text answers as the implementation does (prebuilt: ${prebuilt})`);
+        // What that process loaded: this checkout's bundle or provider/<file>, from wherever the
+        // text was stored (relative requires would resolve from there), and no ES module through require.
+        const expected = prebuilt ? join(repoRoot, ".bundle/providers.cjs") : join(repoRoot, "provider", file);
+        assert.ok(fresh.loaded.includes(expected), `it loaded ${expected}; it loaded:\n${fresh.loaded.join("\n")}`);
+        assert.equal(
+          fresh.loaded.some((m) => m.includes("/node_modules/tsx/")),
+          !prebuilt,
+          `tsx loaded only for the sources (prebuilt: ${prebuilt})`,
+        );
+        assert.deepEqual(
+          fresh.loaded.filter(isEsModule),
+          [],
+          "ESM-only packages must be loaded with import() inside methods (docs/ARCHITECTURE.md §4)",
+        );
+      }
     });
   }
 
@@ -243,7 +262,7 @@ describe("serialized providers", () => {
       { method: "check", args: [{}, news] },
       { method: "check", args: [{}, { resourceName: "serialized", dockerHost: "tcp://nope", image: "-rm", colour: 1 }] },
     ];
-    const [checked, bad] = runInFreshProcess(text, checks).answers;
+    const [checked, bad] = runInFreshProcess(text, checks, true).answers;
     assert.deepEqual(
       [checked, bad],
       [await inThisProcess(smokeContainerProvider, checks[0] as Call), await inThisProcess(smokeContainerProvider, checks[1] as Call)],
@@ -262,16 +281,20 @@ describe("serialized providers", () => {
       bad.value.failures.map((f: { property: string }) => f.property),
       ["dockerHost", "image", "colour"],
     );
-    const [created] = runInFreshProcess(text, [{ method: "create", args: [inputs] }]).answers;
+    const [created] = runInFreshProcess(text, [{ method: "create", args: [inputs] }], true).answers;
     assert.ok(created?.ok, JSON.stringify(created));
     const outs = created.value.outs;
     assert.match(outs.imageDigest, /@sha256:[a-f0-9]{64}$/);
-    const later = runInFreshProcess(text, [
-      { method: "read", args: [created.value.id, outs] },
-      { method: "diff", args: [created.value.id, outs, inputs] },
-      { method: "delete", args: [created.value.id, outs] },
-      { method: "read", args: [created.value.id, outs] },
-    ]).answers;
+    const later = runInFreshProcess(
+      text,
+      [
+        { method: "read", args: [created.value.id, outs] },
+        { method: "diff", args: [created.value.id, outs, inputs] },
+        { method: "delete", args: [created.value.id, outs] },
+        { method: "read", args: [created.value.id, outs] },
+      ],
+      true,
+    ).answers;
     assert.deepEqual(
       later.map((a) => (a.ok ? "ok" : a.error)),
       ["ok", "ok", "ok", "ok"],
