@@ -269,24 +269,6 @@ function cpuRow(name: string, n: number, m: TreeCpu, connections: number, unit: 
   return cpuPerMac;
 }
 
-/** The prototype tried to cut the controller's CPU per Mac, in the project copy at `dir` only:
- *  the policy pack the engine starts for every Mac's preview (policy/analyzer → policy/main.cjs)
- *  loads tsx, then the pack's TypeScript and @pulumi/policy (with @pulumi/pulumi) module by module;
- *  here it loads one CommonJS file esbuild built from policy/index.ts beforehand. What it would
- *  take in the product: the same build (scripts/lib.sh, after npm ci) and policy/main.cjs loading
- *  the bundle when it is newer than the pack's sources, tsx otherwise. */
-function bundlePolicy(dir: string): void {
-  const esbuild = join(dir, "node_modules/.bin/esbuild");
-  const out = join(dir, "policy/bundle.cjs");
-  const built = spawnSync(
-    esbuild,
-    ["policy/index.ts", "--bundle", "--platform=node", "--format=cjs", `--outfile=${out}`, "--log-level=error"],
-    { cwd: dir, encoding: "utf8" },
-  );
-  if (built.status !== 0) throw new Error(`esbuild policy/index.ts: exit ${built.status}\n${built.stderr}`);
-  writeFileSync(join(dir, "policy/main.cjs"), 'require("node:module").enableCompileCache?.();\nrequire("./bundle.cjs");\n');
-}
-
 /** The fleet preview over SSH beside Ansible's read-only check of the same simulated Mac. One
  *  real sshd on loopback; every Mac (stack, or inventory host) logs in with a key of its own, so
  *  each opens a connection of its own, as Macs at different addresses would (provider/lib/mac.ts
@@ -323,10 +305,9 @@ async function sideBySide(): Promise<void> {
     await base.must(["up", "--yes", "--skip-preview"]);
 
     // The fleet: N stacks in a project copy of their own (listing the stacks reads every one).
-    const fleetOf = async (n: number, bundledPolicy = false): Promise<TestStack> => {
+    const fleetOf = async (n: number): Promise<TestStack> => {
       const twin = await (base as TestStack).clone();
       twins.push(twin);
-      if (bundledPolicy) bundlePolicy(twin.dir);
       const names = Array.from({ length: n }, (_, i) => macName(i + 1));
       twin.copies(names.slice(1));
       // Each its own key, in its settings and in its state: the key is part of the SSH target
@@ -340,7 +321,15 @@ async function sideBySide(): Promise<void> {
       }
       return twin;
     };
-    const fleetRun = async (twin: TestStack, n: number, accounting = false, glob = "mac-*"): Promise<[TreeCpu, number]> => {
+    /** `extra`: more environment (COLIMA_PULSE_PREBUILT=off: the sources through tsx, as before
+     *  the prebuilt bundles, scripts/prebuilt.cjs). */
+    const fleetRun = async (
+      twin: TestStack,
+      n: number,
+      accounting = false,
+      glob = "mac-*",
+      extra: NodeJS.ProcessEnv = {},
+    ): Promise<[TreeCpu, number]> => {
       const logDir = mkdtempSync(join(tmpdir(), "cpulse-bench-logs-"));
       const roots = Object.fromEntries(Array.from({ length: n }, (_, i) => [macName(i + 1), sim.root]));
       const before = logins(sshd);
@@ -352,7 +341,7 @@ async function sideBySide(): Promise<void> {
       const m = await metered(
         ["bash", "scripts/fleet.sh", "preview", "--stacks", glob, "--parallel", "4", "--logs", logDir],
         twin.dir,
-        { ...twin.environment(), COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(roots), XDG_RUNTIME_DIR: runtime },
+        { ...twin.environment(), COLIMA_PULSE_FLEET_HOST_ROOTS: JSON.stringify(roots), XDG_RUNTIME_DIR: runtime, ...extra },
         accounting,
       );
       rmSync(runtime, { recursive: true, force: true });
@@ -437,22 +426,24 @@ async function sideBySide(): Promise<void> {
       if (n === focus) byProcess["fleet preview"] = m;
       perMac[`fleet ${n}`] = cpuRow(`fleet preview over SSH, ${n} converged Mac${n > 1 ? "s" : ""} (≤4 at once)`, n, m, c, "Mac");
     }
-    // The one idea tried (bundlePolicy): the same 20 Macs with the policy pack prebundled.
-    const bundled = await fleetOf(focus, true);
-    await warm(bundled);
-    const [pm, pc] = await fleetRun(bundled, focus, true);
-    byProcess["fleet preview, policy pack prebundled"] = pm;
-    perMac[`fleet ${focus} bundled`] = cpuRow(
-      `prototype: fleet preview over SSH, ${focus} converged Macs, the policy pack prebundled (≤4 at once)`,
+    // What the prebuilt bundles bought: the same 20 Macs, each process from its TypeScript sources
+    // through tsx, as before them (and as a checkout whose bundle is stale runs).
+    const sources = await fleetOf(focus);
+    const fromSources = { COLIMA_PULSE_PREBUILT: "off" };
+    await fleetRun(sources, 1, false, macName(1), fromSources);
+    const [sm, sc] = await fleetRun(sources, focus, true, "mac-*", fromSources);
+    byProcess["fleet preview, from the sources (no bundles)"] = sm;
+    perMac[`fleet ${focus} sources`] = cpuRow(
+      `fleet preview over SSH, ${focus} converged Macs, from the TypeScript sources (COLIMA_PULSE_PREBUILT=off) (≤4 at once)`,
       focus,
-      pm,
-      pc,
+      sm,
+      sc,
       "Mac",
     );
     const ansibleFocus = perMac[`ansible+p ${focus}`] as number;
     for (const [which, key] of [
       ["fleet preview", `fleet ${focus}`],
-      ["fleet preview, policy pack prebundled", `fleet ${focus} bundled`],
+      ["fleet preview from the sources (no bundles)", `fleet ${focus} sources`],
     ]) {
       const cpu = perMac[key as string] as number;
       row(
