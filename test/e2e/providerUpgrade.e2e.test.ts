@@ -37,8 +37,9 @@ describe("upgrading colima-pulse: providers stored by value, then by reference",
     // bin first (`brew shellenv` in ~/.zprofile). Today's sets that PATH itself (Mac.asUser).
     mac.stack.setEnvironment({ PATH: `${mac.sim.path("/opt/homebrew/bin")}:${process.env.PATH}` });
     // That version ran under ts-node, which this checkout no longer installs: load it the way
-    // today's does (stacks/main.cjs), which changes how the program is compiled, not what it stores.
-    writeFileSync(join(mac.stack.dir, "stacks/main.cjs"), readFileSync(join(repoRoot, "stacks/main.cjs")));
+    // today's loads its sources (scripts/prebuilt.cjs without a bundle: tsx's require hook), which
+    // changes how the program is compiled, not what it stores.
+    writeFileSync(join(mac.stack.dir, "stacks/main.cjs"), 'require("tsx/cjs");\nmodule.exports = require("./index.ts");\n');
     const project = join(mac.stack.dir, "Pulumi.yaml");
     writeFileSync(
       project,
