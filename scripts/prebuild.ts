@@ -1,8 +1,8 @@
 // Builds the bundles scripts/prebuilt.cjs loads: each entry of its ENTRIES (the program, the
 // dynamic providers, the policy pack) into .bundle/<name>.cjs with esbuild, and beside it
-// .bundle/<name>.json, the SHA-256 of that bundle and of every source it was built from. Run by scripts/lib.sh
-// (ensure_prebuilt) after node_modules, for every command; an entry whose bundle is fresh is not
-// built again, so that costs the digests alone.
+// .bundle/<name>.json, the SHA-256 of that bundle and of every source it was built from. Run by
+// scripts/lib.sh (ensure_prebuilt) after node_modules, for every command; an entry whose bundle is
+// fresh is not built again, so that costs the digests alone.
 //   usage: node --import tsx scripts/prebuild.ts [--force]
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
