@@ -109,12 +109,20 @@ describe("sleep and wake, the guest's clock (Lima 1.2.1: no time sync)", { concu
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(ended, false, "colima ssh ended while the VM was frozen");
-    const before = seconds();
+    const before = Date.now();
     sim.thawVm("default");
     assert.equal(await exited, 0);
+    const after = Date.now();
+    // The guest's `date +%s` is floor((host ms + offset ms) / 1000) at the moment it ran, between
+    // these two readings: bounds in milliseconds, each floored as the guest's is (rounding the offset
+    // to seconds first was off by one whenever its fraction and the host's added up past a second).
     const guest = Number(out.trim());
-    const expected = Math.round((offset - 3000) / 1000);
-    assert.ok(before + expected - 1 <= guest && guest <= seconds() + expected, `guest ${guest}, host ${before}, offset ${expected}`);
+    const offsetMs = offset - 3000;
+    const [low, high] = [before, after].map((ms) => Math.floor((ms + offsetMs) / 1000));
+    assert.ok(
+      low !== undefined && high !== undefined && low <= guest && guest <= high,
+      `guest ${guest}, host ${before}–${after} ms, offset ${offsetMs} ms`,
+    );
   });
 
   it("sleepMac(2, { vmFrozen: false }): the VM runs on, its clock 2 s behind; Lima 1.2.1 leaves it so", async () => {
