@@ -112,7 +112,7 @@ export async function waitFor(what: string, probe: () => boolean | Promise<boole
   return Date.now() - start;
 }
 
-/** Waits until the supervisor is done with what it runs once the Docker API first answers after a
+/** Waits until the running supervisor is done with what it runs once the Docker API first answers after a
  *  start (provider/supervisor.sh: the workloads wait, beside it, and the guest clock's check), so
  *  that its `colima status` heartbeat is all an idle Mac runs: a test that asserts "nothing ran"
  *  clears the records after this. With the default settings (WAIT_WORKLOADS_MAX and
@@ -122,8 +122,18 @@ export async function supervisorSettled(mac: SimulatedMac, log = "/var/log/colim
     const text = existsSync(mac.sim.path(log)) ? readFileSync(mac.sim.path(log), "utf8") : "";
     const start = text.lastIndexOf("the Docker API answers at ");
     const after = start < 0 ? "" : text.slice(start);
+    // Those lines must be the running supervisor's (`colima-pulse[$$]`, its shell's PID): one a
+    // reload booted out leaves them behind while its successor is still starting Colima.
+    const pid = /colima-pulse\[(\d+)\] the Docker API answers at [^\n]*$/m.exec(
+      text.slice(Math.max(0, text.lastIndexOf("\n", start))),
+    )?.[1];
+    const running = mac.sim
+      .processes()
+      .some((p) => String(p.pid) === pid && /\/bin\/sh .*\/Library\/Application Support\/colima-pulse\//.test(p.command));
     return (
-      /workloads (back|not back within)/.test(after) && /after this start: (the guest's clock|could not read the guest's clock)/.test(after)
+      running &&
+      /workloads (back|not back within)/.test(after) &&
+      /after this start: (the guest's clock|could not read the guest's clock)/.test(after)
     );
   };
   await waitFor(`the supervisor's work after its start (the workloads and the guest clock lines in ${log})`, settled, 120_000);
