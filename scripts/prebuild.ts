@@ -23,29 +23,35 @@ const { ROOT, DIR, ENTRIES, digest, fresh } = require("./prebuilt.cjs") as Prebu
  *  and keep the run's state in it (@pulumi/pulumi cmd/run, cmd/dynamic-provider). */
 const OWN_PACKAGES = new Set(["policy"]);
 
-/** Our sources keep their own folder as `__dirname` (provider/launchDaemon.ts reads supervisor.sh
- *  beside it, stacks/index.ts the containers folder above it), not the bundle's: each use becomes
- *  the source's folder, relative to the bundle, so the checkout can move. */
-const ownDirname: Plugin = {
-  name: "own-dirname",
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, (args) => {
-      if (args.path.includes("/node_modules/")) return undefined;
-      const folder = relative(DIR, dirname(args.path));
-      const text = readFileSync(args.path, "utf8").replace(
-        /\b__dirname\b/g,
-        `require("node:path").join(__dirname, ${JSON.stringify(folder)})`,
-      );
-      return { contents: text, loader: "ts" };
-    });
-  },
-};
+/** Our sources, read once: each keeps its own folder as `__dirname` (provider/launchDaemon.ts reads
+ *  supervisor.sh beside it, stacks/index.ts the containers folder above it), not the bundle's: each
+ *  use becomes the source's folder, relative to the bundle, so the checkout can move. The digest of
+ *  the very bytes esbuild was given goes into `read` (path relative to the checkout): a source
+ *  edited while the build runs is recorded as it was built, so the bundle is not fresh against it. */
+function ownSources(read: Map<string, string>): Plugin {
+  return {
+    name: "own-sources",
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, (args) => {
+        if (args.path.includes("/node_modules/")) return undefined;
+        const bytes = readFileSync(args.path);
+        read.set(relative(ROOT, args.path), digest(bytes));
+        const folder = relative(DIR, dirname(args.path));
+        const text = bytes.toString("utf8").replace(/\b__dirname\b/g, `require("node:path").join(__dirname, ${JSON.stringify(folder)})`);
+        return { contents: text, loader: "ts" };
+      });
+    },
+  };
+}
 
-/** Builds `name` into temporary files of this process and renames them, the digests last: a build
- *  that stops half-way leaves no fresh-looking bundle, and two builds at once (two commands, two
- *  test files) each rename a whole file of the same content. */
+/** Builds `name` into temporary files of this process and renames them, the record last, naming
+ *  the digest of the bundle as written: a build that stops half-way leaves no fresh-looking
+ *  bundle, and two builds at once (two commands, two test files) each rename a whole file. */
 async function prebuild(name: string, entry: string): Promise<void> {
   const out = join(DIR, `${name}.cjs`);
+  const temporary = `${out}.${process.pid}.tmp`;
+  const lock = "node_modules/.package-lock.json";
+  const read = new Map<string, string>([[lock, digest(readFileSync(join(ROOT, lock)))]]);
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: [entry],
@@ -55,17 +61,18 @@ async function prebuild(name: string, entry: string): Promise<void> {
     target: "node22",
     packages: OWN_PACKAGES.has(name) ? undefined : "external",
     external: ["typescript"],
-    outfile: `${out}.${process.pid}.tmp`,
+    outfile: temporary,
     metafile: true,
     logLevel: "error",
-    plugins: [ownDirname],
+    plugins: [ownSources(read)],
   });
-  const sources = Object.keys(result.metafile.inputs).filter((f) => !f.includes("node_modules/"));
-  const inputs = Object.fromEntries(["node_modules/.package-lock.json", ...sources].map((f) => [f, digest(readFileSync(join(ROOT, f)))]));
-  renameSync(`${out}.${process.pid}.tmp`, out);
+  // Every source of ours in the bundle went through ownSources (a .js or .json of ours would not).
+  const unread = Object.keys(result.metafile.inputs).filter((f) => !f.includes("node_modules/") && !read.has(f));
+  if (unread.length > 0) throw new Error(`${entry}: sources not read by the build's plugin: ${unread.join(", ")}`);
+  const bundle = digest(readFileSync(temporary));
+  renameSync(temporary, out);
   const record = join(DIR, `${name}.json`);
-  const bundle = digest(readFileSync(out));
-  writeFileSync(`${record}.${process.pid}.tmp`, `${JSON.stringify({ entry, bundle, inputs }, null, 1)}\n`);
+  writeFileSync(`${record}.${process.pid}.tmp`, `${JSON.stringify({ entry, bundle, inputs: Object.fromEntries(read) }, null, 1)}\n`);
   renameSync(`${record}.${process.pid}.tmp`, record);
 }
 

@@ -6,12 +6,11 @@
 // a time, never the index that drags in the Automation API and npm's arborist; and it writes each
 // provider's text itself, without the closure serializer (provider/lib/byReference.ts).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { repoRoot } from "../helpers/pulumiStack";
+import { prebuildBundles, repoRoot } from "../helpers/pulumiStack";
 import { type SimulatedMac, simulatedMac } from "../helpers/simulatedMac";
 
 describe("what a run loads", { concurrency: false }, () => {
@@ -19,7 +18,7 @@ describe("what a run loads", { concurrency: false }, () => {
   const dir = mkdtempSync(join(tmpdir(), "cpulse-loaded-"));
   before(async () => {
     // The bundles as every command makes them (scripts/lib.sh ensure_prebuilt), copied with the project.
-    execFileSync(process.execPath, ["--import", "tsx", "scripts/prebuild.ts"], { cwd: repoRoot, stdio: "inherit" });
+    prebuildBundles();
     mac = await simulatedMac("e2e-run-cost");
   });
   after(async () => {

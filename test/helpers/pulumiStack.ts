@@ -31,6 +31,15 @@ function copyProject(dir: string): void {
   }
 }
 
+/** scripts/prebuild.ts in the checkout at `dir`, as every command runs it (scripts/lib.sh
+ *  ensure_prebuilt): the bundles a project copy takes with it. Returns the entries it built (its
+ *  `prebuilt …` lines; none when every bundle was fresh). */
+export function prebuildBundles(dir = repoRoot): string[] {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/prebuild.ts"], { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`scripts/prebuild.ts in ${dir}: exit ${r.status}\n${r.stderr}`);
+  return r.stderr.split("\n").filter((l) => l.startsWith("prebuilt "));
+}
+
 /** Files of the project a stack needs to run (the program, its code and its settings). */
 const PROJECT_FILES = [
   "Pulumi.yaml",

@@ -11,7 +11,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { providerText } from "../../provider/lib/byReference";
 import { smokeContainerProvider } from "../../provider/smokeContainer";
 import { DAEMON } from "../helpers/daemonInputs";
-import { repoRoot } from "../helpers/pulumiStack";
+import { prebuildBundles, repoRoot } from "../helpers/pulumiStack";
 import { testServices } from "../helpers/services";
 
 /** What each resource stores as its provider: a loader of the implementation (provider/lib/byReference.ts),
@@ -181,7 +181,7 @@ describe("serialized providers", () => {
   const providers = discoverProviders();
   // The bundles as every command makes them (scripts/lib.sh ensure_prebuilt): built only if stale.
   before(() => {
-    execFileSync(process.execPath, ["--import", "tsx", "scripts/prebuild.ts"], { cwd: repoRoot, stdio: "inherit" });
+    prebuildBundles();
   });
 
   it("finds the providers in provider/", () => {

@@ -3,15 +3,16 @@
 // sources through tsx. Each case runs in a fresh plain-Node process on a copy of the checkout, as
 // the engine starts the policy pack and the provider plugin.
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { repoRoot } from "../helpers/pulumiStack";
+import { prebuildBundles, repoRoot } from "../helpers/pulumiStack";
 
 describe("prebuilt bundles", () => {
   const dir = mkdtempSync(join(tmpdir(), "cpulse-prebuilt-"));
+  const prebuild = () => prebuildBundles(dir);
   before(() => {
     for (const folder of ["scripts", "stacks", "provider", "components", "policy", "package.json"])
       cpSync(join(repoRoot, folder), join(dir, folder), { recursive: true });
@@ -19,13 +20,6 @@ describe("prebuilt bundles", () => {
     assert.equal(prebuild().length, 3, "the program, the providers and the policy pack built");
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** scripts/prebuild.ts in the copy: the entries it built (its lines on stderr). */
-  function prebuild(): string[] {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/prebuild.ts"], { cwd: dir, encoding: "utf8" });
-    assert.equal(r.status, 0, r.stderr);
-    return r.stderr.split("\n").filter((l) => l.startsWith("prebuilt "));
-  }
 
   /** The modules a fresh process loaded for `load(name)`, and whether its entry's exports came back. */
   function loads(name: "providers" | "policy", env: NodeJS.ProcessEnv = {}): string[] {
